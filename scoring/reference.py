@@ -1,0 +1,103 @@
+"""What drift detection compares live traffic to, and the serving template: `reference.json`.
+
+Layout of the document (monitoring and the predictor read it):
+
+    {
+      "n_rows": int,                       # training rows it was measured on
+      "features": {                        # the 11 UI features, plus the score under "score"
+        name: {"kind": "binary", "n": int, "n_missing": int, "p1": float}
+            | {"kind": "continuous", "n": int, "n_missing": int,
+               "edges": [float, ...],      # inner bin edges: quantiles of the training values
+               "proportions": [float, ...],# share of non-missing values per bin (len(edges) + 1)
+               "sample": [float, ...],     # a random sample of values, for the KS test
+               "mean": float, "std": float, "min": float, "max": float}
+      },
+      "template": {feature: median},       # every model feature: the training median (NaN -> null)
+      "ranges": {feature: {"min": float, "max": float, "binary": bool}}  # seen in training
+    }
+
+Bins: value v falls in bin `searchsorted(edges, v, side="right")`, i.e. bins are
+(-inf, e0), [e0, e1), ..., [e_last, +inf).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scoring.schema import SCORE_KEY, UI_FEATURE_NAMES
+
+N_BINS = 10
+SAMPLE_SIZE = 2000
+
+
+def _is_binary(values: np.ndarray) -> bool:
+    present = values[~np.isnan(values)]
+    return present.size > 0 and bool(np.isin(present, (0.0, 1.0)).all())
+
+
+def _finite_or_none(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def bin_index(edges: list[float] | np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Bin of each value for the layout above (missing values must be removed first)."""
+    return np.searchsorted(np.asarray(edges, dtype=float), values, side="right")
+
+
+def distribution(values: Any, *, binary: bool | None = None, seed: int = 0) -> dict[str, Any]:
+    """Summary of one feature's (or the score's) training distribution."""
+    arr = np.asarray(values, dtype=float)
+    present = arr[~np.isnan(arr)]
+    n_missing = int(arr.size - present.size)
+    if binary is None:
+        binary = _is_binary(arr)
+    if binary:
+        p1 = float(present.mean()) if present.size else 0.0
+        return {"kind": "binary", "n": int(present.size), "n_missing": n_missing, "p1": p1}
+    if present.size == 0:
+        return {"kind": "continuous", "n": 0, "n_missing": n_missing, "edges": [], "proportions": [1.0],
+                "sample": [], "mean": None, "std": None, "min": None, "max": None}
+    inner = np.quantile(present, np.linspace(0, 1, N_BINS + 1)[1:-1])
+    edges = np.unique(inner)
+    counts = np.bincount(bin_index(edges, present), minlength=edges.size + 1)
+    rng = np.random.default_rng(seed)
+    sample = present if present.size <= SAMPLE_SIZE else rng.choice(present, SAMPLE_SIZE, replace=False)
+    return {
+        "kind": "continuous",
+        "n": int(present.size),
+        "n_missing": n_missing,
+        "edges": [float(e) for e in edges],
+        "proportions": [float(c) / present.size for c in counts],
+        "sample": [float(v) for v in np.sort(sample)],
+        "mean": float(present.mean()),
+        "std": float(present.std()),
+        "min": float(present.min()),
+        "max": float(present.max()),
+    }
+
+
+def build_reference(features: pd.DataFrame, scores: np.ndarray, *, seed: int = 0) -> dict[str, Any]:
+    """The reference document from the training feature frame and the scores of the same rows."""
+    dists = {name: distribution(features[name].to_numpy(dtype=float), seed=seed) for name in UI_FEATURE_NAMES}
+    dists[SCORE_KEY] = distribution(scores, binary=False, seed=seed)
+    numeric = features.astype(float)
+    medians = numeric.median()
+    ranges = {}
+    for col in numeric.columns:
+        arr = numeric[col].to_numpy()
+        present = arr[~np.isnan(arr)]
+        ranges[col] = {
+            "min": _finite_or_none(present.min()) if present.size else None,
+            "max": _finite_or_none(present.max()) if present.size else None,
+            "binary": _is_binary(arr),
+        }
+    return {
+        "n_rows": int(len(features)),
+        "features": dists,
+        "template": {col: _finite_or_none(medians[col]) for col in numeric.columns},
+        "ranges": ranges,
+    }

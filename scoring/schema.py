@@ -1,0 +1,202 @@
+"""The one source of truth for names shared across the project.
+
+Table file names, the 11 features the advisers fill in (with their French labels, widget kinds
+and form ranges), the decision labels, the artifact file names and the prediction log record.
+Training, the predictor, the UI, the API, the logger and monitoring import from here; nothing
+else spells these names.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+# --- Tables -------------------------------------------------------------------------------
+
+ID_COLUMN = "SK_ID_CURR"
+TARGET_COLUMN = "TARGET"
+
+APPLICATION_TRAIN = "application_train"
+APPLICATION_TEST = "application_test"
+BUREAU = "bureau"
+BUREAU_BALANCE = "bureau_balance"
+PREVIOUS_APPLICATION = "previous_application"
+POS_CASH = "POS_CASH_balance"
+INSTALMENTS = "installments_payments"
+CREDIT_CARD = "credit_card_balance"
+
+# The six child tables, in the order features are built from them.
+CHILD_TABLES = (BUREAU, BUREAU_BALANCE, PREVIOUS_APPLICATION, POS_CASH, INSTALMENTS, CREDIT_CARD)
+TABLE_EXTENSIONS = (".csv", ".csv.gz", ".parquet")
+
+# --- Decision -----------------------------------------------------------------------------
+
+LABEL_LOW_RISK = "✅ Faible risque"
+LABEL_HIGH_RISK = "❌ Risque élevé"
+LABEL_REVIEW = "à étudier"  # flag for scores in the grey zone around the threshold
+
+
+def label_for(score: float, threshold: float) -> str:
+    """The decision label: high risk at or above the threshold."""
+    return LABEL_HIGH_RISK if score >= threshold else LABEL_LOW_RISK
+
+
+def prediction_for(score: float, threshold: float) -> int:
+    """1 = high risk (predicted default), 0 = low risk."""
+    return int(score >= threshold)
+
+
+# --- The 11 features of the form -----------------------------------------------------------
+
+Widget = Literal["slider", "number", "checkbox", "radio"]
+
+
+@dataclass(frozen=True)
+class UIFeature:
+    """One model feature the advisers can set, with how the form shows it."""
+
+    name: str
+    label: str  # French, shown to advisers and used in reasons
+    widget: Widget
+    minimum: float = 0.0
+    maximum: float = 1.0
+    step: float = 1.0
+    binary: bool = False
+
+
+@dataclass(frozen=True)
+class ExclusiveGroup:
+    """One-hot columns of which at most one is 1, shown as one radio."""
+
+    name: str
+    label: str
+    options: dict[str, str | None]  # French choice -> feature set to 1 (None: all stay 0)
+
+
+EXT_SOURCE_1 = "EXT_SOURCE_1"
+EXT_SOURCE_2 = "EXT_SOURCE_2"
+EXT_SOURCE_3 = "EXT_SOURCE_3"
+EDUCATION_HIGHER = "NAME_EDUCATION_TYPE_Higher education"
+EDUCATION_SECONDARY = "NAME_EDUCATION_TYPE_Secondary / secondary special"
+CARD_ATM_DRAWINGS = "CRECARD_CNT_DRAWINGS_ATM_CURRENT_mean"
+INCOME_WORKING = "NAME_INCOME_TYPE_Working"
+GENDER_F = "CODE_GENDER_F"
+GENDER_M = "CODE_GENDER_M"
+DOCUMENT_3 = "FLAG_DOCUMENT_3"
+BUREAU_OVERDUE_MAX = "BUREAU_AMT_CREDIT_SUM_OVERDUE_max"
+
+UI_FEATURES: tuple[UIFeature, ...] = (
+    UIFeature(EXT_SOURCE_1, "Score externe 1", "slider", 0.0, 1.0, 0.01),
+    UIFeature(EXT_SOURCE_2, "Score externe 2", "slider", 0.0, 1.0, 0.01),
+    UIFeature(EXT_SOURCE_3, "Score externe 3", "slider", 0.0, 1.0, 0.01),
+    UIFeature(EDUCATION_HIGHER, "Études supérieures", "radio", binary=True),
+    UIFeature(EDUCATION_SECONDARY, "Études secondaires", "radio", binary=True),
+    UIFeature(CARD_ATM_DRAWINGS, "Retraits DAB par mois (carte, moyenne)", "slider", 0.0, 50.0, 0.5),
+    UIFeature(INCOME_WORKING, "Salarié", "checkbox", binary=True),
+    UIFeature(GENDER_F, "Femme", "radio", binary=True),
+    UIFeature(GENDER_M, "Homme", "radio", binary=True),
+    UIFeature(DOCUMENT_3, "Document n° 3 fourni", "checkbox", binary=True),
+    UIFeature(BUREAU_OVERDUE_MAX, "Impayé max. auprès d'autres organismes (€)", "number", 0.0, 100_000.0, 100.0),
+)
+UI_FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in UI_FEATURES)
+UI_FEATURES_BY_NAME: dict[str, UIFeature] = {f.name: f for f in UI_FEATURES}
+
+EXCLUSIVE_GROUPS: tuple[ExclusiveGroup, ...] = (
+    ExclusiveGroup("CODE_GENDER", "Genre", {"Femme": GENDER_F, "Homme": GENDER_M}),
+    ExclusiveGroup(
+        "NAME_EDUCATION_TYPE",
+        "Niveau d'études",
+        {"Supérieur": EDUCATION_HIGHER, "Secondaire": EDUCATION_SECONDARY, "Autre": None},
+    ),
+)
+
+# Readable French names for reasons; a feature absent here is shown by its model name.
+FEATURE_LABELS: dict[str, str] = {f.name: f.label for f in UI_FEATURES} | {
+    "DAYS_BIRTH": "Âge",
+    "DAYS_EMPLOYED": "Ancienneté dans l'emploi",
+    "DAYS_EMPLOYED_PERC": "Part de la vie en emploi",
+    "AMT_CREDIT": "Montant du crédit",
+    "AMT_ANNUITY": "Annuité",
+    "AMT_INCOME_TOTAL": "Revenu annuel",
+    "AMT_GOODS_PRICE": "Prix du bien",
+    "CREDIT_INCOME_PERC": "Crédit / revenu",
+    "ANNUITY_INCOME_PERC": "Annuité / revenu",
+    "PAYMENT_RATE": "Taux de remboursement annuel",
+    "INCOME_PER_PERSON": "Revenu par personne du foyer",
+    "CODE_GENDER_F": "Femme",
+    "CODE_GENDER_M": "Homme",
+    "OWN_CAR_AGE": "Âge du véhicule",
+    "DAYS_ID_PUBLISH": "Ancienneté de la pièce d'identité",
+    "DAYS_REGISTRATION": "Ancienneté de l'enregistrement",
+    "REGION_RATING_CLIENT": "Note de la région",
+    "INSTAL_DPD_mean": "Retard moyen des échéances (jours)",
+    "INSTAL_DPD_max": "Retard max. des échéances (jours)",
+    "INSTAL_PAYMENT_PERC_mean": "Part payée des échéances",
+    "PREV_NAME_CONTRACT_STATUS_Refused_mean": "Part de demandes précédentes refusées",
+    "BUREAU_AMT_CREDIT_SUM_DEBT_sum": "Dette en cours auprès d'autres organismes",
+    "POS_SK_DPD_DEF_mean": "Retards POS (jours)",
+}
+
+
+def feature_label(name: str) -> str:
+    """French name of a model feature for reasons, falling back to the model name."""
+    return FEATURE_LABELS.get(name, name)
+
+
+# --- Model artifacts ----------------------------------------------------------------------
+
+MODEL_FILE = "best_model.pkl"
+FEATURES_FILE = "features.txt"
+THRESHOLD_FILE = "threshold.json"
+METRICS_FILE = "metrics.json"
+REFERENCE_FILE = "reference.json"
+MANIFEST_FILE = "manifest.json"
+ARTIFACT_FILES = (MODEL_FILE, FEATURES_FILE, THRESHOLD_FILE, METRICS_FILE, REFERENCE_FILE)
+SCORE_KEY = "score"  # the score's entry among drift features in reference.json and reports
+
+# --- Prediction log record ----------------------------------------------------------------
+
+STATUS_OK = "ok"
+STATUS_ERROR = "error"
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    """One prediction call, as one JSON line of the log. Written by api/logger, read by monitoring.
+
+    `prediction` is `{"score": float, "label": str}`, or None for a rejected call.
+    """
+
+    timestamp: str  # ISO 8601, UTC
+    request_id: str
+    input: dict[str, Any]
+    prediction: dict[str, Any] | None
+    duration: float  # seconds
+    cpu_percent: float | None
+    memory_usage_MB: float | None
+    model_version: str | None
+    status: str = STATUS_OK
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # unknown keys kept when reading
+
+    def to_json(self) -> str:
+        record = asdict(self)
+        extra = record.pop("extra")
+        if record["error"] is None:
+            del record["error"]
+        return json.dumps(record | extra, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+LOG_RECORD_KEYS: tuple[str, ...] = (
+    "timestamp",
+    "request_id",
+    "input",
+    "prediction",
+    "duration",
+    "cpu_percent",
+    "memory_usage_MB",
+    "model_version",
+    "status",
+    "error",
+)
