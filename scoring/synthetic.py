@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from scoring import config
 from scoring.data import (
@@ -61,7 +62,7 @@ DEFAULT_TEST_APPLICANTS = 200
 # --- The known risk function ----------------------------------------------------------------
 
 # Intercept of the logit, set once so that about 8 % of applicants default.
-RISK_INTERCEPT = -4.07
+RISK_INTERCEPT = -4.27
 RISK_FEATURES: tuple[str, ...] = (
     "EXT_SOURCE_1",
     "EXT_SOURCE_2",
@@ -218,7 +219,7 @@ def _applicants(rng: np.random.Generator, n: int, first_id: int) -> _Applicants:
     age = 20.1 + 48.8 * rng.beta(1.5, 1.75, n)
     d["DAYS_BIRTH"] = -np.round(age * 365.25).astype("int64")
     income_types = _cats(A, "NAME_INCOME_TYPE")
-    pensioner_p = 0.93 / (1 + np.exp(-(age - 59.0) / 2.2)) + 0.012
+    pensioner_p = 0.93 / (1 + np.exp(-(age - 57.0) / 2.2)) + 0.015
     non_pension = dict(cat["NAME_INCOME_TYPE"])
     non_pension.pop("Pensioner")
     income_code = np.where(
@@ -250,10 +251,13 @@ def _applicants(rng: np.random.Generator, n: int, first_id: int) -> _Applicants:
     gender[rng.choice(n, size=max(1, round(n * 1.3e-5)), replace=False)] = xna
     d["CODE_GENDER"] = _strings(_cats(A, "CODE_GENDER"), gender)
 
-    education = _codes(rng, cat["NAME_EDUCATION_TYPE"], n)
-    # better-off applicants study longer: move some secondary -> higher education along g
-    promote = (education == 0) & (rng.random(n) < 0.12 * (1 + np.tanh(g)))
-    education[promote] = 1
+    # Education by rank of a latent correlated with g: exact shares, better-off applicants study longer.
+    levels = ["Lower secondary", "Secondary / secondary special", "Incomplete higher", "Higher education",
+              "Academic degree"]
+    level_shares = np.array([cat["NAME_EDUCATION_TYPE"][k] for k in levels])
+    rank = np.argsort(np.argsort(0.45 * g + rng.standard_normal(n))) / n
+    level = np.searchsorted(np.cumsum(level_shares / level_shares.sum()), rank, side="right").clip(0, 4)
+    education = np.array([_cats(A, "NAME_EDUCATION_TYPE").index(k) for k in levels])[level]
     d["NAME_EDUCATION_TYPE"] = _strings(_cats(A, "NAME_EDUCATION_TYPE"), education)
 
     contract = _draw(rng, A, "NAME_CONTRACT_TYPE", n)
@@ -271,13 +275,15 @@ def _applicants(rng: np.random.Generator, n: int, first_id: int) -> _Applicants:
 
     # Money: income, credit, annuity, goods price (rounded like the real amounts).
     higher = education == 1
-    income = np.exp(rng.normal(np.log(145_000), 0.48, n) + 0.22 * higher + 0.08 * g)
+    income = np.exp(rng.normal(np.log(132_000), 0.47, n) + 0.22 * higher + 0.08 * g)
     d["AMT_INCOME_TOTAL"] = np.maximum(_round_to(income, 2250.0), 25650.0)
     credit_cash = np.exp(rng.normal(np.log(500_000), 0.62, n) + 0.35 * (np.log(income) - np.log(145_000)))
     credit_cash = np.clip(_round_to(credit_cash, 0.5), 45_000, 4_050_000)
     credit_rev = _round_to(np.clip(np.exp(rng.normal(np.log(270_000), 0.45, n)), 45_000, 1_350_000), 22_500)
     credit = np.where(revolving, credit_rev, credit_cash)
-    payment_rate = np.clip(np.exp(rng.normal(np.log(0.05), 0.3, n)), 0.0225, 0.124)
+    # larger credits run longer: the yearly payment rate falls with the amount
+    log_rate = rng.normal(np.log(0.05), 0.24, n) - 0.22 * (np.log(credit_cash) - np.log(500_000))
+    payment_rate = np.clip(np.exp(log_rate), 0.0225, 0.124)
     payment_rate = np.where(revolving, 0.05, payment_rate)
     d["AMT_CREDIT"] = credit
     d["AMT_ANNUITY"] = _nan_mask(rng, np.round(credit * payment_rate * 2) / 2, 4e-5)
@@ -296,13 +302,14 @@ def _applicants(rng: np.random.Generator, n: int, first_id: int) -> _Applicants:
     region = _codes(rng, 1.0 / (1 + np.arange(81) % 17), n)
     population = regions[region]
     d["REGION_POPULATION_RELATIVE"] = population
-    rating = np.where(population > 0.04, 1, 2) + (rng.random(n) < np.where(population < 0.01, 0.45, 0.04))
+    rating = np.where((population > 0.028) & (rng.random(n) < 0.8), 1, 2)
+    rating = rating + (rng.random(n) < np.where(population < 0.01, 0.5, 0.05))
     rating = np.clip(rating - (rng.random(n) < 0.03), 1, 3)
     d["REGION_RATING_CLIENT"] = rating
     d["REGION_RATING_CLIENT_W_CITY"] = np.clip(rating - (rng.random(n) < 0.04) + (rng.random(n) < 0.02), 1, 3)
 
-    d["DAYS_REGISTRATION"] = -np.round(rng.beta(1.3, 2.4, n) * (age - 16.0) * 365.25).astype("int64")
-    d["DAYS_ID_PUBLISH"] = -np.round(np.minimum(rng.beta(2.2, 1.6, n) * 6800, (age - 14) * 365.25)).astype("int64")
+    d["DAYS_REGISTRATION"] = -np.round(rng.beta(1.6, 1.8, n) * (age - 16.0) * 365.25).astype("int64")
+    d["DAYS_ID_PUBLISH"] = -np.round(np.minimum(rng.beta(1.6, 1.1, n) * 5200, (age - 14) * 365.25)).astype("int64")
     car_age = np.minimum(np.round(rng.gamma(1.9, 6.2, n)), 65.0)
     car_age[rng.random(n) < 0.004] = 64.0
     d["OWN_CAR_AGE"] = np.where(own_car, car_age, np.nan)
@@ -326,15 +333,15 @@ def _applicants(rng: np.random.Generator, n: int, first_id: int) -> _Applicants:
         d[col] = (rng.random(n) < share * (~no_job) * 1.2).astype("int64")
 
     # External scores: skewed, correlated with creditworthiness, often missing (1 and 3).
+    # Gaussian copula: a latent correlated with g, mapped to the score's (scaled beta) marginal.
     def ext(rho: float, a: float, b: float, scale: float, nan_share: float) -> np.ndarray:
         u = rho * g + np.sqrt(1 - rho**2) * rng.standard_normal(n)
-        # A beta-like skewed score through a smooth monotone map of the latent.
-        z = 1 / (1 + np.exp(-(a + b * u)))
-        return _nan_mask(rng, np.round(np.clip(scale * z, 1e-4, 0.963), 6), nan_share)
+        score = scale * special.betaincinv(a, b, special.ndtr(u))
+        return _nan_mask(rng, np.round(np.clip(score, 1e-4, 0.963), 6), nan_share)
 
-    d["EXT_SOURCE_1"] = ext(0.55, 0.0, 1.15, 1.0, 0.564)
-    d["EXT_SOURCE_2"] = ext(0.6, 0.7, 1.35, 0.855, 0.0021)
-    d["EXT_SOURCE_3"] = ext(0.55, 0.4, 1.35, 0.9, 0.198)
+    d["EXT_SOURCE_1"] = ext(0.55, 2.22, 2.06, 0.97, 0.564)
+    d["EXT_SOURCE_2"] = ext(0.6, 2.29, 1.53, 0.855, 0.0021)
+    d["EXT_SOURCE_3"] = ext(0.55, 2.39, 1.83, 0.9, 0.198)
 
     # Building statistics: present for about half the applicants, skewed in [0, 1].
     has_building = rng.random(n) < 0.53
@@ -349,18 +356,23 @@ def _applicants(rng: np.random.Generator, n: int, first_id: int) -> _Applicants:
         "BASEMENTAREA": 0.12, "YEARS_BUILD": 0.3, "COMMONAREA": 0.37, "ELEVATORS": 0.05, "FLOORSMIN": 0.33,
         "LANDAREA": 0.12, "LIVINGAPARTMENTS": 0.34, "NONLIVINGAPARTMENTS": 0.36, "NONLIVINGAREA": 0.07,
     }
+    spread = {"NONLIVINGAREA": 2.2, "LANDAREA": 0.88, "COMMONAREA": 1.2, "BASEMENTAREA": 0.7}
+    zero_share = {"BASEMENTAREA": 0.1, "LANDAREA": 0.12, "NONLIVINGAREA": 0.25, "LIVINGAREA": 0.02}
     for base, median in building_medians.items():
         u = 0.7 * size + 0.71 * rng.standard_normal(n)
         if base == "YEARS_BEGINEXPLUATATION":
-            values = 1 - 0.0184 * np.exp(0.6 * u)
+            values = 1 - 0.0184 * np.exp(0.45 * u)
         elif base == "YEARS_BUILD":
             values = 1 / (1 + np.exp(-(1.12 + 0.55 * u)))
         elif base in ("ENTRANCES", "FLOORSMAX", "FLOORSMIN"):
             values = np.round(median * np.exp(0.5 * u) * 24) / 24
+        elif base == "ELEVATORS":
+            values = np.where(u > 0.0, np.round(0.08 * np.exp(0.9 * u) / 0.04) * 0.04, 0.0)
         elif median == 0.0:
-            values = np.where(u > 0.0, 0.04 * np.exp(0.8 * u), 0.0)
+            values = np.where(u > 0.9, 0.01 * np.exp(0.8 * u), 0.0)
         else:
-            values = median * np.exp(0.75 * u)
+            values = median * np.exp(spread.get(base, 0.78) * u)
+            values[rng.random(n) < zero_share.get(base, 0.0)] = 0.0
         values = np.round(np.clip(values, 0, 1), 4)
         present = has_building & (rng.random(n) >= extra_nan.get(base, 0.0))
         avg = np.where(present, values, np.nan)
@@ -380,14 +392,14 @@ def _applicants(rng: np.random.Generator, n: int, first_id: int) -> _Applicants:
         codes[~has_building | (rng.random(n) < nan_share)] = -1
         d[col] = _strings(_cats(A, col), codes)
 
-    obs = _nan_mask(rng, rng.negative_binomial(0.7, 0.7 / (0.7 + 1.42), n).astype("float64"), 0.0033)
+    obs = _nan_mask(rng, rng.negative_binomial(0.45, 0.45 / (0.45 + 1.42), n).astype("float64"), 0.0033)
     d["OBS_30_CNT_SOCIAL_CIRCLE"] = obs
     d["OBS_60_CNT_SOCIAL_CIRCLE"] = obs - (rng.random(n) < 0.02) * (obs > 0)
     default_30 = np.minimum(rng.binomial(np.nan_to_num(obs).astype("int64"), 0.1), np.nan_to_num(obs))
     d["DEF_30_CNT_SOCIAL_CIRCLE"] = np.where(np.isnan(obs), np.nan, default_30)
     default_60 = default_30 - (rng.random(n) < 0.25) * (default_30 > 0)
     d["DEF_60_CNT_SOCIAL_CIRCLE"] = np.where(np.isnan(obs), np.nan, default_60)
-    phone = -np.round(rng.exponential(1050, n)).clip(0, 4292)
+    phone = -np.round(rng.gamma(1.3, 800, n)).clip(0, 4292)
     phone[rng.random(n) < 0.12] = 0
     d["DAYS_LAST_PHONE_CHANGE"] = phone
 
@@ -431,12 +443,14 @@ def _bureau(rng: np.random.Generator, fragility: np.ndarray, first_id: int, ids:
     d["CREDIT_CURRENCY"] = _strings(_cats(B, "CREDIT_CURRENCY"), _draw(rng, B, "CREDIT_CURRENCY", m))
     days_credit = -np.round(rng.beta(1.1, 1.7, m) * 2921 * np.where(active, 0.6, 1.0)).astype("int64") - 1
     d["DAYS_CREDIT"] = days_credit
-    duration = np.round(np.exp(rng.normal(np.log(420), 0.85, m)))
-    end = days_credit + duration
-    end = np.where(active & (end < 0), rng.integers(1, 1500, m), end)
+    # Closed credits ended somewhere between their opening and today; active ones end in the future.
+    closed_at = np.minimum(days_credit + np.round(-days_credit * rng.beta(1.0, 2.2, m)), -1)
+    planned_end = closed_at + np.round(rng.normal(0, 60, m))
+    future_end = np.round(np.exp(rng.normal(np.log(500), 1.0, m)))
+    end = np.where(active, future_end, planned_end)
+    past_planned_end = active & (rng.random(m) < 0.12)
+    end = np.where(past_planned_end, np.maximum(-np.round(rng.exponential(300, m)) - 1, days_credit), end)
     d["DAYS_CREDIT_ENDDATE"] = _nan_mask(rng, np.minimum(end, 31199), 0.06)
-    closed_at = np.minimum(end, -1) - np.round(rng.exponential(40, m))
-    closed_at = np.maximum(closed_at, days_credit)
     d["DAYS_ENDDATE_FACT"] = np.where(active, np.nan, _nan_mask(rng, closed_at, 0.001))
     credit_sum = np.round(np.exp(rng.normal(np.log(125_000), 1.05, m)), 1)
     credit_type = _draw(rng, B, "CREDIT_TYPE", m)
@@ -444,7 +458,7 @@ def _bureau(rng: np.random.Generator, fragility: np.ndarray, first_id: int, ids:
     credit_sum[card & (rng.random(m) < 0.25)] = 0.0
     d["AMT_CREDIT_SUM"] = credit_sum
     d["CREDIT_TYPE"] = _strings(_cats(B, "CREDIT_TYPE"), credit_type)
-    debt = np.where(active, np.round(credit_sum * rng.beta(1.2, 1.1, m), 2), 0.0)
+    debt = np.where(active, np.round(credit_sum * rng.beta(1.5, 0.9, m), 2), 0.0)
     d["AMT_CREDIT_SUM_DEBT"] = _nan_mask(rng, debt, 0.15)
     limit = np.where(card & active, np.round(credit_sum * rng.beta(1, 2, m), 2), 0.0)
     d["AMT_CREDIT_SUM_LIMIT"] = _nan_mask(rng, limit, 0.345)
@@ -473,7 +487,7 @@ def _bureau(rng: np.random.Generator, fragility: np.ndarray, first_id: int, ids:
         np.minimum(np.nan_to_num(d["DAYS_ENDDATE_FACT"], nan=-30) + np.round(rng.exponential(30, m)), 0),
     )
     d["DAYS_CREDIT_UPDATE"] = np.maximum(update, days_credit).astype("int64")
-    annuity = np.where(rng.random(m) < 0.7, 0.0, np.round(credit_sum * rng.uniform(0.01, 0.1, m), 1))
+    annuity = np.where(rng.random(m) < 0.7, 0.0, np.round(credit_sum * rng.uniform(0.02, 0.25, m), 1))
     d["AMT_ANNUITY"] = _nan_mask(rng, annuity, 0.71)
     bureau = _frame(B, d)
 
@@ -483,13 +497,15 @@ def _bureau(rng: np.random.Generator, fragility: np.ndarray, first_id: int, ids:
     b_parent, b_rank = _expand(months)
     k = b_parent.size
     months_balance = -b_rank
-    closed_month = np.where(active, -10**6, np.nan_to_num(d["DAYS_ENDDATE_FACT"], nan=-10**6) // 30)[b_parent]
+    never = 10**6
+    closed_month = np.where(active, never, np.nan_to_num(d["DAYS_ENDDATE_FACT"], nan=never) // 30)[b_parent]
     late_p = 0.006 * np.exp(1.2 * propensity[parent])[b_parent]
     late_p = np.where(overdue_row[b_parent] & (b_rank < 6), 0.8, late_p)
-    status = np.where(rng.random(k) < 0.21, 2, 1)  # X (unknown) or 0 (on time)
+    status = np.where(rng.random(k) < 0.15, 2, 1)  # X (unknown) or 0 (on time)
     late = rng.random(k) < late_p
     status = np.where(late, 3 + _codes(rng, [0.62, 0.15, 0.07, 0.04, 0.12], k), status)
-    status = np.where(months_balance > closed_month, 0, status)  # C after closure
+    status = np.where((months_balance > closed_month) & (rng.random(k) < 0.95), 0, status)  # C after closure
+    status = np.where(~late & (rng.random(k) < 0.15), 2, status)  # unknown months, before or after closure
     balance = pd.DataFrame(
         {
             "SK_ID_BUREAU": d["SK_ID_BUREAU"][b_parent],
@@ -512,8 +528,9 @@ def _previous(rng: np.random.Generator, fragility: np.ndarray, first_id: int, id
     cat = CATEGORIES[P]
     d: dict[str, np.ndarray | pd.Series] = {"SK_ID_PREV": first_id + np.arange(m), ID_COLUMN: ids[parent]}
     refuse_p = 1 / (1 + np.exp(-(-1.85 + 0.95 * _behaviour(rng, fragility))))
-    contract = _draw(rng, P, "NAME_CONTRACT_TYPE", m)  # Cash, Consumer, Revolving, XNA
     card_row = card_holder[parent] & (rank == 0)
+    # Cash, Consumer, Revolving, XNA; the card holders' forced revolving rows count in the real share
+    contract = _codes(rng, [0.4476, 0.4366, 0.058, 0.0002], m)
     contract[card_row] = 2
     status = np.where(rng.random(m) < refuse_p[parent], 2, _codes(rng, [0.752, 0.229, 0.0, 0.019], m))
     status[card_row] = 0
@@ -542,8 +559,8 @@ def _previous(rng: np.random.Generator, fragility: np.ndarray, first_id: int, id
         np.where(cash, np.array([12, 24, 36, 48, 60, 18, 6])[_codes(rng, [0.3, 0.25, 0.15, 0.05, 0.1, 0.1, 0.05], m)],
                  np.array([6, 10, 12, 18, 24, 4, 8])[_codes(rng, [0.2, 0.15, 0.3, 0.1, 0.15, 0.05, 0.05], m)]),
     )
-    instalment = np.round(credit / np.maximum(cnt_payment, 1) * rng.uniform(1.05, 1.4, m), 3)
-    annuity = np.where(revolving, np.round(limit * 0.05 * 4) / 4, instalment)
+    instalment = np.round(credit / np.maximum(cnt_payment, 1) * rng.uniform(1.15, 1.6, m), 3)
+    annuity = np.minimum(np.where(revolving, np.round(limit * 0.05 * 4) / 4, instalment), 418_000.0)
     annuity = np.where(credit == 0, np.round(application / np.maximum(cnt_payment, 1) * 1.2, 3), annuity)
     d["AMT_ANNUITY"] = annuity
     d["AMT_APPLICATION"] = application
@@ -560,24 +577,24 @@ def _previous(rng: np.random.Generator, fragility: np.ndarray, first_id: int, id
     named_purpose = 2 + _codes(rng, list(cat["NAME_CASH_LOAN_PURPOSE"].values())[2:], m)
     purpose = np.where(cash, np.where(rng.random(m) < 0.85, 1, named_purpose), 0)
     d["NAME_CASH_LOAN_PURPOSE"] = _strings(purposes, purpose)
-    days_decision = -np.round(rng.beta(0.9, 1.65, m) * 2920).astype("int64") - 1
+    days_decision = -np.round(rng.beta(0.7, 1.6, m) * 2920).astype("int64") - 1
     d["DAYS_DECISION"] = days_decision
-    payment_type = np.where(approved | (rng.random(m) < 0.3), _codes(rng, [0.985, 0.0, 0.013, 0.002], m), 1)
+    paid_by = _codes(rng, [0.985, 0.0, 0.013, 0.002], m)
+    payment_type = np.where((approved & ~revolving) | (rng.random(m) < 0.05), paid_by, 1)
     d["NAME_PAYMENT_TYPE"] = _strings(_cats(P, "NAME_PAYMENT_TYPE"), payment_type)
     reason = np.where(refused, 1 + _codes(rng, list(cat["CODE_REJECT_REASON"].values())[1:], m), 0)
     reason[(status == 3) & (rng.random(m) < 0.9)] = _cats(P, "CODE_REJECT_REASON").index("CLIENT")
     d["CODE_REJECT_REASON"] = _strings(_cats(P, "CODE_REJECT_REASON"), reason)
     d["NAME_TYPE_SUITE"] = _strings(_cats(P, "NAME_TYPE_SUITE"), _draw(rng, P, "NAME_TYPE_SUITE", m))
-    d["NAME_CLIENT_TYPE"] = _strings(
-        _cats(P, "NAME_CLIENT_TYPE"), np.where(rank == 0, 1, _draw(rng, P, "NAME_CLIENT_TYPE", m))
-    )
+    client = np.where((rank == 0) & (rng.random(m) < 0.4), 1, _draw(rng, P, "NAME_CLIENT_TYPE", m))
+    d["NAME_CLIENT_TYPE"] = _strings(_cats(P, "NAME_CLIENT_TYPE"), client)
     goods_cats = _cats(P, "NAME_GOODS_CATEGORY")
     goods = np.where(consumer, 1 + _codes(rng, list(cat["NAME_GOODS_CATEGORY"].values())[1:], m), 0)
     d["NAME_GOODS_CATEGORY"] = _strings(goods_cats, goods)
     portfolio = np.where(canceled & (rng.random(m) < 0.9), 2, np.where(cash, 1, np.where(consumer, 0, 3)))
     d["NAME_PORTFOLIO"] = _strings(_cats(P, "NAME_PORTFOLIO"), portfolio)
     d["NAME_PRODUCT_TYPE"] = _strings(
-        _cats(P, "NAME_PRODUCT_TYPE"), np.where(consumer, 0, np.where(rng.random(m) < 0.72, 1, 2))
+        _cats(P, "NAME_PRODUCT_TYPE"), np.where(~cash | canceled, 0, np.where(rng.random(m) < 0.72, 1, 2))
     )
     channel = np.where(
         consumer,
@@ -617,8 +634,9 @@ def _previous(rng: np.random.Generator, fragility: np.ndarray, first_id: int, id
     first_due = np.minimum(days_decision + np.round(rng.uniform(10, 45, m)), -1)
     last_due_1st = first_due + 30 * np.maximum(cnt_payment - 1, 0)
     finished = last_due_1st < 0
-    d["DAYS_FIRST_DRAWING"] = np.where(revolving & approved, days_decision + 5, DAYS_SENTINEL)
-    d["DAYS_FIRST_DUE"] = np.where(revolving, DAYS_SENTINEL, first_due)
+    drawn = revolving & approved & (rng.random(m) < 0.5)
+    d["DAYS_FIRST_DRAWING"] = np.where(drawn, days_decision + 5, DAYS_SENTINEL)
+    d["DAYS_FIRST_DUE"] = np.where(rng.random(m) < 0.045, DAYS_SENTINEL, first_due)
     d["DAYS_LAST_DUE_1ST_VERSION"] = np.where(revolving, DAYS_SENTINEL, last_due_1st)
     early_end = np.round(rng.exponential(30, m)) * (rng.random(m) < 0.4)
     last_due = np.where(finished & ~revolving, last_due_1st - early_end, DAYS_SENTINEL)
@@ -664,19 +682,29 @@ def _repayments(rng: np.random.Generator, fragility: np.ndarray, loans: dict, id
     amount = np.round(annuity[i_loan] * np.where(i_rank == n_inst[i_loan] - 1, rng.uniform(0.3, 1.0, k), 1.0), 3)
     under = rng.random(k) < 1 / (1 + np.exp(-(-3.4 + 0.8 * lateness[who])))
     paid = np.where(under, np.round(amount * rng.uniform(0.05, 0.95, k), 3), amount)
+    version = np.where(rng.random(k) < 0.92, 1, _codes(rng, [0.6, 0.0, 0.3, 0.1], k))
+    # Some instalments are paid in two parts (two rows, the second one later), as in the real file.
+    row = np.repeat(np.arange(k), 1 + (rng.random(k) < 0.17))
+    second = np.zeros(row.size, dtype=bool)
+    second[1:] = row[1:] == row[:-1]
+    split = second | np.append(second[1:], False)
+    share = rng.uniform(0.2, 0.8, k)[row]
+    part = np.where(split, np.where(second, 1 - share, share), 1.0)
+    entry = np.where(second, np.minimum(entry[row] + np.ceil(rng.exponential(12, row.size)), -1), entry[row])
+    due, i_loan, i_rank, who = due[row], i_loan[row], i_rank[row], who[row]
     instalments = _frame(
         INSTALMENTS,
         {
             "SK_ID_PREV": loan_id[i_loan], ID_COLUMN: ids[who],
-            "NUM_INSTALMENT_VERSION": np.where(rng.random(k) < 0.92, 1, _codes(rng, [0.6, 0.0, 0.3, 0.1], k)),
-            "NUM_INSTALMENT_NUMBER": i_rank + 1, "DAYS_INSTALMENT": due, "DAYS_ENTRY_PAYMENT": entry,
-            "AMT_INSTALMENT": amount, "AMT_PAYMENT": paid,
+            "NUM_INSTALMENT_VERSION": version[row], "NUM_INSTALMENT_NUMBER": i_rank + 1, "DAYS_INSTALMENT": due,
+            "DAYS_ENTRY_PAYMENT": entry, "AMT_INSTALMENT": amount[row], "AMT_PAYMENT": np.round(paid[row] * part, 3),
         },
     )
     dpd_mean = _group_mean(who, np.clip(entry - due, 0, None).astype("float64"), n)
 
-    # POS_CASH: one status row per month for ~78 % of those loans.
-    months = np.where(rng.random(n_inst.size) < 0.78, n_inst + (rng.random(n_inst.size) < 0.4), 0)
+    # POS_CASH: one status row per month for ~84 % of those loans; finished loans end with "Completed".
+    extra_month = (n_inst >= cnt) | (rng.random(n_inst.size) < 0.2)
+    months = np.where(rng.random(n_inst.size) < 0.84, n_inst + extra_month, 0)
     p_loan, p_rank = _expand(months)
     k = p_loan.size
     pwho = loan_parent[p_loan]
