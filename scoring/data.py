@@ -11,10 +11,8 @@ the file, the column and what is expected. Unknown extra columns are kept as rea
 
 from __future__ import annotations
 
-import gzip
 import sys
 import warnings
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -385,8 +383,9 @@ def has_kaggle_data(data_dir: str | Path) -> bool:
     return find_table(data_dir, APPLICATION_TRAIN) is not None
 
 
-def _expected(name: str) -> str:
-    return f"a {name} table ({', '.join(TABLE_EXTENSIONS)}) with at least the columns {', '.join(REQUIRED[name])}"
+def _expected(name: str, required: tuple[str, ...] | None = None) -> str:
+    columns = ", ".join(REQUIRED[name] if required is None else required)
+    return f"the {name} table ({' / '.join(TABLE_EXTENSIONS)}) with at least the columns {columns}"
 
 
 def _read_raw(path: Path, name: str) -> pd.DataFrame:
@@ -397,17 +396,18 @@ def _read_raw(path: Path, name: str) -> pd.DataFrame:
             return pd.read_parquet(path)
         dtype = {c: ("str" if k == "str" else "float64") for c, k in schema.items()}
         return pd.read_csv(path, dtype=dtype, encoding="utf-8-sig", low_memory=False)
-    except ValueError as exc:
-        if path.name.endswith(".parquet") or "could not convert" not in str(exc) and "Unable to parse" not in str(exc):
-            raise DataError(f"{path}: cannot be read as {_expected(name)}: {exc}") from exc
-        raise _locate_bad_number(path, name) from exc
-    except (OSError, EOFError, gzip.BadGzipFile, zipfile.BadZipFile, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot be read as {_expected(name)}: {exc}") from exc
-    except pd.errors.ParserError as exc:
-        raise DataError(f"{path}: not a valid CSV file ({exc}); expected {_expected(name)}") from exc
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path}: the file is empty; expected {_expected(name)} and a header line") from exc
-    except Exception as exc:  # pyarrow errors on corrupt parquet files are not ValueError/OSError
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path}: not a valid CSV file ({exc}); expected {_expected(name)}") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text ({exc}); expected {_expected(name)} as a UTF-8 CSV") from exc
+    except ValueError as exc:
+        text = str(exc)
+        if path.name.endswith(".parquet") or ("could not convert" not in text and "Unable to parse" not in text):
+            raise DataError(f"{path}: cannot be read as {_expected(name)}: {exc}") from exc
+        raise _locate_bad_number(path, name) from exc
+    except Exception as exc:  # gzip, zip, OS and pyarrow errors: the file is not what it claims to be
         raise DataError(f"{path}: cannot be read as {_expected(name)}: {exc}") from exc
 
 
@@ -427,16 +427,16 @@ def _locate_bad_number(path: Path, name: str) -> DataError:
     return DataError(f"{path}: a numeric column holds text; expected {_expected(name)}")
 
 
-def _coerce(frame: pd.DataFrame, path: Path, name: str) -> pd.DataFrame:
+def _coerce(frame: pd.DataFrame, path: Path, name: str, required: tuple[str, ...]) -> pd.DataFrame:
     """Give every known column its declared dtype; add absent optional columns as missing."""
-    schema = COLUMNS[name]
+    schema = {c: k for c, k in COLUMNS[name].items() if c != TARGET_COLUMN or c in frame.columns}
     absent = [c for c in schema if c not in frame.columns]
-    missing_required = [c for c in REQUIRED[name] if c in absent]
+    missing_required = [c for c in required if c not in frame.columns]
     if missing_required:
         raise DataError(
             f"{path}: required column {missing_required[0]} is missing"
             + (f" (also {', '.join(missing_required[1:])})" if len(missing_required) > 1 else "")
-            + f"; expected {_expected(name)}"
+            + f"; expected {_expected(name, required)}"
         )
     if absent:
         shown = ", ".join(absent[:8]) + (f" and {len(absent) - 8} more" if len(absent) > 8 else "")
@@ -477,14 +477,17 @@ def _coerce(frame: pd.DataFrame, path: Path, name: str) -> pd.DataFrame:
 
 def read_table(path: str | Path, name: str) -> pd.DataFrame:
     """Read one table file with explicit dtypes; required columns checked (`DataError` otherwise)."""
-    path = Path(path)
+    return _read_table(Path(path), name, REQUIRED.get(name, ()))
+
+
+def _read_table(path: Path, name: str, required: tuple[str, ...]) -> pd.DataFrame:
     if name not in COLUMNS:
         raise ValueError(f"unknown table {name!r}; expected one of {', '.join(COLUMNS)}")
     if not path.is_file():
-        raise DataError(f"{path}: file not found; expected {_expected(name)}")
-    frame = _coerce(_read_raw(path, name), path, name)
+        raise DataError(f"{path}: file not found; expected {_expected(name, required)}")
+    frame = _coerce(_read_raw(path, name), path, name, required)
     if name in (APPLICATION_TRAIN, APPLICATION_TEST):
-        _check_application(frame, path, require_target=name == APPLICATION_TRAIN)
+        _check_application(frame, path, require_target=TARGET_COLUMN in required)
     return frame
 
 
@@ -511,8 +514,8 @@ def read_application_file(path: str | Path, *, require_target: bool = False) -> 
     Only ``SK_ID_CURR`` is required (and ``TARGET`` when `require_target`); known columns get their
     declared dtypes, absent ones are added as missing (with a warning), extra columns are kept.
     """
-    name = APPLICATION_TRAIN if require_target else APPLICATION_TEST
-    frame = read_table(path, name)
+    required = (ID_COLUMN, TARGET_COLUMN) if require_target else (ID_COLUMN,)
+    frame = _read_table(Path(path), APPLICATION_TRAIN, required)
     if not require_target and TARGET_COLUMN in frame:
         frame = frame.drop(columns=TARGET_COLUMN)
     return frame
@@ -594,9 +597,8 @@ def load_tables(
         )
     bar = tqdm(total=1 + len(CHILD_TABLES), desc="loading tables", unit="table", file=sys.stderr, disable=not progress)
     bar.set_postfix_str(path.name)
-    app = read_table(path, application)
-    if require_target and TARGET_COLUMN not in app:
-        raise DataError(f"{path}: required column {TARGET_COLUMN} is missing; expected 0/1 labels for training")
+    required = (ID_COLUMN, TARGET_COLUMN) if require_target else (ID_COLUMN,)
+    app = _read_table(path, application, required)
     bar.update()
     children: dict[str, pd.DataFrame | None] = {}
     for name in CHILD_TABLES:
