@@ -284,7 +284,7 @@ CATEGORIES: dict[str, dict[str, dict[str, float]]] = {
             "XNA": 0.3097, "middle": 0.2308, "high": 0.2113, "low_normal": 0.192, "low_action": 0.0561,
         },
         "NAME_CLIENT_TYPE": {"Repeater": 0.7372, "New": 0.1804, "Refreshed": 0.0812, "XNA": 0.0012},
-        "NAME_PORTFOLIO": {"POS": 0.4137, "Cash": 0.2776, "XNA": 0.2229, "Cards": 0.0858},
+        "NAME_PORTFOLIO": {"POS": 0.4137, "Cash": 0.2776, "XNA": 0.2229, "Cards": 0.0858, "Cars": 0.0003},
         "NAME_PRODUCT_TYPE": {"XNA": 0.6368, "x-sell": 0.2738, "walk-in": 0.0894},
         "CODE_REJECT_REASON": {
             "XAP": 0.8103, "HC": 0.1049, "LIMIT": 0.0334, "SCO": 0.0224, "CLIENT": 0.0158, "SCOFR": 0.0077,
