@@ -41,8 +41,9 @@ class TrainConfig:
     holdout_size: float = 0.2
     cost_fn: float = config.DEFAULT_COST_FN
     cost_fp: float = config.DEFAULT_COST_FP
-    learning_rate: float = 0.05
-    max_depth: int = 4
+    learning_rate: float = 0.1
+    max_depth: int = 3
+    max_bin: int = 128
     max_rounds: int = 2000
     early_stopping_rounds: int = 50
     # Imbalance: reweight positives by sqrt(neg/pos). Full neg/pos reweighting made no better AUC
@@ -53,6 +54,7 @@ class TrainConfig:
     def xgb_params(self, pos_weight: float, features: list[str]) -> dict[str, Any]:
         return {
             "tree_method": "hist",
+            "max_bin": self.max_bin,
             "learning_rate": self.learning_rate,
             "max_depth": self.max_depth,
             "min_child_weight": 5,
