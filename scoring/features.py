@@ -307,4 +307,7 @@ def align_features(frame: pd.DataFrame, feature_names: list[str]) -> pd.DataFram
     knows but the frame lacks become NaN, which XGBoost treats as missing (not as 0).
     """
     aligned = frame.reindex(columns=list(feature_names))
-    return aligned.apply(pd.to_numeric, errors="coerce").astype("float64")
+    not_float = [name for name, dtype in aligned.dtypes.items() if dtype != "float64"]
+    if not_float:  # text (e.g. a features CSV read without dtypes): unparsable values become NaN
+        aligned[not_float] = aligned[not_float].apply(pd.to_numeric, errors="coerce")
+    return aligned.astype("float64")
