@@ -63,7 +63,7 @@ DEFAULT_TEST_APPLICANTS = 200
 # --- The known risk function ----------------------------------------------------------------
 
 # Intercept of the logit, set once so that about 8 % of applicants default.
-RISK_INTERCEPT = -4.27
+RISK_INTERCEPT = -4.02
 RISK_FEATURES: tuple[str, ...] = (
     "EXT_SOURCE_1",
     "EXT_SOURCE_2",
@@ -282,7 +282,7 @@ def _applicants(rng: np.random.Generator, n: int, first_id: int) -> _Applicants:
     higher = education == 1
     income = np.exp(rng.normal(np.log(132_000), 0.47, n) + 0.22 * higher + 0.08 * g)
     d["AMT_INCOME_TOTAL"] = np.maximum(_round_to(income, 2250.0), 25650.0)
-    credit_cash = np.exp(rng.normal(np.log(500_000), 0.62, n) + 0.35 * (np.log(income) - np.log(145_000)))
+    credit_cash = np.exp(rng.normal(np.log(480_000), 0.55, n) + 0.5 * (np.log(income) - np.log(140_000)))
     credit_cash = np.clip(_round_to(credit_cash, 0.5), 45_000, 4_050_000)
     credit_rev = _round_to(np.clip(np.exp(rng.normal(np.log(270_000), 0.45, n)), 45_000, 1_350_000), 22_500)
     credit = np.where(revolving, credit_rev, credit_cash)
@@ -658,13 +658,15 @@ def _previous(rng: np.random.Generator, fragility: np.ndarray, first_id: int, id
 
 
 def _repayments(rng: np.random.Generator, fragility: np.ndarray, loans: dict, ids: np.ndarray):
-    """POS_CASH months and instalments of approved non-revolving loans (same SK_ID_PREV)."""
+    """Instalments of approved loans (half the cards too) and POS_CASH months of the non-revolving ones."""
     n = ids.size
     lateness = _behaviour(rng, fragility)
-    keep = loans["approved"] & ~loans["revolving"]
+    keep = loans["approved"] & (~loans["revolving"] | (rng.random(loans["approved"].size) < 0.5))
     loan_parent = loans["parent"][keep]
     first_due = loans["first_due"][keep]
-    cnt = loans["cnt_payment"][keep]
+    revolving = loans["revolving"][keep]
+    # a card has no fixed term: its instalment history is a run of monthly minimum payments
+    cnt = np.where(revolving, 1 + rng.geometric(1 / 12, keep.sum()), loans["cnt_payment"][keep])
     annuity = loans["annuity"][keep]
     loan_id = loans["id"][keep]
     elapsed = (-first_due) // 30 + 1
@@ -676,7 +678,7 @@ def _repayments(rng: np.random.Generator, fragility: np.ndarray, loans: dict, id
     k = i_loan.size
     who = loan_parent[i_loan]
     due = first_due[i_loan] + 30 * i_rank
-    late_p = 1 / (1 + np.exp(-(-2.55 + 1.05 * lateness[who])))
+    late_p = 1 / (1 + np.exp(-(-3.9 + 1.7 * lateness[who])))
     late = rng.random(k) < late_p
     delay = np.where(
         late,
@@ -685,17 +687,17 @@ def _repayments(rng: np.random.Generator, fragility: np.ndarray, loans: dict, id
     )
     entry = np.minimum(due + delay, -1)
     amount = np.round(annuity[i_loan] * np.where(i_rank == n_inst[i_loan] - 1, rng.uniform(0.3, 1.0, k), 1.0), 3)
-    under = rng.random(k) < 1 / (1 + np.exp(-(-3.4 + 0.8 * lateness[who])))
+    under = rng.random(k) < 1 / (1 + np.exp(-(-4.2 + 1.2 * lateness[who])))
     paid = np.where(under, np.round(amount * rng.uniform(0.05, 0.95, k), 3), amount)
-    version = np.where(rng.random(k) < 0.92, 1, _codes(rng, [0.6, 0.0, 0.3, 0.1], k))
+    version = np.where(revolving[i_loan], 0, np.where(rng.random(k) < 0.92, 1, _codes(rng, [0.6, 0.0, 0.3, 0.1], k)))
     # Some instalments are paid in two parts (two rows, the second one later), as in the real file.
-    row = np.repeat(np.arange(k), 1 + (rng.random(k) < 0.17))
+    row = np.repeat(np.arange(k), 1 + (rng.random(k) < 0.07))
     second = np.zeros(row.size, dtype=bool)
     second[1:] = row[1:] == row[:-1]
     split = second | np.append(second[1:], False)
     share = rng.uniform(0.2, 0.8, k)[row]
     part = np.where(split, np.where(second, 1 - share, share), 1.0)
-    entry = np.where(second, np.minimum(entry[row] + np.ceil(rng.exponential(12, row.size)), -1), entry[row])
+    entry = np.where(second, np.minimum(entry[row] + np.floor(rng.exponential(2, row.size)), -1), entry[row])
     due, i_loan, i_rank, who = due[row], i_loan[row], i_rank[row], who[row]
     instalments = _frame(
         INSTALMENTS,
@@ -709,7 +711,7 @@ def _repayments(rng: np.random.Generator, fragility: np.ndarray, loans: dict, id
 
     # POS_CASH: one status row per month for ~84 % of those loans; finished loans end with "Completed".
     extra_month = (n_inst >= cnt) | (rng.random(n_inst.size) < 0.2)
-    months = np.where(rng.random(n_inst.size) < 0.84, n_inst + extra_month, 0)
+    months = np.where(~revolving & (rng.random(n_inst.size) < 0.84), n_inst + extra_month, 0)
     p_loan, p_rank = _expand(months)
     k = p_loan.size
     pwho = loan_parent[p_loan]
