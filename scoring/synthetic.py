@@ -758,6 +758,7 @@ def _credit_cards(rng: np.random.Generator, fragility: np.ndarray, loans: dict, 
     payment = np.round(np.where(balance > 0, np.maximum(minimum, balance * rng.beta(0.8, 3, k)), 0.0), 3)
     principal = np.round(balance * 0.96, 3)
     dpd = np.where(rng.random(k) < 0.01 * np.exp(0.8 * atm[who]), np.ceil(rng.exponential(10, k)), 0)
+    mature = np.round(0.7 * (months[c_loan] - 1 - c_rank)).clip(0, 120)  # instalments paid so far (c_rank 0 = now)
 
     def drawing(values: np.ndarray) -> np.ndarray:
         return np.where(inactive, np.nan, values.astype("float64"))
@@ -775,7 +776,7 @@ def _credit_cards(rng: np.random.Generator, fragility: np.ndarray, loans: dict, 
             "AMT_RECIVABLE": balance, "AMT_TOTAL_RECEIVABLE": balance,
             "CNT_DRAWINGS_ATM_CURRENT": drawing(cnt_atm), "CNT_DRAWINGS_CURRENT": cnt_atm * (~inactive) + cnt_pos,
             "CNT_DRAWINGS_OTHER_CURRENT": drawing(np.zeros(k)), "CNT_DRAWINGS_POS_CURRENT": drawing(cnt_pos),
-            "CNT_INSTALMENT_MATURE_CUM": _nan_mask(rng, np.minimum(c_rank, 120).astype("float64"), 0.08),
+            "CNT_INSTALMENT_MATURE_CUM": _nan_mask(rng, mature, 0.08),
             "NAME_CONTRACT_STATUS": _strings(
                 _cats(CREDIT_CARD, "NAME_CONTRACT_STATUS"), np.where((c_rank == 0) & (rng.random(k) < 0.3), 1, 0)
             ),

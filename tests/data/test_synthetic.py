@@ -95,6 +95,23 @@ def test_marginals(medium):
     assert (app["AMT_ANNUITY"] < app["AMT_CREDIT"]).all()
 
 
+def test_marginals_are_close_to_the_real_extract(medium, homecredit_sample):
+    """Every column: share of missing values within 0.12 of the extract's; numeric medians inside the
+    extract's 5-95 % range; categories with at least 5 % in the extract present in the twin."""
+    real = load_tables(homecredit_sample, progress=False)
+    for (name, frame), (_, made) in zip(real.items(), medium.tables.items(), strict=True):
+        for column in frame.columns:
+            if column.startswith("SK_ID"):
+                continue
+            assert abs(frame[column].isna().mean() - made[column].isna().mean()) <= 0.12, (name, column)
+            if frame[column].dtype == "str":
+                common = frame[column].value_counts(normalize=True)
+                assert set(common[common >= 0.05].index) <= set(made[column].dropna()), (name, column)
+            elif frame[column].notna().sum() > 20:
+                low, high = np.nanquantile(frame[column].astype(float), [0.05, 0.95])
+                assert low <= np.nanmedian(made[column].astype(float)) <= high, (name, column)
+
+
 def test_child_rows_per_applicant_in_real_proportions(medium):
     n = len(medium.tables.application)
     expected = {  # rows per applicant in the full Kaggle files, with a tolerance
