@@ -249,11 +249,12 @@ def _applicants(rng: np.random.Generator, n: int, first_id: int) -> _Applicants:
     occupation[no_job | (rng.random(n) < 0.15)] = -1
     d["OCCUPATION_TYPE"] = _strings(_cats(A, "OCCUPATION_TYPE"), occupation)
 
-    # Gender: XNA is very rare in the real data; keep at least one so that it is always present.
+    # Gender: XNA is very rare in the real data (4 in 307,511); from 100 applicants on, keep at least
+    # one so that the quirk is always there to be handled.
     gender = _draw(rng, A, "CODE_GENDER", n)
     xna = _cats(A, "CODE_GENDER").index("XNA")
     gender[gender == xna] = 0
-    gender[rng.choice(n, size=max(1, round(n * 1.3e-5)), replace=False)] = xna
+    gender[rng.choice(n, size=max(int(n >= 100), round(n * 1.3e-5)), replace=False)] = xna
     d["CODE_GENDER"] = _strings(_cats(A, "CODE_GENDER"), gender)
 
     # Education by rank of a latent correlated with g: exact shares, better-off applicants study longer.
