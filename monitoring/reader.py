@@ -1,0 +1,322 @@
+"""Reading the prediction log (and its rotated files) into one columnar frame.
+
+The log is JSON lines written from `scoring.schema.LogRecord`. The reader:
+
+- reads `predictions.log.N`, ..., `predictions.log.1`, `predictions.log` in that order (the
+  numbering of `logging.handlers.RotatingFileHandler`: the highest number is the oldest), so rows
+  come out in chronological order;
+- parses blocks of lines with pyarrow's JSON reader against a fixed schema (fast path), and falls
+  back to a tolerant line-by-line parse for a block that pyarrow refuses (a corrupt or truncated
+  line, the seed's older records whose `prediction` is a string, `true`/`false` inputs, ...);
+- counts corrupt lines (not JSON, not an object, no valid timestamp) and skips them;
+- keeps only the columns monitoring needs, as numbers, so memory grows with the number of
+  records (about 150 bytes each), never with the raw text: a block is parsed and dropped.
+
+Each row remembers where it came from (`file`, `line`, 1-based) so alerts can point at it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
+
+from scoring.schema import LABEL_HIGH_RISK, LABEL_LOW_RISK, STATUS_ERROR, UI_FEATURE_NAMES
+
+# Column names of the frame (one module owns them; the rest of monitoring imports these).
+TIME = "timestamp"
+FILE = "file"
+LINE = "line"
+DURATION = "duration"
+CPU = "cpu_percent"
+MEMORY = "memory_usage_MB"
+SCORE = "score"
+HIGH_RISK = "high_risk"  # 1.0 high-risk label, 0.0 low-risk, NaN no prediction
+ERROR = "error"  # True when status is "error"
+VERSION = "model_version"
+NUMERIC_COLUMNS = (DURATION, CPU, MEMORY, SCORE, HIGH_RISK)
+FRAME_COLUMNS = (TIME, FILE, LINE, DURATION, CPU, MEMORY, SCORE, HIGH_RISK, ERROR, VERSION, *UI_FEATURE_NAMES)
+
+BLOCK_BYTES = 16 << 20  # parse 16 MB of lines at a time: bounded memory, few pyarrow calls
+
+_OLD_SCORE = re.compile(r"score\s*:\s*([-+0-9.eE]+)", re.IGNORECASE)
+
+_SCHEMA = pa.schema(
+    [
+        ("timestamp", pa.string()),
+        ("input", pa.struct([(name, pa.float64()) for name in UI_FEATURE_NAMES])),
+        ("prediction", pa.struct([("score", pa.float64()), ("label", pa.string())])),
+        ("duration", pa.float64()),
+        ("cpu_percent", pa.float64()),
+        ("memory_usage_MB", pa.float64()),
+        ("model_version", pa.string()),
+        ("status", pa.string()),
+    ]
+)
+_PARSE_OPTIONS = pa_json.ParseOptions(explicit_schema=_SCHEMA, unexpected_field_behavior="ignore")
+_READ_OPTIONS = pa_json.ReadOptions(use_threads=False, block_size=BLOCK_BYTES + (1 << 20))
+
+
+class LogReadError(OSError):
+    """The log cannot be read at all (missing, a folder, unreadable)."""
+
+
+@dataclass
+class LogData:
+    """The records of a log as one frame, plus what the reader had to skip."""
+
+    frame: pd.DataFrame
+    files: list[str]  # index in the `file` column -> path
+    corrupt_lines: int = 0
+    corrupt_examples: list[dict[str, Any]] = field(default_factory=list)  # first few: file, line, reason
+
+    @property
+    def n(self) -> int:
+        return len(self.frame)
+
+    def where(self, row: int) -> dict[str, Any]:
+        """File and line of the frame's row number `row`."""
+        return {"file": self.files[int(self.frame[FILE].iat[row])], "line": int(self.frame[LINE].iat[row])}
+
+
+def log_files(path: Path) -> list[Path]:
+    """The log and its rotated files, oldest first: `path.N`, ..., `path.1`, `path`."""
+    rotated = []
+    if path.parent.is_dir():
+        for candidate in path.parent.glob(path.name + ".*"):
+            suffix = candidate.name[len(path.name) + 1:]
+            if suffix.isdigit() and candidate.is_file():
+                rotated.append((int(suffix), candidate))
+    ordered = [p for _, p in sorted(rotated, reverse=True)]
+    if path.is_file():
+        ordered.append(path)
+    return ordered
+
+
+def empty_frame() -> pd.DataFrame:
+    columns: dict[str, Any] = {
+        TIME: pd.Series([], dtype="datetime64[ns, UTC]"),
+        FILE: np.array([], dtype=np.int32),
+        LINE: np.array([], dtype=np.int64),
+        ERROR: np.array([], dtype=bool),
+        VERSION: pd.Series([], dtype="category"),
+    }
+    for name in (*NUMERIC_COLUMNS, *UI_FEATURE_NAMES):
+        columns[name] = np.array([], dtype=np.float64)
+    return pd.DataFrame(columns)[list(FRAME_COLUMNS)]
+
+
+def read_log(path: Path | str, since: datetime | None = None, until: datetime | None = None,
+             *, max_examples: int = 5) -> LogData:
+    """Read the log at `path` with its rotated files; keep records with since <= timestamp < until.
+
+    Raises LogReadError when neither the log nor a rotated file exists.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise LogReadError(f"{path} is a folder, expected a log file (JSON lines)")
+    files = log_files(path)
+    if not files:
+        raise LogReadError(f"no log at {path} (nor rotated files {path.name}.1, ...)")
+    since_ts = _utc(since)
+    until_ts = _utc(until)
+    data = LogData(frame=empty_frame(), files=[str(p) for p in files])
+    chunks: list[pd.DataFrame] = []
+    for index, file_path in enumerate(files):
+        try:
+            for first_line, block in _blocks(file_path):
+                chunk = _parse_block(block, first_line, index, data, max_examples)
+                if since_ts is not None:
+                    chunk = chunk[chunk[TIME] >= since_ts]
+                if until_ts is not None:
+                    chunk = chunk[chunk[TIME] < until_ts]
+                if len(chunk):
+                    chunks.append(chunk)
+        except OSError as exc:
+            raise LogReadError(f"cannot read {file_path}: {exc.strerror or exc}") from exc
+    if chunks:
+        frame = pd.concat(chunks, ignore_index=True)
+        frame[VERSION] = frame[VERSION].astype("category")
+        data.frame = frame
+    return data
+
+
+def _utc(moment: datetime | None) -> pd.Timestamp | None:
+    if moment is None:
+        return None
+    ts = pd.Timestamp(moment)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _blocks(path: Path) -> Iterator[tuple[int, bytes]]:
+    """Blocks of whole lines (about BLOCK_BYTES each) with the 1-based number of their first line."""
+    line_no = 1
+    with open(path, "rb") as fh:
+        rest = b""
+        while True:
+            raw = fh.read(BLOCK_BYTES)
+            if not raw:
+                break
+            buf = rest + raw
+            cut = buf.rfind(b"\n")
+            if cut < 0:
+                rest = buf
+                continue
+            block, rest = buf[: cut + 1], buf[cut + 1:]
+            yield line_no, block
+            line_no += block.count(b"\n")
+        if rest:
+            yield line_no, rest + b"\n"
+
+
+def _parse_block(block: bytes, first_line: int, file_index: int, data: LogData, max_examples: int) -> pd.DataFrame:
+    n_lines = block.count(b"\n")
+    table = None
+    # pyarrow skips blank lines, which would shift line numbers: such blocks take the slow path.
+    if b"\n\n" not in block and not block.startswith(b"\n") and b"\r" not in block:
+        try:
+            table = pa_json.read_json(io.BytesIO(block), read_options=_READ_OPTIONS, parse_options=_PARSE_OPTIONS)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            table = None
+    if table is not None and table.num_rows == n_lines:
+        columns = _columns_from_arrow(table)
+    else:
+        columns = _columns_from_lines(block, first_line, file_index, data, max_examples)
+    lines = columns.pop("_line_offset")
+    frame = pd.DataFrame(columns)
+    frame[TIME] = pd.to_datetime(frame[TIME], utc=True, format="ISO8601", errors="coerce")
+    bad = frame[TIME].isna().to_numpy()
+    if bad.any():
+        for offset in np.flatnonzero(bad)[: max(0, max_examples - len(data.corrupt_examples))]:
+            data.corrupt_examples.append({"file": data.files[file_index], "line": int(first_line + lines[offset]),
+                                          "reason": "missing or invalid timestamp"})
+        data.corrupt_lines += int(bad.sum())
+        frame = frame[~bad]
+        lines = lines[~bad]
+    frame.insert(1, FILE, np.full(len(frame), file_index, dtype=np.int32))
+    frame.insert(2, LINE, first_line + lines)
+    return frame[list(FRAME_COLUMNS)]
+
+
+def _columns_from_arrow(table: pa.Table) -> dict[str, Any]:
+    def numbers(arr: pa.ChunkedArray) -> np.ndarray:
+        return arr.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+
+    inputs = table.column("input")
+    prediction = table.column("prediction")
+    label = pc.struct_field(prediction, "label")
+    high = pc.if_else(pc.equal(label, LABEL_HIGH_RISK), 1.0,
+                      pc.if_else(pc.equal(label, LABEL_LOW_RISK), 0.0, pa.scalar(None, pa.float64())))
+    status = table.column("status")
+    columns: dict[str, Any] = {
+        TIME: table.column("timestamp").to_numpy(zero_copy_only=False),
+        DURATION: numbers(table.column("duration")),
+        CPU: numbers(table.column("cpu_percent")),
+        MEMORY: numbers(table.column("memory_usage_MB")),
+        SCORE: numbers(pc.struct_field(prediction, "score")),
+        HIGH_RISK: numbers(high),
+        ERROR: pc.fill_null(pc.equal(status, STATUS_ERROR), False).to_numpy(zero_copy_only=False),
+        VERSION: table.column("model_version").to_numpy(zero_copy_only=False),
+    }
+    for name in UI_FEATURE_NAMES:
+        columns[name] = numbers(pc.struct_field(inputs, name))
+    columns["_line_offset"] = np.arange(table.num_rows, dtype=np.int64)
+    return columns
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        try:
+            return float(value)
+        except OverflowError:
+            return math.nan
+    return math.nan
+
+
+def parse_prediction(prediction: Any) -> tuple[float, float]:
+    """(score, high-risk flag) of a record's `prediction`, in the current or the seed's older form.
+
+    Current: `{"score": 0.21, "label": "✅ Faible risque"}`. Older: `"Score : 0.2159 → ✅ Faible risque"`.
+    Unknown parts are NaN.
+    """
+    if isinstance(prediction, dict):
+        score, label = _number(prediction.get("score")), prediction.get("label")
+    elif isinstance(prediction, str):
+        match = _OLD_SCORE.search(prediction)
+        score = _number(float(match.group(1))) if match and _is_float(match.group(1)) else math.nan
+        label = prediction
+    else:
+        return math.nan, math.nan
+    if not isinstance(label, str):
+        return score, math.nan
+    if LABEL_HIGH_RISK in label:
+        return score, 1.0
+    if LABEL_LOW_RISK in label:
+        return score, 0.0
+    return score, math.nan
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _columns_from_lines(block: bytes, first_line: int, file_index: int, data: LogData,
+                        max_examples: int) -> dict[str, Any]:
+    """Tolerant parse, one line at a time; corrupt lines are counted and left out."""
+    records: list[dict[str, Any]] = []
+    offsets: list[int] = []
+    for offset, raw in enumerate(block.split(b"\n")[:-1]):
+        if not raw.strip():
+            continue
+        reason = None
+        try:
+            record = json.loads(raw)
+            if not isinstance(record, dict):
+                reason = "not a JSON object"
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            reason = f"not valid JSON ({exc.msg if isinstance(exc, json.JSONDecodeError) else 'bad UTF-8'})"
+        if reason is None and not isinstance(record.get("timestamp"), str):
+            reason = "missing or invalid timestamp"
+        if reason is not None:
+            data.corrupt_lines += 1
+            if len(data.corrupt_examples) < max_examples:
+                data.corrupt_examples.append({"file": data.files[file_index], "line": first_line + offset,
+                                              "reason": reason})
+            continue
+        records.append(record)
+        offsets.append(offset)
+    scores_flags = [parse_prediction(r.get("prediction")) for r in records]
+    inputs = [r.get("input") if isinstance(r.get("input"), dict) else {} for r in records]
+    columns: dict[str, Any] = {
+        TIME: np.array([r["timestamp"] for r in records], dtype=object),
+        DURATION: np.array([_number(r.get("duration")) for r in records], dtype=np.float64),
+        CPU: np.array([_number(r.get("cpu_percent")) for r in records], dtype=np.float64),
+        MEMORY: np.array([_number(r.get("memory_usage_MB")) for r in records], dtype=np.float64),
+        SCORE: np.array([s for s, _ in scores_flags], dtype=np.float64),
+        HIGH_RISK: np.array([h for _, h in scores_flags], dtype=np.float64),
+        ERROR: np.array([r.get("status") == STATUS_ERROR for r in records], dtype=bool),
+        VERSION: np.array([r.get("model_version") if isinstance(r.get("model_version"), str) else None
+                           for r in records], dtype=object),
+    }
+    for name in UI_FEATURE_NAMES:
+        columns[name] = np.array([_number(i.get(name)) for i in inputs], dtype=np.float64)
+    columns["_line_offset"] = np.array(offsets, dtype=np.int64)
+    return columns
