@@ -13,7 +13,6 @@ from pathlib import Path
 
 from monitoring.alerts import AlertConfig
 from monitoring.drift import DriftConfig
-from monitoring.html import render_html
 from monitoring.reader import LogReadError
 from monitoring.report import ContextError, analyse, parse_moment, render_text, to_json
 from scoring import config
@@ -78,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             args.json.write_text(to_json(report), encoding="utf-8")
         if args.html:
+            from monitoring.html import render_html  # matplotlib: imported only when a page is asked for
+
             args.html.write_text(render_html(report, data.frame, context.reference, args.window), encoding="utf-8")
     except (LogReadError, ContextError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -39,7 +39,9 @@ class AlertConfig:
     min_consecutive: int = 3  # CPU / memory: this many calls in a row over the threshold
     error_rate_max: float = 0.05
     min_errors: int = 5  # an error-rate alert needs at least this many failed calls in the bucket
-    high_risk_shift: float = 0.15  # absolute change of the high-risk share against the reference
+    high_risk_shift: float = 0.15  # absolute change of the high-risk share against the reference ...
+    high_risk_z: float = 4.0  # ... that is also this many binomial standard errors away (not sampling noise)
+    min_share_calls: int = 100  # a share is judged on buckets with at least this many decisions
     max_per_kind: int = 1000  # list at most this many alerts of one kind (the report counts the rest)
 
 
@@ -152,13 +154,24 @@ def error_rate(data: LogData, config: AlertConfig, buckets: pd.DataFrame) -> lis
 
 def high_risk_shift(data: LogData, config: AlertConfig, buckets: pd.DataFrame,
                     reference_share: float | None) -> list[dict[str, Any]]:
-    """Buckets whose share of high-risk decisions moved by `high_risk_shift` from the reference."""
+    """Buckets whose share of high-risk decisions moved from the reference's, by `high_risk_shift` and by
+    `high_risk_z` standard errors (a bucket of 40 calls wobbles by about 6 points on its own)."""
     if reference_share is None:
         return []
     shift = (buckets["high_risk"] - reference_share).abs()
-    flagged = ((buckets["labelled"] >= config.min_calls) & (shift > config.high_risk_shift)).to_numpy()
+    std_error = np.sqrt(max(reference_share * (1 - reference_share), 1e-6) / buckets["labelled"].clip(lower=1))
+    flagged = ((buckets["labelled"] >= config.min_share_calls) & (shift > config.high_risk_shift)
+               & (shift > config.high_risk_z * std_error)).to_numpy()
+    parts = [(first, last, part) for first, last, part in _bucket_runs(buckets, flagged)]
+    if not parts:  # buckets too small or each within bounds: judge the whole log once
+        labelled = int(buckets["labelled"].sum())
+        value = float((buckets["high_risk"] * buckets["labelled"]).sum() / max(labelled, 1))
+        std_error = np.sqrt(max(reference_share * (1 - reference_share), 1e-6) / max(labelled, 1))
+        gap = abs(value - reference_share)
+        if labelled >= config.min_share_calls and gap > config.high_risk_shift and gap > config.high_risk_z * std_error:
+            parts = [(0, len(data.frame) - 1, buckets)]
     alerts = []
-    for first, last, part in _bucket_runs(buckets, flagged):
+    for first, last, part in parts:
         value = float((part["high_risk"] * part["labelled"]).sum() / part["labelled"].sum())
         alerts.append(_alert(HIGH_RISK_SHARE, data, first, last, value, round(reference_share, 4),
                              f"high-risk share {value:.1%} against {reference_share:.1%} in the reference",

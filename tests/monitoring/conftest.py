@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from monitoring.simulate import Incidents, Traffic, generate, write_log
 from scoring.reference import build_reference
 from scoring.schema import (
     BUREAU_OVERDUE_MAX,
@@ -71,3 +73,13 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def reference(model_dir: Path) -> dict:
     return json.loads((model_dir / REFERENCE_FILE).read_text())
+
+
+START = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+
+
+def simulated_log(path: Path, reference: dict, n: int = 1000, seed: int = 0, **incidents) -> Traffic:
+    """Write `n` simulated calls (two hours from START) to `path`; incidents as for `Incidents`."""
+    traffic = generate(reference, n, seed=seed, threshold=THRESHOLD, incidents=Incidents(**incidents), start=START)
+    write_log(path, traffic.records, append=False)
+    return traffic
