@@ -320,3 +320,27 @@ def _columns_from_lines(block: bytes, first_line: int, file_index: int, data: Lo
         columns[name] = np.array([_number(i.get(name)) for i in inputs], dtype=np.float64)
     columns["_line_offset"] = np.array(offsets, dtype=np.int64)
     return columns
+
+
+def file_signature(path: Path | str) -> tuple[tuple[str, int, int], ...]:
+    """(name, mtime_ns, size) of the log and its rotated files: changes whenever a record is written."""
+    out = []
+    for p in log_files(Path(path)):
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        out.append((p.name, st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
+def window(data: LogData, since: datetime | None = None, until: datetime | None = None) -> LogData:
+    """The records of `data` with since <= timestamp < until (the same files and corrupt count)."""
+    mask = np.ones(len(data.frame), dtype=bool)
+    if since is not None:
+        mask &= (data.frame[TIME] >= _utc(since)).to_numpy()
+    if until is not None:
+        mask &= (data.frame[TIME] < _utc(until)).to_numpy()
+    frame = data.frame if mask.all() else data.frame[mask].reset_index(drop=True)
+    return LogData(frame=frame, files=data.files, corrupt_lines=data.corrupt_lines,
+                   corrupt_examples=data.corrupt_examples)
