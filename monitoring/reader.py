@@ -50,6 +50,11 @@ NUMERIC_COLUMNS = (DURATION, CPU, MEMORY, SCORE, HIGH_RISK)
 FRAME_COLUMNS = (TIME, FILE, LINE, DURATION, CPU, MEMORY, SCORE, HIGH_RISK, ERROR, VERSION, *UI_FEATURE_NAMES)
 
 BLOCK_BYTES = 16 << 20  # parse 16 MB of lines at a time: bounded memory, few pyarrow calls
+USE_PYARROW = True  # False: always the line-by-line parser (benchmarks compare the two)
+_ERROR_MARK = b'"status":"error"'  # as LogRecord.to_json writes it (no spaces)
+_ARROW_ROW = re.compile(r"in row (\d+)")
+_PLACEHOLDER = b'{"timestamp":"-"}\n'  # stands in for a rejected call's line while pyarrow reads the block
+MIN_SPLIT_BYTES = 256 << 10  # a block pyarrow refuses is halved down to this size, then read line by line
 
 _OLD_SCORE = re.compile(r"score\s*:\s*([-+0-9.eE]+)", re.IGNORECASE)
 
@@ -66,6 +71,8 @@ _SCHEMA = pa.schema(
     ]
 )
 _PARSE_OPTIONS = pa_json.ParseOptions(explicit_schema=_SCHEMA, unexpected_field_behavior="ignore")
+# One thread over the whole block: measured faster here than pyarrow's threads on 2 busy cores, and
+# a refusal then names the block's row (with threads, a row of pyarrow's own 2 MB piece).
 _READ_OPTIONS = pa_json.ReadOptions(use_threads=False, block_size=BLOCK_BYTES + (1 << 20))
 
 
@@ -136,8 +143,8 @@ def read_log(path: Path | str, since: datetime | None = None, until: datetime | 
     chunks: list[pd.DataFrame] = []
     for index, file_path in enumerate(files):
         try:
-            for first_line, block in _blocks(file_path):
-                chunk = _parse_block(block, first_line, index, data, max_examples)
+            for first_line, n_lines, block in _blocks(file_path):
+                chunk = _parse_block(block, n_lines, first_line, index, data, max_examples)
                 if since_ts is not None:
                     chunk = chunk[chunk[TIME] >= since_ts]
                 if until_ts is not None:
@@ -160,8 +167,8 @@ def _utc(moment: datetime | None) -> pd.Timestamp | None:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
-def _blocks(path: Path) -> Iterator[tuple[int, bytes]]:
-    """Blocks of whole lines (about BLOCK_BYTES each) with the 1-based number of their first line."""
+def _blocks(path: Path) -> Iterator[tuple[int, int, bytes]]:
+    """Blocks of whole lines (about BLOCK_BYTES each): (1-based number of the first line, lines, block)."""
     line_no = 1
     with open(path, "rb") as fh:
         rest = b""
@@ -175,25 +182,115 @@ def _blocks(path: Path) -> Iterator[tuple[int, bytes]]:
                 rest = buf
                 continue
             block, rest = buf[: cut + 1], buf[cut + 1:]
-            yield line_no, block
-            line_no += block.count(b"\n")
+            count = block.count(b"\n")
+            yield line_no, count, block
+            line_no += count
         if rest:
-            yield line_no, rest + b"\n"
+            yield line_no, 1, rest + b"\n"
 
 
-def _parse_block(block: bytes, first_line: int, file_index: int, data: LogData, max_examples: int) -> pd.DataFrame:
-    n_lines = block.count(b"\n")
-    table = None
+def _arrow_table(block: bytes, n_lines: int) -> tuple[pa.Table | None, int | None]:
+    """(table, None) when pyarrow parses the whole block against the schema; else (None, the 0-based
+    row pyarrow stopped at, when its message says so)."""
     # pyarrow skips blank lines, which would shift line numbers: such blocks take the slow path.
-    if b"\n\n" not in block and not block.startswith(b"\n") and b"\r" not in block:
-        try:
-            table = pa_json.read_json(io.BytesIO(block), read_options=_READ_OPTIONS, parse_options=_PARSE_OPTIONS)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            table = None
-    if table is not None and table.num_rows == n_lines:
-        columns = _columns_from_arrow(table)
+    if not USE_PYARROW or b"\n\n" in block or block.startswith(b"\n") or b"\r" in block:
+        return None, None
+    try:
+        table = pa_json.read_json(io.BytesIO(block), read_options=_READ_OPTIONS, parse_options=_PARSE_OPTIONS)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        match = _ARROW_ROW.search(str(exc))
+        return None, int(match.group(1)) if match else None
+    return (table, None) if table.num_rows == n_lines else (None, None)
+
+
+def _line_starts(block: bytes) -> np.ndarray:
+    """Byte offset of the start of each line of the block (plus its end), found with numpy."""
+    return np.r_[0, np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10) + 1]
+
+
+def _columns(block: bytes, n_lines: int, first_line: int, file_index: int, data: LogData,
+             max_examples: int) -> dict[str, Any]:
+    """Columns of a block of `n_lines` lines, `_line_offset` counted from the block's first line.
+
+    pyarrow first. When it refuses the block at a row, the rows before it go to pyarrow again, that
+    row to the line-by-line parser, and the rows after it the same way from the start; without a row
+    number the block is halved, down to MIN_SPLIT_BYTES. The line-by-line parser is right for any
+    line, so a wrong hint costs time, never correctness.
+    """
+    table, row = _arrow_table(block, n_lines)
+    if table is not None:
+        return _columns_from_arrow(table)
+    if not USE_PYARROW or n_lines <= 1 or (row is None and len(block) <= MIN_SPLIT_BYTES):
+        return _columns_from_lines(block, first_line, file_index, data, max_examples)
+    if row is not None and 0 <= row < n_lines:
+        starts = _line_starts(block)
+        spans = [(0, row, False), (row, row + 1, True), (row + 1, n_lines, False)]
     else:
-        columns = _columns_from_lines(block, first_line, file_index, data, max_examples)
+        starts = _line_starts(block)
+        half = n_lines // 2
+        spans = [(0, half, False), (half, n_lines, False)]
+    parts = []
+    for first, stop, by_line in spans:
+        if first == stop:
+            continue
+        piece = block[starts[first]:starts[stop]]
+        cols = (_columns_from_lines(piece, first_line + first, file_index, data, max_examples) if by_line
+                else _columns(piece, stop - first, first_line + first, file_index, data, max_examples))
+        cols["_line_offset"] = cols["_line_offset"] + first
+        parts.append(cols)
+    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+
+
+def _error_lines(block: bytes, starts: np.ndarray) -> np.ndarray:
+    """0-based numbers of the lines holding the error marker (rejected calls); `starts` from _line_starts."""
+    found, pos = [], block.find(_ERROR_MARK)
+    while pos >= 0:
+        found.append(pos)
+        pos = block.find(_ERROR_MARK, pos + 1)
+    return np.unique(np.searchsorted(starts, np.array(found, dtype=np.int64), side="right") - 1)
+
+
+def _unterminated_lines(block: bytes, starts: np.ndarray) -> np.ndarray:
+    """0-based numbers of the lines that do not end with "}" (cut short, blank, or not a record)."""
+    ends = starts[1:] - 2  # the byte before each newline
+    last = np.frombuffer(block, dtype=np.uint8)[np.maximum(ends, 0)]
+    return np.flatnonzero((ends < starts[:-1]) | (last != ord("}")))
+
+
+def _parse_block(block: bytes, n_lines: int, first_line: int, file_index: int, data: LogData,
+                 max_examples: int) -> pd.DataFrame:
+    failed = np.array([], dtype=np.int64)
+    if _ERROR_MARK in block:  # the block needs line offsets anyway: set cut lines apart at the same time
+        starts = _line_starts(block)
+        failed = np.union1d(_error_lines(block, starts), _unterminated_lines(block, starts))
+    columns = None
+    if not failed.size:
+        table, _ = _arrow_table(block, n_lines)
+        if table is not None:
+            columns = _columns_from_arrow(table)
+        else:  # most often a line cut short by a crash: set such lines apart rather than halving the block
+            failed = _unterminated_lines(block, _line_starts(block))
+            if not failed.size:
+                columns = _columns(block, n_lines, first_line, file_index, data, max_examples)
+    if columns is None:
+        # Rejected calls log what the caller sent (strings, missing fields), which pyarrow's typed parse
+        # refuses: such lines are swapped for a placeholder, read line by line, and put back in place.
+        starts = _line_starts(block)
+        pieces, previous = [], 0
+        for row in failed:
+            pieces += [block[starts[previous]:starts[row]], _PLACEHOLDER]
+            previous = row + 1
+        pieces.append(block[starts[previous]:])
+        masked = _columns(b"".join(pieces), n_lines, first_line, file_index, data, max_examples)
+        keep = ~np.isin(masked["_line_offset"], failed)
+        known = len(data.corrupt_examples)
+        rejected = _columns_from_lines(b"".join(block[starts[r]:starts[r + 1]] for r in failed), 0, file_index,
+                                       data, max_examples)
+        for example in data.corrupt_examples[known:]:
+            example["line"] = first_line + int(failed[example["line"]])
+        rejected["_line_offset"] = failed[rejected["_line_offset"]]
+        order = np.argsort(np.concatenate([masked["_line_offset"][keep], rejected["_line_offset"]]), kind="stable")
+        columns = {key: np.concatenate([masked[key][keep], rejected[key]])[order] for key in masked}
     lines = columns.pop("_line_offset")
     frame = pd.DataFrame(columns)
     frame[TIME] = pd.to_datetime(frame[TIME], utc=True, format="ISO8601", errors="coerce")

@@ -149,9 +149,14 @@ def test_fast_and_tolerant_paths_agree_across_blocks(tmp_path, monkeypatch):
     log = tmp_path / "p.log"
     lines = [record(i, score=i / 100, cpu_percent=float(i)) for i in range(60)]
     lines[33] = "{broken"
+    for i in (10, 45):  # rejected calls whose input pyarrow's typed parse cannot take
+        lines[i] = record(i, cpu_percent=float(i), input={EXT_SOURCE_2: "abc"}, prediction=None, status=STATUS_ERROR)
+    lines[46] = lines[46][:-1] + ',"status":"error"'  # a second error, but not valid JSON
     log.write_text("\n".join(lines) + "\n")
     data = read_log(log)
-    assert data.corrupt_lines == 1 and data.n == 59
-    expected_lines = [i + 1 for i in range(60) if i != 33]
+    assert data.corrupt_lines == 2 and data.n == 58
+    assert sorted(e["line"] for e in data.corrupt_examples) == [34, 47]
+    expected_lines = [i + 1 for i in range(60) if i not in (33, 46)]
     assert data.frame[LINE].tolist() == expected_lines
     assert data.frame[CPU].tolist() == [float(i - 1) for i in expected_lines]
+    assert data.frame.loc[data.frame[ERROR], LINE].tolist() == [11, 46]
