@@ -364,11 +364,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write realistic prediction log records (or send requests to a running app on this machine), "
                     "with optional scripted incidents. Without incident options: normal traffic only.")
     parser.add_argument("--log", type=Path, help="log file to write (default: LOG_PATH or logs/predictions.log)")
-    parser.add_argument("--n", type=int, required=True, help="number of calls")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n", type=int, required=True,
+                        help=f"number of calls (with --url: at most {MAX_API_REQUESTS})")
+    parser.add_argument("--seed", type=int, default=0, help="same seed, same traffic (0)")
     parser.add_argument("--model-dir", type=Path, help="folder with reference.json (default: MODEL_DIR or models/)")
     parser.add_argument("--overwrite", action="store_true", help="replace the log instead of appending to it")
-    parser.add_argument("--start", type=_start, help="time of the first call window (default: now minus --span)")
+    parser.add_argument("--start", type=_start,
+                        help="start of the time span, ISO 8601, UTC when no offset (default: now minus --span)")
     parser.add_argument("--span", type=_duration, default=timedelta(hours=2), help="time the calls spread over (2h)")
     group = parser.add_argument_group("incidents (positions: record index, fraction like 0.5, or ISO time)")
     group.add_argument("--drift", type=_drift_spec, action="append", default=[], metavar="FEATURE=SHIFT",
