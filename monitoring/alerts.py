@@ -180,16 +180,23 @@ def high_risk_shift(data: LogData, config: AlertConfig, buckets: pd.DataFrame,
 
 
 def drift_alerts(data: LogData, drift: dict[str, dict[str, Any]], psi_drift: float = 0.25) -> list[dict[str, Any]]:
-    """One alert per feature (or score) whose drift status is "drift"."""
+    """One alert per feature (or score) that drifts over the window, or since the onset found for it."""
     alerts = []
     n = len(data.frame)
     for name, result in drift.items():
-        if result.get("status") != DRIFT or n == 0:
+        recent = result.get("since_onset") or {}
+        if n == 0 or DRIFT not in (result.get("status"), recent.get("status")):
             continue
         first = int(result.get("onset_row", 0))
-        alerts.append(_alert(DRIFT_KIND, data, first, n - 1, float(result["psi"]), psi_drift,
-                             f"{name}: PSI {result['psi']:.3f} ({result['test']} p={result['p_value']:.1e})",
-                             CRITICAL if result["psi"] > 0.5 else WARNING, feature=name))
+        if result.get("status") == DRIFT:
+            value, message = float(result["psi"]), (f"{name}: PSI {result['psi']:.3f} "
+                                                    f"({result['test']} p={result['p_value']:.1e})")
+        else:
+            value = float(recent["psi"])
+            message = (f"{name}: PSI {value:.3f} over the {recent['n']} calls since {result['onset']} "
+                       f"({result['psi']:.3f} over the whole window)")
+        alerts.append(_alert(DRIFT_KIND, data, first, n - 1, value, psi_drift, message,
+                             CRITICAL if value > 0.5 else WARNING, feature=name))
     return alerts
 
 

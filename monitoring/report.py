@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from monitoring.alerts import AlertConfig, all_alerts
-from monitoring.drift import DRIFT, DriftConfig, dataset_verdict, drift_onset, drift_report
+from monitoring.drift import DRIFT, WATCH, DriftConfig, dataset_verdict, drift_onset, drift_report, feature_drift
 from monitoring.reader import ERROR, TIME, LogData, read_log
 from monitoring.stats import compute_stats
 from scoring.schema import REFERENCE_FILE, SCORE_KEY, THRESHOLD_FILE, UI_FEATURE_NAMES
@@ -105,14 +105,21 @@ def build_report(data: LogData, context: ModelContext, drift_config: DriftConfig
     drift = drift_report(context.reference, columns, drift_config)
     segment = max(drift_config.min_samples, len(ok_rows) // 20)
     for name, result in drift.items():
-        if result["status"] != DRIFT:
+        significant = result.get("p_value") is not None and result["p_value"] < drift_config.alpha
+        if result["status"] not in (WATCH, DRIFT) and not significant:
             continue
+        # Where did it start? A drift that began late in the window is diluted by the calls before it
+        # (a "watch", or "stable" with a significant test, over the window); measured from its onset it
+        # may be a clear "drift".
+        entry = context.reference["features"][name]
         values = columns[name]
         finite = np.flatnonzero(np.isfinite(values))
-        onset = drift_onset(context.reference["features"][name], values[finite], segment, drift_config)
+        onset = drift_onset(entry, values[finite], segment, drift_config)
         if onset is not None:
             row = int(ok_rows[finite[onset]])
-            result |= {"onset_row": row, "onset": data.frame[TIME].iat[row].isoformat(), "onset_where": data.where(row)}
+            since_onset = feature_drift(entry, values[finite][onset:], drift_config)
+            result |= {"onset_row": row, "onset": data.frame[TIME].iat[row].isoformat(), "onset_where": data.where(row),
+                       "since_onset": {k: since_onset[k] for k in ("n", "psi", "p_value", "status")}}
     alerts, counts = all_alerts(data, drift, alert_config, context.reference_high_risk_share, drift_config.psi_drift)
     return _clean({
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -196,3 +196,16 @@ def test_api_mode_posts_applicants_to_a_loopback_server(reference):
 def test_api_mode_is_bounded_in_time(reference):
     summary = simulate.send_to_api("http://127.0.0.1:9", reference, 5, max_seconds=0.0)
     assert summary["sent"] == 0 and "time limit" in summary["stopped"]
+
+
+def test_a_late_drift_is_found_from_its_onset(tmp_path, model_dir, reference):
+    """Drift in the last 30 % of the log: diluted over the window, clear from where it started."""
+    log = tmp_path / "late.log"
+    simulated_log(log, reference, 2000, seed=8, drift={EXT_SOURCE_3: -1.0}, drift_from=1400)
+    report = analyse(log, model_dir)
+    result = report["drift"][EXT_SOURCE_3]
+    assert result["psi"] < result["since_onset"]["psi"]
+    assert result["since_onset"]["status"] == DRIFT
+    assert 1300 <= result["onset_row"] <= 1500
+    alert = next(a for a in report["alerts"] if a["kind"] == "drift")
+    assert alert["feature"] == EXT_SOURCE_3 and alert["where"]["line"] == result["onset_row"] + 1
