@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from monitoring.alerts import AlertConfig
-from monitoring.dashboard_data import BUCKETS, SERIES, WINDOWS, dashboard_view
+from monitoring.dashboard_data import BUCKETS, SERIES, WINDOWS, dashboard_view, worst_status
 from monitoring.reader import CPU, DURATION, MEMORY, TIME, LogData, LogReadError, file_signature, read_log
 from monitoring.report import ContextError, load_context
 from scoring import config
@@ -118,9 +118,11 @@ def draw(view: dict, alert_config: AlertConfig) -> None:
     left.subheader("Scores vs reference")
     left.altair_chart(score_chart(view["scores"], report["threshold"]), width="stretch")
     right.subheader("Data drift (PSI: 0.1 watch, 0.25 drift)")
-    table = view["drift"]
+    table = view["drift"].copy()
+    table["PSI since onset"] = table["PSI since onset"].map(lambda v: "—" if pd.isna(v) else f"{v:.3f}")
     right.dataframe(
-        table.style.apply(lambda row: [f"background-color: {STATUS_COLOURS[row['status']]}"] * len(row), axis=1)
+        table.style.apply(lambda row: [f"background-color: {STATUS_COLOURS[worst_status(row, report)]}"] * len(row),
+                          axis=1)
         .format({"PSI": "{:.3f}", "p-value": "{:.1e}", "reference": "{:.3f}", "live": "{:.3f}"}, na_rep="—"),
         hide_index=True, width="stretch", height=36 * (len(table) + 1) + 4,
         column_config={"reference": st.column_config.NumberColumn(help="mean, or share of 1 for a binary feature"),
@@ -130,7 +132,8 @@ def draw(view: dict, alert_config: AlertConfig) -> None:
     if view["alerts"].empty:
         st.success("No alert in this window.")
     else:
-        st.dataframe(view["alerts"], hide_index=True, width="stretch")
+        alerts = view["alerts"]
+        st.dataframe(alerts, hide_index=True, width="stretch", height=36 * (min(len(alerts), 15) + 1) + 4)
 
 
 def main() -> None:

@@ -193,7 +193,8 @@ def drift_alerts(data: LogData, drift: dict[str, dict[str, Any]], psi_drift: flo
                                                     f"({result['test']} p={result['p_value']:.1e})")
         else:
             value = float(recent["psi"])
-            message = (f"{name}: PSI {value:.3f} over the {recent['n']} calls since {result['onset']} "
+            onset = pd.Timestamp(result["onset"]).strftime("%Y-%m-%d %H:%M UTC")
+            message = (f"{name}: PSI {value:.3f} over the {recent['n']} calls since {onset} "
                        f"({result['psi']:.3f} over the whole window)")
         alerts.append(_alert(DRIFT_KIND, data, first, n - 1, value, psi_drift, message,
                              CRITICAL if value > 0.5 else WARNING, feature=name))

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from monitoring.alerts import AlertConfig
-from monitoring.drift import DriftConfig
+from monitoring.drift import STATUS_RANK, DriftConfig
 from monitoring.reader import CPU, DURATION, MEMORY, SCORE, TIME, LogData, window
 from monitoring.report import ModelContext, build_report
 from scoring.schema import SCORE_KEY, UI_FEATURES_BY_NAME
@@ -72,7 +72,8 @@ def score_distribution(frame: pd.DataFrame, context: ModelContext, bins: int = 2
 
 
 def drift_table(report: dict[str, Any]) -> pd.DataFrame:
-    """One row per feature: status, PSI, test, p-value, size, and reference/live mean (binary: share of 1)."""
+    """One row per feature: status, PSI, test, p-value, size, reference/live mean (binary: share of 1), and
+    for a change that started inside the window, its onset and the PSI since then."""
     rows = []
     for name, r in report["drift"].items():
         binary = r.get("kind") == "binary"
@@ -85,9 +86,21 @@ def drift_table(report: dict[str, Any]) -> pd.DataFrame:
             "n": r.get("n", 0),
             "reference": r.get("reference_p1") if binary else r.get("reference_mean"),
             "live": r.get("live_p1") if binary else r.get("live_mean"),
+            "PSI since onset": (r.get("since_onset") or {}).get("psi"),
+            "onset (UTC)": _short_time(r["onset"]) if r.get("onset") else "—",
             "model name": name,
         })
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    for column in ("PSI", "p-value", "reference", "live", "PSI since onset"):
+        table[column] = pd.to_numeric(table[column], errors="coerce")
+    return table
+
+
+def worst_status(row: pd.Series, report: dict[str, Any]) -> str:
+    """The worse of a feature's status over the window and since its onset (what its row is coloured by)."""
+    result = report["drift"][row["model name"]]
+    recent = (result.get("since_onset") or {}).get("status", result["status"])
+    return max(result["status"], recent, key=STATUS_RANK.__getitem__)
 
 
 def _short_time(iso: str) -> str:
@@ -95,13 +108,14 @@ def _short_time(iso: str) -> str:
 
 
 def alerts_table(report: dict[str, Any]) -> pd.DataFrame:
-    """One row per alert: severity, kind, start and end (UTC), message, and file:line of its first call."""
+    """One row per alert, latest first: severity, kind, start and end (UTC), message, file:line of its first call."""
     columns = ["severity", "kind", "start (UTC)", "end (UTC)", "message", "where"]
     rows = [{"severity": a["severity"], "kind": a["kind"], "start (UTC)": _short_time(a["start"]),
              "end (UTC)": _short_time(a["end"]), "message": a["message"],
              "where": f"{Path(a['where']['file']).name}:{a['where']['line']}"}
             for a in report["alerts"]]
-    return pd.DataFrame(rows, columns=columns)
+    table = pd.DataFrame(rows, columns=columns)
+    return table.sort_values("start (UTC)", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def dashboard_view(data: LogData, context: ModelContext, choice: str, bucket: str,
