@@ -14,8 +14,8 @@ import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from monitoring.dashboard_data import SERIES, alerts_table, drift_table, series, worst_status  # noqa: E402
 from monitoring.reader import CPU, DURATION, MEMORY, TIME  # noqa: E402
-from monitoring.stats import rolling_means  # noqa: E402
 from scoring.schema import SCORE_KEY  # noqa: E402
 
 STATUS_COLOURS = {"stable": "#d4edda", "watch": "#fff3cd", "drift": "#f8d7da", "insufficient": "#e2e3e5"}
@@ -29,15 +29,16 @@ def _png(fig: plt.Figure) -> str:
 
 
 def _series_plots(frame: pd.DataFrame, report: dict[str, Any], window: str) -> str:
-    means = rolling_means(frame, window)
+    long = series(frame, window)
     settings = report["settings"]["alerts"]
     fig, axes = plt.subplots(3, 1, figsize=(10, 7.5), sharex=True)
-    specs = [(DURATION, "latency (s)", settings["slow_call_s"]), (CPU, "CPU (%)", settings["cpu_max"]),
-             (MEMORY, "memory (MB)", settings["memory_max_mb"])]
+    limits = {DURATION: settings["slow_call_s"], CPU: settings["cpu_max"], MEMORY: settings["memory_max_mb"]}
     slow = frame[frame[DURATION] > settings["slow_call_s"]]
-    for ax, (column, label, limit) in zip(axes, specs, strict=True):
-        ax.plot(means[TIME], means[column], lw=1.2, label=f"mean per {window}")
-        ax.axhline(limit, color="#c0392b", ls="--", lw=1, label=f"threshold {limit:g}")
+    for ax, (column, label) in zip(axes, SERIES.items(), strict=True):
+        for statistic, style in (("mean", {"lw": 1.4}), ("max", {"lw": 0.8, "alpha": 0.6})):
+            part = long[(long["metric"] == label) & (long["statistic"] == statistic)]
+            ax.plot(part[TIME], part["value"], label=f"{statistic} per {window}", **style)
+        ax.axhline(limits[column], color="#c0392b", ls="--", lw=1, label=f"threshold {limits[column]:g}")
         if column == DURATION and len(slow):
             ax.scatter(slow[TIME], slow[DURATION], s=10, color="#c0392b", label="slow calls")
         ax.set_ylabel(label)
@@ -73,6 +74,10 @@ def _table(rows: list[list[str]], header: list[str], colours: list[str | None] |
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
+def _num(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
 def _f(value: Any, spec: str = ".3f") -> str:
     return "—" if value is None else format(value, spec)
 
@@ -86,14 +91,13 @@ def render_html(report: dict[str, Any], frame: pd.DataFrame, reference: dict[str
         _f(lat["p50"]), _f(lat["p95"]), _f(lat["p99"]), _f(lat["max"]), _f(stats["high_risk_share"], ".1%"),
     ]], ["calls", "errors", "error rate", "corrupt lines", "latency p50 (s)", "p95", "p99", "max",
          "high-risk share"])
-    drift_rows, colours = [], []
-    for name, r in report["drift"].items():
-        drift_rows.append([name, str(r.get("n", 0)), _f(r.get("psi")), r.get("test") or "—",
-                           "—" if r.get("p_value") is None else f"{r['p_value']:.1e}", r["status"]])
-        colours.append(STATUS_COLOURS.get(r["status"]))
-    drift = _table(drift_rows, ["feature", "n", "PSI", "test", "p-value", "status"], colours)
-    alerts = _table([[a["severity"], a["kind"], a["start"], a["message"], f"{a['where']['file']}:{a['where']['line']}"]
-                     for a in report["alerts"]], ["severity", "kind", "when", "what", "where"])
+    table = drift_table(report)
+    colours = [STATUS_COLOURS.get(worst_status(row, report)) for _, row in table.iterrows()]
+    drift = _table([[row["model name"], str(row["n"]), _f(_num(row["PSI"])), row["test"] or "—",
+                     "—" if _num(row["p-value"]) is None else f"{row['p-value']:.1e}", row["status"],
+                     _f(_num(row["PSI since onset"])), row["onset (UTC)"]] for _, row in table.iterrows()],
+                   ["feature", "n", "PSI", "test", "p-value", "status", "PSI since onset", "onset (UTC)"], colours)
+    alerts = _table(alerts_table(report).astype(str).values.tolist(), list(alerts_table(report).columns))
     plots = ""
     if len(frame):
         plots = (f"<h2>Latency, CPU and memory</h2>{_series_plots(frame, report, window)}"
@@ -110,7 +114,8 @@ to {html.escape(str(stats["last"]))} — generated {html.escape(report["generate
 {summary}
 {plots}
 <h2>Drift — verdict: {html.escape(report["drift_verdict"]["status"])}</h2>
-<p>PSI over the reference quantile bins (0.1 watch, 0.25 drift), confirmed by a KS or chi-square test.</p>
+<p>PSI over the reference quantile bins (0.1 watch, 0.25 drift), confirmed by a KS or chi-square test;
+rows coloured by the worse of the window's status and the status since the change's onset.</p>
 {drift}
 <h2>Alerts ({html.escape(counts)})</h2>
 {alerts}
