@@ -13,7 +13,7 @@ from pathlib import Path
 
 from monitoring.alerts import AlertConfig
 from monitoring.drift import DriftConfig
-from monitoring.reader import LogReadError
+from monitoring.reader import LogReadError, log_files
 from monitoring.report import ContextError, analyse, parse_moment, render_text, to_json
 from scoring import config
 
@@ -66,12 +66,19 @@ def main(argv: list[str] | None = None) -> int:
         pd.tseries.frequencies.to_offset(args.window)
     except ValueError:
         parser.error(f"--window {args.window!r}: expected a pandas offset such as 5min, 15min, 1h")
+    if not 0 < args.psi_watch < args.psi_drift:
+        parser.error(f"expected 0 < --psi-watch < --psi-drift, got {args.psi_watch} and {args.psi_drift}")
+    if args.min_samples < 1 or args.slow_call <= 0:
+        parser.error("--min-samples and --slow-call must be positive")
     alert_config = AlertConfig(slow_call_s=args.slow_call, window=args.window, latency_rise=args.latency_rise,
                                cpu_max=args.cpu_max, memory_max_mb=args.memory_max,
                                error_rate_max=args.error_rate_max, high_risk_shift=args.high_risk_shift)
     drift_config = DriftConfig(psi_watch=args.psi_watch, psi_drift=args.psi_drift, min_samples=args.min_samples)
     log = args.log or config.log_path()
     try:
+        size_mb = sum(p.stat().st_size for p in log_files(Path(log))) / 1e6
+        if size_mb > 50 and not args.quiet:
+            print(f"reading {size_mb:.0f} MB of log ...", file=sys.stderr, flush=True)
         report, data, context = analyse(log, args.model_dir or config.model_dir(), args.since, args.until,
                                         drift_config, alert_config)
         if args.json:

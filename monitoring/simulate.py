@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import special
+from tqdm import tqdm
 
 from scoring import config
 from scoring.schema import (
@@ -49,6 +50,7 @@ from scoring.schema import (
 
 DEFAULT_THRESHOLD = 0.5  # used only when the model folder has no threshold.json
 MAX_API_REQUESTS = 10_000  # hard bound of the API mode, whatever --n says
+PROGRESS_FROM = 50_000  # show progress bars (stderr) from this many calls
 SCORE_LINK = 0.6  # correlation between the external-score risk index and the score's latent value
 
 
@@ -225,7 +227,7 @@ def generate(reference: dict[str, Any], n: int, *, seed: int = 0, threshold: flo
     stamps = times.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
     rows = inputs.to_dict("records")
     records = []
-    for i in range(n):
+    for i in tqdm(range(n), desc="simulating calls", unit="call", disable=n < PROGRESS_FROM, file=sys.stderr):
         given = {k: (int(v) if UI_FEATURES_BY_NAME[k].binary else round(float(v), 6)) for k, v in rows[i].items()}
         if failing[i]:
             bad = bad_request(given, rng)
@@ -260,7 +262,8 @@ def bad_request(given: dict[str, Any], rng: np.random.Generator) -> tuple[dict[s
 def write_log(path: Path, records: list[LogRecord], append: bool = True) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a" if append else "w", encoding="utf-8") as fh:
-        for record in records:
+        for record in tqdm(records, desc=f"writing {path.name}", unit="line", disable=len(records) < PROGRESS_FROM,
+                           file=sys.stderr):
             fh.write(record.to_json())
             fh.write("\n")
 

@@ -76,6 +76,7 @@ def test_time_window_and_thresholds(logs, model_dir, tmp_path):
     (["--window", "fortnightly"], "--window"),
     (["--json", "{tmp}/missing-folder/r.json"], "error:"),
     (["--no-such-option"], "unrecognized arguments"),
+    (["--psi-watch", "0.3", "--psi-drift", "0.2"], "--psi-watch < --psi-drift"),
 ])
 def test_usage_and_io_errors_exit_2(logs, model_dir, tmp_path, args, message):
     base = ["--log", str(logs / "stable.log"), "--model-dir", str(model_dir)]
