@@ -6,6 +6,7 @@ Drawing only: what is shown is computed by monitoring.dashboard_data / monitorin
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import altair as alt
@@ -14,7 +15,7 @@ import streamlit as st
 
 from monitoring.alerts import AlertConfig
 from monitoring.dashboard_data import BUCKETS, SERIES, WINDOWS, dashboard_view, worst_status
-from monitoring.reader import CPU, DURATION, MEMORY, TIME, LogData, LogReadError, file_signature, read_log
+from monitoring.reader import CPU, DURATION, MEMORY, TIME, LogData, LogReadError, file_signature, read_log, refresh
 from monitoring.report import ContextError, load_context
 from scoring import config
 
@@ -26,17 +27,26 @@ THRESHOLD_RED = "#d62728"
 st.set_page_config(page_title="Monitoring — Prêt à dépenser", page_icon="📈", layout="wide")
 
 
-@st.cache_resource(max_entries=2, show_spinner="Reading the prediction log…")
-def load_log(path: str, signature: tuple) -> LogData:
-    """The parsed log, kept while the files' (mtime, size) signature is unchanged. Shared, read-only."""
-    return read_log(path)
+@st.cache_resource(max_entries=4)
+def log_holder(path: str) -> dict:
+    """One per log path, shared by the sessions: the last parsed log and a lock around its update."""
+    return {"lock": threading.Lock(), "data": None}
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+def load_log(path: str) -> LogData:
+    """The parsed log, brought up to date: only lines appended since the last read are parsed."""
+    holder = log_holder(path)
+    with holder["lock"]:
+        holder["data"] = read_log(path) if holder["data"] is None else refresh(holder["data"], path)
+        return holder["data"]
+
+
+@st.cache_data(max_entries=32, show_spinner="Reading the prediction log…")
 def load_view(path: str, model_dir: str, signature: tuple, choice: str, bucket: str,
               slow_call_s: float, cpu_max: float, memory_max_mb: float) -> dict:
     alert_config = AlertConfig(slow_call_s=slow_call_s, cpu_max=cpu_max, memory_max_mb=memory_max_mb, window=bucket)
-    return dashboard_view(load_log(path, signature), load_context(model_dir), choice, bucket, alert_config)
+    # `signature` (the files' mtime and size) is in the cache key: a new line in the log, a new view.
+    return dashboard_view(load_log(path), load_context(model_dir), choice, bucket, alert_config)
 
 
 def _time_axis() -> alt.X:

@@ -20,12 +20,13 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -55,6 +56,7 @@ _ERROR_MARK = b'"status":"error"'  # as LogRecord.to_json writes it (no spaces)
 _ARROW_ROW = re.compile(r"in row (\d+)")
 _PLACEHOLDER = b'{"timestamp":"-"}\n'  # stands in for a rejected call's line while pyarrow reads the block
 MIN_SPLIT_BYTES = 256 << 10  # a block pyarrow refuses is halved down to this size, then read line by line
+HEAD_BYTES = 512  # compared on refresh to tell a file that grew from one rewritten
 
 _OLD_SCORE = re.compile(r"score\s*:\s*([-+0-9.eE]+)", re.IGNORECASE)
 
@@ -80,6 +82,19 @@ class LogReadError(OSError):
     """The log cannot be read at all (missing, a folder, unreadable)."""
 
 
+@dataclass(frozen=True)
+class FileEnd:
+    """How far a file was read, so that `refresh` can parse only what was appended since."""
+
+    inode: int
+    size: int  # the file's size when read
+    mtime_ns: int
+    head: bytes  # its first bytes: a file rewritten in place no longer starts the same
+    consumed: int  # bytes up to and including the last newline
+    next_line: int  # number of the first line not read whole
+    partial: bool  # a last line without newline was counted as corrupt
+
+
 @dataclass
 class LogData:
     """The records of a log as one frame, plus what the reader had to skip."""
@@ -88,6 +103,7 @@ class LogData:
     files: list[str]  # index in the `file` column -> path
     corrupt_lines: int = 0
     corrupt_examples: list[dict[str, Any]] = field(default_factory=list)  # first few: file, line, reason
+    ends: dict[str, FileEnd] = field(default_factory=dict)  # path -> how far it was read
 
     @property
     def n(self) -> int:
@@ -137,27 +153,81 @@ def read_log(path: Path | str, since: datetime | None = None, until: datetime | 
     files = log_files(path)
     if not files:
         raise LogReadError(f"no log at {path} (nor rotated files {path.name}.1, ...)")
-    since_ts = _utc(since)
-    until_ts = _utc(until)
     data = LogData(frame=empty_frame(), files=[str(p) for p in files])
-    chunks: list[pd.DataFrame] = []
-    for index, file_path in enumerate(files):
-        try:
-            for first_line, n_lines, block in _blocks(file_path):
-                chunk = _parse_block(block, n_lines, first_line, index, data, max_examples)
-                if since_ts is not None:
-                    chunk = chunk[chunk[TIME] >= since_ts]
-                if until_ts is not None:
-                    chunk = chunk[chunk[TIME] < until_ts]
-                if len(chunk):
-                    chunks.append(chunk)
-        except OSError as exc:
-            raise LogReadError(f"cannot read {file_path}: {exc.strerror or exc}") from exc
+    chunks = [chunk for index, file_path in enumerate(files)
+              for chunk in _read_file(file_path, index, data, max_examples, _utc(since), _utc(until))]
     if chunks:
-        frame = pd.concat(chunks, ignore_index=True)
-        frame[VERSION] = frame[VERSION].astype("category")
-        data.frame = frame
+        data.frame = _concat(chunks)
     return data
+
+
+def refresh(data: LogData, path: Path | str, *, max_examples: int = 5) -> LogData:
+    """`data` (a whole log read by read_log) brought up to date.
+
+    When the log only grew since (no rotation, no rewrite), only the appended lines are parsed;
+    otherwise the whole log is read again. A line that was cut short at the end and has been
+    completed since is read again and no longer counted as corrupt.
+    """
+    path = Path(path)
+    files = log_files(path)
+    if not files or [str(p) for p in files] != data.files or set(data.ends) != set(data.files):
+        return read_log(path, max_examples=max_examples)
+    try:
+        stats = [p.stat() for p in files]
+    except OSError:
+        return read_log(path, max_examples=max_examples)
+    same = [(st.st_ino, st.st_size, st.st_mtime_ns) == (e.inode, e.size, e.mtime_ns)
+            for st, e in zip(stats, (data.ends[str(p)] for p in files), strict=True)]
+    last, end, st = files[-1], data.ends[str(files[-1])], stats[-1]
+    if (not all(same[:-1]) or st.st_ino != end.inode or st.st_size < end.consumed
+            or (not same[-1] and _head(last) != end.head)):
+        return read_log(path, max_examples=max_examples)
+    if same[-1]:
+        return data
+    examples = [e for e in data.corrupt_examples
+                if not (end.partial and e["file"] == str(last) and e["line"] == end.next_line)]
+    fresh = LogData(frame=data.frame, files=data.files, corrupt_lines=data.corrupt_lines - int(end.partial),
+                    corrupt_examples=examples, ends=dict(data.ends))
+    chunks = list(_read_file(last, len(files) - 1, fresh, max_examples, None, None, end))
+    if chunks:
+        fresh.frame = _concat([data.frame, *chunks])
+    return fresh
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(HEAD_BYTES)
+    except OSError:
+        return b""
+
+
+def _concat(chunks: list[pd.DataFrame]) -> pd.DataFrame:
+    frame = pd.concat(chunks, ignore_index=True)
+    frame[VERSION] = frame[VERSION].astype("category")
+    return frame
+
+
+def _read_file(path: Path, index: int, data: LogData, max_examples: int, since: pd.Timestamp | None,
+               until: pd.Timestamp | None, start: FileEnd | None = None) -> Iterator[pd.DataFrame]:
+    """Frames of the records of one file (from where `start` left it), recording in `data.ends` how far it got."""
+    try:
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            head = start.head if start else fh.read(HEAD_BYTES)
+            position = [start.consumed if start else 0, start.next_line if start else 1, False]
+            fh.seek(position[0])
+            for first_line, n_lines, block in _blocks(fh, position):
+                chunk = _parse_block(block, n_lines, first_line, index, data, max_examples)
+                if since is not None:
+                    chunk = chunk[chunk[TIME] >= since]
+                if until is not None:
+                    chunk = chunk[chunk[TIME] < until]
+                if len(chunk):
+                    yield chunk
+    except OSError as exc:
+        raise LogReadError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    data.ends[str(path)] = FileEnd(st.st_ino, max(st.st_size, position[0]), st.st_mtime_ns, head, *position)
 
 
 def _utc(moment: datetime | None) -> pd.Timestamp | None:
@@ -167,26 +237,31 @@ def _utc(moment: datetime | None) -> pd.Timestamp | None:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
-def _blocks(path: Path) -> Iterator[tuple[int, int, bytes]]:
-    """Blocks of whole lines (about BLOCK_BYTES each): (1-based number of the first line, lines, block)."""
-    line_no = 1
-    with open(path, "rb") as fh:
-        rest = b""
-        while True:
-            raw = fh.read(BLOCK_BYTES)
-            if not raw:
-                break
-            buf = rest + raw
-            cut = buf.rfind(b"\n")
-            if cut < 0:
-                rest = buf
-                continue
-            block, rest = buf[: cut + 1], buf[cut + 1:]
-            count = block.count(b"\n")
-            yield line_no, count, block
-            line_no += count
-        if rest:
-            yield line_no, 1, rest + b"\n"
+def _blocks(fh: BinaryIO, position: list) -> Iterator[tuple[int, int, bytes]]:
+    """Blocks of whole lines (about BLOCK_BYTES each) from the file's current offset:
+    (1-based number of the first line, lines, block).
+
+    `position` is [offset, next line number, partial] and follows the reading: offset after the last
+    newline, and whether a last line without newline was given out (as a line of its own).
+    """
+    rest = b""
+    while True:
+        raw = fh.read(BLOCK_BYTES)
+        if not raw:
+            break
+        buf = rest + raw
+        cut = buf.rfind(b"\n")
+        if cut < 0:
+            rest = buf
+            continue
+        block, rest = buf[: cut + 1], buf[cut + 1:]
+        count = block.count(b"\n")
+        yield position[1], count, block
+        position[0] += len(block)
+        position[1] += count
+    if rest:
+        position[2] = True
+        yield position[1], 1, rest + b"\n"
 
 
 def _arrow_table(block: bytes, n_lines: int) -> tuple[pa.Table | None, int | None]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -10,9 +12,10 @@ from monitoring.alerts import AlertConfig
 from monitoring.dashboard_data import WINDOWS, alerts_table, dashboard_view, drift_table, series
 from monitoring.reader import read_log
 from monitoring.report import load_context
+from monitoring.simulate import Incidents, generate, write_log
 from scoring.schema import UI_FEATURE_NAMES
 from tests.helpers import PROJECT_ROOT, free_port, launched
-from tests.monitoring.conftest import simulated_log
+from tests.monitoring.conftest import START, THRESHOLD, simulated_log
 
 DASHBOARD = str(PROJECT_ROOT / "dashboard.py")
 
@@ -109,3 +112,17 @@ def test_streamlit_run_renders_the_dashboard(chromium, incident_log, model_dir, 
             assert shot.stat().st_size > 50_000
         finally:
             page.close()
+
+
+def test_dashboard_follows_a_growing_log(monkeypatch, tmp_path, reference, model_dir):
+    log = tmp_path / "predictions.log"
+    simulated_log(log, reference, 400, seed=41)
+    at = app(monkeypatch, log, model_dir)
+    assert at.metric[0].value == "400"
+    more = generate(reference, 150, seed=42, threshold=THRESHOLD, start=START + timedelta(hours=2),
+                    span=timedelta(minutes=30), incidents=Incidents(slow_calls=1))
+    write_log(log, more.records, append=True)
+    at.run()
+    assert not at.exception
+    assert at.metric[0].value == "550"
+    assert "latency" in set(at.dataframe[1].value["kind"])

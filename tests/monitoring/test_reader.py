@@ -7,6 +7,7 @@ import math
 from datetime import UTC, datetime
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from monitoring import reader
@@ -22,6 +23,7 @@ from monitoring.reader import (
     log_files,
     parse_prediction,
     read_log,
+    refresh,
 )
 from scoring.schema import EXT_SOURCE_2, LABEL_HIGH_RISK, LABEL_LOW_RISK, STATUS_ERROR, UI_FEATURE_NAMES, LogRecord
 
@@ -160,3 +162,57 @@ def test_fast_and_tolerant_paths_agree_across_blocks(tmp_path, monkeypatch):
     assert data.frame[LINE].tolist() == expected_lines
     assert data.frame[CPU].tolist() == [float(i - 1) for i in expected_lines]
     assert data.frame.loc[data.frame[ERROR], LINE].tolist() == [11, 46]
+
+
+def _lines_parsed(monkeypatch) -> list[int]:
+    parsed: list[int] = []
+    original = reader._parse_block
+
+    def counting(block, n_lines, *args):
+        parsed.append(n_lines)
+        return original(block, n_lines, *args)
+
+    monkeypatch.setattr(reader, "_parse_block", counting)
+    return parsed
+
+
+def test_refresh_parses_only_appended_lines(tmp_path, monkeypatch):
+    log = tmp_path / "predictions.log"
+    (tmp_path / "predictions.log.1").write_text(record(0) + "\n")
+    log.write_text("".join(record(i) + "\n" for i in range(1, 6)))
+    data = read_log(log)
+    assert refresh(data, log) is data  # nothing changed
+    with open(log, "a") as fh:
+        fh.write("".join(record(i) + "\n" for i in range(6, 9)))
+    parsed = _lines_parsed(monkeypatch)
+    fresh = refresh(data, log)
+    assert parsed == [3]
+    pd.testing.assert_frame_equal(fresh.frame, read_log(log).frame)
+    assert data.n == 6 and fresh.n == 9  # the first read is left as it was
+
+
+def test_refresh_rereads_a_completed_last_line(tmp_path):
+    log = tmp_path / "predictions.log"
+    full = record(1)
+    log.write_text(record(0) + "\n" + full[:40])  # being written
+    data = read_log(log)
+    assert (data.n, data.corrupt_lines) == (1, 1)
+    with open(log, "a") as fh:
+        fh.write(full[40:] + "\n" + record(2) + "\n")
+    fresh = refresh(data, log)
+    assert (fresh.n, fresh.corrupt_lines, fresh.corrupt_examples) == (3, 0, [])
+    assert fresh.frame[LINE].tolist() == [1, 2, 3]
+
+
+def test_refresh_after_rotation_or_rewrite_reads_everything(tmp_path, monkeypatch):
+    log = tmp_path / "predictions.log"
+    log.write_text(record(0) + "\n" + record(1) + "\n")
+    data = read_log(log)
+    log.rename(tmp_path / "predictions.log.1")  # rotation: the file moves, a new one starts
+    log.write_text(record(2) + "\n")
+    parsed = _lines_parsed(monkeypatch)
+    rotated = refresh(data, log)
+    assert sorted(parsed) == [1, 2] and rotated.n == 3 and len(rotated.files) == 2
+    log.write_text(record(3) + "\n")  # rewritten shorter
+    rewritten = refresh(rotated, log)
+    assert rewritten.frame[DURATION].tolist() == pytest.approx([0.01, 0.02, 0.04])
