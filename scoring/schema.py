@@ -9,7 +9,7 @@ else spells these names.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 # --- Tables -------------------------------------------------------------------------------
@@ -181,7 +181,7 @@ class LogRecord:
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys kept when reading
 
     def to_json(self) -> str:
-        record = asdict(self)
+        record = {f.name: getattr(self, f.name) for f in fields(self)}
         extra = record.pop("extra")
         if record["error"] is None:
             del record["error"]

@@ -1,0 +1,99 @@
+"""Report on the prediction log: statistics, data drift against the training reference, alerts.
+
+usage: python analyse_logs.py [--log PATH] [--model-dir DIR] [--json OUT] [--html OUT]
+                              [--since T] [--until T] [thresholds]
+Exit code: 0 no alert, 1 alerts, 2 usage or I/O error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from monitoring.alerts import AlertConfig
+from monitoring.drift import DriftConfig
+from monitoring.reader import LogReadError, log_files
+from monitoring.report import ContextError, analyse, parse_moment, render_text, to_json
+from scoring import config
+
+
+def _moment(text: str):
+    try:
+        return parse_moment(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    a, d = AlertConfig(), DriftConfig()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     epilog="Exit code: 0 no alert, 1 alerts, 2 usage or I/O error.")
+    parser.add_argument("--log", type=Path, help="prediction log (default: LOG_PATH or logs/predictions.log); "
+                                                 "its rotated files LOG.1, LOG.2, ... are read too")
+    parser.add_argument("--model-dir", type=Path, help="folder with reference.json and threshold.json "
+                                                       "(default: MODEL_DIR or models/)")
+    parser.add_argument("--json", type=Path, metavar="OUT", help="write the report as JSON")
+    parser.add_argument("--html", type=Path, metavar="OUT", help="write a self-contained HTML report with plots")
+    parser.add_argument("--since", type=_moment, help="only calls at or after T (ISO 8601, or a duration back "
+                                                      "from now: 2h, 30min)")
+    parser.add_argument("--until", type=_moment, help="only calls before T (same forms)")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    t = parser.add_argument_group("thresholds")
+    t.add_argument("--slow-call", type=float, default=a.slow_call_s, help=f"seconds (default {a.slow_call_s})")
+    t.add_argument("--window", default=a.window, help=f"time bucket of the sustained checks (default {a.window})")
+    t.add_argument("--latency-rise", type=float, default=a.latency_rise,
+                   help=f"bucket median over this many times the usual median (default {a.latency_rise:g})")
+    t.add_argument("--cpu-max", type=float, default=a.cpu_max, help=f"percent (default {a.cpu_max:g})")
+    t.add_argument("--memory-max", type=float, default=a.memory_max_mb, help=f"MB (default {a.memory_max_mb:g})")
+    t.add_argument("--error-rate-max", type=float, default=a.error_rate_max,
+                   help=f"share of failed calls (default {a.error_rate_max:g})")
+    t.add_argument("--high-risk-shift", type=float, default=a.high_risk_shift,
+                   help=f"change of the high-risk share against the reference (default {a.high_risk_shift:g})")
+    t.add_argument("--psi-watch", type=float, default=d.psi_watch, help=f"default {d.psi_watch:g}")
+    t.add_argument("--psi-drift", type=float, default=d.psi_drift, help=f"default {d.psi_drift:g}")
+    t.add_argument("--min-samples", type=int, default=d.min_samples,
+                   help=f"fewer live values: drift 'insufficient' (default {d.min_samples})")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    import pandas as pd
+
+    try:
+        pd.tseries.frequencies.to_offset(args.window)
+    except ValueError:
+        parser.error(f"--window {args.window!r}: expected a pandas offset such as 5min, 15min, 1h")
+    if not 0 < args.psi_watch < args.psi_drift:
+        parser.error(f"expected 0 < --psi-watch < --psi-drift, got {args.psi_watch} and {args.psi_drift}")
+    if args.min_samples < 1 or args.slow_call <= 0:
+        parser.error("--min-samples and --slow-call must be positive")
+    alert_config = AlertConfig(slow_call_s=args.slow_call, window=args.window, latency_rise=args.latency_rise,
+                               cpu_max=args.cpu_max, memory_max_mb=args.memory_max,
+                               error_rate_max=args.error_rate_max, high_risk_shift=args.high_risk_shift)
+    drift_config = DriftConfig(psi_watch=args.psi_watch, psi_drift=args.psi_drift, min_samples=args.min_samples)
+    log = args.log or config.log_path()
+    try:
+        size_mb = sum(p.stat().st_size for p in log_files(Path(log))) / 1e6
+        if size_mb > 50 and not args.quiet:
+            print(f"reading {size_mb:.0f} MB of log ...", file=sys.stderr, flush=True)
+        report, data, context = analyse(log, args.model_dir or config.model_dir(), args.since, args.until,
+                                        drift_config, alert_config)
+        if args.json:
+            args.json.write_text(to_json(report), encoding="utf-8")
+        if args.html:
+            from monitoring.html import render_html  # matplotlib: imported only when a page is asked for
+
+            args.html.write_text(render_html(report, data.frame, context.reference, args.window), encoding="utf-8")
+    except (LogReadError, ContextError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        print(render_text(report), end="")
+    return 1 if report["alerts"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,227 @@
+"""Operational alerts from the prediction log (pure functions over the reader's frame).
+
+Every alert says what (`kind`, `message`), when (`start`, `end`), how bad (`value` against
+`threshold`, `severity`) and where in the log (`where`: file and line of the first record
+concerned, `last`: of the last one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from monitoring.drift import DRIFT
+from monitoring.reader import CPU, DURATION, ERROR, HIGH_RISK, MEMORY, TIME, LogData
+
+LATENCY = "latency"
+LATENCY_TREND = "latency_trend"
+CPU_KIND = "cpu"
+MEMORY_KIND = "memory"
+ERROR_RATE = "error_rate"
+HIGH_RISK_SHARE = "high_risk_share"
+DRIFT_KIND = "drift"
+WARNING = "warning"
+CRITICAL = "critical"
+
+
+@dataclass(frozen=True)
+class AlertConfig:
+    slow_call_s: float = 0.5  # any call slower than this is reported
+    window: str = "15min"  # time buckets for the sustained checks (pandas offset)
+    min_calls: int = 30  # a bucket with fewer calls is not judged
+    latency_rise: float = 2.0  # a bucket's median latency this many times the log's median
+    cpu_max: float = 90.0  # percent
+    memory_max_mb: float = 1024.0
+    min_consecutive: int = 3  # CPU / memory: this many calls in a row over the threshold
+    error_rate_max: float = 0.05
+    min_errors: int = 5  # an error-rate alert needs at least this many failed calls in the bucket
+    high_risk_shift: float = 0.15  # absolute change of the high-risk share against the reference ...
+    high_risk_z: float = 4.0  # ... that is also this many binomial standard errors away (not sampling noise)
+    min_share_calls: int = 100  # a share is judged on buckets with at least this many decisions
+    max_per_kind: int = 1000  # list at most this many alerts of one kind (the report counts the rest)
+
+
+def _alert(kind: str, data: LogData, first: int, last: int, value: float, threshold: float,
+           message: str, severity: str = WARNING, **extra: Any) -> dict[str, Any]:
+    times = data.frame[TIME]
+    return {
+        "kind": kind,
+        "severity": severity,
+        "message": message,
+        "start": times.iat[first].isoformat(),
+        "end": times.iat[last].isoformat(),
+        "value": round(float(value), 6),
+        "threshold": threshold,
+        "where": data.where(first),
+        "last": data.where(last),
+        "calls": int(last - first + 1),
+    } | extra
+
+
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) positions of each run of consecutive True values."""
+    m = np.asarray(mask, dtype=bool)
+    if not m.any():
+        return []
+    padded = np.concatenate(([False], m, [False])).astype(np.int8)
+    diff = np.diff(padded)
+    starts = np.flatnonzero(diff == 1)
+    ends = np.flatnonzero(diff == -1) - 1
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def slow_calls(data: LogData, config: AlertConfig = AlertConfig()) -> list[dict[str, Any]]:
+    """One alert per call slower than `slow_call_s`."""
+    durations = data.frame[DURATION].to_numpy()
+    alerts = []
+    for row in np.flatnonzero(durations > config.slow_call_s):
+        value = durations[row]
+        severity = CRITICAL if value > 4 * config.slow_call_s else WARNING
+        alerts.append(_alert(LATENCY, data, row, row, value, config.slow_call_s,
+                             f"call took {value:.3f} s (> {config.slow_call_s} s)", severity))
+    return alerts
+
+
+def sustained_over(data: LogData, column: str, limit: float, kind: str, unit: str,
+                   config: AlertConfig = AlertConfig()) -> list[dict[str, Any]]:
+    """One alert per run of at least `min_consecutive` calls with `column` over `limit`."""
+    values = data.frame[column].to_numpy()
+    alerts = []
+    for first, last in runs(values > limit):
+        if last - first + 1 < config.min_consecutive:
+            continue
+        peak = float(np.max(values[first:last + 1]))
+        alerts.append(_alert(kind, data, first, last, peak, limit,
+                             f"{column} over {limit:g}{unit} for {last - first + 1} calls in a row "
+                             f"(peak {peak:.1f}{unit})", CRITICAL if peak > 1.5 * limit else WARNING))
+    return alerts
+
+
+def _buckets(data: LogData, config: AlertConfig) -> pd.DataFrame:
+    """Per time bucket: calls, first/last row, median latency, error and high-risk shares."""
+    frame = data.frame
+    rows = pd.Series(np.arange(len(frame)), index=frame.index)
+    grouped = frame.groupby(frame[TIME].dt.floor(config.window), sort=True)
+    out = pd.DataFrame({
+        "calls": grouped.size(),
+        "first": rows.groupby(frame[TIME].dt.floor(config.window)).min(),
+        "last": rows.groupby(frame[TIME].dt.floor(config.window)).max(),
+        "latency_p50": grouped[DURATION].median(),
+        "errors": grouped[ERROR].sum(),
+        "high_risk": grouped[HIGH_RISK].mean(),
+        "labelled": grouped[HIGH_RISK].count(),
+    })
+    return out.reset_index(drop=True)
+
+
+def _bucket_runs(buckets: pd.DataFrame, flagged: np.ndarray) -> list[tuple[int, int, pd.DataFrame]]:
+    """Consecutive flagged buckets, merged: (first row, last row, the buckets)."""
+    return [(int(buckets["first"].iat[a]), int(buckets["last"].iat[b]), buckets.iloc[a:b + 1])
+            for a, b in runs(flagged)]
+
+
+def latency_trend(data: LogData, config: AlertConfig, buckets: pd.DataFrame) -> list[dict[str, Any]]:
+    """Buckets whose median latency is `latency_rise` times the whole log's median, merged into runs."""
+    baseline = float(np.nanmedian(data.frame[DURATION].to_numpy()))
+    if not np.isfinite(baseline) or baseline <= 0:
+        return []
+    limit = config.latency_rise * baseline
+    flagged = ((buckets["calls"] >= config.min_calls) & (buckets["latency_p50"] > limit)).to_numpy()
+    return [_alert(LATENCY_TREND, data, first, last, float(part["latency_p50"].max()), round(limit, 6),
+                   f"median latency {part['latency_p50'].max():.3f} s, {config.latency_rise:g}x the usual "
+                   f"{baseline:.3f} s, over {len(part)} window(s) of {config.window}")
+            for first, last, part in _bucket_runs(buckets, flagged)]
+
+
+def error_rate(data: LogData, config: AlertConfig, buckets: pd.DataFrame) -> list[dict[str, Any]]:
+    """Buckets whose share of failed calls exceeds `error_rate_max`, merged into runs."""
+    rate = buckets["errors"] / buckets["calls"]
+    flagged = ((buckets["calls"] >= config.min_calls) & (buckets["errors"] >= config.min_errors)
+               & (rate > config.error_rate_max)).to_numpy()
+    alerts = []
+    for first, last, part in _bucket_runs(buckets, flagged):
+        value = float(part["errors"].sum() / part["calls"].sum())
+        alerts.append(_alert(ERROR_RATE, data, first, last, value, config.error_rate_max,
+                             f"{int(part['errors'].sum())} failed calls out of {int(part['calls'].sum())} "
+                             f"({value:.1%} > {config.error_rate_max:.0%})",
+                             CRITICAL if value > 4 * config.error_rate_max else WARNING))
+    return alerts
+
+
+def high_risk_shift(data: LogData, config: AlertConfig, buckets: pd.DataFrame,
+                    reference_share: float | None) -> list[dict[str, Any]]:
+    """Buckets whose share of high-risk decisions moved from the reference's, by `high_risk_shift` and by
+    `high_risk_z` standard errors (a bucket of 40 calls wobbles by about 6 points on its own)."""
+    if reference_share is None:
+        return []
+    shift = (buckets["high_risk"] - reference_share).abs()
+    std_error = np.sqrt(max(reference_share * (1 - reference_share), 1e-6) / buckets["labelled"].clip(lower=1))
+    flagged = ((buckets["labelled"] >= config.min_share_calls) & (shift > config.high_risk_shift)
+               & (shift > config.high_risk_z * std_error)).to_numpy()
+    parts = [(first, last, part) for first, last, part in _bucket_runs(buckets, flagged)]
+    if not parts:  # buckets too small or each within bounds: judge the whole log once
+        labelled = int(buckets["labelled"].sum())
+        value = float((buckets["high_risk"] * buckets["labelled"]).sum() / max(labelled, 1))
+        std_error = np.sqrt(max(reference_share * (1 - reference_share), 1e-6) / max(labelled, 1))
+        gap = abs(value - reference_share)
+        if labelled >= config.min_share_calls and gap > config.high_risk_shift and gap > config.high_risk_z * std_error:
+            parts = [(0, len(data.frame) - 1, buckets)]
+    alerts = []
+    for first, last, part in parts:
+        value = float((part["high_risk"] * part["labelled"]).sum() / part["labelled"].sum())
+        alerts.append(_alert(HIGH_RISK_SHARE, data, first, last, value, round(reference_share, 4),
+                             f"high-risk share {value:.1%} against {reference_share:.1%} in the reference",
+                             reference_share=reference_share))
+    return alerts
+
+
+def drift_alerts(data: LogData, drift: dict[str, dict[str, Any]], psi_drift: float = 0.25) -> list[dict[str, Any]]:
+    """One alert per feature (or score) that drifts over the window, or since the onset found for it."""
+    alerts = []
+    n = len(data.frame)
+    for name, result in drift.items():
+        recent = result.get("since_onset") or {}
+        if n == 0 or DRIFT not in (result.get("status"), recent.get("status")):
+            continue
+        first = int(result.get("onset_row", 0))
+        if result.get("status") == DRIFT:
+            value, message = float(result["psi"]), (f"{name}: PSI {result['psi']:.3f} "
+                                                    f"({result['test']} p={result['p_value']:.1e})")
+        else:
+            value = float(recent["psi"])
+            onset = pd.Timestamp(result["onset"]).strftime("%Y-%m-%d %H:%M UTC")
+            message = (f"{name}: PSI {value:.3f} over the {recent['n']} calls since {onset} "
+                       f"({result['psi']:.3f} over the whole window)")
+        alerts.append(_alert(DRIFT_KIND, data, first, n - 1, value, psi_drift, message,
+                             CRITICAL if value > 0.5 else WARNING, feature=name))
+    return alerts
+
+
+def all_alerts(data: LogData, drift: dict[str, dict[str, Any]], config: AlertConfig = AlertConfig(),
+               reference_high_risk_share: float | None = None,
+               psi_drift: float = 0.25) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Every alert, by kind, capped at `max_per_kind` each; also the full count per kind."""
+    if data.frame.empty:
+        return [], {}
+    buckets = _buckets(data, config)
+    checks: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = [
+        (LATENCY, lambda: slow_calls(data, config)),
+        (LATENCY_TREND, lambda: latency_trend(data, config, buckets)),
+        (CPU_KIND, lambda: sustained_over(data, CPU, config.cpu_max, CPU_KIND, "%", config)),
+        (MEMORY_KIND, lambda: sustained_over(data, MEMORY, config.memory_max_mb, MEMORY_KIND, " MB", config)),
+        (ERROR_RATE, lambda: error_rate(data, config, buckets)),
+        (HIGH_RISK_SHARE, lambda: high_risk_shift(data, config, buckets, reference_high_risk_share)),
+        (DRIFT_KIND, lambda: drift_alerts(data, drift, psi_drift)),
+    ]
+    alerts: list[dict[str, Any]] = []
+    counts: dict[str, int] = {}
+    for kind, check in checks:
+        found = check()
+        if found:
+            counts[kind] = len(found)
+            alerts.extend(found[: config.max_per_kind])
+    return alerts, counts

@@ -1,0 +1,151 @@
+"""Data drift of the UI features and of the score against `reference.json` (pure functions).
+
+Magnitude: the Population Stability Index over the reference's quantile bins (binary features:
+the two bins 0 / 1), with the credit-risk bands 0.1 (watch) and 0.25 (drift).
+Significance: a two-sample Kolmogorov-Smirnov test against the reference sample (continuous) or a
+chi-square goodness-of-fit test against the reference share of ones (binary).
+
+A feature is flagged only when both agree: PSI at or above a band *and* a test p-value below
+`alpha`. PSI alone wobbles with small samples (its expected value under no drift is about
+(bins - 1) / n), and a test alone flags differences too small to matter on large samples.
+Below `min_samples` values the verdict is "insufficient", never an alarm.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from scoring.reference import bin_index
+from scoring.schema import SCORE_KEY, UI_FEATURE_NAMES
+
+STABLE = "stable"
+WATCH = "watch"
+DRIFT = "drift"
+INSUFFICIENT = "insufficient"
+STATUS_RANK = {INSUFFICIENT: 0, STABLE: 1, WATCH: 2, DRIFT: 3}
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    psi_watch: float = 0.1
+    psi_drift: float = 0.25
+    alpha: float = 0.01  # significance the KS / chi-square test must reach to confirm a PSI band
+    min_samples: int = 200  # below this many live values: "insufficient"
+    epsilon: float = 1e-4  # floor on bin shares so that an empty bin does not make PSI infinite
+    # Dataset verdict: "drift" when this share of the features drifts (or any one feature does
+    # while the score drifts too).
+    dataset_share: float = 0.25
+
+
+def psi(expected: np.ndarray | list[float], actual: np.ndarray | list[float], epsilon: float = 1e-4) -> float:
+    """Population Stability Index between two distributions over the same bins (shares or counts)."""
+    e = np.asarray(expected, dtype=float)
+    a = np.asarray(actual, dtype=float)
+    if e.shape != a.shape or e.size == 0:
+        raise ValueError(f"expected and actual need the same non-empty bins, got {e.shape} and {a.shape}")
+    e = np.maximum(e / e.sum(), epsilon)
+    a = np.maximum(a / a.sum(), epsilon) if a.sum() > 0 else np.full_like(a, epsilon)
+    e, a = e / e.sum(), a / a.sum()
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def psi_band(value: float, config: DriftConfig = DriftConfig()) -> str:
+    """The PSI band alone: stable < 0.1 <= watch < 0.25 <= drift."""
+    if value >= config.psi_drift:
+        return DRIFT
+    if value >= config.psi_watch:
+        return WATCH
+    return STABLE
+
+
+def binned_shares(entry: dict[str, Any], values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(reference shares, live counts) over the reference bins of one feature."""
+    if entry["kind"] == "binary":
+        p1 = float(entry["p1"])
+        ones = float(np.sum(values >= 0.5))
+        return np.array([1.0 - p1, p1]), np.array([values.size - ones, ones])
+    edges = entry["edges"]
+    counts = np.bincount(bin_index(edges, values), minlength=len(edges) + 1).astype(float)
+    return np.asarray(entry["proportions"], dtype=float), counts
+
+
+def feature_drift(entry: dict[str, Any], values: np.ndarray, config: DriftConfig = DriftConfig()) -> dict[str, Any]:
+    """Drift of one feature (or the score): PSI, its test, the verdict and a summary of the live values."""
+    arr = np.asarray(values, dtype=float)
+    present = arr[np.isfinite(arr)]
+    result: dict[str, Any] = {"kind": entry["kind"], "n": int(present.size), "n_missing": int(arr.size - present.size)}
+    if entry["kind"] == "binary":
+        result |= {"reference_p1": float(entry["p1"]), "live_p1": float(present.mean()) if present.size else None}
+    else:
+        result |= {"reference_mean": entry.get("mean"),
+                   "live_mean": float(present.mean()) if present.size else None}
+    if present.size < config.min_samples:
+        return result | {"psi": None, "test": None, "p_value": None, "status": INSUFFICIENT,
+                         "reason": f"{present.size} values < {config.min_samples} needed"}
+    expected, counts = binned_shares(entry, present)
+    value = psi(expected, counts, config.epsilon)
+    test, p_value = _test(entry, present, expected, counts)
+    band = psi_band(value, config)
+    status = band if band == STABLE or p_value < config.alpha else STABLE
+    return result | {"psi": round(value, 6), "test": test, "p_value": p_value, "status": status}
+
+
+def _test(entry: dict[str, Any], present: np.ndarray, expected: np.ndarray, counts: np.ndarray) -> tuple[str, float]:
+    if entry["kind"] == "binary":
+        p1 = float(entry["p1"])
+        if p1 in (0.0, 1.0):  # a constant reference: any other value is a certain change
+            return "chi2", 0.0 if counts[int(p1 == 0.0)] > 0 else 1.0
+        result = stats.chisquare(counts, expected * counts.sum())
+        return "chi2", float(result.pvalue)
+    sample = np.asarray(entry.get("sample") or [], dtype=float)
+    if sample.size == 0:
+        return "chi2", float(stats.chisquare(counts, np.maximum(expected, 1e-12) * counts.sum()).pvalue)
+    return "ks", float(stats.ks_2samp(present, sample).pvalue)
+
+
+def drift_report(reference: dict[str, Any], columns: dict[str, np.ndarray],
+                 config: DriftConfig = DriftConfig()) -> dict[str, dict[str, Any]]:
+    """Drift of every UI feature and of the score (`columns` maps names to live values)."""
+    features = reference["features"]
+    report: dict[str, dict[str, Any]] = {}
+    for name in (*UI_FEATURE_NAMES, SCORE_KEY):
+        if name not in features:
+            report[name] = {"psi": None, "status": INSUFFICIENT, "reason": "absent from reference.json"}
+            continue
+        report[name] = feature_drift(features[name], columns.get(name, np.array([])), config)
+    return report
+
+
+def dataset_verdict(report: dict[str, dict[str, Any]], config: DriftConfig = DriftConfig()) -> dict[str, Any]:
+    """One verdict for the whole input: drift, watch, stable or insufficient, with the features behind it."""
+    inputs = {k: v for k, v in report.items() if k != SCORE_KEY}
+    drifted = sorted(k for k, v in inputs.items() if v["status"] == DRIFT)
+    watched = sorted(k for k, v in inputs.items() if v["status"] == WATCH)
+    measured = [k for k, v in inputs.items() if v["status"] != INSUFFICIENT]
+    score_status = report.get(SCORE_KEY, {}).get("status", INSUFFICIENT)
+    if not measured:
+        verdict = INSUFFICIENT
+    elif (len(drifted) >= math.ceil(config.dataset_share * len(measured))
+          or (drifted and score_status == DRIFT)):
+        verdict = DRIFT
+    elif drifted or watched or score_status in (WATCH, DRIFT):
+        verdict = WATCH
+    else:
+        verdict = STABLE
+    return {"status": verdict, "drifted": drifted, "watched": watched, "score": score_status,
+            "measured": len(measured), "features": len(inputs)}
+
+
+def drift_onset(entry: dict[str, Any], values: np.ndarray, segment: int,
+                config: DriftConfig = DriftConfig()) -> int | None:
+    """Start (row offset) of the first segment of `segment` consecutive values that drifts on its own."""
+    segment = max(segment, config.min_samples)
+    for start in range(0, max(0, values.size - segment + 1), segment):
+        if feature_drift(entry, values[start:start + segment], config)["status"] == DRIFT:
+            return start
+    return None

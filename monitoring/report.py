@@ -1,0 +1,208 @@
+"""The monitoring report: what `analyse_logs.py` prints, writes as JSON, and the dashboard shows."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from monitoring.alerts import AlertConfig, all_alerts
+from monitoring.drift import DRIFT, WATCH, DriftConfig, dataset_verdict, drift_onset, drift_report, feature_drift
+from monitoring.reader import ERROR, TIME, LogData, read_log
+from monitoring.stats import compute_stats
+from scoring.schema import REFERENCE_FILE, SCORE_KEY, THRESHOLD_FILE, UI_FEATURE_NAMES
+
+
+class ContextError(OSError):
+    """The model folder lacks a readable reference.json (or has an unreadable threshold.json)."""
+
+
+@dataclass(frozen=True)
+class ModelContext:
+    """What monitoring needs from the model folder: the reference distributions and the threshold."""
+
+    directory: Path
+    reference: dict[str, Any]
+    threshold: float | None
+
+    @property
+    def reference_high_risk_share(self) -> float | None:
+        """Share of training scores at or above the threshold (from the reference sample)."""
+        entry = self.reference.get("features", {}).get(SCORE_KEY, {})
+        sample = np.asarray(entry.get("sample") or [], dtype=float)
+        if self.threshold is None or sample.size == 0:
+            return None
+        return float(np.mean(sample >= self.threshold))
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ContextError(f"{path} not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ContextError(f"cannot read {path}: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise ContextError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})") from exc
+
+
+def load_context(model_dir: Path | str) -> ModelContext:
+    """Read `reference.json` (required) and `threshold.json` (optional) from the model folder."""
+    directory = Path(model_dir)
+    if not directory.is_dir():
+        raise ContextError(f"model folder {directory} not found (pass --model-dir or set MODEL_DIR)")
+    reference = _read_json(directory / REFERENCE_FILE)
+    if not isinstance(reference, dict) or not isinstance(reference.get("features"), dict):
+        raise ContextError(f"{directory / REFERENCE_FILE} has no \"features\" object (see scoring/reference.py)")
+    threshold = None
+    if (directory / THRESHOLD_FILE).is_file():
+        doc = _read_json(directory / THRESHOLD_FILE)
+        value = doc.get("threshold") if isinstance(doc, dict) else None
+        if not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+            raise ContextError(f"{directory / THRESHOLD_FILE}: expected {{\"threshold\": number in [0, 1]}}")
+        threshold = float(value)
+    return ModelContext(directory, reference, threshold)
+
+
+def parse_moment(text: str, now: datetime | None = None) -> datetime:
+    """An ISO 8601 time ("2026-11-26T10:00", UTC when no offset) or a duration back from now ("2h", "30min")."""
+    text = text.strip()
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except ValueError:
+        pass
+    try:
+        delta = pd.Timedelta(text)
+    except ValueError:
+        delta = None
+    if delta is None or pd.isna(delta) or not any(c.isalpha() for c in text):
+        raise ValueError(f"{text!r} is neither an ISO 8601 time (2026-11-26T10:00:00) nor a duration (2h, 30min)")
+    return (now or datetime.now(UTC)) - delta.to_pytimedelta()
+
+
+def drift_columns(data: LogData) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Live values per UI feature and score, from successful calls only; and their frame rows."""
+    frame = data.frame
+    ok_rows = np.flatnonzero(~frame[ERROR].to_numpy())
+    columns = {name: frame[name].to_numpy()[ok_rows] for name in (*UI_FEATURE_NAMES, SCORE_KEY)}
+    return columns, ok_rows
+
+
+def build_report(data: LogData, context: ModelContext, drift_config: DriftConfig | None = None,
+                 alert_config: AlertConfig | None = None, since: datetime | None = None,
+                 until: datetime | None = None) -> dict[str, Any]:
+    """The whole report as a JSON-ready document (keys: stats, drift, drift_verdict, alerts, corrupt_lines...)."""
+    drift_config = drift_config or DriftConfig()
+    alert_config = alert_config or AlertConfig()
+    columns, ok_rows = drift_columns(data)
+    drift = drift_report(context.reference, columns, drift_config)
+    segment = max(drift_config.min_samples, len(ok_rows) // 20)
+    for name, result in drift.items():
+        significant = result.get("p_value") is not None and result["p_value"] < drift_config.alpha
+        if result["status"] not in (WATCH, DRIFT) and not significant:
+            continue
+        # Where did it start? A drift that began late in the window is diluted by the calls before it
+        # (a "watch", or "stable" with a significant test, over the window); measured from its onset it
+        # may be a clear "drift".
+        entry = context.reference["features"][name]
+        values = columns[name]
+        finite = np.flatnonzero(np.isfinite(values))
+        onset = drift_onset(entry, values[finite], segment, drift_config)
+        if onset is not None:
+            row = int(ok_rows[finite[onset]])
+            since_onset = feature_drift(entry, values[finite][onset:], drift_config)
+            result |= {"onset_row": row, "onset": data.frame[TIME].iat[row].isoformat(), "onset_where": data.where(row),
+                       "since_onset": {k: since_onset[k] for k in ("n", "psi", "p_value", "status")}}
+    alerts, counts = all_alerts(data, drift, alert_config, context.reference_high_risk_share, drift_config.psi_drift)
+    return _clean({
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "log": {"files": data.files, "since": since.isoformat() if since else None,
+                "until": until.isoformat() if until else None},
+        "model_dir": str(context.directory),
+        "threshold": context.threshold,
+        "reference_high_risk_share": context.reference_high_risk_share,
+        "settings": {"drift": asdict(drift_config), "alerts": asdict(alert_config)},
+        "stats": compute_stats(data.frame),
+        "drift": drift,
+        "drift_verdict": dataset_verdict(drift, drift_config),
+        "alerts": alerts,
+        "alert_counts": counts,
+        "corrupt_lines": data.corrupt_lines,
+        "corrupt_examples": data.corrupt_examples,
+    })
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe copy: NaN/inf -> None, numpy scalars -> Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def to_json(report: dict[str, Any]) -> str:
+    return json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False)
+
+
+def _fmt(value: Any, spec: str = ".3f") -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def render_text(report: dict[str, Any], max_alerts: int = 20) -> str:
+    """The console report."""
+    stats = report["stats"]
+    lat = stats["latency_s"]
+    out = [
+        "Prediction log report",
+        f"  log: {', '.join(report['log']['files'])}",
+        f"  window: {stats['first'] or '—'} → {stats['last'] or '—'}",
+        "",
+        f"Calls: {stats['count']}  errors: {stats['errors']} ({_fmt(stats['error_rate'], '.1%')})  "
+        f"corrupt lines skipped: {report['corrupt_lines']}",
+        f"Latency (s): mean {_fmt(lat['mean'])}  p50 {_fmt(lat['p50'])}  p95 {_fmt(lat['p95'])}  "
+        f"p99 {_fmt(lat['p99'])}  max {_fmt(lat['max'])}",
+        f"CPU (%): mean {_fmt(stats['cpu_percent']['mean'], '.1f')}  max {_fmt(stats['cpu_percent']['max'], '.1f')}"
+        f"   Memory (MB): mean {_fmt(stats['memory_MB']['mean'], '.0f')}  max {_fmt(stats['memory_MB']['max'], '.0f')}",
+        f"Score: mean {_fmt(stats['score']['mean'])}  p50 {_fmt(stats['score']['p50'])}   high-risk share "
+        f"{_fmt(stats['high_risk_share'], '.1%')} (reference {_fmt(report['reference_high_risk_share'], '.1%')})",
+        "",
+        f"Drift against the reference (PSI bands 0.1 watch / 0.25 drift) — verdict: "
+        f"{report['drift_verdict']['status'].upper()}",
+        f"  {'feature':<52} {'n':>7} {'PSI':>7} {'test':>5} {'p-value':>9}  status",
+    ]
+    for name, result in report["drift"].items():
+        p = result.get("p_value")
+        out.append(f"  {name:<52} {result.get('n', 0):>7} {_fmt(result.get('psi')):>7} "
+                   f"{result.get('test') or '—':>5} {'—' if p is None else format(p, '.1e'):>9}  {result['status']}")
+    alerts = report["alerts"]
+    total = sum(report["alert_counts"].values())
+    out += ["", f"Alerts: {total}" + (f" ({', '.join(f'{k}: {v}' for k, v in report['alert_counts'].items())})"
+                                      if total else " — none")]
+    for alert in alerts[:max_alerts]:
+        where = alert["where"]
+        out.append(f"  [{alert['severity']}] {alert['kind']:<15} {alert['start']}  {alert['message']}  "
+                   f"({Path(where['file']).name}:{where['line']})")
+    if total > min(len(alerts), max_alerts):
+        out.append(f"  ... and {total - min(len(alerts), max_alerts)} more (see --json / --html)")
+    return "\n".join(out) + "\n"
+
+
+def analyse(log: Path | str, model_dir: Path | str, since: datetime | None = None, until: datetime | None = None,
+            drift_config: DriftConfig | None = None,
+            alert_config: AlertConfig | None = None) -> tuple[dict[str, Any], LogData, ModelContext]:
+    """Read the log (with rotated files) and build the report. Raises LogReadError / ContextError."""
+    context = load_context(model_dir)
+    data = read_log(log, since, until)
+    return build_report(data, context, drift_config, alert_config, since, until), data, context

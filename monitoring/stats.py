@@ -1,0 +1,73 @@
+"""Statistics of the prediction log (pure functions over the reader's frame)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from monitoring.reader import CPU, DURATION, ERROR, HIGH_RISK, MEMORY, SCORE, TIME, VERSION
+
+SCORE_BINS = 20  # histogram of the score over [0, 1]
+
+
+def _finite(values: pd.Series | np.ndarray) -> np.ndarray:
+    arr = np.asarray(values, dtype=float)
+    return arr[np.isfinite(arr)]
+
+
+def summary(values: pd.Series | np.ndarray, percentiles: tuple[int, ...] = (50, 95, 99)) -> dict[str, Any]:
+    """Count, mean, min, max and percentiles of the finite values (None when there are none)."""
+    arr = _finite(values)
+    if arr.size == 0:
+        return {"count": 0, "mean": None, "min": None, "max": None} | {f"p{p}": None for p in percentiles}
+    qs = np.percentile(arr, percentiles)
+    return {"count": int(arr.size), "mean": float(arr.mean()), "min": float(arr.min()), "max": float(arr.max())} | {
+        f"p{p}": float(q) for p, q in zip(percentiles, qs, strict=True)
+    }
+
+
+def score_histogram(scores: pd.Series | np.ndarray, bins: int = SCORE_BINS) -> dict[str, list[float]]:
+    """Counts of the scores over `bins` equal bins of [0, 1]."""
+    counts, edges = np.histogram(np.clip(_finite(scores), 0.0, 1.0), bins=bins, range=(0.0, 1.0))
+    return {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]}
+
+
+def compute_stats(frame: pd.DataFrame) -> dict[str, Any]:
+    """The report's `stats` section: counts, latency figures, resources, score and label shares."""
+    n = len(frame)
+    n_errors = int(frame[ERROR].sum()) if n else 0
+    high = _finite(frame[HIGH_RISK])
+    first = frame[TIME].min() if n else None
+    last = frame[TIME].max() if n else None
+    return {
+        "count": n,
+        "errors": n_errors,
+        "error_rate": n_errors / n if n else None,
+        "first": first.isoformat() if first is not None else None,
+        "last": last.isoformat() if last is not None else None,
+        "latency_s": summary(frame[DURATION]),
+        "cpu_percent": summary(frame[CPU]),
+        "memory_MB": summary(frame[MEMORY]),
+        "score": summary(frame[SCORE]) | {"histogram": score_histogram(frame[SCORE])},
+        "high_risk_share": float(high.mean()) if high.size else None,
+        "model_versions": {str(k): int(v) for k, v in frame[VERSION].value_counts().items()} if n else {},
+    }
+
+
+def rolling_means(frame: pd.DataFrame, window: str = "5min",
+                  columns: tuple[str, ...] = (DURATION, CPU, MEMORY, SCORE)) -> pd.DataFrame:
+    """Means of `columns` per time bucket of `window` (a pandas offset such as "1min", "1h").
+
+    Bucketing rather than a per-row rolling window keeps the result small on a million rows and is
+    what the dashboard plots. Also gives the call count and error share of each bucket.
+    """
+    if frame.empty:
+        return pd.DataFrame(columns=[TIME, "calls", "error_rate", *columns])
+    grouped = frame.groupby(frame[TIME].dt.floor(window), sort=True)
+    out = grouped[list(columns)].mean()
+    out["calls"] = grouped.size()
+    out["error_rate"] = grouped[ERROR].mean()
+    out["high_risk_share"] = grouped[HIGH_RISK].mean()
+    return out.reset_index()

@@ -1,0 +1,128 @@
+"""dashboard.py: Streamlit's AppTest on a simulated log and on no log; a real server seen by Chromium."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from monitoring.alerts import AlertConfig
+from monitoring.dashboard_data import WINDOWS, alerts_table, dashboard_view, drift_table, series
+from monitoring.reader import read_log
+from monitoring.report import load_context
+from monitoring.simulate import Incidents, generate, write_log
+from scoring.schema import UI_FEATURE_NAMES
+from tests.helpers import PROJECT_ROOT, free_port, launched
+from tests.monitoring.conftest import START, THRESHOLD, simulated_log
+
+DASHBOARD = str(PROJECT_ROOT / "dashboard.py")
+
+
+@pytest.fixture(scope="module")
+def incident_log(tmp_path_factory, reference):
+    log = tmp_path_factory.mktemp("dash") / "predictions.log"
+    simulated_log(log, reference, 1500, seed=21, slow_calls=4, cpu_spikes=1, drift={"EXT_SOURCE_2": -1.2})
+    return log
+
+
+def app(monkeypatch, log, model_dir) -> AppTest:
+    monkeypatch.setenv("LOG_PATH", str(log))
+    monkeypatch.setenv("MODEL_DIR", str(model_dir))
+    monkeypatch.setenv("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    at.run()
+    return at
+
+
+def test_dashboard_on_a_simulated_log(monkeypatch, incident_log, model_dir):
+    at = app(monkeypatch, incident_log, model_dir)
+    assert not at.exception
+    assert at.title[0].value == "Credit scoring service — monitoring"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Calls"] == "1,500"
+    assert int(metrics["Alerts"]) >= 6  # 4 slow calls, 1 CPU spike, the drift of EXT_SOURCE_2
+    assert len(at.get("vega_lite_chart")) == 4  # latency, CPU, memory, scores vs reference
+    subheaders = [s.value for s in at.subheader]
+    assert "Latency, CPU and memory" in subheaders and any(s.startswith("Data drift") for s in subheaders)
+    drift, alerts = at.dataframe[0].value, at.dataframe[1].value
+    assert drift.set_index("model name").loc["EXT_SOURCE_2", "status"] == "drift"
+    assert sorted(alerts["kind"].unique()) == ["cpu", "drift", "latency"]
+    assert not at.info and not at.error
+
+
+def test_dashboard_time_window_and_threshold_widgets(monkeypatch, incident_log, model_dir):
+    at = app(monkeypatch, incident_log, model_dir)
+    at.number_input[0].set_value(5.0).run()  # slow-call threshold: 5 s, above every simulated call
+    assert not at.exception
+    assert "latency" not in set(at.dataframe[1].value["kind"])
+    at.selectbox[0].set_value("Last hour").run()
+    calls = int(at.metric[0].value.replace(",", ""))
+    assert 500 < calls < 1000  # the last of the two simulated hours
+
+
+def test_dashboard_without_a_log(monkeypatch, tmp_path, model_dir):
+    at = app(monkeypatch, tmp_path / "predictions.log", model_dir)
+    assert not at.exception
+    assert "No prediction log yet" in at.info[0].value and "monitoring.simulate" in at.info[0].value
+    assert not at.metric and not at.get("vega_lite_chart")
+
+
+def test_dashboard_without_a_reference(monkeypatch, incident_log, tmp_path):
+    at = app(monkeypatch, incident_log, tmp_path / "no-model")
+    assert not at.exception
+    assert "model folder" in at.error[0].value
+
+
+def test_view_data(incident_log, model_dir):
+    data = read_log(incident_log)
+    view = dashboard_view(data, load_context(model_dir), "Whole log", "15min", AlertConfig())
+    assert set(view["series"]["statistic"]) == {"mean", "max"}
+    assert view["series"]["calls"].groupby(view["series"]["statistic"]).sum().eq(3 * 1500).all()
+    assert len(view["slow"]) == 4
+    assert view["scores"].groupby("source")["share"].sum().round(6).eq(1.0).all()
+    assert list(drift_table(view["report"])["model name"]) == [*UI_FEATURE_NAMES, "score"]
+    assert list(alerts_table({"alerts": []}).columns)[:2] == ["severity", "kind"]
+    assert series(data.frame.iloc[:0], "5min").empty
+    assert set(WINDOWS) >= {"Last hour", "Whole log"}
+    assert isinstance(view["last_call"], pd.Timestamp)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_streamlit_run_renders_the_dashboard(chromium, incident_log, model_dir, tmp_path):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    args = ["-m", "streamlit", "run", "dashboard.py", "--server.headless", "true", "--server.port", str(port),
+            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    env = {"LOG_PATH": str(incident_log), "MODEL_DIR": str(model_dir)}
+    with launched(args, f"{url}/_stcore/health", env=env, log_file=tmp_path / "streamlit.log"):
+        page = chromium.new_page(viewport={"width": 1500, "height": 2000})
+        try:
+            page.goto(url)
+            page.get_by_text("Data drift").wait_for(timeout=60_000)
+            page.locator(".vega-embed canvas, .vega-embed svg").nth(3).wait_for(timeout=30_000)
+            shot = tmp_path / "dashboard.png"
+            page.screenshot(path=str(shot))
+            assert page.title() == "Monitoring — Prêt à dépenser"
+            assert page.get_by_role("heading", name="Credit scoring service — monitoring").is_visible()
+            assert page.locator(".vega-embed").count() == 4
+            assert page.get_by_text("Scores vs reference").is_visible()
+            assert shot.stat().st_size > 50_000
+        finally:
+            page.close()
+
+
+def test_dashboard_follows_a_growing_log(monkeypatch, tmp_path, reference, model_dir):
+    log = tmp_path / "predictions.log"
+    simulated_log(log, reference, 400, seed=41)
+    at = app(monkeypatch, log, model_dir)
+    assert at.metric[0].value == "400"
+    more = generate(reference, 150, seed=42, threshold=THRESHOLD, start=START + timedelta(hours=2),
+                    span=timedelta(minutes=30), incidents=Incidents(slow_calls=1))
+    write_log(log, more.records, append=True)
+    at.run()
+    assert not at.exception
+    assert at.metric[0].value == "550"
+    assert "latency" in set(at.dataframe[1].value["kind"])

@@ -1,0 +1,106 @@
+"""The report in-process: context loading, time parsing, stats, text and HTML rendering, the demo folder."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from monitoring import demo
+from monitoring.html import render_html
+from monitoring.reader import read_log
+from monitoring.report import ContextError, analyse, load_context, parse_moment, render_text, to_json
+from monitoring.stats import compute_stats, rolling_means, summary
+from scoring.schema import REFERENCE_FILE, THRESHOLD_FILE
+from tests.monitoring.conftest import THRESHOLD, simulated_log
+
+
+@pytest.fixture(scope="module")
+def incident_report(tmp_path_factory, reference, model_dir):
+    log = tmp_path_factory.mktemp("report") / "predictions.log"
+    simulated_log(log, reference, 1200, seed=31, slow_calls=2, memory_spikes=1, error_rate=0.05)
+    return analyse(log, model_dir)
+
+
+def test_parse_moment():
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    assert parse_moment("2h", now) == datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+    assert parse_moment("30min", now) == datetime(2026, 11, 26, 11, 30, tzinfo=UTC)
+    assert parse_moment("2026-11-26T08:00:00") == datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+    assert parse_moment("2026-11-26T10:00:00+02:00").utcoffset().total_seconds() == 7200
+    for bad in ("soon", "12", ""):
+        with pytest.raises(ValueError):
+            parse_moment(bad, now)
+
+
+def test_load_context_checks_the_folder(tmp_path, model_dir):
+    context = load_context(model_dir)
+    assert context.threshold == THRESHOLD and 0.0 < context.reference_high_risk_share < 1.0
+    (tmp_path / REFERENCE_FILE).write_text(json.dumps({"n_rows": 3}))
+    with pytest.raises(ContextError, match="no \"features\""):
+        load_context(tmp_path)
+    (tmp_path / REFERENCE_FILE).write_text((model_dir / REFERENCE_FILE).read_text())
+    (tmp_path / THRESHOLD_FILE).write_text(json.dumps({"threshold": 7}))
+    with pytest.raises(ContextError, match="number in \\[0, 1\\]"):
+        load_context(tmp_path)
+    (tmp_path / THRESHOLD_FILE).unlink()
+    no_threshold = load_context(tmp_path)
+    assert no_threshold.threshold is None and no_threshold.reference_high_risk_share is None
+
+
+def test_stats():
+    assert summary(np.array([np.nan, np.inf]))["count"] == 0
+    figures = summary(np.arange(1, 101, dtype=float))
+    assert (figures["min"], figures["max"], figures["p50"], figures["mean"]) == (1.0, 100.0, 50.5, 50.5)
+
+
+def test_rolling_means_per_bucket(tmp_path, reference):
+    log = tmp_path / "p.log"
+    simulated_log(log, reference, 600, seed=2)
+    frame = read_log(log).frame
+    means = rolling_means(frame, "30min")
+    assert len(means) == 4 and means["calls"].sum() == 600
+    assert means["duration"].between(0.02, 0.06).all()
+    stats = compute_stats(frame)
+    assert stats["count"] == 600 and sum(stats["score"]["histogram"]["counts"]) == 600
+
+
+def test_text_report(incident_report):
+    report, data, _ = incident_report
+    text = render_text(report, max_alerts=2)
+    assert "Calls: 1200" in text and "corrupt lines skipped: 0" in text
+    assert "EXT_SOURCE_1" in text and "verdict:" in text
+    total = sum(report["alert_counts"].values())
+    assert total >= 4 and f"... and {total - 2} more" in text
+    assert json.loads(to_json(report))["stats"]["count"] == 1200
+
+
+def test_html_report(incident_report):
+    report, data, context = incident_report
+    page = render_html(report, data.frame, context.reference)
+    assert page.count("data:image/png;base64,") == 2
+    assert "memory_usage_MB over 1024" in page and "predictions.log:" in page
+    assert page.count("background:#d4edda") >= 10  # stable features coloured green
+
+
+def test_empty_window_renders(tmp_path, reference, model_dir):
+    log = tmp_path / "p.log"
+    simulated_log(log, reference, 50, seed=3)
+    report, data, context = analyse(log, model_dir, since=datetime(2030, 1, 1, tzinfo=UTC))
+    assert report["stats"]["count"] == 0 and report["alerts"] == []
+    assert report["drift_verdict"]["status"] == "insufficient"
+    assert "Calls: 0" in render_text(report)
+    assert "<h2>Latency" not in render_html(report, data.frame, context.reference)
+    assert isinstance(data.frame, pd.DataFrame)
+
+
+def test_demo_folder(tmp_path, capsys):
+    assert demo.main(["--model-dir", str(tmp_path / "m"), "--n", "500"]) == 0
+    assert "threshold.json" in capsys.readouterr().out
+    assert load_context(tmp_path / "m").reference["n_rows"] == 500
+    (tmp_path / "m" / "best_model.pkl").write_bytes(b"trained")
+    with pytest.raises(SystemExit):
+        demo.main(["--model-dir", str(tmp_path / "m")])
