@@ -575,6 +575,34 @@ FIELD_OF_TABLE: dict[str, str] = {
 TABLE_OF_FIELD: dict[str, str] = {v: k for k, v in FIELD_OF_TABLE.items()} | {"application": APPLICATION_TRAIN}
 
 
+def load_child_tables(data_dir: str | Path, *, bar=None) -> dict[str, pd.DataFrame | None]:
+    """The six child tables of `data_dir`, by `Tables` field; an absent one is None, with a warning."""
+    data_dir = Path(data_dir)
+    children: dict[str, pd.DataFrame | None] = {}
+    for name in CHILD_TABLES:
+        child = find_table(data_dir, name)
+        if child is None:
+            warnings.warn(
+                f"{data_dir / table_file_name(name)} not found: its features will be missing (NaN)", stacklevel=2
+            )
+            children[FIELD_OF_TABLE[name]] = None
+        else:
+            if bar is not None:
+                bar.set_postfix_str(child.name)
+            children[FIELD_OF_TABLE[name]] = read_table(child, name)
+        if bar is not None:
+            bar.update()
+    return children
+
+
+def coerce_table(frame: pd.DataFrame, source: str | Path, name: str) -> pd.DataFrame:
+    """Give an in-memory table (e.g. a chunk of a user's file read as text) the declared dtypes.
+
+    `source` names where the rows came from in error messages.
+    """
+    return _coerce(frame, Path(source), name, REQUIRED.get(name, ()))
+
+
 def load_tables(
     data_dir: str | Path,
     *,
@@ -600,17 +628,6 @@ def load_tables(
     required = (ID_COLUMN, TARGET_COLUMN) if require_target else (ID_COLUMN,)
     app = _read_table(path, application, required)
     bar.update()
-    children: dict[str, pd.DataFrame | None] = {}
-    for name in CHILD_TABLES:
-        child = find_table(data_dir, name)
-        if child is None:
-            warnings.warn(
-                f"{data_dir / table_file_name(name)} not found: its features will be missing (NaN)", stacklevel=2
-            )
-            children[FIELD_OF_TABLE[name]] = None
-        else:
-            bar.set_postfix_str(child.name)
-            children[FIELD_OF_TABLE[name]] = read_table(child, name)
-        bar.update()
+    children = load_child_tables(data_dir, bar=bar)
     bar.close()
     return Tables(application=app, **children)
