@@ -1,0 +1,139 @@
+"""The JSON API (FastAPI): predict one or many applicants, health, model description.
+
+Bodies are read as bytes and validated by `api.validation` (pydantic-core parses the JSON), so
+every refusal is a 422 whose `errors` name the field and say what is allowed, in one shape,
+whatever went wrong. No response ever carries a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+
+from api.logger import new_request_id, safe_input
+from api.service import ModelUnavailable, Service
+from api.validation import MAX_BATCH_ROWS, MAX_BODY_BYTES, InputError
+from scoring.schema import LABEL_REVIEW, UI_FEATURE_NAMES
+
+API_DESCRIPTION = f"""Credit risk score of one applicant (probability of default) and the decision against the
+cost-optimal threshold. Send the model's feature names with numbers: the 11 form features
+({", ".join(UI_FEATURE_NAMES)}) are required; any other model feature is optional (the training
+median is used otherwise). Binary features take 0/1 (or false/true). Batches hold at most
+{MAX_BATCH_ROWS} rows; bodies at most {MAX_BODY_BYTES // (1024 * 1024)} MB. Refused input → 422 naming the field;
+no model loaded → 503."""
+
+
+def _json(content: dict[str, Any], status: int = 200, request_id: str | None = None) -> Response:
+    headers = {"X-Request-ID": request_id} if request_id else None
+    body = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def _caller_input(body: bytes) -> dict[str, Any]:
+    try:
+        return safe_input(json.loads(body))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return {}
+
+
+def _refusal(exc: InputError, request_id: str) -> Response:
+    shown = "; ".join(f"{e.field}: {e.message}" for e in exc.errors[:3])
+    more = f" (and {len(exc.errors) - 3} more)" if len(exc.errors) > 3 else ""
+    return _json({"detail": f"invalid input: {shown}{more}", "errors": [e.as_dict() for e in exc.errors],
+                  "request_id": request_id}, 422, request_id)
+
+
+def _prediction_body(result: Any, request_id: str) -> dict[str, Any]:
+    return result.as_dict() | {"review_label": LABEL_REVIEW if result.review else None, "request_id": request_id}
+
+
+def _openapi_body(schema: dict[str, Any], example: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema, "example": example}}}}
+
+
+EXAMPLE = dict(zip(UI_FEATURE_NAMES, (0.45, 0.6, 0.55, 1, 0, 0.0, 1, 1, 0, 1, 0.0), strict=True))
+
+
+def create_api(service: Service) -> FastAPI:
+    """The FastAPI application of the JSON API (Gradio is mounted on it by `api.server`)."""
+    app = FastAPI(title="Prêt à dépenser — score de crédit", version="1.0", description=API_DESCRIPTION)
+    app.state.service = service
+    request_schema: dict[str, Any] = {"type": "object"}
+    batch_schema: dict[str, Any] = {"type": "object"}
+    if service.validator is not None:
+        request_schema = service.validator.request_model.model_json_schema()
+        batch_schema = service.validator.batch_model.model_json_schema()
+
+    @app.post("/api/predict", tags=["prediction"], summary="Score one applicant",
+              openapi_extra=_openapi_body(request_schema, EXAMPLE))
+    async def predict(request: Request) -> Response:
+        started = time.perf_counter()
+        request_id = new_request_id()
+        body = await request.body()
+        try:
+            _, validator = service.require_model()
+            features = validator.parse(body)
+            result = service.score(features, request_id=request_id, started=started)
+        except InputError as exc:
+            service.log_refusal(request_id=request_id, input=_caller_input(body), started=started, error=str(exc))
+            return _refusal(exc, request_id)
+        except ModelUnavailable as exc:
+            service.log_refusal(request_id=request_id, input=_caller_input(body), started=started, error=str(exc))
+            return _json({"detail": str(exc), "request_id": request_id}, 503, request_id)
+        return _json(_prediction_body(result, request_id), request_id=request_id)
+
+    @app.post("/api/predict/batch", tags=["prediction"], summary=f"Score up to {MAX_BATCH_ROWS} applicants",
+              openapi_extra=_openapi_body(batch_schema, {"rows": [EXAMPLE]}))
+    async def predict_batch(request: Request) -> Response:
+        started = time.perf_counter()
+        request_id = new_request_id()
+        body = await request.body()
+        try:
+            _, validator = service.require_model()
+            rows = validator.parse_batch(body)
+            results = service.score_rows(rows, request_id=request_id, started=started)
+        except InputError as exc:
+            service.log_refusal(request_id=request_id, input={}, started=started, error=str(exc))
+            return _refusal(exc, request_id)
+        except ModelUnavailable as exc:
+            service.log_refusal(request_id=request_id, input={}, started=started, error=str(exc))
+            return _json({"detail": str(exc), "request_id": request_id}, 503, request_id)
+        predictions = [r.as_dict() | {"review_label": LABEL_REVIEW if r.review else None} for r in results]
+        for p in predictions:
+            del p["reasons"]  # batch answers carry no reasons (TreeSHAP per row would dominate the cost)
+        return _json({"predictions": predictions, "count": len(predictions), "request_id": request_id},
+                     request_id=request_id)
+
+    @app.get("/health", tags=["service"], summary="Liveness, model state and logger failures")
+    async def health() -> Response:
+        doc = service.health()
+        return _json(doc, 200 if doc["model_loaded"] else 503)
+
+    @app.get("/model/info", tags=["service"], summary="Model version, threshold, features and training metrics")
+    async def model_info() -> Response:
+        try:
+            predictor, validator = service.require_model()
+        except ModelUnavailable as exc:
+            return _json({"detail": str(exc)}, 503)
+        ranges = {name: {"min": b.low, "max": b.high, "binary": b.binary} for name, b in validator.bounds.items()}
+        return _json(predictor.info() | {"ui_features": list(UI_FEATURE_NAMES), "features": predictor.features,
+                                         "accepted_ranges": ranges})
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = [{"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+                  for e in exc.errors()]
+        return _json({"detail": "invalid request", "errors": errors}, 422)
+
+    @app.exception_handler(Exception)
+    async def on_error(request: Request, exc: Exception) -> Response:
+        print(f"[api] {request.method} {request.url.path} failed: {exc!r}", file=sys.stderr, flush=True)
+        return _json({"detail": "internal error (details are in the server's own log)"}, 500)
+
+    return app
