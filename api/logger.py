@@ -18,6 +18,7 @@ Design (see docs/decisions.md):
 from __future__ import annotations
 
 import atexit
+import contextlib
 import errno
 import fcntl
 import math
@@ -113,17 +114,13 @@ class PredictionLogger:
         if self._closed:
             return
         self._closed = True
-        try:
+        with contextlib.suppress(queue.Full):
             self._queue.put(_STOP, timeout=timeout)
-        except queue.Full:
-            pass
         self._thread.join(timeout)
         for fd in (self._fd, self._lock_fd):
             if fd is not None:
-                try:
+                with contextlib.suppress(OSError):
                     os.close(fd)
-                except OSError:
-                    pass
         self._fd = self._lock_fd = None
 
     def stats(self) -> dict[str, Any]:

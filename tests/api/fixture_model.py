@@ -47,7 +47,8 @@ def make_frame(n: int = 3000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
         "ALL_MISSING": np.full(n, np.nan),
     })
     filled = frame.fillna(frame.median())
-    logit = (-1.0 - 2.5 * (filled[schema.EXT_SOURCE_1] + filled[schema.EXT_SOURCE_2] + filled[schema.EXT_SOURCE_3] - 1.7)
+    ext_sum = filled[schema.EXT_SOURCE_1] + filled[schema.EXT_SOURCE_2] + filled[schema.EXT_SOURCE_3]
+    logit = (-1.0 - 2.5 * (ext_sum - 1.7)
              + 0.4 * filled[schema.GENDER_M] - 0.3 * filled[schema.EDUCATION_HIGHER]
              + 0.05 * filled[schema.CARD_ATM_DRAWINGS] + 0.0002 * filled[schema.BUREAU_OVERDUE_MAX]
              - 0.3 * filled[schema.DOCUMENT_3] + 0.00004 * (filled["DAYS_BIRTH"] + 16000))
