@@ -8,6 +8,7 @@ whatever went wrong. No response ever carries a stack trace.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from typing import Any
@@ -33,6 +34,10 @@ def _json(content: dict[str, Any], status: int = 200, request_id: str | None = N
     headers = {"X-Request-ID": request_id} if request_id else None
     body = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None  # no bound: JSON null
 
 
 def _caller_input(body: bytes) -> dict[str, Any]:
@@ -121,7 +126,8 @@ def create_api(service: Service) -> FastAPI:
             predictor, validator = service.require_model()
         except ModelUnavailable as exc:
             return _json({"detail": str(exc)}, 503)
-        ranges = {name: {"min": b.low, "max": b.high, "binary": b.binary} for name, b in validator.bounds.items()}
+        ranges = {name: {"min": _finite(b.low), "max": _finite(b.high), "binary": b.binary}
+                  for name, b in validator.bounds.items()}
         return _json(predictor.info() | {"ui_features": list(UI_FEATURE_NAMES), "features": predictor.features,
                                          "accepted_ranges": ranges})
 
