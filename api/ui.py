@@ -87,16 +87,29 @@ def gauge_html(result: Prediction, grey_zone: tuple[float, float]) -> str:
     )
 
 
-def _reason_line(r: Reason) -> str:
-    value = "manquant" if r.value is None else f"{r.value:.4g}".replace(".", ",")
-    return f"- {html.escape(r.label)} = {value} ({r.contribution:+.3f})"
+def _french(x: float, digits: int = 3) -> str:
+    return f"{x:.{digits}g}".replace(".", ",")
 
 
-def reasons_markdown(result: Prediction) -> str:
-    up = "\n".join(_reason_line(r) for r in result.reasons_up) or "- aucun"
-    down = "\n".join(_reason_line(r) for r in result.reasons_down) or "- aucun"
+def _shown_value(r: Reason, binary: set[str]) -> str:
+    if r.value is None:
+        return "manquant"
+    if r.feature in binary:
+        return "oui" if r.value == 1 else "non"
+    if r.feature.startswith("DAYS_") and r.value <= 0:  # days before the application, as in the Kaggle tables
+        return f"{_french(-r.value / 365.25)} ans"
+    return _french(r.value, 4)
+
+
+def reasons_markdown(result: Prediction, binary: set[str] | frozenset[str] = frozenset()) -> str:
+    def line(r: Reason) -> str:
+        contribution = f"{r.contribution:+.3f}".replace(".", ",")
+        return f"- {html.escape(r.label)} : {_shown_value(r, set(binary))} ({contribution})"
+
+    up = "\n".join(line(r) for r in result.reasons_up) or "- aucun"
+    down = "\n".join(line(r) for r in result.reasons_down) or "- aucun"
     return (f"**Ce qui augmente le risque**\n{up}\n\n**Ce qui diminue le risque**\n{down}\n\n"
-            "<small>Contributions en log-odds (SHAP, XGBoost).</small>")
+            "<small>Entre parenthèses : contribution au score en log-odds (SHAP, XGBoost).</small>")
 
 
 def build_ui(service: Service) -> gr.Blocks:
@@ -108,6 +121,7 @@ def build_ui(service: Service) -> gr.Blocks:
             gr.Markdown(f"**Service indisponible : aucun modèle chargé.** {html.escape(service.load_error or '')}")
         template = dict(zip(service.predictor.features, service.predictor.template[0].tolist(), strict=True)) \
             if service.predictor else {}
+        binary = {n for n, b in service.validator.bounds.items() if b.binary} if service.validator else set()
         widgets: list[gr.components.Component] = []
         with gr.Row():
             with gr.Column(scale=3):
@@ -117,7 +131,7 @@ def build_ui(service: Service) -> gr.Blocks:
             with gr.Column(scale=2):
                 decision = gr.Textbox(label="Décision", interactive=False, elem_id="decision")
                 review = gr.Textbox(label="Revue", interactive=False, elem_id="review")
-                score = gr.Number(label="Score (probabilité de défaut)", precision=4, interactive=False,
+                score = gr.Number(value=None, label="Score (probabilité de défaut)", precision=4, interactive=False,
                                   elem_id="score")
                 gauge = gr.HTML(elem_id="gauge")
                 reasons = gr.Markdown(elem_id="reasons")
@@ -136,7 +150,7 @@ def build_ui(service: Service) -> gr.Blocks:
                 raise gr.Error("Aucun modèle n'est chargé : le service ne peut pas évaluer de dossier.") from None
             flag = LABEL_REVIEW if result.review else "—"
             return (round(result.score, 4), result.label, flag, gauge_html(result, service.predictor.grey_zone),
-                    reasons_markdown(result))
+                    reasons_markdown(result, binary))
 
         submit.click(on_submit, inputs=widgets, outputs=[score, decision, review, gauge, reasons], api_name="predict")
     return demo
