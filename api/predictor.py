@@ -152,13 +152,19 @@ class Predictor:
         return float(self._single.inplace_predict(row, validate_features=False)[0])
 
     def predict(self, features: Mapping[str, Any], *, explain: bool = True) -> Prediction:
-        """Score one applicant given as {model feature: number}; missing features take the template."""
+        """Score one applicant given as {model feature: number}; missing features take the template.
+
+        Without `explain` the row goes through `inplace_predict` (the fast path). With it, one
+        DMatrix serves both the score and the TreeSHAP contributions (the same trees on the same
+        float32 values: the score is bit-identical to the fast path's).
+        """
         row = self.row(features)
-        score = self.score_row(row)
-        up: tuple[Reason, ...] = ()
-        down: tuple[Reason, ...] = ()
-        if explain:
-            up, down = self._reasons(row)
+        if not explain:
+            return self._decide(self.score_row(row))
+        dmatrix = self._dmatrix(row)
+        score = float(self._single.predict(dmatrix, validate_features=False)[0])
+        contribs = self._single.predict(dmatrix, pred_contribs=True, validate_features=False)[0]
+        up, down = self._top_reasons(row[0], contribs)
         return self._decide(score, up, down)
 
     def _decide(self, score: float, up: tuple[Reason, ...] = (), down: tuple[Reason, ...] = ()) -> Prediction:
@@ -201,11 +207,14 @@ class Predictor:
         """Raw log-odds of each row (what the contributions add up to)."""
         return self._batch.inplace_predict(matrix, predict_type="margin", validate_features=False)
 
+    def _dmatrix(self, matrix: np.ndarray) -> xgb.DMatrix:
+        # One thread: on a shared machine OpenMP workers spin and wait for cores (ms-long tails).
+        return xgb.DMatrix(matrix, missing=np.nan, nthread=1 if len(matrix) == 1 else 0)
+
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
         """Exact TreeSHAP contributions, shape (rows, n_features + 1); the last column is the bias."""
-        dmatrix = xgb.DMatrix(matrix, feature_names=self.features, missing=np.nan)
         booster = self._single if len(matrix) == 1 else self._batch
-        return booster.predict(dmatrix, pred_contribs=True)
+        return booster.predict(self._dmatrix(matrix), pred_contribs=True, validate_features=False)
 
     def _reasons(self, row: np.ndarray) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
         return self._top_reasons(row[0], self.contributions(row)[0])

@@ -39,6 +39,15 @@ def test_predict_answers_the_contract(client: TestClient, service: Service, log_
     assert record["memory_usage_MB"] > 0 and record["duration"] > 0
 
 
+def test_reasons_can_be_skipped(client: TestClient) -> None:
+    full = client.post("/api/predict", json=VALID).json()
+    lean = client.post("/api/predict?reasons=false", json=VALID).json()
+    assert lean["score"] == full["score"] and lean["label"] == full["label"]
+    assert lean["reasons"] == {"up": [], "down": []} and full["reasons"]["up"]
+    bad = client.post("/api/predict?reasons=maybe", json=VALID)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.reasons"
+
+
 def test_optional_features_and_booleans_are_accepted(client: TestClient, service: Service) -> None:
     flags = {schema.INCOME_WORKING: True, schema.DOCUMENT_3: False, schema.GENDER_F: False, schema.GENDER_M: True}
     resp = client.post("/api/predict", json=VALID | flags | {"DAYS_BIRTH": -12000, "AMT_CREDIT": 300000.5})

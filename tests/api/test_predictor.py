@@ -87,6 +87,8 @@ def test_batch_equals_single_exactly(predictor: Predictor) -> None:
     batch = predictor.predict_many(frame)
     singles = [predictor.predict(row, explain=False).score for row in frame.to_dict("records")]
     assert batch.tolist() == singles  # bit for bit
+    explained = [predictor.predict(row).score for row in frame.to_dict("records")[:50]]
+    assert explained == singles[:50]  # the explaining path scores identically
     rows = [predictor.predict(r, explain=False).score for r in frame.to_dict("records")[:5]]
     assert [p.score for p in predictor.predict_rows(frame.to_dict("records")[:5])] == rows
 
