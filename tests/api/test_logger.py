@@ -80,7 +80,7 @@ def test_several_processes_append_whole_lines(tmp_path: Path, max_bytes: int) ->
 
 def test_rotation_by_size_keeps_the_newest_and_the_order(tmp_path: Path) -> None:
     path = tmp_path / "predictions.log"
-    logger = PredictionLogger(path, max_bytes=5_000, backups=3)
+    logger = PredictionLogger(path, max_bytes=5_000, backups=3, interval=0.001)
     for i in range(200):
         _log(logger, f"r{i:03d}")
         logger.flush()  # one record per write: rotation can happen at any line
