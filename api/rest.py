@@ -11,6 +11,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
@@ -54,6 +55,19 @@ def _refusal(exc: InputError, request_id: str) -> Response:
                   "request_id": request_id}, 422, request_id)
 
 
+def _guarded(service: Service, work: Callable[[], dict[str, Any]], request_id: str, started: float,
+             caller_input: Callable[[], dict[str, Any]]) -> Response:
+    """Run a prediction; refusals become 422/503 answers and are logged with status "error"."""
+    try:
+        return _json(work(), request_id=request_id)
+    except InputError as exc:
+        service.log_refusal(request_id=request_id, input=caller_input(), started=started, error=str(exc))
+        return _refusal(exc, request_id)
+    except ModelUnavailable as exc:
+        service.log_refusal(request_id=request_id, input=caller_input(), started=started, error=str(exc))
+        return _json({"detail": str(exc), "request_id": request_id}, 503, request_id)
+
+
 def _prediction_body(result: Any, request_id: str) -> dict[str, Any]:
     return result.as_dict() | {"review_label": LABEL_REVIEW if result.review else None, "request_id": request_id}
 
@@ -82,17 +96,13 @@ def create_api(service: Service) -> FastAPI:
         started = time.perf_counter()
         request_id = new_request_id()
         body = await request.body()
-        try:
-            _, validator = service.require_model()
-            features = validator.parse(body)
+
+        def work() -> dict[str, Any]:
+            features = service.require_model()[1].parse(body)
             result = service.score(features, request_id=request_id, started=started, explain=reasons)
-        except InputError as exc:
-            service.log_refusal(request_id=request_id, input=_caller_input(body), started=started, error=str(exc))
-            return _refusal(exc, request_id)
-        except ModelUnavailable as exc:
-            service.log_refusal(request_id=request_id, input=_caller_input(body), started=started, error=str(exc))
-            return _json({"detail": str(exc), "request_id": request_id}, 503, request_id)
-        return _json(_prediction_body(result, request_id), request_id=request_id)
+            return _prediction_body(result, request_id)
+
+        return _guarded(service, work, request_id, started, lambda: _caller_input(body))
 
     @app.post("/api/predict/batch", tags=["prediction"], summary=f"Score up to {MAX_BATCH_ROWS} applicants",
               openapi_extra=_openapi_body(batch_schema, {"rows": [EXAMPLE]}))
@@ -100,21 +110,16 @@ def create_api(service: Service) -> FastAPI:
         started = time.perf_counter()
         request_id = new_request_id()
         body = await request.body()
-        try:
-            _, validator = service.require_model()
-            rows = validator.parse_batch(body)
+
+        def work() -> dict[str, Any]:
+            rows = service.require_model()[1].parse_batch(body)
             results = service.score_rows(rows, request_id=request_id, started=started)
-        except InputError as exc:
-            service.log_refusal(request_id=request_id, input={}, started=started, error=str(exc))
-            return _refusal(exc, request_id)
-        except ModelUnavailable as exc:
-            service.log_refusal(request_id=request_id, input={}, started=started, error=str(exc))
-            return _json({"detail": str(exc), "request_id": request_id}, 503, request_id)
-        predictions = [r.as_dict() | {"review_label": LABEL_REVIEW if r.review else None} for r in results]
-        for p in predictions:
-            del p["reasons"]  # batch answers carry no reasons (TreeSHAP per row would dominate the cost)
-        return _json({"predictions": predictions, "count": len(predictions), "request_id": request_id},
-                     request_id=request_id)
+            predictions = [r.as_dict() | {"review_label": LABEL_REVIEW if r.review else None} for r in results]
+            for p in predictions:
+                del p["reasons"]  # batch answers carry no reasons (TreeSHAP per row would dominate the cost)
+            return {"predictions": predictions, "count": len(predictions), "request_id": request_id}
+
+        return _guarded(service, work, request_id, started, dict)  # a refused batch is logged without its rows
 
     @app.get("/health", tags=["service"], summary="Liveness, model state and logger failures")
     async def health() -> Response:

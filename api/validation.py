@@ -106,26 +106,23 @@ class Validator:
 
     # --- layer 1 ------------------------------------------------------------------------------
 
-    def parse(self, body: bytes) -> dict[str, float]:
-        """One applicant from a JSON body → {feature: float}; raises `InputError`."""
+    def _typed(self, model: type[BaseModel], body: bytes) -> BaseModel:
         if len(body) > MAX_BODY_BYTES:
             raise InputError([FieldError("body", f"too large ({len(body)} bytes); at most {MAX_BODY_BYTES}")])
         try:
-            model = self.request_model.model_validate_json(body)
+            return model.model_validate_json(body)
         except ValidationError as exc:
             raise InputError(self._field_errors(exc)) from None
-        features = _to_features(model)
+
+    def parse(self, body: bytes) -> dict[str, float]:
+        """One applicant from a JSON body → {feature: float}; raises `InputError`."""
+        features = _to_features(self._typed(self.request_model, body))
         self.check_domain(features)
         return features
 
     def parse_batch(self, body: bytes) -> list[dict[str, float]]:
         """`{"rows": [applicant, ...]}` → list of {feature: float}; raises `InputError`."""
-        if len(body) > MAX_BODY_BYTES:
-            raise InputError([FieldError("body", f"too large ({len(body)} bytes); at most {MAX_BODY_BYTES}")])
-        try:
-            batch = self.batch_model.model_validate_json(body)
-        except ValidationError as exc:
-            raise InputError(self._field_errors(exc)) from None
+        batch = self._typed(self.batch_model, body)
         rows = [_to_features(m) for m in batch.rows]  # type: ignore[attr-defined]
         errors: list[FieldError] = []
         for i, row in enumerate(rows):
