@@ -54,3 +54,39 @@ def test_blocks_build_with_and_without_a_model(service: Service) -> None:
     assert any(d.get("api_name") == "predict" for d in with_model.config["dependencies"])
     without = build_ui(Service(None, service.logger, load_error="no folder"))
     assert "no folder" in str(without.config)
+
+
+def _predict_fn(blocks: gr.Blocks):
+    (fn,) = [f.fn for f in blocks.fns.values() if f.api_name == "predict"]
+    return fn
+
+
+def test_the_predict_event_scores_and_logs(service: Service) -> None:
+    score, label, review, gauge, reasons = _predict_fn(build_ui(service))(*FORM_VALID)
+    expected = service.predictor.predict(VALID)
+    assert (score, label) == (round(expected.score, 4), expected.label)
+    assert review == (schema.LABEL_REVIEW if expected.review else "—")
+    assert "seuil" in gauge and "diminue" in reasons
+    with pytest.raises(gr.Error):
+        _predict_fn(build_ui(service))(*FORM_VALID[:-1], -5.0)
+    service.logger.flush()
+    statuses = [line.split('"status":"')[1][:2] for line in service.logger.path.read_text().splitlines()]
+    assert statuses == ["ok", "er"]
+
+
+def test_the_predict_event_without_a_model(service: Service) -> None:
+    blocks = build_ui(Service(None, service.logger, load_error="gone"))
+    with pytest.raises(gr.Error, match="Aucun modèle"):
+        _predict_fn(blocks)(*FORM_VALID)
+
+
+def test_the_mounted_app_serves_form_and_api_and_flushes_at_shutdown(service: Service) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.server import build_app
+
+    with TestClient(build_app(service)) as client:
+        assert "gradio" in client.get("/").text.lower()
+        assert client.post("/api/predict", json=VALID).status_code == 200
+    assert service.logger._closed  # lifespan shutdown closed (and drained) the log
+    assert len(service.logger.path.read_text().splitlines()) == 1
