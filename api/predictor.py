@@ -226,7 +226,8 @@ class Predictor:
         def reason(i: int) -> Reason:
             name = self.features[i]
             value = float(values[i])
-            return Reason(name, feature_label(name), None if math.isnan(value) else value, float(per_feature[i]))
+            shown = None if math.isnan(value) else float(f"{value:.7g}")  # float32 → its shortest decimal
+            return Reason(name, feature_label(name), shown, float(per_feature[i]))
 
         up = tuple(reason(i) for i in order[::-1][:N_REASONS] if per_feature[i] > 0)
         down = tuple(reason(i) for i in order[:N_REASONS] if per_feature[i] < 0)
