@@ -148,6 +148,24 @@ def test_batch_refusals(client: TestClient) -> None:
     assert client.post("/api/predict/batch", content=b"").status_code == 422
 
 
+def test_an_oversized_body_is_refused_without_reading_it_all(client: TestClient) -> None:
+    from api.validation import MAX_BODY_BYTES
+
+    huge = b'{"rows": [' + b" " * (MAX_BODY_BYTES + 10) + b"]}"
+    resp = client.post("/api/predict/batch", content=huge)
+    assert resp.status_code == 422 and resp.json()["errors"][0]["field"] == "body"
+    assert "too large" in resp.json()["errors"][0]["message"]
+
+    def chunks():  # no content-length: streamed, cut past the limit
+        yield b'{"EXT_SOURCE_1": 0.5, "pad": "'
+        for _ in range(MAX_BODY_BYTES // 65536 + 2):
+            yield b"x" * 65536
+        yield b'"}'
+
+    streamed = client.post("/api/predict", content=chunks())
+    assert streamed.status_code == 422 and "too large" in streamed.json()["errors"][0]["message"]
+
+
 def test_health_and_model_info(client: TestClient, service: Service) -> None:
     health = client.get("/health")
     assert health.status_code == 200
@@ -213,5 +231,6 @@ def test_an_unwritable_log_never_breaks_a_prediction(predictor, tmp_path: Path, 
         health = client.get("/health").json()
     svc.logger.close()
     assert health["logger"]["failures"] == 5 and health["logger"]["written"] == 0
+    assert health["status"] == "degraded"
     assert "file-not-folder" in health["logger"]["last_error"]
     assert capfd.readouterr().err.count("[prediction log]") == 1  # reported once
