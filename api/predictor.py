@@ -10,7 +10,10 @@ a batch, so a row scores the same alone or in a batch.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import math
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +81,53 @@ def _nan_if_none(x: Any) -> float:
     return math.nan if x is None else float(x)
 
 
+class _DenseRowScorer:
+    """XGBoost's own dense-input predictor (`XGBoosterPredictFromDense`, what `inplace_predict`
+    calls) with one proxy DMatrix per thread, made once.
+
+    Why: `inplace_predict` makes a new proxy per call, and each new one reads the cgroup CPU quota
+    files (`/sys/fs/cgroup/cpu/cpu.cfs_*`: 13 system calls per prediction, seen with strace).
+    Measured on the 389-feature model: about 43 µs instead of about 180 µs per row. The same C
+    function scores the row, so the result is bit-identical (tested). It uses xgboost internals
+    (pinned version): if they move, `create` returns None and `inplace_predict` is used.
+    """
+
+    def __init__(self, booster: xgb.Booster, lib: Any, proxy_type: Any, check: Any, c_ulong: Any,
+                 interface: Any, args: bytes):
+        self._booster = booster  # keeps the handle alive
+        self._lib, self._proxy_type, self._check, self._c_ulong = lib, proxy_type, check, c_ulong
+        self._interface, self._args = interface, args
+        self._local = threading.local()
+
+    @classmethod
+    def create(cls, booster: xgb.Booster) -> _DenseRowScorer | None:
+        try:
+            from xgboost._data_utils import array_interface
+            from xgboost.core import _LIB, _check_call, _ProxyDMatrix, c_bst_ulong, make_jcargs
+
+            args = make_jcargs(type=0, training=False, iteration_begin=0, iteration_end=0, missing=math.nan,
+                               strict_shape=False, cache_id=0)
+            scorer = cls(booster, _LIB, _ProxyDMatrix, _check_call, c_bst_ulong, array_interface, args)
+            probe = np.zeros((1, booster.num_features()), dtype=np.float32)
+            if scorer(probe) != float(booster.inplace_predict(probe, validate_features=False)[0]):
+                return None
+            return scorer
+        except Exception:  # noqa: BLE001 - any change in xgboost's internals: use the public path
+            return None
+
+    def __call__(self, row: np.ndarray) -> float:
+        proxy = getattr(self._local, "proxy", None)
+        if proxy is None:
+            proxy = self._local.proxy = self._proxy_type()
+        preds = ctypes.POINTER(ctypes.c_float)()
+        shape = ctypes.POINTER(self._c_ulong)()
+        dims = self._c_ulong()
+        self._check(self._lib.XGBoosterPredictFromDense(
+            self._booster.handle, self._interface(row), self._args, proxy.handle,
+            ctypes.byref(shape), ctypes.byref(dims), ctypes.byref(preds)))
+        return float(preds[0])
+
+
 class Predictor:
     """Scores applicants with the verified model of one artifact folder."""
 
@@ -96,10 +146,13 @@ class Predictor:
         # A model feature absent from the template is missing (NaN), as XGBoost learnt missing values.
         self.template = np.array([[_nan_if_none(template.get(name)) for name in self.features]], dtype=np.float32)
         booster = artifacts.model.get_booster()
+        with contextlib.suppress(AttributeError):  # early-stopped: score with the trees predict_proba uses
+            booster = booster[: artifacts.model.best_iteration + 1]
         # One thread for single rows: OpenMP start-up costs more than a row's traversal.
         self._single = booster.copy()
         self._single.set_param({"nthread": 1})
         self._batch = booster
+        self._fast = _DenseRowScorer.create(self._single)
         # Exclusive one-hot groups: every model column of the group (the form's options and others
         # such as NAME_EDUCATION_TYPE_Academic degree), so that choosing one zeroes its siblings.
         self._group_of: dict[str, list[int]] = {}
@@ -149,6 +202,8 @@ class Predictor:
     # --- scoring ------------------------------------------------------------------------------
 
     def score_row(self, row: np.ndarray) -> float:
+        if self._fast is not None:
+            return self._fast(row)
         return float(self._single.inplace_predict(row, validate_features=False)[0])
 
     def predict(self, features: Mapping[str, Any], *, explain: bool = True) -> Prediction:

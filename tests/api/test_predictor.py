@@ -187,3 +187,22 @@ def test_a_feature_list_disagreeing_with_the_model_is_refused(copied: Path) -> N
 def test_a_missing_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ArtifactError, match="does not exist"):
         Predictor.from_dir(tmp_path / "nowhere")
+
+
+def test_the_dense_row_scorer_is_bit_identical_and_thread_safe(predictor: Predictor) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    assert predictor._fast is not None  # the pinned xgboost exposes what it needs
+    matrix = predictor.frame_to_matrix(_random_applicants(200, seed=13))
+    expected = predictor._batch.inplace_predict(matrix, validate_features=False).tolist()
+    assert [predictor.score_row(matrix[i:i + 1]) for i in range(200)] == expected
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(lambda i: predictor.score_row(matrix[i:i + 1]), range(200)))
+    assert threaded == expected
+
+
+def test_without_the_dense_row_scorer_the_public_path_scores_the_same(predictor: Predictor,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = predictor.predict(VALID, explain=False).score
+    monkeypatch.setattr(predictor, "_fast", None)
+    assert predictor.predict(VALID, explain=False).score == fast
