@@ -100,8 +100,8 @@ def create_api(service: Service) -> FastAPI:
     request_schema: dict[str, Any] = {"type": "object"}
     batch_schema: dict[str, Any] = {"type": "object"}
     if service.validator is not None:
-        request_schema = service.validator.request_model.model_json_schema()
-        batch_schema = service.validator.batch_model.model_json_schema()
+        request_schema = service.validator.request_adapter.json_schema()
+        batch_schema = service.validator.batch_adapter.json_schema()
 
     @app.post("/api/predict", tags=["prediction"], summary="Score one applicant",
               openapi_extra=_openapi_body(request_schema, EXAMPLE))

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired, Required
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, create_model
+from pydantic import ConfigDict, Field, StrictBool, TypeAdapter, ValidationError, with_config
+from typing_extensions import TypedDict
 
 from scoring.schema import EXCLUSIVE_GROUPS, UI_FEATURE_NAMES
 
@@ -79,51 +80,41 @@ class Validator:
     def __init__(self, features: list[str], ranges: dict[str, Any]):
         self.features = list(features)
         self.bounds = _bounds(ranges, self.features)
+        # A TypedDict, not a BaseModel: validation returns the plain dict of the given features
+        # (no model_dump per call), and names such as "NAME_EDUCATION_TYPE_Secondary / secondary
+        # special" need no aliases. Optional features may be omitted, never null.
         fields: dict[str, Any] = {}
         for name in self.features:
             kind = FlagValue if self.bounds[name].binary else StrictNumber
-            required = name in UI_FEATURE_NAMES
-            fields[name] = (kind, ...) if required else (kind, None)  # null refused: omit to get the median
-        for name in UI_FEATURE_NAMES:  # a model without a UI feature still documents it as required
-            fields.setdefault(name, (FlagValue, ...))
-        # Feature names such as "NAME_EDUCATION_TYPE_Secondary / secondary special" are not Python
-        # identifiers: declare them through aliases.
-        model_fields = {f"f{i}": (tp, Field(default, alias=name)) for i, (name, (tp, default)) in
-                        enumerate(fields.items())}
-        self.request_model: type[BaseModel] = create_model(
-            "PredictRequest",
-            __config__=ConfigDict(extra="forbid", populate_by_name=False, title="PredictRequest"),
-            **model_fields,
-        )
-        self.batch_model: type[BaseModel] = create_model(
-            "PredictBatchRequest",
-            __config__=ConfigDict(extra="forbid"),
-            rows=(Annotated[list[self.request_model], Field(min_length=1, max_length=MAX_BATCH_ROWS)], ...),
-        )
+            fields[name] = Required[kind] if name in UI_FEATURE_NAMES else NotRequired[kind]
+        request = with_config(ConfigDict(extra="forbid"))(TypedDict("PredictRequest", fields, total=False))
+        rows = Annotated[list[request], Field(min_length=1, max_length=MAX_BATCH_ROWS)]  # type: ignore[valid-type]
+        batch = with_config(ConfigDict(extra="forbid"))(TypedDict("PredictBatchRequest", {"rows": Required[rows]}))
+        self.request_adapter: TypeAdapter[dict[str, Any]] = TypeAdapter(request)
+        self.batch_adapter: TypeAdapter[dict[str, Any]] = TypeAdapter(batch)
         self._group_members = [
             (group, [f for f in group.options.values() if f is not None]) for group in EXCLUSIVE_GROUPS
         ]
 
     # --- layer 1 ------------------------------------------------------------------------------
 
-    def _typed(self, model: type[BaseModel], body: bytes) -> BaseModel:
+    def _typed(self, adapter: TypeAdapter[dict[str, Any]], body: bytes) -> dict[str, Any]:
         if len(body) > MAX_BODY_BYTES:
             raise InputError([FieldError("body", f"too large ({len(body)} bytes); at most {MAX_BODY_BYTES}")])
         try:
-            return model.model_validate_json(body)
+            return adapter.validate_json(body)
         except ValidationError as exc:
             raise InputError(self._field_errors(exc)) from None
 
     def parse(self, body: bytes) -> dict[str, float]:
         """One applicant from a JSON body → {feature: float}; raises `InputError`."""
-        features = _to_features(self._typed(self.request_model, body))
+        features = _to_features(self._typed(self.request_adapter, body))
         self.check_domain(features)
         return features
 
     def parse_batch(self, body: bytes) -> list[dict[str, float]]:
         """`{"rows": [applicant, ...]}` → list of {feature: float}; raises `InputError`."""
-        batch = self._typed(self.batch_model, body)
-        rows = [_to_features(m) for m in batch.rows]  # type: ignore[attr-defined]
+        rows = [_to_features(r) for r in self._typed(self.batch_adapter, body)["rows"]]
         errors: list[FieldError] = []
         for i, row in enumerate(rows):
             try:
@@ -179,8 +170,8 @@ class Validator:
         return list(by_field.values())
 
 
-def _to_features(model: BaseModel) -> dict[str, float]:
-    return {k: float(v) for k, v in model.model_dump(by_alias=True, exclude_unset=True).items()}
+def _to_features(given: dict[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in given.items()}  # true/false → 1.0/0.0
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -199,8 +190,7 @@ _MESSAGES = {
     "missing": "is required (one of the 11 form features)",
     "extra_forbidden": "is not a feature of the model (see GET /model/info for the feature list)",
     "json_invalid": "is not valid JSON: send a JSON object of feature names to numbers",
-    "model_type": "must be a JSON object",
-    "model_attributes_type": "must be a JSON object of feature names to numbers",
+    "dict_type": "must be a JSON object of feature names to numbers",
     "finite_number": "must be a finite number (NaN and infinity are refused)",
     "float_type": "must be a JSON number (not a string or null)",
     "bool_type": "must be a JSON number",
