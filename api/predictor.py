@@ -3,9 +3,9 @@
 Gradio, the JSON API, batch inference and the benchmarks all go through `Predictor`.
 
 Fast path of one applicant: a numpy row prefilled with the training medians (`reference.json`
-`template`) is copied, the given features are written at precomputed column indices, and the
-booster scores it with `inplace_predict` (no DataFrame, no DMatrix). The same booster call scores
-a batch, so a row scores the same alone or in a batch.
+`template`) is copied, the given features are written at precomputed column indices, and XGBoost's
+dense predictor scores it (no DataFrame, no DMatrix; see `_DenseRowScorer`). Batches go through
+`inplace_predict`, the same C function, so a row scores the same alone or in a batch.
 """
 
 from __future__ import annotations
@@ -209,9 +209,9 @@ class Predictor:
     def predict(self, features: Mapping[str, Any], *, explain: bool = True) -> Prediction:
         """Score one applicant given as {model feature: number}; missing features take the template.
 
-        Without `explain` the row goes through `inplace_predict` (the fast path). With it, one
-        DMatrix serves both the score and the TreeSHAP contributions (the same trees on the same
-        float32 values: the score is bit-identical to the fast path's).
+        Without `explain` the row goes through `score_row` (the fast path). With it, one DMatrix
+        serves both the score and the TreeSHAP contributions (the same trees on the same float32
+        values: the score is bit-identical to the fast path's).
         """
         row = self.row(features)
         if not explain:

@@ -61,5 +61,9 @@ def serve(host: str | None = None, port: int | None = None, model_dir: Path | No
         print(f"model {_service.model_version} loaded ({len(_service.predictor.features)} features); "
               f"logging to {_service.logger.path}", flush=True)
     default_host, default_port = config.server_address()
-    uvicorn.run(build_app(_service), host=host or default_host, port=port or default_port, access_log=False,
+    host, port = host or default_host, port or default_port
+    app = build_app(_service)
+    print(f"serving on http://{host}:{port} (form at /, API at /api/predict, docs at /docs); Ctrl+C stops",
+          flush=True)
+    uvicorn.run(app, host=host, port=port, access_log=False,
                 log_level="warning", loop="auto", http="auto", timeout_graceful_shutdown=5)

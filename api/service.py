@@ -42,6 +42,8 @@ class Service:
             return cls(Predictor.from_dir(model_dir), logger)
         except ArtifactError as exc:
             return cls(None, logger, load_error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - e.g. a pickle from another xgboost: serve 503, say why
+            return cls(None, logger, load_error=f"{model_dir} could not be loaded ({type(exc).__name__}: {exc})")
 
     def require_model(self) -> tuple[Predictor, Validator]:
         if self.predictor is None or self.validator is None:

@@ -209,6 +209,21 @@ def test_without_a_model_the_app_starts_and_says_why(no_model_client) -> None:
     assert all("no model loaded" in r["error"] for r in records)
 
 
+def test_an_unloadable_model_leaves_the_service_up(model_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from scoring.artifacts import sha256_of
+
+    broken = Path(shutil.copytree(model_dir, tmp_path / "broken"))
+    (broken / schema.MODEL_FILE).write_bytes(b"not a pickle")
+    manifest = json.loads((broken / schema.MANIFEST_FILE).read_text())
+    manifest["files"][schema.MODEL_FILE] = sha256_of(broken / schema.MODEL_FILE)  # checksums agree
+    (broken / schema.MANIFEST_FILE).write_text(json.dumps(manifest))
+    svc = Service.load(broken, tmp_path / "p.log")
+    assert svc.predictor is None and "could not be loaded" in svc.load_error
+    svc.logger.close()
+
+
 def test_an_unexpected_error_gives_500_without_a_traceback(service: Service) -> None:
     def broken(*args, **kwargs):
         raise RuntimeError("secret internals")
