@@ -66,24 +66,33 @@ def to_features(values: tuple[Any, ...] | list[Any]) -> dict[str, float]:
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:.1f} %".replace(".", ",")
+    return f"{100 * x:.2f} %".replace(".", ",")
 
 
 def gauge_html(result: Prediction, grey_zone: tuple[float, float]) -> str:
-    """A bar from 0 to 100 % filled to the score, the threshold as a mark, the grey zone shaded."""
+    """A bar filled to the score, the threshold as a black mark, the grey zone shaded.
+
+    The bar ends at three times the threshold (or further if the score is beyond) rather than at
+    100 %: with a threshold near 10 %, a 0-100 % bar squeezes everything into its first tenth.
+    """
     colour = "#dc2626" if result.prediction else "#16a34a"
     low, high = (max(0.0, grey_zone[0]), min(1.0, grey_zone[1]))
+    top = min(1.0, max(3 * result.threshold, 1.5 * high, 1.1 * result.score))
+
+    def pos(x: float) -> float:
+        return 100 * min(x, top) / top
+
     return (
         '<div id="gauge-inner">'
         f'<div style="margin-bottom:4px"><b>Probabilité de défaut : {_pct(result.score)}</b> '
         f'— seuil de décision : {_pct(result.threshold)}</div>'
         '<div class="bar">'
-        f'<div class="fill" style="width:{100 * result.score:.2f}%;background:{colour}"></div>'
-        f'<div class="zone" style="left:{100 * low:.2f}%;width:{100 * (high - low):.2f}%" '
+        f'<div class="fill" style="width:{pos(result.score):.2f}%;background:{colour}"></div>'
+        f'<div class="zone" style="left:{pos(low):.2f}%;width:{pos(high) - pos(low):.2f}%" '
         f'title="zone à étudier"></div>'
-        f'<div class="mark" style="left:calc({100 * result.threshold:.2f}% - 1px)" title="seuil"></div>'
+        f'<div class="mark" style="left:calc({pos(result.threshold):.2f}% - 1px)" title="seuil"></div>'
         '</div><div class="scale"><span>0 %</span><span>zone jaune : à étudier · trait noir : seuil</span>'
-        '<span>100 %</span></div></div>'
+        f'<span>{_pct(top)}</span></div></div>'
     )
 
 

@@ -43,7 +43,8 @@ def test_bad_form_values_raise_a_french_message(index: int, value: object, words
 def test_gauge_and_reasons(predictor: Predictor) -> None:
     result = predictor.predict(VALID | {schema.EXT_SOURCE_1: 0.05})
     html = gauge_html(result, predictor.grey_zone)
-    assert f"width:{100 * result.score:.2f}%" in html and "seuil" in html
+    top = min(1.0, max(3 * result.threshold, 1.5 * predictor.grey_zone[1], 1.1 * result.score))
+    assert f"width:{100 * min(result.score, top) / top:.2f}%" in html and "seuil" in html
     assert ("#dc2626" in html) == (result.prediction == 1)
     text = reasons_markdown(result, {schema.GENDER_F, schema.GENDER_M})
     assert "Ce qui augmente le risque" in text and "Score externe 1 : 0,05" in text
