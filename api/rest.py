@@ -16,7 +16,10 @@ from typing import Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
 
 from api.logger import new_request_id, safe_input
 from api.service import ModelUnavailable, Service
@@ -29,6 +32,35 @@ cost-optimal threshold. Send the model's feature names with numbers: the 11 form
 median is used otherwise). Binary features take 0/1 (or false/true). Batches hold at most
 {MAX_BATCH_ROWS} rows; bodies at most {MAX_BODY_BYTES // (1024 * 1024)} MB. Refused input → 422 naming the field;
 no model loaded → 503."""
+
+
+class FieldErrorDoc(BaseModel):
+    field: str = Field(examples=["EXT_SOURCE_1"])
+    message: str = Field(examples=["must be a JSON number, got a string"])
+
+
+class ErrorDoc(BaseModel):
+    """Shape of every 422 and 503 answer (documentation only)."""
+
+    detail: str
+    errors: list[FieldErrorDoc] = []
+    request_id: str | None = None
+
+
+ERRORS = {422: {"model": ErrorDoc, "description": "Refused input: each entry names the field and what is allowed"},
+          503: {"model": ErrorDoc, "description": "No model loaded (the reason is in `detail`)"}}
+
+DOCS_ASSETS = "/docs-assets"
+
+
+def _swagger_assets() -> str | None:
+    """Swagger UI's files from the `swagger-ui-bundle-v2` package, so /docs fetches nothing from a CDN
+    (FastAPI's default page loads them from jsdelivr). None when the package is absent."""
+    try:
+        from swagger_ui_bundle import swagger_ui_path
+    except ImportError:
+        return None
+    return str(swagger_ui_path)
 
 
 def _json(content: dict[str, Any], status: int = 200, request_id: str | None = None) -> Response:
@@ -95,8 +127,20 @@ EXAMPLE = dict(zip(UI_FEATURE_NAMES, (0.45, 0.6, 0.55, 1, 0, 0.0, 1, 1, 0, 1, 0.
 
 def create_api(service: Service) -> FastAPI:
     """The FastAPI application of the JSON API (Gradio is mounted on it by `api.server`)."""
-    app = FastAPI(title="Prêt à dépenser — score de crédit", version="1.0", description=API_DESCRIPTION)
+    local_docs = _swagger_assets()
+    app = FastAPI(title="Prêt à dépenser — score de crédit", version="1.0", description=API_DESCRIPTION,
+                  docs_url=None if local_docs else "/docs", redoc_url=None)
     app.state.service = service
+    if local_docs:
+        app.mount(DOCS_ASSETS, StaticFiles(directory=local_docs), name="docs-assets")
+
+        @app.get("/docs", include_in_schema=False)
+        async def docs() -> HTMLResponse:
+            return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=app.title,
+                                       swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                                       swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                                       swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png")
+
     request_schema: dict[str, Any] = {"type": "object"}
     batch_schema: dict[str, Any] = {"type": "object"}
     if service.validator is not None:
@@ -104,7 +148,7 @@ def create_api(service: Service) -> FastAPI:
         batch_schema = service.validator.batch_adapter.json_schema()
 
     @app.post("/api/predict", tags=["prediction"], summary="Score one applicant",
-              openapi_extra=_openapi_body(request_schema, EXAMPLE))
+              openapi_extra=_openapi_body(request_schema, EXAMPLE), responses=ERRORS)
     async def predict(request: Request, reasons: bool = Query(
             True, description="false: skip the TreeSHAP reasons (about half the CPU time of a call)")) -> Response:
         started = time.perf_counter()
@@ -119,7 +163,7 @@ def create_api(service: Service) -> FastAPI:
         return _guarded(service, work, request_id, started, lambda: _caller_input(body))
 
     @app.post("/api/predict/batch", tags=["prediction"], summary=f"Score up to {MAX_BATCH_ROWS} applicants",
-              openapi_extra=_openapi_body(batch_schema, {"rows": [EXAMPLE]}))
+              openapi_extra=_openapi_body(batch_schema, {"rows": [EXAMPLE]}), responses=ERRORS)
     async def predict_batch(request: Request) -> Response:
         started = time.perf_counter()
         request_id = new_request_id()

@@ -183,7 +183,9 @@ def test_openapi_documents_the_endpoints(client: TestClient) -> None:
     assert {"/api/predict", "/api/predict/batch", "/health", "/model/info"} <= spec["paths"].keys()
     schema_doc = spec["paths"]["/api/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert set(schema.UI_FEATURE_NAMES) <= set(schema_doc["required"])
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "cdn.jsdelivr" not in docs.text  # served locally, offline
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
 
 
 @pytest.fixture()

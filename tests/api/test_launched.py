@@ -150,3 +150,18 @@ def test_chromium_fills_the_form_and_reads_the_label(app_url, chromium, tmp_path
         page.screenshot(path=str(tmp_path / "form.png"), full_page=True)
     finally:
         page.close()
+
+
+@pytest.mark.browser
+def test_chromium_renders_the_api_docs_offline(app_url, chromium) -> None:
+    url, _ = app_url
+    page = chromium.new_page()
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(url) else None)
+    try:
+        page.goto(url + "/docs", wait_until="networkidle")
+        page.get_by_text("/api/predict/batch").first.wait_for(timeout=20_000)
+        assert "Score one applicant" in page.content()
+        assert outside == []  # nothing fetched from a CDN
+    finally:
+        page.close()
