@@ -43,9 +43,10 @@ def build_app(service: Service) -> FastAPI:
                 service.logger.close()
 
     app.router.lifespan_context = lifespan
-    # Node SSR off (no Node server to start), no footer link to Gradio's own site.
+    # Node SSR off (no Node server to start), no footer link to Gradio's own site; show_error off:
+    # an unexpected exception's text stays in the server log (our gr.Error messages still show).
     return gr.mount_gradio_app(app, build_ui(service), path="/", ssr_mode=False, css=CSS,
-                               footer_links=["api"], run_history=False)
+                               footer_links=["api"], run_history=False, show_error=False)
 
 
 def serve(host: str | None = None, port: int | None = None, model_dir: Path | None = None,
