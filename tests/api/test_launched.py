@@ -108,6 +108,10 @@ def test_gradio_client_calls_the_predict_event(app_url) -> None:
     records = [r for r in _log_records(log) if r["status"] == "ok" and r["input"] == {k: float(v) for k, v in
                                                                                        VALID.items()}]
     assert len(records) >= 2  # the form's call is logged like the API's
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="maximum"):  # the slider refuses it before our code, with a message
+        client.predict(1.5, 0.6, 0.55, "Supérieur", 2.0, True, "Homme", True, 0.0, api_name="/predict")
 
 
 def test_without_a_model_the_launched_app_reports_why(tmp_path: Path) -> None:
