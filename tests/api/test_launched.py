@@ -105,8 +105,15 @@ def test_gradio_client_calls_the_predict_event(app_url) -> None:
     assert label == expected["label"]
     assert review in (schema.LABEL_REVIEW, "—")
     assert "seuil" in gauge and "risque" in reasons
-    records = [r for r in _log_records(log) if r["status"] == "ok" and r["input"] == {k: float(v) for k, v in
-                                                                                       VALID.items()}]
+    import time
+
+    given = {k: float(v) for k, v in VALID.items()}
+    deadline = time.monotonic() + 10  # the writer appends every 50 ms
+    while True:
+        records = [r for r in _log_records(log) if r["status"] == "ok" and r["input"] == given]
+        if len(records) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert len(records) >= 2  # the form's call is logged like the API's
     from gradio_client.exceptions import AppError
 
