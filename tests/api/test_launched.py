@@ -4,6 +4,7 @@ and by a headless Chromium that fills the form."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,8 +34,6 @@ def _log_records(path: Path) -> list[dict]:
 
 
 def _wait_for_record(path: Path, request_id: str, timeout: float = 10.0) -> dict:
-    import time
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for record in _log_records(path):
@@ -105,8 +104,6 @@ def test_gradio_client_calls_the_predict_event(app_url) -> None:
     assert label == expected["label"]
     assert review in (schema.LABEL_REVIEW, "—")
     assert "seuil" in gauge and "risque" in reasons
-    import time
-
     given = {k: float(v) for k, v in VALID.items()}
     deadline = time.monotonic() + 10  # the writer appends every 50 ms
     while True:
