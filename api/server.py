@@ -1,0 +1,70 @@
+"""One app on one port: the JSON API (FastAPI) with the Gradio form mounted at "/"."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from api.rest import create_api
+from api.service import Service
+from scoring import config
+
+_service: Service | None = None
+
+
+def get_service() -> Service:
+    """The process's service (model from `MODEL_DIR`, log at `LOG_PATH`), loaded on first use."""
+    global _service
+    if _service is None:
+        _service = Service.load()
+    return _service
+
+
+def build_app(service: Service) -> FastAPI:
+    """The JSON API with the form mounted at "/"; the log is flushed when the server stops."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import gradio as gr  # imported late: the JSON API alone does not need it
+
+    from api.ui import CSS, build_ui
+
+    app = create_api(service)
+    previous = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(a: FastAPI) -> AsyncIterator[None]:
+        async with previous(a):
+            try:
+                yield
+            finally:
+                service.logger.close()
+
+    app.router.lifespan_context = lifespan
+    # Node SSR off (no Node server to start), no footer link to Gradio's own site; show_error off:
+    # an unexpected exception's text stays in the server log (our gr.Error messages still show).
+    return gr.mount_gradio_app(app, build_ui(service), path="/", ssr_mode=False, css=CSS,
+                               footer_links=["api"], run_history=False, show_error=False)
+
+
+def serve(host: str | None = None, port: int | None = None, model_dir: Path | None = None,
+          log_path: Path | None = None) -> None:
+    """Run the app with uvicorn (uvloop and httptools when installed; no access log: we log calls)."""
+    import uvicorn
+
+    global _service
+    _service = Service.load(model_dir, log_path)
+    if _service.predictor is None:
+        print(f"WARNING: serving without a model ({_service.load_error}); /api/predict answers 503", flush=True)
+    else:
+        print(f"model {_service.model_version} loaded ({len(_service.predictor.features)} features); "
+              f"logging to {_service.logger.path}", flush=True)
+    default_host, default_port = config.server_address()
+    host, port = host or default_host, port or default_port
+    app = build_app(_service)
+    print(f"serving on http://{host}:{port} (form at /, API at /api/predict, docs at /docs); Ctrl+C stops",
+          flush=True)
+    uvicorn.run(app, host=host, port=port, access_log=False,
+                log_level="warning", loop="auto", http="auto", timeout_graceful_shutdown=5)

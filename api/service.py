@@ -1,0 +1,91 @@
+"""What the JSON API and the form share: the loaded predictor (or why it is absent), the
+validator built from its training ranges, and the prediction logger. No HTTP or UI code."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from api.logger import PredictionLogger
+from api.predictor import Prediction, Predictor
+from api.validation import Validator
+from scoring import config
+from scoring.artifacts import ArtifactError
+from scoring.schema import STATUS_ERROR
+
+
+class ModelUnavailable(RuntimeError):
+    """No model is loaded; the message says why and what to do."""
+
+
+@dataclass
+class Service:
+    predictor: Predictor | None
+    logger: PredictionLogger
+    load_error: str | None = None
+    validator: Validator | None = field(default=None, init=False)
+    started_at: float = field(default_factory=time.time, init=False)
+
+    def __post_init__(self) -> None:
+        if self.predictor is not None:
+            self.validator = Validator(self.predictor.features, self.predictor.artifacts.reference.get("ranges", {}))
+
+    @classmethod
+    def load(cls, model_dir: str | Path | None = None, log_path: str | Path | None = None) -> Service:
+        """Load the model; a bad or absent model folder leaves the service up without one (503)."""
+        model_dir = Path(model_dir or config.model_dir())
+        logger = PredictionLogger(log_path or config.log_path())
+        try:
+            return cls(Predictor.from_dir(model_dir), logger)
+        except ArtifactError as exc:
+            return cls(None, logger, load_error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - e.g. a pickle from another xgboost: serve 503, say why
+            return cls(None, logger, load_error=f"{model_dir} could not be loaded ({type(exc).__name__}: {exc})")
+
+    def require_model(self) -> tuple[Predictor, Validator]:
+        if self.predictor is None or self.validator is None:
+            raise ModelUnavailable(f"no model loaded: {self.load_error}")
+        return self.predictor, self.validator
+
+    @property
+    def model_version(self) -> str | None:
+        return self.predictor.model_version if self.predictor else None
+
+    def score(self, features: Mapping[str, float], *, request_id: str, started: float,
+              explain: bool = True) -> Prediction:
+        """Score one valid applicant and log the call."""
+        predictor, _ = self.require_model()
+        result = predictor.predict(features, explain=explain)
+        self.logger.log(request_id=request_id, input=dict(features),
+                        prediction={"score": result.score, "label": result.label},
+                        duration=time.perf_counter() - started, model_version=result.model_version)
+        return result
+
+    def score_rows(self, rows: list[dict[str, float]], *, request_id: str, started: float) -> list[Prediction]:
+        """Score valid applicants in one call; one log record per row (`<request_id>-<i>`)."""
+        predictor, _ = self.require_model()
+        results = predictor.predict_rows(rows)
+        duration = (time.perf_counter() - started) / max(len(rows), 1)
+        for i, (row, result) in enumerate(zip(rows, results, strict=True)):
+            self.logger.log(request_id=f"{request_id}-{i}", input=row,
+                            prediction={"score": result.score, "label": result.label},
+                            duration=duration, model_version=result.model_version)
+        return results
+
+    def log_refusal(self, *, request_id: str, input: dict[str, Any], started: float, error: str) -> None:
+        self.logger.log(request_id=request_id, input=input, prediction=None, duration=time.perf_counter() - started,
+                        model_version=self.model_version, status=STATUS_ERROR, error=error[:1000])
+
+    def health(self) -> dict[str, Any]:
+        return {
+            # degraded: predictions are served but the log is failing (see logger.last_error)
+            "status": "unavailable" if not self.predictor else "degraded" if self.logger.failures else "ok",
+            "model_loaded": self.predictor is not None,
+            "model_version": self.model_version,
+            "reason": self.load_error,
+            "uptime_s": round(time.time() - self.started_at, 1),
+            "logger": self.logger.stats(),
+        }

@@ -1,0 +1,180 @@
+"""The advisers' form (Gradio Blocks): the 11 features in, the decision, a gauge and the reasons out.
+
+Widgets come from `scoring.schema`: sliders and numbers with the form ranges, one radio per
+exclusive one-hot group, checkboxes for flags (sent to the model as 0/1). Drawing only: scoring
+and logging go through `api.service.Service`.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from typing import Any
+
+import gradio as gr
+
+from api.logger import new_request_id
+from api.predictor import Prediction, Reason
+from api.service import ModelUnavailable, Service
+from scoring.schema import EXCLUSIVE_GROUPS, LABEL_REVIEW, UI_FEATURES, ExclusiveGroup, UIFeature
+
+TITLE = "Prêt à dépenser — évaluation du risque de crédit"
+CSS = """
+#gauge .bar {position: relative; height: 28px; border-radius: 6px; background: #e5e7eb; overflow: hidden;}
+#gauge .fill {position: absolute; left: 0; top: 0; bottom: 0;}
+#gauge .zone {position: absolute; top: 0; bottom: 0; background: rgba(234, 179, 8, 0.35);}
+#gauge .mark {position: absolute; top: -4px; bottom: -4px; width: 3px; background: #111827;}
+#gauge .scale {display: flex; justify-content: space-between; font-size: 0.85em; color: #4b5563;}
+"""
+
+# One input of the form: a feature widget, or the radio of an exclusive group.
+FormInput = UIFeature | ExclusiveGroup
+
+
+def form_inputs() -> list[FormInput]:
+    """The form's inputs in schema order, each exclusive group once (where its first member is)."""
+    group_of = {f: g for g in EXCLUSIVE_GROUPS for f in g.options.values() if f is not None}
+    out: list[FormInput] = []
+    for feature in UI_FEATURES:
+        group = group_of.get(feature.name)
+        item: FormInput = group if group is not None else feature
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def to_features(values: tuple[Any, ...] | list[Any]) -> dict[str, float]:
+    """Form values (in `form_inputs()` order) → model features; radios become one-hot 0/1.
+
+    Raises `gr.Error` with a French message for an empty or out-of-range number.
+    """
+    features: dict[str, float] = {}
+    for item, value in zip(form_inputs(), values, strict=True):
+        if isinstance(item, ExclusiveGroup):
+            if value not in item.options:
+                raise gr.Error(f"{item.label} : choisir parmi {', '.join(item.options)}.")
+            for option, name in item.options.items():
+                if name is not None:
+                    features[name] = 1.0 if option == value else 0.0
+        elif item.widget == "checkbox":
+            features[item.name] = 1.0 if value else 0.0
+        else:
+            if value is None or not item.minimum <= float(value) <= item.maximum:
+                raise gr.Error(f"{item.label} : saisir un nombre entre {item.minimum:g} et {item.maximum:g}.")
+            features[item.name] = float(value)
+    return features
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f} %".replace(".", ",")
+
+
+def gauge_html(result: Prediction, grey_zone: tuple[float, float]) -> str:
+    """A bar filled to the score, the threshold as a black mark, the grey zone shaded.
+
+    The bar ends at three times the threshold (or further if the score is beyond) rather than at
+    100 %: with a threshold near 10 %, a 0-100 % bar squeezes everything into its first tenth.
+    """
+    colour = "#dc2626" if result.prediction else "#16a34a"
+    low, high = (max(0.0, grey_zone[0]), min(1.0, grey_zone[1]))
+    top = min(1.0, max(3 * result.threshold, 1.5 * high, 1.1 * result.score))
+
+    def pos(x: float) -> float:
+        return 100 * min(x, top) / top
+
+    return (
+        '<div id="gauge-inner">'
+        f'<div style="margin-bottom:4px"><b>Probabilité de défaut : {_pct(result.score)}</b> '
+        f'— seuil de décision : {_pct(result.threshold)}</div>'
+        '<div class="bar">'
+        f'<div class="fill" style="width:{pos(result.score):.2f}%;background:{colour}"></div>'
+        f'<div class="zone" style="left:{pos(low):.2f}%;width:{pos(high) - pos(low):.2f}%" '
+        f'title="zone à étudier"></div>'
+        f'<div class="mark" style="left:calc({pos(result.threshold):.2f}% - 1px)" title="seuil"></div>'
+        '</div><div class="scale"><span>0 %</span><span>zone jaune : à étudier · trait noir : seuil</span>'
+        f'<span>{_pct(top)}</span></div></div>'
+    )
+
+
+def _french(x: float, digits: int = 3) -> str:
+    return f"{x:.{digits}g}".replace(".", ",")
+
+
+def _shown_value(r: Reason, binary: set[str]) -> str:
+    if r.value is None:
+        return "manquant"
+    if r.feature in binary:
+        return "oui" if r.value == 1 else "non"
+    if r.feature.startswith("DAYS_") and r.value <= 0:  # days before the application, as in the Kaggle tables
+        return f"{_french(-r.value / 365.25)} ans"
+    return _french(r.value, 4)
+
+
+def reasons_markdown(result: Prediction, binary: set[str] | frozenset[str] = frozenset()) -> str:
+    def line(r: Reason) -> str:
+        contribution = f"{r.contribution:+.3f}".replace(".", ",")
+        return f"- {html.escape(r.label)} : {_shown_value(r, set(binary))} ({contribution})"
+
+    up = "\n".join(line(r) for r in result.reasons_up) or "- aucun"
+    down = "\n".join(line(r) for r in result.reasons_down) or "- aucun"
+    return (f"**Ce qui augmente le risque**\n{up}\n\n**Ce qui diminue le risque**\n{down}\n\n"
+            "<small>Entre parenthèses : contribution au score en log-odds (SHAP, XGBoost).</small>")
+
+
+def build_ui(service: Service) -> gr.Blocks:
+    """The Blocks of the form; event `predict` (also the gradio_client API name)."""
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+        gr.Markdown(f"# {TITLE}\nRenseignez le dossier puis cliquez sur **Évaluer**. "
+                    "Les autres informations du modèle prennent la valeur médiane des clients connus.")
+        if service.predictor is None:
+            gr.Markdown(f"**Service indisponible : aucun modèle chargé.** {html.escape(service.load_error or '')}")
+        template = dict(zip(service.predictor.features, service.predictor.template[0].tolist(), strict=True)) \
+            if service.predictor else {}
+        binary = {n for n, b in service.validator.bounds.items() if b.binary} if service.validator else set()
+        widgets: list[gr.components.Component] = []
+        with gr.Row():
+            with gr.Column(scale=3):
+                for item in form_inputs():
+                    widgets.append(_widget(item, template))
+                submit = gr.Button("Évaluer", variant="primary", elem_id="submit")
+            with gr.Column(scale=2):
+                decision = gr.Textbox(label="Décision", interactive=False, elem_id="decision")
+                review = gr.Textbox(label="Revue", interactive=False, elem_id="review")
+                score = gr.Number(value=None, label="Score (probabilité de défaut)", precision=4, interactive=False,
+                                  elem_id="score")
+                gauge = gr.HTML(elem_id="gauge")
+                reasons = gr.Markdown(elem_id="reasons")
+
+        def on_submit(*values: Any) -> tuple[float, str, str, str, str]:
+            started = time.perf_counter()
+            request_id = new_request_id()
+            try:
+                features = to_features(values)
+                result = service.score(features, request_id=request_id, started=started)
+            except gr.Error as exc:
+                service.log_refusal(request_id=request_id, input={}, started=started, error=str(exc))
+                raise
+            except ModelUnavailable as exc:
+                service.log_refusal(request_id=request_id, input={}, started=started, error=str(exc))
+                raise gr.Error("Aucun modèle n'est chargé : le service ne peut pas évaluer de dossier.") from None
+            flag = LABEL_REVIEW if result.review else "—"
+            return (round(result.score, 4), result.label, flag, gauge_html(result, service.predictor.grey_zone),
+                    reasons_markdown(result, binary))
+
+        submit.click(on_submit, inputs=widgets, outputs=[score, decision, review, gauge, reasons], api_name="predict")
+    return demo
+
+
+def _widget(item: FormInput, template: dict[str, float]) -> gr.components.Component:
+    if isinstance(item, ExclusiveGroup):
+        choices = list(item.options)
+        default = next((o for o, f in item.options.items() if f and template.get(f) == 1.0), choices[-1])
+        return gr.Radio(choices=choices, value=default, label=item.label)
+    default = template.get(item.name, item.minimum)
+    if item.widget == "checkbox":
+        return gr.Checkbox(value=default == 1.0, label=item.label)
+    default = min(max(default if default == default else item.minimum, item.minimum), item.maximum)  # NaN → min
+    if item.widget == "slider":
+        return gr.Slider(minimum=item.minimum, maximum=item.maximum, step=item.step, value=round(default, 2),
+                         label=item.label)
+    return gr.Number(value=default, minimum=item.minimum, maximum=item.maximum, step=item.step, label=item.label)

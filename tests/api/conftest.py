@@ -1,0 +1,47 @@
+"""Fixtures of the serving tests: a small trained model folder, the predictor, the API client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.logger import PredictionLogger
+from api.predictor import Predictor
+from api.rest import create_api
+from api.service import Service
+from scoring.schema import UI_FEATURE_NAMES
+from tests.api.fixture_model import build_model_dir
+
+# A valid applicant of the 11 form features: higher education, man, working, document 3 given.
+VALID = dict(zip(UI_FEATURE_NAMES, (0.45, 0.6, 0.55, 1, 0, 2.0, 1, 0, 1, 1, 0.0), strict=True))
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_model_dir(tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture(scope="session")
+def predictor(model_dir: Path) -> Predictor:
+    return Predictor.from_dir(model_dir)
+
+
+@pytest.fixture()
+def log_file(tmp_path: Path) -> Path:
+    return tmp_path / "logs" / "predictions.log"
+
+
+@pytest.fixture()
+def service(predictor: Predictor, log_file: Path) -> Iterator[Service]:
+    svc = Service(predictor, PredictionLogger(log_file))
+    yield svc
+    svc.logger.close()
+
+
+@pytest.fixture()
+def client(service: Service) -> Iterator[TestClient]:
+    with TestClient(create_api(service), raise_server_exceptions=False) as c:
+        yield c

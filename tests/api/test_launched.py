@@ -1,0 +1,176 @@
+"""The real app: `python app_gradio.py` launched as a process, used over HTTP, by gradio_client
+and by a headless Chromium that fills the form."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from scoring import schema
+from tests.api.conftest import VALID
+from tests.helpers import free_port, launched
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def app_url(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    logs = tmp_path_factory.mktemp("served")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {"MODEL_DIR": str(model_dir), "LOG_PATH": str(logs / "predictions.log"), "HOST": "127.0.0.1",
+           "PORT": str(port), "HF_HUB_OFFLINE": "1"}
+    with launched(["app_gradio.py"], f"{url}/health", env=env, log_file=logs / "server.out"):
+        yield url, logs / "predictions.log"
+
+
+def _log_records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+def _wait_for_record(path: Path, request_id: str, timeout: float = 10.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for record in _log_records(path):
+            if record["request_id"] == request_id:
+                return record
+        time.sleep(0.05)
+    raise AssertionError(f"no log line for {request_id} in {path}")
+
+
+def test_health_info_docs_and_form_are_served(app_url) -> None:
+    url, _ = app_url
+    health = httpx.get(f"{url}/health").json()
+    assert health["status"] == "ok" and health["logger"]["failures"] == 0
+    assert httpx.get(f"{url}/model/info").json()["n_features"] > 11
+    assert "swagger" in httpx.get(f"{url}/docs").text.lower()
+    form = httpx.get(f"{url}/")
+    assert form.status_code == 200 and "<html" in form.text.lower()
+
+
+def test_predict_over_http_is_logged(app_url) -> None:
+    url, log = app_url
+    resp = httpx.post(f"{url}/api/predict", json=VALID)
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["label"] == schema.label_for(body["score"], body["threshold"])
+    record = _wait_for_record(log, body["request_id"])
+    assert record["status"] == "ok" and record["prediction"]["score"] == body["score"]
+
+
+@pytest.mark.parametrize("content, field", [
+    (json.dumps(VALID | {"FOO": 1}), "FOO"),
+    (json.dumps({k: v for k, v in VALID.items() if k != schema.DOCUMENT_3}), schema.DOCUMENT_3),
+    (json.dumps(VALID | {schema.EXT_SOURCE_1: "0.4"}), schema.EXT_SOURCE_1),
+    (json.dumps(VALID).replace('"EXT_SOURCE_1": 0.45', '"EXT_SOURCE_1": NaN'), schema.EXT_SOURCE_1),
+    (json.dumps(VALID | {schema.EXT_SOURCE_2: 3.0}), schema.EXT_SOURCE_2),
+    (json.dumps(VALID | {schema.GENDER_F: 1}), schema.GENDER_F),
+    ("", "body"),
+    ("{oops", "body"),
+])
+def test_bad_input_over_http(app_url, content: str, field: str) -> None:
+    url, log = app_url
+    resp = httpx.post(f"{url}/api/predict", content=content, headers={"content-type": "application/json"})
+    assert resp.status_code == 422
+    assert any(field in e["field"] for e in resp.json()["errors"])
+    assert "Traceback" not in resp.text
+    assert _wait_for_record(log, resp.json()["request_id"])["status"] == "error"
+
+
+def test_batch_over_http(app_url) -> None:
+    url, _ = app_url
+    rows = [VALID, VALID | {schema.EXT_SOURCE_3: 0.05}]
+    resp = httpx.post(f"{url}/api/predict/batch", json={"rows": rows})
+    assert resp.status_code == 200
+    scores = [p["score"] for p in resp.json()["predictions"]]
+    assert scores == [httpx.post(f"{url}/api/predict", json=r).json()["score"] for r in rows]
+    assert httpx.post(f"{url}/api/predict/batch", json={"rows": [VALID] * 1001}).status_code == 422
+
+
+def test_gradio_client_calls_the_predict_event(app_url) -> None:
+    from gradio_client import Client
+
+    url, log = app_url
+    client = Client(url + "/", verbose=False)
+    score, label, review, gauge, reasons = client.predict(
+        0.45, 0.6, 0.55, "Supérieur", 2.0, True, "Homme", True, 0.0, api_name="/predict")  # form_inputs() order
+    expected = httpx.post(f"{url}/api/predict", json=VALID).json()
+    assert score == pytest.approx(expected["score"], abs=1e-4)
+    assert label == expected["label"]
+    assert review in (schema.LABEL_REVIEW, "—")
+    assert "seuil" in gauge and "risque" in reasons
+    given = {k: float(v) for k, v in VALID.items()}
+    deadline = time.monotonic() + 10  # the writer appends every 50 ms
+    while True:
+        records = [r for r in _log_records(log) if r["status"] == "ok" and r["input"] == given]
+        if len(records) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert len(records) >= 2  # the form's call is logged like the API's
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="maximum"):  # the slider refuses it before our code, with a message
+        client.predict(1.5, 0.6, 0.55, "Supérieur", 2.0, True, "Homme", True, 0.0, api_name="/predict")
+
+
+def test_without_a_model_the_launched_app_reports_why(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {"MODEL_DIR": str(tmp_path / "empty"), "LOG_PATH": str(tmp_path / "p.log"), "PORT": str(port),
+           "HOST": "127.0.0.1"}
+    with launched(["app_gradio.py"], f"{url}/docs", env=env):
+        health = httpx.get(f"{url}/health")
+        assert health.status_code == 503 and "does not exist" in health.json()["reason"]
+        assert httpx.post(f"{url}/api/predict", json=VALID).status_code == 503
+        assert httpx.get(f"{url}/").status_code == 200  # the form still loads and shows the reason
+
+
+@pytest.mark.browser
+def test_chromium_fills_the_form_and_reads_the_label(app_url, chromium, tmp_path: Path) -> None:
+    url, _ = app_url
+    page = chromium.new_page(viewport={"width": 1280, "height": 1100})
+    try:
+        page.goto(url + "/", wait_until="networkidle")
+        page.get_by_label("Homme").check()
+        page.get_by_label("Supérieur").check()
+        page.get_by_label(schema.UI_FEATURES_BY_NAME[schema.INCOME_WORKING].label).check()
+        page.get_by_label(schema.UI_FEATURES_BY_NAME[schema.DOCUMENT_3].label).check()
+        typed = {schema.EXT_SOURCE_1: 0.05, schema.EXT_SOURCE_2: 0.6, schema.EXT_SOURCE_3: 0.55,
+                 schema.CARD_ATM_DRAWINGS: 2.0}
+        for name, value in typed.items():
+            box = page.get_by_label(f"number input for {schema.UI_FEATURES_BY_NAME[name].label}")
+            box.fill(str(value))
+            box.press("Tab")  # the slider takes the typed value on blur
+        page.get_by_label(schema.UI_FEATURES_BY_NAME[schema.BUREAU_OVERDUE_MAX].label).fill("0")
+        page.get_by_role("button", name="Évaluer").click()
+        decision = page.locator("#decision textarea, #decision input").first
+        page.wait_for_function("(el) => el.value !== ''", arg=decision.element_handle(), timeout=20_000)
+        label = decision.input_value()
+        assert label in (schema.LABEL_LOW_RISK, schema.LABEL_HIGH_RISK)
+        expected = httpx.post(f"{url}/api/predict", json=VALID | {schema.EXT_SOURCE_1: 0.05}).json()
+        assert label == expected["label"]
+        assert "seuil" in page.locator("#gauge").inner_text()
+        page.screenshot(path=str(tmp_path / "form.png"), full_page=True)
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+def test_chromium_renders_the_api_docs_offline(app_url, chromium) -> None:
+    pytest.importorskip("swagger_ui_bundle", reason="swagger-ui-bundle-v2 not installed: /docs uses the CDN")
+    url, _ = app_url
+    page = chromium.new_page()
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(url) else None)
+    try:
+        page.goto(url + "/docs", wait_until="networkidle")
+        page.get_by_text("/api/predict/batch").first.wait_for(timeout=20_000)
+        assert "Score one applicant" in page.content()
+        assert outside == []  # nothing fetched from a CDN
+    finally:
+        page.close()

@@ -1,0 +1,208 @@
+"""The predictor: template, exclusive groups, batch == single, reasons, monotonicity, refusals."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from api.predictor import Predictor, UnknownFeatureError
+from scoring import schema
+from scoring.artifacts import ArtifactError, sha256_of
+from tests.api.conftest import VALID
+from tests.api.fixture_model import make_frame
+
+
+def test_missing_features_come_from_the_training_medians(predictor: Predictor) -> None:
+    template = predictor.artifacts.reference["template"]
+    row = predictor.row({schema.EXT_SOURCE_1: 0.3})[0]
+    for name, i in predictor.index.items():
+        if name == schema.EXT_SOURCE_1:
+            assert row[i] == pytest.approx(0.3)
+        elif template[name] is None:
+            assert math.isnan(row[i])  # never seen in training: missing, as XGBoost learnt it
+        else:
+            assert row[i] == pytest.approx(template[name], rel=1e-6)
+    assert row[predictor.index["DAYS_BIRTH"]] < -5000  # a plausible age, not the impossible 0
+
+
+def test_template_is_copied_per_call(predictor: Predictor) -> None:
+    before = predictor.template.copy()
+    predictor.predict({schema.EXT_SOURCE_1: 0.01, "DAYS_BIRTH": -9000.0})
+    np.testing.assert_array_equal(predictor.template, before)
+
+
+def test_choosing_one_option_zeroes_the_rest_of_its_group(predictor: Predictor) -> None:
+    # The template's medians say "woman" and "secondary education" (the majority options).
+    assert predictor.template[0, predictor.index[schema.GENDER_F]] == 1
+    assert predictor.template[0, predictor.index[schema.EDUCATION_SECONDARY]] == 1
+    row = predictor.row({schema.GENDER_M: 1, "NAME_EDUCATION_TYPE_Academic degree": 1})[0]
+    assert row[predictor.index[schema.GENDER_M]] == 1
+    assert row[predictor.index[schema.GENDER_F]] == 0
+    assert row[predictor.index["CODE_GENDER_XNA"]] == 0
+    assert row[predictor.index[schema.EDUCATION_SECONDARY]] == 0
+    assert row[predictor.index[schema.EDUCATION_HIGHER]] == 0
+    # A member given explicitly is kept as given.
+    row = predictor.row({schema.GENDER_M: 1, schema.GENDER_F: 0})[0]
+    assert (row[predictor.index[schema.GENDER_M]], row[predictor.index[schema.GENDER_F]]) == (1, 0)
+
+
+def test_unknown_feature_is_refused(predictor: Predictor) -> None:
+    with pytest.raises(UnknownFeatureError, match="NOT_A_FEATURE"):
+        predictor.predict(VALID | {"NOT_A_FEATURE": 1.0})
+    with pytest.raises(UnknownFeatureError):
+        predictor.predict_many(pd.DataFrame({"NOT_A_FEATURE": [1.0]}))
+
+
+def test_labels_follow_the_threshold(predictor: Predictor) -> None:
+    t = predictor.threshold
+    assert predictor._decide(t).label == schema.LABEL_HIGH_RISK  # at the threshold: high risk
+    assert predictor._decide(t).prediction == 1
+    assert predictor._decide(np.nextafter(t, 0)).label == schema.LABEL_LOW_RISK
+    result = predictor.predict(VALID)
+    assert result.label == schema.label_for(result.score, t)
+    assert 0.0 < result.score < 1.0
+
+
+def test_grey_zone_flags_review(predictor: Predictor) -> None:
+    low, high = predictor.grey_zone
+    assert low < predictor.threshold < high
+    assert predictor._decide((low + high) / 2).review
+    assert not predictor._decide(high + 0.01).review
+    assert not predictor._decide(max(low - 0.01, 0.0)).review
+
+
+def _random_applicants(n: int, seed: int) -> pd.DataFrame:
+    frame, _ = make_frame(n, seed=seed)
+    return frame
+
+
+def test_batch_equals_single_exactly(predictor: Predictor) -> None:
+    frame = _random_applicants(200, seed=7)
+    batch = predictor.predict_many(frame)
+    singles = [predictor.predict(row, explain=False).score for row in frame.to_dict("records")]
+    assert batch.tolist() == singles  # bit for bit
+    explained = [predictor.predict(row).score for row in frame.to_dict("records")[:50]]
+    assert explained == singles[:50]  # the explaining path scores identically
+    rows = [predictor.predict(r, explain=False).score for r in frame.to_dict("records")[:5]]
+    assert [p.score for p in predictor.predict_rows(frame.to_dict("records")[:5])] == rows
+
+
+def test_predict_many_takes_absent_columns_from_the_template(predictor: Predictor) -> None:
+    frame = pd.DataFrame([VALID, VALID | {schema.EXT_SOURCE_3: 0.1}])
+    scores = predictor.predict_many(frame)
+    assert scores[0] == predictor.predict(VALID).score
+    assert scores[1] > scores[0]  # lower external score, higher risk
+    assert scores.shape == (2,)
+    assert predictor.predict_many(frame.iloc[:0]).shape == (0,)
+
+
+def test_scores_match_the_sklearn_api_on_full_rows(predictor: Predictor) -> None:
+    frame = _random_applicants(50, seed=3)[predictor.features]
+    expected = predictor.artifacts.model.predict_proba(frame)[:, 1]
+    np.testing.assert_allclose(predictor.predict_many(frame), expected, rtol=1e-6)
+
+
+def test_contributions_sum_to_the_margin(predictor: Predictor) -> None:
+    frame = _random_applicants(100, seed=11)
+    matrix = predictor.frame_to_matrix(frame)
+    contribs = predictor.contributions(matrix)
+    assert contribs.shape == (100, len(predictor.features) + 1)
+    np.testing.assert_allclose(contribs.sum(axis=1), predictor.margin(matrix), atol=1e-4)
+    # and the margin is the score's log-odds
+    scores = predictor.predict_many(frame).astype(float)
+    np.testing.assert_allclose(1 / (1 + np.exp(-predictor.margin(matrix))), scores, rtol=1e-5)
+
+
+def test_reasons_are_the_strongest_contributions_with_french_names(predictor: Predictor) -> None:
+    result = predictor.predict(VALID | {schema.EXT_SOURCE_1: 0.05, schema.EXT_SOURCE_2: 0.05})
+    assert 0 < len(result.reasons_up) <= 3 and len(result.reasons_down) <= 3
+    assert all(r.contribution > 0 for r in result.reasons_up)
+    assert all(r.contribution < 0 for r in result.reasons_down)
+    ups = [r.contribution for r in result.reasons_up]
+    assert ups == sorted(ups, reverse=True)
+    contribs = predictor.contributions(predictor.row(VALID | {schema.EXT_SOURCE_1: 0.05,
+                                                             schema.EXT_SOURCE_2: 0.05}))[0][:-1]
+    assert result.reasons_up[0].feature == predictor.features[int(np.argmax(contribs))]
+    labels = {r.feature: r.label for r in result.reasons_up + result.reasons_down}
+    for name, label in labels.items():
+        assert label == schema.feature_label(name)
+    assert "Score externe 1" in labels.values()  # a very low external score pushes the risk up
+
+
+@pytest.mark.parametrize("feature", [schema.EXT_SOURCE_1, schema.EXT_SOURCE_2, schema.EXT_SOURCE_3])
+def test_a_lower_external_score_never_lowers_the_risk(predictor: Predictor, feature: str) -> None:
+    frame = _random_applicants(300, seed=5).fillna({feature: 0.5})
+    lower = frame.assign(**{feature: frame[feature] * 0.5})
+    base, worse = predictor.predict_many(frame), predictor.predict_many(lower)
+    assert (worse >= base).all()
+    assert (worse > base).any()  # the feature matters, so the check above can fail
+
+
+def test_unused_feature_does_not_change_the_score(predictor: Predictor) -> None:
+    # ALL_MISSING was NaN in every training row: the trees never split on it.
+    assert predictor.predict(VALID | {"ALL_MISSING": 123.0}).score == predictor.predict(VALID).score
+
+
+# --- refusing bad artifact folders --------------------------------------------------------------
+
+@pytest.fixture()
+def copied(model_dir: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(model_dir, tmp_path / "copy"))
+
+
+def test_a_good_copy_loads(copied: Path) -> None:
+    assert Predictor.from_dir(copied).model_version
+
+
+def test_an_altered_file_is_refused(copied: Path) -> None:
+    doc = json.loads((copied / schema.THRESHOLD_FILE).read_text())
+    doc["threshold"] = 0.99
+    (copied / schema.THRESHOLD_FILE).write_text(json.dumps(doc))
+    with pytest.raises(ArtifactError, match="threshold.json.*checksum"):
+        Predictor.from_dir(copied)
+
+
+def test_a_missing_file_is_refused(copied: Path) -> None:
+    (copied / schema.MODEL_FILE).unlink()
+    with pytest.raises(ArtifactError, match="best_model.pkl is missing"):
+        Predictor.from_dir(copied)
+
+
+def test_a_feature_list_disagreeing_with_the_model_is_refused(copied: Path) -> None:
+    features = (copied / schema.FEATURES_FILE).read_text().splitlines()
+    (copied / schema.FEATURES_FILE).write_text("\n".join(reversed(features)) + "\n")
+    manifest = json.loads((copied / schema.MANIFEST_FILE).read_text())
+    manifest["files"][schema.FEATURES_FILE] = sha256_of(copied / schema.FEATURES_FILE)  # checksum made to agree
+    (copied / schema.MANIFEST_FILE).write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="features"):
+        Predictor.from_dir(copied)
+
+
+def test_a_missing_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ArtifactError, match="does not exist"):
+        Predictor.from_dir(tmp_path / "nowhere")
+
+
+def test_the_dense_row_scorer_is_bit_identical_and_thread_safe(predictor: Predictor) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    assert predictor._fast is not None  # the pinned xgboost exposes what it needs
+    matrix = predictor.frame_to_matrix(_random_applicants(200, seed=13))
+    expected = predictor._batch.inplace_predict(matrix, validate_features=False).tolist()
+    assert [predictor.score_row(matrix[i:i + 1]) for i in range(200)] == expected
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(lambda i: predictor.score_row(matrix[i:i + 1]), range(200)))
+    assert threaded == expected
+
+
+def test_without_the_dense_row_scorer_the_public_path_scores_the_same(predictor: Predictor,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = predictor.predict(VALID, explain=False).score
+    monkeypatch.setattr(predictor, "_fast", None)
+    assert predictor.predict(VALID, explain=False).score == fast
