@@ -136,12 +136,151 @@ FEATURE_LABELS: dict[str, str] = {f.name: f.label for f in UI_FEATURES} | {
     "PREV_NAME_CONTRACT_STATUS_Refused_mean": "Part de demandes précédentes refusées",
     "BUREAU_AMT_CREDIT_SUM_DEBT_sum": "Dette en cours auprès d'autres organismes",
     "POS_SK_DPD_DEF_mean": "Retards POS (jours)",
+    "GOODS_CREDIT_PERC": "Prix du bien / crédit",
+    "CNT_CHILDREN": "Nombre d'enfants",
+    "CNT_FAM_MEMBERS": "Taille du foyer",
+    "FLAG_OWN_CAR": "Propriétaire d'un véhicule",
+    "FLAG_OWN_REALTY": "Propriétaire de son logement",
+    "REGION_POPULATION_RELATIVE": "Densité de la région",
+    "REGION_RATING_CLIENT_W_CITY": "Note de la région (avec la ville)",
+    "DAYS_LAST_PHONE_CHANGE": "Ancienneté du téléphone",
+    "HOUR_APPR_PROCESS_START": "Heure de la demande",
+    "REG_REGION_NOT_LIVE_REGION": "Région de domicile ≠ région déclarée",
+    "REG_REGION_NOT_WORK_REGION": "Région de travail ≠ région déclarée",
+    "LIVE_REGION_NOT_WORK_REGION": "Région de travail ≠ région de domicile",
+    "REG_CITY_NOT_LIVE_CITY": "Ville de domicile ≠ ville déclarée",
+    "REG_CITY_NOT_WORK_CITY": "Ville de travail ≠ ville déclarée",
+    "LIVE_CITY_NOT_WORK_CITY": "Ville de travail ≠ ville de domicile",
+    "OBS_30_CNT_SOCIAL_CIRCLE": "Entourage observé (30 j)",
+    "DEF_30_CNT_SOCIAL_CIRCLE": "Entourage en défaut (30 j)",
+    "OBS_60_CNT_SOCIAL_CIRCLE": "Entourage observé (60 j)",
+    "DEF_60_CNT_SOCIAL_CIRCLE": "Entourage en défaut (60 j)",
+    "FLAG_MOBIL": "Mobile fourni",
+    "FLAG_EMP_PHONE": "Téléphone professionnel fourni",
+    "FLAG_WORK_PHONE": "Téléphone au travail fourni",
+    "FLAG_CONT_MOBILE": "Mobile joignable",
+    "FLAG_PHONE": "Téléphone fixe fourni",
+    "FLAG_EMAIL": "E-mail fourni",
+    "TOTALAREA_MODE": "Immeuble : surface totale",
+    **{f"AMT_REQ_CREDIT_BUREAU_{k}": f"Consultations du bureau de crédit ({v})" for k, v in
+       (("HOUR", "heure"), ("DAY", "jour"), ("WEEK", "semaine"), ("MON", "mois"), ("QRT", "trimestre"),
+        ("YEAR", "année"))},
 }
 
 
+# Pieces of the engineered names (DESIGN.md naming), for French labels of the other features.
+_SOURCES = (  # longest prefix first
+    ("BUREAU_ACTIVE_", "Crédits actifs ailleurs"),
+    ("BUREAU_BB_", "Historique mensuel ailleurs"),
+    ("BUREAU_", "Autres organismes"),
+    ("PREV_APPROVED_", "Demandes acceptées"),
+    ("PREV_REFUSED_", "Demandes refusées"),
+    ("PREV_", "Demandes précédentes"),
+    ("POS_", "Prêts POS / espèces"),
+    ("INSTAL_", "Échéances"),
+    ("CRECARD_", "Carte de crédit"),
+)
+_AGGREGATES = {"mean": "moyenne", "max": "max.", "min": "min.", "sum": "total"}
+_COLUMNS_FR = {
+    "COUNT": "nombre",
+    "AMT_CREDIT": "montant du crédit",
+    "AMT_CREDIT_SUM": "montant des crédits",
+    "AMT_CREDIT_SUM_DEBT": "dette",
+    "AMT_CREDIT_SUM_OVERDUE": "impayé",
+    "AMT_CREDIT_SUM_LIMIT": "plafond",
+    "AMT_CREDIT_MAX_OVERDUE": "plus gros impayé",
+    "AMT_ANNUITY": "annuité",
+    "AMT_APPLICATION": "montant demandé",
+    "AMT_GOODS_PRICE": "prix du bien",
+    "AMT_DOWN_PAYMENT": "apport",
+    "AMT_INSTALMENT": "montant dû",
+    "AMT_PAYMENT": "montant payé",
+    "AMT_BALANCE": "solde",
+    "AMT_CREDIT_LIMIT_ACTUAL": "plafond",
+    "AMT_DRAWINGS_ATM_CURRENT": "retraits DAB (montant)",
+    "CNT_DRAWINGS_ATM_CURRENT": "retraits DAB (nombre)",
+    "BALANCE_LIMIT_RATIO": "utilisation du plafond",
+    "APP_CREDIT_PERC": "demandé / accordé",
+    "CNT_PAYMENT": "durée (mois)",
+    "DAYS_CREDIT": "ancienneté du crédit",
+    "DAYS_DECISION": "ancienneté de la décision",
+    "CREDIT_DAY_OVERDUE": "jours d'impayé",
+    "DPD": "jours de retard",
+    "DBD": "jours d'avance",
+    "SK_DPD": "jours de retard",
+    "SK_DPD_DEF": "jours de retard significatif",
+    "LATE": "échéances en retard",
+    "LATE_SHARE": "part des mois en retard",
+    "UNDERPAID": "échéances sous-payées",
+    "PAYMENT_PERC": "part payée",
+    "PAYMENT_DIFF": "reste dû",
+    "MONTHS_COUNT": "mois d'historique",
+    "NAME_CONTRACT_STATUS_Refused": "part refusée",
+    "NAME_CONTRACT_STATUS_Approved": "part acceptée",
+}
+_CHILD_GROUPS = {  # one-hot columns inside child tables: their mean is a share
+    "CREDIT_ACTIVE": "statut",
+    "CREDIT_TYPE": "type",
+    "NAME_CONTRACT_STATUS": "statut",
+    "NAME_CONTRACT_TYPE": "type de contrat",
+    "NAME_YIELD_GROUP": "taux",
+    "NAME_CLIENT_TYPE": "client",
+}
+_APPLICATION_GROUPS = {
+    "NAME_CONTRACT_TYPE": "Type de contrat",
+    "CODE_GENDER": "Genre",
+    "NAME_TYPE_SUITE": "Accompagnant",
+    "NAME_INCOME_TYPE": "Type de revenu",
+    "NAME_EDUCATION_TYPE": "Études",
+    "NAME_FAMILY_STATUS": "Situation familiale",
+    "NAME_HOUSING_TYPE": "Logement",
+    "OCCUPATION_TYPE": "Profession",
+    "ORGANIZATION_TYPE": "Employeur",
+    "WEEKDAY_APPR_PROCESS_START": "Jour de la demande",
+    "FONDKAPREMONT_MODE": "Immeuble",
+    "HOUSETYPE_MODE": "Immeuble",
+    "WALLSMATERIAL_MODE": "Immeuble (murs)",
+    "EMERGENCYSTATE_MODE": "Immeuble (état d'urgence)",
+}
+
+
+def _plain(column: str) -> str:
+    return column.replace("_", " ").lower()
+
+
 def feature_label(name: str) -> str:
-    """French name of a model feature for reasons, falling back to the model name."""
-    return FEATURE_LABELS.get(name, name)
+    """French name of a model feature for reasons: the explicit one, or one composed from the name.
+
+    `PREV_REFUSED_AMT_CREDIT_mean` -> "Demandes refusées : montant du crédit (moyenne)";
+    `NAME_FAMILY_STATUS_Married` -> "Situation familiale : Married".
+    """
+    if name in FEATURE_LABELS:
+        return FEATURE_LABELS[name]
+    for prefix, source in _SOURCES:
+        if name.startswith(prefix):
+            column, _, agg = name[len(prefix):].rpartition("_")
+            if agg not in _AGGREGATES:
+                column, agg = name[len(prefix):], ""
+            if column in _COLUMNS_FR:
+                what = _COLUMNS_FR[column]
+            else:
+                group = next((g for g in _CHILD_GROUPS if column.startswith(g + "_")), None)
+                if group is not None:
+                    what = f"{_CHILD_GROUPS[group]} {column[len(group) + 1:]}"
+                    agg = "share" if agg == "mean" else agg
+                else:
+                    what = _plain(column)
+            agg_fr = {"share": "part", **_AGGREGATES}.get(agg)
+            return f"{source} : {what}" + (f" ({agg_fr})" if agg_fr else "")
+    for group, label in _APPLICATION_GROUPS.items():
+        if name.startswith(group + "_"):
+            return f"{label} : {name[len(group) + 1:]}"
+    if name.startswith("FLAG_DOCUMENT_"):
+        return f"Document n° {name.rsplit('_', 1)[1]} fourni"
+    for suffix, stat in (("_AVG", "moyenne"), ("_MODE", "mode"), ("_MEDI", "médiane")):
+        if name.endswith(suffix):
+            return f"Immeuble : {_plain(name[: -len(suffix)])} ({stat})"
+    return _plain(name).capitalize()
 
 
 # --- Model artifacts ----------------------------------------------------------------------
