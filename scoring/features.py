@@ -158,8 +158,9 @@ def application_features(app: pd.DataFrame) -> pd.DataFrame:
             out.update(_one_hot(col(name), name, list(cats[name])))
         else:
             out[name] = pd.to_numeric(col(name), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    employed = out["DAYS_EMPLOYED"]
-    employed[employed == DAYS_SENTINEL] = np.nan
+    # A new array: the column may be a read-only view of the caller's frame.
+    employed = np.where(out["DAYS_EMPLOYED"] == DAYS_SENTINEL, np.nan, out["DAYS_EMPLOYED"])
+    out["DAYS_EMPLOYED"] = employed
     out["DAYS_EMPLOYED_PERC"] = _ratio(employed, out["DAYS_BIRTH"])
     out["CREDIT_INCOME_PERC"] = _ratio(out["AMT_CREDIT"], out["AMT_INCOME_TOTAL"])
     out["INCOME_PER_PERSON"] = _ratio(out["AMT_INCOME_TOTAL"], out["CNT_FAM_MEMBERS"])

@@ -1,0 +1,67 @@
+"""Score the applicants of a CSV file with the trained model.
+
+The input is application-like rows (Home Credit columns; child tables read from --data-dir) or an
+already-engineered features file. The output has SK_ID_CURR, score, prediction (1 = high risk)
+and label. Rows that cannot be scored are listed, with their line and the reason, in
+<output>.errors.csv and on stderr.
+
+exit codes: 0 every row scored, 1 some rows could not be scored, 2 unusable input or model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from api.batch import DEFAULT_CHUNK_SIZE, BatchInputError, score_file
+from api.predictor import Predictor
+from scoring import config
+from scoring.artifacts import ArtifactError
+from scoring.data import DataError
+
+SHOWN_ERRORS = 10
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"inference.py: warning: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--input", type=Path, required=True, help="CSV (or .csv.gz/.parquet) of applicants")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="folder of the child tables (bureau.csv, ...) for application-like input")
+    parser.add_argument("--model-dir", type=Path, default=None, help="model artifacts (default: MODEL_DIR or models/)")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="where the scores go (default: <input name>_scores.csv in the current folder)")
+    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE,
+                        help="rows scored at a time; bounds memory (default: %(default)s)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    if args.chunk_size < 1:
+        parser.error("--chunk-size must be at least 1")
+    warnings.showwarning = _show_warning
+    output = args.output or Path(f"{args.input.name.split('.')[0]}_scores.csv")
+    try:
+        predictor = Predictor.from_dir(args.model_dir or config.model_dir())
+        report = score_file(args.input, output, predictor=predictor, data_dir=args.data_dir,
+                            chunk_size=args.chunk_size, progress=not args.quiet)
+    except (ArtifactError, BatchInputError, DataError, OSError) as exc:
+        print(f"inference.py: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{report.scored} of {report.rows} applicants scored ({report.kind} input), "
+          f"{report.high_risk} high risk -> {report.output}")
+    if report.errors:
+        print(f"{len(report.errors)} rows could not be scored (all listed in {report.errors_path}):", file=sys.stderr)
+        for err in report.errors[:SHOWN_ERRORS]:
+            print(f"  line {err.line} ({err.applicant or 'no id'}): {err.reason}", file=sys.stderr)
+        if len(report.errors) > SHOWN_ERRORS:
+            print(f"  ... and {len(report.errors) - SHOWN_ERRORS} more", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
