@@ -20,7 +20,7 @@ def test_every_model_feature_has_a_french_label():
 
 
 def test_labels_composed_from_names():
-    assert feature_label("PREV_REFUSED_AMT_CREDIT_mean") == "Demandes refusées : montant du crédit (moyenne)"
+    assert feature_label("PREV_REFUSED_AMT_CREDIT_max") == "Demandes refusées : montant du crédit (max.)"
     assert feature_label("BUREAU_CREDIT_ACTIVE_Closed_mean") == "Autres organismes : statut Closed (part)"
     assert feature_label("BUREAU_COUNT") == "Autres organismes : nombre"
     assert feature_label("NAME_FAMILY_STATUS_Married") == "Situation familiale : Married"
