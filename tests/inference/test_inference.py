@@ -73,7 +73,7 @@ def test_features_file_input_matches_raw_input(twin_dir, predictor, tmp_path):
 
     tables = data.load_tables(twin_dir, application="application_test", require_target=False, progress=False)
     frame = features.build_features(tables, progress=False)
-    frame.reset_index().to_csv(tmp_path / "features.csv", index=False)
+    frame.copy().reset_index().to_csv(tmp_path / "features.csv", index=False)
     report = score_file(tmp_path / "features.csv", tmp_path / "f_scores.csv", predictor=predictor, progress=False)
     assert report.kind == "features" and report.scored == 60
     raw = score_file(twin_dir / "application_test.csv", tmp_path / "r_scores.csv", predictor=predictor,
