@@ -5,6 +5,8 @@ Layout of the document (monitoring and the predictor read it):
     {
       "n_rows": int,                       # training rows it was measured on
       "features": {                        # the 11 UI features, plus the score under "score"
+                                           # (the score as the service computes it for a form
+                                           # request: see scoring.training.served_scores)
         name: {"kind": "binary", "n": int, "n_missing": int, "p1": float}
             | {"kind": "continuous", "n": int, "n_missing": int,
                "edges": [float, ...],      # inner bin edges: quantiles of the training values

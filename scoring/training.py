@@ -26,7 +26,7 @@ from scoring import config
 from scoring.artifacts import write_artifacts
 from scoring.cost import best_threshold, confusion_at, cost_curve
 from scoring.reference import build_reference
-from scoring.schema import EXT_SOURCE_1, EXT_SOURCE_2, EXT_SOURCE_3, TARGET_COLUMN
+from scoring.schema import EXT_SOURCE_1, EXT_SOURCE_2, EXT_SOURCE_3, TARGET_COLUMN, UI_FEATURE_NAMES
 
 # A higher external score never means a higher risk: constraining the model to that is what the
 # advisers expect and what the behavioural tests check.
@@ -118,6 +118,21 @@ def _calibration(y: np.ndarray, scores: np.ndarray, n_bins: int = 10) -> dict[st
     return {"brier": float(brier_score_loss(y, scores)), "ece": float(ece), "bins": table}
 
 
+def served_scores(model: xgb.XGBClassifier, x: pd.DataFrame) -> np.ndarray:
+    """Scores of training rows as the service computes them for a form request.
+
+    The service only receives the 11 form features and takes every other feature from the
+    template of training medians, so its scores are not distributed like full-row scores. Drift
+    monitoring compares live scores with these, not with full-row scores (which would flag
+    stable traffic as drifting).
+    """
+    served = pd.DataFrame(np.repeat(x.median().to_numpy(dtype=np.float32)[None, :], len(x), axis=0),
+                          columns=x.columns, index=x.index)
+    ui = [name for name in UI_FEATURE_NAMES if name in x.columns]
+    served[ui] = x[ui].to_numpy(dtype=np.float32)
+    return model.predict_proba(served)[:, 1]
+
+
 def train_model(
     features: pd.DataFrame,
     target: pd.Series | np.ndarray,
@@ -201,7 +216,7 @@ def train_model(
         "grey_zone": {"low": choice.grey_low, "high": choice.grey_high},
         "selected_on": "out-of-fold",
     }
-    train_scores = final.predict_proba(x)[:, 1]
+    train_scores = served_scores(final, x)
     return TrainResult(
         model=final,
         features=names,

@@ -102,3 +102,20 @@ def test_single_class_target_is_refused(small_training):
     frame, _, _, cfg, _ = small_training
     with pytest.raises(ValueError, match="both 0 and 1"):
         train_model(frame, np.zeros(len(frame)), cfg, quiet=True)
+
+
+def test_reference_scores_are_what_the_service_computes(small_training, tmp_path):
+    """The score reference of drift monitoring = the predictor's score for the form features."""
+    from api.predictor import Predictor
+    from scoring.schema import UI_FEATURE_NAMES
+    from scoring.training import served_scores
+
+    frame, _, _, _, result = small_training
+    write_artifacts(tmp_path, model=result.model, features=result.features, threshold=result.threshold,
+                    metrics=result.metrics, reference=result.reference)
+    predictor = Predictor.from_dir(tmp_path)
+    rows = frame.dropna(subset=list(UI_FEATURE_NAMES)).head(50).astype("float32")
+    expected = served_scores(result.model, frame.astype("float32"))[rows.index]
+    got = [predictor.predict({n: float(r[n]) for n in UI_FEATURE_NAMES}, explain=False).score
+           for _, r in rows.iterrows()]
+    np.testing.assert_allclose(got, expected, atol=1e-6)
