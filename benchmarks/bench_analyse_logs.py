@@ -27,6 +27,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scoring.config import DEFAULT_LOG_PATH  # noqa: E402
+from scoring.schema import REFERENCE_FILE  # noqa: E402
 
 BASE_LINES = 100_000
 READER = "import sys; from monitoring.reader import read_log; d = read_log(sys.argv[1]); print(d.n, d.corrupt_lines)"
@@ -40,7 +44,6 @@ def make_log(folder: Path, lines: int) -> tuple[Path, Path]:
     Runs in its own process (`--make-log`): this parent stays small, because a child's peak memory
     (`ru_maxrss`) starts from its parent's at fork.
     """
-    sys.path.insert(0, str(ROOT))
     from monitoring.demo import THRESHOLD, write_model_dir
     from monitoring.simulate import Incidents, generate, write_log
 
@@ -48,12 +51,12 @@ def make_log(folder: Path, lines: int) -> tuple[Path, Path]:
     base = folder / "base.log"
     start = datetime(2026, 11, 1, tzinfo=UTC)
     span = timedelta(hours=12)
-    reference = json.loads((model_dir / "reference.json").read_text())
+    reference = json.loads((model_dir / REFERENCE_FILE).read_text())
     incidents = Incidents(slow_calls=20, cpu_spikes=2, error_rate=0.01)
     write_log(base, generate(reference, min(lines, BASE_LINES), seed=1, threshold=THRESHOLD, incidents=incidents,
                              start=start, span=span).records, append=False)
     block = base.read_text(encoding="utf-8").splitlines()
-    log = folder / "predictions.log"
+    log = folder / DEFAULT_LOG_PATH.name
     written = 0
     with open(log, "w", encoding="utf-8") as out:
         copy = 0
@@ -102,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         print(f"writing a log of {lines:,} lines ...", file=sys.stderr, flush=True)
         subprocess.run([sys.executable, __file__, "--make-log", str(folder), "--lines", str(lines)], check=True)
-        model_dir, log = folder / "model", folder / "predictions.log"
+        model_dir, log = folder / "model", folder / DEFAULT_LOG_PATH.name
         size_mb = log.stat().st_size / 1e6
         print(f"  {size_mb:.0f} MB in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
         cli = ["analyse_logs.py", "--log", str(log), "--model-dir", str(model_dir), "--json", str(folder / "r.json")]

@@ -30,6 +30,7 @@ from scoring.schema import (
     GENDER_F,
     GENDER_M,
     INCOME_WORKING,
+    MODEL_FILE,
     REFERENCE_FILE,
     THRESHOLD_FILE,
 )
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=5000, help="synthetic applicants behind the reference (5000)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    if (args.model_dir / "best_model.pkl").exists():
+    if (args.model_dir / MODEL_FILE).exists():
         parser.error(f"{args.model_dir} holds a trained model: refusing to overwrite its reference.json")
     write_model_dir(args.model_dir, args.n, args.seed)
     print(f"wrote {args.model_dir / REFERENCE_FILE} and {args.model_dir / THRESHOLD_FILE} (threshold {THRESHOLD})")
