@@ -257,37 +257,45 @@ def _child(frame: pd.DataFrame | None, name: str) -> tuple[pd.DataFrame, bool]:
     return (empty_table(name), False) if frame is None else (frame, True)
 
 
+def _bureau_part(tables: Tables) -> tuple[pd.DataFrame, bool]:
+    bureau, present = _child(tables.bureau, BUREAU)
+    balance, _ = _child(tables.bureau_balance, BUREAU_BALANCE)
+    return _bureau_features(bureau, balance), present
+
+
+def _one_table(field: str, name: str, builder):
+    def part(tables: Tables) -> tuple[pd.DataFrame, bool]:
+        frame, present = _child(getattr(tables, field), name)
+        return builder(frame), present
+
+    return part
+
+
+# (progress label, features of the child tables and whether they were present, count column:
+# 0 rather than NaN for an applicant without rows when the table itself was there)
+CHILD_PARTS = (
+    ("bureau", _bureau_part, "BUREAU_COUNT"),
+    ("previous", _one_table("previous_application", PREVIOUS_APPLICATION, _previous_features), "PREV_COUNT"),
+    ("POS_CASH", _one_table("pos_cash", POS_CASH, _pos_features), "POS_COUNT"),
+    ("instalments", _one_table("installments", INSTALMENTS, _instalment_features), "INSTAL_COUNT"),
+    ("credit card", _one_table("credit_card", CREDIT_CARD, _credit_card_features), "CRECARD_COUNT"),
+)
+
+
 def build_features(tables: Tables, *, progress: bool = True) -> pd.DataFrame:
     """One float row per applicant of `tables.application`, indexed by SK_ID_CURR, in its order."""
     from tqdm.auto import tqdm
 
-    steps = ["application", "bureau", "previous", "POS_CASH", "instalments", "credit card"]
-    bar = tqdm(total=len(steps), desc="features", unit="table", file=sys.stderr, disable=not progress)
-    app = tables.application
+    bar = tqdm(total=1 + len(CHILD_PARTS), desc="features", unit="table", file=sys.stderr, disable=not progress)
+    base = application_features(tables.application)
+    bar.set_postfix_str("application")
+    bar.update()
     frames = []
-
-    def step(name: str) -> None:
-        bar.set_postfix_str(name)
+    for label, part, count_column in CHILD_PARTS:
+        frame, present = part(tables)
+        frames.append((frame, present, count_column))
+        bar.set_postfix_str(label)
         bar.update()
-
-    base = application_features(app)
-    step("application")
-    bureau, has_bureau = _child(tables.bureau, BUREAU)
-    balance, _ = _child(tables.bureau_balance, BUREAU_BALANCE)
-    frames.append((_bureau_features(bureau, balance), has_bureau, "BUREAU_COUNT"))
-    step("bureau")
-    prev, has_prev = _child(tables.previous_application, PREVIOUS_APPLICATION)
-    frames.append((_previous_features(prev), has_prev, "PREV_COUNT"))
-    step("previous")
-    pos, has_pos = _child(tables.pos_cash, POS_CASH)
-    frames.append((_pos_features(pos), has_pos, "POS_COUNT"))
-    step("POS_CASH")
-    inst, has_inst = _child(tables.installments, INSTALMENTS)
-    frames.append((_instalment_features(inst), has_inst, "INSTAL_COUNT"))
-    step("instalments")
-    card, has_card = _child(tables.credit_card, CREDIT_CARD)
-    frames.append((_credit_card_features(card), has_card, "CRECARD_COUNT"))
-    step("credit card")
     bar.close()
 
     parts = [base]
