@@ -12,7 +12,8 @@ import csv
 import sys
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -124,8 +125,7 @@ def _features_of(chunk: pd.DataFrame, kind: str, children: data.Tables | None,
         frame = frame.apply(pd.to_numeric)
     else:
         app = data.coerce_table(chunk.drop(columns=[TARGET_COLUMN], errors="ignore"), source, APPLICATION_TEST)
-        tables = children.restrict(app[ID_COLUMN].to_numpy()) if children is not None else data.Tables(app)
-        tables.application = app
+        tables = replace(children.restrict(app[ID_COLUMN].to_numpy()), application=app)
         frame = features.build_features(tables, progress=False)
     return features.align_features(frame, model_features)
 
@@ -152,7 +152,7 @@ def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | No
             tqdm(desc="scoring", unit="row", file=sys.stderr, disable=not progress) as bar:
         writer = csv.writer(out)
         writer.writerow(OUTPUT_COLUMNS)
-        for chunk in _chain(first, chunks):
+        for chunk in chain([first], chunks):
             chunk = chunk.reset_index(drop=True)
             ok, errors = _validate_rows(chunk, kind, line, seen)
             report.errors.extend(errors)
@@ -176,9 +176,4 @@ def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | No
     elif errors_path.exists():
         errors_path.unlink()  # a stale report from an earlier run would mislead
     return report
-
-
-def _chain(first: pd.DataFrame, rest: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    yield first
-    yield from rest
 

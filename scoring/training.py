@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from scoring import config
 from scoring.artifacts import write_artifacts
-from scoring.cost import best_threshold, confusion_at, cost_curve
+from scoring.cost import DEFAULT_GRID, best_threshold, confusion_at, cost_curve
 from scoring.reference import build_reference
 from scoring.schema import EXT_SOURCE_1, EXT_SOURCE_2, EXT_SOURCE_3, TARGET_COLUMN, UI_FEATURE_NAMES
 
@@ -81,7 +81,7 @@ class TrainResult:
     oof_scores: np.ndarray
     holdout_target: np.ndarray
     holdout_scores: np.ndarray
-    curves: dict[str, Any] = field(default_factory=dict)
+    oof_target: np.ndarray  # the target of the out-of-fold scores (the training rows)
 
 
 def _log(message: str, quiet: bool) -> None:
@@ -226,7 +226,7 @@ def train_model(
         oof_scores=oof,
         holdout_target=y_hold,
         holdout_scores=hold_scores,
-        curves={"oof_target": y},
+        oof_target=y,
     )
 
 
@@ -249,8 +249,8 @@ def save_plots(result: TrainResult, model_dir: Path) -> list[Path]:
     fig.savefig(paths[-1], dpi=90, bbox_inches="tight")
     plt.close(fig)
 
-    grid = np.round(np.arange(0.001, 1.0, 0.001), 3)
-    costs = cost_curve(result.curves["oof_target"], result.oof_scores, grid,
+    grid = DEFAULT_GRID
+    costs = cost_curve(result.oof_target, result.oof_scores, grid,
                        result.threshold["cost_fn"], result.threshold["cost_fp"])
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(grid, costs / len(result.oof_scores))
@@ -287,11 +287,7 @@ def load_training_frame(data_dir: Path, *, seed: int, applicants: int, quiet: bo
     target = app.loc[frame.index, TARGET_COLUMN].to_numpy()
     if true_probability is not None:
         true_probability = true_probability.loc[frame.index].to_numpy()
-    source["row_counts"] = {
-        name: int(len(getattr(tables, name))) for name in
-        ("application", "bureau", "bureau_balance", "previous_application", "pos_cash", "installments",
-         "credit_card") if getattr(tables, name, None) is not None
-    }
+    source["row_counts"] = {name: len(frame) for name, frame in tables.items() if frame is not None}
     return frame, target, true_probability, source
 
 

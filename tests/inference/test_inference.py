@@ -157,3 +157,12 @@ def test_real_extract_all_applicants_scored(homecredit_sample, predictor, tmp_pa
                         data_dir=homecredit_sample, chunk_size=50, progress=False)
     assert report.rows == report.scored == 199 and not report.errors
     assert read_scores(tmp_path / "real.csv")["score"].between(0, 1).all()
+
+
+def test_parquet_input_scores_like_csv(twin_dir, predictor, tmp_path):
+    pd.read_csv(twin_dir / "application_test.csv").to_parquet(tmp_path / "app.parquet")
+    score_file(tmp_path / "app.parquet", tmp_path / "p.csv", predictor=predictor, data_dir=twin_dir,
+               chunk_size=25, progress=False)
+    score_file(twin_dir / "application_test.csv", tmp_path / "c.csv", predictor=predictor, data_dir=twin_dir,
+               progress=False)
+    pd.testing.assert_frame_equal(read_scores(tmp_path / "p.csv"), read_scores(tmp_path / "c.csv"))

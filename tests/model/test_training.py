@@ -15,7 +15,7 @@ from scoring.training import save_plots, train_model
 
 def test_threshold_is_the_oof_cost_minimum(small_training):
     _, _, _, cfg, result = small_training
-    y_oof = result.curves["oof_target"]
+    y_oof = result.oof_target
     want = best_threshold(y_oof, result.oof_scores, cfg.cost_fn, cfg.cost_fp)
     assert result.threshold["threshold"] == want.threshold
     assert result.threshold["grey_zone"] == {"low": want.grey_low, "high": want.grey_high}
