@@ -52,7 +52,7 @@ FRAME_COLUMNS = (TIME, FILE, LINE, DURATION, CPU, MEMORY, SCORE, HIGH_RISK, ERRO
 
 BLOCK_BYTES = 16 << 20  # parse 16 MB of lines at a time: bounded memory, few pyarrow calls
 USE_PYARROW = True  # False: always the line-by-line parser (benchmarks compare the two)
-_ERROR_MARK = b'"status":"error"'  # as LogRecord.to_json writes it (no spaces)
+_ERROR_MARK = f'"status":"{STATUS_ERROR}"'.encode()  # as LogRecord.to_json writes it (no spaces)
 _ARROW_ROW = re.compile(r"in row (\d+)")
 _PLACEHOLDER = b'{"timestamp":"-"}\n'  # stands in for a rejected call's line while pyarrow reads the block
 MIN_SPLIT_BYTES = 256 << 10  # a block pyarrow refuses is halved down to this size, then read line by line

@@ -335,15 +335,5 @@ class LogRecord:
         return json.dumps(record | extra, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
-LOG_RECORD_KEYS: tuple[str, ...] = (
-    "timestamp",
-    "request_id",
-    "input",
-    "prediction",
-    "duration",
-    "cpu_percent",
-    "memory_usage_MB",
-    "model_version",
-    "status",
-    "error",
-)
+# The keys of a log line, as LogRecord writes them (unknown keys read back go into `extra`).
+LOG_RECORD_KEYS: tuple[str, ...] = tuple(f.name for f in fields(LogRecord) if f.name != "extra")

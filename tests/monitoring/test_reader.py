@@ -216,3 +216,13 @@ def test_refresh_after_rotation_or_rewrite_reads_everything(tmp_path, monkeypatc
     log.write_text(record(3) + "\n")  # rewritten shorter
     rewritten = refresh(rotated, log)
     assert rewritten.frame[DURATION].tolist() == pytest.approx([0.01, 0.02, 0.04])
+
+
+def test_reader_reads_the_keys_the_logger_writes():
+    """The columnar reader names log keys itself: they must be LogRecord's, and its error mark too."""
+    from monitoring import reader
+    from scoring.schema import LOG_RECORD_KEYS, STATUS_ERROR, LogRecord
+
+    assert {f.name for f in reader._SCHEMA} <= set(LOG_RECORD_KEYS)
+    line = LogRecord("2026-01-01T00:00:00+00:00", "r", {}, None, 0.1, 1.0, 2.0, "v", status=STATUS_ERROR).to_json()
+    assert reader._ERROR_MARK.decode() in line
