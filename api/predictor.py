@@ -2,18 +2,19 @@
 
 Gradio, the JSON API, batch inference and the benchmarks all go through `Predictor`.
 
-Fast path of one applicant: a numpy row prefilled with the training medians (`reference.json`
-`template`) is copied, the given features are written at precomputed column indices, and XGBoost's
-dense predictor scores it (no DataFrame, no DMatrix; see `_DenseRowScorer`). Batches go through
-`inplace_predict`, the same C function, so a row scores the same alone or in a batch.
+One applicant: a numpy row prefilled with the training medians (`reference.json` `template`) is
+copied, the given features are written at precomputed column indices, and the row backend of
+`api/backends.py` scores it (ONNX Runtime on one thread when the folder holds a verified
+`best_model.onnx`, else XGBoost). Small batches go through the same backend, so a row scores
+bit for bit the same alone or with others; large batches go to the batch backend (XGBoost on every
+core; within 1e-6, same decisions). Reasons are exact TreeSHAP (`api/treeshap.py`, equal to
+XGBoost's `pred_contribs`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
+import logging
 import math
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,12 +24,20 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from api.backends import BATCH_BACKEND, ONNXRUNTIME, ROW_BACKEND, XGBOOST, OnnxScorer, XGBoostScorer, onnx_scorer
+from api.treeshap import TreeShap
 from scoring.artifacts import Artifacts, load_artifacts
-from scoring.schema import EXCLUSIVE_GROUPS, feature_label, label_for, prediction_for
+from scoring.schema import EXCLUSIVE_GROUPS, ONNX_FILE, feature_label, label_for, prediction_for
+from scoring.trees import UnsupportedModel, read_trees, used_booster
+
+log = logging.getLogger(__name__)
 
 # Half-width of the "à étudier" zone around the threshold when threshold.json has no grey_zone.
 DEFAULT_GREY_ZONE_HALF_WIDTH = 0.05
 N_REASONS = 3  # reasons shown on each side (pushing the risk up, pulling it down)
+# Up to this many rows, a batch goes through the row backend (bit-identical to single calls);
+# past it, the batch backend is faster (benchmarks/bench_predictor.py).
+SMALL_BATCH_ROWS = 256
 
 
 class UnknownFeatureError(KeyError):
@@ -81,57 +90,11 @@ def _nan_if_none(x: Any) -> float:
     return math.nan if x is None else float(x)
 
 
-class _DenseRowScorer:
-    """XGBoost's own dense-input predictor (`XGBoosterPredictFromDense`, what `inplace_predict`
-    calls) with one proxy DMatrix per thread, made once.
-
-    Why: `inplace_predict` makes a new proxy per call, and each new one reads the cgroup CPU quota
-    files (`/sys/fs/cgroup/cpu/cpu.cfs_*`: 13 system calls per prediction, seen with strace).
-    Measured on the 389-feature model: about 43 µs instead of about 180 µs per row. The same C
-    function scores the row, so the result is bit-identical (tested). It uses xgboost internals
-    (pinned version): if they move, `create` returns None and `inplace_predict` is used.
-    """
-
-    def __init__(self, booster: xgb.Booster, lib: Any, proxy_type: Any, check: Any, c_ulong: Any,
-                 interface: Any, args: bytes):
-        self._booster = booster  # keeps the handle alive
-        self._lib, self._proxy_type, self._check, self._c_ulong = lib, proxy_type, check, c_ulong
-        self._interface, self._args = interface, args
-        self._local = threading.local()
-
-    @classmethod
-    def create(cls, booster: xgb.Booster) -> _DenseRowScorer | None:
-        try:
-            from xgboost._data_utils import array_interface
-            from xgboost.core import _LIB, _check_call, _ProxyDMatrix, c_bst_ulong, make_jcargs
-
-            args = make_jcargs(type=0, training=False, iteration_begin=0, iteration_end=0, missing=math.nan,
-                               strict_shape=False, cache_id=0)
-            scorer = cls(booster, _LIB, _ProxyDMatrix, _check_call, c_bst_ulong, array_interface, args)
-            probe = np.zeros((1, booster.num_features()), dtype=np.float32)
-            if scorer(probe) != float(booster.inplace_predict(probe, validate_features=False)[0]):
-                return None
-            return scorer
-        except Exception:  # noqa: BLE001 - any change in xgboost's internals: use the public path
-            return None
-
-    def __call__(self, row: np.ndarray) -> float:
-        proxy = getattr(self._local, "proxy", None)
-        if proxy is None:
-            proxy = self._local.proxy = self._proxy_type()
-        preds = ctypes.POINTER(ctypes.c_float)()
-        shape = ctypes.POINTER(self._c_ulong)()
-        dims = self._c_ulong()
-        self._check(self._lib.XGBoosterPredictFromDense(
-            self._booster.handle, self._interface(row), self._args, proxy.handle,
-            ctypes.byref(shape), ctypes.byref(dims), ctypes.byref(preds)))
-        return float(preds[0])
-
-
 class Predictor:
     """Scores applicants with the verified model of one artifact folder."""
 
-    def __init__(self, artifacts: Artifacts, *, grey_zone_half_width: float = DEFAULT_GREY_ZONE_HALF_WIDTH):
+    def __init__(self, artifacts: Artifacts, *, grey_zone_half_width: float = DEFAULT_GREY_ZONE_HALF_WIDTH,
+                 row_backend: str = ROW_BACKEND, batch_backend: str = BATCH_BACKEND):
         self.artifacts = artifacts
         self.features: list[str] = list(artifacts.features)
         self.index: dict[str, int] = {name: i for i, name in enumerate(self.features)}
@@ -145,14 +108,26 @@ class Predictor:
         template = artifacts.reference.get("template", {})
         # A model feature absent from the template is missing (NaN), as XGBoost learnt missing values.
         self.template = np.array([[_nan_if_none(template.get(name)) for name in self.features]], dtype=np.float32)
-        booster = artifacts.model.get_booster()
-        with contextlib.suppress(AttributeError):  # early-stopped: score with the trees predict_proba uses
-            booster = booster[: artifacts.model.best_iteration + 1]
+        booster = used_booster(artifacts.model)  # early-stopped: the trees predict_proba uses
         # One thread for single rows: OpenMP start-up costs more than a row's traversal.
-        self._single = booster.copy()
-        self._single.set_param({"nthread": 1})
-        self._batch = booster
-        self._fast = _DenseRowScorer.create(self._single)
+        self._xgb_row = XGBoostScorer(booster, nthread=1)
+        self._xgb_batch = XGBoostScorer(booster, nthread=0)
+        onnx_path = artifacts.derived_path(ONNX_FILE)
+        onnx = None
+        if ONNXRUNTIME in (row_backend, batch_backend):
+            onnx = onnx_scorer(onnx_path, self._xgb_row, self.template)
+            if onnx is None:
+                log.warning("%s: no usable %s; scoring with XGBoost (run `python convert_to_onnx.py --model-dir %s`)",
+                            artifacts.directory, ONNX_FILE, artifacts.directory)
+        self._row: XGBoostScorer | OnnxScorer = onnx if row_backend == ONNXRUNTIME and onnx else self._xgb_row
+        self._batch: XGBoostScorer | OnnxScorer = self._xgb_batch
+        if batch_backend == ONNXRUNTIME and onnx is not None and onnx_path is not None:
+            self._batch = OnnxScorer(onnx_path, threads=0)
+        try:
+            self._shap: TreeShap | None = TreeShap(read_trees(booster))
+        except UnsupportedModel as exc:
+            log.warning("exact TreeSHAP in numpy not available (%s): XGBoost computes the reasons", exc)
+            self._shap = None
         # Exclusive one-hot groups: every model column of the group (the form's options and others
         # such as NAME_EDUCATION_TYPE_Academic degree), so that choosing one zeroes its siblings.
         self._group_of: dict[str, list[int]] = {}
@@ -201,25 +176,30 @@ class Predictor:
 
     # --- scoring ------------------------------------------------------------------------------
 
+    @property
+    def backends(self) -> dict[str, str]:
+        """What scores one row, what scores a large batch, what computes the reasons."""
+        return {"row": self._row.name, "batch": self._batch.name,
+                "reasons": "treeshap-numpy" if self._shap is not None else XGBOOST}
+
     def score_row(self, row: np.ndarray) -> float:
-        if self._fast is not None:
-            return self._fast(row)
-        return float(self._single.inplace_predict(row, validate_features=False)[0])
+        """Probability of default of one (1, n_features) float32 row."""
+        return float(self._row(row)[0])
+
+    def score(self, features: Mapping[str, Any]) -> float:
+        """Probability of default of one applicant (the fast path: no Prediction object)."""
+        return float(self._row(self.row(features))[0])
 
     def predict(self, features: Mapping[str, Any], *, explain: bool = True) -> Prediction:
         """Score one applicant given as {model feature: number}; missing features take the template.
 
-        Without `explain` the row goes through `score_row` (the fast path). With it, one DMatrix
-        serves both the score and the TreeSHAP contributions (the same trees on the same float32
-        values: the score is bit-identical to the fast path's).
+        The score comes from the row backend either way; `explain` adds the exact TreeSHAP reasons.
         """
         row = self.row(features)
+        score = float(self._row(row)[0])
         if not explain:
-            return self._decide(self.score_row(row))
-        dmatrix = self._dmatrix(row)
-        score = float(self._single.predict(dmatrix, validate_features=False)[0])
-        contribs = self._single.predict(dmatrix, pred_contribs=True, validate_features=False)[0]
-        up, down = self._top_reasons(row[0], contribs)
+            return self._decide(score)
+        up, down = self._top_reasons(row[0], self._contributions_of_row(row))
         return self._decide(score, up, down)
 
     def _decide(self, score: float, up: tuple[Reason, ...] = (), down: tuple[Reason, ...] = ()) -> Prediction:
@@ -247,10 +227,10 @@ class Predictor:
         return out
 
     def score_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """Scores of a (rows, n_features) float32 matrix: small batches on the row backend."""
         if len(matrix) == 0:
             return np.empty(0, dtype=np.float32)
-        booster = self._single if len(matrix) == 1 else self._batch
-        return booster.inplace_predict(matrix, validate_features=False)
+        return (self._row if len(matrix) <= SMALL_BATCH_ROWS else self._batch)(matrix)
 
     def predict_many(self, frame: pd.DataFrame) -> np.ndarray:
         """Scores (probability of default) of a DataFrame of features, one per row."""
@@ -260,19 +240,21 @@ class Predictor:
 
     def margin(self, matrix: np.ndarray) -> np.ndarray:
         """Raw log-odds of each row (what the contributions add up to)."""
-        return self._batch.inplace_predict(matrix, predict_type="margin", validate_features=False)
-
-    def _dmatrix(self, matrix: np.ndarray) -> xgb.DMatrix:
-        # One thread: on a shared machine OpenMP workers spin and wait for cores (ms-long tails).
-        return xgb.DMatrix(matrix, missing=np.nan, nthread=1 if len(matrix) == 1 else 0)
+        return self._xgb_batch.booster.inplace_predict(matrix, predict_type="margin", validate_features=False)
 
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
         """Exact TreeSHAP contributions, shape (rows, n_features + 1); the last column is the bias."""
-        booster = self._single if len(matrix) == 1 else self._batch
-        return booster.predict(self._dmatrix(matrix), pred_contribs=True, validate_features=False)
+        if len(matrix) == 1:
+            return self._contributions_of_row(matrix)[None, :]
+        booster = self._xgb_batch.booster
+        return booster.predict(xgb.DMatrix(matrix, missing=np.nan), pred_contribs=True, validate_features=False)
 
-    def _reasons(self, row: np.ndarray) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
-        return self._top_reasons(row[0], self.contributions(row)[0])
+    def _contributions_of_row(self, row: np.ndarray) -> np.ndarray:
+        if self._shap is not None:
+            return self._shap(row[0])
+        # One thread: on a shared machine OpenMP workers spin and wait for cores (ms-long tails).
+        dmatrix = xgb.DMatrix(row, missing=np.nan, nthread=1)
+        return self._xgb_row.booster.predict(dmatrix, pred_contribs=True, validate_features=False)[0]
 
     def _top_reasons(self, values: np.ndarray, contribs: np.ndarray) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
         per_feature = contribs[:-1]
@@ -290,7 +272,8 @@ class Predictor:
 
     def explain(self, features: Mapping[str, Any]) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
         """The features pushing this applicant's risk up and those pulling it down, strongest first."""
-        return self._reasons(self.row(features))
+        row = self.row(features)
+        return self._top_reasons(row[0], self._contributions_of_row(row))
 
     # --- description --------------------------------------------------------------------------
 
@@ -305,5 +288,6 @@ class Predictor:
             "cost_fn": a.threshold.get("cost_fn"),
             "cost_fp": a.threshold.get("cost_fp"),
             "n_features": len(self.features),
+            "backends": self.backends,
             "metrics": a.metrics,
         }

@@ -4,13 +4,20 @@
 `manifest.json` (sha256 of each file) *before* unpickling the model, and checks that the model's
 feature names agree with `features.txt`, so a tampered or half-copied folder is refused with a
 message that says which file and what to do.
+
+Derived files (`best_model.onnx`) are listed in the manifest's `files` (so their checksums are
+verified too) and under `derived` with the sha256 of the model they were made from; one made from
+another model is ignored. `model_version` is derived from what decides an answer: the model file's
+bytes, the feature list and the threshold / grey zone of `threshold.json`; never from a derived
+file (an ONNX export's bytes differ per conversion of the same model).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,9 +30,12 @@ from scoring.schema import (
     MANIFEST_FILE,
     METRICS_FILE,
     MODEL_FILE,
+    ONNX_FILE,
     REFERENCE_FILE,
     THRESHOLD_FILE,
 )
+
+log = logging.getLogger(__name__)
 
 FIX_HINT = "re-run `python train.py --model-dir {dir}` or restore the folder from git"
 
@@ -43,10 +53,23 @@ class Artifacts:
     reference: dict[str, Any]
     manifest: dict[str, Any]
     directory: Path
+    model_version: str = ""
+    derived: dict[str, Path] = field(default_factory=dict)  # verified derived files of this model
 
-    @property
-    def model_version(self) -> str:
-        return str(self.manifest["model_version"])
+    def derived_path(self, name: str) -> Path | None:
+        return self.derived.get(name)
+
+
+def model_version_of(model_sha256: str, features: list[str], threshold: dict[str, Any]) -> str:
+    """12 hex digits that change whenever the model, its feature list or its decision values change."""
+    zone = threshold.get("grey_zone") or {}
+    decisive = {
+        "model_sha256": model_sha256,
+        "features": list(features),
+        "threshold": float(threshold["threshold"]),
+        "grey_zone": [zone.get("low"), zone.get("high")] if zone else None,
+    }
+    return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def sha256_of(path: Path) -> str:
@@ -69,10 +92,16 @@ def write_artifacts(
     threshold: dict[str, Any],
     metrics: dict[str, Any],
     reference: dict[str, Any],
+    onnx: bool = True,
 ) -> dict[str, Any]:
-    """Write every artifact and the manifest; returns the manifest."""
+    """Write every artifact and the manifest, then (`onnx`) the checked ONNX export; returns the manifest.
+
+    An ONNX export that cannot be made (onnxmltools absent, parity refused) is logged and skipped:
+    the predictor then scores with XGBoost.
+    """
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
+    (model_dir / ONNX_FILE).unlink(missing_ok=True)  # made from the previous model
     joblib.dump(model, model_dir / MODEL_FILE, compress=3)
     (model_dir / FEATURES_FILE).write_text("\n".join(features) + "\n", encoding="utf-8")
     _write_json(model_dir / THRESHOLD_FILE, threshold)
@@ -80,10 +109,32 @@ def write_artifacts(
     _write_json(model_dir / REFERENCE_FILE, reference)
     files = {name: sha256_of(model_dir / name) for name in ARTIFACT_FILES}
     manifest = {
-        "model_version": files[MODEL_FILE][:12],
+        "model_version": model_version_of(files[MODEL_FILE], features, threshold),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "files": files,
     }
+    _write_json(model_dir / MANIFEST_FILE, manifest)
+    if onnx:
+        try:
+            from scoring.onnx_export import export_onnx
+
+            export_onnx(model_dir)
+        except ImportError as exc:
+            log.warning("no ONNX export (%s); the predictor will score with XGBoost", exc)
+        except Exception as exc:  # noqa: BLE001 - e.g. ParityError: keep the XGBoost model, say why
+            log.warning("no ONNX export: %s; the predictor will score with XGBoost", exc)
+        manifest = _read_json(model_dir / MANIFEST_FILE, model_dir)
+    return manifest
+
+
+def record_derived_file(model_dir: Path, name: str, info: dict[str, Any], *, model_version: str) -> dict[str, Any]:
+    """Add a file derived from the model (already written in `model_dir`) to the manifest; the
+    version (`Artifacts.model_version`) is restated, so a manifest of an older form gets it too."""
+    model_dir = Path(model_dir)
+    manifest = verify_manifest(model_dir)
+    manifest["model_version"] = model_version
+    manifest["files"][name] = sha256_of(model_dir / name)
+    manifest.setdefault("derived", {})[name] = {**info, "source_sha256": manifest["files"][MODEL_FILE]}
     _write_json(model_dir / MANIFEST_FILE, manifest)
     return manifest
 
@@ -105,9 +156,10 @@ def verify_manifest(model_dir: Path) -> dict[str, Any]:
     if not manifest_path.is_file():
         raise ArtifactError(f"{manifest_path} is missing; {hint}")
     manifest = _read_json(manifest_path, model_dir)
-    for name in ARTIFACT_FILES:
+    listed = manifest.get("files", {})
+    for name in dict.fromkeys([*ARTIFACT_FILES, *listed]):
         path = model_dir / name
-        expected = manifest.get("files", {}).get(name)
+        expected = listed.get(name)
         if not path.is_file():
             raise ArtifactError(f"{path} is missing; {hint}")
         if expected is None:
@@ -119,8 +171,21 @@ def verify_manifest(model_dir: Path) -> dict[str, Any]:
     return manifest
 
 
-def load_artifacts(model_dir: Path) -> Artifacts:
-    """Verify, then load, the artifacts of `model_dir`."""
+def _derived_files(model_dir: Path, manifest: dict[str, Any]) -> dict[str, Path]:
+    model_sha = manifest["files"][MODEL_FILE]
+    out = {}
+    for name, info in (manifest.get("derived") or {}).items():
+        if name not in manifest["files"]:
+            continue
+        if info.get("source_sha256") != model_sha:
+            log.warning("%s was made from another model than %s: ignored", model_dir / name, MODEL_FILE)
+            continue
+        out[name] = model_dir / name
+    return out
+
+
+def load_artifacts(model_dir: Path, *, with_derived: bool = True) -> Artifacts:
+    """Verify, then load, the artifacts of `model_dir` (and list its verified derived files)."""
     model_dir = Path(model_dir)
     manifest = verify_manifest(model_dir)
     features = [line for line in (model_dir / FEATURES_FILE).read_text(encoding="utf-8").splitlines() if line]
@@ -131,12 +196,22 @@ def load_artifacts(model_dir: Path) -> Artifacts:
             f"{model_dir / FEATURES_FILE} lists {len(features)} features but the model was trained on "
             f"{len(model_features)} in another order or with other names; {FIX_HINT.format(dir=model_dir)}"
         )
+    threshold = _read_json(model_dir / THRESHOLD_FILE, model_dir)
+    if not isinstance(threshold, dict) or not isinstance(threshold.get("threshold"), int | float):
+        raise ArtifactError(f"{model_dir / THRESHOLD_FILE} has no numeric \"threshold\"; "
+                            f"{FIX_HINT.format(dir=model_dir)}")
+    version = model_version_of(manifest["files"][MODEL_FILE], features, threshold)
+    if manifest.get("model_version") != version:
+        log.info("%s: model_version %s is not derived from the model and threshold (older manifest); using %s",
+                 model_dir / MANIFEST_FILE, manifest.get("model_version"), version)
     return Artifacts(
         model=model,
         features=features,
-        threshold=_read_json(model_dir / THRESHOLD_FILE, model_dir),
+        threshold=threshold,
         metrics=_read_json(model_dir / METRICS_FILE, model_dir),
         reference=_read_json(model_dir / REFERENCE_FILE, model_dir),
         manifest=manifest,
         directory=model_dir,
+        model_version=version,
+        derived=_derived_files(model_dir, manifest) if with_derived else {},
     )

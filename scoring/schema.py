@@ -299,6 +299,7 @@ THRESHOLD_FILE = "threshold.json"
 METRICS_FILE = "metrics.json"
 REFERENCE_FILE = "reference.json"
 MANIFEST_FILE = "manifest.json"
+ONNX_FILE = "best_model.onnx"  # derived from MODEL_FILE by convert_to_onnx.py (optional)
 ARTIFACT_FILES = (MODEL_FILE, FEATURES_FILE, THRESHOLD_FILE, METRICS_FILE, REFERENCE_FILE)
 SCORE_KEY = "score"  # the score's entry among drift features in reference.json and reports
 

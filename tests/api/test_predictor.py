@@ -86,7 +86,7 @@ def test_batch_equals_single_exactly(predictor: Predictor) -> None:
     frame = _random_applicants(200, seed=7)
     batch = predictor.predict_many(frame)
     singles = [predictor.predict(row, explain=False).score for row in frame.to_dict("records")]
-    assert batch.tolist() == singles  # bit for bit
+    assert batch.tolist() == singles  # bit for bit: a small batch goes through the row backend
     explained = [predictor.predict(row).score for row in frame.to_dict("records")[:50]]
     assert explained == singles[:50]  # the explaining path scores identically
     rows = [predictor.predict(r, explain=False).score for r in frame.to_dict("records")[:5]]
@@ -189,20 +189,20 @@ def test_a_missing_folder_is_refused(tmp_path: Path) -> None:
         Predictor.from_dir(tmp_path / "nowhere")
 
 
-def test_the_dense_row_scorer_is_bit_identical_and_thread_safe(predictor: Predictor) -> None:
+def test_the_fixture_serves_with_onnx_runtime_and_numpy_treeshap(predictor: Predictor) -> None:
+    assert predictor.backends == {"row": "onnxruntime", "batch": "xgboost", "reasons": "treeshap-numpy"}
+    assert predictor.info()["backends"] == predictor.backends
+
+
+def test_the_row_scorer_is_thread_safe(predictor: Predictor) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    assert predictor._fast is not None  # the pinned xgboost exposes what it needs
     matrix = predictor.frame_to_matrix(_random_applicants(200, seed=13))
-    expected = predictor._batch.inplace_predict(matrix, validate_features=False).tolist()
-    assert [predictor.score_row(matrix[i:i + 1]) for i in range(200)] == expected
+    expected = [predictor.score_row(matrix[i:i + 1]) for i in range(200)]
     with ThreadPoolExecutor(4) as pool:
         threaded = list(pool.map(lambda i: predictor.score_row(matrix[i:i + 1]), range(200)))
     assert threaded == expected
 
 
-def test_without_the_dense_row_scorer_the_public_path_scores_the_same(predictor: Predictor,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    fast = predictor.predict(VALID, explain=False).score
-    monkeypatch.setattr(predictor, "_fast", None)
-    assert predictor.predict(VALID, explain=False).score == fast
+def test_the_fast_score_is_the_predicted_score(predictor: Predictor) -> None:
+    assert predictor.score(VALID) == predictor.predict(VALID, explain=False).score == predictor.predict(VALID).score

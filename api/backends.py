@@ -1,0 +1,74 @@
+"""Who computes the probability: ONNX Runtime or XGBoost, chosen per call shape.
+
+The choice is fixed here from `python benchmarks/bench_predictor.py` (numbers in
+docs/decisions.md, "Scoring backends"), never timed at start-up. Every backend scores the same
+float32 row with the same trees and float32 thresholds: scores agree within 1e-6 and decisions are
+the same (tested, and checked on 12,000 split-probing rows before an ONNX file is written).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import xgboost as xgb
+
+log = logging.getLogger(__name__)
+
+ONNXRUNTIME = "onnxruntime"
+XGBOOST = "xgboost"
+# One row: ONNX Runtime's session.run on one thread is the fastest public path measured.
+ROW_BACKEND = ONNXRUNTIME
+# Batches: XGBoost's inplace_predict on every core was faster than ONNX Runtime on 2 threads.
+BATCH_BACKEND = XGBOOST
+# Largest difference allowed between the ONNX file and XGBoost on the template row at load.
+LOAD_CHECK_TOLERANCE = 1e-5
+
+
+class XGBoostScorer:
+    """XGBoost's public `inplace_predict` (no DMatrix), on `nthread` threads (0: all cores)."""
+
+    name = XGBOOST
+
+    def __init__(self, booster: xgb.Booster, nthread: int = 0):
+        self.booster = booster.copy()
+        self.booster.set_param({"nthread": nthread})
+
+    def __call__(self, matrix: np.ndarray) -> np.ndarray:
+        return self.booster.inplace_predict(matrix, validate_features=False)
+
+
+class OnnxScorer:
+    """ONNX Runtime on the verified `best_model.onnx` of the artifact folder."""
+
+    name = ONNXRUNTIME
+
+    def __init__(self, path: Path, threads: int = 1):
+        from scoring.onnx_export import ONNX_INPUT, ONNX_OUTPUT, session
+
+        self._session = session(path.read_bytes(), threads=threads)
+        self._outputs = [ONNX_OUTPUT]
+        self._input = ONNX_INPUT
+
+    def __call__(self, matrix: np.ndarray) -> np.ndarray:
+        return self._session.run(self._outputs, {self._input: matrix})[0][:, 1]
+
+
+def onnx_scorer(path: Path | None, reference: XGBoostScorer, probe: np.ndarray, threads: int = 1) -> OnnxScorer | None:
+    """An ONNX Runtime scorer for `path`, or None (no file, no onnxruntime, or it disagrees on `probe`)."""
+    if path is None:
+        return None
+    try:
+        scorer = OnnxScorer(path, threads)
+        gap = float(np.abs(scorer(probe).astype(np.float64) - reference(probe)).max())
+    except ImportError as exc:
+        log.warning("onnxruntime is not installed (%s): scoring with XGBoost", exc)
+        return None
+    except Exception as exc:  # noqa: BLE001 - an unreadable ONNX file must not stop the service
+        log.warning("%s cannot be used (%s: %s): scoring with XGBoost", path, type(exc).__name__, exc)
+        return None
+    if gap > LOAD_CHECK_TOLERANCE:
+        log.warning("%s disagrees with the XGBoost model by %.3g: scoring with XGBoost", path, gap)
+        return None
+    return scorer
