@@ -131,7 +131,7 @@ def record_derived_file(model_dir: Path, name: str, info: dict[str, Any], *, mod
     """Add a file derived from the model (already written in `model_dir`) to the manifest; the
     version (`Artifacts.model_version`) is restated, so a manifest of an older form gets it too."""
     model_dir = Path(model_dir)
-    manifest = verify_manifest(model_dir)
+    manifest = verify_manifest(model_dir, skip=name)  # `name` may replace an earlier export
     manifest["model_version"] = model_version
     manifest["files"][name] = sha256_of(model_dir / name)
     manifest.setdefault("derived", {})[name] = {**info, "source_sha256": manifest["files"][MODEL_FILE]}
@@ -146,8 +146,8 @@ def _read_json(path: Path, model_dir: Path) -> Any:
         raise ArtifactError(f"{path} cannot be read as JSON ({exc}); {FIX_HINT.format(dir=model_dir)}") from exc
 
 
-def verify_manifest(model_dir: Path) -> dict[str, Any]:
-    """Check that every artifact exists and matches its sha256; returns the manifest."""
+def verify_manifest(model_dir: Path, *, skip: str | None = None) -> dict[str, Any]:
+    """Check that every artifact (but `skip`) exists and matches its sha256; returns the manifest."""
     model_dir = Path(model_dir)
     hint = FIX_HINT.format(dir=model_dir)
     if not model_dir.is_dir():
@@ -158,6 +158,8 @@ def verify_manifest(model_dir: Path) -> dict[str, Any]:
     manifest = _read_json(manifest_path, model_dir)
     listed = manifest.get("files", {})
     for name in dict.fromkeys([*ARTIFACT_FILES, *listed]):
+        if name == skip:
+            continue
         path = model_dir / name
         expected = listed.get(name)
         if not path.is_file():
