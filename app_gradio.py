@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 
 from api.server import get_service, serve
-from scoring.schema import UI_FEATURE_NAMES
+from scoring.schema import UI_FEATURE_NAMES, label_for
 
 
 def predict_credit_score(
@@ -32,8 +32,8 @@ def predict_credit_score(
               card_atm_drawings_mean, income_working, gender_female, gender_male, flag_document_3,
               bureau_overdue_max)
     predictor = get_service().require_model()[0]
-    result = predictor.predict(dict(zip(UI_FEATURE_NAMES, values, strict=True)), explain=False)
-    return result.score, result.label
+    score = predictor.score_values(UI_FEATURE_NAMES, values)
+    return score, label_for(score, predictor.threshold)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ N_REASONS = 3  # reasons shown on each side (pushing the risk up, pulling it dow
 # Up to this many rows, a batch goes through the row backend (bit-identical to single calls);
 # past it, the batch backend is faster (benchmarks/bench_predictor.py).
 SMALL_BATCH_ROWS = 256
+MAX_CACHED_PLANS = 1024  # row-building plans kept, one per set of given feature names
 
 
 class UnknownFeatureError(KeyError):
@@ -98,6 +99,7 @@ class Predictor:
         self.artifacts = artifacts
         self.features: list[str] = list(artifacts.features)
         self.index: dict[str, int] = {name: i for i, name in enumerate(self.features)}
+        self._labels = [feature_label(name) for name in self.features]  # French names of the reasons
         self.threshold: float = float(artifacts.threshold["threshold"])
         zone = artifacts.threshold.get("grey_zone") or {}
         self.grey_zone: tuple[float, float] = (
@@ -130,6 +132,7 @@ class Predictor:
             self._shap = None
         # Exclusive one-hot groups: every model column of the group (the form's options and others
         # such as NAME_EDUCATION_TYPE_Academic degree), so that choosing one zeroes its siblings.
+        self._plans: dict[tuple[str, ...], tuple[np.ndarray, tuple[tuple[int, np.ndarray], ...]]] = {}
         self._group_of: dict[str, list[int]] = {}
         for group in EXCLUSIVE_GROUPS:
             members = [i for name, i in self.index.items() if name.startswith(group.name + "_")]
@@ -149,19 +152,43 @@ class Predictor:
         Setting a one-hot column of an exclusive group to 1 zeroes the group's other columns
         unless they are given too (the template's median may be 1 for another option).
         """
+        return self.row_of(tuple(features), tuple(features.values()))
+
+    def row_of(self, names: tuple[str, ...], values: Sequence[Any]) -> np.ndarray:
+        """`row` for features given as a tuple of names and their values (None: missing)."""
+        plan = self._plans.get(names)
+        if plan is None:
+            plan = self._plan(names)
+        cols, hot = plan
         row = self.template.copy()
-        index = self.index
-        unknown = [name for name in features if name not in index]
+        target = row[0]
+        for position, siblings in hot:
+            if values[position] == 1:
+                target[siblings] = 0.0
+        try:
+            target[cols] = values
+        except TypeError:  # a None among the values: missing
+            target[cols] = [math.nan if v is None else v for v in values]
+        return row
+
+    def _plan(self, names: tuple[str, ...]) -> tuple[np.ndarray, tuple[tuple[int, np.ndarray], ...]]:
+        """Column indices of `names`, and for each exclusive-group member among them the group's
+        columns not given (zeroed when the member is 1). Cached per tuple of names."""
+        unknown = [name for name in names if name not in self.index]
         if unknown:
             raise UnknownFeatureError(unknown)
-        target = row[0]
-        for name, value in features.items():
-            if value == 1 and name in self._group_of:
-                for j in self._group_of[name]:
-                    if self.features[j] not in features:
-                        target[j] = 0.0
-            target[index[name]] = math.nan if value is None else value
-        return row
+        if len(set(names)) != len(names):
+            raise ValueError("a feature is given twice")
+        given = set(names)
+        hot = tuple((position, np.array([j for j in self._group_of[name] if self.features[j] not in given],
+                                        dtype=np.intp))
+                    for position, name in enumerate(names) if name in self._group_of)
+        plan = (np.array([self.index[name] for name in names], dtype=np.intp),
+                tuple((position, siblings) for position, siblings in hot if len(siblings)))
+        if len(self._plans) >= MAX_CACHED_PLANS:
+            self._plans.clear()
+        self._plans[names] = plan
+        return plan
 
     def frame_to_matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """Rows of a features DataFrame in model order; absent columns come from the template."""
@@ -189,6 +216,10 @@ class Predictor:
     def score(self, features: Mapping[str, Any]) -> float:
         """Probability of default of one applicant (the fast path: no Prediction object)."""
         return float(self._row(self.row(features))[0])
+
+    def score_values(self, names: tuple[str, ...], values: Sequence[Any]) -> float:
+        """`score` for features given as a tuple of names and their values (what the form sends)."""
+        return float(self._row(self.row_of(names, values))[0])
 
     def predict(self, features: Mapping[str, Any], *, explain: bool = True) -> Prediction:
         """Score one applicant given as {model feature: number}; missing features take the template.
@@ -258,16 +289,16 @@ class Predictor:
 
     def _top_reasons(self, values: np.ndarray, contribs: np.ndarray) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
         per_feature = contribs[:-1]
-        order = np.argsort(per_feature)
+        order = np.argsort(per_feature).tolist()
+        strength = per_feature.tolist()
 
         def reason(i: int) -> Reason:
-            name = self.features[i]
             value = float(values[i])
             shown = None if math.isnan(value) else float(f"{value:.7g}")  # float32 → its shortest decimal
-            return Reason(name, feature_label(name), shown, float(per_feature[i]))
+            return Reason(self.features[i], self._labels[i], shown, strength[i])
 
-        up = tuple(reason(i) for i in order[::-1][:N_REASONS] if per_feature[i] > 0)
-        down = tuple(reason(i) for i in order[:N_REASONS] if per_feature[i] < 0)
+        up = tuple(reason(i) for i in order[: -N_REASONS - 1: -1] if strength[i] > 0)
+        down = tuple(reason(i) for i in order[:N_REASONS] if strength[i] < 0)
         return up, down
 
     def explain(self, features: Mapping[str, Any]) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:

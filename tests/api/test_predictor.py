@@ -206,3 +206,27 @@ def test_the_row_scorer_is_thread_safe(predictor: Predictor) -> None:
 
 def test_the_fast_score_is_the_predicted_score(predictor: Predictor) -> None:
     assert predictor.score(VALID) == predictor.predict(VALID, explain=False).score == predictor.predict(VALID).score
+
+
+def test_rows_from_names_and_values_equal_rows_from_mappings(predictor: Predictor) -> None:
+    names, values = tuple(VALID), tuple(VALID.values())
+    np.testing.assert_array_equal(predictor.row_of(names, values), predictor.row(VALID))
+    assert predictor.score_values(names, values) == predictor.predict(VALID).score
+    # the cached plan does not leak one call's values into the next
+    woman = VALID | {schema.GENDER_M: 0, schema.GENDER_F: 1}
+    assert predictor.score_values(names, tuple(woman.values())) == predictor.predict(woman).score
+    row = predictor.row({schema.EXT_SOURCE_1: None, schema.GENDER_M: 1})[0]
+    assert math.isnan(row[predictor.index[schema.EXT_SOURCE_1]]) and row[predictor.index[schema.GENDER_F]] == 0
+    with pytest.raises(ValueError, match="twice"):
+        predictor.row_of((schema.EXT_SOURCE_1, schema.EXT_SOURCE_1), (0.1, 0.2))
+    with pytest.raises(UnknownFeatureError):
+        predictor.row_of(("NOPE",), (1.0,))
+
+
+def test_the_plan_cache_stays_bounded(predictor: Predictor, monkeypatch: pytest.MonkeyPatch) -> None:
+    import api.predictor
+
+    monkeypatch.setattr(api.predictor, "MAX_CACHED_PLANS", 5)
+    for name in predictor.features[:20]:
+        predictor.row({name: 0.0})
+    assert len(predictor._plans) <= 5
