@@ -18,6 +18,7 @@ import pstats
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,9 +122,14 @@ def profile_api(model_dir: Path, out_dir: Path, n: int) -> Profile:
         return [await _post(app, "/api/predict", body) for body in bodies]
 
     statuses: list[int] = []
-    asyncio.run(_post(app, "/api/predict", bodies[0]))  # warm-up outside the profile
+
+    def job() -> Profile:  # in a thread of its own: its own event loop, whatever the caller runs
+        asyncio.run(_post(app, "/api/predict", bodies[0]))  # warm-up outside the profile
+        return _profiled("api", out_dir, n, lambda: statuses.extend(asyncio.run(calls())))
+
     try:
-        profile = _profiled("api", out_dir, n, lambda: statuses.extend(asyncio.run(calls())))
+        with ThreadPoolExecutor(1) as pool:
+            profile = pool.submit(job).result()
     finally:
         service.logger.close()
     failed = [s for s in statuses if s != 200]

@@ -1,0 +1,194 @@
+"""In-process scoring speed: the form's function against the seed's path, reasons, and the backends.
+
+usage: python benchmarks/bench_predictor.py [--quick] [--model-dir DIR]
+
+1. One applicant: `predict_credit_score` (app_gradio, as the form calls it), `Predictor.predict`
+   with and without reasons, next to the seed's path (a dict of every model feature → one-row
+   DataFrame → `predict_proba`), each with distinct applicants.
+2. The backends for one row, side by side: ONNX Runtime `session.run` (1 thread), XGBoost
+   `inplace_predict` (1 thread), and XGBoost's dense predictor through its private ctypes entry with
+   a reused proxy DMatrix (what the predictor used before; kept here only as the reference); and
+   the reasons: numpy TreeSHAP against a one-row DMatrix + `pred_contribs`.
+3. Batches: rows per second of each backend at several batch sizes (rows like the training data).
+
+Uses MODEL_DIR / models/ when it holds a model with its ONNX export, else trains the test fixture model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from api.backends import OnnxScorer, XGBoostScorer  # noqa: E402
+from api.predictor import Predictor  # noqa: E402
+from api.profiling import applicants  # noqa: E402
+from scoring import config  # noqa: E402
+from scoring.onnx_export import template_row, training_like_rows  # noqa: E402
+from scoring.schema import MANIFEST_FILE, ONNX_FILE, UI_FEATURE_NAMES  # noqa: E402
+from scoring.trees import used_booster  # noqa: E402
+
+
+def timings(fn: Callable[[int], object], n: int) -> np.ndarray:
+    """Seconds of each of `n` calls fn(i) (i varies the input), after a warm-up."""
+    for i in range(min(500, n)):
+        fn(i)
+    out = np.empty(n)
+    clock = time.perf_counter
+    for i in range(n):
+        t = clock()
+        fn(i)
+        out[i] = clock() - t
+    return out
+
+
+def private_dense_scorer(booster: xgb.Booster) -> Callable[[np.ndarray], float] | None:
+    """XGBoost's `XGBoosterPredictFromDense` with one reused proxy DMatrix (xgboost internals)."""
+    try:
+        from xgboost._data_utils import array_interface
+        from xgboost.core import _LIB, _check_call, _ProxyDMatrix, c_bst_ulong, make_jcargs
+    except ImportError:
+        return None
+    args = make_jcargs(type=0, training=False, iteration_begin=0, iteration_end=0, missing=math.nan,
+                       strict_shape=False, cache_id=0)
+    proxy = _ProxyDMatrix()
+
+    def score(row: np.ndarray) -> float:
+        preds = ctypes.POINTER(ctypes.c_float)()
+        shape = ctypes.POINTER(c_bst_ulong)()
+        dims = c_bst_ulong()
+        _check_call(_LIB.XGBoosterPredictFromDense(booster.handle, array_interface(row), args, proxy.handle,
+                                                   ctypes.byref(shape), ctypes.byref(dims), ctypes.byref(preds)))
+        return float(preds[0])
+
+    return score
+
+
+def _line(name: str, t: np.ndarray, reference: float | None = None) -> str:
+    p50, p99 = np.percentile(t, 50) * 1e6, np.percentile(t, 99) * 1e6
+    ratio = "—" if reference is None else f"{reference / np.percentile(t, 50):,.0f}×"
+    return f"| {name} | {len(t):,} | {p50:,.1f} | {p99:,.1f} | {ratio} |"
+
+
+def one_applicant(model_dir: Path, n: int) -> list[str]:
+    os.environ["MODEL_DIR"] = str(model_dir)
+    import app_gradio
+    from api.server import get_service
+
+    predictor = get_service().require_model()[0]
+    forms = applicants(n)
+    mappings = [dict(zip(UI_FEATURE_NAMES, f, strict=True)) for f in forms]
+    model = predictor.artifacts.model
+    template = dict(zip(predictor.features, predictor.template[0].astype(float).tolist(), strict=True))
+
+    def seed_path(i: int) -> float:
+        row = template | mappings[i]  # every feature of the model, as the seed built it
+        return float(model.predict_proba(pd.DataFrame([row], columns=predictor.features))[:, 1][0])
+
+    assert abs(app_gradio.predict_credit_score(*forms[0])[0] - seed_path(0)) < 1e-6, "fast and seed paths disagree"
+    seed = timings(seed_path, max(n // 20, 200))
+    ref = float(np.percentile(seed, 50))
+    rows = [
+        _line("`predict_credit_score` (app_gradio, the form's function)",
+              timings(lambda i: app_gradio.predict_credit_score(*forms[i]), n), ref),
+        _line("`Predictor.predict`, no reasons", timings(lambda i: predictor.predict(mappings[i], explain=False), n),
+              ref),
+        _line("`Predictor.predict` with exact TreeSHAP reasons", timings(lambda i: predictor.predict(mappings[i]), n),
+              ref),
+        _line("seed path: dict of every feature → one-row DataFrame → `predict_proba`", seed),
+    ]
+    booster = used_booster(model)
+    row_matrix = np.concatenate([predictor.row(m) for m in mappings])
+    onnx = OnnxScorer(model_dir / ONNX_FILE, threads=1)
+    xgb_row = XGBoostScorer(booster, nthread=1)
+    private = private_dense_scorer(xgb_row.booster)
+    shap = predictor._shap
+    backends = [
+        ("ONNX Runtime `session.run`, 1 thread (public; chosen)", lambda i: onnx(row_matrix[i:i + 1])),
+        ("XGBoost `inplace_predict`, 1 thread (public)", lambda i: xgb_row(row_matrix[i:i + 1])),
+    ]
+    if private is not None:
+        backends.append(("XGBoost dense predictor, private ctypes entry + reused proxy (removed)",
+                         lambda i: private(row_matrix[i:i + 1])))
+    if shap is not None:
+        backends.append(("reasons: numpy TreeSHAP (chosen)", lambda i: shap(row_matrix[i])))
+    backends.append(("reasons: one-row DMatrix + XGBoost `pred_contribs`",
+                     lambda i: xgb_row.booster.predict(xgb.DMatrix(row_matrix[i:i + 1], nthread=1),
+                                                       pred_contribs=True, validate_features=False)))
+    m = max(n // 4, 500)
+    lines = ["| in-process path | calls | p50 µs | p99 µs | p50: seed path / this |", "|---|---:|---:|---:|---:|",
+             *rows, "", "| one row, per backend | calls | p50 µs | p99 µs | — |", "|---|---:|---:|---:|---:|"]
+    lines += [_line(name, timings(fn, m)) for name, fn in backends]
+    lines.append(f"\nModel: {len(predictor.features)} features, {booster.num_boosted_rounds()} rounds; "
+                 f"predictor backends {predictor.backends}.")
+    return lines
+
+
+def batches(model_dir: Path, sizes: list[int], repeats: int) -> list[str]:
+    predictor = Predictor.from_dir(model_dir)
+    artifacts = predictor.artifacts
+    matrix = training_like_rows(artifacts, template_row(artifacts), max(sizes), seed=3)
+    booster = used_booster(artifacts.model)
+    scorers = {
+        "ONNX Runtime, 1 thread": OnnxScorer(model_dir / ONNX_FILE, threads=1),
+        "ONNX Runtime, 2 threads": OnnxScorer(model_dir / ONNX_FILE, threads=2),
+        "XGBoost inplace_predict, 1 thread": XGBoostScorer(booster, nthread=1),
+        "XGBoost inplace_predict, all cores": XGBoostScorer(booster, nthread=0),
+    }
+    lines = ["| batch rows | " + " | ".join(scorers) + " |", "|---:|" + "---:|" * len(scorers)]
+    for size in sizes:
+        part = matrix[:size]
+        cells = []
+        for scorer in scorers.values():
+            scorer(part)
+            t = []
+            for _ in range(repeats if size < 10_000 else max(3, repeats // 10)):
+                start = time.perf_counter()
+                scorer(part)
+                t.append(time.perf_counter() - start)
+            cells.append(f"{size / np.median(t):,.0f}")
+        lines.append(f"| {size:,} | " + " | ".join(cells) + " |")
+    lines.append("\nRows per second (median of repeated calls), rows like the training data.")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer calls and smaller batches")
+    parser.add_argument("--model-dir", type=Path, default=None, help="model artifacts (default: MODEL_DIR or models/)")
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="bench_predictor_"))
+    os.environ["LOG_PATH"] = str(work / "unused.log")
+    try:
+        model_dir = args.model_dir or config.model_dir()
+        if not (model_dir / MANIFEST_FILE).is_file() or not (model_dir / ONNX_FILE).is_file():
+            from tests.api.fixture_model import build_model_dir
+
+            print(f"No model with its ONNX export in {model_dir}: using the small test fixture model.", flush=True)
+            model_dir = build_model_dir(work / "model")
+        print(f"Machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start.\n", flush=True)
+        print("\n".join(one_applicant(model_dir, 3_000 if args.quick else 30_000)) + "\n", flush=True)
+        sizes = [1, 16, 256, 1_000, 10_000] if args.quick else [1, 16, 256, 1_000, 10_000, 100_000]
+        print("\n".join(batches(model_dir, sizes, 20 if args.quick else 100)), flush=True)
+        print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
