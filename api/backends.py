@@ -38,6 +38,10 @@ class XGBoostScorer:
     def __call__(self, matrix: np.ndarray) -> np.ndarray:
         return self.booster.inplace_predict(matrix, validate_features=False)
 
+    def one(self, row: np.ndarray) -> float:
+        """The probability of a (1, n_features) row."""
+        return float(self.booster.inplace_predict(row, validate_features=False)[0])
+
 
 class OnnxScorer:
     """ONNX Runtime on the verified `best_model.onnx` of the artifact folder."""
@@ -48,11 +52,16 @@ class OnnxScorer:
         from scoring.onnx_export import ONNX_INPUT, ONNX_OUTPUT, session
 
         self._session = session(path.read_bytes(), threads=threads)
+        self._run = self._session.run
         self._outputs = [ONNX_OUTPUT]
         self._input = ONNX_INPUT
 
     def __call__(self, matrix: np.ndarray) -> np.ndarray:
-        return self._session.run(self._outputs, {self._input: matrix})[0][:, 1]
+        return self._run(self._outputs, {self._input: matrix})[0][:, 1]
+
+    def one(self, row: np.ndarray) -> float:
+        """The probability of a (1, n_features) row."""
+        return float(self._run(self._outputs, {self._input: row})[0][0, 1])
 
 
 def onnx_scorer(path: Path | None, reference: XGBoostScorer, probe: np.ndarray, threads: int = 1) -> OnnxScorer | None:

@@ -211,15 +211,15 @@ class Predictor:
 
     def score_row(self, row: np.ndarray) -> float:
         """Probability of default of one (1, n_features) float32 row."""
-        return float(self._row(row)[0])
+        return self._row.one(row)
 
     def score(self, features: Mapping[str, Any]) -> float:
         """Probability of default of one applicant (the fast path: no Prediction object)."""
-        return float(self._row(self.row(features))[0])
+        return self._row.one(self.row(features))
 
     def score_values(self, names: tuple[str, ...], values: Sequence[Any]) -> float:
         """`score` for features given as a tuple of names and their values (what the form sends)."""
-        return float(self._row(self.row_of(names, values))[0])
+        return self._row.one(self.row_of(names, values))
 
     def predict(self, features: Mapping[str, Any], *, explain: bool = True) -> Prediction:
         """Score one applicant given as {model feature: number}; missing features take the template.
@@ -227,7 +227,7 @@ class Predictor:
         The score comes from the row backend either way; `explain` adds the exact TreeSHAP reasons.
         """
         row = self.row(features)
-        score = float(self._row(row)[0])
+        score = self._row.one(row)
         if not explain:
             return self._decide(score)
         up, down = self._top_reasons(row[0], self._contributions_of_row(row))
