@@ -289,16 +289,22 @@ class Predictor:
 
     def _top_reasons(self, values: np.ndarray, contribs: np.ndarray) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
         per_feature = contribs[:-1]
-        order = np.argsort(per_feature).tolist()
-        strength = per_feature.tolist()
+        n = len(per_feature)
+        if n > 2 * N_REASONS:  # only the N strongest on each side are sorted
+            part = np.argpartition(per_feature, (N_REASONS - 1, n - N_REASONS))
+            lowest, highest = part[:N_REASONS].tolist(), part[n - N_REASONS:].tolist()
+        else:
+            lowest = highest = list(range(n))
+        strength = {i: float(per_feature[i]) for i in (*lowest, *highest)}
 
         def reason(i: int) -> Reason:
             value = float(values[i])
             shown = None if math.isnan(value) else float(f"{value:.7g}")  # float32 → its shortest decimal
             return Reason(self.features[i], self._labels[i], shown, strength[i])
 
-        up = tuple(reason(i) for i in order[: -N_REASONS - 1: -1] if strength[i] > 0)
-        down = tuple(reason(i) for i in order[:N_REASONS] if strength[i] < 0)
+        up = tuple(reason(i) for i in sorted(highest, key=strength.__getitem__, reverse=True)[:N_REASONS]
+                   if strength[i] > 0)
+        down = tuple(reason(i) for i in sorted(lowest, key=strength.__getitem__)[:N_REASONS] if strength[i] < 0)
         return up, down
 
     def explain(self, features: Mapping[str, Any]) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:

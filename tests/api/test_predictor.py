@@ -230,3 +230,14 @@ def test_the_plan_cache_stays_bounded(predictor: Predictor, monkeypatch: pytest.
     for name in predictor.features[:20]:
         predictor.row({name: 0.0})
     assert len(predictor._plans) <= 5
+
+
+def test_reasons_are_the_three_strongest_each_way_on_many_applicants(predictor: Predictor) -> None:
+    for row in _random_applicants(60, seed=21).to_dict("records"):
+        result = predictor.predict(row)
+        contribs = predictor.contributions(predictor.row(row))[0][:-1]
+        order = np.argsort(contribs)
+        expected_up = [predictor.features[i] for i in order[::-1][:3] if contribs[i] > 0]
+        expected_down = [predictor.features[i] for i in order[:3] if contribs[i] < 0]
+        assert [r.feature for r in result.reasons_up] == expected_up
+        assert [r.feature for r in result.reasons_down] == expected_down
