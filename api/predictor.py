@@ -39,6 +39,9 @@ N_REASONS = 3  # reasons shown on each side (pushing the risk up, pulling it dow
 # past it, the batch backend is faster (benchmarks/bench_predictor.py).
 SMALL_BATCH_ROWS = 256
 MAX_CACHED_PLANS = 1024  # row-building plans kept, one per set of given feature names
+# A plan: the given features' columns; for each exclusive-group member among them, its position
+# and the group's columns not given; the template rows with those columns zeroed, per choice.
+_Plan = tuple[np.ndarray, tuple[tuple[int, np.ndarray], ...], dict[tuple[bool, ...], np.ndarray]]
 
 
 class UnknownFeatureError(KeyError):
@@ -132,7 +135,7 @@ class Predictor:
             self._shap = None
         # Exclusive one-hot groups: every model column of the group (the form's options and others
         # such as NAME_EDUCATION_TYPE_Academic degree), so that choosing one zeroes its siblings.
-        self._plans: dict[tuple[str, ...], tuple[np.ndarray, tuple[tuple[int, np.ndarray], ...]]] = {}
+        self._plans: dict[tuple[str, ...], _Plan] = {}
         self._group_of: dict[str, list[int]] = {}
         for group in EXCLUSIVE_GROUPS:
             members = [i for name, i in self.index.items() if name.startswith(group.name + "_")]
@@ -159,19 +162,27 @@ class Predictor:
         plan = self._plans.get(names)
         if plan is None:
             plan = self._plan(names)
-        cols, hot = plan
-        row = self.template.copy()
-        target = row[0]
-        for position, siblings in hot:
-            if values[position] == 1:
-                target[siblings] = 0.0
+        cols, hot, bases = plan
+        if hot:  # the template with the siblings of the options chosen (value 1) zeroed, made once per choice
+            chosen = tuple([values[position] == 1 for position, _ in hot])
+            base = bases.get(chosen)
+            if base is None:
+                if len(bases) >= MAX_CACHED_PLANS:
+                    bases.clear()
+                base = bases[chosen] = self.template.copy()
+                for (_, siblings), on in zip(hot, chosen, strict=True):
+                    if on:
+                        base[0, siblings] = 0.0
+        else:
+            base = self.template
+        row = base.copy()
         try:
-            target[cols] = values
+            row[0, cols] = values
         except TypeError:  # a None among the values: missing
-            target[cols] = [math.nan if v is None else v for v in values]
+            row[0, cols] = [math.nan if v is None else v for v in values]
         return row
 
-    def _plan(self, names: tuple[str, ...]) -> tuple[np.ndarray, tuple[tuple[int, np.ndarray], ...]]:
+    def _plan(self, names: tuple[str, ...]) -> _Plan:
         """Column indices of `names`, and for each exclusive-group member among them the group's
         columns not given (zeroed when the member is 1). Cached per tuple of names."""
         unknown = [name for name in names if name not in self.index]
@@ -184,7 +195,7 @@ class Predictor:
                                         dtype=np.intp))
                     for position, name in enumerate(names) if name in self._group_of)
         plan = (np.array([self.index[name] for name in names], dtype=np.intp),
-                tuple((position, siblings) for position, siblings in hot if len(siblings)))
+                tuple((position, siblings) for position, siblings in hot if len(siblings)), {})
         if len(self._plans) >= MAX_CACHED_PLANS:
             self._plans.clear()
         self._plans[names] = plan
