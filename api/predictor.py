@@ -90,10 +90,6 @@ class Prediction:
         }
 
 
-def _nan_if_none(x: Any) -> float:
-    return math.nan if x is None else float(x)
-
-
 class Predictor:
     """Scores applicants with the verified model of one artifact folder."""
 
@@ -110,9 +106,7 @@ class Predictor:
             float(zone.get("high", self.threshold + grey_zone_half_width)),
         )
         self.model_version = artifacts.model_version
-        template = artifacts.reference.get("template", {})
-        # A model feature absent from the template is missing (NaN), as XGBoost learnt missing values.
-        self.template = np.array([[_nan_if_none(template.get(name)) for name in self.features]], dtype=np.float32)
+        self.template = artifacts.template_row()[None, :]  # (1, n_features) float32
         booster = used_booster(artifacts.model)  # early-stopped: the trees predict_proba uses
         # One thread for single rows: OpenMP start-up costs more than a row's traversal.
         self._xgb_row = XGBoostScorer(booster, nthread=1)

@@ -141,10 +141,10 @@ def profile_api(model_dir: Path, out_dir: Path, n: int) -> Profile:
 def features_file(model_dir: Path, path: Path, rows: int, seed: int = 0) -> Path:
     """A features CSV of `rows` applicants like the training population (SK_ID_CURR + model columns)."""
     from scoring.artifacts import load_artifacts
-    from scoring.onnx_export import template_row, training_like_rows
+    from scoring.onnx_export import training_like_rows
 
     artifacts = load_artifacts(model_dir, with_derived=False)
-    matrix = training_like_rows(artifacts, template_row(artifacts), rows, seed=seed)
+    matrix = training_like_rows(artifacts, artifacts.template_row(), rows, seed=seed)
     frame = pd.DataFrame(matrix, columns=artifacts.features)
     frame.insert(0, ID_COLUMN, np.arange(100_000, 100_000 + rows))
     frame.to_csv(path, index=False, float_format="%.6g")

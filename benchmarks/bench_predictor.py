@@ -38,7 +38,7 @@ from api.backends import OnnxScorer, XGBoostScorer  # noqa: E402
 from api.predictor import Predictor  # noqa: E402
 from api.profiling import applicants  # noqa: E402
 from scoring import config  # noqa: E402
-from scoring.onnx_export import template_row, training_like_rows  # noqa: E402
+from scoring.onnx_export import training_like_rows  # noqa: E402
 from scoring.schema import MANIFEST_FILE, ONNX_FILE, UI_FEATURE_NAMES  # noqa: E402
 from scoring.trees import used_booster  # noqa: E402
 
@@ -147,7 +147,7 @@ def one_applicant(model_dir: Path, n: int) -> list[str]:
 def batches(model_dir: Path, sizes: list[int], repeats: int) -> list[str]:
     predictor = Predictor.from_dir(model_dir)
     artifacts = predictor.artifacts
-    matrix = training_like_rows(artifacts, template_row(artifacts), max(sizes), seed=3)
+    matrix = training_like_rows(artifacts, artifacts.template_row(), max(sizes), seed=3)
     booster = used_booster(artifacts.model)
     scorers = {
         "ONNX Runtime, 1 thread": OnnxScorer(model_dir / ONNX_FILE, threads=1),

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+import numpy as np
 
 from scoring.schema import (
     ARTIFACT_FILES,
@@ -58,6 +59,12 @@ class Artifacts:
 
     def derived_path(self, name: str) -> Path | None:
         return self.derived.get(name)
+
+    def template_row(self) -> np.ndarray:
+        """The serving template in model column order, float32: each feature's training median
+        (`reference.json` `template`; null or absent → NaN, missing, as XGBoost learnt it)."""
+        template = self.reference.get("template", {})
+        return np.array([np.nan if template.get(f) is None else template[f] for f in self.features], dtype=np.float32)
 
 
 def model_version_of(model_sha256: str, features: list[str], threshold: dict[str, Any]) -> str:

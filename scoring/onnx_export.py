@@ -143,12 +143,6 @@ def training_like_rows(artifacts: Artifacts, template: np.ndarray, n: int = N_TR
     return rows
 
 
-def template_row(artifacts: Artifacts) -> np.ndarray:
-    template = artifacts.reference.get("template", {})
-    return np.array([np.nan if template.get(f) is None else template[f] for f in artifacts.features],
-                    dtype=np.float32)
-
-
 def check_parity(sess: Any, booster: xgb.Booster, threshold: float, probing: np.ndarray,
                  training_like: np.ndarray) -> Parity:
     matrix = np.concatenate([probing, training_like])
@@ -166,7 +160,7 @@ def build_and_check(artifacts: Artifacts, *, n_rows: int = N_PROBING_ROWS) -> tu
     booster = used_booster(artifacts.model)
     trees = read_trees(booster)
     onnx_bytes = convert_model(booster, trees).SerializeToString()
-    template = template_row(artifacts)
+    template = artifacts.template_row()
     report = check_parity(session(onnx_bytes, threads=2), booster, float(artifacts.threshold["threshold"]),
                           probing_rows(trees, template, n_rows), training_like_rows(artifacts, template))
     if not report.ok:

@@ -35,7 +35,6 @@ from scoring.onnx_export import (
     onnx_scores,
     probing_rows,
     session,
-    template_row,
     training_like_rows,
 )
 from scoring.schema import ONNX_FILE
@@ -148,7 +147,7 @@ def run_quantisation(model_dir: Path, *, n_rows: int = 10_000, write: bool = Tru
     base = onnx.load(str(path))
     base_bytes = base.SerializeToString()
     trees = read_trees(used_booster(artifacts.model))
-    template = template_row(artifacts)
+    template = artifacts.template_row()
     matrix = np.concatenate([probing_rows(trees, template, n_rows), training_like_rows(artifacts, template)])
     reference = onnx_scores(session(base_bytes, threads=2), matrix).astype(np.float64)
     threshold = float(artifacts.threshold["threshold"])

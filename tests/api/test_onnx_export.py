@@ -35,7 +35,7 @@ def _manifest(folder: Path) -> dict:
 def _check_rows(predictor: Predictor) -> np.ndarray:
     artifacts = predictor.artifacts
     trees = read_trees(used_booster(artifacts.model))
-    template = onnx_export.template_row(artifacts)
+    template = artifacts.template_row()
     return np.concatenate([onnx_export.probing_rows(trees, template, 3000),
                            onnx_export.training_like_rows(artifacts, template, 1000)])
 
