@@ -6,19 +6,15 @@ other table (e.g. bureau.csv) is refused. Rows that cannot be scored are never d
 each is reported with its line number and the reason, in `<output stem>.errors.csv` beside the
 output and on stderr.
 
-Two threads: one reads and parses the next chunk (`api.batch_read`; pyarrow works without the
-GIL) while the other checks (`api.batch_check`), scores and writes the current one. The queue
-between them holds at most `QUEUE_DEPTH` chunks, so memory depends on the chunk size, not on the
-file's size.
+Both cores: two threads parse the next chunks (`api.batch_read`; pyarrow works without the GIL)
+while this one checks (`api.batch_check`), scores and writes the current one. At most three
+chunks wait, so memory depends on the chunk size, not on the file's size.
 """
 
 from __future__ import annotations
 
-import queue
 import sys
-import threading
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -39,7 +35,6 @@ OUTPUT_COLUMNS = (ID_COLUMN, "score", "prediction", "label", "review")
 ERRORS_SUFFIX = ".errors.csv"
 # An input with at least this share of the model's feature names is taken as a features file.
 FEATURES_FILE_SHARE = 0.5
-QUEUE_DEPTH = 2
 
 __all__ = ["BatchInputError", "BatchReport", "RowError", "detect_kind", "errors_path_for", "score_file"]
 
@@ -146,41 +141,6 @@ def load_children(data_dir: Path | None) -> data.Tables:
     return data.Tables(application=empty, **data.load_child_tables(Path(data_dir)))
 
 
-def _prefetch(chunks: Iterator[Chunk], stop: threading.Event) -> Iterator[Chunk]:
-    """The chunks, read ahead by a thread (at most QUEUE_DEPTH waiting); its errors re-raised here."""
-    box: queue.Queue = queue.Queue(maxsize=QUEUE_DEPTH)
-    done = object()
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                box.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def work() -> None:
-        try:
-            for chunk in chunks:
-                if not put(chunk):
-                    return
-            put(done)
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
-            put(exc)
-
-    thread = threading.Thread(target=work, name="batch-reader", daemon=True)
-    thread.start()
-    try:
-        while (item := box.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
-
-
 class _Scorer:
     """Turns checked rows into (ids, scores)."""
 
@@ -258,10 +218,9 @@ def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | No
 
         total = pq.ParquetFile(input_path).metadata.num_rows
     output.parent.mkdir(parents=True, exist_ok=True)
-    stop = threading.Event()
-    chunks = _prefetch(read_chunks(input_path, names, plan.read, plan.types, chunk_size), stop)
+    chunks = read_chunks(input_path, names, plan.read, plan.types, chunk_size)
     try:
-        with pacsv.CSVWriter(output, schema, write_options=pacsv.WriteOptions(quoting_style="needed")) as writer, \
+        with pacsv.CSVWriter(output, schema, write_options=pacsv.WriteOptions(quoting_style="none")) as writer, \
                 tqdm(desc="scoring", unit="row", total=total, file=sys.stderr, disable=not progress) as bar:
             for chunk in chunks:
                 checked = check_chunk(chunk, plan.id_column, plan.numeric, seen)
@@ -279,7 +238,6 @@ def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | No
     except InputFileError as exc:
         raise BatchInputError(str(exc)) from exc
     finally:
-        stop.set()
         chunks.close()
     if report.rows == 0:
         output.unlink(missing_ok=True)
