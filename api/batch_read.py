@@ -31,8 +31,8 @@ import pyarrow.parquet as pq
 # The spellings of a missing value that pandas reads as NaN (pyarrow's default list lacks a few).
 NA_VALUES = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
              "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
-# Bytes of CSV read per block at least (pyarrow parses a block on all cores).
-MIN_BLOCK_BYTES = 1 << 20
+# Bytes read at the start of a CSV file to measure its mean line length (block size = rows x length).
+SAMPLE_BYTES = 1 << 20
 
 
 class InputFileError(ValueError):
@@ -140,8 +140,13 @@ def _slow_chunk(path: Path, block: bytes, first_line: int, names: list[str], rea
     physical = np.arange(first_line, first_line + table.num_rows + len(bad))
     skipped = np.array([number - 1 for number, _, _ in bad], dtype=np.int64)
     malformed = [(first_line + number - 1, f"has {fields} fields, expected {len(names)}")
-                 for number, row_text, fields in bad if row_text.strip()]  # blank lines are not rows
-    return Chunk(table, np.delete(physical, skipped), malformed)
+                 for number, _, fields in bad]
+    lines = np.delete(physical, skipped)
+    blank = first_line + np.flatnonzero([not line.strip() for line in block.split(b"\n")])
+    if blank.size:  # a blank line is not a row (as in the fast parse)
+        keep = ~np.isin(lines, blank)
+        table, lines = table.filter(pa.array(keep)), lines[keep]
+    return Chunk(table, lines, malformed)
 
 
 def _csv_chunk(path: Path, first_line: int, block: bytes, names: list[str], read: list[str],
@@ -161,9 +166,9 @@ def csv_tasks(path: Path, names: list[str], read: list[str], types: dict[str, pa
     """One parse task per block of about `chunk_rows` rows (the blocks are read as tasks are taken)."""
     with _open_bytes(path) as fh:
         fh.readline()
-        sample = fh.read(MIN_BLOCK_BYTES)
+        sample = fh.read(SAMPLE_BYTES)
     line_bytes = len(sample) / max(sample.count(b"\n"), 1)
-    block_bytes = max(MIN_BLOCK_BYTES, int(chunk_rows * line_bytes))
+    block_bytes = max(1, int(chunk_rows * line_bytes))
     for first_line, block in _blocks(path, block_bytes):
         yield partial(_csv_chunk, path, first_line, block, names, read, types)
 
