@@ -109,8 +109,8 @@ def test_features_without_ids_scored_by_line_number(features_csv, predictor, tmp
 
 def test_features_file_extra_columns_ignored_with_a_warning(features_csv, predictor, tmp_path):
     frame = pd.read_csv(features_csv)
-    frame = pd.concat([frame[[ID_COLUMN]], pd.DataFrame({"TARGET": 0}, index=frame.index),
-                       frame.drop(columns=[ID_COLUMN]), pd.DataFrame({"comment": "text, with a comma"}, index=frame.index)],
+    extra = pd.DataFrame({"TARGET": 0, "comment": "text, with a comma"}, index=frame.index)
+    frame = pd.concat([frame[[ID_COLUMN]], extra[["TARGET"]], frame.drop(columns=[ID_COLUMN]), extra[["comment"]]],
                       axis=1)
     frame.to_csv(tmp_path / "extra.csv", index=False)
     with pytest.warns(UserWarning, match="not model features"):
