@@ -13,30 +13,15 @@ import pytest
 
 import inference
 from api.batch import BatchInputError, errors_path_for, score_file
-from api.predictor import Predictor
-from scoring import config, data, features, synthetic
+from scoring import config, data, features
 from scoring.schema import ID_COLUMN
 from tests.helpers import PROJECT_ROOT
 from tests.inference.test_inference import read_scores, run_cli
 
 
 @pytest.fixture(scope="module")
-def predictor():
-    return Predictor.from_dir(config.MODELS_DIR)
-
-
-@pytest.fixture(scope="module")
-def twin_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("twin")
-    twin = synthetic.generate(200, seed=8, progress=False, test_applicants=40)
-    synthetic.write_tables(twin.tables, out)
-    twin.test_application.to_csv(out / "application_test.csv", index=False)
-    return out
-
-
-@pytest.fixture(scope="module")
 def features_csv(twin_dir, predictor, tmp_path_factory):
-    """The 40 test applicants as a features file (SK_ID_CURR first, then the model's columns)."""
+    """The 60 test applicants as a features file (SK_ID_CURR first, then the model's columns)."""
     tables = data.load_tables(twin_dir, application="application_test", require_target=False, progress=False)
     frame = features.align_features(features.build_features(tables, progress=False), predictor.features)
     path = tmp_path_factory.mktemp("features") / "features.csv"
@@ -100,10 +85,10 @@ def test_features_without_ids_scored_by_line_number(features_csv, predictor, tmp
     with pytest.warns(UserWarning, match="line number"):
         report = score_file(tmp_path / "no_ids.csv", tmp_path / "lines.csv", predictor=predictor, chunk_size=7,
                             progress=False)
-    assert report.kind == "features" and report.scored == with_ids.scored == 40 and not report.errors
+    assert report.kind == "features" and report.scored == with_ids.scored == 60 and not report.errors
     by_line = pd.read_csv(tmp_path / "lines.csv")
     assert list(by_line.columns)[0] == "line"
-    assert by_line["line"].tolist() == list(range(2, 42))
+    assert by_line["line"].tolist() == list(range(2, 62))
     np.testing.assert_array_equal(by_line["score"], read_scores(tmp_path / "ids.csv")["score"])
 
 
@@ -115,7 +100,7 @@ def test_features_file_extra_columns_ignored_with_a_warning(features_csv, predic
     frame.to_csv(tmp_path / "extra.csv", index=False)
     with pytest.warns(UserWarning, match="not model features"):
         report = score_file(tmp_path / "extra.csv", tmp_path / "o.csv", predictor=predictor, progress=False)
-    assert report.scored == 40 and not report.errors
+    assert report.scored == 60 and not report.errors
 
 
 # --- python inference.py with no argument -------------------------------------------------------
@@ -125,8 +110,8 @@ def test_no_argument_scores_datasets_application_test(twin_dir, tmp_path, monkey
     monkeypatch.setattr(config, "DATASETS_DIR", twin_dir)
     monkeypatch.chdir(tmp_path)
     assert inference.main(["--quiet"]) == 0
-    assert "40 of 40 applicants scored (application input)" in capsys.readouterr().out
-    assert len(read_scores(tmp_path / "application_test_scores.csv")) == 40
+    assert "60 of 60 applicants scored (application input)" in capsys.readouterr().out
+    assert len(read_scores(tmp_path / "application_test_scores.csv")) == 60
 
 
 def test_no_argument_without_datasets_says_what_to_pass(tmp_path, monkeypatch, capsys):
@@ -148,7 +133,7 @@ def test_no_argument_cli_in_the_project(tmp_path):
 
 def test_many_small_blocks_keep_the_file_order(features_csv, predictor, tmp_path):
     report = score_file(features_csv, tmp_path / "o.csv", predictor=predictor, chunk_size=3, progress=False)
-    assert report.scored == 40
+    assert report.scored == 60
     expected = pd.read_csv(features_csv)[ID_COLUMN].tolist()
     assert pd.read_csv(tmp_path / "o.csv")[ID_COLUMN].tolist() == expected
 
@@ -176,7 +161,7 @@ def test_bad_cells_in_a_features_file(features_csv, predictor, tmp_path):
     assert "integer" in reasons[16] and "'12.5'" in reasons[16]
     assert "appears earlier" in reasons[22]
     assert "3 fields" in reasons[35]
-    assert report.rows == 41 and report.scored == 36
+    assert report.rows == 61 and report.scored == 56
     errors = pd.read_csv(errors_path_for(tmp_path / "o.csv"))
     assert errors["line"].tolist() == [6, 11, 16, 22, 35]
 
@@ -205,7 +190,7 @@ def test_parquet_text_and_infinity_reported(features_csv, predictor, tmp_path):
     reasons = {e.line: e.reason for e in report.errors}
     assert sorted(reasons) == [5, 7]
     assert "'lots'" in reasons[5] and "EXT_SOURCE_2" in reasons[7]
-    assert report.scored == 38
+    assert report.scored == 58
 
 
 def test_header_only_and_binary_files(predictor, tmp_path):

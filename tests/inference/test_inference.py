@@ -11,25 +11,9 @@ import pandas as pd
 import pytest
 
 from api.batch import BatchInputError, detect_kind, score_file
-from api.predictor import Predictor
-from scoring import config, data, features, synthetic
+from scoring import data, features
 from scoring.schema import ID_COLUMN, LABEL_HIGH_RISK, LABEL_LOW_RISK
 from tests.helpers import PROJECT_ROOT
-
-
-@pytest.fixture(scope="module")
-def predictor():
-    return Predictor.from_dir(config.MODELS_DIR)
-
-
-@pytest.fixture(scope="module")
-def twin_dir(tmp_path_factory):
-    """A small twin on disk: child tables for 300 + 60 applicants, application_test of 60."""
-    out = tmp_path_factory.mktemp("twin")
-    twin = synthetic.generate(300, seed=5, progress=False, test_applicants=60)
-    synthetic.write_tables(twin.tables, out)
-    twin.test_application.to_csv(out / "application_test.csv", index=False)
-    return out
 
 
 def read_scores(path):
