@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from tqdm.auto import tqdm
 
-from api.batch_check import Checked, RowError, SeenIds, check_chunk, malformed_errors
+from api.batch_check import Checked, Layout, RowError, SeenIds, check_chunk, malformed_errors, numbers_of
 from api.batch_read import Chunk, InputFileError, is_parquet, read_chunks, read_header
 from scoring import data, features
 from scoring.schema import APPLICATION_TEST, CHILD_TABLES, ID_COLUMN, LABEL_HIGH_RISK, LABEL_LOW_RISK, TARGET_COLUMN
@@ -141,24 +141,25 @@ def load_children(data_dir: Path | None) -> data.Tables:
     return data.Tables(application=empty, **data.load_child_tables(Path(data_dir)))
 
 
+def _layout(plan: _Plan, predictor) -> Layout:
+    if plan.kind == "features":  # the matrix the predictor scores: model order, float32, absent columns NaN
+        return Layout(plan.numeric, [predictor.index[c] for c in plan.numeric], len(predictor.features), np.float32)
+    return Layout(plan.numeric, list(range(len(plan.numeric))), len(plan.numeric), np.float64)
+
+
 class _Scorer:
     """Turns checked rows into (ids, scores)."""
 
     def __init__(self, plan: _Plan, predictor, children: data.Tables | None, source: Path):
         self.plan, self.predictor, self.children, self.source = plan, predictor, children, source
-        self.columns = [predictor.index[c] for c in plan.numeric] if plan.kind == "features" else []
 
     def __call__(self, chunk: Chunk, checked: Checked) -> tuple[np.ndarray, np.ndarray]:
-        n = len(checked.ids)
         if self.plan.kind == "features":
-            matrix = np.full((n, len(self.predictor.features)), np.nan, dtype=np.float32)
-            for name, j in zip(self.plan.numeric, self.columns, strict=True):
-                matrix[:, j] = checked.numbers[name]
-            return checked.ids, self.predictor.score_matrix(matrix)
-        frame = chunk.table.filter(pa.array(checked.ok)).to_pandas()
-        for name, values in checked.numbers.items():
-            frame[name] = values
-        frame[ID_COLUMN] = checked.ids
+            return checked.ids, self.predictor.score_matrix(checked.matrix)
+        others = [c for c in chunk.table.column_names if c not in set(self.plan.numeric) | {ID_COLUMN}]
+        frame = chunk.table.select(others).filter(pa.array(checked.ok)).to_pandas()
+        numbers = pd.DataFrame(checked.matrix, columns=self.plan.numeric, index=frame.index)
+        frame = pd.concat([pd.DataFrame({ID_COLUMN: checked.ids}, index=frame.index), numbers, frame], axis=1)
         app = data.coerce_table(frame.drop(columns=[TARGET_COLUMN], errors="ignore"), self.source, APPLICATION_TEST)
         tables = replace(self.children.restrict(app[ID_COLUMN].to_numpy()), application=app)
         aligned = features.align_features(features.build_features(tables, progress=False), self.predictor.features)
@@ -218,12 +219,14 @@ def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | No
 
         total = pq.ParquetFile(input_path).metadata.num_rows
     output.parent.mkdir(parents=True, exist_ok=True)
-    chunks = read_chunks(input_path, names, plan.read, plan.types, chunk_size)
+    layout = _layout(plan, predictor)
+    chunks = read_chunks(input_path, names, plan.read, plan.types, chunk_size,
+                         prepare=lambda chunk: (chunk, numbers_of(chunk, layout)))
     try:
         with pacsv.CSVWriter(output, schema, write_options=pacsv.WriteOptions(quoting_style="none")) as writer, \
                 tqdm(desc="scoring", unit="row", total=total, file=sys.stderr, disable=not progress) as bar:
-            for chunk in chunks:
-                checked = check_chunk(chunk, plan.id_column, plan.numeric, seen)
+            for chunk, numbers in chunks:
+                checked = check_chunk(chunk, plan.id_column, layout, numbers, seen)
                 report.errors.extend(sorted(malformed_errors(chunk) + checked.errors, key=lambda e: e.line))
                 if len(checked.ids):
                     ids, scores = scorer(chunk, checked)

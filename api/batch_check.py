@@ -35,8 +35,31 @@ class RowError:
 class Checked:
     ok: np.ndarray  # bool per row of the chunk's table
     ids: np.ndarray  # int64 id of the rows that passed (the line number when the file has no id)
-    numbers: dict[str, np.ndarray]  # float64 values of the rows that passed, per numeric column
+    matrix: np.ndarray  # the numeric columns of the rows that passed (see `Layout`)
     errors: list[RowError] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the numeric columns go in the matrix handed to the scorer, and its type.
+
+    Features files: the model's columns in its order, float32 (what the predictor scores), absent
+    ones NaN. Applicants: the numeric columns in file order, float64 (exact amounts and days).
+    """
+
+    numeric: list[str]  # the file's numeric columns, in file order
+    positions: list[int]  # the matrix column of each
+    width: int
+    dtype: type
+
+
+@dataclass
+class Numbers:
+    """A chunk's numeric columns as one matrix, with the first refused column of each row."""
+
+    matrix: np.ndarray  # rows x layout.width, C order
+    first_bad: np.ndarray  # per row: index in layout.numeric of the first text / infinite cell, or -1
+    texts: dict[int, np.ndarray]  # the cells of the columns that were text, by index in layout.numeric
 
 
 class SeenIds:
@@ -80,10 +103,43 @@ def _shown(text: np.ndarray | None, values: np.ndarray, i: int) -> str:
     return "" if np.isnan(values[i]) else str(values[i])
 
 
-def check_chunk(chunk: Chunk, id_column: str | None, numeric: list[str], seen: SeenIds) -> Checked:
+def numbers_of(chunk: Chunk, layout: Layout) -> Numbers:
+    """The numeric columns of `chunk` in `layout` (run by the reader threads, ahead of the checks).
+
+    Column-major fill (each column written contiguously), one vectorised test for infinities,
+    then one copy to row-major order for the scorer.
+    """
+    table = chunk.table
+    n = table.num_rows
+    filled = np.full((n, layout.width), np.nan, dtype=layout.dtype, order="F")
+    texts: dict[int, np.ndarray] = {}
+    text_bad: list[tuple[int, np.ndarray]] = []
+    for j, (name, position) in enumerate(zip(layout.numeric, layout.positions, strict=True)):
+        column = table[name]
+        if pa.types.is_floating(column.type):
+            filled[:, position] = column.to_numpy(zero_copy_only=False)
+            continue
+        values, is_text, text = _cells(column)
+        filled[:, position] = values
+        if text is not None:
+            texts[j] = text
+            text_bad.append((position, is_text))
+    bad = np.isinf(filled)
+    for position, is_text in text_bad:
+        bad[:, position] |= is_text
+    first_bad = np.full(n, -1, dtype=np.int64)
+    rows = np.flatnonzero(bad.any(axis=1))
+    if rows.size:
+        to_numeric = np.argsort(layout.positions)  # matrix column -> index in layout.numeric
+        by_position = bad[rows][:, np.sort(layout.positions)]
+        first_bad[rows] = to_numeric[by_position.argmax(axis=1)]
+    return Numbers(np.ascontiguousarray(filled), first_bad, texts)
+
+
+def check_chunk(chunk: Chunk, id_column: str | None, layout: Layout, numbers: Numbers, seen: SeenIds) -> Checked:
     """The rows of `chunk` that can be scored, their ids and numbers, and the errors of the others."""
-    table, n = chunk.table, chunk.table.num_rows
-    code = np.full(n, _FINE, dtype=np.int64)
+    table = chunk.table
+    code = numbers.first_bad.copy()
     if id_column is None:
         ids, id_text, id_values = chunk.lines.astype(np.int64), None, None
     else:
@@ -95,16 +151,6 @@ def check_chunk(chunk: Chunk, id_column: str | None, numeric: list[str], seen: S
         ids = np.where(code == _FINE, id_values, 0).astype(np.int64)
         if pa.types.is_integer(table[id_column].type):  # exact beyond 2**53
             ids = np.where(code == _FINE, pc.fill_null(table[id_column], 0).to_numpy(), 0).astype(np.int64)
-    numbers: dict[str, np.ndarray] = {}
-    shown: dict[int, tuple[np.ndarray | None, np.ndarray]] = {}
-    for j, name in enumerate(numeric):
-        values, text_cells, text = _cells(table[name])
-        bad = text_cells | np.isinf(values)
-        fresh = bad & (code == _FINE)
-        if fresh.any():
-            code[fresh] = j
-            shown[j] = (text, values)
-        numbers[name] = values
     if id_column is not None:
         candidates = np.flatnonzero(code == _FINE)
         repeated = pd.Index(ids[candidates]).duplicated(keep="first") | seen.contains(ids[candidates])
@@ -121,10 +167,12 @@ def check_chunk(chunk: Chunk, id_column: str | None, numeric: list[str], seen: S
             _REPEATED: f"{id_column} {applicant} appears earlier in the file",
         }.get(int(code[i]))
         if reason is None:
-            name = numeric[code[i]]
-            reason = f"column {name} must hold a finite number; got {_shown(*shown[int(code[i])], i)!r}"
+            j = int(code[i])
+            cell = _shown(numbers.texts.get(j), numbers.matrix[:, layout.positions[j]], i)
+            reason = f"column {layout.numeric[j]} must hold a finite number; got {cell!r}"
         errors.append(RowError(int(chunk.lines[i]), applicant, reason))
-    return Checked(ok, ids[ok], {name: values[ok] for name, values in numbers.items()}, errors)
+    matrix = numbers.matrix if ok.all() else numbers.matrix[ok]
+    return Checked(ok, ids[ok], matrix, errors)
 
 
 def malformed_errors(chunk: Chunk) -> list[RowError]:

@@ -22,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -187,39 +188,41 @@ def parquet_chunks(path: Path, read: list[str], chunk_rows: int) -> Iterator[Chu
         raise InputFileError(f"{path}: cannot be read as Parquet ({exc})") from exc
 
 
-def parquet_tasks(path: Path, read: list[str], chunk_rows: int) -> Iterator[Callable[[], Chunk]]:
-    """Tasks that each read the next batch: to be run one at a time, in order."""
-    batches = parquet_chunks(path, read, chunk_rows)
-    while True:
-        yield partial(next, batches, None)
-
-
 def read_chunks(path: Path, names: list[str], read: list[str], types: dict[str, pa.DataType],
-                chunk_rows: int, *, workers: int = 2, ahead: int = 3) -> Iterator[Chunk]:
-    """The chunks of the file in order, parsed ahead by `workers` threads (at most `ahead` waiting).
+                chunk_rows: int, *, prepare: Callable[[Chunk], Any] = lambda chunk: chunk, workers: int = 2,
+                ahead: int = 3) -> Iterator[Any]:
+    """`prepare(chunk)` for the chunks of the file in order, run ahead by `workers` threads.
 
-    CSV blocks are parsed in parallel, each on one thread (no GIL; measured: less CPU per row than
-    pyarrow's own multi-threaded parse of one block). Parquet batches are read in order by one
-    thread (pyarrow decodes a batch on its own threads).
+    At most `ahead` chunks are in flight, so memory depends on the chunk size only. CSV blocks are
+    parsed in parallel, each on one thread (no GIL; measured: less CPU per row than pyarrow's own
+    multi-threaded parse of one block). Parquet batches are read in order by one thread (pyarrow
+    decodes a batch on its own threads).
     """
     if is_parquet(path):
-        tasks, workers = parquet_tasks(path, read, chunk_rows), 1
+        batches = parquet_chunks(path, read, chunk_rows)
+
+        def next_batch() -> Any:
+            chunk = next(batches, None)
+            return None if chunk is None else prepare(chunk)
+
+        tasks: Iterator[Callable[[], Any]] = iter(lambda: next_batch, None)
+        workers = 1
     else:
-        tasks = csv_tasks(path, names, read, types, chunk_rows)
+        tasks = (lambda task=task: prepare(task()) for task in csv_tasks(path, names, read, types, chunk_rows))
     with ThreadPoolExecutor(workers, thread_name_prefix="batch-read") as pool:
         pending: deque[Future] = deque()
         try:
             for task in tasks:
                 pending.append(pool.submit(task))
                 if len(pending) >= ahead:
-                    chunk = pending.popleft().result()
-                    if chunk is None:
+                    item = pending.popleft().result()
+                    if item is None:
                         return
-                    yield chunk
+                    yield item
             while pending:
-                chunk = pending.popleft().result()
-                if chunk is not None:
-                    yield chunk
+                item = pending.popleft().result()
+                if item is not None:
+                    yield item
         finally:
             for future in pending:
                 future.cancel()
