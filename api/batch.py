@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,7 @@ import pyarrow.csv as pacsv
 from tqdm.auto import tqdm
 
 from api.batch_check import Checked, Layout, RowError, SeenIds, check_chunk, malformed_errors, numbers_of
+from api.batch_children import ChildIndex
 from api.batch_read import Chunk, InputFileError, is_parquet, read_chunks, read_header
 from scoring import data, features
 from scoring.schema import APPLICATION_TEST, CHILD_TABLES, ID_COLUMN, LABEL_HIGH_RISK, LABEL_LOW_RISK, TARGET_COLUMN
@@ -150,7 +151,7 @@ def _layout(plan: _Plan, predictor) -> Layout:
 class _Scorer:
     """Turns checked rows into (ids, scores)."""
 
-    def __init__(self, plan: _Plan, predictor, children: data.Tables | None, source: Path):
+    def __init__(self, plan: _Plan, predictor, children: ChildIndex | None, source: Path):
         self.plan, self.predictor, self.children, self.source = plan, predictor, children, source
 
     def __call__(self, chunk: Chunk, checked: Checked) -> tuple[np.ndarray, np.ndarray]:
@@ -161,7 +162,7 @@ class _Scorer:
         numbers = pd.DataFrame(checked.matrix, columns=self.plan.numeric, index=frame.index)
         frame = pd.concat([pd.DataFrame({ID_COLUMN: checked.ids}, index=frame.index), numbers, frame], axis=1)
         app = data.coerce_table(frame.drop(columns=[TARGET_COLUMN], errors="ignore"), self.source, APPLICATION_TEST)
-        tables = replace(self.children.restrict(app[ID_COLUMN].to_numpy()), application=app)
+        tables = self.children.restrict(app)
         aligned = features.align_features(features.build_features(tables, progress=False), self.predictor.features)
         return aligned.index.to_numpy(dtype=np.int64), self.predictor.predict_many(aligned)
 
@@ -207,7 +208,7 @@ def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | No
     except BatchInputError as exc:
         raise BatchInputError(f"{input_path}: {exc}" if not str(exc).startswith(str(input_path)) else str(exc)) from exc
     report = BatchReport(kind=plan.kind, output=output, errors_path=errors_path_for(output))
-    children = load_children(data_dir) if plan.kind == "application" else None
+    children = ChildIndex(load_children(data_dir)) if plan.kind == "application" else None
     scorer = _Scorer(plan, predictor, children, input_path)
     seen = SeenIds()
     id_name = ID_COLUMN if plan.id_column else LINE_COLUMN

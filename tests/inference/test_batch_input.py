@@ -13,6 +13,7 @@ import pytest
 
 import inference
 from api.batch import BatchInputError, errors_path_for, score_file
+from api.batch_children import ChildIndex
 from scoring import config, data, features
 from scoring.schema import ID_COLUMN
 from tests.helpers import PROJECT_ROOT
@@ -126,6 +127,23 @@ def test_no_argument_cli_in_the_project(tmp_path):
         pytest.skip("datasets/application_test.csv present: the command would score it")
     done = run_cli(cwd=tmp_path)
     assert done.returncode == 2 and "--input" in done.stderr and "Traceback" not in done.stderr
+
+
+# --- the raw path: child rows of a chunk ----------------------------------------------------------
+
+
+def test_child_index_gives_the_features_of_restrict(twin_dir):
+    tables = data.load_tables(twin_dir, application="application_test", require_target=False, progress=False)
+    index = ChildIndex(tables)
+    app = tables.application.iloc[[7, 3, 41, 12, 59]].reset_index(drop=True)  # any order, as a chunk comes
+    direct = tables.restrict(app[ID_COLUMN].to_numpy())
+    fast = index.restrict(app)
+    for (name, got), (_, expected) in zip(fast.items()[1:], direct.items()[1:], strict=True):
+        key = ["SK_ID_BUREAU", "MONTHS_BALANCE"] if name == "bureau_balance" else list(expected.columns[:2])
+        pd.testing.assert_frame_equal(got.sort_values(key, kind="stable").reset_index(drop=True),
+                                      expected.sort_values(key, kind="stable").reset_index(drop=True), obj=name)
+    direct_features = features.build_features(data.Tables(**{**vars(direct), "application": app}), progress=False)
+    pd.testing.assert_frame_equal(features.build_features(fast, progress=False), direct_features, check_exact=True)
 
 
 # --- the reader: chunks, bad lines, formats -----------------------------------------------------
