@@ -106,6 +106,8 @@ class _Plan:
 
 
 def _plan(path: Path, names: list[str], model_features: list[str]) -> _Plan:
+    if len(names) == 1 and ";" in names[0]:
+        raise BatchInputError(f"{path}: the columns are separated by ';'; expected a CSV separated by commas")
     kind = detect_kind(names, model_features)
     id_column = ID_COLUMN if ID_COLUMN in names else None
     if kind == "features":
@@ -224,8 +226,11 @@ def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | No
     chunks = read_chunks(input_path, names, plan.read, plan.types, chunk_size,
                          prepare=lambda chunk: (chunk, numbers_of(chunk, layout)))
     try:
-        with pacsv.CSVWriter(output, schema, write_options=pacsv.WriteOptions(quoting_style="none")) as writer, \
+        with open(output, "wb") as sink, \
+                pacsv.CSVWriter(sink, schema, write_options=pacsv.WriteOptions(include_header=False,
+                                                                               quoting_style="none")) as writer, \
                 tqdm(desc="scoring", unit="row", total=total, file=sys.stderr, disable=not progress) as bar:
+            sink.write((",".join(schema.names) + "\n").encode())
             for chunk, numbers in chunks:
                 checked = check_chunk(chunk, plan.id_column, layout, numbers, seen)
                 report.errors.extend(sorted(malformed_errors(chunk) + checked.errors, key=lambda e: e.line))

@@ -53,6 +53,9 @@ def test_unrelated_columns_are_refused(predictor, tmp_path):
     path.write_text(f"{ID_COLUMN},colour,size\n1,red,3\n")
     with pytest.raises(BatchInputError, match="neither applicants nor features"):
         score_file(path, tmp_path / "o.csv", predictor=predictor, progress=False)
+    path.write_text(f"{ID_COLUMN};AMT_CREDIT\n1;2\n")  # a spreadsheet's French CSV
+    with pytest.raises(BatchInputError, match="separated by ';'"):
+        score_file(path, tmp_path / "o.csv", predictor=predictor, progress=False)
 
 
 def test_partial_application_file_is_still_applicants(predictor, tmp_path):
