@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from api.batch_check import Checked, Layout, RowError, SeenIds, check_chunk, malformed_errors, numbers_of
@@ -108,7 +109,10 @@ class _Plan:
 def _plan(path: Path, names: list[str], model_features: list[str]) -> _Plan:
     if len(names) == 1 and ";" in names[0]:
         raise BatchInputError(f"{path}: the columns are separated by ';'; expected a CSV separated by commas")
-    kind = detect_kind(names, model_features)
+    try:
+        kind = detect_kind(names, model_features)
+    except BatchInputError as exc:
+        raise BatchInputError(f"{path}: {exc}") from exc
     id_column = ID_COLUMN if ID_COLUMN in names else None
     if kind == "features":
         known = set(model_features)
@@ -205,10 +209,7 @@ def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | No
         names = read_header(input_path)
     except InputFileError as exc:
         raise BatchInputError(str(exc)) from exc
-    try:
-        plan = _plan(input_path, names, predictor.features)
-    except BatchInputError as exc:
-        raise BatchInputError(f"{input_path}: {exc}" if not str(exc).startswith(str(input_path)) else str(exc)) from exc
+    plan = _plan(input_path, names, predictor.features)
     report = BatchReport(kind=plan.kind, output=output, errors_path=errors_path_for(output))
     children = ChildIndex(load_children(data_dir)) if plan.kind == "application" else None
     scorer = _Scorer(plan, predictor, children, input_path)
@@ -216,11 +217,7 @@ def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | No
     id_name = ID_COLUMN if plan.id_column else LINE_COLUMN
     schema = pa.schema([(id_name, pa.int64()), ("score", pa.float64()), ("prediction", pa.int8()),
                         ("label", pa.string()), ("review", pa.int8())])
-    total = None
-    if is_parquet(input_path):
-        import pyarrow.parquet as pq
-
-        total = pq.ParquetFile(input_path).metadata.num_rows
+    total = pq.ParquetFile(input_path).metadata.num_rows if is_parquet(input_path) else None
     output.parent.mkdir(parents=True, exist_ok=True)
     layout = _layout(plan, predictor)
     chunks = read_chunks(input_path, names, plan.read, plan.types, chunk_size,

@@ -177,4 +177,4 @@ def check_chunk(chunk: Chunk, id_column: str | None, layout: Layout, numbers: Nu
 
 def malformed_errors(chunk: Chunk) -> list[RowError]:
     """Rows the CSV parser could not split into the header's fields."""
-    return [RowError(line, "", f"line {line} {reason}") for line, reason in chunk.malformed]
+    return [RowError(line, "", reason) for line, reason in chunk.malformed]
