@@ -1,9 +1,12 @@
-"""Score the applicants of a CSV file with the trained model.
+"""Score the applicants of a file (CSV, .csv.gz or Parquet) with the trained model.
 
 The input is application-like rows (Home Credit columns; child tables read from --data-dir) or an
-already-engineered features file. The output has SK_ID_CURR, score, prediction (1 = high risk)
-and label. Rows that cannot be scored are listed, with their line and the reason, in
-<output>.errors.csv and on stderr.
+already-engineered features file; any other table (e.g. bureau.csv) is refused. Without --input,
+datasets/application_test.csv is scored with the child tables of datasets/. The output has
+SK_ID_CURR (or `line` for a features file without ids), score, prediction (1 = high risk), label
+and review (1 = grey zone: to be studied by a person). Rows that cannot be scored are listed, with
+their line and the reason, in <output stem>.errors.csv (scores.csv -> scores.errors.csv) and on
+stderr.
 
 exit codes: 0 every row scored, 1 some rows could not be scored, 2 unusable input or model.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -20,6 +24,7 @@ from api.predictor import Predictor
 from scoring import config
 from scoring.artifacts import ArtifactError
 from scoring.data import DataError
+from scoring.schema import APPLICATION_TEST
 
 SHOWN_ERRORS = 10
 
@@ -28,22 +33,39 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"inference.py: warning: {message}", file=sys.stderr)
 
 
+def _default_input() -> tuple[Path, Path] | None:
+    """The seed's command scores datasets/application_test.csv with the child tables beside it."""
+    path = config.DATASETS_DIR / f"{APPLICATION_TEST}.csv"
+    return (path, config.DATASETS_DIR) if path.is_file() else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--input", type=Path, required=True, help="CSV (or .csv.gz/.parquet) of applicants")
+    parser.add_argument("--input", type=Path, default=None,
+                        help="applicants or features (.csv, .csv.gz, .parquet); default: datasets/application_test.csv")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="folder of the child tables (bureau.csv, ...) for application-like input")
     parser.add_argument("--model-dir", type=Path, default=None, help="model artifacts (default: MODEL_DIR or models/)")
     parser.add_argument("--output", type=Path, default=None,
                         help="where the scores go (default: <input name>_scores.csv in the current folder)")
     parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE,
-                        help="rows scored at a time; bounds memory (default: %(default)s)")
+                        help="rows read and scored at a time; bounds memory (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     if args.chunk_size < 1:
         parser.error("--chunk-size must be at least 1")
+    if args.input is None:
+        default = _default_input()
+        if default is None:
+            print(f"inference.py: error: no --input given and {config.DATASETS_DIR / (APPLICATION_TEST + '.csv')} "
+                  "does not exist. Pass the file to score, e.g.\n"
+                  "  python inference.py --input application_test.csv --data-dir DIR_OF_CHILD_TABLES\n"
+                  "  python inference.py --input features.csv", file=sys.stderr)
+            return 2
+        args.input, args.data_dir = default[0], args.data_dir or default[1]
     warnings.showwarning = _show_warning
     output = args.output or Path(f"{args.input.name.split('.')[0]}_scores.csv")
+    start = time.perf_counter()
     try:
         predictor = Predictor.from_dir(args.model_dir or config.model_dir())
         report = score_file(args.input, output, predictor=predictor, data_dir=args.data_dir,
@@ -51,8 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ArtifactError, BatchInputError, DataError, OSError) as exc:
         print(f"inference.py: error: {exc}", file=sys.stderr)
         return 2
+    elapsed = time.perf_counter() - start
     print(f"{report.scored} of {report.rows} applicants scored ({report.kind} input), "
-          f"{report.high_risk} high risk -> {report.output}")
+          f"{report.high_risk} high risk, {report.review} to review -> {report.output} "
+          f"({elapsed:.1f} s, {report.rows / max(elapsed, 1e-9):,.0f} rows/s)")
     if report.errors:
         print(f"{len(report.errors)} rows could not be scored (all listed in {report.errors_path}):", file=sys.stderr)
         for err in report.errors[:SHOWN_ERRORS]:

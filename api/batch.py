@@ -1,43 +1,48 @@
-"""Batch scoring of a CSV file, in chunks, with the serving predictor.
+"""Batch scoring of a file (CSV, .csv.gz or Parquet), in bounded chunks, with the serving predictor.
 
 The input is either application-like rows (raw Home Credit columns; the child tables come from a
-data folder) or an already-engineered features file (columns named as in `features.txt`). Rows
-that cannot be scored are never dropped silently: each is reported with its line number and the
-reason, in an errors file beside the output and on stderr.
+data folder) or an already-engineered features file (columns named as in `features.txt`); any
+other table (e.g. bureau.csv) is refused. Rows that cannot be scored are never dropped silently:
+each is reported with its line number and the reason, in `<output stem>.errors.csv` beside the
+output and on stderr.
+
+Both cores: two threads parse the next chunks (`api.batch_read`; pyarrow works without the GIL)
+while this one checks (`api.batch_check`), scores and writes the current one. At most three
+chunks wait, so memory depends on the chunk size, not on the file's size.
 """
 
 from __future__ import annotations
 
-import csv
 import sys
 import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
-from itertools import chain
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
+from api.batch_check import Checked, Layout, RowError, SeenIds, check_chunk, malformed_errors, numbers_of
+from api.batch_children import ChildIndex
+from api.batch_read import Chunk, InputFileError, is_parquet, read_chunks, read_header
 from scoring import data, features
-from scoring.schema import APPLICATION_TEST, ID_COLUMN, TARGET_COLUMN, label_for, prediction_for
+from scoring.schema import APPLICATION_TEST, CHILD_TABLES, ID_COLUMN, LABEL_HIGH_RISK, LABEL_LOW_RISK, TARGET_COLUMN
 
-DEFAULT_CHUNK_SIZE = 5_000
-OUTPUT_COLUMNS = (ID_COLUMN, "score", "prediction", "label")
+DEFAULT_CHUNK_SIZE = 20_000
+LINE_COLUMN = "line"  # the identifier column of the output when the input has no SK_ID_CURR
+OUTPUT_COLUMNS = (ID_COLUMN, "score", "prediction", "label", "review")
+ERRORS_SUFFIX = ".errors.csv"
 # An input with at least this share of the model's feature names is taken as a features file.
 FEATURES_FILE_SHARE = 0.5
 
+__all__ = ["BatchInputError", "BatchReport", "RowError", "detect_kind", "errors_path_for", "score_file"]
+
 
 class BatchInputError(ValueError):
-    """The input file cannot be used at all (unreadable, no header, no ID column...)."""
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int  # line number in the input file (the header is line 1)
-    applicant: str  # the row's SK_ID_CURR as written, or "" when absent
-    reason: str
+    """The input file cannot be used at all (unreadable, no header, no ID column, not applicants...)."""
 
 
 @dataclass
@@ -48,65 +53,90 @@ class BatchReport:
     rows: int = 0
     scored: int = 0
     high_risk: int = 0
+    review: int = 0
     errors: list[RowError] = field(default_factory=list)
 
 
-def _chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
-    """The input as text, chunk by chunk (numbers are parsed per row later, to report bad ones)."""
-    try:
-        if path.name.endswith(".parquet"):
-            frame = pd.read_parquet(path)
-            for start in range(0, len(frame), chunk_size):
-                yield frame.iloc[start:start + chunk_size].astype("object").where(lambda f: f.notna(), None)
-            return
-        yield from pd.read_csv(path, dtype=str, encoding="utf-8-sig", chunksize=chunk_size, keep_default_na=True)
-    except FileNotFoundError as exc:
-        raise BatchInputError(f"{path}: file not found") from exc
-    except pd.errors.EmptyDataError as exc:
-        raise BatchInputError(f"{path}: the file is empty; expected a CSV with a header line") from exc
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
-        raise BatchInputError(f"{path}: cannot be read as CSV ({exc})") from exc
+def errors_path_for(output: Path) -> Path:
+    """Where the refused rows of `output` are listed: ``scores.csv`` -> ``scores.errors.csv``."""
+    output = Path(output)
+    return output.with_name(output.stem + ERRORS_SUFFIX)
+
+
+def _child_table_of(columns: list[str]) -> str | None:
+    """The child table (bureau, previous_application...) the columns belong to, if any."""
+    own = set(columns) - {ID_COLUMN, TARGET_COLUMN}
+    application = len(own & set(data.COLUMNS[APPLICATION_TEST]))
+    best, hits = None, 0
+    for name in CHILD_TABLES:
+        n = len(own & (set(data.COLUMNS[name]) - {ID_COLUMN}))
+        if n > hits:
+            best, hits = name, n
+    return best if hits > application else None
 
 
 def detect_kind(columns: list[str], model_features: list[str]) -> str:
-    """'features' when the file carries most of the model's columns, else 'application'."""
+    """'features' when the file carries most of the model's columns, 'application' when it has
+    application columns; `BatchInputError` for anything else (a child table, unrelated columns)."""
     known = set(model_features)
-    share = sum(c in known for c in columns) / max(len(known), 1)
-    return "features" if share >= FEATURES_FILE_SHARE else "application"
+    if sum(c in known for c in columns) / max(len(known), 1) >= FEATURES_FILE_SHARE:
+        return "features"
+    child = _child_table_of(columns)
+    if child is not None:
+        raise BatchInputError(
+            f"this file looks like the {child} table, which is not a list of applicants: give it with the other "
+            f"child tables through --data-dir, and as --input the applicants (application_test.csv) or a features file")
+    if not set(columns) & (set(data.COLUMNS[APPLICATION_TEST]) - {ID_COLUMN}):
+        raise BatchInputError(
+            "this file holds neither applicants nor features: expected application columns (such as AMT_CREDIT, "
+            f"EXT_SOURCE_2, as in application_test.csv) or at least {FEATURES_FILE_SHARE:.0%} of the model's "
+            "features (models/features.txt)")
+    return "application"
 
 
-def _numeric_columns(kind: str, columns: list[str]) -> list[str]:
+@dataclass(frozen=True)
+class _Plan:
+    """What to read from the file and how."""
+
+    kind: str
+    names: list[str]  # the file's header
+    read: list[str]  # the columns read
+    types: dict[str, pa.DataType]  # their types for the fast CSV parse
+    id_column: str | None
+    numeric: list[str]  # the columns checked as numbers
+
+
+def _plan(path: Path, names: list[str], model_features: list[str]) -> _Plan:
+    if len(names) == 1 and ";" in names[0]:
+        raise BatchInputError(f"{path}: the columns are separated by ';'; expected a CSV separated by commas")
+    try:
+        kind = detect_kind(names, model_features)
+    except BatchInputError as exc:
+        raise BatchInputError(f"{path}: {exc}") from exc
+    id_column = ID_COLUMN if ID_COLUMN in names else None
     if kind == "features":
-        return [c for c in columns if c != ID_COLUMN]
-    schema = data.COLUMNS[APPLICATION_TEST]
-    return [c for c in columns if schema.get(c) in ("int", "float") and c != ID_COLUMN]
-
-
-def _validate_rows(chunk: pd.DataFrame, kind: str, first_line: int, seen: set[str]) -> tuple[pd.Series, list[RowError]]:
-    """Mask of usable rows and the errors of the others (one reason per row, the first found)."""
-    reasons = pd.Series("", index=chunk.index, dtype=object)
-    ids = chunk[ID_COLUMN]
-    as_int = pd.to_numeric(ids, errors="coerce")
-    bad_id = ids.isna() | as_int.isna() | (as_int != np.round(as_int))
-    reasons[bad_id] = f"{ID_COLUMN} must be an integer; got " + ids[bad_id].map(repr)
-    reasons[ids.isna()] = f"{ID_COLUMN} is empty"
-    for col in _numeric_columns(kind, list(chunk.columns)):
-        values = chunk[col]
-        numbers = pd.to_numeric(values, errors="coerce")
-        bad = values.notna() & (numbers.isna() | np.isinf(numbers.fillna(0)))
-        fresh = bad & (reasons == "")
-        reasons[fresh] = f"column {col} must hold a finite number; got " + values[fresh].map(repr)
-    errors: list[RowError] = []
-    for pos, (idx, reason) in enumerate(reasons.items()):
-        sid = "" if pd.isna(ids[idx]) else str(ids[idx])
-        if not reason and sid in seen:
-            reason = f"{ID_COLUMN} {sid} appears earlier in the file"
-        if reason:
-            errors.append(RowError(first_line + pos, sid, reason))
-            reasons[idx] = reason
-        else:
-            seen.add(sid)
-    return reasons == "", errors
+        known = set(model_features)
+        numeric = [c for c in names if c in known]
+        ignored = [c for c in names if c not in known and c != ID_COLUMN]
+        if ignored:
+            more = f" and {len(ignored) - 5} more" if len(ignored) > 5 else ""
+            shown = ", ".join(repr(c) for c in ignored[:5]) + more
+            warnings.warn(f"{path}: columns {shown} are not model features: ignored", stacklevel=3)
+        if id_column is None:
+            warnings.warn(f"{path}: no {ID_COLUMN} column: rows are identified by their line number "
+                          f"(column {LINE_COLUMN!r} of the output)", stacklevel=3)
+        read = ([id_column] if id_column else []) + numeric
+    else:
+        if id_column is None:
+            raise BatchInputError(f"{path}: column {ID_COLUMN} is missing; every applicant needs its id to find "
+                                  "its rows in the child tables")
+        schema = data.COLUMNS[APPLICATION_TEST]
+        numeric = [c for c in names if schema.get(c) in ("int", "float") and c != ID_COLUMN]
+        read = list(dict.fromkeys(names))
+    types = {c: pa.float64() for c in numeric} | {c: pa.string() for c in read if c not in numeric}
+    if id_column:
+        types[id_column] = pa.int64()
+    return _Plan(kind, names, read, types, id_column, numeric)
 
 
 def load_children(data_dir: Path | None) -> data.Tables:
@@ -118,62 +148,105 @@ def load_children(data_dir: Path | None) -> data.Tables:
     return data.Tables(application=empty, **data.load_child_tables(Path(data_dir)))
 
 
-def _features_of(chunk: pd.DataFrame, kind: str, children: data.Tables | None,
-                 model_features: list[str], source: Path) -> pd.DataFrame:
-    if kind == "features":
-        frame = chunk.set_index(pd.to_numeric(chunk[ID_COLUMN]).astype("int64")).drop(columns=[ID_COLUMN])
-        frame = frame.apply(pd.to_numeric)
-    else:
-        app = data.coerce_table(chunk.drop(columns=[TARGET_COLUMN], errors="ignore"), source, APPLICATION_TEST)
-        tables = replace(children.restrict(app[ID_COLUMN].to_numpy()), application=app)
-        frame = features.build_features(tables, progress=False)
-    return features.align_features(frame, model_features)
+def _layout(plan: _Plan, predictor) -> Layout:
+    if plan.kind == "features":  # the matrix the predictor scores: model order, float32, absent columns NaN
+        return Layout(plan.numeric, [predictor.index[c] for c in plan.numeric], len(predictor.features), np.float32)
+    return Layout(plan.numeric, list(range(len(plan.numeric))), len(plan.numeric), np.float64)
+
+
+class _Scorer:
+    """Turns checked rows into (ids, scores)."""
+
+    def __init__(self, plan: _Plan, predictor, children: ChildIndex | None, source: Path):
+        self.plan, self.predictor, self.children, self.source = plan, predictor, children, source
+
+    def __call__(self, chunk: Chunk, checked: Checked) -> tuple[np.ndarray, np.ndarray]:
+        if self.plan.kind == "features":
+            return checked.ids, self.predictor.score_matrix(checked.matrix)
+        others = [c for c in chunk.table.column_names if c not in set(self.plan.numeric) | {ID_COLUMN}]
+        frame = chunk.table.select(others).filter(pa.array(checked.ok)).to_pandas()
+        numbers = pd.DataFrame(checked.matrix, columns=self.plan.numeric, index=frame.index)
+        frame = pd.concat([pd.DataFrame({ID_COLUMN: checked.ids}, index=frame.index), numbers, frame], axis=1)
+        app = data.coerce_table(frame.drop(columns=[TARGET_COLUMN], errors="ignore"), self.source, APPLICATION_TEST)
+        tables = self.children.restrict(app)
+        aligned = features.align_features(features.build_features(tables, progress=False), self.predictor.features)
+        return aligned.index.to_numpy(dtype=np.int64), self.predictor.predict_many(aligned)
+
+
+def _output_table(id_name: str, ids: np.ndarray, scores: np.ndarray, predictor) -> tuple[pa.Table, int, int]:
+    scores64 = np.asarray(scores, dtype=np.float64)
+    high = scores64 >= predictor.threshold
+    low_edge, high_edge = predictor.grey_zone
+    review = (scores64 >= low_edge) & (scores64 <= high_edge)
+    table = pa.table({
+        id_name: pa.array(ids, pa.int64()),
+        "score": pa.array(np.round(scores64, 6)),
+        "prediction": pa.array(high.astype(np.int8)),
+        "label": pa.array(np.where(high, LABEL_HIGH_RISK, LABEL_LOW_RISK)),
+        "review": pa.array(review.astype(np.int8)),
+    })
+    return table, int(high.sum()), int(review.sum())
+
+
+def _write_errors(errors: list[RowError], path: Path) -> None:
+    if errors:
+        table = pa.table({"line": [e.line for e in errors], ID_COLUMN: [e.applicant for e in errors],
+                          "reason": [e.reason for e in errors]})
+        pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+    elif path.exists():
+        path.unlink()  # a stale report from an earlier run would mislead
 
 
 def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | None = None,
                chunk_size: int = DEFAULT_CHUNK_SIZE, progress: bool = True) -> BatchReport:
-    """Score every row of `input_path` into `output` (CSV); rows that fail go to `<output>.errors.csv`."""
-    input_path, output = Path(input_path), Path(output)
-    errors_path = output.with_name(output.stem + ".errors.csv")
-    chunks = _chunks(input_path, chunk_size)
-    try:
-        first = next(chunks)
-    except StopIteration as exc:
-        raise BatchInputError(f"{input_path}: no rows to score") from exc
-    if ID_COLUMN not in first.columns:
-        raise BatchInputError(f"{input_path}: column {ID_COLUMN} is missing; every row needs the applicant's id")
-    kind = detect_kind(list(first.columns), predictor.features)
-    report = BatchReport(kind=kind, output=output, errors_path=errors_path)
-    children = load_children(data_dir) if kind == "application" else None
-    output.parent.mkdir(parents=True, exist_ok=True)
-    seen: set[str] = set()
-    line = 2
-    with open(output, "w", newline="", encoding="utf-8") as out, \
-            tqdm(desc="scoring", unit="row", file=sys.stderr, disable=not progress) as bar:
-        writer = csv.writer(out)
-        writer.writerow(OUTPUT_COLUMNS)
-        for chunk in chain([first], chunks):
-            chunk = chunk.reset_index(drop=True)
-            ok, errors = _validate_rows(chunk, kind, line, seen)
-            report.errors.extend(errors)
-            good = chunk[ok.to_numpy()]
-            if len(good):
-                frame = _features_of(good, kind, children, predictor.features, input_path)
-                scores = predictor.predict_many(frame)
-                for sid, score in zip(frame.index, scores, strict=True):
-                    pred = prediction_for(score, predictor.threshold)
-                    writer.writerow((int(sid), f"{score:.6f}", pred, label_for(score, predictor.threshold)))
-                    report.high_risk += pred
-                report.scored += len(frame)
-            report.rows += len(chunk)
-            line += len(chunk)
-            bar.update(len(chunk))
-    if report.errors:
-        with open(errors_path, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(("line", ID_COLUMN, "reason"))
-            writer.writerows((e.line, e.applicant, e.reason) for e in report.errors)
-    elif errors_path.exists():
-        errors_path.unlink()  # a stale report from an earlier run would mislead
-    return report
+    """Score every row of `input_path` into `output` (CSV); refused rows go to `errors_path_for(output)`.
 
+    Output columns: SK_ID_CURR (or `line` when the input has no ids), score, prediction (1 = high
+    risk), label, review (1 = in the grey zone around the threshold: to be studied by a person).
+    """
+    input_path, output = Path(input_path), Path(output)
+    try:
+        names = read_header(input_path)
+    except InputFileError as exc:
+        raise BatchInputError(str(exc)) from exc
+    plan = _plan(input_path, names, predictor.features)
+    report = BatchReport(kind=plan.kind, output=output, errors_path=errors_path_for(output))
+    children = ChildIndex(load_children(data_dir)) if plan.kind == "application" else None
+    scorer = _Scorer(plan, predictor, children, input_path)
+    seen = SeenIds()
+    id_name = ID_COLUMN if plan.id_column else LINE_COLUMN
+    schema = pa.schema([(id_name, pa.int64()), ("score", pa.float64()), ("prediction", pa.int8()),
+                        ("label", pa.string()), ("review", pa.int8())])
+    total = pq.ParquetFile(input_path).metadata.num_rows if is_parquet(input_path) else None
+    output.parent.mkdir(parents=True, exist_ok=True)
+    layout = _layout(plan, predictor)
+    chunks = read_chunks(input_path, names, plan.read, plan.types, chunk_size,
+                         prepare=lambda chunk: (chunk, numbers_of(chunk, layout)))
+    try:
+        with open(output, "wb") as sink, \
+                pacsv.CSVWriter(sink, schema, write_options=pacsv.WriteOptions(include_header=False,
+                                                                               quoting_style="none")) as writer, \
+                tqdm(desc="scoring", unit="row", total=total, file=sys.stderr, disable=not progress) as bar:
+            sink.write((",".join(schema.names) + "\n").encode())
+            for chunk, numbers in chunks:
+                checked = check_chunk(chunk, plan.id_column, layout, numbers, seen)
+                report.errors.extend(sorted(malformed_errors(chunk) + checked.errors, key=lambda e: e.line))
+                if len(checked.ids):
+                    ids, scores = scorer(chunk, checked)
+                    table, high, review = _output_table(id_name, ids, scores, predictor)
+                    writer.write_table(table)
+                    report.scored += len(ids)
+                    report.high_risk += high
+                    report.review += review
+                n = chunk.table.num_rows + len(chunk.malformed)
+                report.rows += n
+                bar.update(n)
+    except InputFileError as exc:
+        raise BatchInputError(str(exc)) from exc
+    finally:
+        chunks.close()
+    if report.rows == 0:
+        output.unlink(missing_ok=True)
+        raise BatchInputError(f"{input_path}: no rows to score")
+    _write_errors(report.errors, report.errors_path)
+    return report

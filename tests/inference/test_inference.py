@@ -11,29 +11,19 @@ import pandas as pd
 import pytest
 
 from api.batch import BatchInputError, detect_kind, score_file
-from api.predictor import Predictor
-from scoring import config, features, synthetic
+from scoring import data, features
 from scoring.schema import ID_COLUMN, LABEL_HIGH_RISK, LABEL_LOW_RISK
 from tests.helpers import PROJECT_ROOT
 
 
-@pytest.fixture(scope="module")
-def predictor():
-    return Predictor.from_dir(config.MODELS_DIR)
-
-
-@pytest.fixture(scope="module")
-def twin_dir(tmp_path_factory):
-    """A small twin on disk: child tables for 300 + 60 applicants, application_test of 60."""
-    out = tmp_path_factory.mktemp("twin")
-    twin = synthetic.generate(300, seed=5, progress=False, test_applicants=60)
-    synthetic.write_tables(twin.tables, out)
-    twin.test_application.to_csv(out / "application_test.csv", index=False)
-    return out
-
-
 def read_scores(path):
     return pd.read_csv(path).set_index(ID_COLUMN)
+
+
+def features_of(twin_dir, predictor):
+    """The features of the twin's application_test applicants, built in one go from the loaded tables."""
+    tables = data.load_tables(twin_dir, application="application_test", require_target=False, progress=False)
+    return features.align_features(features.build_features(tables, progress=False), predictor.features)
 
 
 def test_raw_input_scored_and_labelled(twin_dir, predictor, tmp_path):
@@ -42,12 +32,18 @@ def test_raw_input_scored_and_labelled(twin_dir, predictor, tmp_path):
                         progress=False)
     scores = read_scores(out)
     assert report.kind == "application" and report.scored == report.rows == 60 == len(scores)
-    assert list(pd.read_csv(out).columns) == [ID_COLUMN, "score", "prediction", "label"]
+    assert list(pd.read_csv(out).columns) == [ID_COLUMN, "score", "prediction", "label", "review"]
     assert scores["score"].between(0, 1).all()
     high = scores["score"] >= predictor.threshold
     assert (scores["prediction"] == high.astype(int)).all()
     assert (scores["label"] == np.where(high, LABEL_HIGH_RISK, LABEL_LOW_RISK)).all()
     assert report.high_risk == int(high.sum())
+    # The grey zone of the API (Prediction.review): 1 inside [low, high] around the threshold.
+    low, high_edge = predictor.grey_zone
+    assert (scores["review"] == scores["score"].between(low, high_edge).astype(int)).all()
+    assert report.review == int(scores["review"].sum())
+    assert [predictor.predict(dict(row), explain=False).review for _, row in features_of(twin_dir, predictor)
+            .iterrows()] == scores["review"].astype(bool).tolist()
     assert not report.errors_path.exists()
 
 
@@ -59,18 +55,13 @@ def test_chunked_equals_one_shot_and_direct_features(twin_dir, predictor, tmp_pa
     assert one.scored == many.scored == 60
     pd.testing.assert_frame_equal(read_scores(tmp_path / "one.csv"), read_scores(tmp_path / "many.csv"))
     # The same applicants featurised in one go from the loaded tables give the same scores.
-    from scoring import data
-
-    tables = data.load_tables(twin_dir, application="application_test", require_target=False, progress=False)
-    frame = features.align_features(features.build_features(tables, progress=False), predictor.features)
+    frame = features_of(twin_dir, predictor)
     direct = predictor.predict_many(frame)
     got = read_scores(tmp_path / "one.csv").loc[frame.index, "score"].to_numpy()
     np.testing.assert_allclose(got, direct, atol=1e-6)
 
 
 def test_features_file_input_matches_raw_input(twin_dir, predictor, tmp_path):
-    from scoring import data
-
     tables = data.load_tables(twin_dir, application="application_test", require_target=False, progress=False)
     frame = features.build_features(tables, progress=False)
     frame.copy().reset_index().to_csv(tmp_path / "features.csv", index=False)

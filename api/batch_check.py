@@ -1,0 +1,180 @@
+"""Row-level checks of a batch chunk, vectorised: one reason per row that cannot be scored.
+
+A row is refused when its SK_ID_CURR is empty, not an integer or repeats an earlier row's, or
+when a numeric column holds text or an infinity (a missing value is fine: the model knows NaN).
+The first problem found is the row's reason, in this order: the id, the columns from left to
+right, then the repetition. Columns are checked whole with numpy and pandas; only the refused rows
+are turned into messages, one by one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from api.batch_read import Chunk
+
+_EMPTY_ID = -2
+_NOT_INTEGER_ID = -3
+_REPEATED = -4
+_FINE = -1
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int  # line number in the input file (the header is line 1)
+    applicant: str  # the row's SK_ID_CURR as written, or "" when absent
+    reason: str
+
+
+@dataclass
+class Checked:
+    ok: np.ndarray  # bool per row of the chunk's table
+    ids: np.ndarray  # int64 id of the rows that passed (the line number when the file has no id)
+    matrix: np.ndarray  # the numeric columns of the rows that passed (see `Layout`)
+    errors: list[RowError] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the numeric columns go in the matrix handed to the scorer, and its type.
+
+    Features files: the model's columns in its order, float32 (what the predictor scores), absent
+    ones NaN. Applicants: the numeric columns in file order, float64 (exact amounts and days).
+    """
+
+    numeric: list[str]  # the file's numeric columns, in file order
+    positions: list[int]  # the matrix column of each
+    width: int
+    dtype: type
+
+
+@dataclass
+class Numbers:
+    """A chunk's numeric columns as one matrix, with the first refused column of each row."""
+
+    matrix: np.ndarray  # rows x layout.width, C order
+    first_bad: np.ndarray  # per row: index in layout.numeric of the first text / infinite cell, or -1
+    texts: dict[int, np.ndarray]  # the cells of the columns that were text, by index in layout.numeric
+
+
+class SeenIds:
+    """The ids already scored, as a sorted array (membership by binary search, merged per chunk)."""
+
+    def __init__(self) -> None:
+        self._sorted = np.empty(0, dtype=np.int64)
+
+    def contains(self, ids: np.ndarray) -> np.ndarray:
+        if not len(self._sorted):
+            return np.zeros(len(ids), dtype=bool)
+        at = np.minimum(np.searchsorted(self._sorted, ids), len(self._sorted) - 1)
+        return self._sorted[at] == ids
+
+    def add(self, ids: np.ndarray) -> None:
+        new = np.sort(ids)
+        self._sorted = np.insert(self._sorted, np.searchsorted(self._sorted, new), new)
+
+
+def _is_numeric(kind: pa.DataType) -> bool:
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind) \
+        or pa.types.is_decimal(kind) or pa.types.is_null(kind)
+
+
+def _cells(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(float64 values with NaN for missing, mask of cells that are text, the cells as text or None)."""
+    if _is_numeric(column.type):
+        values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+        return values, np.zeros(len(values), dtype=bool), None
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        text = column.to_numpy(zero_copy_only=False)
+        values = pd.to_numeric(pd.Series(text), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        return values, np.isnan(values) & pd.notna(text), text
+    text = column.cast(pa.string()).to_numpy(zero_copy_only=False)  # dates, lists...: not numbers
+    return np.full(len(text), np.nan), pd.notna(text), text
+
+
+def _shown(text: np.ndarray | None, values: np.ndarray, i: int) -> str:
+    if text is not None:
+        return "" if text[i] is None else str(text[i])
+    return "" if np.isnan(values[i]) else str(values[i])
+
+
+def numbers_of(chunk: Chunk, layout: Layout) -> Numbers:
+    """The numeric columns of `chunk` in `layout` (run by the reader threads, ahead of the checks).
+
+    Column-major fill (each column written contiguously), one vectorised test for infinities,
+    then one copy to row-major order for the scorer.
+    """
+    table = chunk.table
+    n = table.num_rows
+    filled = np.full((n, layout.width), np.nan, dtype=layout.dtype, order="F")
+    texts: dict[int, np.ndarray] = {}
+    text_bad: list[tuple[int, np.ndarray]] = []
+    for j, (name, position) in enumerate(zip(layout.numeric, layout.positions, strict=True)):
+        column = table[name]
+        if pa.types.is_floating(column.type):
+            filled[:, position] = column.to_numpy(zero_copy_only=False)
+            continue
+        values, is_text, text = _cells(column)
+        filled[:, position] = values
+        if text is not None:
+            texts[j] = text
+            text_bad.append((position, is_text))
+    bad = np.isinf(filled)
+    for position, is_text in text_bad:
+        bad[:, position] |= is_text
+    first_bad = np.full(n, -1, dtype=np.int64)
+    rows = np.flatnonzero(bad.any(axis=1))
+    if rows.size:
+        to_numeric = np.argsort(layout.positions)  # matrix column -> index in layout.numeric
+        by_position = bad[rows][:, np.sort(layout.positions)]
+        first_bad[rows] = to_numeric[by_position.argmax(axis=1)]
+    return Numbers(np.ascontiguousarray(filled), first_bad, texts)
+
+
+def check_chunk(chunk: Chunk, id_column: str | None, layout: Layout, numbers: Numbers, seen: SeenIds) -> Checked:
+    """The rows of `chunk` that can be scored, their ids and numbers, and the errors of the others."""
+    table = chunk.table
+    code = numbers.first_bad.copy()
+    if id_column is None:
+        ids, id_text, id_values = chunk.lines.astype(np.int64), None, None
+    else:
+        id_values, _, id_text = _cells(table[id_column])
+        empty = np.isnan(id_values) & (pd.isna(id_text) if id_text is not None else True)
+        fractional = ~np.isfinite(id_values) | (id_values != np.round(id_values))
+        code[fractional] = _NOT_INTEGER_ID
+        code[empty] = _EMPTY_ID
+        ids = np.where(code == _FINE, id_values, 0).astype(np.int64)
+        if pa.types.is_integer(table[id_column].type):  # exact beyond 2**53
+            ids = np.where(code == _FINE, pc.fill_null(table[id_column], 0).to_numpy(), 0).astype(np.int64)
+    if id_column is not None:
+        candidates = np.flatnonzero(code == _FINE)
+        repeated = pd.Index(ids[candidates]).duplicated(keep="first") | seen.contains(ids[candidates])
+        code[candidates[repeated]] = _REPEATED
+    ok = code == _FINE
+    if id_column is not None:
+        seen.add(ids[ok])
+    errors = []
+    for i in np.flatnonzero(~ok):
+        applicant = "" if id_column is None else _shown(id_text, id_values, i)
+        reason = {
+            _EMPTY_ID: f"{id_column} is empty",
+            _NOT_INTEGER_ID: f"{id_column} must be an integer; got {applicant!r}",
+            _REPEATED: f"{id_column} {applicant} appears earlier in the file",
+        }.get(int(code[i]))
+        if reason is None:
+            j = int(code[i])
+            cell = _shown(numbers.texts.get(j), numbers.matrix[:, layout.positions[j]], i)
+            reason = f"column {layout.numeric[j]} must hold a finite number; got {cell!r}"
+        errors.append(RowError(int(chunk.lines[i]), applicant, reason))
+    matrix = numbers.matrix if ok.all() else numbers.matrix[ok]
+    return Checked(ok, ids[ok], matrix, errors)
+
+
+def malformed_errors(chunk: Chunk) -> list[RowError]:
+    """Rows the CSV parser could not split into the header's fields."""
+    return [RowError(line, "", reason) for line, reason in chunk.malformed]
