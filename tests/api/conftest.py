@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from api.logger import PredictionLogger
 from api.predictor import Predictor
 from api.rest import create_api
+from api.server import gated
 from api.service import Service
 from scoring.schema import UI_FEATURE_NAMES
 from tests.api.fixture_model import build_model_dir
@@ -43,5 +44,5 @@ def service(predictor: Predictor, log_file: Path) -> Iterator[Service]:
 
 @pytest.fixture()
 def client(service: Service) -> Iterator[TestClient]:
-    with TestClient(create_api(service), raise_server_exceptions=False) as c:
+    with TestClient(gated(create_api(service)), raise_server_exceptions=False) as c:
         yield c
