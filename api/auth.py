@@ -57,7 +57,7 @@ class TokenChecker:
         return bool(self._tokens)
 
     def client(self, authorization: bytes | None) -> str | None:
-        if not authorization or not authorization[:7].lower() == b"bearer ":
+        if not authorization or authorization[:7].lower() != b"bearer ":
             return None
         given = authorization[7:].strip()
         found = None

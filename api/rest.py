@@ -236,7 +236,7 @@ def create_api(service: Service) -> FastAPI:
                     "properties": {"rows": {"type": "array", "items": REQUEST_REF, "minItems": 1,
                                             "maxItems": MAX_BATCH_ROWS}}}
     reasons_doc = {"parameters": [{"name": "reasons", "in": "query", "required": False,
-                                   "description": "false: skip the TreeSHAP reasons (about half the CPU time of a call)",
+                                   "description": "false: skip the TreeSHAP reasons (most of a call's CPU time)",
                                    "schema": {"type": "boolean", "default": True}}]}
 
     @app.post("/api/predict", tags=["prediction"], summary="Score one applicant",

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scoring import config  # noqa: E402
-from scoring.schema import MANIFEST_FILE, REFERENCE_FILE, UI_FEATURES, UI_FEATURE_NAMES  # noqa: E402
+from scoring.schema import MANIFEST_FILE, REFERENCE_FILE, UI_FEATURE_NAMES, UI_FEATURES  # noqa: E402
 from tests.helpers import free_port, launched  # noqa: E402
 
 APPLICANT = dict(zip(UI_FEATURE_NAMES, (0.45, 0.6, 0.55, 1, 0, 2.0, 1, 0, 1, 1, 0.0), strict=True))
