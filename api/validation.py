@@ -35,6 +35,7 @@ except ImportError:  # pragma: no cover - the stdlib parser; NaN is then refused
     _loads = json.loads
 
 RANGE_MARGIN = 0.10  # widen the training range by 10 % of its span on each side
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # the model reads float32: a larger number would become infinite
 MAX_BATCH_ROWS = 1000  # rows per POST /api/predict/batch
 MAX_BODY_BYTES = 4 * 1024 * 1024  # the batch route's body limit (api.middleware enforces every route's)
 
@@ -79,13 +80,12 @@ def accepted_bounds(features: Sequence[str], ranges: dict[str, Any]) -> dict[str
         if rule.binary:
             out[name] = Bound(0.0, 1.0, True, rule)
             continue
+        low, high = max(rule.low, -FLOAT32_MAX), min(rule.high, FLOAT32_MAX)
         lo, hi = r.get("min"), r.get("max")
-        if lo is None or hi is None:  # never seen in training (all missing): the domain only
-            out[name] = Bound(rule.low, rule.high, False, rule)
-            continue
-        span = (hi - lo) or abs(hi) or 1.0
-        out[name] = Bound(max(rule.low, lo - RANGE_MARGIN * span), min(rule.high, hi + RANGE_MARGIN * span), False,
-                          rule)
+        if lo is not None and hi is not None:  # else never seen in training (all missing): the domain only
+            span = (hi - lo) or abs(hi) or 1.0
+            low, high = max(low, lo - RANGE_MARGIN * span), min(high, hi + RANGE_MARGIN * span)
+        out[name] = Bound(low, high, False, rule)
     return out
 
 
@@ -117,8 +117,7 @@ class Validator:
         self.groups = [(g, [f for f in self.features if f.startswith(g.name + "_")]) for g in EXCLUSIVE_GROUPS]
         self.groups = [(g, members) for g, members in self.groups if len(members) > 1]
         self._required = frozenset(UI_FEATURE_NAMES)
-        self._fast_bounds = {n: (b.low, b.high, b.binary, math.isfinite(b.low) and math.isfinite(b.high))
-                             for n, b in self.bounds.items()}
+        self._fast_bounds = {n: (b.low, b.high, b.binary) for n, b in self.bounds.items()}  # finite bounds
         self._group_sets = [frozenset(m) for _, m in self.groups]
         # A TypedDict, not a BaseModel: names such as "NAME_EDUCATION_TYPE_Secondary / secondary
         # special" need no aliases. Optional features may be omitted, never null.
@@ -164,7 +163,7 @@ class Validator:
             if b[2]:
                 if x != 0.0 and x != 1.0:
                     return None
-            elif not (b[0] <= x <= b[1]) or not (b[3] or math.isfinite(x)):
+            elif not b[0] <= x <= b[1]:  # NaN and ±inf fail too
                 return None
             out[name] = x
         if not self._required <= out.keys():
@@ -205,7 +204,7 @@ class Validator:
             b = self.bounds.get(name)
             if b is None:
                 continue
-            ok = (value == 0.0 or value == 1.0) if b.binary else (b.low <= value <= b.high and math.isfinite(value))
+            ok = (value == 0.0 or value == 1.0) if b.binary else b.low <= value <= b.high
             if not ok:
                 out.append(FieldError(name, range_message(value, b), value, b))
         for group, members in self.groups:
@@ -247,7 +246,7 @@ class Validator:
     def scalar_checker(self, names: Sequence[tuple[str, str]]) -> Callable[[Sequence[Any]], None]:
         """A check of positional arguments [(argument name, feature)], raising ValueError naming the
         argument: plain Python on a few scalars (about 2 µs for 11), for `predict_credit_score`."""
-        specs = [(arg, feature, *self._fast_bounds[feature][:3]) for arg, feature in names]
+        specs = [(arg, feature, *self._fast_bounds[feature]) for arg, feature in names]
         arg_of = dict((feature, arg) for arg, feature in names)
         pairs = [(arg_of[a], arg_of[b]) for _, members in self.groups for i, a in enumerate(members)
                  for b in members[i + 1:] if a in arg_of and b in arg_of]
@@ -268,7 +267,7 @@ class Validator:
                 if binary:
                     if v != 0 and v != 1:
                         raise ValueError(f"{arg}: must be 0 or 1, got {v!r} ({feature})")
-                elif not low <= v <= high or v - v != 0:
+                elif not low <= v <= high:
                     raise ValueError(f"{arg}: {range_message(float(v), self.bounds[feature])} ({feature})")
             for i, j, a, b in pair_index:
                 if values[i] == 1 and values[j] == 1:
@@ -279,14 +278,14 @@ class Validator:
     # --- documentation ------------------------------------------------------------------------
 
     def request_schema(self) -> dict[str, Any]:
-        """JSON schema of one applicant with every rule the API applies: types, required features,
-        bounds (minimum/maximum), flags as 0/1/false/true, one option per exclusive group."""
+        """JSON schema of one applicant with the rules the API applies: types, required features,
+        bounds (minimum/maximum), flags as 0/1/false/true; the exclusive groups as an extension."""
         schema = self.request_adapter.json_schema()
         for name, prop in schema["properties"].items():
             b = self.bounds[name]
             if b.binary:
                 prop.clear()
-                prop["enum"] = [0, 1, False, True]
+                prop["anyOf"] = [{"type": "boolean"}, {"enum": [0, 1]}]
             else:
                 prop.pop("anyOf", None)
                 prop["type"] = "number"
@@ -295,10 +294,13 @@ class Validator:
                 if math.isfinite(b.high):
                     prop["maximum"] = b.high
             prop["title"] = name
-        exclusive = [{"not": {"required": [a, b], "properties": {a: {"enum": [1, True]}, b: {"enum": [1, True]}}}}
-                     for _, members in self.groups for i, a in enumerate(members) for b in members[i + 1:]]
-        if exclusive:
-            schema["allOf"] = exclusive
+        # "At most one 1 per group" is stated as an extension and in words: JSON Schema can say it
+        # (pairwise `not`), but generators such as Schemathesis's give up on it at this size.
+        groups = [members for _, members in self.groups]
+        if groups:
+            schema["x-exclusive-groups"] = groups
+            schema["description"] = ("At most one feature of each exclusive group (x-exclusive-groups) may be 1: "
+                                     + "; ".join(", ".join(m) for m in groups) + ".")
         return schema
 
     def _field_errors(self, exc: ValidationError) -> list[FieldError]:
