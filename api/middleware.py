@@ -6,9 +6,9 @@ throughput): in front of every route, the JSON API's and Gradio's alike.
   through to the Gradio app mounted at "/" and get a 404).
 - Optional bearer tokens (`api.auth`) on `/api/*` and `/model/info`: 401 without a known token;
   the token's name is put in `scope["state"]["client"]` for the log.
-- A body limit on every route: 413 for a declared `Content-Length` over the limit, and for a
-  chunked body (no length) as soon as it grows past it. The body is read here (at most the limit)
-  and handed to the app as one message.
+- A body limit on every route: 413 for a declared `Content-Length` over the limit (the server
+  never reads past a declared length), and for a chunked body (no length) as soon as it grows past
+  the limit: such a body is read here (at most the limit) and handed to the app as one message.
 """
 
 from __future__ import annotations
@@ -80,8 +80,11 @@ class Gate:
             await self.app(scope, receive, send)
             return
         limit = self.body_limits.get(path, self.default_limit)
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            await self._too_large(send, limit)
+        if length is not None and not chunked:
+            if not length.isdigit() or int(length) > limit:
+                await self._too_large(send, limit)
+                return
+            await self.app(scope, receive, send)  # the server reads no more than the declared length
             return
         chunks, size = [], 0
         while True:
