@@ -150,3 +150,38 @@ def test_schemathesis_finds_no_failure(app_url, tmp_path: Path) -> None:
     assert generated == passed >= 200, summary
     assert "Selected: 4/4" in run.stdout
     print(f"Schemathesis: {generated} cases, 0 failures")
+
+
+@pytest.mark.slow
+def test_load_from_16_clients_is_logged_exactly(app_url) -> None:
+    """16 threads × 50 distinct applicants through the gate: as many whole log lines as calls."""
+    import threading
+    import time
+
+    url, logs = app_url
+    log = logs / "predictions.log"
+
+    def lines() -> int:
+        return sum(1 for line in log.read_text(encoding="utf-8").splitlines() if json.loads(line)) \
+            if log.exists() else 0
+
+    time.sleep(0.3)
+    before = lines()
+    ok = [0] * 16
+
+    def work(w: int) -> None:
+        with httpx.Client(base_url=url) as http:
+            for i in range(50):
+                body = VALID | {"EXT_SOURCE_1": round(0.01 + (w * 50 + i) / 1000, 4)}
+                ok[w] += http.post("/api/predict?reasons=false", json=body).status_code == 200
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    deadline = time.monotonic() + 10
+    while lines() < before + 800 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    assert sum(ok) == 800 and lines() - before == 800  # json.loads on every line: none torn
