@@ -7,7 +7,6 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -18,17 +17,6 @@ from tests.api.conftest import VALID
 from tests.helpers import free_port, launched
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def app_url(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    logs = tmp_path_factory.mktemp("served")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {"MODEL_DIR": str(model_dir), "LOG_PATH": str(logs / "predictions.log"), "HOST": "127.0.0.1",
-           "PORT": str(port), "HF_HUB_OFFLINE": "1"}
-    with launched(["app_gradio.py"], f"{url}/health", env=env, log_file=logs / "server.out"):
-        yield url, logs / "predictions.log"
 
 
 def _log_records(path: Path) -> list[dict]:
@@ -168,9 +156,8 @@ def test_without_a_model_the_launched_app_reports_why(tmp_path: Path) -> None:
 @pytest.mark.browser
 def test_chromium_fills_the_form_and_reads_the_label(app_url, chromium, tmp_path: Path) -> None:
     url, _ = app_url
-    page = chromium.new_page(viewport={"width": 1280, "height": 1100})
+    page = _form_page(chromium, url)
     try:
-        page.goto(url + "/", wait_until="networkidle")
         page.get_by_label("Homme").check()
         page.get_by_label("Supérieur").check()
         page.get_by_label(schema.UI_FEATURES_BY_NAME[schema.INCOME_WORKING].label).check()
@@ -193,6 +180,12 @@ def test_chromium_fills_the_form_and_reads_the_label(app_url, chromium, tmp_path
         page.close()
 
 
+def _form_page(chromium, url: str):
+    page = chromium.new_page(viewport={"width": 1280, "height": 1100})
+    page.goto(url + "/", wait_until="networkidle")
+    return page
+
+
 def _number_box(page, name: str):
     return page.locator(f"#in-{name} input").first
 
@@ -200,9 +193,8 @@ def _number_box(page, name: str):
 @pytest.mark.browser
 def test_chromium_shows_a_refused_value_in_french_without_error_badges(app_url, chromium, tmp_path: Path) -> None:
     url, log = app_url
-    page = chromium.new_page(viewport={"width": 1280, "height": 1100})
+    page = _form_page(chromium, url)
     try:
-        page.goto(url + "/", wait_until="networkidle")
         before = len(_log_records(log))
         _number_box(page, schema.BUREAU_OVERDUE_MAX).fill("-500")
         _number_box(page, schema.EXT_SOURCE_1).fill("1.5")

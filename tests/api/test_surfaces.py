@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -22,7 +21,7 @@ from api.rest import create_api
 from api.server import build_app, gated
 from api.service import Service
 from tests.api.conftest import VALID
-from tests.helpers import PROJECT_ROOT, free_port, launched
+from tests.helpers import PROJECT_ROOT
 
 
 def test_a_wrong_method_on_an_api_route_is_405_with_allow(client: TestClient) -> None:
@@ -91,20 +90,9 @@ def test_no_model_answers_carry_no_absolute_path(tmp_path: Path) -> None:
 
 # --- the launched app ------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def app_url(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    logs = tmp_path_factory.mktemp("surfaces")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {"MODEL_DIR": str(model_dir), "LOG_PATH": str(logs / "predictions.log"), "HOST": "127.0.0.1",
-           "PORT": str(port), "HF_HUB_OFFLINE": "1"}
-    with launched(["app_gradio.py"], f"{url}/health", env=env, log_file=logs / "server.out"):
-        yield url, logs
-
-
 @pytest.mark.slow
 def test_gradio_routes_take_no_upload_and_no_large_body(app_url) -> None:
-    url, logs = app_url
+    url, _ = app_url
     upload = httpx.post(f"{url}/gradio_api/upload", files={"files": ("x.bin", b"0" * 1000)})
     assert upload.status_code == 403 and "uploads are disabled" in upload.text
     assert not list(Path("/tmp").glob("gradio/*/x.bin"))
@@ -124,9 +112,9 @@ def test_gradio_routes_take_no_upload_and_no_large_body(app_url) -> None:
 
 @pytest.mark.slow
 def test_health_shows_no_absolute_path(app_url) -> None:
-    url, logs = app_url
+    url, log = app_url
     text = httpx.get(f"{url}/health").text
-    assert str(logs) not in text and "predictions.log" in text
+    assert str(log.parent) not in text and "predictions.log" in text
 
 
 @pytest.mark.slow
@@ -158,8 +146,7 @@ def test_load_from_16_clients_is_logged_exactly(app_url) -> None:
     import threading
     import time
 
-    url, logs = app_url
-    log = logs / "predictions.log"
+    url, log = app_url
 
     def lines() -> int:
         return sum(1 for line in log.read_text(encoding="utf-8").splitlines() if json.loads(line)) \
