@@ -52,6 +52,16 @@ class FormRefusal(ValueError):
     """A form value refused, with the French message shown in the form."""
 
 
+class _Missing:
+    """A value the call did not send (Gradio would refuse the call before our code: see build_ui)."""
+
+    def __repr__(self) -> str:
+        return "<manquant>"
+
+
+MISSING = _Missing()
+
+
 def _fr(x: float) -> str:
     return f"{x:.6g}".replace(".", ",")
 
@@ -76,8 +86,9 @@ def to_features(values: tuple[Any, ...] | list[Any], bounds: dict[str, Bound] | 
     0/1), a radio one of its choices. Raises `FormRefusal` with a French message naming the field.
     """
     items = form_inputs()
-    if len(values) != len(items):
-        raise FormRefusal(f"Le formulaire attend {len(items)} valeurs (reçu {len(values)}).")
+    sent = sum(1 for v in values if v is not MISSING)
+    if len(values) != len(items) or sent != len(items):
+        raise FormRefusal(f"Le formulaire attend {len(items)} valeurs (reçu {sent}).")
     features: dict[str, float] = {}
     problems: list[str] = []
     for item, value in zip(items, values, strict=True):
@@ -113,7 +124,7 @@ def to_features(values: tuple[Any, ...] | list[Any], bounds: dict[str, Bound] | 
 def sent_input(values: tuple[Any, ...] | list[Any]) -> dict[str, Any]:
     """What the form call sent, by field name (feature or group), made loggable."""
     names = [item.name for item in form_inputs()]
-    given = {names[i] if i < len(names) else f"extra_{i}": v for i, v in enumerate(values)}
+    given = {names[i] if i < len(names) else f"extra_{i}": v for i, v in enumerate(values) if v is not MISSING}
     return safe_input(given)
 
 
@@ -234,7 +245,24 @@ def build_ui(service: Service) -> gr.Blocks:
 
         submit.click(on_submit, inputs=widgets, outputs=[score, decision, review, gauge, reasons, message],
                      api_name="predict", preprocess=False)
+    _pad_short_calls(demo)
     return demo
+
+
+def _pad_short_calls(demo: gr.Blocks) -> None:
+    """A call with fewer values than inputs is refused by Gradio before our function (a traceback
+    on the console, no log line): pad it with MISSING so that `on_submit` refuses it like any other
+    bad value. Uses `Blocks.validate_inputs` (gradio 6.31, pinned); without it, Gradio's refusal stays."""
+    original = getattr(demo, "validate_inputs", None)
+    if original is None:
+        return
+
+    def validate_inputs(fn: Any, inputs: list[Any]) -> None:
+        if getattr(fn, "api_name", None) == "predict" and isinstance(inputs, list):
+            inputs.extend([MISSING] * (len(fn.inputs) - len(inputs)))
+        original(fn, inputs)
+
+    demo.validate_inputs = validate_inputs  # type: ignore[method-assign]
 
 
 def _widget(item: FormInput, template: dict[str, float], bounds: dict[str, Bound] | None) -> gr.components.Component:

@@ -129,14 +129,18 @@ def test_gradio_client_hostile_calls_are_refused_in_french_and_logged_once_each(
         score, *_, message = client.predict(*args, api_name="/predict")
         assert score is None and message.startswith("**Saisie refusée.**"), (args, message)
         assert not re.search(r"\b(Value|less than|greater than|minimum|maximum|Error)\b", message)
+    short = httpx.post(f"{url}/gradio_api/call/predict", json={"data": [0.5]}).json()["event_id"]  # too few values
+    events = httpx.get(f"{url}/gradio_api/call/predict/{short}", timeout=20).text
+    assert "event: complete" in events and "Le formulaire attend 9 valeurs (re\\u00e7u 1)" in events
     deadline = time.monotonic() + 10
-    while len(_log_records(log)) < before + len(HOSTILE_FORM_CALLS) and time.monotonic() < deadline:
+    while len(_log_records(log)) < before + len(HOSTILE_FORM_CALLS) + 1 and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.2)
     added = _log_records(log)[before:]
-    assert len(added) == len(HOSTILE_FORM_CALLS) and all(r["status"] == "error" for r in added)
+    assert len(added) == len(HOSTILE_FORM_CALLS) + 1 and all(r["status"] == "error" for r in added)
+    assert added[-1]["input"] == {"EXT_SOURCE_1": 0.5}
     assert [r["input"]["EXT_SOURCE_1"] for r in added[:6]] == [1.5, -0.05, "0.5", None, "[0.5]", True]
-    assert added[-1]["input"]["CODE_GENDER"] == "Autre"
+    assert added[-2]["input"]["CODE_GENDER"] == "Autre"
     console = (log.parent / "server.out").read_text(encoding="utf-8")
     assert console.count("form call") >= len(HOSTILE_FORM_CALLS) and "Traceback" not in console
 
