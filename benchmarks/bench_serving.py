@@ -10,6 +10,7 @@ usage: python benchmarks/bench_serving.py [--quick] [--model-dir DIR] [--duratio
 3. Exact log check: a fixed number of calls from 16 threads, and the log lines they added (none lost,
    none torn).
 4. The Gradio path: the form's `predict` event called with gradio_client, next to a bare Gradio event.
+5. In process, where one call's time goes: the model's own time, validation, log enqueue, serialisation.
 
 In-process figures (predict_credit_score, Predictor.predict) are in benchmarks/bench_predictor.py.
 Uses MODEL_DIR / models/ when it holds a model, else trains the small test fixture model (and says so).
@@ -273,24 +274,45 @@ def _gradio_timings(url: str, n: int, args: tuple) -> np.ndarray:
     return timings(lambda: client.predict(*args, api_name="/predict"), n)
 
 
-def _model_time(model_dir: Path, n: int = 2_000) -> str:
-    """The model's own time per call in process (what no HTTP work can remove), for the notes."""
-    from api.predictor import Predictor
+def _call_parts(model_dir: Path, n: int = 2_000) -> list[str]:
+    """Where one /api/predict call's time goes in process, on the same distinct applicants: the
+    model's own time (what no HTTP work can remove) and each step around it."""
+    import orjson
 
-    predictor = Predictor.from_dir(model_dir)
+    from api.logger import PredictionLogger
+    from api.service import Service
+
+    service = Service.load(model_dir, Path(tempfile.mkdtemp()) / "parts.log")
+    predictor, validator = service.require_model()
     rows = applicants(n, model_dir, seed=1)
-    with_reasons = timings(_cycler(predictor, rows, True), n)
-    without = timings(_cycler(predictor, rows, False), n)
-    return (f"Model's own time in process (`Predictor.predict`, same applicants): with reasons p50 "
-            f"{pct(with_reasons, 50, 1e6)} µs, without {pct(without, 50, 1e6)} µs.")
+    bodies = [json.dumps(r).encode() for r in rows]
+    answer = predictor.predict(rows[0]).as_dict()
+    logger = PredictionLogger(Path(tempfile.mkdtemp()) / "enqueue.log", interval=3600)  # never drained here
+    parts = [
+        ("model: `Predictor.predict` with reasons", _cycler(lambda i: predictor.predict(rows[i]), n)),
+        ("model: `Predictor.predict` without reasons", _cycler(lambda i: predictor.predict(rows[i], explain=False), n)),
+        ("validation: `Validator.parse` (orjson + plain checks)", _cycler(lambda i: validator.parse(bodies[i]), n)),
+        ("validation: the detailed pydantic path (refusals only)", _cycler(lambda i: validator._slow(bodies[i]), n)),
+        ("log record enqueued", _cycler(lambda i: logger.log(request_id="x", input=rows[i], prediction=None,
+                                                             duration=0.0, model_version="v"), n)),
+        ("answer serialised: orjson", _cycler(lambda i: orjson.dumps(answer), n)),
+        ("answer serialised: json.dumps (before)", _cycler(lambda i: json.dumps(answer, ensure_ascii=False), n)),
+    ]
+    lines = ["| one call's part, in process | p50 µs | p99 µs |", "|---|---:|---:|"]
+    for name, fn in parts:
+        t = timings(fn, n)
+        lines.append(f"| {name} | {pct(t, 50, 1e6)} | {pct(t, 99, 1e6)} |")
+    logger.close(timeout=0)
+    service.logger.close()
+    return lines
 
 
-def _cycler(predictor, rows: list[dict[str, float]], explain: bool) -> Callable[[], object]:
+def _cycler(fn: Callable[[int], object], n: int) -> Callable[[], object]:
     state = {"i": 0}
 
     def call() -> object:
-        state["i"] = (state["i"] + 1) % len(rows)
-        return predictor.predict(rows[state["i"]], explain=explain)
+        state["i"] = (state["i"] + 1) % n
+        return fn(state["i"])
 
     return call
 
@@ -323,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         duration = args.duration or (3 if args.quick else 10)
         print("\n".join(http_figures(model_dir, duration, args.connections, 400 if args.quick else 2_000,
                                      20 if args.quick else 100, work)), flush=True)
-        print("\n" + _model_time(model_dir, 500 if args.quick else 5_000))
+        print("\n" + "\n".join(_call_parts(model_dir, 500 if args.quick else 5_000)))
         print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
