@@ -175,7 +175,7 @@ class Validator:
 
     def _slow(self, body: bytes) -> dict[str, float]:
         features = _to_features(self._typed(self.request_adapter, body))
-        self.check(features)
+        self.check_domain(features)
         return features
 
     def _typed(self, adapter: TypeAdapter[dict[str, Any]], body: bytes) -> dict[str, Any]:
@@ -214,7 +214,8 @@ class Validator:
                                                         f"{', '.join(members)} may be 1"))
         return out
 
-    def check(self, features: dict[str, float]) -> None:
+    def check_domain(self, features: dict[str, float]) -> None:
+        """Raise `InputError` with every rule `features` breaks."""
         errors = self.errors(features)
         if errors:
             raise InputError(errors)
