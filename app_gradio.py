@@ -8,10 +8,28 @@ Defaults come from the environment: HOST/PORT (0.0.0.0:7860), MODEL_DIR (models/
 from __future__ import annotations
 
 import argparse
+import inspect
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
+from api.predictor import Predictor
 from api.server import get_service, serve
+from api.service import Service
 from scoring.schema import UI_FEATURE_NAMES, label_for
+
+_cached: tuple[Service, Predictor, Callable[[Sequence[Any]], None]] | None = None
+
+
+def _scorer() -> tuple[Predictor, Callable[[Sequence[Any]], None]]:
+    """The process's predictor and the argument check (the API's rules), built once per service."""
+    global _cached
+    service = get_service()
+    if _cached is None or _cached[0] is not service:
+        predictor, validator = service.require_model()
+        args = list(inspect.signature(predict_credit_score).parameters)
+        _cached = (service, predictor, validator.scalar_checker(list(zip(args, UI_FEATURE_NAMES, strict=True))))
+    return _cached[1], _cached[2]
 
 
 def predict_credit_score(
@@ -27,11 +45,17 @@ def predict_credit_score(
     flag_document_3: float,
     bureau_overdue_max: float,
 ) -> tuple[float, str]:
-    """The seed's function: the 11 form features (schema order) → (score, label). Not logged."""
+    """The seed's function: the 11 form features (schema order) → (score, label). Not logged.
+
+    The arguments follow the API's rules (`api.validation`): a ValueError names the argument for a
+    NaN, an infinity, a string, a value outside its domain or training range, a flag other than 0/1,
+    or both options of an exclusive group (gender, education).
+    """
     values = (ext_source_1, ext_source_2, ext_source_3, education_higher, education_secondary,
               card_atm_drawings_mean, income_working, gender_female, gender_male, flag_document_3,
               bureau_overdue_max)
-    predictor = get_service().require_model()[0]
+    predictor, check = _scorer()
+    check(values)
     score = predictor.score_values(UI_FEATURE_NAMES, values)
     return score, label_for(score, predictor.threshold)
 

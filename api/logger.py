@@ -108,7 +108,7 @@ class PredictionLogger:
 
     def log(self, *, request_id: str, input: dict[str, Any], prediction: dict[str, Any] | None,
             duration: float, model_version: str | None, status: str = STATUS_OK,
-            error: str | None = None) -> None:
+            error: str | None = None, client: str | None = None) -> None:
         """Queue one record; never raises, never blocks."""
         try:
             if len(self._pending) >= self.queue_size:
@@ -116,7 +116,7 @@ class PredictionLogger:
                 self._fail("log queue full: the writer cannot keep up (record dropped)")
                 return
             self._pending.append((time.time(), request_id, input, prediction, duration, model_version, status,
-                                  error))
+                                  error, client))
         except Exception as exc:  # noqa: BLE001 - logging must never break a prediction
             self._fail(f"cannot queue a log record: {exc}")
 
@@ -182,11 +182,12 @@ class PredictionLogger:
         cpu = self._cpu
         mem = self._process.memory_info().rss / (1024 * 1024)
         lines = []
-        for ts, request_id, inp, prediction, duration, version, status, error in records:
+        for ts, request_id, inp, prediction, duration, version, status, error, client in records:
             record = LogRecord(
                 timestamp=datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds"),
                 request_id=request_id, input=inp, prediction=prediction, duration=round(duration, 6),
                 cpu_percent=cpu, memory_usage_MB=round(mem, 1), model_version=version, status=status, error=error,
+                client=client,
             )
             try:
                 lines.append(record.to_json())

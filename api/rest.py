@@ -1,38 +1,54 @@
 """The JSON API (FastAPI): predict one or many applicants, health, model description.
 
-Bodies are read as bytes and validated by `api.validation` (pydantic-core parses the JSON), so
-every refusal is a 422 whose `errors` name the field and say what is allowed, in one shape,
-whatever went wrong. No response ever carries a stack trace.
+Bodies are read as bytes (the body limit, the method check and the optional tokens are in
+`api.middleware`, in front of every route) and validated by `api.validation`, so every refusal is
+a 422 whose `errors` name the field and say what is allowed, in one shape, whatever went wrong.
+No response carries a stack trace or an absolute path.
+
+Speed (docs/decisions.md): the predict route takes only the `Request` (no FastAPI dependency to
+solve; `reasons` is read from the query string here), parses with orjson, and answers bytes
+serialised by orjson; FastAPI's OpenTelemetry hook is off. The OpenAPI document is written from
+the same rules (bounds, flags, exclusive groups) and documents every answer's schema.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import parse_qsl
 
-from fastapi import FastAPI, Query, Request
+import orjson
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.logger import new_request_id, safe_input
 from api.service import ModelUnavailable, Service
-from api.validation import MAX_BATCH_ROWS, MAX_BODY_BYTES, InputError
-from scoring.schema import LABEL_REVIEW, UI_FEATURE_NAMES
+from api.validation import MAX_BATCH_ROWS, MAX_BODY_BYTES, FieldError, InputError
+from scoring.schema import LABEL_HIGH_RISK, LABEL_LOW_RISK, LABEL_REVIEW, UI_FEATURE_NAMES
 
 API_DESCRIPTION = f"""Credit risk score of one applicant (probability of default) and the decision against the
 cost-optimal threshold. Send the model's feature names with numbers: the 11 form features
 ({", ".join(UI_FEATURE_NAMES)}) are required; any other model feature is optional (the training
-median is used otherwise). Binary features take 0/1 (or false/true). Batches hold at most
-{MAX_BATCH_ROWS} rows; bodies at most {MAX_BODY_BYTES // (1024 * 1024)} MB. Refused input → 422 naming the field;
-no model loaded → 503."""
+median is used otherwise). Each feature's accepted values are in the request schema: its domain
+(an external score in [0, 1], an amount that cannot be negative…) intersected with the range seen
+in training widened by 10 %; flags take 0/1 (or false/true); at most one option of an exclusive
+group (gender, education) is 1. Batches hold at most {MAX_BATCH_ROWS} rows and
+{MAX_BODY_BYTES // (1024 * 1024)} MB; other bodies 64 KB (413 beyond). Refused input → 422 naming
+the field; no model loaded → 503; with API tokens configured, `/api/*` and `/model/info` need
+`Authorization: Bearer <token>` (401)."""
 
+_REASONS_TRUE = frozenset(("true", "1", "yes", "on"))
+_REASONS_FALSE = frozenset(("false", "0", "no", "off"))
+
+
+# --- documentation models (never used to validate or serialise) ----------------------------------
 
 class FieldErrorDoc(BaseModel):
     field: str = Field(examples=["EXT_SOURCE_1"])
@@ -40,15 +56,79 @@ class FieldErrorDoc(BaseModel):
 
 
 class ErrorDoc(BaseModel):
-    """Shape of every 422 and 503 answer (documentation only)."""
+    """Shape of every 4xx/503 answer."""
 
     detail: str
     errors: list[FieldErrorDoc] = []
     request_id: str | None = None
 
 
-ERRORS = {422: {"model": ErrorDoc, "description": "Refused input: each entry names the field and what is allowed"},
-          503: {"model": ErrorDoc, "description": "No model loaded (the reason is in `detail`)"}}
+class ReasonDoc(BaseModel):
+    feature: str
+    label: str
+    value: float | None
+    contribution: float
+
+
+class ReasonsDoc(BaseModel):
+    up: list[ReasonDoc]
+    down: list[ReasonDoc]
+
+
+class PredictionDoc(BaseModel):
+    model_config = ConfigDict(title="Prediction")
+    score: float = Field(ge=0, le=1, description="probability of default")
+    label: Literal[LABEL_LOW_RISK, LABEL_HIGH_RISK]  # type: ignore[valid-type]
+    prediction: Literal[0, 1] = Field(description="1 = high risk")
+    threshold: float
+    review: bool = Field(description="the score is in the grey zone around the threshold")
+    reasons: ReasonsDoc
+    model_version: str
+    review_label: Literal[LABEL_REVIEW] | None  # type: ignore[valid-type]
+    request_id: str
+
+
+class BatchRowDoc(BaseModel):
+    score: float = Field(ge=0, le=1)
+    label: Literal[LABEL_LOW_RISK, LABEL_HIGH_RISK]  # type: ignore[valid-type]
+    prediction: Literal[0, 1]
+    threshold: float
+    review: bool
+    model_version: str
+    review_label: Literal[LABEL_REVIEW] | None  # type: ignore[valid-type]
+
+
+class BatchDoc(BaseModel):
+    predictions: list[BatchRowDoc]
+    count: int
+    request_id: str
+
+
+class HealthDoc(BaseModel):
+    status: Literal["ok", "degraded", "unavailable"]
+    model_loaded: bool
+    model_version: str | None
+    reason: str | None
+    uptime_s: float
+    logger: dict[str, Any]
+
+
+class ModelInfoDoc(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    model_version: str
+    threshold: float
+    features: list[str]
+    ui_features: list[str]
+    accepted_ranges: dict[str, Any]
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    words = {401: "No valid API token (only when API tokens are configured)",
+             405: "Wrong method", 413: "Body too large",
+             422: "Refused input: each entry names the field and what is allowed",
+             503: "No model loaded (the reason is in `detail`)"}
+    return {code: {"model": ErrorDoc, "description": words[code]} for code in codes}
+
 
 DOCS_ASSETS = "/docs-assets"
 
@@ -63,10 +143,22 @@ def _swagger_assets() -> str | None:
     return str(swagger_ui_path)
 
 
-def _json(content: dict[str, Any], status: int = 200, request_id: str | None = None) -> Response:
-    headers = {"X-Request-ID": request_id} if request_id else None
-    body = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return Response(body, status_code=status, media_type="application/json", headers=headers)
+class _JSONBytes(Response):
+    """A JSON answer already serialised by orjson, with its three headers set at once."""
+
+    media_type = "application/json"
+
+    def __init__(self, body: bytes, status: int, request_id: str | None):
+        self.status_code = status
+        self.body = body
+        self.background = None
+        self.raw_headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        if request_id:
+            self.raw_headers.append((b"x-request-id", request_id.encode()))
+
+
+def _json(content: Any, status: int = 200, request_id: str | None = None) -> Response:
+    return _JSONBytes(orjson.dumps(content), status, request_id)
 
 
 def _finite(x: float) -> float | None:
@@ -75,9 +167,14 @@ def _finite(x: float) -> float | None:
 
 def _caller_input(body: bytes) -> dict[str, Any]:
     try:
-        return safe_input(json.loads(body))
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return {}
+        return safe_input(orjson.loads(body))
+    except (ValueError, RecursionError):
+        try:  # NaN / Infinity: what the caller sent, as the stdlib reads it
+            import json
+
+            return safe_input(json.loads(body))
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return {}
 
 
 def _refusal(exc: InputError, request_id: str) -> Response:
@@ -87,49 +184,43 @@ def _refusal(exc: InputError, request_id: str) -> Response:
                   "request_id": request_id}, 422, request_id)
 
 
-async def _read_body(request: Request) -> bytes:
-    """The body, but never more than MAX_BODY_BYTES + 1 bytes in memory (the validator refuses those)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return b" " * (MAX_BODY_BYTES + 1)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            break
-    return b"".join(chunks)
+def _explain(query: bytes) -> bool:
+    """The `reasons` query parameter (true by default); raises InputError for another value."""
+    if not query:
+        return True
+    explain = True
+    for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if key == "reasons":
+            word = value.lower()
+            if word not in _REASONS_TRUE and word not in _REASONS_FALSE:
+                raise InputError([FieldError("query.reasons", f"must be true or false, got {value!r}")])
+            explain = word in _REASONS_TRUE
+    return explain
 
 
-def _guarded(service: Service, work: Callable[[], dict[str, Any]], request_id: str, started: float,
-             caller_input: Callable[[], dict[str, Any]]) -> Response:
-    """Run a prediction; refusals become 422/503 answers and are logged with status "error"."""
-    try:
-        return _json(work(), request_id=request_id)
-    except InputError as exc:
-        service.log_refusal(request_id=request_id, input=caller_input(), started=started, error=str(exc))
-        return _refusal(exc, request_id)
-    except ModelUnavailable as exc:
-        service.log_refusal(request_id=request_id, input=caller_input(), started=started, error=str(exc))
-        return _json({"detail": str(exc), "request_id": request_id}, 503, request_id)
+def _client(request: Request) -> str | None:
+    state = request.scope.get("state")
+    return state.get("client") if state else None
 
 
 def _prediction_body(result: Any, request_id: str) -> dict[str, Any]:
     return result.as_dict() | {"review_label": LABEL_REVIEW if result.review else None, "request_id": request_id}
 
 
-def _openapi_body(schema: dict[str, Any], example: dict[str, Any]) -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema, "example": example}}}}
-
-
 EXAMPLE = dict(zip(UI_FEATURE_NAMES, (0.45, 0.6, 0.55, 1, 0, 0.0, 1, 1, 0, 1, 0.0), strict=True))
+REQUEST_REF = {"$ref": "#/components/schemas/PredictRequest"}
+
+
+def _body_doc(schema: dict[str, Any], example: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema, "example": example}}}}
 
 
 def create_api(service: Service) -> FastAPI:
     """The FastAPI application of the JSON API (Gradio is mounted on it by `api.server`)."""
     local_docs = _swagger_assets()
     app = FastAPI(title="Prêt à dépenser — score de crédit", version="1.0", description=API_DESCRIPTION,
-                  docs_url=None if local_docs else "/docs", redoc_url=None)
+                  docs_url=None if local_docs else "/docs", redoc_url=None,
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.service = service
     if local_docs:
         app.mount(DOCS_ASSETS, StaticFiles(directory=local_docs), name="docs-assets")
@@ -141,59 +232,86 @@ def create_api(service: Service) -> FastAPI:
                                        swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
                                        swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png")
 
-    request_schema: dict[str, Any] = {"type": "object"}
-    batch_schema: dict[str, Any] = {"type": "object"}
-    if service.validator is not None:
-        request_schema = service.validator.request_adapter.json_schema()
-        batch_schema = service.validator.batch_adapter.json_schema()
+    batch_schema = {"type": "object", "additionalProperties": False, "required": ["rows"],
+                    "properties": {"rows": {"type": "array", "items": REQUEST_REF, "minItems": 1,
+                                            "maxItems": MAX_BATCH_ROWS}}}
+    reasons_doc = {"parameters": [{"name": "reasons", "in": "query", "required": False,
+                                   "description": "false: skip the TreeSHAP reasons (most of a call's CPU time)",
+                                   "schema": {"type": "boolean", "default": True}}]}
 
     @app.post("/api/predict", tags=["prediction"], summary="Score one applicant",
-              openapi_extra=_openapi_body(request_schema, EXAMPLE), responses=ERRORS)
-    async def predict(request: Request, reasons: bool = Query(
-            True, description="false: skip the TreeSHAP reasons (about half the CPU time of a call)")) -> Response:
+              openapi_extra=_body_doc(REQUEST_REF, EXAMPLE) | reasons_doc,
+              responses={200: {"model": PredictionDoc}, **_errors(401, 413, 422, 503)})
+    async def predict(request: Request) -> Response:
         started = time.perf_counter()
         request_id = new_request_id()
-        body = await _read_body(request)
-
-        def work() -> dict[str, Any]:
+        body = await request.body()
+        client = _client(request)
+        try:
+            explain = _explain(request.scope["query_string"])
             features = service.require_model()[1].parse(body)
-            result = service.score(features, request_id=request_id, started=started, explain=reasons)
-            return _prediction_body(result, request_id)
-
-        return _guarded(service, work, request_id, started, lambda: _caller_input(body))
+            result = service.score(features, request_id=request_id, started=started, explain=explain, client=client)
+            return _json(_prediction_body(result, request_id), request_id=request_id)
+        except InputError as exc:
+            service.log_refusal(request_id=request_id, input=_caller_input(body), started=started, error=str(exc),
+                                client=client)
+            return _refusal(exc, request_id)
+        except ModelUnavailable as exc:
+            service.log_refusal(request_id=request_id, input=_caller_input(body), started=started, error=str(exc),
+                                client=client)
+            return _json({"detail": str(exc), "request_id": request_id}, 503, request_id)
 
     @app.post("/api/predict/batch", tags=["prediction"], summary=f"Score up to {MAX_BATCH_ROWS} applicants",
-              openapi_extra=_openapi_body(batch_schema, {"rows": [EXAMPLE]}), responses=ERRORS)
+              openapi_extra=_body_doc(batch_schema, {"rows": [EXAMPLE]}),
+              responses={200: {"model": BatchDoc}, **_errors(401, 413, 422, 503)})
     async def predict_batch(request: Request) -> Response:
         started = time.perf_counter()
         request_id = new_request_id()
-        body = await _read_body(request)
-
-        def work() -> dict[str, Any]:
+        body = await request.body()
+        client = _client(request)
+        try:
             rows = service.require_model()[1].parse_batch(body)
-            results = service.score_rows(rows, request_id=request_id, started=started)
-            predictions = [r.as_dict() | {"review_label": LABEL_REVIEW if r.review else None} for r in results]
-            for p in predictions:
-                del p["reasons"]  # batch answers carry no reasons (TreeSHAP per row would dominate the cost)
-            return {"predictions": predictions, "count": len(predictions), "request_id": request_id}
+            results = service.score_rows(rows, request_id=request_id, started=started, client=client)
+        except InputError as exc:  # a refused batch is logged without its rows
+            service.log_refusal(request_id=request_id, input={}, started=started, error=str(exc), client=client)
+            return _refusal(exc, request_id)
+        except ModelUnavailable as exc:
+            service.log_refusal(request_id=request_id, input={}, started=started, error=str(exc), client=client)
+            return _json({"detail": str(exc), "request_id": request_id}, 503, request_id)
+        predictions = [r.as_dict() | {"review_label": LABEL_REVIEW if r.review else None} for r in results]
+        for p in predictions:
+            del p["reasons"]  # batch answers carry no reasons (TreeSHAP per row would dominate the cost)
+        return _json({"predictions": predictions, "count": len(predictions), "request_id": request_id},
+                     request_id=request_id)
 
-        return _guarded(service, work, request_id, started, dict)  # a refused batch is logged without its rows
-
-    @app.get("/health", tags=["service"], summary="Liveness, model state and logger failures")
+    @app.get("/health", tags=["service"], summary="Liveness, model state and logger failures",
+             responses={200: {"model": HealthDoc}, 503: {"model": HealthDoc, "description": "No model loaded"}})
     async def health() -> Response:
         doc = service.health()
         return _json(doc, 200 if doc["model_loaded"] else 503)
 
-    @app.get("/model/info", tags=["service"], summary="Model version, threshold, features and training metrics")
+    @app.get("/model/info", tags=["service"], summary="Model version, threshold, features and training metrics",
+             responses={200: {"model": ModelInfoDoc}, **_errors(401, 503)})
     async def model_info() -> Response:
         try:
             predictor, validator = service.require_model()
         except ModelUnavailable as exc:
             return _json({"detail": str(exc)}, 503)
-        ranges = {name: {"min": _finite(b.low), "max": _finite(b.high), "binary": b.binary}
+        ranges = {name: {"min": _finite(b.low), "max": _finite(b.high), "binary": b.binary, "domain": b.rule.meaning}
                   for name, b in validator.bounds.items()}
         return _json(predictor.info() | {"ui_features": list(UI_FEATURE_NAMES), "features": predictor.features,
                                          "accepted_ranges": ranges})
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            request_schema = (service.validator.request_schema() if service.validator is not None
+                              else {"type": "object", "title": "PredictRequest"})
+            doc.setdefault("components", {}).setdefault("schemas", {})["PredictRequest"] = request_schema
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -207,3 +325,8 @@ def create_api(service: Service) -> FastAPI:
         return _json({"detail": "internal error (details are in the server's own log)"}, 500)
 
     return app
+
+
+def api_methods(app: FastAPI) -> dict[str, set[str]]:
+    """{path: methods} of the API's own routes (for the 405 check in `api.middleware`)."""
+    return {r.path: set(r.methods) for r in app.routes if getattr(r, "methods", None) and "{" not in r.path}

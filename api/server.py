@@ -9,8 +9,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from api.rest import create_api
+from api.auth import TokenChecker, api_tokens, form_users
+from api.middleware import Gate
+from api.rest import api_methods, create_api
 from api.service import Service
+from api.validation import MAX_BODY_BYTES
 from scoring import config
 
 _service: Service | None = None
@@ -24,8 +27,9 @@ def get_service() -> Service:
     return _service
 
 
-def build_app(service: Service) -> FastAPI:
-    """The JSON API with the form mounted at "/"; the log is flushed when the server stops."""
+def build_app(service: Service) -> Gate:
+    """The JSON API with the form mounted at "/", behind the ASGI gate (body limits, 405, no upload,
+    optional tokens: `api.middleware`); the log is flushed when the server stops."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr  # imported late: the JSON API alone does not need it
 
@@ -45,8 +49,18 @@ def build_app(service: Service) -> FastAPI:
     app.router.lifespan_context = lifespan
     # Node SSR off (no Node server to start), no footer link to Gradio's own site; show_error off:
     # an unexpected exception's text stays in the server log (our gr.Error messages still show).
-    return gr.mount_gradio_app(app, build_ui(service), path="/", ssr_mode=False, css=CSS,
-                               footer_links=["api"], run_history=False, show_error=False)
+    methods = api_methods(app)  # the API's own routes, before Gradio's are added
+    users = form_users()
+    gr.mount_gradio_app(app, build_ui(service), path="/", ssr_mode=False, css=CSS, footer_links=["api"],
+                        run_history=False, show_error=False, max_file_size=0, auth=users or None,
+                        auth_message="Connexion requise pour le formulaire." if users else None)
+    return gated(app, methods)
+
+
+def gated(app: FastAPI, methods: dict[str, set[str]] | None = None) -> Gate:
+    """`app` behind the gate: body limits, 405, no upload, tokens from `API_TOKENS` when set."""
+    return Gate(app, methods=methods or api_methods(app), body_limits={"/api/predict/batch": MAX_BODY_BYTES},
+                tokens=TokenChecker(api_tokens()))
 
 
 def serve(host: str | None = None, port: int | None = None, model_dir: Path | None = None,

@@ -3,8 +3,8 @@ validator built from its training ranges, and the prediction logger. No HTTP or 
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,21 @@ from scoring.schema import STATUS_ERROR
 
 class ModelUnavailable(RuntimeError):
     """No model is loaded; the message says why and what to do."""
+
+
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s'\"/:,;()]+/)*([^\s'\"/:,;()]+)")
+
+
+def shown_path(text: str | None) -> str | None:
+    """A message fit for a response: every absolute path cut to its last two parts ("…/logs/x.log")."""
+    if text is None:
+        return None
+
+    def cut(m: re.Match[str]) -> str:
+        parts = m.group(0).rstrip("/").split("/")
+        return "…/" + "/".join(parts[-2:]) if len(parts) > 2 else m.group(0)
+
+    return _ABSOLUTE_PATH.sub(cut, text)
 
 
 @dataclass
@@ -47,24 +62,25 @@ class Service:
 
     def require_model(self) -> tuple[Predictor, Validator]:
         if self.predictor is None or self.validator is None:
-            raise ModelUnavailable(f"no model loaded: {self.load_error}")
+            raise ModelUnavailable(f"no model loaded: {shown_path(self.load_error)}")
         return self.predictor, self.validator
 
     @property
     def model_version(self) -> str | None:
         return self.predictor.model_version if self.predictor else None
 
-    def score(self, features: Mapping[str, float], *, request_id: str, started: float,
-              explain: bool = True) -> Prediction:
-        """Score one valid applicant and log the call."""
+    def score(self, features: dict[str, float], *, request_id: str, started: float,
+              explain: bool = True, client: str | None = None) -> Prediction:
+        """Score one valid applicant and log the call (`features` is logged as given: not copied)."""
         predictor, _ = self.require_model()
         result = predictor.predict(features, explain=explain)
-        self.logger.log(request_id=request_id, input=dict(features),
+        self.logger.log(request_id=request_id, input=features,
                         prediction={"score": result.score, "label": result.label},
-                        duration=time.perf_counter() - started, model_version=result.model_version)
+                        duration=time.perf_counter() - started, model_version=result.model_version, client=client)
         return result
 
-    def score_rows(self, rows: list[dict[str, float]], *, request_id: str, started: float) -> list[Prediction]:
+    def score_rows(self, rows: list[dict[str, float]], *, request_id: str, started: float,
+                   client: str | None = None) -> list[Prediction]:
         """Score valid applicants in one call; one log record per row (`<request_id>-<i>`)."""
         predictor, _ = self.require_model()
         results = predictor.predict_rows(rows)
@@ -72,12 +88,13 @@ class Service:
         for i, (row, result) in enumerate(zip(rows, results, strict=True)):
             self.logger.log(request_id=f"{request_id}-{i}", input=row,
                             prediction={"score": result.score, "label": result.label},
-                            duration=duration, model_version=result.model_version)
+                            duration=duration, model_version=result.model_version, client=client)
         return results
 
-    def log_refusal(self, *, request_id: str, input: dict[str, Any], started: float, error: str) -> None:
+    def log_refusal(self, *, request_id: str, input: dict[str, Any], started: float, error: str,
+                    client: str | None = None) -> None:
         self.logger.log(request_id=request_id, input=input, prediction=None, duration=time.perf_counter() - started,
-                        model_version=self.model_version, status=STATUS_ERROR, error=error[:1000])
+                        model_version=self.model_version, status=STATUS_ERROR, error=error[:1000], client=client)
 
     def health(self) -> dict[str, Any]:
         return {
@@ -85,7 +102,7 @@ class Service:
             "status": "unavailable" if not self.predictor else "degraded" if self.logger.failures else "ok",
             "model_loaded": self.predictor is not None,
             "model_version": self.model_version,
-            "reason": self.load_error,
+            "reason": shown_path(self.load_error),
             "uptime_s": round(time.time() - self.started_at, 1),
-            "logger": self.logger.stats(),
+            "logger": {k: shown_path(v) if k in ("path", "last_error") else v for k, v in self.logger.stats().items()},
         }

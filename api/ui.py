@@ -8,15 +8,20 @@ and logging go through `api.service.Service`.
 from __future__ import annotations
 
 import html
+import logging
+import math
 import time
 from typing import Any
 
 import gradio as gr
 
-from api.logger import new_request_id
+from api.logger import new_request_id, safe_input
 from api.predictor import Prediction, Reason
-from api.service import ModelUnavailable, Service
+from api.service import ModelUnavailable, Service, shown_path
+from api.validation import Bound
 from scoring.schema import EXCLUSIVE_GROUPS, LABEL_REVIEW, UI_FEATURES, ExclusiveGroup, UIFeature
+
+log = logging.getLogger(__name__)
 
 TITLE = "Prêt à dépenser — évaluation du risque de crédit"
 CSS = """
@@ -43,26 +48,84 @@ def form_inputs() -> list[FormInput]:
     return out
 
 
-def to_features(values: tuple[Any, ...] | list[Any]) -> dict[str, float]:
-    """Form values (in `form_inputs()` order) → model features; radios become one-hot 0/1.
+class FormRefusal(ValueError):
+    """A form value refused, with the French message shown in the form."""
 
-    Raises `gr.Error` with a French message for an empty or out-of-range number.
+
+class _Missing:
+    """A value the call did not send (Gradio would refuse the call before our code: see build_ui)."""
+
+    def __repr__(self) -> str:
+        return "<manquant>"
+
+
+MISSING = _Missing()
+
+
+def _fr(x: float) -> str:
+    return f"{x:.6g}".replace(".", ",")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else ("vide" if value is None else str(value))
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def _number(value: Any) -> float | None:
+    """A real number as sent (int or float, not a boolean, not a string), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def to_features(values: tuple[Any, ...] | list[Any], bounds: dict[str, Bound] | None = None) -> dict[str, float]:
+    """Form values as sent (in `form_inputs()` order) → model features; radios become one-hot 0/1.
+
+    Nothing is coerced: a number box takes a number within the accepted range (`bounds`: the same
+    rules as the API; the schema's form range when no model is loaded), a checkbox true/false (or
+    0/1), a radio one of its choices. Raises `FormRefusal` with a French message naming the field.
     """
+    items = form_inputs()
+    sent = sum(1 for v in values if v is not MISSING)
+    if len(values) != len(items) or sent != len(items):
+        raise FormRefusal(f"Le formulaire attend {len(items)} valeurs (reçu {sent}).")
     features: dict[str, float] = {}
-    for item, value in zip(form_inputs(), values, strict=True):
+    problems: list[str] = []
+    for item, value in zip(items, values, strict=True):
         if isinstance(item, ExclusiveGroup):
-            if value not in item.options:
-                raise gr.Error(f"{item.label} : choisir parmi {', '.join(item.options)}.")
+            if not isinstance(value, str) or value not in item.options:
+                problems.append(f"{item.label} : choisir parmi {', '.join(item.options)} (reçu {_shown(value)}).")
+                continue
             for option, name in item.options.items():
                 if name is not None:
                     features[name] = 1.0 if option == value else 0.0
         elif item.widget == "checkbox":
-            features[item.name] = 1.0 if value else 0.0
+            if value is True or value is False or (type(value) in (int, float) and value in (0, 1)):
+                features[item.name] = float(value)
+            else:
+                problems.append(f"{item.label} : cocher ou décocher la case (reçu {_shown(value)}).")
         else:
-            if value is None or not item.minimum <= float(value) <= item.maximum:
-                raise gr.Error(f"{item.label} : saisir un nombre entre {item.minimum:g} et {item.maximum:g}.")
-            features[item.name] = float(value)
+            x = _number(value)
+            b = (bounds or {}).get(item.name)
+            low, high = (b.low, b.high) if b else (item.minimum, item.maximum)
+            if x is None:
+                problems.append(f"{item.label} : saisir un nombre (reçu {_shown(value)}).")
+            elif not math.isfinite(x):
+                problems.append(f"{item.label} : saisir un nombre fini (reçu {_shown(value)}).")
+            elif not low <= x <= high:
+                problems.append(f"{item.label} : saisir un nombre entre {_fr(low)} et {_fr(high)} (reçu {_fr(x)}).")
+            else:
+                features[item.name] = x
+    if problems:
+        raise FormRefusal(" ".join(problems))
     return features
+
+
+def sent_input(values: tuple[Any, ...] | list[Any]) -> dict[str, Any]:
+    """What the form call sent, by field name (feature or group), made loggable."""
+    names = [item.name for item in form_inputs()]
+    given = {names[i] if i < len(names) else f"extra_{i}": v for i, v in enumerate(values) if v is not MISSING}
+    return safe_input(given)
 
 
 def _pct(x: float) -> str:
@@ -121,23 +184,35 @@ def reasons_markdown(result: Prediction, binary: set[str] | frozenset[str] = fro
             "<small>Entre parenthèses : contribution au score en log-odds (SHAP, XGBoost).</small>")
 
 
+REFUSED = "**Saisie refusée.** "
+
+
 def build_ui(service: Service) -> gr.Blocks:
-    """The Blocks of the form; event `predict` (also the gradio_client API name)."""
+    """The Blocks of the form; event `predict` (also the gradio_client API name).
+
+    The event takes the values as sent (`preprocess=False`: Gradio's own checks, in English and
+    outside our log, never run) and checks them with the API's rules (`to_features`). A refusal is
+    one log line with the input as sent, one console line, and a French message in the form
+    (`#message`), never an error badge on the outputs.
+    """
+    bounds = service.validator.bounds if service.validator else None
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.Markdown(f"# {TITLE}\nRenseignez le dossier puis cliquez sur **Évaluer**. "
                     "Les autres informations du modèle prennent la valeur médiane des clients connus.")
         if service.predictor is None:
-            gr.Markdown(f"**Service indisponible : aucun modèle chargé.** {html.escape(service.load_error or '')}")
+            gr.Markdown("**Service indisponible : aucun modèle chargé.** "
+                        f"{html.escape(shown_path(service.load_error) or '')}")
         template = dict(zip(service.predictor.features, service.predictor.template[0].tolist(), strict=True)) \
             if service.predictor else {}
-        binary = {n for n, b in service.validator.bounds.items() if b.binary} if service.validator else set()
+        binary = {n for n, b in bounds.items() if b.binary} if bounds else set()
         widgets: list[gr.components.Component] = []
         with gr.Row():
             with gr.Column(scale=3):
                 for item in form_inputs():
-                    widgets.append(_widget(item, template))
+                    widgets.append(_widget(item, template, bounds))
                 submit = gr.Button("Évaluer", variant="primary", elem_id="submit")
             with gr.Column(scale=2):
+                message = gr.Markdown(elem_id="message")
                 decision = gr.Textbox(label="Décision", interactive=False, elem_id="decision")
                 review = gr.Textbox(label="Revue", interactive=False, elem_id="review")
                 score = gr.Number(value=None, label="Score (probabilité de défaut)", precision=4, interactive=False,
@@ -145,27 +220,52 @@ def build_ui(service: Service) -> gr.Blocks:
                 gauge = gr.HTML(elem_id="gauge")
                 reasons = gr.Markdown(elem_id="reasons")
 
-        def on_submit(*values: Any) -> tuple[float, str, str, str, str]:
+        def refuse(request_id: str, started: float, values: tuple[Any, ...], french: str, error: str) -> tuple:
+            service.log_refusal(request_id=request_id, input=sent_input(values), started=started, error=error)
+            log.warning("form call %s refused: %s", request_id, error)
+            return None, "", "", "", "", REFUSED + html.escape(french, quote=False)
+
+        def on_submit(*values: Any) -> tuple[float | None, str, str, str, str, str]:
             started = time.perf_counter()
             request_id = new_request_id()
             try:
-                features = to_features(values)
+                features = to_features(values, bounds)
                 result = service.score(features, request_id=request_id, started=started)
-            except gr.Error as exc:
-                service.log_refusal(request_id=request_id, input={}, started=started, error=str(exc))
-                raise
+            except FormRefusal as exc:
+                return refuse(request_id, started, values, str(exc), str(exc))
             except ModelUnavailable as exc:
-                service.log_refusal(request_id=request_id, input={}, started=started, error=str(exc))
-                raise gr.Error("Aucun modèle n'est chargé : le service ne peut pas évaluer de dossier.") from None
+                return refuse(request_id, started, values,
+                              "aucun modèle n'est chargé : le service ne peut pas évaluer de dossier.", str(exc))
+            except Exception as exc:  # noqa: BLE001 - one log line and one console line, no traceback
+                return refuse(request_id, started, values, "erreur interne : le dossier n'a pas pu être évalué.",
+                              f"internal error: {type(exc).__name__}: {exc}")
             flag = LABEL_REVIEW if result.review else "—"
             return (round(result.score, 4), result.label, flag, gauge_html(result, service.predictor.grey_zone),
-                    reasons_markdown(result, binary))
+                    reasons_markdown(result, binary), "")
 
-        submit.click(on_submit, inputs=widgets, outputs=[score, decision, review, gauge, reasons], api_name="predict")
+        submit.click(on_submit, inputs=widgets, outputs=[score, decision, review, gauge, reasons, message],
+                     api_name="predict", preprocess=False)
+    _pad_short_calls(demo)
     return demo
 
 
-def _widget(item: FormInput, template: dict[str, float]) -> gr.components.Component:
+def _pad_short_calls(demo: gr.Blocks) -> None:
+    """A call with fewer values than inputs is refused by Gradio before our function (a traceback
+    on the console, no log line): pad it with MISSING so that `on_submit` refuses it like any other
+    bad value. Uses `Blocks.validate_inputs` (gradio 6.31, pinned); without it, Gradio's refusal stays."""
+    original = getattr(demo, "validate_inputs", None)
+    if original is None:
+        return
+
+    def validate_inputs(fn: Any, inputs: list[Any]) -> None:
+        if getattr(fn, "api_name", None) == "predict" and isinstance(inputs, list):
+            inputs.extend([MISSING] * (len(fn.inputs) - len(inputs)))
+        original(fn, inputs)
+
+    demo.validate_inputs = validate_inputs  # type: ignore[method-assign]
+
+
+def _widget(item: FormInput, template: dict[str, float], bounds: dict[str, Bound] | None) -> gr.components.Component:
     if isinstance(item, ExclusiveGroup):
         choices = list(item.options)
         default = next((o for o, f in item.options.items() if f and template.get(f) == 1.0), choices[-1])
@@ -173,8 +273,10 @@ def _widget(item: FormInput, template: dict[str, float]) -> gr.components.Compon
     default = template.get(item.name, item.minimum)
     if item.widget == "checkbox":
         return gr.Checkbox(value=default == 1.0, label=item.label)
-    default = min(max(default if default == default else item.minimum, item.minimum), item.maximum)  # NaN → min
-    if item.widget == "slider":
-        return gr.Slider(minimum=item.minimum, maximum=item.maximum, step=item.step, value=round(default, 2),
-                         label=item.label)
-    return gr.Number(value=default, minimum=item.minimum, maximum=item.maximum, step=item.step, label=item.label)
+    b = (bounds or {}).get(item.name)
+    low, high = (b.low, b.high) if b else (item.minimum, item.maximum)
+    default = min(max(default if default == default else low, low), high)  # NaN → the lowest accepted
+    # A number box, no slider: a browser slider clamps a typed value silently; here an out-of-range
+    # value is refused with a message. The accepted range is the API's, stated under the label.
+    return gr.Number(value=round(default, 4), step=item.step, label=item.label, elem_id=f"in-{item.name}",
+                     info=f"entre {_fr(low)} et {_fr(high)}")

@@ -1,14 +1,18 @@
-"""Serving speed: in-process scoring against the seed's path, /api/predict under load, the Gradio path.
+"""Serving speed over HTTP: POST /api/predict under load next to a bare FastAPI app, and the Gradio path.
 
 usage: python benchmarks/bench_serving.py [--quick] [--model-dir DIR] [--duration S] [--connections N]
 
-1. In process: `predict_credit_score` (template row + XGBoost's dense predictor) and `Predictor.predict` with
-   reasons, next to the seed's path (a dict of every feature → one-row DataFrame → predict_proba).
-2. HTTP: `python app_gradio.py` launched on 127.0.0.1 with logging on; `wrk` (Debian) with N
-   connections for S seconds on POST /api/predict, with and without reasons; then an exact count:
-   a fixed number of calls from a client, and the log lines they added.
-3. The Gradio path: the form's `predict` event called with gradio_client.
+1. Reference: a bare FastAPI app (no middleware, one route that parses the same JSON body and answers a
+   small JSON object), launched with the same uvicorn settings as the app.
+2. `python app_gradio.py` on 127.0.0.1 with logging on; `wrk` (Debian) with N connections for S seconds
+   on POST /api/predict, with and without reasons. Every request carries another applicant (a wrk lua
+   script cycles through pre-generated distinct bodies), so no cache can fake the figure.
+3. Exact log check: a fixed number of calls from 16 threads, and the log lines they added (none lost,
+   none torn).
+4. The Gradio path: the form's `predict` event called with gradio_client, next to a bare Gradio event.
+5. In process, where one call's time goes: the model's own time, validation, log enqueue, serialisation.
 
+In-process figures (predict_credit_score, Predictor.predict) are in benchmarks/bench_predictor.py.
 Uses MODEL_DIR / models/ when it holds a model, else trains the small test fixture model (and says so).
 """
 
@@ -29,20 +33,43 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+from fastapi import FastAPI, Request
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scoring import config  # noqa: E402
-from scoring.schema import MANIFEST_FILE, UI_FEATURE_NAMES  # noqa: E402
+from scoring.schema import MANIFEST_FILE, REFERENCE_FILE, UI_FEATURE_NAMES, UI_FEATURES  # noqa: E402
 from tests.helpers import free_port, launched  # noqa: E402
 
 APPLICANT = dict(zip(UI_FEATURE_NAMES, (0.45, 0.6, 0.55, 1, 0, 2.0, 1, 0, 1, 1, 0.0), strict=True))
+N_BODIES = 2_000
+
+
+def applicants(n: int, model_dir: Path, seed: int = 0) -> list[dict[str, float]]:
+    """n distinct valid applicants: the 11 form features drawn within both their form range and the range
+    seen in training, one option per exclusive group."""
+    ranges = json.loads((model_dir / REFERENCE_FILE).read_text())["ranges"]
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        a: dict[str, float] = {}
+        for f in UI_FEATURES:
+            if f.binary:
+                a[f.name] = int(rng.integers(0, 2))
+            else:
+                low, high = max(f.minimum, ranges[f.name]["min"]), min(f.maximum, ranges[f.name]["max"])
+                a[f.name] = round(float(rng.uniform(low, high)), 4)
+        education = int(rng.integers(0, 3))  # higher, secondary, other
+        a["NAME_EDUCATION_TYPE_Higher education"] = int(education == 0)
+        a["NAME_EDUCATION_TYPE_Secondary / secondary special"] = int(education == 1)
+        a["CODE_GENDER_M"] = 1 - a["CODE_GENDER_F"]
+        out.append(a)
+    return out
 
 
 def timings(fn: Callable[[], object], n: int) -> np.ndarray:
-    for _ in range(min(200, n)):
+    for _ in range(min(20, n)):
         fn()
     out = np.empty(n)
     for i in range(n):
@@ -56,41 +83,16 @@ def pct(values: np.ndarray, q: float, scale: float) -> str:
     return f"{np.percentile(values, q) * scale:,.1f}"
 
 
-def in_process(model_dir: Path, n: int) -> list[str]:
-    os.environ["MODEL_DIR"] = str(model_dir)
-    import app_gradio
-    from api.server import get_service
-
-    predictor = get_service().require_model()[0]
-    values = tuple(APPLICANT.values())
-    model = predictor.artifacts.model
-    template = dict(zip(predictor.features, predictor.template[0].astype(float).tolist(), strict=True))
-
-    def seed_path() -> float:
-        row = template | APPLICANT  # every feature of the model, as the seed built it
-        return float(model.predict_proba(pd.DataFrame([row], columns=predictor.features))[:, 1][0])
-
-    fast_score = app_gradio.predict_credit_score(*values)[0]
-    assert abs(fast_score - seed_path()) < 1e-6, "fast path and seed path disagree"
-    rows = [
-        ("`predict_credit_score` (template row + XGBoost dense predictor)",
-         timings(lambda: app_gradio.predict_credit_score(*values), n)),
-        ("`Predictor.predict` with TreeSHAP reasons", timings(lambda: predictor.predict(APPLICANT), n)),
-        ("seed path: dict → DataFrame → predict_proba", timings(seed_path, max(n // 5, 200))),
-    ]
-    seed_p50 = np.percentile(rows[-1][1], 50)
-    lines = ["| in-process path | calls | p50 µs | p99 µs | p50 vs seed |", "|---|---:|---:|---:|---:|"]
-    for name, t in rows:
-        ratio = seed_p50 / np.percentile(t, 50)
-        lines.append(f"| {name} | {len(t)} | {pct(t, 50, 1e6)} | {pct(t, 99, 1e6)} | "
-                     f"{'—' if t is rows[-1][1] else f'{ratio:,.0f}× faster'} |")
-    lines.append(f"\nModel: {len(predictor.features)} features, {model.get_booster().num_boosted_rounds()} rounds.")
-    return lines
-
-
+# wrk: the bodies are read once per thread; each request takes the next one.
 LUA = """wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{body}'
+bodies = {}
+for line in io.lines("%(bodies)s") do bodies[#bodies + 1] = line end
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format(nil, nil, nil, bodies[(counter %% #bodies) + 1])
+end
 """
 
 
@@ -112,14 +114,20 @@ def parse_wrk(out: str) -> dict[str, float]:
     }
 
 
-def exact_calls(host: str, port: int, n: int, workers: int) -> int:
-    """n POST /api/predict over `workers` keep-alive connections; returns the count of 200 answers."""
-    body = json.dumps(APPLICANT).encode()
+def run_wrk(wrk: str, script: Path, url: str, connections: int, duration: int) -> dict[str, float]:
+    subprocess.run([wrk, "-t1", "-c4", "-d1s", "-s", str(script), url], capture_output=True, check=True)  # warm-up
+    out = subprocess.run([wrk, "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url],
+                         capture_output=True, text=True, check=True).stdout
+    return parse_wrk(out)
+
+
+def exact_calls(host: str, port: int, bodies: list[bytes], workers: int) -> int:
+    """Every body POSTed once over `workers` keep-alive connections; returns the count of 200 answers."""
     ok = [0] * workers
 
     def work(w: int) -> None:
         conn = http.client.HTTPConnection(host, port, timeout=30)
-        for _ in range(n // workers):
+        for body in bodies[w::workers]:
             conn.request("POST", "/api/predict?reasons=false", body, {"Content-Type": "application/json"})
             resp = conn.getresponse()
             resp.read()
@@ -134,9 +142,19 @@ def exact_calls(host: str, port: int, n: int, workers: int) -> int:
     return sum(ok)
 
 
-def count_lines(path: Path) -> int:
-    return sum(1 for f in path.parent.glob(path.name + "*") if not f.name.endswith(".lock")
-               for _ in f.open("rb")) if path.parent.exists() else 0
+def log_lines(path: Path) -> tuple[int, int]:
+    """(whole JSON lines, torn or corrupt lines) over the log and its rotated files."""
+    whole = torn = 0
+    for f in path.parent.glob(path.name + "*"):
+        if f.name.endswith(".lock"):
+            continue
+        for line in f.open("rb"):
+            try:
+                json.loads(line)
+                whole += 1
+            except ValueError:
+                torn += 1
+    return whole, torn
 
 
 def wait_logged(url: str, timeout: float = 30.0) -> dict:
@@ -146,64 +164,175 @@ def wait_logged(url: str, timeout: float = 30.0) -> dict:
     while True:
         stats = httpx.get(f"{url}/health").json()["logger"]
         if stats["queued"] == 0 or time.monotonic() > deadline:
+            time.sleep(0.2)  # the writer's last pass
             return stats
         time.sleep(0.1)
 
 
-def http_and_gradio(model_dir: Path, duration: int, connections: int, exact_n: int, gradio_n: int,
-                    work: Path) -> list[str]:
+# --- the references, run by this file itself in a child process ---------------------------------
+
+def serve_bare_fastapi(port: int) -> None:
+    """The reference: FastAPI, no middleware, one route that parses the JSON body."""
+    import uvicorn
+
+    app = FastAPI()
+
+    @app.post("/api/predict")
+    async def predict(request: Request) -> dict:
+        body = await request.json()
+        return {"n": len(body)}
+
+    @app.get("/health")
+    async def health() -> dict:
+        return {"status": "ok", "logger": {"queued": 0}}
+
+    uvicorn.run(app, host="127.0.0.1", port=port, access_log=False, log_level="warning")
+
+
+def serve_bare_gradio(port: int) -> None:
+    """The Gradio reference: one event with the form's inputs that returns constants."""
+    import gradio as gr
+    import uvicorn
+
+    with gr.Blocks(analytics_enabled=False) as demo:
+        inputs = [gr.Number() for _ in range(9)]
+        outputs = [gr.Textbox() for _ in range(5)]
+        gr.Button().click(lambda *a: ("0.1", "x", "y", "z", "w"), inputs=inputs, outputs=outputs, api_name="predict")
+    app = FastAPI()
+
+    @app.get("/health")
+    async def health() -> dict:
+        return {"status": "ok"}
+
+    uvicorn.run(gr.mount_gradio_app(app, demo, path="/", ssr_mode=False), host="127.0.0.1", port=port,
+                access_log=False, log_level="warning")
+
+
+def http_figures(model_dir: Path, duration: int, connections: int, exact_n: int, gradio_n: int,
+                 work: Path) -> list[str]:
     wrk = shutil.which("wrk")
+    bodies = [json.dumps(a, separators=(",", ":")) for a in applicants(N_BODIES, model_dir)]
+    (work / "bodies.jsonl").write_text("\n".join(bodies) + "\n")
+    script = work / "post.lua"
+    script.write_text(LUA % {"bodies": work / "bodies.jsonl"})
+    lines = ["| HTTP path | connections | requests | errors | req/s | vs bare | p50 ms | p99 ms |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    notes: list[str] = []
+    if wrk is None:
+        return ["wrk not found (apt-get install wrk): load test skipped."]
+
+    def row(name: str, r: dict[str, float], bare_rps: float | None) -> str:
+        ratio = f"{100 * r['rps'] / bare_rps:.0f} %" if bare_rps else "—"
+        return (f"| {name} | {connections} | {r['requests']:,} | {r['errors']} | {r['rps']:,.0f} | {ratio} | "
+                f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with launched([__file__, "--serve-bare-fastapi", str(port)], f"{url}/health"):
+        bare = run_wrk(wrk, script, f"{url}/api/predict", connections, duration)
+    lines.append(row("bare FastAPI app: one route, `await request.json()`", bare, None))
+
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = work / "predictions.log"
     env = {"MODEL_DIR": str(model_dir), "LOG_PATH": str(log), "HOST": "127.0.0.1", "PORT": str(port),
            "HF_HUB_OFFLINE": "1"}
-    lines = ["| HTTP path | connections | requests | errors | req/s | p50 ms | p99 ms |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
-    notes = []
     with launched(["app_gradio.py"], f"{url}/health", env=env):
-        if wrk is None:
-            notes.append("wrk not found (apt-get install wrk): load test skipped.")
-        else:
-            script = work / "post.lua"
-            script.write_text(LUA.format(body=json.dumps(APPLICANT)))
-            for name, path in (("POST /api/predict (with reasons)", "/api/predict"),
-                               ("POST /api/predict?reasons=false", "/api/predict?reasons=false")):
-                subprocess.run([wrk, "-t1", "-c4", "-d1s", "-s", str(script), url + path], capture_output=True)
-                out = subprocess.run([wrk, "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s",
-                                      str(script), url + path], capture_output=True, text=True, check=True).stdout
-                r = parse_wrk(out)
-                lines.append(f"| {name} | {connections} | {r['requests']:,} | {r['errors']} | {r['rps']:,.0f} | "
-                             f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
+        for name, path in (("POST /api/predict (with reasons)", "/api/predict"),
+                           ("POST /api/predict?reasons=false", "/api/predict?reasons=false")):
+            lines.append(row(name, run_wrk(wrk, script, url + path, connections, duration), bare["rps"]))
         stats = wait_logged(url)
-        before = count_lines(log)
-        notes.append(f"Log after the load runs: {before:,} lines, writer stats {stats} "
+        before, torn_before = log_lines(log)
+        notes.append(f"Log after the load runs: {before:,} whole lines, {torn_before} torn; writer stats {stats} "
                      "(wrk does not count the calls in flight when it stops, so lines ≥ wrk's count).")
-        ok = exact_calls("127.0.0.1", port, exact_n, connections)
+        exact = [b.encode() for b in bodies[:exact_n]] * max(1, exact_n // len(bodies))
+        ok = exact_calls("127.0.0.1", port, exact, connections)
         wait_logged(url)
-        added = count_lines(log) - before
-        notes.append(f"Exact check: {exact_n} calls on {connections} threads → {ok} answered 200, "
-                     f"{added} log lines added → {'OK, none lost' if added == ok == exact_n else 'MISMATCH'}.")
+        after, torn = log_lines(log)
+        added = after - before
+        verdict = "OK, none lost, none torn" if added == ok == len(exact) and torn == 0 else "MISMATCH"
+        notes.append(f"Exact check: {len(exact)} distinct calls on {connections} threads → {ok} answered 200, "
+                     f"{added} log lines added, {torn} torn lines → {verdict}.")
+        gradio_app = _gradio_timings(url, gradio_n, (0.45, 0.6, 0.55, "Supérieur", 2.0, True, "Homme", True, 0.0))
 
-        from gradio_client import Client
-
-        client = Client(url + "/", verbose=False)
-        args = (0.45, 0.6, 0.55, "Supérieur", 2.0, True, "Homme", True, 0.0)
-        t = timings(lambda: client.predict(*args, api_name="/predict"), gradio_n)
-        lines.append(f"| Gradio event `predict` via gradio_client (sequential) | 1 | {gradio_n} | 0 | "
-                     f"{1 / np.mean(t):,.0f} | {pct(t, 50, 1e3)} | {pct(t, 99, 1e3)} |")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with launched([__file__, "--serve-bare-gradio", str(port)], f"{url}/health"):
+        gradio_bare = _gradio_timings(url, gradio_n, (0.45, 0.6, 0.55, 1, 2.0, 1, 1, 1, 0.0))
+    lines.append("")
+    lines += ["| Gradio event via gradio_client (sequential) | calls | p50 ms | p99 ms |", "|---|---:|---:|---:|",
+              f"| the form's `predict` | {gradio_n} | {pct(gradio_app, 50, 1e3)} | {pct(gradio_app, 99, 1e3)} |",
+              f"| bare Gradio event (same inputs, constant outputs) | {gradio_n} | {pct(gradio_bare, 50, 1e3)} | "
+              f"{pct(gradio_bare, 99, 1e3)} |"]
     return lines + [""] + notes
+
+
+def _gradio_timings(url: str, n: int, args: tuple) -> np.ndarray:
+    from gradio_client import Client
+
+    client = Client(url + "/", verbose=False)
+    return timings(lambda: client.predict(*args, api_name="/predict"), n)
+
+
+def _call_parts(model_dir: Path, n: int = 2_000) -> list[str]:
+    """Where one /api/predict call's time goes in process, on the same distinct applicants: the
+    model's own time (what no HTTP work can remove) and each step around it."""
+    import orjson
+
+    from api.logger import PredictionLogger
+    from api.service import Service
+
+    service = Service.load(model_dir, Path(tempfile.mkdtemp()) / "parts.log")
+    predictor, validator = service.require_model()
+    rows = applicants(n, model_dir, seed=1)
+    bodies = [json.dumps(r).encode() for r in rows]
+    answer = predictor.predict(rows[0]).as_dict()
+    logger = PredictionLogger(Path(tempfile.mkdtemp()) / "enqueue.log", interval=3600)  # never drained here
+    parts = [
+        ("model: `Predictor.predict` with reasons", _cycler(lambda i: predictor.predict(rows[i]), n)),
+        ("model: `Predictor.predict` without reasons", _cycler(lambda i: predictor.predict(rows[i], explain=False), n)),
+        ("validation: `Validator.parse` (orjson + plain checks)", _cycler(lambda i: validator.parse(bodies[i]), n)),
+        ("validation: the detailed pydantic path (refusals only)", _cycler(lambda i: validator._slow(bodies[i]), n)),
+        ("log record enqueued", _cycler(lambda i: logger.log(request_id="x", input=rows[i], prediction=None,
+                                                             duration=0.0, model_version="v"), n)),
+        ("answer serialised: orjson", _cycler(lambda i: orjson.dumps(answer), n)),
+        ("answer serialised: json.dumps (before)", _cycler(lambda i: json.dumps(answer, ensure_ascii=False), n)),
+    ]
+    lines = ["| one call's part, in process | p50 µs | p99 µs |", "|---|---:|---:|"]
+    for name, fn in parts:
+        t = timings(fn, n)
+        lines.append(f"| {name} | {pct(t, 50, 1e6)} | {pct(t, 99, 1e6)} |")
+    logger.close(timeout=0)
+    service.logger.close()
+    return lines
+
+
+def _cycler(fn: Callable[[int], object], n: int) -> Callable[[], object]:
+    state = {"i": 0}
+
+    def call() -> object:
+        state["i"] = (state["i"] + 1) % n
+        return fn(state["i"])
+
+    return call
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer calls and a 3 s load test")
+    parser.add_argument("--quick", action="store_true", help="3 s load runs and fewer calls")
     parser.add_argument("--model-dir", type=Path, default=None, help="model artifacts (default: MODEL_DIR or models/)")
     parser.add_argument("--duration", type=int, default=None, help="seconds of each wrk run (default 10, quick 3)")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--serve-bare-fastapi", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-bare-gradio", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve_bare_fastapi:
+        serve_bare_fastapi(args.serve_bare_fastapi)
+        return 0
+    if args.serve_bare_gradio:
+        serve_bare_gradio(args.serve_bare_gradio)
+        return 0
     work = Path(tempfile.mkdtemp(prefix="bench_serving_"))
-    os.environ["LOG_PATH"] = str(work / "in-process.log")
     try:
         model_dir = args.model_dir or config.model_dir()
         if not (model_dir / MANIFEST_FILE).is_file():
@@ -211,14 +340,12 @@ def main(argv: list[str] | None = None) -> int:
 
             print(f"No model in {model_dir}: using the small test fixture model (17 features).", flush=True)
             model_dir = build_model_dir(work / "model")
-        n = 2_000 if args.quick else 20_000
-        load_avg = os.getloadavg()
-        print(f"Machine: {os.cpu_count()} cores, load average {load_avg[0]:.1f} at start "
+        print(f"Machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start "
               "(other work on the machine slows every figure).\n", flush=True)
-        print("\n".join(in_process(model_dir, n)) + "\n", flush=True)
         duration = args.duration or (3 if args.quick else 10)
-        print("\n".join(http_and_gradio(model_dir, duration, args.connections, 400 if args.quick else 2_000,
-                                        20 if args.quick else 100, work)), flush=True)
+        print("\n".join(http_figures(model_dir, duration, args.connections, 400 if args.quick else 2_000,
+                                     20 if args.quick else 100, work)), flush=True)
+        print("\n" + "\n".join(_call_parts(model_dir, 500 if args.quick else 5_000)))
         print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -9,6 +9,8 @@ else spells these names.
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -110,6 +112,62 @@ EXCLUSIVE_GROUPS: tuple[ExclusiveGroup, ...] = (
         {"Supérieur": EDUCATION_HIGHER, "Secondaire": EDUCATION_SECONDARY, "Autre": None},
     ),
 )
+
+# --- Domain rules: what a value can be, from what it means --------------------------------
+# Checked before the training range (which is only widened by a margin). One table for the API,
+# the form, the batch and predict_credit_score. Amounts that are negative by definition in the
+# Kaggle tables (bureau AMT_CREDIT_SUM_DEBT / _LIMIT, card AMT_BALANCE / receivables / drawings
+# amounts, previous AMT_DOWN_PAYMENT, instalment PAYMENT_DIFF) and every relative DAYS_* or
+# MONTHS_* of the child tables get no sign rule; the real extracts pass every rule (tested).
+
+
+@dataclass(frozen=True)
+class DomainRule:
+    """Values a feature can take by definition: [low, high], or exactly 0/1 when `binary`."""
+
+    low: float = -math.inf
+    high: float = math.inf
+    binary: bool = False
+    meaning: str = "any finite number"
+
+
+_ONE_HOT_PREFIXES = "|".join(re.escape(p) for p in (
+    "NAME_CONTRACT_TYPE", "CODE_GENDER", "NAME_TYPE_SUITE", "NAME_INCOME_TYPE", "NAME_EDUCATION_TYPE",
+    "NAME_FAMILY_STATUS", "NAME_HOUSING_TYPE", "OCCUPATION_TYPE", "ORGANIZATION_TYPE", "WEEKDAY_APPR_PROCESS_START",
+    "FONDKAPREMONT_MODE", "HOUSETYPE_MODE", "WALLSMATERIAL_MODE", "EMERGENCYSTATE_MODE"))
+_BINARY = DomainRule(0.0, 1.0, True, "0 or 1")
+_SHARE = DomainRule(0.0, 1.0, False, "a share or a normalised score, in [0, 1]")
+_NON_NEGATIVE = DomainRule(0.0, math.inf, False, "a count, an amount or a ratio that cannot be negative")
+_PAST = DomainRule(-math.inf, 0.0, False, "days before the application, at most 0")
+
+# (regular expression matched against the whole feature name, rule); the first match wins.
+DOMAIN_RULES: tuple[tuple[str, DomainRule], ...] = (
+    (rf"(?:{_ONE_HOT_PREFIXES})_.+|FLAG_.+|(?:REG|LIVE)_(?:REGION|CITY)_NOT_\w+", _BINARY),
+    (r"EXT_SOURCE_\d", DomainRule(0.0, 1.0, False, "an external score, in [0, 1]")),
+    (r"DAYS_(?:BIRTH|EMPLOYED|REGISTRATION|ID_PUBLISH|LAST_PHONE_CHANGE)", _PAST),
+    (r"(?:BUREAU|PREV|POS)_(?:CREDIT_ACTIVE|CREDIT_TYPE|NAME_CONTRACT_STATUS|NAME_CONTRACT_TYPE|NAME_YIELD_GROUP|"
+     r"NAME_CLIENT_TYPE)_.+_mean|\w+_(?:AVG|MODE|MEDI)|REGION_POPULATION_RELATIVE|BUREAU_BB_LATE_SHARE_\w+|"
+     r"INSTAL_(?:LATE|UNDERPAID)_mean", _SHARE),
+    (r"(?:PREV_)?HOUR_APPR_PROCESS_START(?:_mean)?", DomainRule(0.0, 23.0, False, "an hour of the day, 0 to 23")),
+    (r"REGION_RATING_CLIENT(?:_W_CITY)?", DomainRule(1.0, 3.0, False, "a rating from 1 to 3")),
+    (r"\w*CNT_\w+|\w+_COUNT(?:_\w+)?|\w*(?:DPD|DBD)\w*|\w*OVERDUE\w*|AMT_REQ_CREDIT_BUREAU_\w+|OWN_CAR_AGE|"
+     r"AMT_(?:INCOME_TOTAL|CREDIT|ANNUITY|GOODS_PRICE)|BUREAU_(?:ACTIVE_)?AMT_CREDIT_SUM_(?:max|mean|sum)|"
+     r"BUREAU_AMT_ANNUITY_\w+|PREV_(?:APPROVED_|REFUSED_)?AMT_(?:ANNUITY|APPLICATION|CREDIT|GOODS_PRICE)_\w+|"
+     r"INSTAL_AMT_(?:INSTALMENT|PAYMENT)_\w+|INSTAL_LATE_sum|"
+     r"CRECARD_AMT_(?:CREDIT_LIMIT_ACTUAL|INST_MIN_REGULARITY|PAYMENT_CURRENT|PAYMENT_TOTAL_CURRENT)_\w+|"
+     r"\w*(?:CREDIT_INCOME|ANNUITY_INCOME|GOODS_CREDIT|DAYS_EMPLOYED|APP_CREDIT|PAYMENT)_PERC\w*|PAYMENT_RATE|"
+     r"INCOME_PER_PERSON", _NON_NEGATIVE),
+)
+_DOMAIN_PATTERNS = tuple((re.compile(pattern), rule) for pattern, rule in DOMAIN_RULES)
+
+
+def domain_rule(name: str) -> DomainRule:
+    """The domain rule of a model feature (no rule: any finite number)."""
+    for pattern, rule in _DOMAIN_PATTERNS:
+        if pattern.fullmatch(name):
+            return rule
+    return DomainRule()
+
 
 # Readable French names for reasons; a feature absent here is shown by its model name.
 FEATURE_LABELS: dict[str, str] = {f.name: f.label for f in UI_FEATURES} | {
@@ -326,13 +384,15 @@ class LogRecord:
     model_version: str | None
     status: str = STATUS_OK
     error: str | None = None
+    client: str | None = None  # the API token's name when access control is on (never the token)
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys kept when reading
 
     def to_json(self) -> str:
         record = {f.name: getattr(self, f.name) for f in fields(self)}
         extra = record.pop("extra")
-        if record["error"] is None:
-            del record["error"]
+        for optional in ("error", "client"):
+            if record[optional] is None:
+                del record[optional]
         return json.dumps(record | extra, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 

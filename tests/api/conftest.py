@@ -11,9 +11,11 @@ from fastapi.testclient import TestClient
 from api.logger import PredictionLogger
 from api.predictor import Predictor
 from api.rest import create_api
+from api.server import gated
 from api.service import Service
 from scoring.schema import UI_FEATURE_NAMES
 from tests.api.fixture_model import build_model_dir
+from tests.helpers import free_port, launched
 
 # A valid applicant of the 11 form features: higher education, man, working, document 3 given.
 VALID = dict(zip(UI_FEATURE_NAMES, (0.45, 0.6, 0.55, 1, 0, 2.0, 1, 0, 1, 1, 0.0), strict=True))
@@ -43,5 +45,18 @@ def service(predictor: Predictor, log_file: Path) -> Iterator[Service]:
 
 @pytest.fixture()
 def client(service: Service) -> Iterator[TestClient]:
-    with TestClient(create_api(service), raise_server_exceptions=False) as c:
+    with TestClient(gated(create_api(service)), raise_server_exceptions=False) as c:
         yield c
+
+
+@pytest.fixture(scope="module")
+def app_url(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """`python app_gradio.py` launched on a free port with the fixture model: (url, log path);
+    the server's console is `server.out` beside the log."""
+    logs = tmp_path_factory.mktemp("served")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {"MODEL_DIR": str(model_dir), "LOG_PATH": str(logs / "predictions.log"), "HOST": "127.0.0.1",
+           "PORT": str(port), "HF_HUB_OFFLINE": "1"}
+    with launched(["app_gradio.py"], f"{url}/health", env=env, log_file=logs / "server.out"):
+        yield url, logs / "predictions.log"

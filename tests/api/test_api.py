@@ -68,7 +68,14 @@ BAD_INPUTS = {
     "wrong type (null)": (_body_with(AMT_CREDIT=None), "AMT_CREDIT", "JSON number"),
     "number as string": (_body_with(EXT_SOURCE_1="0.5"), schema.EXT_SOURCE_1, "got a string"),
     "flag as string": (_body_with(FLAG_DOCUMENT_3="yes"), schema.DOCUMENT_3, "0 or 1"),
-    "out of range": (_body_with(EXT_SOURCE_3=7.5), schema.EXT_SOURCE_3, "outside the allowed range"),
+    "out of range": (_body_with(EXT_SOURCE_3=7.5), schema.EXT_SOURCE_3, "outside its domain [0, 1]"),
+    "negative external score": (_body_with(EXT_SOURCE_1=-0.05), schema.EXT_SOURCE_1, "outside its domain [0, 1]"),
+    "negative overdue amount": (_body_with(BUREAU_AMT_CREDIT_SUM_OVERDUE_max=-20000), schema.BUREAU_OVERDUE_MAX,
+                                "outside its domain [0, inf]"),
+    "negative count of drawings": (_body_with(CRECARD_CNT_DRAWINGS_ATM_CURRENT_mean=-0.5), schema.CARD_ATM_DRAWINGS,
+                                   "cannot be negative"),
+    "flag as 2": (_body_with(FLAG_DOCUMENT_3=2), schema.DOCUMENT_3, "must be 0 or 1"),
+    "gender and XNA": (_body_with(CODE_GENDER_XNA=1), "CODE_GENDER_XNA", "at most one"),
     "far outside training": (_body_with(DAYS_BIRTH=0), "DAYS_BIRTH", "outside the allowed range"),
     "binary not 0/1": (_body_with(FLAG_DOCUMENT_3=0.5), schema.DOCUMENT_3, "must be 0 or 1"),
     "both genders": (_body_with(CODE_GENDER_F=1, CODE_GENDER_M=1), schema.GENDER_F, "at most one"),
@@ -148,22 +155,25 @@ def test_batch_refusals(client: TestClient) -> None:
     assert client.post("/api/predict/batch", content=b"").status_code == 422
 
 
-def test_an_oversized_body_is_refused_without_reading_it_all(client: TestClient) -> None:
+def test_an_oversized_body_is_refused_with_413_without_reading_it_all(client: TestClient, service: Service) -> None:
+    from api.middleware import DEFAULT_BODY_LIMIT
     from api.validation import MAX_BODY_BYTES
 
     huge = b'{"rows": [' + b" " * (MAX_BODY_BYTES + 10) + b"]}"
     resp = client.post("/api/predict/batch", content=huge)
-    assert resp.status_code == 422 and resp.json()["errors"][0]["field"] == "body"
-    assert "too large" in resp.json()["errors"][0]["message"]
+    assert resp.status_code == 413 and str(MAX_BODY_BYTES) in resp.json()["detail"]
+    assert client.post("/api/predict", content=b" " * (DEFAULT_BODY_LIMIT + 1)).status_code == 413
+    assert client.post("/api/predict", content=json.dumps(VALID).encode().ljust(DEFAULT_BODY_LIMIT)).status_code == 200
 
     def chunks():  # no content-length: streamed, cut past the limit
         yield b'{"EXT_SOURCE_1": 0.5, "pad": "'
-        for _ in range(MAX_BODY_BYTES // 65536 + 2):
-            yield b"x" * 65536
+        for _ in range(DEFAULT_BODY_LIMIT // 4096 + 2):
+            yield b"x" * 4096
         yield b'"}'
 
     streamed = client.post("/api/predict", content=chunks())
-    assert streamed.status_code == 422 and "too large" in streamed.json()["errors"][0]["message"]
+    assert streamed.status_code == 413 and "transfer-encoding" not in streamed.request.headers.get("content-length", "")
+    assert "content-length" not in streamed.request.headers
 
 
 def test_health_and_model_info(client: TestClient, service: Service) -> None:
@@ -178,11 +188,33 @@ def test_health_and_model_info(client: TestClient, service: Service) -> None:
     assert info["accepted_ranges"][schema.DOCUMENT_3]["binary"]
 
 
-def test_openapi_documents_the_endpoints(client: TestClient) -> None:
+def _refs(node: object) -> list[str]:
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k == "$ref"] + [r for v in node.values() for r in _refs(v)]
+    return [r for v in node for r in _refs(v)] if isinstance(node, list) else []
+
+
+def test_openapi_tells_the_truth(client: TestClient, service: Service) -> None:
     spec = client.get("/openapi.json").json()
     assert {"/api/predict", "/api/predict/batch", "/health", "/model/info"} <= spec["paths"].keys()
-    schema_doc = spec["paths"]["/api/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    assert set(schema.UI_FEATURE_NAMES) <= set(schema_doc["required"])
+    for ref in _refs(spec):  # every $ref resolves inside the document
+        node = spec
+        for part in ref.removeprefix("#/").split("/"):
+            node = node[part]
+    request = spec["components"]["schemas"]["PredictRequest"]
+    assert set(schema.UI_FEATURE_NAMES) <= set(request["required"]) and request["additionalProperties"] is False
+    props = request["properties"]
+    assert props[schema.EXT_SOURCE_1]["minimum"] == 0 and props[schema.EXT_SOURCE_1]["maximum"] <= 1
+    assert props[schema.BUREAU_OVERDUE_MAX]["minimum"] == 0
+    assert props[schema.DOCUMENT_3]["anyOf"] == [{"type": "boolean"}, {"enum": [0, 1]}]
+    bound = service.validator.bounds["DAYS_BIRTH"]
+    assert (props["DAYS_BIRTH"]["minimum"], props["DAYS_BIRTH"]["maximum"]) == (bound.low, bound.high)
+    assert any({schema.GENDER_F, schema.GENDER_M} <= set(g) for g in request["x-exclusive-groups"])
+    batch = spec["paths"]["/api/predict/batch"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert batch["properties"]["rows"]["items"] == {"$ref": "#/components/schemas/PredictRequest"}
+    for path, methods in spec["paths"].items():
+        for method, op in methods.items():
+            assert op["responses"]["200"]["content"]["application/json"]["schema"], (path, method)
     docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger-ui-bundle.js" in docs.text
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import gradio as gr
+import json
+import re
+
 import pytest
 
 from api.predictor import Predictor
 from api.service import Service
-from api.ui import build_ui, form_inputs, gauge_html, reasons_markdown, to_features
+from api.ui import FormRefusal, build_ui, form_inputs, gauge_html, reasons_markdown, to_features
 from scoring import schema
 from tests.api.conftest import VALID
 
@@ -24,20 +26,39 @@ def test_form_has_one_radio_per_exclusive_group_and_every_other_feature() -> Non
 
 
 def test_form_values_become_the_model_features() -> None:
-    assert to_features(FORM_VALID) == {k: float(v) for k, v in VALID.items()}
+    assert to_features(FORM_VALID) == {k: float(v) for k, v in VALID.items()}  # no model: the schema's ranges
     other = to_features((0.45, 0.6, 0.55, "Autre", 2.0, False, "Femme", False, 10.0))
     assert other[schema.EDUCATION_HIGHER] == other[schema.EDUCATION_SECONDARY] == 0.0  # "Autre": both 0
     assert (other[schema.GENDER_F], other[schema.GENDER_M]) == (1.0, 0.0)
     assert other[schema.INCOME_WORKING] == other[schema.DOCUMENT_3] == 0.0
 
 
-@pytest.mark.parametrize("index, value, words", [(0, 1.5, "Score externe 1"), (8, None, "Impayé"),
-                                                 (3, "Doctorat", "Niveau d'études")])
-def test_bad_form_values_raise_a_french_message(index: int, value: object, words: str) -> None:
+HOSTILE = [  # (position, value, words of the French message): refused, never coerced
+    (0, 1.5, "Score externe 1 : saisir un nombre entre 0 et"), (0, -0.05, "Score externe 1"),
+    (0, True, "Score externe 1 : saisir un nombre (reçu True)"), (0, "0.5", "saisir un nombre (reçu '0.5')"),
+    (0, None, "saisir un nombre (reçu vide)"), (0, [0.5], "saisir un nombre"), (0, float("nan"), "nombre fini"),
+    (0, float("inf"), "nombre fini"), (8, -500.0, "Impayé max. auprès d'autres organismes (€) : saisir un nombre"),
+    (4, -1.0, "Retraits DAB"), (3, "Doctorat", "Niveau d'études : choisir parmi"), (3, None, "Niveau d'études"),
+    (6, "Autre", "Genre : choisir parmi Femme, Homme"), (5, "false", "Salarié : cocher ou décocher la case"),
+    (5, "abc", "Salarié"), (5, 2, "Salarié"), (5, float("nan"), "Salarié"), (7, 0.5, "Document n° 3 fourni"),
+]
+
+
+@pytest.mark.parametrize("index, value, words", HOSTILE)
+def test_bad_form_values_are_refused_in_french(service: Service, index: int, value: object, words: str) -> None:
     values = list(FORM_VALID)
     values[index] = value
-    with pytest.raises(gr.Error, match=words):
-        to_features(values)
+    with pytest.raises(FormRefusal, match=re.escape(words)):
+        to_features(values, service.validator.bounds)
+
+
+def test_the_form_accepts_what_the_api_accepts_and_nothing_else(service: Service) -> None:
+    bounds = service.validator.bounds
+    high = bounds[schema.BUREAU_OVERDUE_MAX].high  # the API's bound, not the schema's form hint
+    assert to_features(FORM_VALID[:-1] + (high,), bounds)[schema.BUREAU_OVERDUE_MAX] == high
+    with pytest.raises(FormRefusal):
+        to_features(FORM_VALID[:-1] + (high * 1.01,), bounds)
+    assert to_features(FORM_VALID[:5] + (1, "Homme", 0, 0.0), bounds)[schema.INCOME_WORKING] == 1.0  # 0/1 as flags
 
 
 def test_gauge_and_reasons(predictor: Predictor) -> None:
@@ -57,28 +78,34 @@ def test_blocks_build_with_and_without_a_model(service: Service) -> None:
     assert "no folder" in str(without.config)
 
 
-def _predict_fn(blocks: gr.Blocks):
+def _predict_fn(blocks):
     (fn,) = [f.fn for f in blocks.fns.values() if f.api_name == "predict"]
     return fn
 
 
-def test_the_predict_event_scores_and_logs(service: Service) -> None:
-    score, label, review, gauge, reasons = _predict_fn(build_ui(service))(*FORM_VALID)
+def test_the_predict_event_scores_and_logs_every_call_with_its_input(service: Service, caplog) -> None:
+    predict = _predict_fn(build_ui(service))
+    score, label, review, gauge, reasons, message = predict(*FORM_VALID)
     expected = service.predictor.predict(VALID)
-    assert (score, label) == (round(expected.score, 4), expected.label)
+    assert (score, label, message) == (round(expected.score, 4), expected.label, "")
     assert review == (schema.LABEL_REVIEW if expected.review else "—")
     assert "seuil" in gauge and "diminue" in reasons
-    with pytest.raises(gr.Error):
-        _predict_fn(build_ui(service))(*FORM_VALID[:-1], -5.0)
+    refused = [predict(*FORM_VALID[:i], value, *FORM_VALID[i + 1:]) for i, value, _ in HOSTILE]
+    assert all(r[0] is None and r[-1].startswith("**Saisie refusée.**") for r in refused)
     service.logger.flush()
-    statuses = [line.split('"status":"')[1][:2] for line in service.logger.path.read_text().splitlines()]
-    assert statuses == ["ok", "er"]
+    records = [json.loads(line) for line in service.logger.path.read_text().splitlines()]
+    assert [r["status"] for r in records] == ["ok"] + ["error"] * len(HOSTILE)
+    first = records[1]["input"]  # the input as sent, by field name (groups by their name)
+    assert first["EXT_SOURCE_1"] == 1.5 and first["NAME_EDUCATION_TYPE"] == "Supérieur"
+    assert records[1 + 3]["input"]["EXT_SOURCE_1"] == "0.5"  # a string stays a string
+    console = [r for r in caplog.records if r.name == "api.ui"]  # the console: one line per refusal
+    assert len(console) == len(HOSTILE) and all("refused" in r.getMessage() and not r.exc_info for r in console)
 
 
 def test_the_predict_event_without_a_model(service: Service) -> None:
     blocks = build_ui(Service(None, service.logger, load_error="gone"))
-    with pytest.raises(gr.Error, match="Aucun modèle"):
-        _predict_fn(blocks)(*FORM_VALID)
+    *_, message = _predict_fn(blocks)(*FORM_VALID)
+    assert "aucun modèle n'est chargé" in message
 
 
 def test_the_mounted_app_serves_form_and_api_and_flushes_at_shutdown(service: Service) -> None:

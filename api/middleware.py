@@ -1,0 +1,122 @@
+"""The app's one HTTP middleware, pure ASGI (FastAPI's `BaseHTTPMiddleware` halves a lean route's
+throughput): in front of every route, the JSON API's and Gradio's alike.
+
+- No upload: Gradio's upload routes answer 403 (the form takes no file).
+- 405 (with `Allow`) for a wrong method on one of the API's routes (otherwise the request would fall
+  through to the Gradio app mounted at "/" and get a 404).
+- Optional bearer tokens (`api.auth`) on `/api/*` and `/model/info`: 401 without a known token;
+  the token's name is put in `scope["state"]["client"]` for the log.
+- A body limit on every route: 413 for a declared `Content-Length` over the limit (the server
+  never reads past a declared length), and for a chunked body (no length) as soon as it grows past
+  the limit: such a body is read here (at most the limit) and handed to the app as one message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from api.auth import TokenChecker
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+DEFAULT_BODY_LIMIT = 64 * 1024  # one applicant with every model feature is ~15 KB; the form's calls ~1 KB
+BLOCKED_PATHS = ("/gradio_api/upload", "/gradio_api/upload_progress", "/upload")
+PROTECTED_PREFIXES = ("/api/", "/model/info")
+
+
+def _json_response(status: int, body: bytes, extra: list[tuple[bytes, bytes]] = ()) -> tuple[Message, Message]:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]
+    return ({"type": "http.response.start", "status": status, "headers": headers},
+            {"type": "http.response.body", "body": body})
+
+
+class Gate:
+    """Checks every HTTP request before the app sees it (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp, *, methods: dict[str, set[str]], body_limits: dict[str, int] | None = None,
+                 default_limit: int = DEFAULT_BODY_LIMIT, tokens: TokenChecker | None = None):
+        self.app = app
+        self.methods = {path: frozenset(m) | ({"HEAD"} if "GET" in m else set()) for path, m in methods.items()}
+        self.body_limits = body_limits or {}
+        self.default_limit = default_limit
+        self.tokens = tokens if tokens else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if path in BLOCKED_PATHS:
+            await self._answer(send, 403, b'{"detail":"uploads are disabled: the form takes no file"}')
+            return
+        allowed = self.methods.get(path)
+        if allowed is not None and scope["method"] not in allowed:
+            await self._answer(send, 405, b'{"detail":"method not allowed"}',
+                               [(b"allow", ", ".join(sorted(allowed)).encode())])
+            return
+        length = authorization = None
+        chunked = False
+        for key, value in scope["headers"]:
+            if key == b"content-length":
+                length = value
+            elif key == b"transfer-encoding":
+                chunked = True
+            elif key == b"authorization":
+                authorization = value
+        if self.tokens is not None and path.startswith(PROTECTED_PREFIXES):
+            client = self.tokens.client(authorization)
+            if client is None:
+                await self._answer(send, 401, b'{"detail":"a valid API token is required: '
+                                              b'Authorization: Bearer <token>"}',
+                                   [(b"www-authenticate", b"Bearer")])
+                return
+            scope.setdefault("state", {})["client"] = client
+        if length is None and not chunked:  # no body
+            await self.app(scope, receive, send)
+            return
+        limit = self.body_limits.get(path, self.default_limit)
+        if length is not None and not chunked:
+            if not length.isdigit() or int(length) > limit:
+                await self._too_large(send, limit)
+                return
+            await self.app(scope, receive, send)  # the server reads no more than the declared length
+            return
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client left
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await self._too_large(send, limit)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, send: Send, limit: int) -> None:
+        await self._answer(send, 413, b'{"detail":"request body too large: at most %d bytes"}' % limit,
+                           [(b"connection", b"close")])
+
+    @staticmethod
+    async def _answer(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] = ()) -> None:
+        start, message = _json_response(status, body, extra)
+        await send(start)
+        await send(message)
