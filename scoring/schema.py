@@ -325,13 +325,15 @@ class LogRecord:
     model_version: str | None
     status: str = STATUS_OK
     error: str | None = None
+    replica: str | None = None  # which app replica wrote it (REPLICA_ID or the host name); absent in older logs
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys kept when reading
 
     def to_json(self) -> str:
         record = {f.name: getattr(self, f.name) for f in fields(self)}
         extra = record.pop("extra")
-        if record["error"] is None:
-            del record["error"]
+        for optional in ("error", "replica"):
+            if record[optional] is None:
+                del record[optional]
         return json.dumps(record | extra, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
