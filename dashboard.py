@@ -15,8 +15,9 @@ import streamlit as st
 
 from monitoring.alerts import AlertConfig
 from monitoring.dashboard_data import BUCKETS, SERIES, WINDOWS, dashboard_view, worst_status
-from monitoring.reader import CPU, DURATION, MEMORY, TIME, LogData, LogReadError, file_signature, read_log, refresh
+from monitoring.reader import CPU, DURATION, MEMORY, TIME, LogData, read_log, refresh
 from monitoring.report import ContextError, load_context
+from monitoring.sources import LogReadError, file_signature
 from scoring import config
 
 TITLE = "Credit scoring service — monitoring"

@@ -2,13 +2,15 @@
 
 The log is JSON lines written from `scoring.schema.LogRecord`. The reader:
 
-- reads `predictions.log.N`, ..., `predictions.log.1`, `predictions.log` in that order (the
-  numbering of `logging.handlers.RotatingFileHandler`: the highest number is the oldest), so rows
-  come out in chronological order;
+- reads one log or several (one per app replica: paths, a list or a glob, see monitoring.sources),
+  each with its rotated files, and merges the records in time order (whatever the order of the
+  lines: a stable sort by timestamp);
 - parses blocks of lines with pyarrow's JSON reader against a fixed schema (fast path), and falls
   back to a tolerant line-by-line parse for a block that pyarrow refuses (a corrupt or truncated
   line, the seed's older records whose `prediction` is a string, `true`/`false` inputs, ...);
-- counts corrupt lines (not JSON, not an object, no valid timestamp) and skips them;
+- counts corrupt lines and skips them: not JSON, not an object, longer than MAX_LINE_BYTES (never
+  held whole in memory), or a value of the wrong type or outside plausible bounds (`PLAUSIBLE`: a
+  timestamp in [2000, 2100), a duration in [0, 3600] s, ...), never coerced;
 - keeps only the columns monitoring needs, as numbers, so memory grows with the number of
   records (about 150 bytes each), never with the raw text: a block is parsed and dropped.
 
@@ -34,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
+from monitoring.sources import LogReadError, LogSpec, expand, log_paths
 from scoring.schema import LABEL_HIGH_RISK, LABEL_LOW_RISK, STATUS_ERROR, UI_FEATURE_NAMES
 
 # Column names of the frame (one module owns them; the rest of monitoring imports these).
@@ -47,8 +50,24 @@ SCORE = "score"
 HIGH_RISK = "high_risk"  # 1.0 high-risk label, 0.0 low-risk, NaN no prediction
 ERROR = "error"  # True when status is "error"
 VERSION = "model_version"
+REPLICA = "replica"  # the app replica that wrote the record (None in logs older than the field)
 NUMERIC_COLUMNS = (DURATION, CPU, MEMORY, SCORE, HIGH_RISK)
-FRAME_COLUMNS = (TIME, FILE, LINE, DURATION, CPU, MEMORY, SCORE, HIGH_RISK, ERROR, VERSION, *UI_FEATURE_NAMES)
+FRAME_COLUMNS = (TIME, FILE, LINE, DURATION, CPU, MEMORY, SCORE, HIGH_RISK, ERROR, VERSION, REPLICA,
+                 *UI_FEATURE_NAMES)
+CATEGORY_COLUMNS = (VERSION, REPLICA)
+
+# What a record may hold; outside these bounds a line is corrupt, not a measurement. A call's duration is
+# capped well below an hour by the server's timeouts; CPU is per process (100 % per core).
+PLAUSIBLE = {
+    TIME: (pd.Timestamp("2000-01-01", tz="UTC"), pd.Timestamp("2100-01-01", tz="UTC")),
+    DURATION: (0.0, 3600.0),
+    CPU: (0.0, 100.0 * 1024),
+    MEMORY: (0.0, 1024.0 * 1024 * 16),
+    SCORE: (0.0, 1.0),
+}
+REQUIRED = (DURATION,)  # a record without a finite duration is corrupt; CPU, memory and score may be null
+MAX_LINE_BYTES = 1 << 20  # a record is at most ~200 KB (api.logger bounds what it logs); longer lines are corrupt
+_OVERSIZED = b"\x00oversized\n"  # stands for a line longer than MAX_LINE_BYTES (its bytes are never kept)
 
 BLOCK_BYTES = 16 << 20  # parse 16 MB of lines at a time: bounded memory, few pyarrow calls
 USE_PYARROW = True  # False: always the line-by-line parser (benchmarks compare the two)
@@ -70,16 +89,13 @@ _SCHEMA = pa.schema(
         ("memory_usage_MB", pa.float64()),
         ("model_version", pa.string()),
         ("status", pa.string()),
+        ("replica", pa.string()),
     ]
 )
 _PARSE_OPTIONS = pa_json.ParseOptions(explicit_schema=_SCHEMA, unexpected_field_behavior="ignore")
 # One thread over the whole block: measured faster here than pyarrow's threads on 2 busy cores, and
 # a refusal then names the block's row (with threads, a row of pyarrow's own 2 MB piece).
 _READ_OPTIONS = pa_json.ReadOptions(use_threads=False, block_size=BLOCK_BYTES + (1 << 20))
-
-
-class LogReadError(OSError):
-    """The log cannot be read at all (missing, a folder, unreadable)."""
 
 
 @dataclass(frozen=True)
@@ -114,20 +130,6 @@ class LogData:
         return {"file": self.files[int(self.frame[FILE].iat[row])], "line": int(self.frame[LINE].iat[row])}
 
 
-def log_files(path: Path) -> list[Path]:
-    """The log and its rotated files, oldest first: `path.N`, ..., `path.1`, `path`."""
-    rotated = []
-    if path.parent.is_dir():
-        for candidate in path.parent.glob(path.name + ".*"):
-            suffix = candidate.name[len(path.name) + 1:]
-            if suffix.isdigit() and candidate.is_file():
-                rotated.append((int(suffix), candidate))
-    ordered = [p for _, p in sorted(rotated, reverse=True)]
-    if path.is_file():
-        ordered.append(path)
-    return ordered
-
-
 def empty_frame() -> pd.DataFrame:
     columns: dict[str, Any] = {
         TIME: pd.Series([], dtype="datetime64[ns, UTC]"),
@@ -135,24 +137,21 @@ def empty_frame() -> pd.DataFrame:
         LINE: np.array([], dtype=np.int64),
         ERROR: np.array([], dtype=bool),
         VERSION: pd.Series([], dtype="category"),
+        REPLICA: pd.Series([], dtype="category"),
     }
     for name in (*NUMERIC_COLUMNS, *UI_FEATURE_NAMES):
         columns[name] = np.array([], dtype=np.float64)
     return pd.DataFrame(columns)[list(FRAME_COLUMNS)]
 
 
-def read_log(path: Path | str, since: datetime | None = None, until: datetime | None = None,
+def read_log(path: LogSpec, since: datetime | None = None, until: datetime | None = None,
              *, max_examples: int = 5) -> LogData:
-    """Read the log at `path` with its rotated files; keep records with since <= timestamp < until.
+    """Read the log(s) at `path` (see monitoring.sources) with their rotated files, merged in time order;
+    keep records with since <= timestamp < until.
 
-    Raises LogReadError when neither the log nor a rotated file exists.
+    Raises LogReadError when a log names no file.
     """
-    path = Path(path)
-    if path.is_dir():
-        raise LogReadError(f"{path} is a folder, expected a log file (JSON lines)")
-    files = log_files(path)
-    if not files:
-        raise LogReadError(f"no log at {path} (nor rotated files {path.name}.1, ...)")
+    files = expand(path)
     data = LogData(frame=empty_frame(), files=[str(p) for p in files])
     chunks = [chunk for index, file_path in enumerate(files)
               for chunk in _read_file(file_path, index, data, max_examples, _utc(since), _utc(until))]
@@ -168,10 +167,17 @@ def refresh(data: LogData, path: Path | str, *, max_examples: int = 5) -> LogDat
     otherwise the whole log is read again. A line that was cut short at the end and has been
     completed since is read again and no longer counted as corrupt.
     """
-    path = Path(path)
-    files = log_files(path)
-    if not files or [str(p) for p in files] != data.files or set(data.ends) != set(data.files):
+    try:
+        live = log_paths(path)
+        files = expand(path)
+    except LogReadError:
         return read_log(path, max_examples=max_examples)
+    if [str(p) for p in files] != data.files or set(data.ends) != set(data.files):
+        return read_log(path, max_examples=max_examples)
+    if len(live) > 1:  # several logs (replicas): re-read unless nothing changed
+        unchanged = all((st.st_ino, st.st_size, st.st_mtime_ns) == (e.inode, e.size, e.mtime_ns)
+                        for st, e in ((p.stat(), data.ends[str(p)]) for p in files))
+        return data if unchanged else read_log(path, max_examples=max_examples)
     try:
         stats = [p.stat() for p in files]
     except OSError:
@@ -203,8 +209,12 @@ def _head(path: Path) -> bytes:
 
 
 def _concat(chunks: list[pd.DataFrame]) -> pd.DataFrame:
+    """One frame in time order: replicas' logs interleave, and lines of one file may be out of order."""
     frame = pd.concat(chunks, ignore_index=True)
-    frame[VERSION] = frame[VERSION].astype("category")
+    for column in CATEGORY_COLUMNS:
+        frame[column] = frame[column].astype("category")
+    if not frame[TIME].is_monotonic_increasing:
+        frame = frame.sort_values(TIME, kind="stable", ignore_index=True)
     return frame
 
 
@@ -242,26 +252,36 @@ def _blocks(fh: BinaryIO, position: list) -> Iterator[tuple[int, int, bytes]]:
     (1-based number of the first line, lines, block).
 
     `position` is [offset, next line number, partial] and follows the reading: offset after the last
-    newline, and whether a last line without newline was given out (as a line of its own).
+    newline, and whether a last line without newline was given out (as a line of its own). A line
+    longer than MAX_LINE_BYTES is never held: its bytes are skipped and it comes out as `_OVERSIZED`.
     """
-    rest = b""
+    rest, skipped = b"", 0  # skipped: bytes of an oversized line dropped while looking for its end
     while True:
         raw = fh.read(BLOCK_BYTES)
         if not raw:
             break
+        if skipped:
+            cut = raw.find(b"\n")
+            if cut < 0:
+                skipped += len(raw)
+                continue
+            yield position[1], 1, _OVERSIZED
+            position[0] += skipped + cut + 1
+            position[1] += 1
+            skipped, raw = 0, raw[cut + 1:]
         buf = rest + raw
         cut = buf.rfind(b"\n")
-        if cut < 0:
-            rest = buf
-            continue
-        block, rest = buf[: cut + 1], buf[cut + 1:]
-        count = block.count(b"\n")
-        yield position[1], count, block
-        position[0] += len(block)
-        position[1] += count
-    if rest:
+        block, rest = (buf[: cut + 1], buf[cut + 1:]) if cut >= 0 else (b"", buf)
+        if block:
+            count = block.count(b"\n")
+            yield position[1], count, block
+            position[0] += len(block)
+            position[1] += count
+        if len(rest) > MAX_LINE_BYTES:
+            skipped, rest = len(rest), b""
+    if skipped or rest:
         position[2] = True
-        yield position[1], 1, rest + b"\n"
+        yield position[1], 1, _OVERSIZED if skipped else rest + b"\n"
 
 
 def _arrow_table(block: bytes, n_lines: int) -> tuple[pa.Table | None, int | None]:
@@ -335,9 +355,10 @@ def _unterminated_lines(block: bytes, starts: np.ndarray) -> np.ndarray:
 def _parse_block(block: bytes, n_lines: int, first_line: int, file_index: int, data: LogData,
                  max_examples: int) -> pd.DataFrame:
     failed = np.array([], dtype=np.int64)
-    if _ERROR_MARK in block:  # the block needs line offsets anyway: set cut lines apart at the same time
+    if _ERROR_MARK in block or len(block) > MAX_LINE_BYTES:  # needs line offsets: set cut lines apart too
         starts = _line_starts(block)
         failed = np.union1d(_error_lines(block, starts), _unterminated_lines(block, starts))
+        failed = np.union1d(failed, np.flatnonzero(np.diff(starts) > MAX_LINE_BYTES + 1))
     columns = None
     if not failed.size:
         table, _ = _arrow_table(block, n_lines)
@@ -369,17 +390,36 @@ def _parse_block(block: bytes, n_lines: int, first_line: int, file_index: int, d
     lines = columns.pop("_line_offset")
     frame = pd.DataFrame(columns)
     frame[TIME] = pd.to_datetime(frame[TIME], utc=True, format="ISO8601", errors="coerce")
-    bad = frame[TIME].isna().to_numpy()
+    reasons = _implausible(frame)
+    bad = reasons != ""
     if bad.any():
         for offset in np.flatnonzero(bad)[: max(0, max_examples - len(data.corrupt_examples))]:
             data.corrupt_examples.append({"file": data.files[file_index], "line": int(first_line + lines[offset]),
-                                          "reason": "missing or invalid timestamp"})
+                                          "reason": str(reasons[offset])})
         data.corrupt_lines += int(bad.sum())
         frame = frame[~bad]
         lines = lines[~bad]
     frame.insert(1, FILE, np.full(len(frame), file_index, dtype=np.int32))
     frame.insert(2, LINE, first_line + lines)
     return frame[list(FRAME_COLUMNS)]
+
+
+def _implausible(frame: pd.DataFrame) -> np.ndarray:
+    """Per row, why it is not a plausible record ("" when it is): a missing or invalid timestamp, a
+    missing duration, a value outside `PLAUSIBLE`."""
+    reasons = np.full(len(frame), "", dtype=object)
+    times = frame[TIME]
+    low, high = PLAUSIBLE[TIME]
+    reasons[((times < low) | (times >= high)).to_numpy()] = f"timestamp outside [{low.year}, {high.year})"
+    reasons[times.isna().to_numpy()] = "missing or invalid timestamp"
+    for column in (DURATION, CPU, MEMORY, SCORE):
+        values = frame[column].to_numpy(dtype=np.float64)
+        low, high = PLAUSIBLE[column]
+        wrong = (values < low) | (values > high) | np.isinf(values)
+        if column in REQUIRED:
+            wrong |= np.isnan(values)
+        reasons[wrong & (reasons == "")] = f"{column} missing or outside [{low:g}, {high:g}]"
+    return reasons
 
 
 def _columns_from_arrow(table: pa.Table) -> dict[str, Any]:
@@ -401,6 +441,7 @@ def _columns_from_arrow(table: pa.Table) -> dict[str, Any]:
         HIGH_RISK: numbers(high),
         ERROR: pc.fill_null(pc.equal(status, STATUS_ERROR), False).to_numpy(zero_copy_only=False),
         VERSION: table.column("model_version").to_numpy(zero_copy_only=False),
+        REPLICA: table.column("replica").to_numpy(zero_copy_only=False),
     }
     for name in UI_FEATURE_NAMES:
         columns[name] = numbers(pc.struct_field(inputs, name))
@@ -409,6 +450,7 @@ def _columns_from_arrow(table: pa.Table) -> dict[str, Any]:
 
 
 def _number(value: Any) -> float:
+    """An input value as a number (JSON true/false are 1/0 for the form's flags); anything else NaN."""
     if isinstance(value, bool):
         return float(value)
     if isinstance(value, int | float):
@@ -417,6 +459,36 @@ def _number(value: Any) -> float:
         except OverflowError:
             return math.nan
     return math.nan
+
+
+def _measure(value: Any) -> float:
+    """A measured value (duration, CPU, memory, score) as a number; NaN for null. A bool, a string or an
+    object is not a measure: ValueError (the line is counted as corrupt)."""
+    if value is None:
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(type(value).__name__)
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
+def _measures(record: dict[str, Any]) -> tuple[float, float, float, float, float] | str:
+    """(duration, cpu, memory, score, high-risk flag) of a parsed record, or why one has the wrong type."""
+    values = []
+    for key in (DURATION, CPU, MEMORY):
+        try:
+            values.append(_measure(record.get(key)))
+        except ValueError as exc:
+            return f"{key}: expected a number, got {exc}"
+    prediction = record.get("prediction")
+    if isinstance(prediction, dict):
+        try:
+            _measure(prediction.get("score"))
+        except ValueError as exc:
+            return f"prediction score: expected a number, got {exc}"
+    return (*values, *parse_prediction(prediction))
 
 
 def parse_prediction(prediction: Any) -> tuple[float, float]:
@@ -454,19 +526,26 @@ def _columns_from_lines(block: bytes, first_line: int, file_index: int, data: Lo
                         max_examples: int) -> dict[str, Any]:
     """Tolerant parse, one line at a time; corrupt lines are counted and left out."""
     records: list[dict[str, Any]] = []
+    measures: list[tuple[float, ...]] = []
     offsets: list[int] = []
     for offset, raw in enumerate(block.split(b"\n")[:-1]):
         if not raw.strip():
             continue
-        reason = None
-        try:
-            record = json.loads(raw)
-            if not isinstance(record, dict):
-                reason = "not a JSON object"
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            reason = f"not valid JSON ({exc.msg if isinstance(exc, json.JSONDecodeError) else 'bad UTF-8'})"
+        reason, found = None, None
+        if raw + b"\n" == _OVERSIZED or len(raw) > MAX_LINE_BYTES:
+            reason = f"line longer than {MAX_LINE_BYTES} bytes"
+        else:
+            try:
+                record = json.loads(raw)
+                if not isinstance(record, dict):
+                    reason = "not a JSON object"
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                reason = f"not valid JSON ({exc.msg if isinstance(exc, json.JSONDecodeError) else 'bad UTF-8'})"
         if reason is None and not isinstance(record.get("timestamp"), str):
             reason = "missing or invalid timestamp"
+        if reason is None:
+            found = _measures(record)
+            reason = found if isinstance(found, str) else None
         if reason is not None:
             data.corrupt_lines += 1
             if len(data.corrupt_examples) < max_examples:
@@ -474,19 +553,16 @@ def _columns_from_lines(block: bytes, first_line: int, file_index: int, data: Lo
                                               "reason": reason})
             continue
         records.append(record)
+        measures.append(found)
         offsets.append(offset)
-    scores_flags = [parse_prediction(r.get("prediction")) for r in records]
+    values = np.array(measures, dtype=np.float64).reshape(len(records), 5)
     inputs = [r.get("input") if isinstance(r.get("input"), dict) else {} for r in records]
     columns: dict[str, Any] = {
         TIME: np.array([r["timestamp"] for r in records], dtype=object),
-        DURATION: np.array([_number(r.get("duration")) for r in records], dtype=np.float64),
-        CPU: np.array([_number(r.get("cpu_percent")) for r in records], dtype=np.float64),
-        MEMORY: np.array([_number(r.get("memory_usage_MB")) for r in records], dtype=np.float64),
-        SCORE: np.array([s for s, _ in scores_flags], dtype=np.float64),
-        HIGH_RISK: np.array([h for _, h in scores_flags], dtype=np.float64),
+        DURATION: values[:, 0], CPU: values[:, 1], MEMORY: values[:, 2], SCORE: values[:, 3], HIGH_RISK: values[:, 4],
         ERROR: np.array([r.get("status") == STATUS_ERROR for r in records], dtype=bool),
-        VERSION: np.array([r.get("model_version") if isinstance(r.get("model_version"), str) else None
-                           for r in records], dtype=object),
+        VERSION: np.array([_text(r.get("model_version")) for r in records], dtype=object),
+        REPLICA: np.array([_text(r.get("replica")) for r in records], dtype=object),
     }
     for name in UI_FEATURE_NAMES:
         columns[name] = np.array([_number(i.get(name)) for i in inputs], dtype=np.float64)
@@ -494,16 +570,8 @@ def _columns_from_lines(block: bytes, first_line: int, file_index: int, data: Lo
     return columns
 
 
-def file_signature(path: Path | str) -> tuple[tuple[str, int, int], ...]:
-    """(name, mtime_ns, size) of the log and its rotated files: changes whenever a record is written."""
-    out = []
-    for p in log_files(Path(path)):
-        try:
-            st = p.stat()
-        except OSError:
-            continue
-        out.append((p.name, st.st_mtime_ns, st.st_size))
-    return tuple(out)
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def window(data: LogData, since: datetime | None = None, until: datetime | None = None) -> LogData:
