@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from monitoring.alerts import AlertConfig
-from monitoring.drift import STATUS_RANK, DriftConfig
+from monitoring.drift import DriftConfig, effective_status
 from monitoring.reader import CPU, DURATION, MEMORY, SCORE, TIME, LogData, window
 from monitoring.report import ModelContext, build_report
 from scoring.schema import SCORE_KEY, UI_FEATURES_BY_NAME
@@ -98,13 +98,11 @@ def drift_table(report: dict[str, Any]) -> pd.DataFrame:
 
 def worst_status(row: pd.Series, report: dict[str, Any]) -> str:
     """The worse of a feature's status over the window and since its onset (what its row is coloured by)."""
-    result = report["drift"][row["model name"]]
-    recent = (result.get("since_onset") or {}).get("status", result["status"])
-    return max(result["status"], recent, key=STATUS_RANK.__getitem__)
+    return effective_status(report["drift"][row["model name"]])
 
 
-def _short_time(iso: str) -> str:
-    return pd.Timestamp(iso).strftime("%Y-%m-%d %H:%M:%S")
+def _short_time(iso: str | None) -> str:
+    return "—" if iso is None else pd.Timestamp(iso).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def alerts_table(report: dict[str, Any]) -> pd.DataFrame:
@@ -112,7 +110,7 @@ def alerts_table(report: dict[str, Any]) -> pd.DataFrame:
     columns = ["severity", "kind", "start (UTC)", "end (UTC)", "message", "where"]
     rows = [{"severity": a["severity"], "kind": a["kind"], "start (UTC)": _short_time(a["start"]),
              "end (UTC)": _short_time(a["end"]), "message": a["message"],
-             "where": f"{Path(a['where']['file']).name}:{a['where']['line']}"}
+             "where": f"{Path(a['where']['file']).name}:{a['where']['line'] or '—'}"}
             for a in report["alerts"]]
     table = pd.DataFrame(rows, columns=columns)
     return table.sort_values("start (UTC)", ascending=False, kind="stable").reset_index(drop=True)
