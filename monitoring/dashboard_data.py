@@ -27,6 +27,18 @@ WINDOWS: dict[str, timedelta | None] = {
 BUCKETS = ("1min", "5min", "15min", "1h")
 SERIES = {DURATION: "latency (s)", CPU: "CPU (%)", MEMORY: "memory (MB)"}
 
+# The drift table as shown: the columns that matter first (what drifts, by how much), each number formatted
+# once here, and every column as wide as its longest text so that no cell is ever cut ("188.203" must not
+# read "'88.203"). Widths are estimated from the text; tests/monitoring/test_dashboard_widths.py measures the
+# same text in Chromium's font and checks the estimate holds.
+DRIFT_SHOWN = ("feature", "status", "PSI", "live", "reference", "p-value", "n", "test", "PSI since onset",
+               "onset (UTC)")
+DRIFT_FORMATS = {"PSI": "{:.3f}", "p-value": "{:.1e}", "reference": "{:,.3f}", "live": "{:,.3f}",
+                 "PSI since onset": "{:.3f}", "n": "{:,}"}
+MISSING = "—"
+CHAR_PX = 7.2  # a bound on the mean character width in the grid's 14 px Source Sans (digits 7 px, letters ~6)
+CELL_PADDING_PX = 28  # the grid's cell padding (8 px a side) and room for the header's sort arrow
+
 
 def select_window(data: LogData, choice: str) -> LogData:
     """The records of the chosen window of `WINDOWS`."""
@@ -87,13 +99,29 @@ def drift_table(report: dict[str, Any]) -> pd.DataFrame:
             "reference": r.get("reference_p1") if binary else r.get("reference_mean"),
             "live": r.get("live_p1") if binary else r.get("live_mean"),
             "PSI since onset": (r.get("since_onset") or {}).get("psi"),
-            "onset (UTC)": _short_time(r["onset"]) if r.get("onset") else "—",
+            "onset (UTC)": pd.Timestamp(r["onset"]).strftime("%m-%d %H:%M") if r.get("onset") else MISSING,
             "model name": name,
         })
     table = pd.DataFrame(rows)
     for column in ("PSI", "p-value", "reference", "live", "PSI since onset"):
         table[column] = pd.to_numeric(table[column], errors="coerce")
     return table
+
+
+def cell_text(column: str, value: Any) -> str:
+    """A drift table cell as the dashboard writes it."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return MISSING
+    return DRIFT_FORMATS[column].format(value) if column in DRIFT_FORMATS else str(value)
+
+
+def column_widths(table: pd.DataFrame, columns: tuple[str, ...] = DRIFT_SHOWN) -> dict[str, int]:
+    """Pixels each column needs to show its header and its longest cell whole."""
+    widths = {}
+    for column in columns:
+        longest = max([len(column), *(len(cell_text(column, v)) for v in table[column])])
+        widths[column] = int(np.ceil(longest * CHAR_PX + CELL_PADDING_PX))
+    return widths
 
 
 def worst_status(row: pd.Series, report: dict[str, Any]) -> str:
@@ -116,6 +144,18 @@ def alerts_table(report: dict[str, Any]) -> pd.DataFrame:
     return table.sort_values("start (UTC)", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def replica_table(report: dict[str, Any]) -> pd.DataFrame:
+    """One row per app replica: calls, errors, error rate, median and p95 latency (ms)."""
+    rows = [{"replica": name, "calls": r["count"], "errors": r["errors"], "error rate": f"{r['error_rate']:.1%}",
+             "p50 (ms)": _ms(r["latency_s"]["p50"]), "p95 (ms)": _ms(r["latency_s"]["p95"])}
+            for name, r in report["stats"].get("replicas", {}).items()]
+    return pd.DataFrame(rows, columns=["replica", "calls", "errors", "error rate", "p50 (ms)", "p95 (ms)"])
+
+
+def _ms(seconds: float | None) -> str:
+    return MISSING if seconds is None else f"{seconds * 1000:,.0f}"
+
+
 def dashboard_view(data: LogData, context: ModelContext, choice: str, bucket: str,
                    alert_config: AlertConfig, drift_config: DriftConfig | None = None) -> dict[str, Any]:
     """Everything one screen of the dashboard draws, for the chosen window and bucket."""
@@ -128,5 +168,6 @@ def dashboard_view(data: LogData, context: ModelContext, choice: str, bucket: st
         "scores": score_distribution(chosen.frame, context),
         "drift": drift_table(report),
         "alerts": alerts_table(report),
+        "replicas": replica_table(report),
         "last_call": data.frame[TIME].max() if len(data.frame) else None,
     }
