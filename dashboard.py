@@ -24,7 +24,8 @@ from monitoring.dashboard_data import (
     dashboard_view,
     worst_status,
 )
-from monitoring.reader import CPU, DURATION, MEMORY, TIME, LogData, read_log, refresh
+from monitoring.reader import LogData, read_log, refresh
+from monitoring.records import CPU, DURATION, MEMORY, TIME
 from monitoring.report import ContextError, load_context
 from monitoring.sources import LogReadError, file_signature
 from scoring import config

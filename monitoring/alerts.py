@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from monitoring.drift import DRIFT, effective_status
-from monitoring.reader import CPU, DURATION, ERROR, HIGH_RISK, MEMORY, TIME, LogData
+from monitoring.reader import LogData
+from monitoring.records import CPU, DURATION, ERROR, HIGH_RISK, MEMORY, TIME
 
 LATENCY = "latency"
 LATENCY_TREND = "latency_trend"

@@ -11,7 +11,8 @@ import pandas as pd
 
 from monitoring.alerts import AlertConfig
 from monitoring.drift import DriftConfig, effective_status
-from monitoring.reader import CPU, DURATION, MEMORY, SCORE, TIME, LogData, window
+from monitoring.reader import LogData, window
+from monitoring.records import CPU, DURATION, MEMORY, SCORE, TIME
 from monitoring.report import ModelContext, build_report
 from scoring.schema import SCORE_KEY, UI_FEATURES_BY_NAME
 

@@ -9,8 +9,8 @@ The log is JSON lines written from `scoring.schema.LogRecord`. The reader:
   back to a tolerant line-by-line parse for a block that pyarrow refuses (a corrupt or truncated
   line, the seed's older records whose `prediction` is a string, `true`/`false` inputs, ...);
 - counts corrupt lines and skips them: not JSON, not an object, longer than MAX_LINE_BYTES (never
-  held whole in memory), or a value of the wrong type or outside plausible bounds (`PLAUSIBLE`: a
-  timestamp in [2000, 2100), a duration in [0, 3600] s, ...), never coerced;
+  held whole in memory), or a value of the wrong type or outside plausible bounds (see
+  monitoring.records: a timestamp in [2000, 2100), a duration in [0, 3600] s, ...), never coerced;
 - keeps only the columns monitoring needs, as numbers, so memory grows with the number of
   records (about 150 bytes each), never with the raw text: a block is parsed and dropped.
 
@@ -20,8 +20,6 @@ Each row remembers where it came from (`file`, `line`, 1-based) so alerts can po
 from __future__ import annotations
 
 import io
-import json
-import math
 import os
 import re
 from collections.abc import Iterator
@@ -36,38 +34,30 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
+from monitoring.records import (
+    CATEGORY_COLUMNS,
+    CPU,
+    DURATION,
+    ERROR,
+    FILE,
+    FRAME_COLUMNS,
+    HIGH_RISK,
+    LINE,
+    MAX_LINE_BYTES,
+    MEMORY,
+    NUMERIC_COLUMNS,
+    OVERSIZED,
+    REPLICA,
+    SCORE,
+    TIME,
+    VERSION,
+    implausible,
+    number,
+    parse_line,
+    text,
+)
 from monitoring.sources import LogReadError, LogSpec, expand, log_paths
 from scoring.schema import LABEL_HIGH_RISK, LABEL_LOW_RISK, STATUS_ERROR, UI_FEATURE_NAMES
-
-# Column names of the frame (one module owns them; the rest of monitoring imports these).
-TIME = "timestamp"
-FILE = "file"
-LINE = "line"
-DURATION = "duration"
-CPU = "cpu_percent"
-MEMORY = "memory_usage_MB"
-SCORE = "score"
-HIGH_RISK = "high_risk"  # 1.0 high-risk label, 0.0 low-risk, NaN no prediction
-ERROR = "error"  # True when status is "error"
-VERSION = "model_version"
-REPLICA = "replica"  # the app replica that wrote the record (None in logs older than the field)
-NUMERIC_COLUMNS = (DURATION, CPU, MEMORY, SCORE, HIGH_RISK)
-FRAME_COLUMNS = (TIME, FILE, LINE, DURATION, CPU, MEMORY, SCORE, HIGH_RISK, ERROR, VERSION, REPLICA,
-                 *UI_FEATURE_NAMES)
-CATEGORY_COLUMNS = (VERSION, REPLICA)
-
-# What a record may hold; outside these bounds a line is corrupt, not a measurement. A call's duration is
-# capped well below an hour by the server's timeouts; CPU is per process (100 % per core).
-PLAUSIBLE = {
-    TIME: (pd.Timestamp("2000-01-01", tz="UTC"), pd.Timestamp("2100-01-01", tz="UTC")),
-    DURATION: (0.0, 3600.0),
-    CPU: (0.0, 100.0 * 1024),
-    MEMORY: (0.0, 1024.0 * 1024 * 16),
-    SCORE: (0.0, 1.0),
-}
-REQUIRED = (DURATION,)  # a record without a finite duration is corrupt; CPU, memory and score may be null
-MAX_LINE_BYTES = 1 << 20  # a record is at most ~200 KB (api.logger bounds what it logs); longer lines are corrupt
-_OVERSIZED = b"\x00oversized\n"  # stands for a line longer than MAX_LINE_BYTES (its bytes are never kept)
 
 BLOCK_BYTES = 16 << 20  # parse 16 MB of lines at a time: bounded memory, few pyarrow calls
 USE_PYARROW = True  # False: always the line-by-line parser (benchmarks compare the two)
@@ -76,8 +66,6 @@ _ARROW_ROW = re.compile(r"in row (\d+)")
 _PLACEHOLDER = b'{"timestamp":"-"}\n'  # stands in for a rejected call's line while pyarrow reads the block
 MIN_SPLIT_BYTES = 256 << 10  # a block pyarrow refuses is halved down to this size, then read line by line
 HEAD_BYTES = 512  # compared on refresh to tell a file that grew from one rewritten
-
-_OLD_SCORE = re.compile(r"score\s*:\s*([-+0-9.eE]+)", re.IGNORECASE)
 
 _SCHEMA = pa.schema(
     [
@@ -253,7 +241,7 @@ def _blocks(fh: BinaryIO, position: list) -> Iterator[tuple[int, int, bytes]]:
 
     `position` is [offset, next line number, partial] and follows the reading: offset after the last
     newline, and whether a last line without newline was given out (as a line of its own). A line
-    longer than MAX_LINE_BYTES is never held: its bytes are skipped and it comes out as `_OVERSIZED`.
+    longer than MAX_LINE_BYTES is never held: its bytes are skipped and it comes out as `OVERSIZED`.
     """
     rest, skipped = b"", 0  # skipped: bytes of an oversized line dropped while looking for its end
     while True:
@@ -265,7 +253,7 @@ def _blocks(fh: BinaryIO, position: list) -> Iterator[tuple[int, int, bytes]]:
             if cut < 0:
                 skipped += len(raw)
                 continue
-            yield position[1], 1, _OVERSIZED
+            yield position[1], 1, OVERSIZED
             position[0] += skipped + cut + 1
             position[1] += 1
             skipped, raw = 0, raw[cut + 1:]
@@ -281,7 +269,7 @@ def _blocks(fh: BinaryIO, position: list) -> Iterator[tuple[int, int, bytes]]:
             skipped, rest = len(rest), b""
     if skipped or rest:
         position[2] = True
-        yield position[1], 1, _OVERSIZED if skipped else rest + b"\n"
+        yield position[1], 1, OVERSIZED if skipped else rest + b"\n"
 
 
 def _arrow_table(block: bytes, n_lines: int) -> tuple[pa.Table | None, int | None]:
@@ -390,7 +378,7 @@ def _parse_block(block: bytes, n_lines: int, first_line: int, file_index: int, d
     lines = columns.pop("_line_offset")
     frame = pd.DataFrame(columns)
     frame[TIME] = pd.to_datetime(frame[TIME], utc=True, format="ISO8601", errors="coerce")
-    reasons = _implausible(frame)
+    reasons = implausible(frame)
     bad = reasons != ""
     if bad.any():
         for offset in np.flatnonzero(bad)[: max(0, max_examples - len(data.corrupt_examples))]:
@@ -402,24 +390,6 @@ def _parse_block(block: bytes, n_lines: int, first_line: int, file_index: int, d
     frame.insert(1, FILE, np.full(len(frame), file_index, dtype=np.int32))
     frame.insert(2, LINE, first_line + lines)
     return frame[list(FRAME_COLUMNS)]
-
-
-def _implausible(frame: pd.DataFrame) -> np.ndarray:
-    """Per row, why it is not a plausible record ("" when it is): a missing or invalid timestamp, a
-    missing duration, a value outside `PLAUSIBLE`."""
-    reasons = np.full(len(frame), "", dtype=object)
-    times = frame[TIME]
-    low, high = PLAUSIBLE[TIME]
-    reasons[((times < low) | (times >= high)).to_numpy()] = f"timestamp outside [{low.year}, {high.year})"
-    reasons[times.isna().to_numpy()] = "missing or invalid timestamp"
-    for column in (DURATION, CPU, MEMORY, SCORE):
-        values = frame[column].to_numpy(dtype=np.float64)
-        low, high = PLAUSIBLE[column]
-        wrong = (values < low) | (values > high) | np.isinf(values)
-        if column in REQUIRED:
-            wrong |= np.isnan(values)
-        reasons[wrong & (reasons == "")] = f"{column} missing or outside [{low:g}, {high:g}]"
-    return reasons
 
 
 def _columns_from_arrow(table: pa.Table) -> dict[str, Any]:
@@ -449,79 +419,6 @@ def _columns_from_arrow(table: pa.Table) -> dict[str, Any]:
     return columns
 
 
-def _number(value: Any) -> float:
-    """An input value as a number (JSON true/false are 1/0 for the form's flags); anything else NaN."""
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, int | float):
-        try:
-            return float(value)
-        except OverflowError:
-            return math.nan
-    return math.nan
-
-
-def _measure(value: Any) -> float:
-    """A measured value (duration, CPU, memory, score) as a number; NaN for null. A bool, a string or an
-    object is not a measure: ValueError (the line is counted as corrupt)."""
-    if value is None:
-        return math.nan
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(type(value).__name__)
-    try:
-        return float(value)
-    except OverflowError:
-        return math.inf
-
-
-def _measures(record: dict[str, Any]) -> tuple[float, float, float, float, float] | str:
-    """(duration, cpu, memory, score, high-risk flag) of a parsed record, or why one has the wrong type."""
-    values = []
-    for key in (DURATION, CPU, MEMORY):
-        try:
-            values.append(_measure(record.get(key)))
-        except ValueError as exc:
-            return f"{key}: expected a number, got {exc}"
-    prediction = record.get("prediction")
-    if isinstance(prediction, dict):
-        try:
-            _measure(prediction.get("score"))
-        except ValueError as exc:
-            return f"prediction score: expected a number, got {exc}"
-    return (*values, *parse_prediction(prediction))
-
-
-def parse_prediction(prediction: Any) -> tuple[float, float]:
-    """(score, high-risk flag) of a record's `prediction`, in the current or the seed's older form.
-
-    Current: `{"score": 0.21, "label": "✅ Faible risque"}`. Older: `"Score : 0.2159 → ✅ Faible risque"`.
-    Unknown parts are NaN.
-    """
-    if isinstance(prediction, dict):
-        score, label = _number(prediction.get("score")), prediction.get("label")
-    elif isinstance(prediction, str):
-        match = _OLD_SCORE.search(prediction)
-        score = _number(float(match.group(1))) if match and _is_float(match.group(1)) else math.nan
-        label = prediction
-    else:
-        return math.nan, math.nan
-    if not isinstance(label, str):
-        return score, math.nan
-    if LABEL_HIGH_RISK in label:
-        return score, 1.0
-    if LABEL_LOW_RISK in label:
-        return score, 0.0
-    return score, math.nan
-
-
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _columns_from_lines(block: bytes, first_line: int, file_index: int, data: LogData,
                         max_examples: int) -> dict[str, Any]:
     """Tolerant parse, one line at a time; corrupt lines are counted and left out."""
@@ -531,29 +428,15 @@ def _columns_from_lines(block: bytes, first_line: int, file_index: int, data: Lo
     for offset, raw in enumerate(block.split(b"\n")[:-1]):
         if not raw.strip():
             continue
-        reason, found = None, None
-        if raw + b"\n" == _OVERSIZED or len(raw) > MAX_LINE_BYTES:
-            reason = f"line longer than {MAX_LINE_BYTES} bytes"
-        else:
-            try:
-                record = json.loads(raw)
-                if not isinstance(record, dict):
-                    reason = "not a JSON object"
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                reason = f"not valid JSON ({exc.msg if isinstance(exc, json.JSONDecodeError) else 'bad UTF-8'})"
-        if reason is None and not isinstance(record.get("timestamp"), str):
-            reason = "missing or invalid timestamp"
-        if reason is None:
-            found = _measures(record)
-            reason = found if isinstance(found, str) else None
-        if reason is not None:
+        parsed = parse_line(raw)
+        if isinstance(parsed, str):
             data.corrupt_lines += 1
             if len(data.corrupt_examples) < max_examples:
                 data.corrupt_examples.append({"file": data.files[file_index], "line": first_line + offset,
-                                              "reason": reason})
+                                              "reason": parsed})
             continue
-        records.append(record)
-        measures.append(found)
+        records.append(parsed[0])
+        measures.append(parsed[1])
         offsets.append(offset)
     values = np.array(measures, dtype=np.float64).reshape(len(records), 5)
     inputs = [r.get("input") if isinstance(r.get("input"), dict) else {} for r in records]
@@ -561,17 +444,13 @@ def _columns_from_lines(block: bytes, first_line: int, file_index: int, data: Lo
         TIME: np.array([r["timestamp"] for r in records], dtype=object),
         DURATION: values[:, 0], CPU: values[:, 1], MEMORY: values[:, 2], SCORE: values[:, 3], HIGH_RISK: values[:, 4],
         ERROR: np.array([r.get("status") == STATUS_ERROR for r in records], dtype=bool),
-        VERSION: np.array([_text(r.get("model_version")) for r in records], dtype=object),
-        REPLICA: np.array([_text(r.get("replica")) for r in records], dtype=object),
+        VERSION: np.array([text(r.get("model_version")) for r in records], dtype=object),
+        REPLICA: np.array([text(r.get("replica")) for r in records], dtype=object),
     }
     for name in UI_FEATURE_NAMES:
-        columns[name] = np.array([_number(i.get(name)) for i in inputs], dtype=np.float64)
+        columns[name] = np.array([number(i.get(name)) for i in inputs], dtype=np.float64)
     columns["_line_offset"] = np.array(offsets, dtype=np.int64)
     return columns
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def window(data: LogData, since: datetime | None = None, until: datetime | None = None) -> LogData:

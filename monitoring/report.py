@@ -14,7 +14,8 @@ import pandas as pd
 
 from monitoring.alerts import AlertConfig, all_alerts
 from monitoring.drift import DRIFT, WATCH, DriftConfig, dataset_verdict, drift_onset, drift_report, feature_drift
-from monitoring.reader import ERROR, TIME, LogData, read_log
+from monitoring.reader import LogData, read_log
+from monitoring.records import ERROR, TIME
 from monitoring.stats import compute_stats
 from scoring.schema import REFERENCE_FILE, SCORE_KEY, THRESHOLD_FILE, UI_FEATURE_NAMES
 

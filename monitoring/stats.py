@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monitoring.reader import CPU, DURATION, ERROR, HIGH_RISK, MEMORY, REPLICA, SCORE, TIME, VERSION
+from monitoring.records import CPU, DURATION, ERROR, HIGH_RISK, MEMORY, REPLICA, SCORE, TIME, VERSION
 
 SCORE_BINS = 20  # histogram of the score over [0, 1]
 

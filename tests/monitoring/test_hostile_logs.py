@@ -12,7 +12,8 @@ from datetime import timedelta
 import pytest
 
 from monitoring.drift import DRIFT
-from monitoring.reader import TIME, read_log
+from monitoring.reader import read_log
+from monitoring.records import TIME
 from monitoring.report import analyse
 from scoring.schema import EXT_SOURCE_3, LABEL_LOW_RISK, UI_FEATURE_NAMES
 from tests.helpers import PROJECT_ROOT

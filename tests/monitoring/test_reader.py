@@ -20,10 +20,10 @@ from monitoring.reader import (
     LINE,
     SCORE,
     LogReadError,
-    parse_prediction,
     read_log,
     refresh,
 )
+from monitoring.records import parse_prediction
 from monitoring.sources import log_files
 from scoring.schema import EXT_SOURCE_2, LABEL_HIGH_RISK, LABEL_LOW_RISK, STATUS_ERROR, UI_FEATURE_NAMES, LogRecord
 
