@@ -99,12 +99,13 @@ print(data.n, data.corrupt_lines, data.corrupt_examples[0]["reason"],
 """
 
 
-@pytest.mark.parametrize("terminated", [True, False], ids=["inside", "last-line"])
-def test_a_50_mb_line_is_corrupt_and_never_held_whole(tmp_path, terminated):
+@pytest.mark.parametrize(("megabytes", "terminated"), [(50, True), (50, False), (3, True)],
+                         ids=["inside", "last-line", "3-MB-inside-a-block"])
+def test_a_50_mb_line_is_corrupt_and_never_held_whole(tmp_path, megabytes, terminated):
     log = tmp_path / "p.log"
     with open(log, "w") as fh:
         fh.write("".join(line(i) + "\n" for i in range(100)))
-        fh.write('{"timestamp":"2026-11-26T08:10:00+00:00","input":{"note":"' + "x" * (50 << 20) + '"}}')
+        fh.write('{"timestamp":"2026-11-26T08:10:00+00:00","input":{"note":"' + "x" * (megabytes << 20) + '"}}')
         if terminated:
             fh.write("\n" + "".join(line(i) + "\n" for i in range(100, 200)))
     result = subprocess.run([sys.executable, "-c", _PEAK, str(log)], cwd=PROJECT_ROOT, capture_output=True,
