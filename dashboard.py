@@ -117,6 +117,8 @@ def draw(view: dict, alert_config: AlertConfig) -> None:
                f"corrupt lines skipped: {report['corrupt_lines']}")
     if stats["count"] == 0:
         st.warning("No call in this time window. Choose a longer window in the sidebar.")
+        for alert in report["alerts"]:  # e.g. a log whose lines are all corrupt
+            st.error(f"{alert['kind']}: {alert['message']}")
         return
     ref_share = report["reference_high_risk_share"]
     cols = st.columns(6)

@@ -99,3 +99,10 @@ def test_the_dashboard_merges_the_logs_of_several_replicas(monkeypatch, tmp_path
     assert next(m for m in at.metric if m.label == "Calls").value == "700"
     [replicas] = [d.value for d in at.dataframe if "replica" in d.value.columns]
     assert dict(zip(replicas["replica"], replicas["calls"], strict=True)) == {"api-1": 300, "api-2": 400}
+
+
+def test_a_log_of_corrupt_lines_only_is_shown_as_an_alert(monkeypatch, tmp_path, model_dir):
+    log = tmp_path / "predictions.log"
+    log.write_text("not json\n" * 20)
+    at = _app(monkeypatch, log, model_dir)
+    assert any("20 of 20 lines are corrupt" in e.value for e in at.error)
