@@ -12,9 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from api.logger import PredictionLogger, log_prediction
+from api.rest import create_api
+from api.service import Service
 from monitoring.reader import read_log
+from tests.api.conftest import VALID
 
 PAYLOAD = {"EXT_SOURCE_1": 0.5, "CODE_GENDER_F": 1.0, "note": "é" * 100}  # ~400 bytes a line
 PROJECT = Path(__file__).parents[2]
@@ -81,6 +85,24 @@ def test_a_full_disk_leaves_whole_lines_counts_exactly_and_health_recovers(small
     assert stats["written"] == len(ids) and stats["failures"] == 60 - len(records)
     assert stats["status"] == "ok" and stats["failing_since"] is None and stats["last_failure_at"]
     assert read_log(path).corrupt_lines == 0
+
+
+def test_the_served_health_is_degraded_only_while_the_disk_is_full(small_disk: Path, predictor) -> None:
+    service = Service(predictor, PredictionLogger(small_disk / "predictions.log", interval=0.01))
+    with TestClient(create_api(service)) as client:
+        filler = _fill(small_disk, leave=0)
+        assert all(client.post("/api/predict", json=VALID).status_code == 200 for _ in range(5))
+        service.logger.flush()
+        failing = client.get("/health").json()
+        filler.unlink()
+        assert client.post("/api/predict", json=VALID).status_code == 200
+        service.logger.flush()
+        recovered = client.get("/health").json()
+    service.logger.close()
+    assert failing["status"] == "degraded" and failing["logger"]["status"] == "failing"
+    assert recovered["status"] == "ok" and recovered["logger"]["status"] == "ok"
+    assert recovered["logger"]["failures"] == 5 and recovered["logger"]["written"] == 1
+    assert str(small_disk) not in json.dumps(recovered)  # no absolute path in /health
 
 
 def test_health_recovers_when_idle_once_space_is_freed(small_disk: Path) -> None:
