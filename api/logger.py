@@ -35,7 +35,6 @@ import fcntl
 import itertools
 import math
 import os
-import re
 import sys
 import threading
 import time
@@ -47,6 +46,7 @@ from typing import Any
 
 import psutil
 
+from api import log_files
 from scoring import config
 from scoring.schema import STATUS_ERROR, STATUS_OK, LogRecord
 
@@ -54,7 +54,6 @@ DEFAULT_MAX_BYTES = 50 * 1024 * 1024  # rotate past 50 MB: a day of busy traffic
 DEFAULT_BACKUPS = 10
 DEFAULT_QUEUE_SIZE = 100_000  # records waiting for the writer; past this they are dropped and counted
 DEFAULT_INTERVAL = config.DEFAULT_LOG_INTERVAL  # seconds between the writer's passes: lines on disk within ~50 ms
-ROTATE_EVERY_S = 86_400.0  # the live file is rotated once its first record is a day old (age bound at low traffic)
 RETENTION_EVERY_S = 60.0  # how often the writer applies the age and total-size bounds
 PROBE_EVERY_S = 2.0  # while failing and idle: how often the folder and free space are checked
 PROBE_FREE_BYTES = 4096  # free space that lets a probe call the log writable again
@@ -365,60 +364,23 @@ class PredictionLogger:
         """True when the live file's first record is older than ROTATE_EVERY_S (read once per file)."""
         inode = os.fstat(self._fd).st_ino
         if self._live_start is None or self._live_start[0] != inode:
-            self._live_start = (inode, _first_record_time(self.path))
+            self._live_start = (inode, log_files.first_record_time(self.path))
         started = self._live_start[1]
-        return started is not None and time.time() - started > ROTATE_EVERY_S
+        return started is not None and time.time() - started > log_files.ROTATE_EVERY_S
 
     def _rotate(self) -> None:
-        for i in range(self.backups - 1, 0, -1):
-            src = self.path.with_name(f"{self.path.name}.{i}")
-            if src.exists():
-                os.replace(src, self.path.with_name(f"{self.path.name}.{i + 1}"))
-        if self.backups > 0:
-            os.replace(self.path, self.path.with_name(f"{self.path.name}.{1}"))
-        else:
-            os.truncate(self.path, 0)
+        log_files.rotate(self.path, self.backups)
         self._open()
         self._retain()
 
     def _retain(self) -> None:
-        """Delete rotated files past the age bound, then the oldest ones past the total-size bound."""
         self._retained_at = time.monotonic()
-        now = time.time()
-        rotated = sorted(((int(p.name.rsplit(".", 1)[1]), p) for p in self.path.parent.glob(self.path.name + ".*")
-                          if _ROTATED.fullmatch(p.name[len(self.path.name):])), reverse=True)
-        try:
-            total = os.fstat(self._fd).st_size
-            sizes = {p: p.stat() for _, p in rotated}
-        except OSError:
-            return
-        total += sum(st.st_size for st in sizes.values())
-        for _, p in rotated:  # oldest first
-            st = sizes[p]
-            if now - st.st_mtime > self.max_age_s or total > self.max_total_bytes:
-                with contextlib.suppress(FileNotFoundError):
-                    p.unlink()
-                total -= st.st_size
-
-
-_ROTATED = re.compile(r"\.[0-9]+")
+        with contextlib.suppress(OSError):
+            log_files.retain(self.path, os.fstat(self._fd).st_size, self.max_age_s, self.max_total_bytes)
 
 
 def _reason(exc: BaseException) -> str:
     return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-
-
-def _first_record_time(path: Path) -> float | None:
-    """Time of the first record of a log file (LogRecord writes its timestamp first), or None."""
-    try:
-        with open(path, "rb") as fh:
-            match = _FIRST_STAMP.match(fh.read(120))
-        return datetime.fromisoformat(match.group(1).decode()).timestamp() if match else None
-    except (OSError, ValueError):
-        return None
-
-
-_FIRST_STAMP = re.compile(rb'\{"timestamp":"([^"]{10,40})"')
 
 
 _default: PredictionLogger | None = None
