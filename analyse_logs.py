@@ -1,6 +1,6 @@
 """Report on the prediction log: statistics, data drift against the training reference, alerts.
 
-usage: python analyse_logs.py [--log PATH] [--model-dir DIR] [--json OUT] [--html OUT]
+usage: python analyse_logs.py [--log PATH [PATH|GLOB ...]] [--model-dir DIR] [--json OUT] [--html OUT]
                               [--since T] [--until T] [thresholds]
 Exit code: 0 no alert, 1 alerts, 2 usage or I/O error.
 """
@@ -13,8 +13,8 @@ from pathlib import Path
 
 from monitoring.alerts import AlertConfig
 from monitoring.drift import DriftConfig
-from monitoring.reader import LogReadError, log_files
 from monitoring.report import ContextError, analyse, parse_moment, render_text, to_json
+from monitoring.sources import LogReadError, expand
 from scoring import config
 
 
@@ -29,8 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     a, d = AlertConfig(), DriftConfig()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      epilog="Exit code: 0 no alert, 1 alerts, 2 usage or I/O error.")
-    parser.add_argument("--log", type=Path, help="prediction log (default: LOG_PATH or logs/predictions.log); "
-                                                 "its rotated files LOG.1, LOG.2, ... are read too")
+    parser.add_argument("--log", nargs="+", metavar="PATH", help="prediction log(s) (default: LOG_PATH or "
+                        "logs/predictions.log); several paths or a quoted glob ('logs/*.log', one log per "
+                        "replica) are merged in time order; rotated files LOG.1, LOG.2, ... are read too")
     parser.add_argument("--model-dir", type=Path, help="folder with reference.json and threshold.json "
                                                        "(default: MODEL_DIR or models/)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="write the report as JSON")
@@ -74,9 +75,9 @@ def main(argv: list[str] | None = None) -> int:
                                cpu_max=args.cpu_max, memory_max_mb=args.memory_max,
                                error_rate_max=args.error_rate_max, high_risk_shift=args.high_risk_shift)
     drift_config = DriftConfig(psi_watch=args.psi_watch, psi_drift=args.psi_drift, min_samples=args.min_samples)
-    log = args.log or config.log_path()
+    log = args.log or [config.log_path()]
     try:
-        size_mb = sum(p.stat().st_size for p in log_files(Path(log))) / 1e6
+        size_mb = sum(p.stat().st_size for p in expand(log)) / 1e6
         if size_mb > 50 and not args.quiet:
             print(f"reading {size_mb:.0f} MB of log ...", file=sys.stderr, flush=True)
         report, data, context = analyse(log, args.model_dir or config.model_dir(), args.since, args.until,

@@ -14,9 +14,20 @@ import pandas as pd
 import streamlit as st
 
 from monitoring.alerts import AlertConfig
-from monitoring.dashboard_data import BUCKETS, SERIES, WINDOWS, dashboard_view, worst_status
-from monitoring.reader import CPU, DURATION, MEMORY, TIME, LogData, LogReadError, file_signature, read_log, refresh
+from monitoring.dashboard_data import (
+    BUCKETS,
+    DRIFT_SHOWN,
+    SERIES,
+    WINDOWS,
+    cell_text,
+    column_widths,
+    dashboard_view,
+    worst_status,
+)
+from monitoring.reader import LogData, read_log, refresh
+from monitoring.records import CPU, DURATION, MEMORY, TIME
 from monitoring.report import ContextError, load_context
+from monitoring.sources import LogReadError, file_signature
 from scoring import config
 
 TITLE = "Credit scoring service — monitoring"
@@ -98,12 +109,16 @@ def draw(view: dict, alert_config: AlertConfig) -> None:
     stats = report["stats"]
     last = view["last_call"]
     age = (datetime.now(UTC) - last.to_pydatetime()) if last is not None else None
-    st.caption(f"Log {report['log']['files'][-1]} · calls from {_when(stats['first'])} to {_when(stats['last'])} · "
+    files = report["log"]["files"]
+    shown = files[-1] if len(files) == 1 else f"{len(files)} files"
+    st.caption(f"Log {shown} · calls from {_when(stats['first'])} to {_when(stats['last'])} · "
                f"last call "
                f"{'—' if age is None else f'{age.total_seconds() / 60:.0f} min ago'} · "
                f"corrupt lines skipped: {report['corrupt_lines']}")
     if stats["count"] == 0:
         st.warning("No call in this time window. Choose a longer window in the sidebar.")
+        for alert in report["alerts"]:  # e.g. a log whose lines are all corrupt
+            st.error(f"{alert['kind']}: {alert['message']}")
         return
     ref_share = report["reference_high_risk_share"]
     cols = st.columns(6)
@@ -112,8 +127,9 @@ def draw(view: dict, alert_config: AlertConfig) -> None:
     cols[2].metric("Latency p95", f"{stats['latency_s']['p95'] * 1000:.0f} ms")
     share = stats["high_risk_share"]
     cols[3].metric("High-risk share", "—" if share is None else f"{share:.1%}",
-                   None if share is None or ref_share is None else f"{(share - ref_share) * 100:+.1f} pts vs reference",
-                   delta_color="off")
+                   None if share is None or ref_share is None else f"{(share - ref_share) * 100:+.1f} pts",
+                   delta_color="off", help=None if ref_share is None else f"reference {ref_share:.1%}; the "
+                   "change is in percentage points")
     cols[4].metric("Drift verdict", report["drift_verdict"]["status"])
     cols[5].metric("Alerts", sum(report["alert_counts"].values()))
 
@@ -127,16 +143,21 @@ def draw(view: dict, alert_config: AlertConfig) -> None:
     left, right = st.columns([1, 2])
     left.subheader("Scores vs reference")
     left.altair_chart(score_chart(view["scores"], report["threshold"]), width="stretch")
-    right.subheader("Data drift (PSI: 0.1 watch, 0.25 drift)")
-    table = view["drift"].copy()
-    table["PSI since onset"] = table["PSI since onset"].map(lambda v: "—" if pd.isna(v) else f"{v:.3f}")
-    right.dataframe(
+    right.subheader("Calls per replica")
+    right.dataframe(view["replicas"], hide_index=True, width="stretch")
+    st.subheader("Data drift (PSI: 0.1 watch, 0.25 drift)")
+    table = view["drift"]
+    mean_or_share = "mean, or share of 1 for a binary feature"
+    helps = {"reference": mean_or_share, "live": mean_or_share,
+             "onset (UTC)": "month-day hour:minute where a change inside the window began"}
+    # Every column as wide as its longest text (no cut number); the columns that matter first.
+    st.dataframe(
         table.style.apply(lambda row: [f"background-color: {STATUS_COLOURS[worst_status(row, report)]}"] * len(row),
                           axis=1)
-        .format({"PSI": "{:.3f}", "p-value": "{:.1e}", "reference": "{:.3f}", "live": "{:.3f}"}, na_rep="—"),
-        hide_index=True, width="stretch", height=36 * (len(table) + 1) + 4,
-        column_config={"reference": st.column_config.NumberColumn(help="mean, or share of 1 for a binary feature"),
-                       "live": st.column_config.NumberColumn(help="mean, or share of 1 for a binary feature")})
+        .format({c: (lambda v, c=c: cell_text(c, v)) for c in DRIFT_SHOWN}),
+        hide_index=True, width="content", height=36 * (len(table) + 1) + 4, column_order=DRIFT_SHOWN,
+        column_config={c: st.column_config.Column(width=w, help=helps.get(c))
+                       for c, w in column_widths(table).items()})
 
     st.subheader("Alerts")
     if view["alerts"].empty:
@@ -150,7 +171,8 @@ def main() -> None:
     st.title(TITLE)
     with st.sidebar:
         st.header("Settings")
-        log = st.text_input("Prediction log", value=str(config.log_path()))
+        log = st.text_input("Prediction log", value=str(config.log_path()),
+                            help="a path, several separated by commas, or a glob (logs/*.log: one log per replica)")
         model_dir = st.text_input("Model folder (reference.json)", value=str(config.model_dir()))
         choice = st.selectbox("Time window", list(WINDOWS), index=2, help="counted back from the latest call")
         bucket = st.selectbox("Average over", BUCKETS, index=1)

@@ -1,7 +1,8 @@
 """Train the credit-scoring model and write its artifacts.
 
-Uses the Kaggle Home Credit files in --data-dir when application_train is there; otherwise
-generates the synthetic twin (deterministic for --seed) and says so.
+Uses the Kaggle Home Credit files in --data-dir when application_train is there, or a features table
+with TARGET (--features FILE, or the only table in --data-dir); with no data file at all, generates
+the synthetic twin (deterministic for --seed) and says so. Any other data file stops it (exit 2).
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ from pathlib import Path
 
 from scoring import config
 from scoring.data import DataError
+from scoring.datadir import training_source
 from scoring.training import TrainConfig, run_training
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=config.DATASETS_DIR,
-                        help="folder of the Kaggle tables (default: %(default)s)")
+    parser.add_argument("--data-dir", type=Path, help=f"folder of the Kaggle tables (default: {config.DATASETS_DIR})")
+    parser.add_argument("--features", type=Path, metavar="FILE",
+                        help="train on this features table (.csv/.parquet: model feature columns and TARGET 0/1)")
     parser.add_argument("--model-dir", type=Path, default=config.MODELS_DIR,
                         help="where the artifacts are written (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=config.DEFAULT_SEED, help="random seed (default: %(default)s)")
@@ -36,9 +39,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--folds must be at least 2")
     if args.applicants < 100:
         parser.error("--applicants must be at least 100")
+    if args.features and args.data_dir:
+        parser.error("--features and --data-dir: give one")
     cfg = TrainConfig(seed=args.seed, cost_fn=args.cost_fn, cost_fp=args.cost_fp, n_splits=args.folds)
+    source = args.features or args.data_dir or config.DATASETS_DIR
     try:
-        metrics = run_training(args.data_dir, args.model_dir, cfg, applicants=args.applicants, quiet=args.quiet)
+        training_source(source, explicit=source is not config.DATASETS_DIR)
+        metrics = run_training(source, args.model_dir, cfg, applicants=args.applicants, quiet=args.quiet)
     except (DataError, ValueError, OSError) as exc:
         print(f"train.py: error: {exc}", file=sys.stderr)
         return 2

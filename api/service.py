@@ -98,8 +98,8 @@ class Service:
 
     def health(self) -> dict[str, Any]:
         return {
-            # degraded: predictions are served but the log is failing (see logger.last_error)
-            "status": "unavailable" if not self.predictor else "degraded" if self.logger.failures else "ok",
+            # degraded: predictions are served but the log is failing now (see logger.last_error)
+            "status": "unavailable" if not self.predictor else "degraded" if self.logger.failing else "ok",
             "model_loaded": self.predictor is not None,
             "model_version": self.model_version,
             "reason": shown_path(self.load_error),

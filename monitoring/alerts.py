@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monitoring.drift import DRIFT
-from monitoring.reader import CPU, DURATION, ERROR, HIGH_RISK, MEMORY, TIME, LogData
+from monitoring.drift import DRIFT, effective_status
+from monitoring.reader import LogData
+from monitoring.records import CPU, DURATION, ERROR, HIGH_RISK, MEMORY, TIME
 
 LATENCY = "latency"
 LATENCY_TREND = "latency_trend"
@@ -24,6 +25,7 @@ MEMORY_KIND = "memory"
 ERROR_RATE = "error_rate"
 HIGH_RISK_SHARE = "high_risk_share"
 DRIFT_KIND = "drift"
+CORRUPT = "corrupt_lines"
 WARNING = "warning"
 CRITICAL = "critical"
 
@@ -43,6 +45,7 @@ class AlertConfig:
     high_risk_z: float = 4.0  # ... that is also this many binomial standard errors away (not sampling noise)
     min_share_calls: int = 100  # a share is judged on buckets with at least this many decisions
     max_per_kind: int = 1000  # list at most this many alerts of one kind (the report counts the rest)
+    corrupt_share_max: float = 0.01  # more corrupt lines than this share of the lines read (or no valid one)
 
 
 def _alert(kind: str, data: LogData, first: int, last: int, value: float, threshold: float,
@@ -185,7 +188,7 @@ def drift_alerts(data: LogData, drift: dict[str, dict[str, Any]], psi_drift: flo
     n = len(data.frame)
     for name, result in drift.items():
         recent = result.get("since_onset") or {}
-        if n == 0 or DRIFT not in (result.get("status"), recent.get("status")):
+        if n == 0 or effective_status(result) != DRIFT:
             continue
         first = int(result.get("onset_row", 0))
         if result.get("status") == DRIFT:
@@ -201,12 +204,37 @@ def drift_alerts(data: LogData, drift: dict[str, dict[str, Any]], psi_drift: flo
     return alerts
 
 
+def corrupt_lines(data: LogData, config: AlertConfig = AlertConfig()) -> list[dict[str, Any]]:
+    """One alert when more than `corrupt_share_max` of the lines are corrupt, or when none is a valid record:
+    a log that cannot be read is not a quiet service."""
+    total = data.n + data.corrupt_lines
+    share = data.corrupt_lines / total if total else 0.0
+    if not data.corrupt_lines or (data.n and share <= config.corrupt_share_max):
+        return []
+    first = data.corrupt_examples[0] if data.corrupt_examples else {"file": data.files[0], "line": None}
+    times = data.frame[TIME]
+    return [{
+        "kind": CORRUPT,
+        "severity": CRITICAL if not data.n or share > 0.5 else WARNING,
+        "message": f"{data.corrupt_lines} of {total} lines are corrupt ({share:.1%})"
+                   + ("; no valid record" if not data.n else "") + f": first {first.get('reason', 'unknown')}",
+        "start": times.min().isoformat() if data.n else None,
+        "end": times.max().isoformat() if data.n else None,
+        "value": round(share, 6),
+        "threshold": config.corrupt_share_max,
+        "where": {"file": first["file"], "line": first["line"]},
+        "last": None,
+        "calls": 0,
+    }]
+
+
 def all_alerts(data: LogData, drift: dict[str, dict[str, Any]], config: AlertConfig = AlertConfig(),
                reference_high_risk_share: float | None = None,
                psi_drift: float = 0.25) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Every alert, by kind, capped at `max_per_kind` each; also the full count per kind."""
+    unreadable = corrupt_lines(data, config)
     if data.frame.empty:
-        return [], {}
+        return unreadable, {CORRUPT: 1} if unreadable else {}
     buckets = _buckets(data, config)
     checks: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = [
         (LATENCY, lambda: slow_calls(data, config)),
@@ -216,6 +244,7 @@ def all_alerts(data: LogData, drift: dict[str, dict[str, Any]], config: AlertCon
         (ERROR_RATE, lambda: error_rate(data, config, buckets)),
         (HIGH_RISK_SHARE, lambda: high_risk_shift(data, config, buckets, reference_high_risk_share)),
         (DRIFT_KIND, lambda: drift_alerts(data, drift, psi_drift)),
+        (CORRUPT, lambda: unreadable),
     ]
     alerts: list[dict[str, Any]] = []
     counts: dict[str, int] = {}

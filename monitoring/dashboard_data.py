@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from monitoring.alerts import AlertConfig
-from monitoring.drift import STATUS_RANK, DriftConfig
-from monitoring.reader import CPU, DURATION, MEMORY, SCORE, TIME, LogData, window
+from monitoring.drift import DriftConfig, effective_status
+from monitoring.reader import LogData, window
+from monitoring.records import CPU, DURATION, MEMORY, SCORE, TIME
 from monitoring.report import ModelContext, build_report
 from scoring.schema import SCORE_KEY, UI_FEATURES_BY_NAME
 
@@ -26,6 +27,18 @@ WINDOWS: dict[str, timedelta | None] = {
 }
 BUCKETS = ("1min", "5min", "15min", "1h")
 SERIES = {DURATION: "latency (s)", CPU: "CPU (%)", MEMORY: "memory (MB)"}
+
+# The drift table as shown: the columns that matter first (what drifts, by how much), each number formatted
+# once here, and every column as wide as its longest text so that no cell is ever cut ("188.203" must not
+# read "'88.203"). Widths are estimated from the text; tests/monitoring/test_dashboard_widths.py measures the
+# same text in Chromium's font and checks the estimate holds.
+DRIFT_SHOWN = ("feature", "status", "PSI", "live", "reference", "p-value", "n", "test", "PSI since onset",
+               "onset (UTC)")
+DRIFT_FORMATS = {"PSI": "{:.3f}", "p-value": "{:.1e}", "reference": "{:,.3f}", "live": "{:,.3f}",
+                 "PSI since onset": "{:.3f}", "n": "{:,}"}
+MISSING = "—"
+CHAR_PX = 7.2  # a bound on the mean character width in the grid's 14 px Source Sans (digits 7 px, letters ~6)
+CELL_PADDING_PX = 28  # the grid's cell padding (8 px a side) and room for the header's sort arrow
 
 
 def select_window(data: LogData, choice: str) -> LogData:
@@ -87,7 +100,7 @@ def drift_table(report: dict[str, Any]) -> pd.DataFrame:
             "reference": r.get("reference_p1") if binary else r.get("reference_mean"),
             "live": r.get("live_p1") if binary else r.get("live_mean"),
             "PSI since onset": (r.get("since_onset") or {}).get("psi"),
-            "onset (UTC)": _short_time(r["onset"]) if r.get("onset") else "—",
+            "onset (UTC)": pd.Timestamp(r["onset"]).strftime("%m-%d %H:%M") if r.get("onset") else MISSING,
             "model name": name,
         })
     table = pd.DataFrame(rows)
@@ -96,15 +109,29 @@ def drift_table(report: dict[str, Any]) -> pd.DataFrame:
     return table
 
 
+def cell_text(column: str, value: Any) -> str:
+    """A drift table cell as the dashboard writes it."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return MISSING
+    return DRIFT_FORMATS[column].format(value) if column in DRIFT_FORMATS else str(value)
+
+
+def column_widths(table: pd.DataFrame, columns: tuple[str, ...] = DRIFT_SHOWN) -> dict[str, int]:
+    """Pixels each column needs to show its header and its longest cell whole."""
+    widths = {}
+    for column in columns:
+        longest = max([len(column), *(len(cell_text(column, v)) for v in table[column])])
+        widths[column] = int(np.ceil(longest * CHAR_PX + CELL_PADDING_PX))
+    return widths
+
+
 def worst_status(row: pd.Series, report: dict[str, Any]) -> str:
     """The worse of a feature's status over the window and since its onset (what its row is coloured by)."""
-    result = report["drift"][row["model name"]]
-    recent = (result.get("since_onset") or {}).get("status", result["status"])
-    return max(result["status"], recent, key=STATUS_RANK.__getitem__)
+    return effective_status(report["drift"][row["model name"]])
 
 
-def _short_time(iso: str) -> str:
-    return pd.Timestamp(iso).strftime("%Y-%m-%d %H:%M:%S")
+def _short_time(iso: str | None) -> str:
+    return "—" if iso is None else pd.Timestamp(iso).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def alerts_table(report: dict[str, Any]) -> pd.DataFrame:
@@ -112,10 +139,22 @@ def alerts_table(report: dict[str, Any]) -> pd.DataFrame:
     columns = ["severity", "kind", "start (UTC)", "end (UTC)", "message", "where"]
     rows = [{"severity": a["severity"], "kind": a["kind"], "start (UTC)": _short_time(a["start"]),
              "end (UTC)": _short_time(a["end"]), "message": a["message"],
-             "where": f"{Path(a['where']['file']).name}:{a['where']['line']}"}
+             "where": f"{Path(a['where']['file']).name}:{a['where']['line'] or '—'}"}
             for a in report["alerts"]]
     table = pd.DataFrame(rows, columns=columns)
     return table.sort_values("start (UTC)", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def replica_table(report: dict[str, Any]) -> pd.DataFrame:
+    """One row per app replica: calls, errors, error rate, median and p95 latency (ms)."""
+    rows = [{"replica": name, "calls": r["count"], "errors": r["errors"], "error rate": f"{r['error_rate']:.1%}",
+             "p50 (ms)": _ms(r["latency_s"]["p50"]), "p95 (ms)": _ms(r["latency_s"]["p95"])}
+            for name, r in report["stats"].get("replicas", {}).items()]
+    return pd.DataFrame(rows, columns=["replica", "calls", "errors", "error rate", "p50 (ms)", "p95 (ms)"])
+
+
+def _ms(seconds: float | None) -> str:
+    return MISSING if seconds is None else f"{seconds * 1000:,.0f}"
 
 
 def dashboard_view(data: LogData, context: ModelContext, choice: str, bucket: str,
@@ -130,5 +169,6 @@ def dashboard_view(data: LogData, context: ModelContext, choice: str, bucket: st
         "scores": score_distribution(chosen.frame, context),
         "drift": drift_table(report),
         "alerts": alerts_table(report),
+        "replicas": replica_table(report),
         "last_call": data.frame[TIME].max() if len(data.frame) else None,
     }

@@ -13,7 +13,6 @@ Below `min_samples` values the verdict is "insufficient", never an alarm.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,9 +36,6 @@ class DriftConfig:
     alpha: float = 0.01  # significance the KS / chi-square test must reach to confirm a PSI band
     min_samples: int = 200  # below this many live values: "insufficient"
     epsilon: float = 1e-4  # floor on bin shares so that an empty bin does not make PSI infinite
-    # Dataset verdict: "drift" when this share of the features drifts (or any one feature does
-    # while the score drifts too).
-    dataset_share: float = 0.25
 
 
 def psi(expected: np.ndarray | list[float], actual: np.ndarray | list[float], epsilon: float = 1e-4) -> float:
@@ -121,19 +117,27 @@ def drift_report(reference: dict[str, Any], columns: dict[str, np.ndarray],
     return report
 
 
+def effective_status(result: dict[str, Any]) -> str:
+    """The worse of a feature's status over the window and since the onset of a change inside it. The one
+    status its drift alert, its row of the dashboard and the dataset verdict all read."""
+    recent = (result.get("since_onset") or {}).get("status", INSUFFICIENT)
+    return max(result["status"], recent, key=STATUS_RANK.__getitem__)
+
+
 def dataset_verdict(report: dict[str, dict[str, Any]], config: DriftConfig = DriftConfig()) -> dict[str, Any]:
-    """One verdict for the whole input: drift, watch, stable or insufficient, with the features behind it."""
-    inputs = {k: v for k, v in report.items() if k != SCORE_KEY}
-    drifted = sorted(k for k, v in inputs.items() if v["status"] == DRIFT)
-    watched = sorted(k for k, v in inputs.items() if v["status"] == WATCH)
-    measured = [k for k, v in inputs.items() if v["status"] != INSUFFICIENT]
-    score_status = report.get(SCORE_KEY, {}).get("status", INSUFFICIENT)
-    if not measured:
+    """One verdict for the whole input, from each feature's `effective_status`: "drift" when an input feature
+    or the score drifts (exactly when the report has a drift alert), "watch", "stable" or "insufficient"."""
+    statuses = {k: effective_status(v) for k, v in report.items()}
+    inputs = {k: v for k, v in statuses.items() if k != SCORE_KEY}
+    drifted = sorted(k for k, v in inputs.items() if v == DRIFT)
+    watched = sorted(k for k, v in inputs.items() if v == WATCH)
+    measured = [k for k, v in inputs.items() if v != INSUFFICIENT]
+    score_status = statuses.get(SCORE_KEY, INSUFFICIENT)
+    if not measured and score_status == INSUFFICIENT:
         verdict = INSUFFICIENT
-    elif (len(drifted) >= math.ceil(config.dataset_share * len(measured))
-          or (drifted and score_status == DRIFT)):
+    elif drifted or score_status == DRIFT:
         verdict = DRIFT
-    elif drifted or watched or score_status in (WATCH, DRIFT):
+    elif watched or score_status == WATCH:
         verdict = WATCH
     else:
         verdict = STABLE

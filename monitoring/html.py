@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from monitoring.dashboard_data import SERIES, alerts_table, drift_table, series, worst_status  # noqa: E402
-from monitoring.reader import CPU, DURATION, MEMORY, TIME  # noqa: E402
+from monitoring.records import CPU, DURATION, MEMORY, TIME  # noqa: E402
 from scoring.schema import SCORE_KEY  # noqa: E402
 
 STATUS_COLOURS = {"stable": "#d4edda", "watch": "#fff3cd", "drift": "#f8d7da", "insufficient": "#e2e3e5"}

@@ -2,13 +2,15 @@
 
 The log is JSON lines written from `scoring.schema.LogRecord`. The reader:
 
-- reads `predictions.log.N`, ..., `predictions.log.1`, `predictions.log` in that order (the
-  numbering of `logging.handlers.RotatingFileHandler`: the highest number is the oldest), so rows
-  come out in chronological order;
+- reads one log or several (one per app replica: paths, a list or a glob, see monitoring.sources),
+  each with its rotated files, and merges the records in time order (whatever the order of the
+  lines: a stable sort by timestamp);
 - parses blocks of lines with pyarrow's JSON reader against a fixed schema (fast path), and falls
   back to a tolerant line-by-line parse for a block that pyarrow refuses (a corrupt or truncated
   line, the seed's older records whose `prediction` is a string, `true`/`false` inputs, ...);
-- counts corrupt lines (not JSON, not an object, no valid timestamp) and skips them;
+- counts corrupt lines and skips them: not JSON, not an object, longer than MAX_LINE_BYTES (never
+  held whole in memory), or a value of the wrong type or outside plausible bounds (see
+  monitoring.records: a timestamp in [2000, 2100), a duration in [0, 3600] s, ...), never coerced;
 - keeps only the columns monitoring needs, as numbers, so memory grows with the number of
   records (about 150 bytes each), never with the raw text: a block is parsed and dropped.
 
@@ -18,8 +20,6 @@ Each row remembers where it came from (`file`, `line`, 1-based) so alerts can po
 from __future__ import annotations
 
 import io
-import json
-import math
 import os
 import re
 from collections.abc import Iterator
@@ -34,21 +34,30 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
+from monitoring.records import (
+    CATEGORY_COLUMNS,
+    CPU,
+    DURATION,
+    ERROR,
+    FILE,
+    FRAME_COLUMNS,
+    HIGH_RISK,
+    LINE,
+    MAX_LINE_BYTES,
+    MEMORY,
+    NUMERIC_COLUMNS,
+    OVERSIZED,
+    REPLICA,
+    SCORE,
+    TIME,
+    VERSION,
+    implausible,
+    number,
+    parse_line,
+    text,
+)
+from monitoring.sources import LogReadError, LogSpec, expand, log_paths
 from scoring.schema import LABEL_HIGH_RISK, LABEL_LOW_RISK, STATUS_ERROR, UI_FEATURE_NAMES
-
-# Column names of the frame (one module owns them; the rest of monitoring imports these).
-TIME = "timestamp"
-FILE = "file"
-LINE = "line"
-DURATION = "duration"
-CPU = "cpu_percent"
-MEMORY = "memory_usage_MB"
-SCORE = "score"
-HIGH_RISK = "high_risk"  # 1.0 high-risk label, 0.0 low-risk, NaN no prediction
-ERROR = "error"  # True when status is "error"
-VERSION = "model_version"
-NUMERIC_COLUMNS = (DURATION, CPU, MEMORY, SCORE, HIGH_RISK)
-FRAME_COLUMNS = (TIME, FILE, LINE, DURATION, CPU, MEMORY, SCORE, HIGH_RISK, ERROR, VERSION, *UI_FEATURE_NAMES)
 
 BLOCK_BYTES = 16 << 20  # parse 16 MB of lines at a time: bounded memory, few pyarrow calls
 USE_PYARROW = True  # False: always the line-by-line parser (benchmarks compare the two)
@@ -57,8 +66,6 @@ _ARROW_ROW = re.compile(r"in row (\d+)")
 _PLACEHOLDER = b'{"timestamp":"-"}\n'  # stands in for a rejected call's line while pyarrow reads the block
 MIN_SPLIT_BYTES = 256 << 10  # a block pyarrow refuses is halved down to this size, then read line by line
 HEAD_BYTES = 512  # compared on refresh to tell a file that grew from one rewritten
-
-_OLD_SCORE = re.compile(r"score\s*:\s*([-+0-9.eE]+)", re.IGNORECASE)
 
 _SCHEMA = pa.schema(
     [
@@ -70,16 +77,13 @@ _SCHEMA = pa.schema(
         ("memory_usage_MB", pa.float64()),
         ("model_version", pa.string()),
         ("status", pa.string()),
+        ("replica", pa.string()),
     ]
 )
 _PARSE_OPTIONS = pa_json.ParseOptions(explicit_schema=_SCHEMA, unexpected_field_behavior="ignore")
 # One thread over the whole block: measured faster here than pyarrow's threads on 2 busy cores, and
 # a refusal then names the block's row (with threads, a row of pyarrow's own 2 MB piece).
 _READ_OPTIONS = pa_json.ReadOptions(use_threads=False, block_size=BLOCK_BYTES + (1 << 20))
-
-
-class LogReadError(OSError):
-    """The log cannot be read at all (missing, a folder, unreadable)."""
 
 
 @dataclass(frozen=True)
@@ -114,20 +118,6 @@ class LogData:
         return {"file": self.files[int(self.frame[FILE].iat[row])], "line": int(self.frame[LINE].iat[row])}
 
 
-def log_files(path: Path) -> list[Path]:
-    """The log and its rotated files, oldest first: `path.N`, ..., `path.1`, `path`."""
-    rotated = []
-    if path.parent.is_dir():
-        for candidate in path.parent.glob(path.name + ".*"):
-            suffix = candidate.name[len(path.name) + 1:]
-            if suffix.isdigit() and candidate.is_file():
-                rotated.append((int(suffix), candidate))
-    ordered = [p for _, p in sorted(rotated, reverse=True)]
-    if path.is_file():
-        ordered.append(path)
-    return ordered
-
-
 def empty_frame() -> pd.DataFrame:
     columns: dict[str, Any] = {
         TIME: pd.Series([], dtype="datetime64[ns, UTC]"),
@@ -135,24 +125,21 @@ def empty_frame() -> pd.DataFrame:
         LINE: np.array([], dtype=np.int64),
         ERROR: np.array([], dtype=bool),
         VERSION: pd.Series([], dtype="category"),
+        REPLICA: pd.Series([], dtype="category"),
     }
     for name in (*NUMERIC_COLUMNS, *UI_FEATURE_NAMES):
         columns[name] = np.array([], dtype=np.float64)
     return pd.DataFrame(columns)[list(FRAME_COLUMNS)]
 
 
-def read_log(path: Path | str, since: datetime | None = None, until: datetime | None = None,
+def read_log(path: LogSpec, since: datetime | None = None, until: datetime | None = None,
              *, max_examples: int = 5) -> LogData:
-    """Read the log at `path` with its rotated files; keep records with since <= timestamp < until.
+    """Read the log(s) at `path` (see monitoring.sources) with their rotated files, merged in time order;
+    keep records with since <= timestamp < until.
 
-    Raises LogReadError when neither the log nor a rotated file exists.
+    Raises LogReadError when a log names no file.
     """
-    path = Path(path)
-    if path.is_dir():
-        raise LogReadError(f"{path} is a folder, expected a log file (JSON lines)")
-    files = log_files(path)
-    if not files:
-        raise LogReadError(f"no log at {path} (nor rotated files {path.name}.1, ...)")
+    files = expand(path)
     data = LogData(frame=empty_frame(), files=[str(p) for p in files])
     chunks = [chunk for index, file_path in enumerate(files)
               for chunk in _read_file(file_path, index, data, max_examples, _utc(since), _utc(until))]
@@ -168,10 +155,17 @@ def refresh(data: LogData, path: Path | str, *, max_examples: int = 5) -> LogDat
     otherwise the whole log is read again. A line that was cut short at the end and has been
     completed since is read again and no longer counted as corrupt.
     """
-    path = Path(path)
-    files = log_files(path)
-    if not files or [str(p) for p in files] != data.files or set(data.ends) != set(data.files):
+    try:
+        live = log_paths(path)
+        files = expand(path)
+    except LogReadError:
         return read_log(path, max_examples=max_examples)
+    if [str(p) for p in files] != data.files or set(data.ends) != set(data.files):
+        return read_log(path, max_examples=max_examples)
+    if len(live) > 1:  # several logs (replicas): re-read unless nothing changed
+        unchanged = all((st.st_ino, st.st_size, st.st_mtime_ns) == (e.inode, e.size, e.mtime_ns)
+                        for st, e in ((p.stat(), data.ends[str(p)]) for p in files))
+        return data if unchanged else read_log(path, max_examples=max_examples)
     try:
         stats = [p.stat() for p in files]
     except OSError:
@@ -203,8 +197,12 @@ def _head(path: Path) -> bytes:
 
 
 def _concat(chunks: list[pd.DataFrame]) -> pd.DataFrame:
+    """One frame in time order: replicas' logs interleave, and lines of one file may be out of order."""
     frame = pd.concat(chunks, ignore_index=True)
-    frame[VERSION] = frame[VERSION].astype("category")
+    for column in CATEGORY_COLUMNS:
+        frame[column] = frame[column].astype("category")
+    if not frame[TIME].is_monotonic_increasing:
+        frame = frame.sort_values(TIME, kind="stable", ignore_index=True)
     return frame
 
 
@@ -242,26 +240,36 @@ def _blocks(fh: BinaryIO, position: list) -> Iterator[tuple[int, int, bytes]]:
     (1-based number of the first line, lines, block).
 
     `position` is [offset, next line number, partial] and follows the reading: offset after the last
-    newline, and whether a last line without newline was given out (as a line of its own).
+    newline, and whether a last line without newline was given out (as a line of its own). A line
+    longer than MAX_LINE_BYTES is never held: its bytes are skipped and it comes out as `OVERSIZED`.
     """
-    rest = b""
+    rest, skipped = b"", 0  # skipped: bytes of an oversized line dropped while looking for its end
     while True:
         raw = fh.read(BLOCK_BYTES)
         if not raw:
             break
+        if skipped:
+            cut = raw.find(b"\n")
+            if cut < 0:
+                skipped += len(raw)
+                continue
+            yield position[1], 1, OVERSIZED
+            position[0] += skipped + cut + 1
+            position[1] += 1
+            skipped, raw = 0, raw[cut + 1:]
         buf = rest + raw
         cut = buf.rfind(b"\n")
-        if cut < 0:
-            rest = buf
-            continue
-        block, rest = buf[: cut + 1], buf[cut + 1:]
-        count = block.count(b"\n")
-        yield position[1], count, block
-        position[0] += len(block)
-        position[1] += count
-    if rest:
+        block, rest = (buf[: cut + 1], buf[cut + 1:]) if cut >= 0 else (b"", buf)
+        if block:
+            count = block.count(b"\n")
+            yield position[1], count, block
+            position[0] += len(block)
+            position[1] += count
+        if len(rest) > MAX_LINE_BYTES:
+            skipped, rest = len(rest), b""
+    if skipped or rest:
         position[2] = True
-        yield position[1], 1, rest + b"\n"
+        yield position[1], 1, OVERSIZED if skipped else rest + b"\n"
 
 
 def _arrow_table(block: bytes, n_lines: int) -> tuple[pa.Table | None, int | None]:
@@ -332,12 +340,20 @@ def _unterminated_lines(block: bytes, starts: np.ndarray) -> np.ndarray:
     return np.flatnonzero((ends < starts[:-1]) | (last != ord("}")))
 
 
+def _may_hold_a_long_line(block: bytes) -> bool:
+    """False when no line is longer than MAX_LINE_BYTES: each aligned half-cap window holds a newline (a longer
+    line would cover one whole). A few `find` calls per block instead of locating every line."""
+    half = MAX_LINE_BYTES // 2
+    return any(block.find(b"\n", start, start + half) < 0 for start in range(0, len(block) - half + 1, half))
+
+
 def _parse_block(block: bytes, n_lines: int, first_line: int, file_index: int, data: LogData,
                  max_examples: int) -> pd.DataFrame:
     failed = np.array([], dtype=np.int64)
-    if _ERROR_MARK in block:  # the block needs line offsets anyway: set cut lines apart at the same time
+    if _ERROR_MARK in block or _may_hold_a_long_line(block):  # needs line offsets: set cut lines apart too
         starts = _line_starts(block)
         failed = np.union1d(_error_lines(block, starts), _unterminated_lines(block, starts))
+        failed = np.union1d(failed, np.flatnonzero(np.diff(starts) > MAX_LINE_BYTES + 1))
     columns = None
     if not failed.size:
         table, _ = _arrow_table(block, n_lines)
@@ -369,11 +385,12 @@ def _parse_block(block: bytes, n_lines: int, first_line: int, file_index: int, d
     lines = columns.pop("_line_offset")
     frame = pd.DataFrame(columns)
     frame[TIME] = pd.to_datetime(frame[TIME], utc=True, format="ISO8601", errors="coerce")
-    bad = frame[TIME].isna().to_numpy()
+    reasons = implausible(frame)
+    bad = reasons != ""
     if bad.any():
         for offset in np.flatnonzero(bad)[: max(0, max_examples - len(data.corrupt_examples))]:
             data.corrupt_examples.append({"file": data.files[file_index], "line": int(first_line + lines[offset]),
-                                          "reason": "missing or invalid timestamp"})
+                                          "reason": str(reasons[offset])})
         data.corrupt_lines += int(bad.sum())
         frame = frame[~bad]
         lines = lines[~bad]
@@ -401,6 +418,7 @@ def _columns_from_arrow(table: pa.Table) -> dict[str, Any]:
         HIGH_RISK: numbers(high),
         ERROR: pc.fill_null(pc.equal(status, STATUS_ERROR), False).to_numpy(zero_copy_only=False),
         VERSION: table.column("model_version").to_numpy(zero_copy_only=False),
+        REPLICA: table.column("replica").to_numpy(zero_copy_only=False),
     }
     for name in UI_FEATURE_NAMES:
         columns[name] = numbers(pc.struct_field(inputs, name))
@@ -408,102 +426,38 @@ def _columns_from_arrow(table: pa.Table) -> dict[str, Any]:
     return columns
 
 
-def _number(value: Any) -> float:
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, int | float):
-        try:
-            return float(value)
-        except OverflowError:
-            return math.nan
-    return math.nan
-
-
-def parse_prediction(prediction: Any) -> tuple[float, float]:
-    """(score, high-risk flag) of a record's `prediction`, in the current or the seed's older form.
-
-    Current: `{"score": 0.21, "label": "✅ Faible risque"}`. Older: `"Score : 0.2159 → ✅ Faible risque"`.
-    Unknown parts are NaN.
-    """
-    if isinstance(prediction, dict):
-        score, label = _number(prediction.get("score")), prediction.get("label")
-    elif isinstance(prediction, str):
-        match = _OLD_SCORE.search(prediction)
-        score = _number(float(match.group(1))) if match and _is_float(match.group(1)) else math.nan
-        label = prediction
-    else:
-        return math.nan, math.nan
-    if not isinstance(label, str):
-        return score, math.nan
-    if LABEL_HIGH_RISK in label:
-        return score, 1.0
-    if LABEL_LOW_RISK in label:
-        return score, 0.0
-    return score, math.nan
-
-
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _columns_from_lines(block: bytes, first_line: int, file_index: int, data: LogData,
                         max_examples: int) -> dict[str, Any]:
     """Tolerant parse, one line at a time; corrupt lines are counted and left out."""
     records: list[dict[str, Any]] = []
+    measures: list[tuple[float, ...]] = []
     offsets: list[int] = []
     for offset, raw in enumerate(block.split(b"\n")[:-1]):
         if not raw.strip():
             continue
-        reason = None
-        try:
-            record = json.loads(raw)
-            if not isinstance(record, dict):
-                reason = "not a JSON object"
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            reason = f"not valid JSON ({exc.msg if isinstance(exc, json.JSONDecodeError) else 'bad UTF-8'})"
-        if reason is None and not isinstance(record.get("timestamp"), str):
-            reason = "missing or invalid timestamp"
-        if reason is not None:
+        parsed = parse_line(raw)
+        if isinstance(parsed, str):
             data.corrupt_lines += 1
             if len(data.corrupt_examples) < max_examples:
                 data.corrupt_examples.append({"file": data.files[file_index], "line": first_line + offset,
-                                              "reason": reason})
+                                              "reason": parsed})
             continue
-        records.append(record)
+        records.append(parsed[0])
+        measures.append(parsed[1])
         offsets.append(offset)
-    scores_flags = [parse_prediction(r.get("prediction")) for r in records]
+    values = np.array(measures, dtype=np.float64).reshape(len(records), 5)
     inputs = [r.get("input") if isinstance(r.get("input"), dict) else {} for r in records]
     columns: dict[str, Any] = {
         TIME: np.array([r["timestamp"] for r in records], dtype=object),
-        DURATION: np.array([_number(r.get("duration")) for r in records], dtype=np.float64),
-        CPU: np.array([_number(r.get("cpu_percent")) for r in records], dtype=np.float64),
-        MEMORY: np.array([_number(r.get("memory_usage_MB")) for r in records], dtype=np.float64),
-        SCORE: np.array([s for s, _ in scores_flags], dtype=np.float64),
-        HIGH_RISK: np.array([h for _, h in scores_flags], dtype=np.float64),
+        DURATION: values[:, 0], CPU: values[:, 1], MEMORY: values[:, 2], SCORE: values[:, 3], HIGH_RISK: values[:, 4],
         ERROR: np.array([r.get("status") == STATUS_ERROR for r in records], dtype=bool),
-        VERSION: np.array([r.get("model_version") if isinstance(r.get("model_version"), str) else None
-                           for r in records], dtype=object),
+        VERSION: np.array([text(r.get("model_version")) for r in records], dtype=object),
+        REPLICA: np.array([text(r.get("replica")) for r in records], dtype=object),
     }
     for name in UI_FEATURE_NAMES:
-        columns[name] = np.array([_number(i.get(name)) for i in inputs], dtype=np.float64)
+        columns[name] = np.array([number(i.get(name)) for i in inputs], dtype=np.float64)
     columns["_line_offset"] = np.array(offsets, dtype=np.int64)
     return columns
-
-
-def file_signature(path: Path | str) -> tuple[tuple[str, int, int], ...]:
-    """(name, mtime_ns, size) of the log and its rotated files: changes whenever a record is written."""
-    out = []
-    for p in log_files(Path(path)):
-        try:
-            st = p.stat()
-        except OSError:
-            continue
-        out.append((p.name, st.st_mtime_ns, st.st_size))
-    return tuple(out)
 
 
 def window(data: LogData, since: datetime | None = None, until: datetime | None = None) -> LogData:

@@ -14,7 +14,8 @@ import pandas as pd
 
 from monitoring.alerts import AlertConfig, all_alerts
 from monitoring.drift import DRIFT, WATCH, DriftConfig, dataset_verdict, drift_onset, drift_report, feature_drift
-from monitoring.reader import ERROR, TIME, LogData, read_log
+from monitoring.reader import LogData, read_log
+from monitoring.records import ERROR, TIME
 from monitoring.stats import compute_stats
 from scoring.schema import REFERENCE_FILE, SCORE_KEY, THRESHOLD_FILE, UI_FEATURE_NAMES
 
@@ -186,14 +187,22 @@ def render_text(report: dict[str, Any], max_alerts: int = 20) -> str:
         p = result.get("p_value")
         out.append(f"  {name:<52} {result.get('n', 0):>7} {_fmt(result.get('psi')):>7} "
                    f"{result.get('test') or '—':>5} {'—' if p is None else format(p, '.1e'):>9}  {result['status']}")
+    replicas = stats.get("replicas") or {}
+    if len(replicas) > 1:
+        head = f"  {'replica':<24} {'calls':>8} {'errors':>7} {'rate':>6} {'p50 (s)':>8} {'p95 (s)':>8} {'max (s)':>8}"
+        out += ["", f"Replicas: {len(replicas)}", head]
+        for name, r in replicas.items():
+            lat = r["latency_s"]
+            out.append(f"  {name[:24]:<24} {r['count']:>8} {r['errors']:>7} {_fmt(r['error_rate'], '.1%'):>6} "
+                       f"{_fmt(lat['p50']):>8} {_fmt(lat['p95']):>8} {_fmt(lat['max']):>8}")
     alerts = report["alerts"]
     total = sum(report["alert_counts"].values())
     out += ["", f"Alerts: {total}" + (f" ({', '.join(f'{k}: {v}' for k, v in report['alert_counts'].items())})"
                                       if total else " — none")]
     for alert in alerts[:max_alerts]:
         where = alert["where"]
-        out.append(f"  [{alert['severity']}] {alert['kind']:<15} {alert['start']}  {alert['message']}  "
-                   f"({Path(where['file']).name}:{where['line']})")
+        out.append(f"  [{alert['severity']}] {alert['kind']:<15} {alert['start'] or '—'}  {alert['message']}  "
+                   f"({Path(where['file']).name}:{where['line'] or '—'})")
     if total > min(len(alerts), max_alerts):
         out.append(f"  ... and {total - min(len(alerts), max_alerts)} more (see --json / --html)")
     return "\n".join(out) + "\n"

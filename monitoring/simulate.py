@@ -287,6 +287,16 @@ def check_loopback(url: str) -> str:
     return host
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuse every redirect: only the checked loopback URL is ever called (a 3xx counts as failed)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001 - urllib's signature
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def send_to_api(url: str, reference: dict[str, Any], n: int, *, seed: int = 0, drift: dict[str, float] | None = None,
                 error_rate: float = 0.0, max_seconds: float = 60.0, rate: float | None = None,
                 timeout: float = 10.0) -> dict[str, Any]:
@@ -309,7 +319,7 @@ def send_to_api(url: str, reference: dict[str, Any], n: int, *, seed: int = 0, d
                                          headers={"Content-Type": "application/json"})
         t0 = time.monotonic()
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as resp:
+            with _OPENER.open(request, timeout=timeout) as resp:
                 status = resp.status
                 json.loads(resp.read() or b"null")
         except urllib.error.HTTPError as exc:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monitoring.reader import CPU, DURATION, ERROR, HIGH_RISK, MEMORY, SCORE, TIME, VERSION
+from monitoring.records import CPU, DURATION, ERROR, HIGH_RISK, MEMORY, REPLICA, SCORE, TIME, VERSION
 
 SCORE_BINS = 20  # histogram of the score over [0, 1]
 
@@ -53,7 +53,24 @@ def compute_stats(frame: pd.DataFrame) -> dict[str, Any]:
         "score": summary(frame[SCORE]) | {"histogram": score_histogram(frame[SCORE])},
         "high_risk_share": float(high.mean()) if high.size else None,
         "model_versions": {str(k): int(v) for k, v in frame[VERSION].value_counts().items()} if n else {},
+        "replicas": replica_stats(frame),
     }
+
+
+UNKNOWN_REPLICA = "unknown"  # records written before the replica was logged
+
+
+def replica_stats(frame: pd.DataFrame) -> dict[str, Any]:
+    """Per app replica: calls, errors, error rate and latency figures."""
+    if frame.empty:
+        return {}
+    names = frame[REPLICA].astype(object).where(frame[REPLICA].notna(), UNKNOWN_REPLICA)
+    out = {}
+    for name, part in frame.groupby(names, sort=True):
+        errors = int(part[ERROR].sum())
+        out[str(name)] = {"count": len(part), "errors": errors, "error_rate": errors / len(part),
+                          "latency_s": summary(part[DURATION])}
+    return out
 
 
 def rolling_means(frame: pd.DataFrame, window: str = "5min",

@@ -42,3 +42,51 @@ def log_path() -> Path:
 def server_address() -> tuple[str, int]:
     """Host and port of the app: `HOST` / `PORT` or 0.0.0.0:7860."""
     return os.environ.get("HOST") or DEFAULT_HOST, int(os.environ.get("PORT") or DEFAULT_PORT)
+
+
+# --- Prediction log (api/logger.py; see the README's "Prediction log" section) ------------------
+
+# Seconds a record may wait in memory before the writer appends it: a `kill -9` loses at most this much.
+DEFAULT_LOG_INTERVAL = 0.05
+DEFAULT_LOG_MAX_AGE_DAYS = 30.0  # rotated files whose last record is older are deleted
+DEFAULT_LOG_MAX_TOTAL_MB = 600.0  # the log and its rotated files together (50 MB x 11 files fit)
+LOG_SYNC_MODES = ("0", "1", "fsync")
+
+
+def log_sync() -> str:
+    """`LOG_SYNC`: "0" (default: a background writer, ~50 ms in memory), "1" (each call written before it is
+    answered) or "fsync" (written and fsync'd before it is answered)."""
+    value = (os.environ.get("LOG_SYNC") or "0").strip().lower()
+    if value not in LOG_SYNC_MODES:
+        raise ValueError(f"LOG_SYNC={value!r}: expected one of {', '.join(LOG_SYNC_MODES)}")
+    return value
+
+
+def _positive(name: str, default: float) -> float:
+    text = os.environ.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name}={text!r}: expected a positive number") from None
+    if not value > 0:
+        raise ValueError(f"{name}={text!r}: expected a positive number")
+    return value
+
+
+def log_max_age_days() -> float:
+    """`LOG_MAX_AGE_DAYS`: rotated log files whose last record is older are deleted (default 30)."""
+    return _positive("LOG_MAX_AGE_DAYS", DEFAULT_LOG_MAX_AGE_DAYS)
+
+
+def log_max_total_mb() -> float:
+    """`LOG_MAX_TOTAL_MB`: the log and its rotated files together stay under this size (default 600)."""
+    return _positive("LOG_MAX_TOTAL_MB", DEFAULT_LOG_MAX_TOTAL_MB)
+
+
+def replica_id() -> str:
+    """`REPLICA_ID`, or the host name: which app replica wrote a log record."""
+    import socket
+
+    return (os.environ.get("REPLICA_ID") or socket.gethostname() or "replica")[:100]

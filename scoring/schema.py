@@ -385,12 +385,13 @@ class LogRecord:
     status: str = STATUS_OK
     error: str | None = None
     client: str | None = None  # the API token's name when access control is on (never the token)
+    replica: str | None = None  # which app replica wrote it (REPLICA_ID or the host name); absent in older logs
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys kept when reading
 
     def to_json(self) -> str:
         record = {f.name: getattr(self, f.name) for f in fields(self)}
         extra = record.pop("extra")
-        for optional in ("error", "client"):
+        for optional in ("error", "client", "replica"):
             if record[optional] is None:
                 del record[optional]
         return json.dumps(record | extra, ensure_ascii=False, allow_nan=False, separators=(",", ":"))

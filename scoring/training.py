@@ -268,9 +268,14 @@ def save_plots(result: TrainResult, model_dir: Path) -> list[Path]:
 
 def load_training_frame(data_dir: Path, *, seed: int, applicants: int, quiet: bool = False):
     """Features, target, true probability (synthetic only) and a description of the source."""
-    from scoring import data, features, synthetic
+    from scoring import data, datadir, features, synthetic
 
-    if data.has_kaggle_data(data_dir):
+    given = datadir.training_source(data_dir)  # a features table with TARGET, the Kaggle tables, or nothing
+    if given.kind == datadir.FEATURES:
+        _log(f"using the features table {given.path}", quiet)
+        frame, target, source = datadir.load_features_table(given.path)
+        return frame, target, None, source
+    if given.kind == datadir.KAGGLE:
         _log(f"using the Kaggle files in {data_dir}", quiet)
         tables = data.load_tables(data_dir, progress=not quiet)
         true_probability = None

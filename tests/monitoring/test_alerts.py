@@ -18,7 +18,8 @@ from monitoring.alerts import (
     slow_calls,
     sustained_over,
 )
-from monitoring.reader import CPU, DURATION, ERROR, FILE, HIGH_RISK, LINE, MEMORY, TIME, LogData, empty_frame
+from monitoring.reader import LogData, empty_frame
+from monitoring.records import CPU, DURATION, ERROR, FILE, HIGH_RISK, LINE, MEMORY, TIME
 
 
 def frame_of(n: int, **columns) -> LogData:

@@ -113,14 +113,16 @@ def test_report_covers_every_ui_feature_and_the_score(reference):
 
 def _report(**statuses):
     base = {name: {"status": STABLE} for name in (*UI_FEATURE_NAMES, SCORE_KEY)}
-    return base | {name: {"status": s} for name, s in statuses.items()}
+    return base | {name: s if isinstance(s, dict) else {"status": s} for name, s in statuses.items()}
 
 
 def test_dataset_verdict():
     assert dataset_verdict(_report())["status"] == STABLE
     assert dataset_verdict({k: {"status": INSUFFICIENT} for k in _report()})["status"] == INSUFFICIENT
     one = dataset_verdict(_report(EXT_SOURCE_1=DRIFT))
-    assert one["status"] == WATCH and one["drifted"] == ["EXT_SOURCE_1"]
+    assert one["status"] == DRIFT and one["drifted"] == ["EXT_SOURCE_1"]  # a drift alert fires: never "watch"
+    late = dataset_verdict(_report(EXT_SOURCE_1={"status": WATCH, "since_onset": {"status": DRIFT}}))
+    assert late["status"] == DRIFT and late["drifted"] == ["EXT_SOURCE_1"]
     assert dataset_verdict(_report(EXT_SOURCE_1=DRIFT, score=DRIFT))["status"] == DRIFT
     three = _report(EXT_SOURCE_1=DRIFT, EXT_SOURCE_2=DRIFT, EXT_SOURCE_3=DRIFT)
     assert dataset_verdict(three)["status"] == DRIFT

@@ -20,11 +20,11 @@ from monitoring.reader import (
     LINE,
     SCORE,
     LogReadError,
-    log_files,
-    parse_prediction,
     read_log,
     refresh,
 )
+from monitoring.records import parse_prediction
+from monitoring.sources import log_files
 from scoring.schema import EXT_SOURCE_2, LABEL_HIGH_RISK, LABEL_LOW_RISK, STATUS_ERROR, UI_FEATURE_NAMES, LogRecord
 
 INPUT = {name: 0.5 if "EXT" in name else 1 for name in UI_FEATURE_NAMES}

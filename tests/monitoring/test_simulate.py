@@ -209,3 +209,46 @@ def test_a_late_drift_is_found_from_its_onset(tmp_path, model_dir, reference):
     assert 1300 <= result["onset_row"] <= 1500
     alert = next(a for a in report["alerts"] if a["kind"] == "drift")
     assert alert["feature"] == EXT_SOURCE_3 and alert["where"]["line"] == result["onset_row"] + 1
+
+
+class _Redirector(BaseHTTPRequestHandler):
+    target = ""
+
+    def do_POST(self):  # noqa: N802 - the name http.server calls
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(302)  # urllib follows a 302 after a POST (as a GET) unless told not to
+        self.send_header("Location", type(self).target)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+class _Elsewhere(_Recorder):
+    def do_GET(self):  # noqa: N802
+        type(self).received.append((self.path, None))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+
+def test_api_mode_never_follows_a_redirect(reference):
+    """A redirect could send the traffic to any host: the simulator counts it as failed and goes nowhere."""
+    elsewhere = ThreadingHTTPServer(("127.0.0.1", 0), _Elsewhere)
+    redirector = ThreadingHTTPServer(("127.0.0.1", 0), _Redirector)
+    _Elsewhere.received = []
+    _Redirector.target = f"http://127.0.0.1:{elsewhere.server_address[1]}/elsewhere"
+    servers = [elsewhere, redirector]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        summary = simulate.send_to_api(f"http://127.0.0.1:{redirector.server_address[1]}", reference, 5,
+                                       max_seconds=20)
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+    assert _Elsewhere.received == []
+    assert summary["sent"] == 5 and summary["statuses"] == {"302": 5} and summary["failed"] == 5

@@ -1,0 +1,164 @@
+"""One record of the prediction log as the monitoring reader sees it: the frame's column names, what a
+record may hold (types and plausible bounds; anything else makes its line corrupt, never coerced), and
+the parse of one line.
+
+Bounds (`PLAUSIBLE`): a timestamp in [2000, 2100) UTC, a duration in [0, 3600] s (required), CPU in
+[0, 102400] % (per process, 100 % a core), memory in [0, 16 TB], a score in [0, 1]; null CPU, memory
+and score are allowed (a refused call has no score). A line longer than MAX_LINE_BYTES is corrupt.
+JSON `true`/`false` count as 1/0 only for the form's inputs, never for a measure.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scoring.schema import LABEL_HIGH_RISK, LABEL_LOW_RISK, UI_FEATURE_NAMES
+
+# Column names of the frame (one module owns them; the rest of monitoring imports these).
+TIME = "timestamp"
+FILE = "file"
+LINE = "line"
+DURATION = "duration"
+CPU = "cpu_percent"
+MEMORY = "memory_usage_MB"
+SCORE = "score"
+HIGH_RISK = "high_risk"  # 1.0 high-risk label, 0.0 low-risk, NaN no prediction
+ERROR = "error"  # True when status is "error"
+VERSION = "model_version"
+REPLICA = "replica"  # the app replica that wrote the record (None in logs older than the field)
+NUMERIC_COLUMNS = (DURATION, CPU, MEMORY, SCORE, HIGH_RISK)
+FRAME_COLUMNS = (TIME, FILE, LINE, DURATION, CPU, MEMORY, SCORE, HIGH_RISK, ERROR, VERSION, REPLICA,
+                 *UI_FEATURE_NAMES)
+CATEGORY_COLUMNS = (VERSION, REPLICA)
+
+# What a record may hold; outside these bounds a line is corrupt, not a measurement. A call's duration is
+# capped well below an hour by the server's timeouts; CPU is per process (100 % per core).
+PLAUSIBLE = {
+    TIME: (pd.Timestamp("2000-01-01", tz="UTC"), pd.Timestamp("2100-01-01", tz="UTC")),
+    DURATION: (0.0, 3600.0),
+    CPU: (0.0, 100.0 * 1024),
+    MEMORY: (0.0, 1024.0 * 1024 * 16),
+    SCORE: (0.0, 1.0),
+}
+REQUIRED = (DURATION,)  # a record without a finite duration is corrupt; CPU, memory and score may be null
+MAX_LINE_BYTES = 1 << 20  # a record is at most ~200 KB (api.logger bounds what it logs); longer lines are corrupt
+OVERSIZED = b"\x00oversized\n"  # stands for a line longer than MAX_LINE_BYTES (its bytes are never kept)
+
+_OLD_SCORE = re.compile(r"score\s*:\s*([-+0-9.eE]+)", re.IGNORECASE)
+
+
+def implausible(frame: pd.DataFrame) -> np.ndarray:
+    """Per row, why it is not a plausible record ("" when it is): a missing or invalid timestamp, a
+    missing duration, a value outside `PLAUSIBLE`."""
+    reasons = np.full(len(frame), "", dtype=object)
+    times = frame[TIME]
+    low, high = PLAUSIBLE[TIME]
+    reasons[((times < low) | (times >= high)).to_numpy()] = f"timestamp outside [{low.year}, {high.year})"
+    reasons[times.isna().to_numpy()] = "missing or invalid timestamp"
+    for column in (DURATION, CPU, MEMORY, SCORE):
+        values = frame[column].to_numpy(dtype=np.float64)
+        low, high = PLAUSIBLE[column]
+        wrong = (values < low) | (values > high) | np.isinf(values)
+        if column in REQUIRED:
+            wrong |= np.isnan(values)
+        reasons[wrong & (reasons == "")] = f"{column} missing or outside [{low:g}, {high:g}]"
+    return reasons
+
+
+def number(value: Any) -> float:
+    """An input value as a number (JSON true/false are 1/0 for the form's flags); anything else NaN."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        try:
+            return float(value)
+        except OverflowError:
+            return math.nan
+    return math.nan
+
+
+def measure(value: Any) -> float:
+    """A measured value (duration, CPU, memory, score) as a number; NaN for null. A bool, a string or an
+    object is not a measure: ValueError (the line is counted as corrupt)."""
+    if value is None:
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(type(value).__name__)
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
+def measures(record: dict[str, Any]) -> tuple[float, float, float, float, float] | str:
+    """(duration, cpu, memory, score, high-risk flag) of a parsed record, or why one has the wrong type."""
+    values = []
+    for key in (DURATION, CPU, MEMORY):
+        try:
+            values.append(measure(record.get(key)))
+        except ValueError as exc:
+            return f"{key}: expected a number, got {exc}"
+    prediction = record.get("prediction")
+    if isinstance(prediction, dict):
+        try:
+            measure(prediction.get("score"))
+        except ValueError as exc:
+            return f"prediction score: expected a number, got {exc}"
+    return (*values, *parse_prediction(prediction))
+
+
+def parse_prediction(prediction: Any) -> tuple[float, float]:
+    """(score, high-risk flag) of a record's `prediction`, in the current or the seed's older form.
+
+    Current: `{"score": 0.21, "label": "✅ Faible risque"}`. Older: `"Score : 0.2159 → ✅ Faible risque"`.
+    Unknown parts are NaN.
+    """
+    if isinstance(prediction, dict):
+        score, label = number(prediction.get("score")), prediction.get("label")
+    elif isinstance(prediction, str):
+        match = _OLD_SCORE.search(prediction)
+        score = number(float(match.group(1))) if match and is_float(match.group(1)) else math.nan
+        label = prediction
+    else:
+        return math.nan, math.nan
+    if not isinstance(label, str):
+        return score, math.nan
+    if LABEL_HIGH_RISK in label:
+        return score, 1.0
+    if LABEL_LOW_RISK in label:
+        return score, 0.0
+    return score, math.nan
+
+
+def is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_line(raw: bytes) -> tuple[dict[str, Any], tuple[float, ...]] | str:
+    """(record, its measures) of one line, or why the line is corrupt."""
+    if raw + b"\n" == OVERSIZED or len(raw) > MAX_LINE_BYTES:
+        return f"line longer than {MAX_LINE_BYTES} bytes"
+    try:
+        record = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return f"not valid JSON ({exc.msg if isinstance(exc, json.JSONDecodeError) else 'bad UTF-8'})"
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    if not isinstance(record.get("timestamp"), str):
+        return "missing or invalid timestamp"
+    found = measures(record)
+    return found if isinstance(found, str) else (record, found)
+
+
+def text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
