@@ -116,7 +116,10 @@ def score_part(index: int, path: str, output_dir: str, model_dir: str, version: 
     with tempfile.TemporaryDirectory(prefix="children-") as scratch:
         try:
             children = Path(data_dir) if data_dir else None
-            columns = _columns(path)
+            try:
+                columns = _columns(path)
+            except (ValueError, OSError):
+                columns = []  # the scorer below says what is wrong with the file
             if parts and ID_COLUMN in columns and detect_kind(columns, predictor.features) == "application":
                 children = _children_dir(path, Path(data_dir), parts, Path(scratch))
             report = score_file(path, output, predictor=predictor, data_dir=children, chunk_size=chunk_size,
