@@ -3,7 +3,7 @@
 usage: python benchmarks/bench_cluster.py [--quick] [--applicants N] [--workers 2] [--worker-memory 3GB]
                                           [--folds 2] [--parts 16]
 
-Three jobs, each in its own process tree, memory sampled every 50 ms (psutil, resident set size of
+Three jobs, each in its own process tree, memory sampled every 0.2 s (psutil, resident set size of
 every process of the tree; "peak" is the highest value seen per process):
 1. `python -m scoring.partition`: the twin generated and written as the partitioned dataset;
 2. single process: the twin generated in memory, `build_features`, `train_model` (as `train.py`);
@@ -94,7 +94,7 @@ class TreeMemory:
         self._thread.start()
 
     def _watch(self) -> None:
-        while not self._stop.wait(0.05):
+        while not self._stop.wait(0.2):
             try:
                 procs = [self.root, *self.root.children(recursive=True)]
             except psutil.Error:
@@ -132,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker-memory", default="3GB", help="memory limit of each worker (default 3GB)")
     parser.add_argument("--folds", type=int, default=2, help="cross-validation folds, both sides (default 2)")
     parser.add_argument("--parts", type=int, default=16)
+    parser.add_argument("--no-single", action="store_true",
+                        help="skip the single-process side (its full-size peak: benchmarks/bench_full_twin.py)")
     parser.add_argument("--side", choices=("single", "cluster"), help=argparse.SUPPRESS)
     parser.add_argument("--layout", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -148,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         _, part_wall, part_peak, _ = _run([sys.executable, "-m", "scoring.partition", "--out", str(layout),
                                            "--applicants", str(args.applicants), "--seed", str(args.seed),
                                            "--parts", str(args.parts), "--quiet"])
-        single, single_wall, single_peak, _ = _run([*me, *common, "--side", "single"])
+        single = None if args.no_single else _run([*me, *common, "--side", "single"])
         cluster, cluster_wall, client_peak, others = _run([*me, *common, "--side", "cluster", "--layout", str(layout)])
     workers = others[:args.workers]  # the largest descendants are the workers (nannies stay small)
     print(f"\nTwin of {args.applicants:,} applicants (seed {args.seed}), {args.folds}-fold CV + refit, "
@@ -157,8 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     print("| job | wall (s) | stages (s) | peak RSS per process (MB) | holdout AUC |")
     print("| --- | ---: | --- | --- | ---: |")
     print(f"| partition (`python -m scoring.partition`) | {part_wall:.0f} | | {part_peak:,.0f} | |")
-    stages = ", ".join(f"{k} {v:.0f}" for k, v in single.items() if k != "auc")
-    print(f"| single process | {single_wall:.0f} | {stages} | {single_peak:,.0f} | {single['auc']:.4f} |")
+    if single is not None:
+        result, wall, peak, _ = single
+        stages = ", ".join(f"{k} {v:.0f}" for k, v in result.items() if k != "auc")
+        print(f"| single process | {wall:.0f} | {stages} | {peak:,.0f} | {result['auc']:.4f} |")
     stages = ", ".join(f"{k} {v:.0f}" for k, v in cluster.items() if k not in ("auc", "scored"))
     mem = f"client {client_peak:,.0f}; workers " + ", ".join(f"{w:,.0f}" for w in workers)
     print(f"| LocalCluster | {cluster_wall:.0f} | {stages} | {mem} | {cluster['auc']:.4f} |")
