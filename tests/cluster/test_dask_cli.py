@@ -51,7 +51,7 @@ def dask_commands(tmp_path):
 
 def test_train_and_score_on_dask_commands(dask_commands, tmp_path):
     layout = tmp_path / "layout"
-    write_twin(layout, 2, applicants=1500, seed=3, test_applicants=100)
+    write_twin(layout, 2, applicants=800, seed=3, test_applicants=100)
     model_dir = tmp_path / "model"
     run = subprocess.run([sys.executable, "train.py", "--cluster", dask_commands, "--data-dir", str(layout),
                           "--model-dir", str(model_dir), "--folds", "2", "--quiet"],
