@@ -66,7 +66,7 @@ def check_workers(client) -> None:
     """Every worker must import this project's code (same image, installed package or PYTHONPATH)."""
     try:
         client.run(_project_importable)
-    except ImportError as exc:
+    except Exception as exc:  # noqa: BLE001 - an import or unpickling failure, raised on a worker
         raise ClusterError(
             f"a Dask worker cannot import the project's code ({exc}); start the workers from the project "
             "folder with the same requirements (e.g. PYTHONPATH=/path/to/project dask worker ...), or from "
