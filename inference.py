@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE,
                         help="rows read and scored at a time; bounds memory (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--cluster", default=None, metavar="SPEC",
+                        help="score on Dask ('local', 'local:2x3GB' or tcp://HOST:8786): --input is then a folder "
+                             "or glob of files, --output a folder of parts, --data-dir a partitioned dataset")
     args = parser.parse_args(argv)
     if args.chunk_size < 1:
         parser.error("--chunk-size must be at least 1")
@@ -64,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         args.input, args.data_dir = default[0], args.data_dir or default[1]
     warnings.showwarning = _show_warning
+    if args.cluster:
+        return _main_cluster(args)
     output = args.output or Path(f"{args.input.name.split('.')[0]}_scores.csv")
     start = time.perf_counter()
     try:
@@ -83,6 +88,28 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  line {err.line} ({err.applicant or 'no id'}): {err.reason}", file=sys.stderr)
         if len(report.errors) > SHOWN_ERRORS:
             print(f"  ... and {len(report.errors) - SHOWN_ERRORS} more", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _main_cluster(args: argparse.Namespace) -> int:
+    from scoring.cluster import ClusterError
+    from scoring.cluster.batch import score_on_cluster
+
+    output = args.output or Path(f"{Path(str(args.input).rstrip('/*')).name.split('.')[0]}_scores")
+    try:
+        report = score_on_cluster(args.input, output, cluster=args.cluster,
+                                  model_dir=args.model_dir or config.model_dir(), data_dir=args.data_dir,
+                                  chunk_size=args.chunk_size, progress=not args.quiet)
+    except (ArtifactError, BatchInputError, DataError, OSError, ClusterError, ValueError) as exc:
+        print(f"inference.py: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{report.scored} of {report.rows} applicants scored from {report.files} files, "
+          f"{report.high_risk} high risk -> {report.output_dir}/part-*.csv")
+    if report.errors:
+        print(f"{len(report.errors)} rows could not be scored (all listed in {report.errors_path}):", file=sys.stderr)
+        for name, line, sid, reason in report.errors[:SHOWN_ERRORS]:
+            print(f"  {name} line {line} ({sid or 'no id'}): {reason}", file=sys.stderr)
         return 1
     return 0
 

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from scoring import config
+from scoring.cluster import ClusterError
 from scoring.data import DataError
 from scoring.datadir import training_source
 from scoring.training import TrainConfig, run_training
@@ -34,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="cost of a refused good client (default: %(default)s)")
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument("--cluster", default=None, metavar="SPEC",
+                        help="train on Dask: 'local', 'local:2x3GB' (workers x memory) or a scheduler address "
+                             "tcp://HOST:8786; --data-dir is then a partitioned dataset (python -m scoring.partition)")
     args = parser.parse_args(argv)
     if args.folds < 2:
         parser.error("--folds must be at least 2")
@@ -44,9 +48,17 @@ def main(argv: list[str] | None = None) -> int:
     cfg = TrainConfig(seed=args.seed, cost_fn=args.cost_fn, cost_fp=args.cost_fp, n_splits=args.folds)
     source = args.features or args.data_dir or config.DATASETS_DIR
     try:
-        training_source(source, explicit=source is not config.DATASETS_DIR)
-        metrics = run_training(source, args.model_dir, cfg, applicants=args.applicants, quiet=args.quiet)
-    except (DataError, ValueError, OSError) as exc:
+        if args.cluster:
+            from scoring.cluster.training import run_cluster_training
+
+            if args.features:
+                parser.error("--cluster trains on the tables of --data-dir, not on a --features table")
+            metrics = run_cluster_training(args.data_dir, args.model_dir, cfg, cluster=args.cluster,
+                                           applicants=args.applicants, quiet=args.quiet)
+        else:
+            training_source(source, explicit=source is not config.DATASETS_DIR)
+            metrics = run_training(source, args.model_dir, cfg, applicants=args.applicants, quiet=args.quiet)
+    except (DataError, ValueError, OSError, ClusterError) as exc:
         print(f"train.py: error: {exc}", file=sys.stderr)
         return 2
     summary = {k: metrics.get(k) for k in ("auc", "cv_auc", "baseline_ext_source_logreg_cv_auc", "oracle_auc",
