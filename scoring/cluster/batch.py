@@ -126,7 +126,9 @@ def score_part(index: int, path: str, output_dir: str, model_dir: str, version: 
                                 progress=False)
         except (BatchInputError, data.DataError, OSError, ValueError) as exc:
             return {"file": str(path), "failed": str(exc), "ids": np.empty(0, dtype="int64")}
-    scored = pd.read_csv(output, usecols=[ID_COLUMN])[ID_COLUMN].to_numpy(dtype="int64")
+    has_ids = ID_COLUMN in pd.read_csv(output, nrows=0).columns  # rows without ids are named by their line
+    scored = (pd.read_csv(output, usecols=[ID_COLUMN])[ID_COLUMN].to_numpy(dtype="int64") if has_ids
+              else np.empty(0, dtype="int64"))
     return {"file": str(path), "output": str(output), "rows": report.rows, "scored": report.scored,
             "high_risk": report.high_risk, "errors": [(e.line, e.applicant, e.reason) for e in report.errors],
             "ids": scored}

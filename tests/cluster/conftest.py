@@ -12,6 +12,9 @@ APPLICANTS = 6000
 TEST_APPLICANTS = 300
 SEED = 7
 PARTS = 4
+# Scores are written with 6 decimals: two scores equal to 1e-6 may print one unit apart when
+# they straddle a rounding boundary.
+SCORE_TOLERANCE = 1e-6 + 1e-9
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from api.batch import score_file
 from api.predictor import Predictor
 from scoring import config
 from scoring.cluster.batch import score_on_cluster
-from tests.cluster.conftest import read_parts
+from tests.cluster.conftest import SCORE_TOLERANCE, read_parts
 
 pytestmark = pytest.mark.slow
 FILES = 16
@@ -62,4 +62,4 @@ def test_killed_worker_loses_no_row(layout, flat_dir, twin, tmp_path):
     scores = read_parts(tmp_path / "out")
     expected = pd.read_csv(tmp_path / "single.csv").set_index("SK_ID_CURR").sort_index()
     assert list(scores.index) == list(expected.index)  # every applicant once: none lost, none twice
-    assert np.abs(scores["score"] - expected["score"]).max() <= 1e-6
+    assert np.abs(scores["score"] - expected["score"]).max() <= SCORE_TOLERANCE
