@@ -99,3 +99,47 @@ def test_a_features_table_must_hold_what_the_model_needs(tmp_path, features_tabl
     assert "must be numbers" in _refused(tmp_path, "--features", str(text))
 
     assert "give one" in _refused(tmp_path, "--features", str(text), "--data-dir", str(tmp_path))
+
+
+def test_what_a_data_folder_holds(tmp_path, features_table):
+    """scoring.datadir in process: the source chosen, or the refusal, for each kind of folder."""
+    from scoring.data import DataError
+    from scoring.datadir import FEATURES, KAGGLE, SYNTHETIC, load_features_table, training_source
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "README.md").write_text("not data")
+    assert training_source(empty).kind == SYNTHETIC
+    assert training_source(tmp_path / "absent").kind == SYNTHETIC  # the default datasets/ not created yet
+    with pytest.raises(DataError, match="no such file"):
+        training_source(tmp_path / "absent", explicit=True)
+
+    kaggle = tmp_path / "kaggle"
+    kaggle.mkdir()
+    (kaggle / "application_train.csv").write_text("SK_ID_CURR,TARGET\n1,0\n")
+    features_table.head(5).to_csv(kaggle / "train_final.csv", index=False)
+    assert training_source(kaggle).kind == KAGGLE  # the Kaggle tables win; the other file is named in a warning
+
+    table = tmp_path / "features.parquet"
+    features_table.to_parquet(table, index=False)
+    source = training_source(table)
+    assert source.kind == FEATURES and source.path == table
+    frame, target, described = load_features_table(table)
+    assert len(frame) == len(target) == len(features_table) and frame.index.name == ID_COLUMN
+    assert TARGET_COLUMN not in frame and set(target) <= {0, 1} and described["kind"] == FEATURES
+
+    two = tmp_path / "two"
+    two.mkdir()
+    features_table.head(20).to_csv(two / "a.csv", index=False)
+    features_table.head(20).to_csv(two / "b.csv.gz", index=False)
+    with pytest.raises(DataError, match="several tables"):
+        training_source(two)
+
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"not parquet")
+    with pytest.raises(DataError, match="cannot be read"):
+        training_source(broken)
+    infinite = tmp_path / "inf.csv"
+    features_table.head(20).assign(EXT_SOURCE_2=float("inf")).to_csv(infinite, index=False)
+    with pytest.raises(DataError, match="infinite"):
+        load_features_table(infinite)
