@@ -78,6 +78,14 @@ def _scores(frame: pd.DataFrame, model: xgb.XGBClassifier, names: list[str]) -> 
                          "score": model.predict_proba(frame[names].astype(np.float32))[:, 1]}, index=frame.index)
 
 
+def _collect(client, frame) -> pd.DataFrame:
+    """A dask DataFrame's partitions brought to the client one by one and concatenated here.
+
+    (`compute` would first concatenate them on one worker, whose memory then grows with the data.)
+    """
+    return pd.concat(client.compute(frame.to_delayed(), sync=True))
+
+
 def plain_model(dask_model: xgb.dask.DaskXGBClassifier, params: dict[str, Any]) -> xgb.XGBClassifier:
     """The trained booster in a plain `XGBClassifier`, the class `best_model.pkl` holds."""
     model = xgb.XGBClassifier(**params)
@@ -127,7 +135,7 @@ def train_on_cluster(client, layout: Layout, cfg: TrainConfig, *, quiet: bool = 
         fit_rows, valid = train[train[SPLIT_COLUMN] != k], train[train[SPLIT_COLUMN] == k]
         model = _fit(client, fit_rows, names, params, rounds=cfg.max_rounds, valid=valid,
                      early_stopping=cfg.early_stopping_rounds)
-        scored = client.compute(valid.map_partitions(_scores, plain_model(model, params), names), sync=True)
+        scored = _collect(client, valid.map_partitions(_scores, plain_model(model, params), names))
         oof_parts.append(scored)
         best_rounds.append(int(model.best_iteration) + 1)
         fold_aucs.append(float(roc_auc_score(scored[TARGET_COLUMN], scored["score"])))
@@ -144,14 +152,13 @@ def train_on_cluster(client, layout: Layout, cfg: TrainConfig, *, quiet: bool = 
     final = plain_model(_fit(client, train, names, params, rounds=n_rounds), params)
     cv_seconds = time.perf_counter() - started
 
-    held = client.compute(hold.map_partitions(_scores, final, names), sync=True)
+    held = _collect(client, hold.map_partitions(_scores, final, names))
     y_hold, hold_scores = held[TARGET_COLUMN].to_numpy(dtype=int), held["score"].to_numpy()
     base_cols = [c for c in BASELINE_FEATURES if c in names]
-    base = client.compute(train[[*base_cols, TARGET_COLUMN, SPLIT_COLUMN]], sync=True)
+    base = _collect(client, train[[*base_cols, TARGET_COLUMN, SPLIT_COLUMN]])
     split = base[SPLIT_COLUMN].to_numpy()
     folds = [(np.flatnonzero(split != k), np.flatnonzero(split == k)) for k in range(cfg.n_splits)]
-    sample = client.compute(train[names].sample(frac=min(1.0, REFERENCE_SAMPLE / n_train), random_state=cfg.seed),
-                            sync=True)
+    sample = _collect(client, train[names].sample(frac=min(1.0, REFERENCE_SAMPLE / n_train), random_state=cfg.seed))
     reference = build_reference(sample, served_scores(final, sample), seed=cfg.seed)
     reference["n_rows"] = int(n_train)
     reference["ranges"] = _exact_ranges(client, train, names)
