@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,8 +70,13 @@ def write_artifacts(
     threshold: dict[str, Any],
     metrics: dict[str, Any],
     reference: dict[str, Any],
+    extra_files: Mapping[str, bytes | Callable[[str], bytes]] | None = None,
 ) -> dict[str, Any]:
-    """Write every artifact and the manifest; returns the manifest."""
+    """Write every artifact and the manifest; returns the manifest.
+
+    `extra_files` (the report, charts) are written too and covered by the manifest; a callable is
+    given the model version, so that a file can name the model it describes.
+    """
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, model_dir / MODEL_FILE, compress=3)
@@ -79,8 +85,12 @@ def write_artifacts(
     _write_json(model_dir / METRICS_FILE, metrics)
     _write_json(model_dir / REFERENCE_FILE, reference)
     files = {name: sha256_of(model_dir / name) for name in ARTIFACT_FILES}
+    version = files[MODEL_FILE][:12]
+    for name, content in (extra_files or {}).items():
+        (model_dir / name).write_bytes(content(version) if callable(content) else content)
+        files[name] = sha256_of(model_dir / name)
     manifest = {
-        "model_version": files[MODEL_FILE][:12],
+        "model_version": version,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "files": files,
     }
@@ -105,9 +115,10 @@ def verify_manifest(model_dir: Path) -> dict[str, Any]:
     if not manifest_path.is_file():
         raise ArtifactError(f"{manifest_path} is missing; {hint}")
     manifest = _read_json(manifest_path, model_dir)
-    for name in ARTIFACT_FILES:
+    listed = manifest.get("files", {})
+    for name in (*ARTIFACT_FILES, *(n for n in listed if n not in ARTIFACT_FILES)):
         path = model_dir / name
-        expected = manifest.get("files", {}).get(name)
+        expected = listed.get(name)
         if not path.is_file():
             raise ArtifactError(f"{path} is missing; {hint}")
         if expected is None:

@@ -299,6 +299,9 @@ THRESHOLD_FILE = "threshold.json"
 METRICS_FILE = "metrics.json"
 REFERENCE_FILE = "reference.json"
 MANIFEST_FILE = "manifest.json"
+# The self-contained HTML model report (written by train.py, listed in the manifest when present):
+# the app links it from /model/info and shows it on a tab.
+REPORT_FILE = "model_report.html"
 ARTIFACT_FILES = (MODEL_FILE, FEATURES_FILE, THRESHOLD_FILE, METRICS_FILE, REFERENCE_FILE)
 SCORE_KEY = "score"  # the score's entry among drift features in reference.json and reports
 
