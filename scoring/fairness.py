@@ -65,11 +65,13 @@ def group_table(y: np.ndarray, scores: np.ndarray, threshold: float, groups: pd.
     return decisions.by_group.join(ranking.by_group)
 
 
-def audit_groups(y: np.ndarray, scores: np.ndarray, threshold: float, groups: pd.Series) -> dict[str, Any]:
+def audit_groups(y: np.ndarray, scores: np.ndarray, threshold: float, groups: pd.Series,
+                 order: tuple[str, ...] = ()) -> dict[str, Any]:
     """Per-group figures, gaps between judged groups, and the verdict against the two rules."""
     y = np.asarray(y).astype(int)
     scores = np.asarray(scores, dtype=float)
     table = group_table(y, scores, threshold, groups)
+    table = table.loc[sorted(table.index, key=lambda g: (order.index(g) if g in order else len(order), str(g)))]
     judged = [g for g in table.index if table.loc[g, "n"] >= MIN_GROUP]
     keep = groups.isin(judged).to_numpy()
     part = table.loc[judged]
@@ -152,6 +154,6 @@ def fairness_audit(model: Any, x: pd.DataFrame, y: np.ndarray, scores: np.ndarra
     if GENDER_F in g or GENDER_M in g:
         out["gender"] = audit_groups(y, scores, threshold, gender_groups(g))
     if "DAYS_BIRTH" in g:
-        out["age"] = audit_groups(y, scores, threshold, age_groups(g))
+        out["age"] = audit_groups(y, scores, threshold, age_groups(g), AGE_LABELS)
     out["gender_switch"] = gender_switch(model, x, threshold)
     return out

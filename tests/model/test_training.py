@@ -9,8 +9,9 @@ import pytest
 
 from scoring.artifacts import ArtifactError, load_artifacts, write_artifacts
 from scoring.cost import best_threshold
+from scoring.plots import PLOT_FILES, save_plots
 from scoring.schema import MANIFEST_FILE, MODEL_FILE, SCORE_KEY, THRESHOLD_FILE, UI_FEATURE_NAMES
-from scoring.training import save_plots, train_model
+from scoring.training import chart_images, train_model
 
 
 def test_threshold_is_the_oof_cost_minimum(small_training):
@@ -93,8 +94,8 @@ def test_missing_files_and_feature_mismatch_are_refused(small_training, tmp_path
 
 def test_plots_are_written(small_training, tmp_path):
     *_, result = small_training
-    paths = save_plots(result, tmp_path)
-    assert [p.name for p in paths] == ["roc.png", "cost_threshold.png"]
+    paths = save_plots(chart_images(result), tmp_path)
+    assert [p.name for p in paths] == list(PLOT_FILES) == ["roc.png", "cost_threshold.png"]
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)
 
 
