@@ -143,6 +143,8 @@ def drop_features(frame: pd.DataFrame, patterns: tuple[str, ...]) -> pd.DataFram
         if not hits:
             raise ValueError(f"--exclude-features {pattern!r} matches no feature")
         dropped += hits
+    if len(set(dropped)) == frame.shape[1]:
+        raise ValueError(f"--exclude-features {' '.join(patterns)} leaves no feature to train on")
     return frame.drop(columns=sorted(set(dropped)))
 
 

@@ -140,6 +140,8 @@ def test_drop_features_by_pattern():
     assert list(drop_features(frame, ("CODE_GENDER_*",)).columns) == ["EXT_SOURCE_1"]
     with pytest.raises(ValueError, match="matches no feature"):
         drop_features(frame, ("NOPE_*",))
+    with pytest.raises(ValueError, match="leaves no feature"):
+        drop_features(frame, ("*",))
 
 
 def test_tuning_compares_candidates_on_the_same_folds(small_training):
