@@ -9,8 +9,8 @@ marginals that `scoring.synthetic` maps some twin columns onto (`scoring/twin_ma
 from __future__ import annotations
 
 import argparse
-import pprint
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -75,15 +75,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{(table >= PSI_LIMIT).sum()} of {table.size} columns at or over {PSI_LIMIT}")
     if args.write:
         building = ("_AVG", "_MODE", "_MEDI")  # heaped on a few values, many missing: all mapped
-        numeric = [c for c in table.index if real[c].dtype.kind in "biuf" and (table[c] >= 0.04 or c.endswith(building))]
+        numeric = [c for c in table.index
+                   if real[c].dtype.kind in "biuf" and (table[c] >= 0.04 or c.endswith(building))]
         from scoring import twin_marginals
 
         columns = sorted((set(numeric) | set(twin_marginals.QUANTILES)) - set(STRUCTURAL))
-        body = pprint.pformat(quantile_table(real, columns), width=118, compact=True)
+        lines = []
+        for column, values in quantile_table(real, columns).items():
+            wrapped = textwrap.wrap(", ".join(repr(v) for v in values), 110)
+            lines += [f"    {column!r}: [", *(f"        {w}" for w in wrapped), "    ],"]
         MARGINALS_FILE.write_text(
             '"""Real marginals the twin maps some application columns onto (per-column quantiles only).\n\n'
             'Written by `python -m scoring.realism --real .../application_train.csv.gz --write`.\n"""\n\n'
-            f"QUANTILES: dict[str, list[float]] = {body}\n", encoding="utf-8")
+            "QUANTILES: dict[str, list[float]] = {\n" + "\n".join(lines) + "\n}\n", encoding="utf-8")
         print(f"wrote {len(columns)} columns to {MARGINALS_FILE}")
     return 0
 

@@ -120,7 +120,7 @@ def _log(message: str, quiet: bool) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
-def served_scores(model: xgb.XGBClassifier, x: pd.DataFrame) -> np.ndarray:
+def served_scores(model: xgb.XGBClassifier, x: pd.DataFrame, template: pd.Series | None = None) -> np.ndarray:
     """Scores of training rows as the service computes them for a form request.
 
     The service only receives the 11 form features and takes every other feature from the
@@ -128,7 +128,8 @@ def served_scores(model: xgb.XGBClassifier, x: pd.DataFrame) -> np.ndarray:
     monitoring compares live scores with these, not with full-row scores (which would flag
     stable traffic as drifting).
     """
-    served = pd.DataFrame(np.repeat(x.median().to_numpy(dtype=np.float32)[None, :], len(x), axis=0),
+    medians = (x.median() if template is None else template.reindex(x.columns)).to_numpy(dtype=np.float32)
+    served = pd.DataFrame(np.repeat(medians[None, :], len(x), axis=0),
                           columns=x.columns, index=x.index)
     ui = [name for name in UI_FEATURE_NAMES if name in x.columns]
     served[ui] = x[ui].to_numpy(dtype=np.float32)

@@ -179,7 +179,7 @@ def test_report_is_self_contained(small_training):
     assert report.count('src="data:image/png;base64,') == len(images) == 6
     assert not re.search(r'(src|href)="(https?:)?//', report)  # nothing fetched from elsewhere
     for section in ("Données", "Avertissements", "Performances", "Courbes", "Importance", "Équité",
-                    "Par genre", "Par tranche d'âge", "Seul le genre change"):
+                    "Par genre", "Par tranche d&#x27;âge", "Seul le genre change"):
         assert section in report, section
     assert f"{result.metrics['auc']:.3f} [{result.metrics['intervals']['auc']['low']:.3f}" in report
 
