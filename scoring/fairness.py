@@ -87,9 +87,9 @@ def audit_groups(y: np.ndarray, scores: np.ndarray, threshold: float, groups: pd
     return {
         "groups": {str(g): {k: _num(v) for k, v in row.items()} for g, row in table.iterrows()},
         "judged_groups": [str(g) for g in judged],
-        "gaps": gaps,
-        "approval_ratio": ratio,
-        "equalised_odds_difference": eod,
+        "gaps": {k: _num(v) for k, v in gaps.items()},  # None (JSON null) when not measurable
+        "approval_ratio": _num(ratio),
+        "equalised_odds_difference": _num(eod),
         "four_fifths_ok": four_fifths_ok,
         "equalised_odds_ok": eod_ok,
         "verdict": _verdict(ratio, four_fifths_ok, eod, eod_ok),
