@@ -12,6 +12,7 @@ from scipy.stats import norm
 from scoring.evaluation import audit_warnings, corrected_diff, holdout_intervals
 from scoring.fairness import age_groups, audit_groups, gender_groups, gender_switch
 from scoring.report import build_report
+from scoring.schema import REPORT_FILE
 from scoring.training import chart_images, drop_features, train_model
 from scoring.tuning import tune
 
@@ -77,10 +78,15 @@ def test_committed_default_model_has_no_warning():
     from scoring import config
     from scoring.artifacts import load_artifacts
 
-    metrics = load_artifacts(config.MODELS_DIR).metrics
+    artifacts = load_artifacts(config.MODELS_DIR)
+    metrics = artifacts.metrics
     assert metrics["data_source"]["kind"] == "synthetic"
     assert metrics["warnings"] == []
     assert metrics["cv_vs_baseline"]["low"] > 0
+    assert REPORT_FILE in artifacts.manifest["files"]  # the report ships with the model, checksummed
+    assert artifacts.manifest["model_version"] in (config.MODELS_DIR / REPORT_FILE).read_text(encoding="utf-8")
+    # serving budget of exact TreeSHAP reasons: shallow trees, a few hundred at most
+    assert metrics["hyperparameters"]["max_depth"] <= 4 and metrics["n_rounds"] <= 500
 
 
 def test_fairness_matches_a_hand_computation():
