@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
-from scoring import config
-from scoring.cluster import ClusterError
-from scoring.data import DataError
-from scoring.datadir import training_source
-from scoring.training import TrainConfig, run_training
+# Before xgboost loads OpenMP: idle threads sleep instead of spinning. On a shared, busy machine
+# spinning threads made a 2-thread fit 5-10x slower than a 1-thread one (docs/decisions.md).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from scoring import config  # noqa: E402
+from scoring.cluster import ClusterError  # noqa: E402
+from scoring.data import DataError  # noqa: E402
+from scoring.datadir import training_source  # noqa: E402
+from scoring.schema import REPORT_FILE  # noqa: E402
+from scoring.training import TrainConfig, run_training  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +40,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cost-fp", type=float, default=config.DEFAULT_COST_FP,
                         help="cost of a refused good client (default: %(default)s)")
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds (default: %(default)s)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="repetitions of the K-fold (default: 3 below 1,000 defaults, else 1)")
+    parser.add_argument("--no-tune", action="store_true",
+                        help="keep the reference hyperparameters instead of choosing among the candidates by CV")
+    parser.add_argument("--exclude-features", action="append", default=[], metavar="PATTERN",
+                        help="leave out the features matching this glob, e.g. 'CODE_GENDER_*' (repeatable)")
+    parser.add_argument("--no-variant", action="store_true",
+                        help="skip the variant without the gender features that the report compares")
+    parser.add_argument("--no-mlflow", action="store_true",
+                        help="do not record the run with MLflow (default: MLFLOW_TRACKING_URI, else mlruns/)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.add_argument("--cluster", default=None, metavar="SPEC",
                         help="train on Dask: 'local', 'local:2x3GB' (workers x memory) or a scheduler address "
@@ -45,27 +61,33 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--applicants must be at least 100")
     if args.features and args.data_dir:
         parser.error("--features and --data-dir: give one")
-    cfg = TrainConfig(seed=args.seed, cost_fn=args.cost_fn, cost_fp=args.cost_fp, n_splits=args.folds)
+    if args.repeats is not None and args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    if args.cluster and args.features:
+        parser.error("--cluster trains on the tables of --data-dir, not on a --features table")
+    cfg = TrainConfig(seed=args.seed, cost_fn=args.cost_fn, cost_fp=args.cost_fp, n_splits=args.folds,
+                      n_repeats=args.repeats, tune=not args.no_tune, exclude_features=tuple(args.exclude_features))
     source = args.features or args.data_dir or config.DATASETS_DIR
     try:
         if args.cluster:
             from scoring.cluster.training import run_cluster_training
 
-            if args.features:
-                parser.error("--cluster trains on the tables of --data-dir, not on a --features table")
             metrics = run_cluster_training(args.data_dir, args.model_dir, cfg, cluster=args.cluster,
                                            applicants=args.applicants, quiet=args.quiet)
         else:
             training_source(source, explicit=source is not config.DATASETS_DIR)
-            metrics = run_training(source, args.model_dir, cfg, applicants=args.applicants, quiet=args.quiet)
+            metrics = run_training(source, args.model_dir, cfg, applicants=args.applicants, quiet=args.quiet,
+                                   compare_variant=not args.no_variant, tracking=not args.no_mlflow)
     except (DataError, ValueError, OSError, ClusterError) as exc:
         print(f"train.py: error: {exc}", file=sys.stderr)
         return 2
-    summary = {k: metrics.get(k) for k in ("auc", "cv_auc", "baseline_ext_source_logreg_cv_auc", "oracle_auc",
-                                           "auc_to_oracle", "threshold", "business_cost_per_applicant",
-                                           "recall", "precision", "total_seconds")}
+    summary = {k: metrics.get(k) for k in ("auc", "cv_auc", "baseline_ext_source_logreg_cv_auc", "cv_vs_baseline",
+                                           "oracle_auc", "auc_to_oracle", "threshold", "grey_zone",
+                                           "business_cost_per_applicant", "recall", "precision", "warnings",
+                                           "mlflow", "total_seconds")}
+    summary["intervals"] = {k: metrics["intervals"][k] for k in ("auc", "business_cost_per_applicant", "recall")}
     print(json.dumps({k: v for k, v in summary.items() if v is not None}, indent=2))
-    print(f"artifacts written to {args.model_dir}")
+    print(f"artifacts and {REPORT_FILE} written to {args.model_dir}")
     return 0
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,12 +100,15 @@ def write_artifacts(
     threshold: dict[str, Any],
     metrics: dict[str, Any],
     reference: dict[str, Any],
+    extra_files: Mapping[str, bytes | Callable[[str], bytes]] | None = None,
     onnx: bool = True,
 ) -> dict[str, Any]:
     """Write every artifact and the manifest, then (`onnx`) the checked ONNX export; returns the manifest.
 
-    An ONNX export that cannot be made (onnxmltools absent, parity refused) is logged and skipped:
-    the predictor then scores with XGBoost.
+    `extra_files` (the report, charts) are written too and covered by the manifest; a callable is
+    given the model version, so that a file can name the model it describes. An ONNX export that
+    cannot be made (onnxmltools absent, parity refused) is logged and skipped: the predictor then
+    scores with XGBoost.
     """
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -115,8 +119,12 @@ def write_artifacts(
     _write_json(model_dir / METRICS_FILE, metrics)
     _write_json(model_dir / REFERENCE_FILE, reference)
     files = {name: sha256_of(model_dir / name) for name in ARTIFACT_FILES}
+    version = model_version_of(files[MODEL_FILE], features, threshold)
+    for name, content in (extra_files or {}).items():
+        (model_dir / name).write_bytes(content(version) if callable(content) else content)
+        files[name] = sha256_of(model_dir / name)
     manifest = {
-        "model_version": model_version_of(files[MODEL_FILE], features, threshold),
+        "model_version": version,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "files": files,
     }

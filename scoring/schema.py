@@ -358,6 +358,9 @@ METRICS_FILE = "metrics.json"
 REFERENCE_FILE = "reference.json"
 MANIFEST_FILE = "manifest.json"
 ONNX_FILE = "best_model.onnx"  # derived from MODEL_FILE by convert_to_onnx.py (optional)
+# The self-contained HTML model report (written by train.py, listed in the manifest when present):
+# the app links it from /model/info and shows it on a tab.
+REPORT_FILE = "model_report.html"
 ARTIFACT_FILES = (MODEL_FILE, FEATURES_FILE, THRESHOLD_FILE, METRICS_FILE, REFERENCE_FILE)
 SCORE_KEY = "score"  # the score's entry among drift features in reference.json and reports
 

@@ -54,6 +54,7 @@ from scoring.schema import (
     PREVIOUS_APPLICATION,
     TARGET_COLUMN,
 )
+from scoring.twin_marginals import QUANTILES
 
 FIRST_ID_CURR = 100002
 FIRST_ID_BUREAU = 5000000
@@ -186,6 +187,18 @@ def _group_max(parent: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     ok = ~np.isnan(values)
     np.maximum.at(out, parent[ok], values[ok])
     out[np.isneginf(out)] = np.nan
+    return out
+
+
+def map_to_quantiles(values: np.ndarray, quantiles: list[float]) -> np.ndarray:
+    """Rank-preserving map of the present values onto a quantile table (missing stay missing)."""
+    out = np.array(values, dtype=float)
+    present = ~np.isnan(out)
+    n = int(present.sum())
+    if n:
+        ranks = np.argsort(np.argsort(out[present], kind="stable"), kind="stable")
+        table = np.asarray(quantiles)
+        out[present] = table[np.minimum((ranks + 0.5) / n * table.size, table.size - 1).astype(int)]
     return out
 
 
@@ -422,6 +435,11 @@ def _applicants(rng: np.random.Generator, n: int, first_id: int) -> _Applicants:
         ("AMT_REQ_CREDIT_BUREAU_QRT", 0.27, 0.3), ("AMT_REQ_CREDIT_BUREAU_YEAR", 1.9, 1.3),
     ):
         d[col] = np.where(requests_missing, np.nan, rng.negative_binomial(r, r / (r + mean), n))
+
+    # Columns whose simulated shape missed the real one (heaped amounts, one density per region,
+    # building scores on a few values): their values are mapped, rank for rank, onto real quantiles.
+    for col, quantiles in QUANTILES.items():
+        d[col] = map_to_quantiles(np.asarray(d[col], dtype=float), quantiles)
 
     d[TARGET_COLUMN] = np.zeros(n, dtype="int64")  # drawn once the child tables are known
     return _Applicants(table=_frame(A, d), fragility=fragility)

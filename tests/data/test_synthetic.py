@@ -232,3 +232,30 @@ def test_xgboost_reaches_98_percent_of_the_oracle_auc():
     auc = roc_auc_score(y_hold, model.predict_proba(x_hold)[:, 1])
     oracle = roc_auc_score(y_hold, p_hold)
     assert auc >= 0.98 * oracle, (auc, oracle)
+
+
+REAL_5K = PROJECT_ROOT.parent / "shared" / "data" / "homecredit_5k" / "application_train.csv.gz"
+
+
+@pytest.mark.parametrize("extract", ["homecredit_5k", "homecredit_sample"])
+def test_every_application_column_within_psi_of_the_real_extract(extract, homecredit_sample):
+    """Twin realism, measured: every application column's PSI against the real extract is under 0.1."""
+    from scoring.realism import PSI_LIMIT, psi_by_column
+
+    path = REAL_5K if extract == "homecredit_5k" else homecredit_sample / "application_train.csv"
+    if not path.is_file():
+        pytest.skip(f"real extract not found at {path}")
+    real = read_application_file(path)
+    made = synthetic.generate(20_000, 42, progress=False).tables.application
+    table = psi_by_column(real, made)
+    assert len(table) == len(real.columns) - 1  # every column but the key
+    assert table.max() < PSI_LIMIT, table[table >= PSI_LIMIT].round(3).to_dict()
+
+
+def test_mapped_columns_keep_real_heaps_and_one_density_per_region(medium):
+    """Amounts heaped on round values, REGION_POPULATION_RELATIVE on a few dozen values."""
+    app = medium.tables.application
+    assert app["REGION_POPULATION_RELATIVE"].nunique() < 100
+    for column in ("AMT_GOODS_PRICE", "AMT_INCOME_TOTAL"):
+        values = app[column].dropna()
+        assert (values % 4500 == 0).mean() > 0.5, column  # real amounts sit on multiples of 4,500 / 22,500

@@ -29,5 +29,6 @@ def make_frame(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]
 @pytest.fixture(scope="session")
 def small_training():
     frame, y, prob = make_frame(3000, seed=3)
-    cfg = TrainConfig(n_splits=3, max_rounds=300, early_stopping_rounds=20, learning_rate=0.1, seed=3)
-    return frame, y, prob, cfg, train_model(frame, y, cfg, true_probability=prob, quiet=True)
+    cfg = TrainConfig(n_splits=3, n_repeats=1, tune=False, max_rounds=300, early_stopping_rounds=20,
+                      learning_rate=0.1, seed=3, n_jobs=1)
+    return frame, y, prob, cfg, train_model(frame, y, cfg, true_probability=prob, groups_from=frame, quiet=True)

@@ -11,13 +11,15 @@ import pytest
 
 from api.predictor import Predictor
 from scoring.artifacts import load_artifacts, sha256_of
-from scoring.schema import ARTIFACT_FILES, MANIFEST_FILE, UI_FEATURE_NAMES
+from scoring.schema import ARTIFACT_FILES, MANIFEST_FILE, REPORT_FILE, UI_FEATURE_NAMES
 from tests.helpers import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 
 
 def run_train(*args, cwd):
+    """train.py without MLflow unless asked (the default store is the project's mlruns/)."""
+    args = tuple(a for a in args if a != "--mlflow") if "--mlflow" in args else (*args, "--no-mlflow")
     return subprocess.run([sys.executable, str(PROJECT_ROOT / "train.py"), *args], cwd=cwd,
                           capture_output=True, text=True, timeout=900)
 
@@ -27,13 +29,16 @@ def test_train_on_synthetic_twin_writes_every_artifact(tmp_path):
     empty.mkdir()
     out = tmp_path / "model"
     result = run_train("--data-dir", str(empty), "--model-dir", str(out), "--applicants", "3000", "--folds", "3",
-                       "--seed", "7", cwd=tmp_path)
+                       "--seed", "7", "--no-tune", "--repeats", "1", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "generating the synthetic twin" in result.stderr  # says where the data came from
     assert "cross-validation" in result.stderr  # progress
-    for name in (*ARTIFACT_FILES, MANIFEST_FILE, "roc.png", "cost_threshold.png"):
+    for name in (*ARTIFACT_FILES, MANIFEST_FILE, REPORT_FILE, "roc.png", "cost_threshold.png"):
         assert (out / name).is_file(), name
     manifest = json.loads((out / MANIFEST_FILE).read_text())
+    assert {REPORT_FILE, "roc.png", "cost_threshold.png"} <= set(manifest["files"])  # covered by the checksums
+    report = (out / REPORT_FILE).read_text()
+    assert manifest["model_version"] in report and "Sans CODE_GENDER_*" in report
     assert all(sha256_of(out / name) == digest for name, digest in manifest["files"].items())
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["data_source"]["kind"] == "synthetic"
@@ -50,7 +55,8 @@ def test_train_is_deterministic_for_a_seed(tmp_path):
     for name in ("a", "b"):
         out = tmp_path / name
         result = run_train("--data-dir", str(tmp_path), "--model-dir", str(out), "--applicants", "1500",
-                           "--folds", "2", "--seed", "3", "--quiet", cwd=tmp_path)
+                           "--folds", "2", "--seed", "3", "--quiet", "--no-tune", "--repeats", "1", "--no-variant",
+                           cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         outs.append(json.loads((out / "metrics.json").read_text()))
     assert outs[0]["auc"] == outs[1]["auc"] and outs[0]["threshold"] == outs[1]["threshold"]
@@ -60,9 +66,15 @@ def test_train_on_real_extract(homecredit_sample, tmp_path):
     data = tmp_path / "real"
     shutil.copytree(homecredit_sample, data)
     out = tmp_path / "model"
-    result = run_train("--data-dir", str(data), "--model-dir", str(out), "--quiet", cwd=tmp_path)
+    result = run_train("--data-dir", str(data), "--model-dir", str(out), "--quiet", "--no-tune", "--no-variant",
+                       cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     metrics = json.loads((out / "metrics.json").read_text())
+    # 70 defaults: the audit says the figures cannot be trusted, on stderr and in metrics.json
+    codes = {w["code"] for w in metrics["warnings"]}
+    assert "few_defaults" in codes and "WARNING [few_defaults]" in result.stderr
+    assert metrics["rows"]["defaults"] < 100
+    assert metrics["intervals"]["auc"]["high"] - metrics["intervals"]["auc"]["low"] > 0.1
     assert metrics["data_source"]["kind"] == "kaggle"
     assert metrics["rows"]["train"] + metrics["rows"]["holdout"] == 1000
     assert metrics["baseline_ext_source_logreg_cv_auc"] > 0.5
@@ -78,3 +90,48 @@ def test_train_rejects_bad_options_and_data(tmp_path):
     result = run_train("--data-dir", str(broken), "--model-dir", str(tmp_path / "m"), "--quiet", cwd=tmp_path)
     assert result.returncode == 2
     assert "TARGET" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_exclude_features_trains_without_them(tmp_path):
+    out = tmp_path / "model"
+    result = run_train("--data-dir", str(tmp_path), "--model-dir", str(out), "--applicants", "1500", "--folds", "2",
+                       "--quiet", "--no-tune", "--repeats", "1", "--exclude-features", "CODE_GENDER_*", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    artifacts = load_artifacts(out)
+    assert not [f for f in artifacts.features if f.startswith("CODE_GENDER_")]
+    assert artifacts.metrics["excluded_features"] == ["CODE_GENDER_*"]
+    assert "gender" in artifacts.metrics["fairness"]  # still judged by gender
+    assert artifacts.metrics["fairness"]["gender_switch"] is None
+    bad = run_train("--data-dir", str(tmp_path), "--model-dir", str(tmp_path / "m2"), "--applicants", "300",
+                    "--quiet", "--exclude-features", "NO_SUCH_*", cwd=tmp_path)
+    assert bad.returncode == 2 and "NO_SUCH_*" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_mlflow_run_holds_metrics_artifacts_and_model(tmp_path, monkeypatch):
+    pytest.importorskip("mlflow")
+    store = tmp_path / "mlruns"
+    store.mkdir()
+    uri = f"sqlite:///{store / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    out = tmp_path / "model"
+    result = run_train("--data-dir", str(tmp_path), "--model-dir", str(out), "--applicants", "1500", "--folds", "2",
+                       "--quiet", "--no-tune", "--repeats", "1", "--no-variant", "--mlflow", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout[: result.stdout.rindex("}") + 1])
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    run = client.get_run(summary["mlflow"]["run_id"])
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert run.data.metrics["auc"] == pytest.approx(metrics["auc"])
+    assert run.data.metrics["intervals.auc.low"] == pytest.approx(metrics["intervals"]["auc"]["low"])
+    assert run.data.params["chosen.max_depth"] == str(metrics["hyperparameters"]["max_depth"])
+    logged = {a.path for a in client.list_artifacts(run.info.run_id, "artifacts")}
+    assert {f"artifacts/{REPORT_FILE}", "artifacts/metrics.json", "artifacts/best_model.pkl"} <= logged
+    version = client.get_model_version("credit-scoring", str(summary["mlflow"]["registered_version"]))
+    assert version.run_id == run.info.run_id
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    info = mlflow.models.get_model_info(f"models:/credit-scoring/{version.version}")
+    assert [c.name for c in info.signature.inputs.inputs] == load_artifacts(out).features

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from scoring.artifacts import ArtifactError, load_artifacts, write_artifacts
 from scoring.cost import best_threshold
+from scoring.plots import PLOT_FILES, save_plots
 from scoring.schema import MANIFEST_FILE, MODEL_FILE, SCORE_KEY, THRESHOLD_FILE, UI_FEATURE_NAMES
-from scoring.training import save_plots, train_model
+from scoring.training import chart_images, train_model
 
 
 def test_threshold_is_the_oof_cost_minimum(small_training):
@@ -93,8 +95,8 @@ def test_missing_files_and_feature_mismatch_are_refused(small_training, tmp_path
 
 def test_plots_are_written(small_training, tmp_path):
     *_, result = small_training
-    paths = save_plots(result, tmp_path)
-    assert [p.name for p in paths] == ["roc.png", "cost_threshold.png"]
+    paths = save_plots(chart_images(result), tmp_path)
+    assert [p.name for p in paths] == list(PLOT_FILES) == ["roc.png", "cost_threshold.png"]
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)
 
 
@@ -115,7 +117,8 @@ def test_reference_scores_are_what_the_service_computes(small_training, tmp_path
                     metrics=result.metrics, reference=result.reference)
     predictor = Predictor.from_dir(tmp_path)
     rows = frame.dropna(subset=list(UI_FEATURE_NAMES)).head(50).astype("float32")
-    expected = served_scores(result.model, frame.astype("float32"))[rows.index]
+    template = pd.Series(result.reference["template"], dtype=float)  # the training rows' medians
+    expected = served_scores(result.model, frame.astype("float32"), template)[rows.index]
     got = [predictor.predict({n: float(r[n]) for n in UI_FEATURE_NAMES}, explain=False).score
            for _, r in rows.iterrows()]
     np.testing.assert_allclose(got, expected, atol=1e-6)

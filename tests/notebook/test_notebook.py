@@ -18,7 +18,7 @@ def test_exploration_notebook_executes(tmp_path, monkeypatch):
     work = tmp_path / "notebook"
     work.mkdir()
     shutil.copy(source, work / source.name)
-    monkeypatch.setenv("NOTEBOOK_APPLICANTS", "800")
+    monkeypatch.setenv("NOTEBOOK_APPLICANTS", "1500")
     monkeypatch.setenv("PYTHONPATH", str(PROJECT_ROOT))
     nb = nbformat.read(work / source.name, as_version=4)
     resources = {"metadata": {"path": str(work)}}
@@ -29,3 +29,5 @@ def test_exploration_notebook_executes(tmp_path, monkeypatch):
     text = "".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) for o in outputs)
     assert "default rate" in text
     assert "oracle AUC" in text
+    assert "holdout AUC" in text and "four-fifths rule" in text  # the evaluation and fairness sections ran
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 6  # the charts
