@@ -26,7 +26,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 DEFAULT_BODY_LIMIT = 64 * 1024  # one applicant with every model feature is ~15 KB; the form's calls ~1 KB
 BLOCKED_PATHS = ("/gradio_api/upload", "/gradio_api/upload_progress", "/upload")
-PROTECTED_PREFIXES = ("/api/", "/model/info")
+PROTECTED_PREFIXES = ("/api/", "/model/info", "/model/report")
 
 
 def _json_response(status: int, body: bytes, extra: list[tuple[bytes, bytes]] = ()) -> tuple[Message, Message]:

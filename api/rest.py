@@ -124,7 +124,7 @@ class ModelInfoDoc(BaseModel):
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     words = {401: "No valid API token (only when API tokens are configured)",
-             405: "Wrong method", 413: "Body too large",
+             404: "Not found", 405: "Wrong method", 413: "Body too large",
              422: "Refused input: each entry names the field and what is allowed",
              503: "No model loaded (the reason is in `detail`)"}
     return {code: {"model": ErrorDoc, "description": words[code]} for code in codes}
@@ -215,6 +215,9 @@ def _body_doc(schema: dict[str, Any], example: dict[str, Any]) -> dict[str, Any]
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema, "example": example}}}}
 
 
+REPORT_ROUTE = "/model/report"
+
+
 def create_api(service: Service) -> FastAPI:
     """The FastAPI application of the JSON API (Gradio is mounted on it by `api.server`)."""
     local_docs = _swagger_assets()
@@ -299,8 +302,21 @@ def create_api(service: Service) -> FastAPI:
             return _json({"detail": str(exc)}, 503)
         ranges = {name: {"min": _finite(b.low), "max": _finite(b.high), "binary": b.binary, "domain": b.rule.meaning}
                   for name, b in validator.bounds.items()}
+        report = {"report": REPORT_ROUTE} if service.report_html() is not None else {}
         return _json(predictor.info() | {"ui_features": list(UI_FEATURE_NAMES), "features": predictor.features,
-                                         "accepted_ranges": ranges})
+                                         "accepted_ranges": ranges} | report)
+
+    @app.get(REPORT_ROUTE, tags=["service"], summary="The model report (HTML): metrics, curves, fairness",
+             response_class=HTMLResponse, responses=_errors(401, 404, 503))
+    async def model_report() -> Response:
+        try:
+            service.require_model()
+        except ModelUnavailable as exc:
+            return _json({"detail": str(exc)}, 503)
+        report = service.report_html()
+        if report is None:
+            return _json({"detail": "this model has no report (train it with python train.py)"}, 404)
+        return Response(report, media_type="text/html; charset=utf-8")
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

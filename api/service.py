@@ -14,7 +14,7 @@ from api.predictor import Prediction, Predictor
 from api.validation import Validator
 from scoring import config
 from scoring.artifacts import ArtifactError
-from scoring.schema import STATUS_ERROR
+from scoring.schema import REPORT_FILE, STATUS_ERROR
 
 
 class ModelUnavailable(RuntimeError):
@@ -95,6 +95,16 @@ class Service:
                     client: str | None = None) -> None:
         self.logger.log(request_id=request_id, input=input, prediction=None, duration=time.perf_counter() - started,
                         model_version=self.model_version, status=STATUS_ERROR, error=error[:1000], client=client)
+
+    def report_html(self) -> bytes | None:
+        """The loaded model's report (`REPORT_FILE`, checked against the manifest at load), or None."""
+        if self.predictor is None:
+            return None
+        artifacts = self.predictor.artifacts
+        path = artifacts.directory / REPORT_FILE
+        if REPORT_FILE not in artifacts.manifest.get("files", {}) or not path.is_file():
+            return None
+        return path.read_bytes()
 
     def health(self) -> dict[str, Any]:
         return {

@@ -17,6 +17,7 @@ import gradio as gr
 
 from api.logger import new_request_id, safe_input
 from api.predictor import Prediction, Reason
+from api.rest import REPORT_ROUTE
 from api.service import ModelUnavailable, Service, shown_path
 from api.validation import Bound
 from scoring.schema import EXCLUSIVE_GROUPS, LABEL_REVIEW, UI_FEATURES, ExclusiveGroup, UIFeature
@@ -197,28 +198,36 @@ def build_ui(service: Service) -> gr.Blocks:
     """
     bounds = service.validator.bounds if service.validator else None
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
-        gr.Markdown(f"# {TITLE}\nRenseignez le dossier puis cliquez sur **Évaluer**. "
-                    "Les autres informations du modèle prennent la valeur médiane des clients connus.")
-        if service.predictor is None:
-            gr.Markdown("**Service indisponible : aucun modèle chargé.** "
-                        f"{html.escape(shown_path(service.load_error) or '')}")
-        template = dict(zip(service.predictor.features, service.predictor.template[0].tolist(), strict=True)) \
-            if service.predictor else {}
-        binary = {n for n, b in bounds.items() if b.binary} if bounds else set()
-        widgets: list[gr.components.Component] = []
-        with gr.Row():
-            with gr.Column(scale=3):
-                for item in form_inputs():
-                    widgets.append(_widget(item, template, bounds))
-                submit = gr.Button("Évaluer", variant="primary", elem_id="submit")
-            with gr.Column(scale=2):
-                message = gr.Markdown(elem_id="message")
-                decision = gr.Textbox(label="Décision", interactive=False, elem_id="decision")
-                review = gr.Textbox(label="Revue", interactive=False, elem_id="review")
-                score = gr.Number(value=None, label="Score (probabilité de défaut)", precision=4, interactive=False,
-                                  elem_id="score")
-                gauge = gr.HTML(elem_id="gauge")
-                reasons = gr.Markdown(elem_id="reasons")
+        with gr.Tab("Évaluation"):
+            gr.Markdown(f"# {TITLE}\nRenseignez le dossier puis cliquez sur **Évaluer**. "
+                        "Les autres informations du modèle prennent la valeur médiane des clients connus.")
+            if service.predictor is None:
+                gr.Markdown("**Service indisponible : aucun modèle chargé.** "
+                            f"{html.escape(shown_path(service.load_error) or '')}")
+            template = dict(zip(service.predictor.features, service.predictor.template[0].tolist(), strict=True)) \
+                if service.predictor else {}
+            binary = {n for n, b in bounds.items() if b.binary} if bounds else set()
+            widgets: list[gr.components.Component] = []
+            with gr.Row():
+                with gr.Column(scale=3):
+                    for item in form_inputs():
+                        widgets.append(_widget(item, template, bounds))
+                    submit = gr.Button("Évaluer", variant="primary", elem_id="submit")
+                with gr.Column(scale=2):
+                    message = gr.Markdown(elem_id="message")
+                    decision = gr.Textbox(label="Décision", interactive=False, elem_id="decision")
+                    review = gr.Textbox(label="Revue", interactive=False, elem_id="review")
+                    score = gr.Number(value=None, label="Score (probabilité de défaut)", precision=4, interactive=False,
+                                      elem_id="score")
+                    gauge = gr.HTML(elem_id="gauge")
+                    reasons = gr.Markdown(elem_id="reasons")
+        with gr.Tab("Rapport du modèle"):
+            if service.report_html() is not None:
+                # an iframe: the report's own styles stay out of the form
+                gr.HTML(f'<iframe src="{REPORT_ROUTE}" title="Rapport du modèle" '
+                        'style="width:100%;height:85vh;border:0"></iframe>')
+            else:
+                gr.Markdown("Ce modèle n'a pas de rapport (il est écrit par `python train.py`).")
 
         def refuse(request_id: str, started: float, values: tuple[Any, ...], french: str, error: str) -> tuple:
             service.log_refusal(request_id=request_id, input=sent_input(values), started=started, error=error)
