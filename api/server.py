@@ -73,8 +73,12 @@ def serve(host: str | None = None, port: int | None = None, model_dir: Path | No
     if _service.predictor is None:
         print(f"WARNING: serving without a model ({_service.load_error}); /api/predict answers 503", flush=True)
     else:
-        print(f"model {_service.model_version} loaded ({len(_service.predictor.features)} features); "
-              f"logging to {_service.logger.path}", flush=True)
+        print(f"model {_service.model_version} loaded ({len(_service.predictor.features)} features)", flush=True)
+    problem = _service.logger.check_writable()
+    if problem:
+        print(f"WARNING: predictions cannot be logged ({problem}); /health says so", flush=True)
+    else:
+        print(f"logging to {_service.logger.path}", flush=True)
     default_host, default_port = config.server_address()
     host, port = host or default_host, port or default_port
     app = build_app(_service)

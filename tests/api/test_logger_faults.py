@@ -219,3 +219,19 @@ def test_each_record_names_its_replica(tmp_path: Path, monkeypatch) -> None:
     _log(logger, "one")
     logger.close()
     assert json.loads((tmp_path / "p.log").read_text())["replica"] == "api-2"
+
+
+def test_the_launched_app_says_at_start_that_it_cannot_log(model_dir: Path, tmp_path: Path) -> None:
+    from tests.helpers import free_port, launched
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    port = free_port()
+    console = tmp_path / "server.out"
+    env = {"MODEL_DIR": str(model_dir), "LOG_PATH": str(blocker / "predictions.log"), "HOST": "127.0.0.1",
+           "PORT": str(port)}
+    with launched(["app_gradio.py"], f"http://127.0.0.1:{port}/health", env=env, log_file=console):
+        pass
+    out = console.read_text()
+    assert "WARNING: predictions cannot be logged" in out and "a-file is a file" in out
+    assert "logging to" not in out
