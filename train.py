@@ -85,9 +85,11 @@ def main(argv: list[str] | None = None) -> int:
                                            "oracle_auc", "auc_to_oracle", "threshold", "grey_zone",
                                            "business_cost_per_applicant", "recall", "precision", "warnings",
                                            "mlflow", "total_seconds")}
-    summary["intervals"] = {k: metrics["intervals"][k] for k in ("auc", "business_cost_per_applicant", "recall")}
+    if "intervals" in metrics:  # the single-process audit (the cluster path has none)
+        summary["intervals"] = {k: metrics["intervals"][k] for k in ("auc", "business_cost_per_applicant", "recall")}
     print(json.dumps({k: v for k, v in summary.items() if v is not None}, indent=2))
-    print(f"artifacts and {REPORT_FILE} written to {args.model_dir}")
+    report = f" and {REPORT_FILE}" if (Path(args.model_dir) / REPORT_FILE).is_file() else ""
+    print(f"artifacts{report} written to {args.model_dir}")
     return 0
 
 

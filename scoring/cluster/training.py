@@ -34,18 +34,13 @@ from scoring.artifacts import write_artifacts
 from scoring.cluster import connect, log_progress, parse_spec
 from scoring.cluster.features import Layout, feature_frame, is_layout, open_layout
 from scoring.cost import best_threshold, confusion_at
+from scoring.evaluation import calibration
 from scoring.partition import TRUE_PROBABILITY_COLUMN, write_twin
+from scoring.plots import PLOT_FILES, cost_png, roc_png
 from scoring.reference import _finite_or_none, build_reference
 from scoring.schema import TARGET_COLUMN
-from scoring.training import (
-    BASELINE_FEATURES,
-    TrainConfig,
-    TrainResult,
-    _baseline_auc,
-    _calibration,
-    save_plots,
-    served_scores,
-)
+from scoring.training import TrainConfig, TrainResult, served_scores
+from scoring.tuning import BASELINE_FEATURES, baseline_scores
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +162,8 @@ def train_on_cluster(client, layout: Layout, cfg: TrainConfig, *, quiet: bool = 
     hold_auc = float(roc_auc_score(y_hold, hold_scores))
     metrics: dict[str, Any] = {
         "auc": hold_auc, "cv_auc": cv_auc, "cv_fold_auc": fold_aucs,
-        "baseline_ext_source_logreg_cv_auc": _baseline_auc(base[base_cols], base[TARGET_COLUMN].to_numpy(int), folds),
+        "baseline_ext_source_logreg_cv_auc": _baseline_cv_auc(base[base_cols], base[TARGET_COLUMN].to_numpy(int),
+                                                               folds),
         "threshold": choice.threshold,
         "business_cost": float(cfg.cost_fn * fn + cfg.cost_fp * fp),
         "business_cost_per_applicant": float((cfg.cost_fn * fn + cfg.cost_fp * fp) / len(y_hold)),
@@ -175,7 +171,7 @@ def train_on_cluster(client, layout: Layout, cfg: TrainConfig, *, quiet: bool = 
         "cost_fn": cfg.cost_fn, "cost_fp": cfg.cost_fp,
         "recall": tp / max(tp + fn, 1), "precision": tp / max(tp + fp, 1),
         "confusion": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
-        "calibration": _calibration(y_hold, hold_scores),
+        "calibration": calibration(y_hold, hold_scores),
         "n_rounds": n_rounds, "scale_pos_weight": pos_weight, "n_features": len(names),
         "rows": {"train": int(n_train), "holdout": int(len(y_hold)),
                  "positives_rate": float((n_pos + y_hold.sum()) / (n_train + len(y_hold)))},
@@ -190,7 +186,18 @@ def train_on_cluster(client, layout: Layout, cfg: TrainConfig, *, quiet: bool = 
     threshold_doc = {"threshold": choice.threshold, "cost_fn": cfg.cost_fn, "cost_fp": cfg.cost_fp,
                      "grey_zone": {"low": choice.grey_low, "high": choice.grey_high}, "selected_on": "out-of-fold"}
     return TrainResult(model=final, features=names, threshold=threshold_doc, metrics=metrics, reference=reference,
-                       oof_scores=oof_scores, holdout_target=y_hold, holdout_scores=hold_scores, oof_target=y)
+                       oof_scores=oof_scores, holdout_target=y_hold, holdout_scores=hold_scores, oof_target=y,
+                       holdout_features=pd.DataFrame(columns=names), baseline_holdout_scores=None)
+
+
+def _baseline_cv_auc(x: pd.DataFrame, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]) -> float | None:
+    """CV AUC of the EXT_SOURCE logistic baseline (`scoring.tuning.baseline_scores`) on the same folds."""
+    if x.empty or not x.columns.size:
+        return None
+    oof = np.zeros(len(y))
+    for fit_idx, score_idx in folds:
+        oof[score_idx] = baseline_scores(x.iloc[fit_idx], y[fit_idx], x.iloc[score_idx])
+    return float(roc_auc_score(y, oof))
 
 
 def run_cluster_training(data_dir: Path, model_dir: Path, cfg: TrainConfig, *, cluster: str, applicants: int,
@@ -220,7 +227,8 @@ def run_cluster_training(data_dir: Path, model_dir: Path, cfg: TrainConfig, *, c
                                      "partitioned": None if generated else str(layout.directory)}
     result.metrics["total_seconds"] = round(time.perf_counter() - started, 1)
     model_dir = Path(model_dir)
+    charts = {PLOT_FILES[0]: roc_png(result.holdout_target, result.holdout_scores, result.metrics["auc"]),
+              PLOT_FILES[1]: cost_png(result.oof_target, result.oof_scores, result.threshold)}
     write_artifacts(model_dir, model=result.model, features=result.features, threshold=result.threshold,
-                    metrics=result.metrics, reference=result.reference)
-    save_plots(result, model_dir)
+                    metrics=result.metrics, reference=result.reference, extra_files=charts)
     return result.metrics

@@ -54,9 +54,12 @@ def test_cluster_model_is_served_and_as_good_as_single_process(cluster_model, tw
     artifacts = load_artifacts(cluster_model)  # manifest, checksums, feature list
     assert artifacts.features == list(single_features.columns)
     assert {p.name for p in cluster_model.iterdir()} >= set(ARTIFACT_FILES) | {"roc.png", "cost_threshold.png"}
-    committed = json.loads((config.MODELS_DIR / "metrics.json").read_text())
-    missing = set(committed) - set(artifacts.metrics) - {"model_audit", "mlflow"}
-    assert not missing
+    # what the app, the monitoring and the README read; the model audit (intervals, fairness, report) is
+    # the single-process path's only (README, "Scale-out")
+    core = {"auc", "cv_auc", "baseline_ext_source_logreg_cv_auc", "threshold", "business_cost_per_applicant",
+            "recall", "precision", "confusion", "calibration", "data_source", "oracle_auc"}
+    assert core <= set(json.loads((config.MODELS_DIR / "metrics.json").read_text()))
+    assert not core - set(artifacts.metrics)
     assert set(artifacts.threshold) == set(json.loads((config.MODELS_DIR / "threshold.json").read_text()))
     assert artifacts.metrics["engine"]["kind"] == "dask"
     assert 0 < artifacts.threshold["threshold"] < 1
