@@ -215,6 +215,12 @@ def _body_doc(schema: dict[str, Any], example: dict[str, Any]) -> dict[str, Any]
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema, "example": example}}}}
 
 
+def _json_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """`_errors` for a route whose own answer is not JSON: the refusals stay documented as JSON."""
+    ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorDoc"}}}
+    return {code: {"description": doc["description"], "content": ref} for code, doc in _errors(*codes).items()}
+
+
 REPORT_ROUTE = "/model/report"
 
 
@@ -307,7 +313,7 @@ def create_api(service: Service) -> FastAPI:
                                          "accepted_ranges": ranges} | report)
 
     @app.get(REPORT_ROUTE, tags=["service"], summary="The model report (HTML): metrics, curves, fairness",
-             response_class=HTMLResponse, responses=_errors(401, 404, 503))
+             response_class=HTMLResponse, responses=_json_errors(401, 404, 503))
     async def model_report() -> Response:
         try:
             service.require_model()
