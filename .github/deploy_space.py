@@ -23,6 +23,10 @@ SPACE_FILES = [
     "models/*.pkl",
     "models/*.txt",
     "models/*.json",
+    # every file the manifest lists is checked at start: the ONNX export, the report and its charts too
+    "models/*.onnx",
+    "models/*.html",
+    "models/*.png",
 ]
 
 
