@@ -13,12 +13,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from api.app import get_service, serve
 from api.predictor import Predictor
-from api.server import get_service, serve
-from api.service import Service
+from api.scoring_service import ScoringService
 from scoring.schema import UI_FEATURE_NAMES, label_for
 
-_cached: tuple[Service, Predictor, Callable[[Sequence[Any]], None]] | None = None
+_cached: tuple[ScoringService, Predictor, Callable[[Sequence[Any]], None]] | None = None
 
 
 def _scorer() -> tuple[Predictor, Callable[[Sequence[Any]], None]]:

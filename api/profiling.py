@@ -110,9 +110,9 @@ async def _post(app: Any, path: str, body: bytes) -> int:
 
 def profile_api(model_dir: Path, out_dir: Path, n: int) -> Profile:
     from api.rest import create_api
-    from api.service import Service
+    from api.scoring_service import ScoringService
 
-    service = Service.load(model_dir, out_dir / "profile_predictions.log")
+    service = ScoringService.load(model_dir, out_dir / "profile_predictions.log")
     if service.predictor is None:
         raise RuntimeError(service.load_error)
     app = create_api(service)

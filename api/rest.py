@@ -29,7 +29,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.logger import new_request_id, safe_input
-from api.service import ModelUnavailable, Service
+from api.scoring_service import ModelUnavailable, ScoringService
 from api.validation import MAX_BATCH_ROWS, MAX_BODY_BYTES, FieldError, InputError
 from scoring.schema import LABEL_HIGH_RISK, LABEL_LOW_RISK, LABEL_REVIEW, UI_FEATURE_NAMES
 
@@ -224,8 +224,8 @@ def _json_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 REPORT_ROUTE = "/model/report"
 
 
-def create_api(service: Service) -> FastAPI:
-    """The FastAPI application of the JSON API (Gradio is mounted on it by `api.server`)."""
+def create_api(service: ScoringService) -> FastAPI:
+    """The FastAPI application of the JSON API (Gradio is mounted on it by `api.app`)."""
     local_docs = _swagger_assets()
     app = FastAPI(title="Prêt à dépenser — score de crédit", version="1.0", description=API_DESCRIPTION,
                   docs_url=None if local_docs else "/docs", redoc_url=None,

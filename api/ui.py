@@ -2,7 +2,7 @@
 
 Widgets come from `scoring.schema`: sliders and numbers with the form ranges, one radio per
 exclusive one-hot group, checkboxes for flags (sent to the model as 0/1). Drawing only: scoring
-and logging go through `api.service.Service`.
+and logging go through `api.scoring_service.ScoringService`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import gradio as gr
 from api.logger import new_request_id, safe_input
 from api.predictor import Prediction, Reason
 from api.rest import REPORT_ROUTE
-from api.service import ModelUnavailable, Service, shown_path
+from api.scoring_service import ModelUnavailable, ScoringService, shown_path
 from api.validation import Bound
 from scoring.schema import EXCLUSIVE_GROUPS, LABEL_REVIEW, UI_FEATURES, ExclusiveGroup, UIFeature
 
@@ -188,7 +188,7 @@ def reasons_markdown(result: Prediction, binary: set[str] | frozenset[str] = fro
 REFUSED = "**Saisie refusée.** "
 
 
-def build_ui(service: Service) -> gr.Blocks:
+def build_ui(service: ScoringService) -> gr.Blocks:
     """The Blocks of the form; event `predict` (also the gradio_client API name).
 
     The event takes the values as sent (`preprocess=False`: Gradio's own checks, in English and

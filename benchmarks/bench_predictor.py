@@ -92,7 +92,7 @@ def _line(name: str, times: tuple[np.ndarray, np.ndarray], reference: float | No
 def one_applicant(model_dir: Path, n: int) -> list[str]:
     os.environ["MODEL_DIR"] = str(model_dir)
     import app_gradio
-    from api.server import get_service
+    from api.app import get_service
 
     predictor = get_service().require_model()[0]
     forms = applicants(n)

@@ -280,9 +280,9 @@ def _call_parts(model_dir: Path, n: int = 2_000) -> list[str]:
     import orjson
 
     from api.logger import PredictionLogger
-    from api.service import Service
+    from api.scoring_service import ScoringService
 
-    service = Service.load(model_dir, Path(tempfile.mkdtemp()) / "parts.log")
+    service = ScoringService.load(model_dir, Path(tempfile.mkdtemp()) / "parts.log")
     predictor, validator = service.require_model()
     rows = applicants(n, model_dir, seed=1)
     bodies = [json.dumps(r).encode() for r in rows]

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from api.app import gated
 from api.logger import PredictionLogger
 from api.predictor import Predictor
 from api.rest import create_api
-from api.server import gated
-from api.service import Service
+from api.scoring_service import ScoringService
 from scoring.schema import UI_FEATURE_NAMES
 from tests.api.fixture_model import build_model_dir
 from tests.helpers import free_port, launched
@@ -37,14 +37,14 @@ def log_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture()
-def service(predictor: Predictor, log_file: Path) -> Iterator[Service]:
-    svc = Service(predictor, PredictionLogger(log_file))
+def service(predictor: Predictor, log_file: Path) -> Iterator[ScoringService]:
+    svc = ScoringService(predictor, PredictionLogger(log_file))
     yield svc
     svc.logger.close()
 
 
 @pytest.fixture()
-def client(service: Service) -> Iterator[TestClient]:
+def client(service: ScoringService) -> Iterator[TestClient]:
     with TestClient(gated(create_api(service)), raise_server_exceptions=False) as c:
         yield c
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.logger import PredictionLogger
 from api.rest import create_api
-from api.service import Service
+from api.scoring_service import ScoringService
 from api.validation import MAX_BATCH_ROWS
 from scoring import schema
 from tests.api.conftest import VALID
@@ -20,7 +20,7 @@ def _lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def test_predict_answers_the_contract(client: TestClient, service: Service, log_file: Path) -> None:
+def test_predict_answers_the_contract(client: TestClient, service: ScoringService, log_file: Path) -> None:
     resp = client.post("/api/predict", json=VALID)
     assert resp.status_code == 200, resp.text
     body = resp.json()
@@ -48,7 +48,7 @@ def test_reasons_can_be_skipped(client: TestClient) -> None:
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.reasons"
 
 
-def test_optional_features_and_booleans_are_accepted(client: TestClient, service: Service) -> None:
+def test_optional_features_and_booleans_are_accepted(client: TestClient, service: ScoringService) -> None:
     flags = {schema.INCOME_WORKING: True, schema.DOCUMENT_3: False, schema.GENDER_F: False, schema.GENDER_M: True}
     resp = client.post("/api/predict", json=VALID | flags | {"DAYS_BIRTH": -12000, "AMT_CREDIT": 300000.5})
     assert resp.status_code == 200, resp.text
@@ -116,7 +116,7 @@ def test_empty_or_non_json_body_is_refused(client: TestClient, raw: bytes) -> No
     assert "JSON" in resp.json()["errors"][0]["message"]
 
 
-def test_refused_calls_are_logged_as_errors(client: TestClient, service: Service, log_file: Path) -> None:
+def test_refused_calls_are_logged_as_errors(client: TestClient, service: ScoringService, log_file: Path) -> None:
     client.post("/api/predict", content=b'{"EXT_SOURCE_1": NaN, "x": "y"}')
     client.post("/api/predict", content=b"garbage")
     service.logger.flush()
@@ -127,7 +127,7 @@ def test_refused_calls_are_logged_as_errors(client: TestClient, service: Service
     assert records[1]["input"] == {}
 
 
-def test_batch_scores_like_single_calls(client: TestClient, service: Service, log_file: Path) -> None:
+def test_batch_scores_like_single_calls(client: TestClient, service: ScoringService, log_file: Path) -> None:
     rows = [VALID, VALID | {schema.EXT_SOURCE_1: 0.1}, VALID | {schema.GENDER_M: 0, schema.GENDER_F: 1}]
     resp = client.post("/api/predict/batch", json={"rows": rows})
     assert resp.status_code == 200, resp.text
@@ -155,7 +155,8 @@ def test_batch_refusals(client: TestClient) -> None:
     assert client.post("/api/predict/batch", content=b"").status_code == 422
 
 
-def test_an_oversized_body_is_refused_with_413_without_reading_it_all(client: TestClient, service: Service) -> None:
+def test_an_oversized_body_is_refused_with_413_without_reading_it_all(
+        client: TestClient, service: ScoringService) -> None:
     from api.middleware import DEFAULT_BODY_LIMIT
     from api.validation import MAX_BODY_BYTES
 
@@ -176,7 +177,7 @@ def test_an_oversized_body_is_refused_with_413_without_reading_it_all(client: Te
     assert "content-length" not in streamed.request.headers
 
 
-def test_health_and_model_info(client: TestClient, service: Service) -> None:
+def test_health_and_model_info(client: TestClient, service: ScoringService) -> None:
     health = client.get("/health")
     assert health.status_code == 200
     assert health.json()["model_loaded"] and health.json()["logger"]["failures"] == 0
@@ -194,7 +195,7 @@ def _refs(node: object) -> list[str]:
     return [r for v in node for r in _refs(v)] if isinstance(node, list) else []
 
 
-def test_openapi_tells_the_truth(client: TestClient, service: Service) -> None:
+def test_openapi_tells_the_truth(client: TestClient, service: ScoringService) -> None:
     spec = client.get("/openapi.json").json()
     assert {"/api/predict", "/api/predict/batch", "/health", "/model/info"} <= spec["paths"].keys()
     for ref in _refs(spec):  # every $ref resolves inside the document
@@ -228,7 +229,7 @@ def test_docs_assets_are_served_locally(client: TestClient) -> None:
 
 @pytest.fixture()
 def no_model_client(tmp_path: Path):
-    svc = Service.load(tmp_path / "no-model", tmp_path / "p.log")
+    svc = ScoringService.load(tmp_path / "no-model", tmp_path / "p.log")
     with TestClient(create_api(svc), raise_server_exceptions=False) as c:
         yield c, svc
     svc.logger.close()
@@ -259,12 +260,12 @@ def test_an_unloadable_model_leaves_the_service_up(model_dir: Path, tmp_path: Pa
     manifest = json.loads((broken / schema.MANIFEST_FILE).read_text())
     manifest["files"][schema.MODEL_FILE] = sha256_of(broken / schema.MODEL_FILE)  # checksums agree
     (broken / schema.MANIFEST_FILE).write_text(json.dumps(manifest))
-    svc = Service.load(broken, tmp_path / "p.log")
+    svc = ScoringService.load(broken, tmp_path / "p.log")
     assert svc.predictor is None and "could not be loaded" in svc.load_error
     svc.logger.close()
 
 
-def test_an_unexpected_error_gives_500_without_a_traceback(service: Service) -> None:
+def test_an_unexpected_error_gives_500_without_a_traceback(service: ScoringService) -> None:
     def broken(*args, **kwargs):
         raise RuntimeError("secret internals")
 
@@ -278,7 +279,7 @@ def test_an_unexpected_error_gives_500_without_a_traceback(service: Service) -> 
 def test_an_unwritable_log_never_breaks_a_prediction(predictor, tmp_path: Path, capfd) -> None:
     blocker = tmp_path / "file-not-folder"
     blocker.write_text("x")
-    svc = Service(predictor, PredictionLogger(blocker / "predictions.log"))
+    svc = ScoringService(predictor, PredictionLogger(blocker / "predictions.log"))
     with TestClient(create_api(svc)) as client:
         answers = [client.post("/api/predict", json=VALID) for _ in range(5)]
         assert all(a.status_code == 200 for a in answers)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import api.server
+import api.app
 import app_gradio
 from api.predictor import Predictor
 from scoring import schema
@@ -19,10 +19,10 @@ from tests.api.conftest import VALID
 def fresh_service(model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("MODEL_DIR", str(model_dir))
     monkeypatch.setenv("LOG_PATH", str(tmp_path / "p.log"))
-    monkeypatch.setattr(api.server, "_service", None)
+    monkeypatch.setattr(api.app, "_service", None)
     yield
-    if api.server._service is not None:
-        api.server._service.logger.close()
+    if api.app._service is not None:
+        api.app._service.logger.close()
 
 
 def test_predict_credit_score_takes_the_eleven_form_features(fresh_service, predictor: Predictor,
@@ -38,10 +38,10 @@ def test_predict_credit_score_takes_the_eleven_form_features(fresh_service, pred
 def test_predict_credit_score_without_a_model_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODEL_DIR", str(tmp_path / "none"))
     monkeypatch.setenv("LOG_PATH", str(tmp_path / "p.log"))
-    monkeypatch.setattr(api.server, "_service", None)
+    monkeypatch.setattr(api.app, "_service", None)
     with pytest.raises(RuntimeError, match="no model loaded"):
         app_gradio.predict_credit_score(*VALID.values())
-    api.server._service.logger.close()
+    api.app._service.logger.close()
 
 
 def test_help_and_no_server_at_import() -> None:

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from api.logger import PredictionLogger, log_prediction
 from api.rest import create_api
-from api.service import Service
+from api.scoring_service import ScoringService
 from monitoring.reader import read_log
 from tests.api.conftest import VALID
 
@@ -88,7 +88,7 @@ def test_a_full_disk_leaves_whole_lines_counts_exactly_and_health_recovers(small
 
 
 def test_the_served_health_is_degraded_only_while_the_disk_is_full(small_disk: Path, predictor) -> None:
-    service = Service(predictor, PredictionLogger(small_disk / "predictions.log", interval=0.01))
+    service = ScoringService(predictor, PredictionLogger(small_disk / "predictions.log", interval=0.01))
     with TestClient(create_api(service)) as client:
         filler = _fill(small_disk, leave=0)
         assert all(client.post("/api/predict", json=VALID).status_code == 200 for _ in range(5))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import api.server
+import api.app
 import profiling
 from scoring import config
 
@@ -17,10 +17,10 @@ from scoring import config
 @pytest.fixture()
 def fresh_service(model_dir: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("MODEL_DIR", str(model_dir))
-    monkeypatch.setattr(api.server, "_service", None)
+    monkeypatch.setattr(api.app, "_service", None)
     yield
-    if api.server._service is not None:
-        api.server._service.logger.close()
+    if api.app._service is not None:
+        api.app._service.logger.close()
 
 
 def _functions(stats: pstats.Stats) -> set[str]:

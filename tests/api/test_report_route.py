@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from api.app import gated
 from api.logger import PredictionLogger
 from api.predictor import Predictor
 from api.rest import REPORT_ROUTE, create_api
-from api.server import gated
-from api.service import Service
+from api.scoring_service import ScoringService
 from scoring.artifacts import sha256_of
 from scoring.schema import MANIFEST_FILE, REPORT_FILE
 
@@ -31,8 +31,8 @@ def _with_report(model_dir: Path, tmp_path: Path) -> Path:
     return copy
 
 
-def _client(model_dir: Path, tmp_path: Path) -> tuple[TestClient, Service]:
-    service = Service(Predictor.from_dir(model_dir), PredictionLogger(tmp_path / "p.log"))
+def _client(model_dir: Path, tmp_path: Path) -> tuple[TestClient, ScoringService]:
+    service = ScoringService(Predictor.from_dir(model_dir), PredictionLogger(tmp_path / "p.log"))
     return TestClient(gated(create_api(service)), raise_server_exceptions=False), service
 
 
@@ -78,7 +78,8 @@ def test_the_report_needs_a_token_when_tokens_are_set(model_dir: Path, tmp_path:
 def test_the_form_has_a_report_tab(model_dir: Path, tmp_path: Path) -> None:
     from api.ui import build_ui
 
-    service = Service(Predictor.from_dir(_with_report(model_dir, tmp_path)), PredictionLogger(tmp_path / "p.log"))
+    predictor = Predictor.from_dir(_with_report(model_dir, tmp_path))
+    service = ScoringService(predictor, PredictionLogger(tmp_path / "p.log"))
     config = json.dumps(build_ui(service).get_config_file(), ensure_ascii=False)
     assert "Rapport du modèle" in config
     assert f'src=\\"{REPORT_ROUTE}\\"' in config

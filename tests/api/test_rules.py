@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import app_gradio
-from api.service import Service
+from api.scoring_service import ScoringService
 from api.validation import FLOAT32_MAX, InputError
 from scoring import schema
 from scoring.schema import DOMAIN_RULES, domain_rule
@@ -71,7 +71,7 @@ def test_no_real_applicant_breaks_a_domain_rule(real_features: pd.DataFrame) -> 
 
 
 @pytest.mark.slow
-def test_real_applicants_through_the_batch_rules(real_features: pd.DataFrame, service: Service) -> None:
+def test_real_applicants_through_the_batch_rules(real_features: pd.DataFrame, service: ScoringService) -> None:
     """The vectorised rules over real rows: none refused by a domain rule (the fixture model's tiny
     training range may refuse some values, and then says so)."""
     known = [c for c in real_features.columns if c in service.validator.bounds]
@@ -80,7 +80,7 @@ def test_real_applicants_through_the_batch_rules(real_features: pd.DataFrame, se
     assert not reasons.str.contains("outside its domain").any()
 
 
-def test_the_same_value_is_refused_by_the_api_the_batch_and_predict_credit_score(service: Service, client,
+def test_the_same_value_is_refused_by_the_api_the_batch_and_predict_credit_score(service: ScoringService, client,
                                                                                  monkeypatch) -> None:
     monkeypatch.setattr(app_gradio, "get_service", lambda: service)
     bad = {schema.EXT_SOURCE_1: -0.05, schema.BUREAU_OVERDUE_MAX: -20000.0, schema.CARD_ATM_DRAWINGS: -1.0,
@@ -100,7 +100,7 @@ def test_the_same_value_is_refused_by_the_api_the_batch_and_predict_credit_score
     (2, 1.2, "ext_source_3"), (5, -0.5, "card_atm_drawings_mean"), (10, -1.0, "bureau_overdue_max"),
     (6, 0.5, "income_working"), (0, "0.4", "ext_source_1"), (0, True, "ext_source_1"), (0, None, "ext_source_1"),
 ])
-def test_predict_credit_score_names_the_argument(service: Service, monkeypatch, position: int, value: object,
+def test_predict_credit_score_names_the_argument(service: ScoringService, monkeypatch, position: int, value: object,
                                                  arg: str) -> None:
     monkeypatch.setattr(app_gradio, "get_service", lambda: service)
     args = list(VALID.values())
@@ -109,7 +109,7 @@ def test_predict_credit_score_names_the_argument(service: Service, monkeypatch, 
         app_gradio.predict_credit_score(*args)
 
 
-def test_predict_credit_score_refuses_both_genders_and_both_educations(service: Service, monkeypatch) -> None:
+def test_predict_credit_score_refuses_both_genders_and_both_educations(service: ScoringService, monkeypatch) -> None:
     monkeypatch.setattr(app_gradio, "get_service", lambda: service)
     args = list(VALID.values())
     both_genders = args[:7] + [1, 1] + args[9:]
@@ -121,7 +121,7 @@ def test_predict_credit_score_refuses_both_genders_and_both_educations(service: 
     assert app_gradio.predict_credit_score(*args[:6], np.float64(1.0), *args[7:])  # numpy scalars are numbers
 
 
-def test_violations_lists_every_reason_per_row(service: Service) -> None:
+def test_violations_lists_every_reason_per_row(service: ScoringService) -> None:
     frame = pd.DataFrame([VALID, VALID | {schema.EXT_SOURCE_1: 1.5, schema.GENDER_F: 1},
                           VALID | {schema.EXT_SOURCE_2: np.nan}, VALID | {"DAYS_BIRTH": np.inf}])
     frame["AMT_CREDIT"] = [1.0, 2.0, "lots", None]
@@ -137,7 +137,7 @@ def test_a_number_beyond_float32_is_refused_not_a_500(client) -> None:
     assert resp.status_code == 422 and str(f"{-FLOAT32_MAX:.6g}") in resp.text
 
 
-def test_the_fast_path_and_the_detailed_path_agree(service: Service) -> None:
+def test_the_fast_path_and_the_detailed_path_agree(service: ScoringService) -> None:
     import json
 
     validator = service.validator

@@ -15,11 +15,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from api.app import build_app, gated
 from api.logger import PredictionLogger
 from api.middleware import DEFAULT_BODY_LIMIT
 from api.rest import create_api
-from api.server import build_app, gated
-from api.service import Service
+from api.scoring_service import ScoringService
 from tests.api.conftest import VALID
 from tests.helpers import PROJECT_ROOT
 
@@ -34,7 +34,7 @@ def test_a_wrong_method_on_an_api_route_is_405_with_allow(client: TestClient) ->
 
 def test_api_tokens_protect_the_api_and_name_the_client_in_the_log(predictor, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("API_TOKENS", "acme:s3cret-token, beta:other")
-    service = Service(predictor, PredictionLogger(tmp_path / "p.log"))
+    service = ScoringService(predictor, PredictionLogger(tmp_path / "p.log"))
     with TestClient(gated(create_api(service))) as client:
         assert client.post("/api/predict", json=VALID).status_code == 401
         wrong = client.post("/api/predict", json=VALID, headers={"Authorization": "Bearer nope"})
@@ -53,7 +53,7 @@ def test_api_tokens_protect_the_api_and_name_the_client_in_the_log(predictor, tm
     assert "s3cret" not in text  # the token's name, never the token
 
 
-def test_without_tokens_the_log_has_no_client_key(client: TestClient, service: Service) -> None:
+def test_without_tokens_the_log_has_no_client_key(client: TestClient, service: ScoringService) -> None:
     assert client.post("/api/predict", json=VALID).status_code == 200
     service.logger.flush()
     assert "client" not in json.loads(service.logger.path.read_text().splitlines()[0])
@@ -68,7 +68,7 @@ def test_a_malformed_token_list_is_refused_without_showing_secrets(monkeypatch) 
     assert "tok1" not in str(err.value)
 
 
-def test_form_login_when_form_users_is_set(service: Service, monkeypatch) -> None:
+def test_form_login_when_form_users_is_set(service: ScoringService, monkeypatch) -> None:
     monkeypatch.setenv("FORM_USERS", "conseiller:motdepasse")
     with TestClient(build_app(service)) as client:
         assert client.get("/gradio_api/info").status_code == 401  # the form's API needs the login
@@ -79,7 +79,7 @@ def test_form_login_when_form_users_is_set(service: Service, monkeypatch) -> Non
 
 
 def test_no_model_answers_carry_no_absolute_path(tmp_path: Path) -> None:
-    svc = Service.load(tmp_path / "secret-dir" / "models", tmp_path / "logs" / "p.log")
+    svc = ScoringService.load(tmp_path / "secret-dir" / "models", tmp_path / "logs" / "p.log")
     with TestClient(gated(create_api(svc))) as client:
         bodies = [client.get("/health").text, client.post("/api/predict", json=VALID).text,
                   client.get("/model/info").text]

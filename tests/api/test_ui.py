@@ -8,7 +8,7 @@ import re
 import pytest
 
 from api.predictor import Predictor
-from api.service import Service
+from api.scoring_service import ScoringService
 from api.ui import FormRefusal, build_ui, form_inputs, gauge_html, reasons_markdown, to_features
 from scoring import schema
 from tests.api.conftest import VALID
@@ -45,14 +45,14 @@ HOSTILE = [  # (position, value, words of the French message): refused, never co
 
 
 @pytest.mark.parametrize("index, value, words", HOSTILE)
-def test_bad_form_values_are_refused_in_french(service: Service, index: int, value: object, words: str) -> None:
+def test_bad_form_values_are_refused_in_french(service: ScoringService, index: int, value: object, words: str) -> None:
     values = list(FORM_VALID)
     values[index] = value
     with pytest.raises(FormRefusal, match=re.escape(words)):
         to_features(values, service.validator.bounds)
 
 
-def test_the_form_accepts_what_the_api_accepts_and_nothing_else(service: Service) -> None:
+def test_the_form_accepts_what_the_api_accepts_and_nothing_else(service: ScoringService) -> None:
     bounds = service.validator.bounds
     high = bounds[schema.BUREAU_OVERDUE_MAX].high  # the API's bound, not the schema's form hint
     assert to_features(FORM_VALID[:-1] + (high,), bounds)[schema.BUREAU_OVERDUE_MAX] == high
@@ -71,10 +71,10 @@ def test_gauge_and_reasons(predictor: Predictor) -> None:
     assert "Ce qui augmente le risque" in text and "Score externe 1 : 0,05" in text
 
 
-def test_blocks_build_with_and_without_a_model(service: Service) -> None:
+def test_blocks_build_with_and_without_a_model(service: ScoringService) -> None:
     with_model = build_ui(service)
     assert any(d.get("api_name") == "predict" for d in with_model.config["dependencies"])
-    without = build_ui(Service(None, service.logger, load_error="no folder"))
+    without = build_ui(ScoringService(None, service.logger, load_error="no folder"))
     assert "no folder" in str(without.config)
 
 
@@ -83,7 +83,7 @@ def _predict_fn(blocks):
     return fn
 
 
-def test_the_predict_event_scores_and_logs_every_call_with_its_input(service: Service, caplog) -> None:
+def test_the_predict_event_scores_and_logs_every_call_with_its_input(service: ScoringService, caplog) -> None:
     predict = _predict_fn(build_ui(service))
     score, label, review, gauge, reasons, message = predict(*FORM_VALID)
     expected = service.predictor.predict(VALID)
@@ -102,16 +102,16 @@ def test_the_predict_event_scores_and_logs_every_call_with_its_input(service: Se
     assert len(console) == len(HOSTILE) and all("refused" in r.getMessage() and not r.exc_info for r in console)
 
 
-def test_the_predict_event_without_a_model(service: Service) -> None:
-    blocks = build_ui(Service(None, service.logger, load_error="gone"))
+def test_the_predict_event_without_a_model(service: ScoringService) -> None:
+    blocks = build_ui(ScoringService(None, service.logger, load_error="gone"))
     *_, message = _predict_fn(blocks)(*FORM_VALID)
     assert "aucun modèle n'est chargé" in message
 
 
-def test_the_mounted_app_serves_form_and_api_and_flushes_at_shutdown(service: Service) -> None:
+def test_the_mounted_app_serves_form_and_api_and_flushes_at_shutdown(service: ScoringService) -> None:
     from fastapi.testclient import TestClient
 
-    from api.server import build_app
+    from api.app import build_app
 
     with TestClient(build_app(service)) as client:
         assert "gradio" in client.get("/").text.lower()

@@ -37,7 +37,7 @@ def shown_path(text: str | None) -> str | None:
 
 
 @dataclass
-class Service:
+class ScoringService:
     predictor: Predictor | None
     logger: PredictionLogger
     load_error: str | None = None
@@ -49,7 +49,7 @@ class Service:
             self.validator = Validator(self.predictor.features, self.predictor.artifacts.reference.get("ranges", {}))
 
     @classmethod
-    def load(cls, model_dir: str | Path | None = None, log_path: str | Path | None = None) -> Service:
+    def load(cls, model_dir: str | Path | None = None, log_path: str | Path | None = None) -> ScoringService:
         """Load the model; a bad or absent model folder leaves the service up without one (503)."""
         model_dir = Path(model_dir or config.model_dir())
         logger = PredictionLogger(log_path or config.log_path())

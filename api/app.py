@@ -12,22 +12,22 @@ from fastapi import FastAPI
 from api.auth import TokenChecker, api_tokens, form_users
 from api.middleware import Gate
 from api.rest import api_methods, create_api
-from api.service import Service
+from api.scoring_service import ScoringService
 from api.validation import MAX_BODY_BYTES
 from scoring import config
 
-_service: Service | None = None
+_service: ScoringService | None = None
 
 
-def get_service() -> Service:
+def get_service() -> ScoringService:
     """The process's service (model from `MODEL_DIR`, log at `LOG_PATH`), loaded on first use."""
     global _service
     if _service is None:
-        _service = Service.load()
+        _service = ScoringService.load()
     return _service
 
 
-def build_app(service: Service) -> Gate:
+def build_app(service: ScoringService) -> Gate:
     """The JSON API with the form mounted at "/", behind the ASGI gate (body limits, 405, no upload,
     optional tokens: `api.middleware`); the log is flushed when the server stops."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -69,7 +69,7 @@ def serve(host: str | None = None, port: int | None = None, model_dir: Path | No
     import uvicorn
 
     global _service
-    _service = Service.load(model_dir, log_path)
+    _service = ScoringService.load(model_dir, log_path)
     if _service.predictor is None:
         print(f"WARNING: serving without a model ({_service.load_error}); /api/predict answers 503", flush=True)
     else:
