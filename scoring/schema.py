@@ -370,6 +370,12 @@ STATUS_OK = "ok"
 STATUS_ERROR = "error"
 
 
+# Where a scored row came from (LogRecord.source): typed on the form, sent to the JSON API, read
+# from a batch, a known applicant's dossier as stored, or a dossier with some values changed.
+SOURCE_FORM, SOURCE_API, SOURCE_BATCH, SOURCE_DOSSIER, SOURCE_WHAT_IF = "form", "api", "batch", "dossier", "what-if"
+LOG_SOURCES = (SOURCE_FORM, SOURCE_API, SOURCE_BATCH, SOURCE_DOSSIER, SOURCE_WHAT_IF)
+
+
 @dataclass(frozen=True)
 class LogRecord:
     """One prediction call, as one JSON line of the log. Written by api/logger, read by monitoring.
@@ -389,12 +395,14 @@ class LogRecord:
     error: str | None = None
     client: str | None = None  # the API token's name when access control is on (never the token)
     replica: str | None = None  # which app replica wrote it (REPLICA_ID or the host name); absent in older logs
+    source: str | None = None  # where the row came from: one of LOG_SOURCES; absent in older logs
+    applicant_id: int | None = None  # SK_ID_CURR of a dossier (look-up or what-if); else absent
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys kept when reading
 
     def to_json(self) -> str:
         record = {f.name: getattr(self, f.name) for f in fields(self)}
         extra = record.pop("extra")
-        for optional in ("error", "client", "replica"):
+        for optional in ("error", "client", "replica", "source", "applicant_id"):
             if record[optional] is None:
                 del record[optional]
         return json.dumps(record | extra, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
