@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from api.batch_check import Checked, Layout, RowError, SeenIds, check_chunk, malformed_errors, numbers_of
 from api.batch_children import ChildIndex
 from api.batch_read import Chunk, InputFileError, is_parquet, read_chunks, read_header
-from scoring import data, features
+from scoring import data, features, tables
 from scoring.schema import APPLICATION_TEST, CHILD_TABLES, ID_COLUMN, LABEL_HIGH_RISK, LABEL_LOW_RISK, TARGET_COLUMN
 
 DEFAULT_CHUNK_SIZE = 20_000
@@ -66,10 +66,10 @@ def errors_path_for(output: Path) -> Path:
 def _child_table_of(columns: list[str]) -> str | None:
     """The child table (bureau, previous_application...) the columns belong to, if any."""
     own = set(columns) - {ID_COLUMN, TARGET_COLUMN}
-    application = len(own & set(data.COLUMNS[APPLICATION_TEST]))
+    application = len(own & set(tables.COLUMNS[APPLICATION_TEST]))
     best, hits = None, 0
     for name in CHILD_TABLES:
-        n = len(own & (set(data.COLUMNS[name]) - {ID_COLUMN}))
+        n = len(own & (set(tables.COLUMNS[name]) - {ID_COLUMN}))
         if n > hits:
             best, hits = name, n
     return best if hits > application else None
@@ -86,7 +86,7 @@ def detect_kind(columns: list[str], model_features: list[str]) -> str:
         raise BatchInputError(
             f"this file looks like the {child} table, which is not a list of applicants: give it with the other "
             f"child tables through --data-dir, and as --input the applicants (application_test.csv) or a features file")
-    if not set(columns) & (set(data.COLUMNS[APPLICATION_TEST]) - {ID_COLUMN}):
+    if not set(columns) & (set(tables.COLUMNS[APPLICATION_TEST]) - {ID_COLUMN}):
         raise BatchInputError(
             "this file holds neither applicants nor features: expected application columns (such as AMT_CREDIT, "
             f"EXT_SOURCE_2, as in application_test.csv) or at least {FEATURES_FILE_SHARE:.0%} of the model's "
@@ -130,7 +130,7 @@ def _plan(path: Path, names: list[str], model_features: list[str]) -> _Plan:
         if id_column is None:
             raise BatchInputError(f"{path}: column {ID_COLUMN} is missing; every applicant needs its id to find "
                                   "its rows in the child tables")
-        schema = data.COLUMNS[APPLICATION_TEST]
+        schema = tables.COLUMNS[APPLICATION_TEST]
         numeric = [c for c in names if schema.get(c) in ("int", "float") and c != ID_COLUMN]
         read = list(dict.fromkeys(names))
     types = {c: pa.float64() for c in numeric} | {c: pa.string() for c in read if c not in numeric}

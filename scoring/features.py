@@ -1,7 +1,7 @@
 """Feature engineering: the seven tables -> one float row per applicant (index ``SK_ID_CURR``).
 
 Names follow the seed model: application columns as they are, one-hot columns
-``<COLUMN>_<category>`` (the categories of `scoring.data.CATEGORIES`, so the column set does not
+``<COLUMN>_<category>`` (the categories of `scoring.tables.CATEGORIES`, so the column set does not
 depend on which categories a file happens to hold), domain ratios, and aggregates
 ``<PREFIX>_<COLUMN>_<agg>`` with prefixes BUREAU_, PREV_, POS_, INSTAL_ and CRECARD_, plus
 ``<PREFIX>_COUNT`` (rows per applicant: 0 when the table is there but the applicant has no row,
@@ -15,15 +15,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from scoring.data import (
-    BUILDING_COLUMNS,
-    BUREAU_ID,
-    CATEGORIES,
-    COLUMNS,
-    DAYS_SENTINEL,
-    Tables,
-    empty_table,
-)
+from scoring.data import Tables
 from scoring.schema import (
     APPLICATION_TRAIN,
     BUREAU,
@@ -35,6 +27,7 @@ from scoring.schema import (
     PREVIOUS_APPLICATION,
     TARGET_COLUMN,
 )
+from scoring.tables import BUILDING_COLUMNS, BUREAU_ID, CATEGORIES, COLUMNS, DAYS_SENTINEL, empty_table
 
 # Application columns turned into 0/1 under their own name (Y = 1).
 YES_NO_COLUMNS = ("FLAG_OWN_CAR", "FLAG_OWN_REALTY")

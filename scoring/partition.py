@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from scoring import config
-from scoring.data import BUREAU_ID, DataError, Tables, find_table, read_table
+from scoring.data import DataError, Tables, find_table, read_table
 from scoring.schema import (
     APPLICATION_TEST,
     APPLICATION_TRAIN,
@@ -41,6 +41,7 @@ from scoring.schema import (
     CHILD_TABLES,
     ID_COLUMN,
 )
+from scoring.tables import BUREAU_ID
 
 log = logging.getLogger(__name__)
 

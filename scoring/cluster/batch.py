@@ -33,6 +33,7 @@ from scoring.cluster import connect, log_progress, parse_spec
 from scoring.cluster.features import is_layout, open_layout
 from scoring.partition import part_name, part_of
 from scoring.schema import BUREAU, BUREAU_BALANCE, CHILD_TABLES, ID_COLUMN, TABLE_EXTENSIONS
+from scoring.tables import BUREAU_ID
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +100,11 @@ def _children_dir(path: Path, layout_dir: Path, parts: int, scratch: Path) -> Pa
         files = [layout_dir / part_name(int(p)) / f"{name}.parquet" for p in wanted]
         if not all(f.is_file() for f in files):
             continue  # an absent table stays absent
-        key, values = ((data.BUREAU_ID, bureau_ids) if name == BUREAU_BALANCE else (ID_COLUMN, ids))
+        key, values = ((BUREAU_ID, bureau_ids) if name == BUREAU_BALANCE else (ID_COLUMN, ids))
         rows = pd.concat([pd.read_parquet(f, filters=[(key, "in", values.tolist())]) for f in files],
                          ignore_index=True)
         if name == BUREAU:
-            bureau_ids = rows[data.BUREAU_ID].to_numpy()
+            bureau_ids = rows[BUREAU_ID].to_numpy()
         rows.to_parquet(scratch / f"{name}.parquet", index=False)
     return scratch
 

@@ -20,6 +20,7 @@ import pandas as pd
 from scoring import data, features
 from scoring.partition import PARTITIONING_FILE, TRUE_PROBABILITY_COLUMN, part_name
 from scoring.schema import APPLICATION_TRAIN, TARGET_COLUMN
+from scoring.tables import empty_table
 
 RERUN = "re-run python -m scoring.partition"
 
@@ -76,7 +77,7 @@ def part_features(part_dir: str | Path, application: str = APPLICATION_TRAIN, *,
 
 
 def _meta(labelled: bool) -> pd.DataFrame:
-    empty = features.build_features(data.Tables(application=data.empty_table(APPLICATION_TRAIN)), progress=False)
+    empty = features.build_features(data.Tables(application=empty_table(APPLICATION_TRAIN)), progress=False)
     if labelled:
         labels = pd.DataFrame({TARGET_COLUMN: [], TRUE_PROBABILITY_COLUMN: []}, dtype="float64", index=empty.index)
         empty = pd.concat([empty, labels], axis=1)

@@ -14,6 +14,7 @@ from scoring.cluster.batch import input_files
 from scoring.cluster.features import open_layout
 from scoring.cluster.training import split_of
 from scoring.partition import PARTITIONING_FILE, convert_dir, main, part_name
+from scoring.tables import BUREAU_ID
 from tests.cluster.conftest import PARTS
 from tests.helpers import free_port
 
@@ -29,8 +30,8 @@ def test_every_row_of_an_applicant_is_in_its_part(layout, twin):
         for field in ("application", "bureau", "previous_application", "pos_cash", "installments", "credit_card"):
             ids = getattr(tables, field)[data.ID_COLUMN].to_numpy()
             assert (ids % PARTS == part).all(), field
-        bureau_part.update(dict.fromkeys(tables.bureau[data.BUREAU_ID], part))
-        balance_parts = {bureau_part.get(b) for b in tables.bureau_balance[data.BUREAU_ID]}
+        bureau_part.update(dict.fromkeys(tables.bureau[BUREAU_ID], part))
+        balance_parts = {bureau_part.get(b) for b in tables.bureau_balance[BUREAU_ID]}
         assert balance_parts <= {part}
     test_rows = sum(len(pd.read_parquet(layout / part_name(p) / "application_test.parquet")) for p in range(PARTS))
     assert test_rows == len(twin.test_application)

@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring import data
-from scoring.data import DAYS_SENTINEL, Tables, empty_table, load_tables
+from scoring.data import Tables, load_tables
 from scoring.features import align_features, build_features
 from scoring.schema import (
     APPLICATION_TRAIN,
@@ -21,6 +20,7 @@ from scoring.schema import (
     TARGET_COLUMN,
     UI_FEATURE_NAMES,
 )
+from scoring.tables import CATEGORIES, COLUMNS, DAYS_SENTINEL, empty_table
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def _rows(name: str, rows: list[dict]) -> pd.DataFrame:
         column: given[column].astype(dtypes[kind])
         if column in given
         else pd.Series(np.nan, index=given.index, dtype="str" if kind == "str" else "float64")
-        for column, kind in data.COLUMNS[name].items()
+        for column, kind in COLUMNS[name].items()
     }
     return pd.DataFrame(out)
 
@@ -144,7 +144,7 @@ def test_target_values_do_not_change_the_features(twin, twin_features):
 
 
 def test_binary_features_are_zero_or_one(twin_features):
-    groups = tuple(f"{column}_" for column in data.CATEGORIES[APPLICATION_TRAIN])
+    groups = tuple(f"{column}_" for column in CATEGORIES[APPLICATION_TRAIN])
     binary = [c for c in twin_features.columns if c.startswith(groups) or c.startswith("FLAG_")]
     assert {"CODE_GENDER_F", "NAME_EDUCATION_TYPE_Higher education", "FLAG_DOCUMENT_3", "FLAG_OWN_CAR"} <= set(binary)
     for column in binary:

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring import data
 from scoring.data import DataError, Tables, find_table, has_kaggle_data, load_tables, read_application_file, read_table
 from scoring.features import build_features
 from scoring.schema import APPLICATION_TRAIN, BUREAU, CHILD_TABLES, ID_COLUMN, INSTALMENTS, TARGET_COLUMN
+from scoring.tables import COLUMNS, table_file_name
 
 
 def _copy(src, dst, skip=()):
@@ -171,7 +171,7 @@ def test_absent_optional_column_warns_and_is_missing(twin_dir, tmp_path):
     bureau.to_csv(tmp_path / "bureau.csv", index=False)
     with pytest.warns(UserWarning, match="AMT_CREDIT_SUM_OVERDUE, CREDIT_TYPE are absent"):
         frame = read_table(tmp_path / "bureau.csv", BUREAU)
-    assert list(frame.columns) == list(data.COLUMNS[BUREAU])
+    assert list(frame.columns) == list(COLUMNS[BUREAU])
     assert frame["AMT_CREDIT_SUM_OVERDUE"].isna().all() and frame["CREDIT_TYPE"].isna().all()
 
 
@@ -229,7 +229,7 @@ def test_real_extract_loads_with_its_own_dtypes(homecredit_sample):
     tables = load_tables(homecredit_sample, progress=False)
     assert len(tables.application) == 1000
     for name, frame in tables.items():
-        raw = pd.read_csv(homecredit_sample / data.table_file_name(name))
+        raw = pd.read_csv(homecredit_sample / table_file_name(name))
         assert list(frame.columns) == list(raw.columns), name
         assert dict(frame.dtypes.astype(str)) == dict(raw.dtypes.astype(str)), name
     assert all(frame is not None for name, frame in tables.items() if name in CHILD_TABLES)

@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring import data, synthetic
-from scoring.data import DAYS_SENTINEL, load_tables, read_application_file
+from scoring import config, synthetic
+from scoring.data import load_tables, read_application_file
 from scoring.features import build_features
 from scoring.schema import APPLICATION_TEST, ID_COLUMN, TARGET_COLUMN
+from scoring.tables import CATEGORIES, COLUMNS, DAYS_SENTINEL, table_file_name
 from tests.helpers import PROJECT_ROOT
 
 
@@ -50,7 +51,7 @@ def test_test_applicants_do_not_change_the_training_part(twin):
 
 def test_every_table_has_the_real_columns_and_dtypes(twin, homecredit_sample):
     for name, frame in twin.tables.items():
-        real = pd.read_csv(homecredit_sample / data.table_file_name(name))
+        real = pd.read_csv(homecredit_sample / table_file_name(name))
         assert list(frame.columns) == list(real.columns), name
         assert dict(frame.dtypes.astype(str)) == dict(real.dtypes.astype(str)), name
     # application_test: same columns; dtypes as the loader gives them for the real file
@@ -63,7 +64,7 @@ def test_twin_categories_are_real_categories(twin, homecredit_sample):
     """Every category of the real extract is known to the schema, and the twin draws only known ones."""
     real = load_tables(homecredit_sample, progress=False)
     for (name, made), (_, frame) in zip(twin.tables.items(), real.items(), strict=True):
-        known = data.CATEGORIES.get(name, {})
+        known = CATEGORIES.get(name, {})
         for column, categories in known.items():
             assert set(made[column].dropna()) <= set(categories), (name, column)
             assert set(frame[column].dropna()) <= set(categories), (name, column)
@@ -71,7 +72,7 @@ def test_twin_categories_are_real_categories(twin, homecredit_sample):
 
 def test_csv_round_trip_keeps_values_and_dtypes(twin, twin_dir):
     for name, frame in twin.tables.items():
-        raw = pd.read_csv(twin_dir / data.table_file_name(name))
+        raw = pd.read_csv(twin_dir / table_file_name(name))
         assert dict(raw.dtypes.astype(str)) == dict(frame.dtypes.astype(str)), name
 
 
@@ -181,13 +182,13 @@ def test_the_signal_is_spread_over_several_tables(medium):
 def test_cli_writes_kaggle_named_csv_files(tmp_path):
     assert synthetic.main(["--out", str(tmp_path), "--applicants", "60", "--test-applicants", "15", "--quiet"]) == 0
     names = {p.name for p in tmp_path.iterdir()}
-    assert names == {data.table_file_name(n) for n in data.COLUMNS}
-    tables = load_tables(tmp_path, progress=False)
-    assert len(tables.application) == 60
-    test = read_application_file(tmp_path / data.table_file_name(APPLICATION_TEST))
+    assert names == {table_file_name(n) for n in COLUMNS}
+    loaded = load_tables(tmp_path, progress=False)
+    assert len(loaded.application) == 60
+    test = read_application_file(tmp_path / table_file_name(APPLICATION_TEST))
     assert len(test) == 15 and TARGET_COLUMN not in pd.read_csv(tmp_path / "application_test.csv").columns
-    expected = synthetic.generate(60, synthetic.config.DEFAULT_SEED, progress=False)
-    pd.testing.assert_frame_equal(tables.application, expected.tables.application, check_exact=False, rtol=1e-12)
+    expected = synthetic.generate(60, config.DEFAULT_SEED, progress=False)
+    pd.testing.assert_frame_equal(loaded.application, expected.tables.application, check_exact=False, rtol=1e-12)
 
 
 def test_cli_help_and_bad_arguments(tmp_path):
