@@ -164,3 +164,22 @@ def shap_importance(model: Any, x: Any, labels: Any = None, top: int = 15) -> li
     names = list(x.columns)
     return [{"feature": names[i], "label": labels(names[i]) if labels else names[i],
              "mean_abs_shap": float(mean_abs[i])} for i in order]
+
+
+def mean_interval(values: list[float], test_share: float) -> dict[str, float]:
+    """Corrected t interval of the mean fold AUC (a difference with zero)."""
+    out = corrected_diff(values, test_share)
+    return {"low": out["low"], "high": out["high"]}
+
+
+def variant_summary(m: dict[str, Any]) -> dict[str, Any]:
+    """The figures of a variant (its metrics) that the report compares with the main model."""
+    fair = m["fairness"]
+    return {
+        "excluded_features": m["excluded_features"],
+        "auc": m["auc"], "auc_interval": m["intervals"]["auc"], "cv_auc": m["cv_auc"],
+        "business_cost_per_applicant": m["business_cost_per_applicant"], "threshold": m["threshold"],
+        "gaps": {k: fair[k]["gaps"] for k in ("gender", "age") if k in fair},
+        "approval_ratio": {k: fair[k]["approval_ratio"] for k in ("gender", "age") if k in fair},
+        "equalised_odds_difference": {k: fair[k]["equalised_odds_difference"] for k in ("gender", "age") if k in fair},
+    }

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from scoring.cost import DEFAULT_GRID, cost_curve
+
+if TYPE_CHECKING:
+    from scoring.training import TrainResult
 
 PLOT_FILES = ("roc.png", "cost_threshold.png")  # written next to the artifacts
 
@@ -117,3 +120,16 @@ def save_plots(images: dict[str, bytes], model_dir: Path) -> list[Path]:
         path.write_bytes(images[key])
         paths.append(path)
     return paths
+
+
+def chart_images(result: TrainResult) -> dict[str, bytes]:
+    """Every chart of the report, as PNG bytes."""
+    m = result.metrics
+    return {
+        "roc": roc_png(result.holdout_target, result.holdout_scores, m["auc"], result.baseline_holdout_scores),
+        "pr": pr_png(result.holdout_target, result.holdout_scores),
+        "cost": cost_png(result.oof_target, result.oof_scores, result.threshold),
+        "calibration": calibration_png(m["calibration"]),
+        "confusion": confusion_png(m["confusion"], m["threshold"]),
+        "importance": importance_png(m["importance"]),
+    }

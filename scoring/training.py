@@ -30,9 +30,12 @@ from scoring.evaluation import (
     calibration,
     corrected_diff,
     holdout_intervals,
+    mean_interval,
     shap_importance,
+    variant_summary,
 )
 from scoring.fairness import GENDER_PATTERN, fairness_audit
+from scoring.plots import PLOT_FILES, chart_images
 from scoring.reference import build_reference
 from scoring.schema import (
     EXT_SOURCE_1,
@@ -208,7 +211,7 @@ def train_model(
         "cv_auc": cv_auc,
         "cv_fold_auc": best.fold_auc,
         "cv_fold_auc_sd": float(np.std(best.fold_auc, ddof=1)),
-        "cv_auc_interval": _mean_interval(best.fold_auc, share),
+        "cv_auc_interval": mean_interval(best.fold_auc, share),
         "cv_fold_rounds": best.fold_rounds,
         "baseline_ext_source_logreg_cv_auc": (float(roc_auc_score(y, tuning.baseline_oof))
                                               if tuning.baseline_oof is not None else None),
@@ -274,41 +277,6 @@ def train_model(
     )
 
 
-def _mean_interval(values: list[float], test_share: float) -> dict[str, float]:
-    """Corrected t interval of the mean fold AUC (a difference with zero)."""
-    out = corrected_diff(values, test_share)
-    return {"low": out["low"], "high": out["high"]}
-
-
-def chart_images(result: TrainResult) -> dict[str, bytes]:
-    """Every chart of the report, as PNG bytes."""
-    from scoring import plots
-
-    m = result.metrics
-    return {
-        "roc": plots.roc_png(result.holdout_target, result.holdout_scores, m["auc"], result.baseline_holdout_scores),
-        "pr": plots.pr_png(result.holdout_target, result.holdout_scores),
-        "cost": plots.cost_png(result.oof_target, result.oof_scores, result.threshold),
-        "calibration": plots.calibration_png(m["calibration"]),
-        "confusion": plots.confusion_png(m["confusion"], m["threshold"]),
-        "importance": plots.importance_png(m["importance"]),
-    }
-
-
-def variant_summary(result: TrainResult) -> dict[str, Any]:
-    """The figures of a variant that the report compares with the main model."""
-    m = result.metrics
-    fair = m["fairness"]
-    return {
-        "excluded_features": m["excluded_features"],
-        "auc": m["auc"], "auc_interval": m["intervals"]["auc"], "cv_auc": m["cv_auc"],
-        "business_cost_per_applicant": m["business_cost_per_applicant"], "threshold": m["threshold"],
-        "gaps": {k: fair[k]["gaps"] for k in ("gender", "age") if k in fair},
-        "approval_ratio": {k: fair[k]["approval_ratio"] for k in ("gender", "age") if k in fair},
-        "equalised_odds_difference": {k: fair[k]["equalised_odds_difference"] for k in ("gender", "age") if k in fair},
-    }
-
-
 def load_training_frame(data_dir: Path, *, seed: int, applicants: int, quiet: bool = False):
     """Features, target, true probability (synthetic only) and a description of the source."""
     from scoring import data, datadir, features, synthetic
@@ -360,12 +328,10 @@ def run_training(data_dir: Path, model_dir: Path, cfg: TrainConfig, *, applicant
         chosen = tuple((k, v) for k, v in result.metrics["hyperparameters"].items() if k != "n_rounds")
         variant_cfg = replace(cfg, tune=False, n_repeats=1, exclude_features=(GENDER_PATTERN,), fixed_params=chosen)
         variant = train_model(frame, target, variant_cfg, groups_from=frame, quiet=True)
-        result.metrics["variant_without_gender"] = variant_summary(variant)
+        result.metrics["variant_without_gender"] = variant_summary(variant.metrics)
     result.metrics["total_seconds"] = round(time.perf_counter() - started, 1)
     images = chart_images(result)
     model_dir = Path(model_dir)
-    from scoring.plots import PLOT_FILES
-
     extra = {
         REPORT_FILE: lambda version: build_report(result.metrics, result.threshold, images, version).encode(),
         PLOT_FILES[0]: images["roc"],

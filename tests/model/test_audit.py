@@ -11,9 +11,10 @@ from scipy.stats import norm
 
 from scoring.evaluation import audit_warnings, corrected_diff, holdout_intervals
 from scoring.fairness import age_groups, audit_groups, gender_groups, gender_switch
+from scoring.plots import chart_images
 from scoring.report import build_report
 from scoring.schema import REPORT_FILE
-from scoring.training import chart_images, drop_features, train_model
+from scoring.training import drop_features, train_model
 from scoring.tuning import tune
 
 

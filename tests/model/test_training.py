@@ -10,9 +10,9 @@ import pytest
 
 from scoring.artifacts import ArtifactError, load_artifacts, write_artifacts
 from scoring.cost import best_threshold
-from scoring.plots import PLOT_FILES, save_plots
+from scoring.plots import PLOT_FILES, chart_images, save_plots
 from scoring.schema import MANIFEST_FILE, MODEL_FILE, SCORE_KEY, THRESHOLD_FILE, UI_FEATURE_NAMES
-from scoring.training import chart_images, train_model
+from scoring.training import train_model
 
 
 def test_threshold_is_the_oof_cost_minimum(small_training):
