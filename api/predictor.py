@@ -27,6 +27,7 @@ import xgboost as xgb
 from api.backends import BATCH_BACKEND, ONNXRUNTIME, ROW_BACKEND, XGBOOST, OnnxScorer, XGBoostScorer, onnx_scorer
 from api.treeshap import TreeShap
 from scoring.artifacts import Artifacts, load_artifacts
+from scoring.reference import served_matrix
 from scoring.schema import EXCLUSIVE_GROUPS, ONNX_FILE, feature_label, label_for, prediction_for
 from scoring.trees import UnsupportedModel, read_trees, used_booster
 
@@ -200,11 +201,7 @@ class Predictor:
         unknown = [c for c in frame.columns if c not in self.index]
         if unknown:
             raise UnknownFeatureError([str(c) for c in unknown])
-        matrix = np.repeat(self.template, len(frame), axis=0)
-        for name in frame.columns:
-            matrix[:, self.index[name]] = pd.to_numeric(frame[name], errors="raise").to_numpy(dtype=np.float32,
-                                                                                             na_value=np.nan)
-        return matrix
+        return served_matrix(self.template[0], self.index, frame)
 
     # --- scoring ------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scoring import config
 from scoring.reference import build_reference
 from scoring.schema import (
     BUREAU_OVERDUE_MAX,
@@ -67,7 +68,8 @@ def write_model_dir(directory: Path, n: int = 5000, seed: int = 0, threshold: fl
     frame, scores = population(n, seed)
     (directory / REFERENCE_FILE).write_text(json.dumps(build_reference(frame, scores, seed=seed)))
     if threshold is not None:
-        (directory / THRESHOLD_FILE).write_text(json.dumps({"threshold": threshold, "cost_fn": 10, "cost_fp": 1}))
+        (directory / THRESHOLD_FILE).write_text(json.dumps(
+            {"threshold": threshold, "cost_fn": config.DEFAULT_COST_FN, "cost_fp": config.DEFAULT_COST_FP}))
     return directory
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import joblib
 import numpy as np
 
+from scoring.reference import template_row
 from scoring.schema import (
     ARTIFACT_FILES,
     FEATURES_FILE,
@@ -64,8 +65,7 @@ class Artifacts:
     def template_row(self) -> np.ndarray:
         """The serving template in model column order, float32: each feature's training median
         (`reference.json` `template`; null or absent → NaN, missing, as XGBoost learnt it)."""
-        template = self.reference.get("template", {})
-        return np.array([np.nan if template.get(f) is None else template[f] for f in self.features], dtype=np.float32)
+        return template_row(self.reference.get("template", {}), self.features)
 
 
 def model_version_of(model_sha256: str, features: list[str], threshold: dict[str, Any]) -> str:

@@ -1,7 +1,7 @@
 """Business cost of decisions and the cost-optimal decision threshold (pure functions).
 
 A missed default (false negative) costs `cost_fn`, a refused good client (false positive)
-`cost_fp`; the default 10:1 is the lender's estimate. A client is refused (predicted 1) when
+`cost_fp`; the default 10:1 (`scoring.config`) is the lender's estimate. A client is refused (predicted 1) when
 `score >= threshold`, as in `scoring.schema.label_for`.
 """
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from scoring.config import DEFAULT_COST_FN, DEFAULT_COST_FP
 
 # Thresholds tried: a 0.001 grid, fine enough that the cost curve is flat between neighbours.
 DEFAULT_GRID = np.round(np.arange(0.001, 1.0, 0.001), 3)
@@ -39,14 +41,14 @@ def confusion_at(y_true: np.ndarray, scores: np.ndarray, threshold: float) -> tu
 
 
 def business_cost(y_true: np.ndarray, scores: np.ndarray, threshold: float,
-                  cost_fn: float = 10.0, cost_fp: float = 1.0) -> float:
+                  cost_fn: float = DEFAULT_COST_FN, cost_fp: float = DEFAULT_COST_FP) -> float:
     """Total cost cost_fn·FN + cost_fp·FP at one threshold."""
     _, fp, fn, _ = confusion_at(y_true, scores, threshold)
-    return cost_fn * fn + cost_fp * fp
+    return float(cost_fn * fn + cost_fp * fp)
 
 
 def cost_curve(y_true: np.ndarray, scores: np.ndarray, thresholds: np.ndarray,
-               cost_fn: float = 10.0, cost_fp: float = 1.0) -> np.ndarray:
+               cost_fn: float = DEFAULT_COST_FN, cost_fp: float = DEFAULT_COST_FP) -> np.ndarray:
     """Total cost at every threshold, in O((n + t) log n) rather than one pass per threshold."""
     y = np.asarray(y_true).astype(bool)
     s = np.asarray(scores, dtype=float)
@@ -59,7 +61,8 @@ def cost_curve(y_true: np.ndarray, scores: np.ndarray, thresholds: np.ndarray,
     return cost_fn * fn + cost_fp * fp
 
 
-def best_threshold(y_true: np.ndarray, scores: np.ndarray, cost_fn: float = 10.0, cost_fp: float = 1.0,
+def best_threshold(y_true: np.ndarray, scores: np.ndarray,
+                   cost_fn: float = DEFAULT_COST_FN, cost_fp: float = DEFAULT_COST_FP,
                    grid: np.ndarray = DEFAULT_GRID, tolerance: float = GREY_ZONE_TOLERANCE) -> ThresholdChoice:
     """The grid threshold of least total cost (the lowest one on ties) and its grey zone.
 

@@ -6,7 +6,7 @@ Layout of the document (monitoring and the predictor read it):
       "n_rows": int,                       # training rows it was measured on
       "features": {                        # the 11 UI features, plus the score under "score"
                                            # (the score as the service computes it for a form
-                                           # request: see scoring.training.served_scores)
+                                           # request: see served_matrix, scoring.training.served_scores)
         name: {"kind": "binary", "n": int, "n_missing": int, "p1": float}
             | {"kind": "continuous", "n": int, "n_missing": int,
                "edges": [float, ...],      # inner bin edges: quantiles of the training values
@@ -25,6 +25,7 @@ Bins: value v falls in bin `searchsorted(edges, v, side="right")`, i.e. bins are
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -41,8 +42,33 @@ def _is_binary(values: np.ndarray) -> bool:
     return present.size > 0 and bool(np.isin(present, (0.0, 1.0)).all())
 
 
-def _finite_or_none(x: float) -> float | None:
+def finite_or_none(x: float | None) -> float | None:
+    """A JSON-safe number: None for a missing, NaN or infinite value."""
     return None if x is None or not math.isfinite(x) else float(x)
+
+
+def template_of(features: pd.DataFrame) -> dict[str, float | None]:
+    """The serving template: each feature's training median (null when the feature is always missing)."""
+    medians = features.astype(float).median()
+    return {col: finite_or_none(medians[col]) for col in features.columns}
+
+
+def template_row(template: Mapping[str, float | None], features: list[str]) -> np.ndarray:
+    """The template in model column order, float32; null or absent -> NaN (missing, as XGBoost learnt it)."""
+    return np.array([np.nan if template.get(f) is None else template[f] for f in features], dtype=np.float32)
+
+
+def served_matrix(template: np.ndarray, positions: Mapping[str, int], given: pd.DataFrame) -> np.ndarray:
+    """Rows as the service builds them: the float32 `template` row, then the `given` columns at their positions.
+
+    The one way a request's row is made from the features it gives (the predictor for a batch,
+    training for the scores drift monitoring compares with). Non-numeric values raise.
+    """
+    matrix = np.repeat(np.asarray(template, dtype=np.float32)[None, :], len(given), axis=0)
+    for name in given.columns:
+        matrix[:, positions[name]] = pd.to_numeric(given[name], errors="raise").to_numpy(dtype=np.float32,
+                                                                                      na_value=np.nan)
+    return matrix
 
 
 def bin_index(edges: list[float] | np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -87,19 +113,18 @@ def build_reference(features: pd.DataFrame, scores: np.ndarray, *, seed: int = 0
     dists = {name: distribution(features[name].to_numpy(dtype=float), seed=seed) for name in UI_FEATURE_NAMES}
     dists[SCORE_KEY] = distribution(scores, binary=False, seed=seed)
     numeric = features.astype(float)
-    medians = numeric.median()
     ranges = {}
     for col in numeric.columns:
         arr = numeric[col].to_numpy()
         present = arr[~np.isnan(arr)]
         ranges[col] = {
-            "min": _finite_or_none(present.min()) if present.size else None,
-            "max": _finite_or_none(present.max()) if present.size else None,
+            "min": finite_or_none(present.min()) if present.size else None,
+            "max": finite_or_none(present.max()) if present.size else None,
             "binary": _is_binary(arr),
         }
     return {
         "n_rows": int(len(features)),
         "features": dists,
-        "template": {col: _finite_or_none(medians[col]) for col in numeric.columns},
+        "template": template_of(numeric),
         "ranges": ranges,
     }

@@ -23,7 +23,7 @@ from sklearn.model_selection import train_test_split
 
 from scoring import config
 from scoring.artifacts import write_artifacts
-from scoring.cost import best_threshold, confusion_at
+from scoring.cost import best_threshold, business_cost, confusion_at
 from scoring.evaluation import (
     MIN_DEFAULTS,
     audit_warnings,
@@ -36,7 +36,7 @@ from scoring.evaluation import (
 )
 from scoring.fairness import GENDER_PATTERN, fairness_audit
 from scoring.plots import PLOT_FILES, chart_images
-from scoring.reference import build_reference
+from scoring.reference import build_reference, served_matrix, template_of, template_row
 from scoring.schema import (
     EXT_SOURCE_1,
     EXT_SOURCE_2,
@@ -123,20 +123,20 @@ def _log(message: str, quiet: bool) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
-def served_scores(model: xgb.XGBClassifier, x: pd.DataFrame, template: pd.Series | None = None) -> np.ndarray:
+def served_scores(model: xgb.XGBClassifier, x: pd.DataFrame,
+                  template: dict[str, float | None] | None = None) -> np.ndarray:
     """Scores of training rows as the service computes them for a form request.
 
     The service only receives the 11 form features and takes every other feature from the
     template of training medians, so its scores are not distributed like full-row scores. Drift
     monitoring compares live scores with these, not with full-row scores (which would flag
-    stable traffic as drifting).
+    stable traffic as drifting). `template`: the reference's (default: the medians of `x`).
     """
-    medians = (x.median() if template is None else template.reindex(x.columns)).to_numpy(dtype=np.float32)
-    served = pd.DataFrame(np.repeat(medians[None, :], len(x), axis=0),
-                          columns=x.columns, index=x.index)
+    names = list(x.columns)
+    row = template_row(template_of(x) if template is None else template, names)
     ui = [name for name in UI_FEATURE_NAMES if name in x.columns]
-    served[ui] = x[ui].to_numpy(dtype=np.float32)
-    return model.predict_proba(served)[:, 1]
+    served = served_matrix(row, {name: i for i, name in enumerate(names)}, x[ui])
+    return model.predict_proba(pd.DataFrame(served, columns=x.columns, index=x.index))[:, 1]
 
 
 def drop_features(frame: pd.DataFrame, patterns: tuple[str, ...]) -> pd.DataFrame:
@@ -204,6 +204,7 @@ def train_model(
     hold_scores = final.predict_proba(x_hold)[:, 1]
     base_hold = baseline_scores(x, y, x_hold)
     tn, fp, fn, tp = confusion_at(y_hold, hold_scores, choice.threshold)
+    hold_cost = business_cost(y_hold, hold_scores, choice.threshold, cfg.cost_fn, cfg.cost_fp)
     hold_auc = float(roc_auc_score(y_hold, hold_scores))
     share = 1 / (cfg.n_splits - 1)
     metrics: dict[str, Any] = {
@@ -220,8 +221,8 @@ def train_model(
                            if tuning.baseline_fold_auc is not None else None),
         "threshold": choice.threshold,
         "grey_zone": {"low": choice.grey_low, "high": choice.grey_high},
-        "business_cost": float(cfg.cost_fn * fn + cfg.cost_fp * fp),
-        "business_cost_per_applicant": float((cfg.cost_fn * fn + cfg.cost_fp * fp) / len(y_hold)),
+        "business_cost": hold_cost,
+        "business_cost_per_applicant": hold_cost / len(y_hold),
         "oof_business_cost_per_applicant": choice.cost_per_applicant,
         "oof_cost_accept_all_per_applicant": float(cfg.cost_fn * y.mean()),
         "cost_fn": cfg.cost_fn,

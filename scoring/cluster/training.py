@@ -33,11 +33,11 @@ from scoring import data
 from scoring.artifacts import write_artifacts
 from scoring.cluster import connect, log_progress, parse_spec
 from scoring.cluster.features import Layout, feature_frame, is_layout, open_layout
-from scoring.cost import best_threshold, confusion_at
+from scoring.cost import best_threshold, business_cost, confusion_at
 from scoring.evaluation import calibration
 from scoring.partition import TRUE_PROBABILITY_COLUMN, write_twin
 from scoring.plots import PLOT_FILES, cost_png, roc_png
-from scoring.reference import _finite_or_none, build_reference
+from scoring.reference import build_reference, finite_or_none
 from scoring.schema import TARGET_COLUMN
 from scoring.training import TrainConfig, TrainResult, served_scores
 from scoring.tuning import BASELINE_FEATURES, baseline_scores
@@ -101,8 +101,8 @@ def _exact_ranges(client, train, names: list[str]) -> dict[str, dict[str, Any]]:
     x = train[names]
     lo, hi, present, zero_one = client.compute([x.min(), x.max(), x.count(), (x.isin([0.0, 1.0]) | x.isna()).all()],
                                                sync=True)
-    return {name: {"min": _finite_or_none(lo[name]) if present[name] else None,
-                   "max": _finite_or_none(hi[name]) if present[name] else None,
+    return {name: {"min": finite_or_none(lo[name]) if present[name] else None,
+                   "max": finite_or_none(hi[name]) if present[name] else None,
                    "binary": bool(zero_one[name] and present[name] > 0)} for name in names}
 
 
@@ -159,14 +159,15 @@ def train_on_cluster(client, layout: Layout, cfg: TrainConfig, *, quiet: bool = 
     reference["ranges"] = _exact_ranges(client, train, names)
 
     tn, fp, fn, tp = confusion_at(y_hold, hold_scores, choice.threshold)
+    hold_cost = business_cost(y_hold, hold_scores, choice.threshold, cfg.cost_fn, cfg.cost_fp)
     hold_auc = float(roc_auc_score(y_hold, hold_scores))
     metrics: dict[str, Any] = {
         "auc": hold_auc, "cv_auc": cv_auc, "cv_fold_auc": fold_aucs,
         "baseline_ext_source_logreg_cv_auc": _baseline_cv_auc(base[base_cols], base[TARGET_COLUMN].to_numpy(int),
                                                                folds),
         "threshold": choice.threshold,
-        "business_cost": float(cfg.cost_fn * fn + cfg.cost_fp * fp),
-        "business_cost_per_applicant": float((cfg.cost_fn * fn + cfg.cost_fp * fp) / len(y_hold)),
+        "business_cost": hold_cost,
+        "business_cost_per_applicant": hold_cost / len(y_hold),
         "oof_business_cost_per_applicant": choice.cost_per_applicant,
         "cost_fn": cfg.cost_fn, "cost_fp": cfg.cost_fp,
         "recall": tp / max(tp + fn, 1), "precision": tp / max(tp + fp, 1),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from scoring.artifacts import ArtifactError, load_artifacts, write_artifacts
@@ -117,7 +116,7 @@ def test_reference_scores_are_what_the_service_computes(small_training, tmp_path
                     metrics=result.metrics, reference=result.reference)
     predictor = Predictor.from_dir(tmp_path)
     rows = frame.dropna(subset=list(UI_FEATURE_NAMES)).head(50).astype("float32")
-    template = pd.Series(result.reference["template"], dtype=float)  # the training rows' medians
+    template = result.reference["template"]  # the training rows' medians
     expected = served_scores(result.model, frame.astype("float32"), template)[rows.index]
     got = [predictor.predict({n: float(r[n]) for n in UI_FEATURE_NAMES}, explain=False).score
            for _, r in rows.iterrows()]
