@@ -26,9 +26,9 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from api.batch_check import Checked, Layout, RowError, SeenIds, check_chunk, malformed_errors, numbers_of
-from api.batch_children import ChildIndex
 from api.batch_read import Chunk, InputFileError, is_parquet, read_chunks, read_header
 from scoring import data, features, tables
+from scoring.child_index import ChildIndex
 from scoring.schema import APPLICATION_TEST, CHILD_TABLES, ID_COLUMN, LABEL_HIGH_RISK, LABEL_LOW_RISK, TARGET_COLUMN
 
 DEFAULT_CHUNK_SIZE = 20_000

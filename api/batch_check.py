@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from api.batch_read import Chunk
+from scoring.data import parse_numbers
 
 _EMPTY_ID = -2
 _NOT_INTEGER_ID = -3
@@ -91,8 +92,8 @@ def _cells(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray 
         return values, np.zeros(len(values), dtype=bool), None
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         text = column.to_numpy(zero_copy_only=False)
-        values = pd.to_numeric(pd.Series(text), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        return values, np.isnan(values) & pd.notna(text), text
+        values, is_text = parse_numbers(text)
+        return values, is_text, text
     text = column.cast(pa.string()).to_numpy(zero_copy_only=False)  # dates, lists...: not numbers
     return np.full(len(text), np.nan), pd.notna(text), text
 

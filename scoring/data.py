@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -100,19 +100,33 @@ def _read_raw(path: Path, name: str) -> pd.DataFrame:
         raise DataError(f"{path}: cannot be read as {_expected(name)}: {exc}") from exc
 
 
+def parse_numbers(cells: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cells read as numbers: their float64 values (NaN when missing or not a number) and the mask
+    of the cells that hold something other than a number (text such as ``"lots"``).
+
+    The one rule for a numeric cell, used by loading (`read_table`, `coerce_table`) and by the
+    batch's row checks (`api.batch_check`): missing is fine, text is refused.
+    """
+    cells = cells if isinstance(cells, pd.Series) else pd.Series(cells)
+    values = pd.to_numeric(cells, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    return values, np.isnan(values) & cells.notna().to_numpy()
+
+
+def _first_text(cells: pd.Series) -> tuple[np.ndarray, int | None]:
+    """`parse_numbers` values of `cells` and the position of the first cell that is text, or None."""
+    values, is_text = parse_numbers(cells)
+    return values, (int(np.flatnonzero(is_text)[0]) if is_text.any() else None)
+
+
 def _locate_bad_number(path: Path, name: str) -> DataError:
     """Slow path after a failed fast read: find the first non-numeric value of a numeric column."""
     raw = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=True)
     for col, kind in COLUMNS[name].items():
         if kind == "str" or col not in raw:
             continue
-        values = raw[col]
-        bad = values.notna() & pd.to_numeric(values, errors="coerce").isna()
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            return DataError(
-                f"{path}: column {col} must hold numbers; line {row + 2} has {values.iloc[row]!r}"
-            )
+        _, row = _first_text(raw[col])
+        if row is not None:
+            return DataError(f"{path}: column {col} must hold numbers; line {row + 2} has {raw[col].iloc[row]!r}")
     return DataError(f"{path}: a numeric column holds text; expected {_expected(name)}")
 
 
@@ -141,13 +155,11 @@ def _coerce(frame: pd.DataFrame, path: Path, name: str, required: tuple[str, ...
             columns[col] = series if series.dtype == "str" else series.astype("str").where(series.notna())
             continue
         if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-            numbers = pd.to_numeric(series, errors="coerce")
-            bad = numbers.isna() & series.notna()
-            if bad.any():
-                row = int(np.flatnonzero(bad.to_numpy())[0])
+            values, row = _first_text(series)
+            if row is not None:
                 raise DataError(f"{path}: column {col} must hold numbers; row {row + 1} has {series.iloc[row]!r}")
-            series = numbers
-        values = series.to_numpy(dtype="float64", na_value=np.nan)
+        else:
+            values = series.to_numpy(dtype="float64", na_value=np.nan)
         if kind == "int" and not np.isnan(values).any() and np.array_equal(values, np.round(values)):
             columns[col] = pd.Series(values.astype("int64"), index=frame.index)
         else:
@@ -197,19 +209,6 @@ def _check_application(frame: pd.DataFrame, path: Path, *, require_target: bool)
         raise DataError(f"{path}: required column {TARGET_COLUMN} is missing; expected 0/1 labels for training")
 
 
-def read_application_file(path: str | Path, *, require_target: bool = False) -> pd.DataFrame:
-    """Read a user's application-like file (``application_test``-like CSV/.csv.gz/.parquet) for scoring.
-
-    Only ``SK_ID_CURR`` is required (and ``TARGET`` when `require_target`); known columns get their
-    declared dtypes, absent ones are added as missing (with a warning), extra columns are kept.
-    """
-    required = (ID_COLUMN, TARGET_COLUMN) if require_target else (ID_COLUMN,)
-    frame = _read_table(Path(path), APPLICATION_TRAIN, required)
-    if not require_target and TARGET_COLUMN in frame:
-        frame = frame.drop(columns=TARGET_COLUMN)
-    return frame
-
-
 # --- The seven tables together --------------------------------------------------------------
 
 
@@ -226,26 +225,16 @@ class Tables:
     credit_card: pd.DataFrame | None = None
 
     def restrict(self, ids: Iterable[int]) -> Tables:
-        """The same tables limited to applicants `ids` (bureau_balance through their SK_ID_BUREAU)."""
+        """The same tables limited to applicants `ids` (bureau_balance through their SK_ID_BUREAU).
+
+        Child rows come grouped by applicant, each applicant's in their order (`ChildIndex`: build
+        one to restrict the same tables many times).
+        """
+        from scoring.child_index import ChildIndex
+
         ids = np.unique(np.asarray(list(ids) if not hasattr(ids, "__len__") else ids, dtype="int64"))
-
-        def keep(frame: pd.DataFrame | None, key: str, values: np.ndarray) -> pd.DataFrame | None:
-            if frame is None:
-                return None
-            return frame.loc[frame[key].isin(values)].reset_index(drop=True)
-
-        bureau = keep(self.bureau, ID_COLUMN, ids)
-        bureau_ids = bureau[BUREAU_ID].to_numpy() if bureau is not None else np.empty(0, dtype="int64")
-        return replace(
-            self,
-            application=keep(self.application, ID_COLUMN, ids),
-            bureau=bureau,
-            bureau_balance=keep(self.bureau_balance, BUREAU_ID, bureau_ids),
-            previous_application=keep(self.previous_application, ID_COLUMN, ids),
-            pos_cash=keep(self.pos_cash, ID_COLUMN, ids),
-            installments=keep(self.installments, ID_COLUMN, ids),
-            credit_card=keep(self.credit_card, ID_COLUMN, ids),
-        )
+        application = self.application.loc[self.application[ID_COLUMN].isin(ids)].reset_index(drop=True)
+        return ChildIndex(self).restrict(application)
 
     def items(self) -> list[tuple[str, pd.DataFrame | None]]:
         """(Kaggle table name, frame) for the application table and the six child tables."""

@@ -13,8 +13,8 @@ import pytest
 
 import inference
 from api.batch import BatchInputError, errors_path_for, score_file
-from api.batch_children import ChildIndex
 from scoring import config, data, features
+from scoring.child_index import ChildIndex
 from scoring.schema import ID_COLUMN
 from tests.helpers import PROJECT_ROOT
 from tests.inference.test_inference import read_scores, run_cli
@@ -139,7 +139,13 @@ def test_child_index_gives_the_features_of_restrict(twin_dir):
     tables = data.load_tables(twin_dir, application="application_test", require_target=False, progress=False)
     index = ChildIndex(tables)
     app = tables.application.iloc[[7, 3, 41, 12, 59]].reset_index(drop=True)  # any order, as a chunk comes
-    direct = tables.restrict(app[ID_COLUMN].to_numpy())
+    ids = app[ID_COLUMN].to_numpy()
+    bureau = tables.bureau[tables.bureau[ID_COLUMN].isin(ids)]
+    direct = data.Tables(  # the definition: every child row of these applicants, found by a full scan
+        application=app, bureau=bureau,
+        bureau_balance=tables.bureau_balance[tables.bureau_balance["SK_ID_BUREAU"].isin(bureau["SK_ID_BUREAU"])],
+        **{name: getattr(tables, name)[getattr(tables, name)[ID_COLUMN].isin(ids)]
+           for name in ("previous_application", "pos_cash", "installments", "credit_card")})
     fast = index.restrict(app)
     for (name, got), (_, expected) in zip(fast.items()[1:], direct.items()[1:], strict=True):
         key = ["SK_ID_BUREAU", "MONTHS_BALANCE"] if name == "bureau_balance" else list(expected.columns[:2])

@@ -1,9 +1,10 @@
-"""The child tables of a raw batch, sorted once by key, so that a chunk's rows are found fast.
+"""The child rows of some applicants: the one implementation of restricting the seven tables.
 
-`Tables.restrict` scans every child table for each chunk: at the Kaggle size (about 60M child
-rows) that is seconds per chunk, whatever the chunk's size. Here each table is sorted once by its
-key (stable: the rows of one applicant keep their order, so aggregates are the same to the bit)
-and a chunk takes its applicants' rows by binary search, in time proportional to those rows.
+Each child table is sorted once by its key (stable: the rows of one applicant keep their order, so
+aggregates are the same to the bit) and a set of applicants takes its rows by binary search, in
+time proportional to those rows. Scanning every child table instead (``isin``) costs seconds per
+chunk at the Kaggle size (about 60M child rows), whatever the chunk's size: the batch builds one
+`ChildIndex` and restricts it chunk after chunk; `Tables.restrict` is the one-off use.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from dataclasses import fields
 import numpy as np
 import pandas as pd
 
-from scoring.data import BUREAU_ID, Tables
+from scoring.data import Tables
 from scoring.schema import ID_COLUMN
+from scoring.tables import BUREAU_ID
 
 
 def _ranges(sorted_keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -50,7 +52,7 @@ class ChildIndex:
         return frame.take(_ranges(keys, ids)).reset_index(drop=True)
 
     def restrict(self, application: pd.DataFrame) -> Tables:
-        """The tables of the applicants of `application` (same content as `Tables.restrict`)."""
+        """The tables of the applicants of `application`: its rows as given, their child rows by key."""
         ids = np.unique(application[ID_COLUMN].to_numpy(dtype=np.int64))
         parts = {name: self._take(name, ids) for name in self._frames if name != "bureau_balance"}
         bureau = parts.get("bureau")
