@@ -23,6 +23,7 @@ from api.batch import DEFAULT_CHUNK_SIZE, BatchInputError, score_file
 from api.predictor import Predictor
 from scoring import config
 from scoring.artifacts import ArtifactError
+from scoring.cli import add_verbose, setup_logging
 from scoring.data import DataError
 from scoring.schema import APPLICATION_TEST
 
@@ -54,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cluster", default=None, metavar="SPEC",
                         help="score on Dask ('local', 'local:2x3GB' or tcp://HOST:8786): --input is then a folder "
                              "or glob of files, --output a folder of parts, --data-dir a partitioned dataset")
+    add_verbose(parser)
     args = parser.parse_args(argv)
+    setup_logging(verbose=args.verbose, quiet=args.quiet)
     if args.chunk_size < 1:
         parser.error("--chunk-size must be at least 1")
     if args.input is None:

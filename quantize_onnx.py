@@ -17,6 +17,7 @@ from pathlib import Path
 
 from scoring import config
 from scoring.artifacts import ArtifactError
+from scoring.cli import add_verbose, setup_logging
 from scoring.onnx_quantize import run_quantisation
 
 
@@ -29,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-dir", type=Path, default=None, help="model artifacts (default: MODEL_DIR or models/)")
     parser.add_argument("--rows", type=int, default=10_000, help="split-probing rows (default: %(default)s)")
     parser.add_argument("--dry-run", action="store_true", help="measure only; never write a file")
+    add_verbose(parser)
     args = parser.parse_args(argv)
+    setup_logging(verbose=args.verbose)
     if args.rows < 1000:
         parser.error("--rows must be at least 1000")
     try:

@@ -18,6 +18,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from scoring import config  # noqa: E402
+from scoring.cli import add_verbose, setup_logging  # noqa: E402
 from scoring.cluster import ClusterError  # noqa: E402
 from scoring.data import DataError  # noqa: E402
 from scoring.datadir import training_source  # noqa: E402
@@ -54,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cluster", default=None, metavar="SPEC",
                         help="train on Dask: 'local', 'local:2x3GB' (workers x memory) or a scheduler address "
                              "tcp://HOST:8786; --data-dir is then a partitioned dataset (python -m scoring.partition)")
+    add_verbose(parser)
     args = parser.parse_args(argv)
+    setup_logging(verbose=args.verbose, quiet=args.quiet)
     if args.folds < 2:
         parser.error("--folds must be at least 2")
     if args.applicants < 100:

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from scoring import config
+from scoring.cli import add_verbose, setup_logging
 from scoring.data import DataError, Tables, find_table, read_table
 from scoring.schema import (
     APPLICATION_TEST,
@@ -152,7 +153,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="twin applicants of application_test, without TARGET (default %(default)s)")
     parser.add_argument("--seed", type=int, default=config.DEFAULT_SEED, help="twin seed (default %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_verbose(parser)
     args = parser.parse_args(argv)
+    setup_logging(verbose=args.verbose, quiet=args.quiet)
     if args.parts < 1:
         parser.error("--parts must be at least 1")
     if args.applicants < 1 or args.test_applicants < 0:
@@ -165,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             doc = write_twin(args.out, args.parts, applicants=args.applicants, seed=args.seed,
                              test_applicants=args.test_applicants, progress=not args.quiet)
     except (DataError, OSError) as exc:
-        print(f"python -m scoring.partition: error: {exc}", file=sys.stderr)
+        log.error("python -m scoring.partition: error: %s", exc)
         return 2
     rows = ", ".join(f"{name} {n:,}" for name, n in doc["tables"].items())
     print(f"{args.out}: {doc['parts']} parts by {ID_COLUMN} % {doc['parts']} ({rows}) "

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -119,8 +118,9 @@ class TrainResult:
 
 
 def _log(message: str, quiet: bool) -> None:
+    """Progress of the job (INFO), unless this part is run quietly (e.g. the report's variant)."""
     if not quiet:
-        print(message, file=sys.stderr, flush=True)
+        log.info(message)
 
 
 def served_scores(model: xgb.XGBClassifier, x: pd.DataFrame,
@@ -341,7 +341,7 @@ def run_training(data_dir: Path, model_dir: Path, cfg: TrainConfig, *, applicant
     manifest = write_artifacts(model_dir, model=result.model, features=result.features, threshold=result.threshold,
                                metrics=result.metrics, reference=result.reference, extra_files=extra)
     for warning in result.metrics["warnings"]:
-        _log(f"WARNING [{warning['code']}]: {warning['message']}", quiet=False)
+        log.warning("WARNING [%s]: %s", warning["code"], warning["message"])
     if tracking:
         from scoring.tracking import log_training_run
 

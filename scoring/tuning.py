@@ -131,7 +131,7 @@ def tune(x: pd.DataFrame, y: np.ndarray, base_params: dict[str, Any], *, n_split
         # a slower learning rate needs a longer patience to see past a plateau
         wait = min(2 * patience, int(round(patience * 0.1 / params["learning_rate"])))
         results.append(_evaluate(x, y, params, folds, n_splits, max_rounds, wait, bar))
-        log.info("candidate %s: mean fold AUC %.4f at %d rounds", cand, results[-1].mean_auc, results[-1].n_rounds)
+        log.debug("candidate %s: mean fold AUC %.4f at %d rounds", cand, results[-1].mean_auc, results[-1].n_rounds)
     bar.close()
     best = max(results, key=lambda r: r.mean_auc)  # ties: the earlier (reference first)
     base_auc, base_oof = None, None

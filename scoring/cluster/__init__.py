@@ -27,16 +27,6 @@ class ClusterError(RuntimeError):
     """The cluster cannot be reached or its workers cannot run the project's code."""
 
 
-def log_progress(quiet: bool) -> None:
-    """Show this package's progress messages on stderr (the CLI jobs call it; a no-op once set)."""
-    logger = logging.getLogger("scoring")
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        logger.addHandler(handler)
-    logger.setLevel(logging.WARNING if quiet else logging.INFO)
-
-
 def parse_spec(spec: str) -> dict:
     """`--cluster` value -> {"local": True, "n_workers", "memory_limit"} or {"address"}."""
     spec = spec.strip()

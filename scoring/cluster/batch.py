@@ -29,7 +29,7 @@ import pandas as pd
 
 from api.batch import BatchInputError, detect_kind, score_file
 from scoring import data
-from scoring.cluster import connect, log_progress, parse_spec
+from scoring.cluster import connect, parse_spec
 from scoring.cluster.features import is_layout, open_layout
 from scoring.partition import part_name, part_of
 from scoring.schema import BUREAU, BUREAU_BALANCE, CHILD_TABLES, ID_COLUMN, TABLE_EXTENSIONS
@@ -172,7 +172,6 @@ def score_on_cluster(inputs: str | Path, output_dir: str | Path, *, cluster: str
     from scoring.artifacts import verify_manifest
 
     parse_spec(cluster)  # a typo fails before any work
-    log_progress(not progress)
     files = input_files(inputs)
     model_dir = Path(model_dir).resolve()
     version = str(verify_manifest(model_dir)["model_version"])

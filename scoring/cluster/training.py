@@ -31,7 +31,7 @@ from sklearn.metrics import roc_auc_score
 
 from scoring import data
 from scoring.artifacts import write_artifacts
-from scoring.cluster import connect, log_progress, parse_spec
+from scoring.cluster import connect, parse_spec
 from scoring.cluster.features import Layout, feature_frame, is_layout, open_layout
 from scoring.cost import best_threshold, business_cost, confusion_at
 from scoring.evaluation import calibration
@@ -210,7 +210,6 @@ def run_cluster_training(data_dir: Path, model_dir: Path, cfg: TrainConfig, *, c
     which only workers on this machine can read.
     """
     parse_spec(cluster)  # a typo fails before any work
-    log_progress(quiet)
     started = time.perf_counter()
     generated = not is_layout(data_dir)
     with tempfile.TemporaryDirectory(prefix="twin-parts-") as scratch:

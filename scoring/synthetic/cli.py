@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from scoring import config
+from scoring.cli import add_verbose, setup_logging
 from scoring.schema import APPLICATION_TEST, TARGET_COLUMN
 from scoring.synthetic.twin import generate, write_tables
 from scoring.tables import table_file_name
@@ -34,7 +35,9 @@ def main(argv: list[str] | None = None) -> int:
         help="rows of application_test.csv, without TARGET (default %(default)s; 0 = no test file)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_verbose(parser)
     args = parser.parse_args(argv)
+    setup_logging(verbose=args.verbose, quiet=args.quiet)
     if args.applicants < 1 or args.test_applicants < 0:
         parser.error("--applicants must be at least 1 and --test-applicants 0 or more")
     start = time.perf_counter()
@@ -46,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             data.test_application.to_csv(path, index=False)
             paths.append(path)
     except OSError as exc:
-        print(f"error: cannot write into {args.out}: {exc}", file=sys.stderr)
+        log.error("error: cannot write into %s: %s", args.out, exc)
         return 2
     app = data.tables.application
     print(
