@@ -182,10 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         model_dir = args.model_dir or config.model_dir()
         if not (model_dir / MANIFEST_FILE).is_file() or not (model_dir / ONNX_FILE).is_file():
-            from tests.api.fixture_model import build_model_dir
-
-            print(f"No model with its ONNX export in {model_dir}: using the small test fixture model.", flush=True)
-            model_dir = build_model_dir(work / "model")
+            print(f"bench_predictor.py: no model with its ONNX export in {model_dir}: run `python train.py` "
+                  "and `python convert_to_onnx.py` first", file=sys.stderr)
+            return 2
         print(f"Machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start.\n", flush=True)
         print("\n".join(one_applicant(model_dir, 3_000 if args.quick else 30_000)) + "\n", flush=True)
         sizes = [1, 16, 256, 1_000, 10_000] if args.quick else [1, 16, 256, 1_000, 10_000, 100_000]

@@ -38,9 +38,9 @@ from fastapi import FastAPI, Request
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._launch import free_port, launched  # noqa: E402
 from scoring import config  # noqa: E402
 from scoring.schema import MANIFEST_FILE, REFERENCE_FILE, UI_FEATURE_NAMES, UI_FEATURES  # noqa: E402
-from tests.helpers import free_port, launched  # noqa: E402
 
 APPLICANT = dict(zip(UI_FEATURE_NAMES, (0.45, 0.6, 0.55, 1, 0, 2.0, 1, 0, 1, 1, 0.0), strict=True))
 N_BODIES = 2_000
@@ -336,10 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         model_dir = args.model_dir or config.model_dir()
         if not (model_dir / MANIFEST_FILE).is_file():
-            from tests.api.fixture_model import build_model_dir
-
-            print(f"No model in {model_dir}: using the small test fixture model (17 features).", flush=True)
-            model_dir = build_model_dir(work / "model")
+            print(f"bench_serving.py: no model in {model_dir}: run `python train.py` first", file=sys.stderr)
+            return 2
         print(f"Machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start "
               "(other work on the machine slows every figure).\n", flush=True)
         duration = args.duration or (3 if args.quick else 10)
