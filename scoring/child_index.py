@@ -51,10 +51,14 @@ class ChildIndex:
         frame, keys = entry
         return frame.take(_ranges(keys, ids)).reset_index(drop=True)
 
-    def restrict(self, application: pd.DataFrame) -> Tables:
-        """The tables of the applicants of `application`: its rows as given, their child rows by key."""
-        ids = np.unique(application[ID_COLUMN].to_numpy(dtype=np.int64))
+    def children(self, ids: np.ndarray) -> dict[str, pd.DataFrame | None]:
+        """The child rows of applicants `ids` (sorted, unique), by `Tables` field (bureau_balance
+        through their SK_ID_BUREAU); an absent table stays None."""
         parts = {name: self._take(name, ids) for name in self._frames if name != "bureau_balance"}
         bureau = parts.get("bureau")
         bureau_ids = np.empty(0, np.int64) if bureau is None else np.unique(bureau[BUREAU_ID].to_numpy(dtype=np.int64))
-        return Tables(application=application, bureau_balance=self._take("bureau_balance", bureau_ids), **parts)
+        return {**parts, "bureau_balance": self._take("bureau_balance", bureau_ids)}
+
+    def restrict(self, application: pd.DataFrame) -> Tables:
+        """The tables of the applicants of `application`: its rows as given, their child rows by key."""
+        return Tables(application=application, **self.children(np.unique(application[ID_COLUMN].to_numpy(np.int64))))

@@ -234,7 +234,7 @@ class Tables:
 
         ids = np.unique(np.asarray(list(ids) if not hasattr(ids, "__len__") else ids, dtype="int64"))
         application = self.application.loc[self.application[ID_COLUMN].isin(ids)].reset_index(drop=True)
-        return ChildIndex(self).restrict(application)
+        return Tables(application=application, **ChildIndex(self).children(ids))
 
     def items(self) -> list[tuple[str, pd.DataFrame | None]]:
         """(Kaggle table name, frame) for the application table and the six child tables."""
