@@ -1,4 +1,5 @@
-"""The real Dockerfile, built and run with ../shared/tools/container-check (buildah)."""
+"""The real Dockerfile, built and run with ../shared/tools/container-check (buildah), from a folder
+holding exactly the files the Hugging Face Space receives (`ship.txt`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 
 import pytest
 
+from tests.container.test_ship import ship
 from tests.helpers import PROJECT_ROOT, free_port
 
 CONTAINER_CHECK = PROJECT_ROOT.parent / "shared" / "tools" / "container-check"
@@ -26,13 +28,15 @@ def container_tool():
 
 
 def test_image_builds_runs_and_serves(container_tool, tmp_path):
+    space = tmp_path / "space"
+    ship.copy(space)  # the build context is what the Space would hold, nothing else
     port = free_port()
     smoke = PROJECT_ROOT / "tests" / "container" / "smoke.py"
     then = (f"{shlex.quote(sys.executable)} {shlex.quote(str(smoke))} --port {port} "
             '--log-file "$CONTAINER_ROOT/app/logs/predictions.log"')
     result = subprocess.run(
         ["bash", str(container_tool), "--port", str(port), "--tag", f"credit-risk-api:test-{port}",
-         "--then", then, str(PROJECT_ROOT)],
+         "--then", then, str(space)],
         capture_output=True, text=True, timeout=1500,
     )
     report = result.stdout + result.stderr
