@@ -209,6 +209,20 @@ def _check_application(frame: pd.DataFrame, path: Path, *, require_target: bool)
         raise DataError(f"{path}: required column {TARGET_COLUMN} is missing; expected 0/1 labels for training")
 
 
+def read_application_file(path: str | Path, *, require_target: bool = False) -> pd.DataFrame:
+    """Read a user's application-like file (``application_test``-like CSV/.csv.gz/.parquet): the
+    applicants of the feature store, the real extract `scoring.realism` compares the twin with.
+
+    Only ``SK_ID_CURR`` is required (and ``TARGET`` when `require_target`); known columns get their
+    declared dtypes, absent ones are added as missing (with a warning), extra columns are kept.
+    """
+    required = (ID_COLUMN, TARGET_COLUMN) if require_target else (ID_COLUMN,)
+    frame = _read_table(Path(path), APPLICATION_TRAIN, required)
+    if not require_target and TARGET_COLUMN in frame:
+        frame = frame.drop(columns=TARGET_COLUMN)
+    return frame
+
+
 # --- The seven tables together --------------------------------------------------------------
 
 

@@ -60,8 +60,7 @@ def quantile_table(real: pd.DataFrame, columns: list[str]) -> dict[str, list[flo
 
 def main(argv: list[str] | None = None) -> int:
     from scoring import synthetic
-    from scoring.data import read_table
-    from scoring.schema import APPLICATION_TEST, TARGET_COLUMN
+    from scoring.data import read_application_file
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--real", type=Path, required=True, help="application_train file of a real extract")
@@ -69,8 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true",
                         help=f"write the quantiles of the columns over {PSI_LIMIT} (raw twin) to {MARGINALS_FILE.name}")
     args = parser.parse_args(argv)
-    # the application_test schema: only SK_ID_CURR is required; TARGET, when there, is not compared
-    real = read_table(args.real, APPLICATION_TEST).drop(columns=TARGET_COLUMN, errors="ignore")
+    real = read_application_file(args.real)
     twin = synthetic.generate(args.applicants, 42, progress=False).tables.application
     table = psi_by_column(real, twin)
     print(table.head(30).round(4).to_string())

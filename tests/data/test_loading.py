@@ -10,17 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring.data import DataError, Tables, find_table, has_kaggle_data, load_tables, read_table
+from scoring.data import DataError, Tables, find_table, has_kaggle_data, load_tables, read_application_file, read_table
 from scoring.features import build_features
-from scoring.schema import (
-    APPLICATION_TEST,
-    APPLICATION_TRAIN,
-    BUREAU,
-    CHILD_TABLES,
-    ID_COLUMN,
-    INSTALMENTS,
-    TARGET_COLUMN,
-)
+from scoring.schema import APPLICATION_TRAIN, BUREAU, CHILD_TABLES, ID_COLUMN, INSTALMENTS, TARGET_COLUMN
 from scoring.tables import COLUMNS, table_file_name
 
 
@@ -190,16 +182,16 @@ def test_extra_columns_are_kept(twin_dir, tmp_path):
     assert (read_table(tmp_path / "bureau.csv", BUREAU)["MY_NOTE"] == "x").all()
 
 
-def test_an_application_test_file_needs_only_the_id(tmp_path):
+def test_read_application_file_needs_only_the_id(tmp_path):
     path = tmp_path / "mine.csv"
-    pd.DataFrame({ID_COLUMN: [1, 2], "AMT_CREDIT": [1e5, 2e5]}).to_csv(path, index=False)
+    pd.DataFrame({ID_COLUMN: [1, 2], "AMT_CREDIT": [1e5, 2e5], TARGET_COLUMN: [0, 1]}).to_csv(path, index=False)
     with pytest.warns(UserWarning, match="absent"):
-        frame = read_table(path, APPLICATION_TEST)
+        frame = read_application_file(path)
     assert TARGET_COLUMN not in frame and frame[ID_COLUMN].tolist() == [1, 2]
     assert frame["EXT_SOURCE_1"].isna().all() and frame["AMT_CREDIT"].tolist() == [1e5, 2e5]
     pd.DataFrame({"AMT_CREDIT": [1.0]}).to_csv(path, index=False)
     with pytest.raises(DataError, match="required column SK_ID_CURR"):
-        read_table(path, APPLICATION_TEST)
+        read_application_file(path)
 
 
 def test_restrict_keeps_only_the_applicants_and_their_rows(twin):
@@ -241,5 +233,5 @@ def test_real_extract_loads_with_its_own_dtypes(homecredit_sample):
         assert list(frame.columns) == list(raw.columns), name
         assert dict(frame.dtypes.astype(str)) == dict(raw.dtypes.astype(str)), name
     assert all(frame is not None for name, frame in tables.items() if name in CHILD_TABLES)
-    test = read_table(homecredit_sample / "application_test.csv", APPLICATION_TEST)
+    test = read_application_file(homecredit_sample / "application_test.csv")
     assert len(test) == 199 and TARGET_COLUMN not in test

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from scoring import config, synthetic
-from scoring.data import load_tables, read_table
+from scoring.data import load_tables, read_application_file
 from scoring.features import build_features
 from scoring.schema import APPLICATION_TEST, ID_COLUMN, TARGET_COLUMN
 from scoring.tables import CATEGORIES, COLUMNS, DAYS_SENTINEL, table_file_name
@@ -55,7 +55,7 @@ def test_every_table_has_the_real_columns_and_dtypes(twin, homecredit_sample):
         assert list(frame.columns) == list(real.columns), name
         assert dict(frame.dtypes.astype(str)) == dict(real.dtypes.astype(str)), name
     # application_test: same columns; dtypes as the loader gives them for the real file
-    real_test = read_table(homecredit_sample / "application_test.csv", APPLICATION_TEST)
+    real_test = read_application_file(homecredit_sample / "application_test.csv")
     assert list(twin.test_application.columns) == list(real_test.columns)
     assert dict(twin.test_application.dtypes.astype(str)) == dict(real_test.dtypes.astype(str))
 
@@ -185,7 +185,7 @@ def test_cli_writes_kaggle_named_csv_files(tmp_path):
     assert names == {table_file_name(n) for n in COLUMNS}
     loaded = load_tables(tmp_path, progress=False)
     assert len(loaded.application) == 60
-    test = read_table(tmp_path / table_file_name(APPLICATION_TEST), APPLICATION_TEST)
+    test = read_application_file(tmp_path / table_file_name(APPLICATION_TEST))
     assert len(test) == 15 and TARGET_COLUMN not in pd.read_csv(tmp_path / "application_test.csv").columns
     expected = synthetic.generate(60, config.DEFAULT_SEED, progress=False)
     pd.testing.assert_frame_equal(loaded.application, expected.tables.application, check_exact=False, rtol=1e-12)
@@ -246,7 +246,7 @@ def test_every_application_column_within_psi_of_the_real_extract(extract, homecr
     path = REAL_5K if extract == "homecredit_5k" else homecredit_sample / "application_train.csv"
     if not path.is_file():
         pytest.skip(f"real extract not found at {path}")
-    real = read_table(path, APPLICATION_TEST).drop(columns=TARGET_COLUMN)
+    real = read_application_file(path)
     made = synthetic.generate(20_000, 42, progress=False).tables.application
     table = psi_by_column(real, made)
     assert len(table) == len(real.columns) - 1  # every column but the key
