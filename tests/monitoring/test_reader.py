@@ -10,21 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitoring import reader
-from monitoring.reader import (
-    CPU,
-    DURATION,
-    ERROR,
-    FILE,
-    HIGH_RISK,
-    LINE,
-    SCORE,
-    LogReadError,
-    read_log,
-    refresh,
-)
-from monitoring.records import parse_prediction
-from monitoring.sources import log_files
+from monitoring import blocks, parse_arrow, reader
+from monitoring.reader import read_log, refresh
+from monitoring.records import CPU, DURATION, ERROR, FILE, HIGH_RISK, LINE, SCORE, parse_prediction
+from monitoring.sources import LogReadError, log_files
 from scoring.schema import EXT_SOURCE_2, LABEL_HIGH_RISK, LABEL_LOW_RISK, STATUS_ERROR, UI_FEATURE_NAMES, LogRecord
 
 INPUT = {name: 0.5 if "EXT" in name else 1 for name in UI_FEATURE_NAMES}
@@ -147,7 +136,7 @@ def test_since_and_until(tmp_path):
 
 def test_fast_and_tolerant_paths_agree_across_blocks(tmp_path, monkeypatch):
     """Small blocks force several pyarrow blocks, one of which falls back to the line-by-line parse."""
-    monkeypatch.setattr(reader, "BLOCK_BYTES", 2048)
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 2048)
     log = tmp_path / "p.log"
     lines = [record(i, score=i / 100, cpu_percent=float(i)) for i in range(60)]
     lines[33] = "{broken"
@@ -166,13 +155,13 @@ def test_fast_and_tolerant_paths_agree_across_blocks(tmp_path, monkeypatch):
 
 def _lines_parsed(monkeypatch) -> list[int]:
     parsed: list[int] = []
-    original = reader._parse_block
+    original = reader.parse_block
 
     def counting(block, n_lines, *args):
         parsed.append(n_lines)
         return original(block, n_lines, *args)
 
-    monkeypatch.setattr(reader, "_parse_block", counting)
+    monkeypatch.setattr(reader, "parse_block", counting)
     return parsed
 
 
@@ -220,9 +209,8 @@ def test_refresh_after_rotation_or_rewrite_reads_everything(tmp_path, monkeypatc
 
 def test_reader_reads_the_keys_the_logger_writes():
     """The columnar reader names log keys itself: they must be LogRecord's, and its error mark too."""
-    from monitoring import reader
     from scoring.schema import LOG_RECORD_KEYS, STATUS_ERROR, LogRecord
 
-    assert {f.name for f in reader._SCHEMA} <= set(LOG_RECORD_KEYS)
+    assert {f.name for f in parse_arrow.SCHEMA} <= set(LOG_RECORD_KEYS)
     line = LogRecord("2026-01-01T00:00:00+00:00", "r", {}, None, 0.1, 1.0, 2.0, "v", status=STATUS_ERROR).to_json()
-    assert reader._ERROR_MARK.decode() in line
+    assert blocks.ERROR_MARK.decode() in line
