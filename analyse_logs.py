@@ -8,14 +8,18 @@ Exit code: 0 no alert, 1 alerts, 2 usage or I/O error.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
 from monitoring.alerts import AlertConfig
+from monitoring.context import ContextError
 from monitoring.drift import DriftConfig
-from monitoring.report import ContextError, analyse, parse_moment, render_text, to_json
+from monitoring.report import analyse, parse_moment, render_text, to_json
 from monitoring.sources import LogReadError, expand
 from scoring import config
+
+logger = logging.getLogger("analyse_logs")
 
 
 def _moment(text: str):
@@ -61,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # scoring.cli.setup_logging will replace this once it is on main
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s: %(message)s")
     import pandas as pd
 
     try:
@@ -78,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     log = args.log or [config.log_path()]
     try:
         size_mb = sum(p.stat().st_size for p in expand(log)) / 1e6
-        if size_mb > 50 and not args.quiet:
-            print(f"reading {size_mb:.0f} MB of log ...", file=sys.stderr, flush=True)
+        if size_mb > 50:
+            logger.info("reading %.0f MB of log ...", size_mb)
         report, data, context = analyse(log, args.model_dir or config.model_dir(), args.since, args.until,
                                         drift_config, alert_config)
         if args.json:
@@ -89,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
             args.html.write_text(render_html(report, data.frame, context.reference, args.window), encoding="utf-8")
     except (LogReadError, ContextError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        logger.error("%s", exc)
         return 2
     if not args.quiet:
         print(render_text(report), end="")

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from monitoring.alerts import AlertConfig
+from monitoring.context import ContextError, load_context
 from monitoring.dashboard_data import (
     BUCKETS,
     DRIFT_SHOWN,
@@ -26,13 +27,12 @@ from monitoring.dashboard_data import (
 )
 from monitoring.reader import LogData, read_log, refresh
 from monitoring.records import CPU, DURATION, MEMORY, TIME
-from monitoring.report import ContextError, load_context
 from monitoring.sources import LogReadError, file_signature
+from monitoring.style import STATUS_COLOURS, psi_bands
 from scoring import config
 
 TITLE = "Credit scoring service — monitoring"
 REFRESH = {"off": None, "10 s": 10, "30 s": 30, "60 s": 60}
-STATUS_COLOURS = {"stable": "#d4edda", "watch": "#fff3cd", "drift": "#f8d7da", "insufficient": "#e9ecef"}
 THRESHOLD_RED = "#d62728"
 
 st.set_page_config(page_title="Monitoring — Prêt à dépenser", page_icon="📈", layout="wide")
@@ -145,7 +145,7 @@ def draw(view: dict, alert_config: AlertConfig) -> None:
     left.altair_chart(score_chart(view["scores"], report["threshold"]), width="stretch")
     right.subheader("Calls per replica")
     right.dataframe(view["replicas"], hide_index=True, width="stretch")
-    st.subheader("Data drift (PSI: 0.1 watch, 0.25 drift)")
+    st.subheader(f"Data drift (PSI: {psi_bands(report)})")
     table = view["drift"]
     mean_or_share = "mean, or share of 1 for a binary feature"
     helps = {"reference": mean_or_share, "live": mean_or_share,

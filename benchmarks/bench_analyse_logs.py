@@ -45,7 +45,7 @@ def make_log(folder: Path, lines: int) -> tuple[Path, Path]:
     (`ru_maxrss`) starts from its parent's at fork.
     """
     from monitoring.demo import THRESHOLD, write_model_dir
-    from monitoring.simulate import Incidents, generate, write_log
+    from monitoring.traffic import Incidents, generate, write_log
 
     model_dir = write_model_dir(folder / "model")
     base = folder / "base.log"

@@ -10,10 +10,12 @@ import numpy as np
 import pandas as pd
 
 from monitoring.alerts import AlertConfig
-from monitoring.drift import DriftConfig, effective_status
+from monitoring.context import ModelContext
+from monitoring.drift import DriftConfig, worse_status
 from monitoring.reader import LogData, window
 from monitoring.records import CPU, DURATION, MEMORY, SCORE, TIME
-from monitoring.report import ModelContext, build_report
+from monitoring.report import build_report
+from monitoring.style import MISSING
 from scoring.schema import SCORE_KEY, UI_FEATURES_BY_NAME
 
 # Time windows offered, counted back from the latest call in the log (not from the clock, so that a
@@ -36,7 +38,6 @@ DRIFT_SHOWN = ("feature", "status", "PSI", "live", "reference", "p-value", "n", 
                "onset (UTC)")
 DRIFT_FORMATS = {"PSI": "{:.3f}", "p-value": "{:.1e}", "reference": "{:,.3f}", "live": "{:,.3f}",
                  "PSI since onset": "{:.3f}", "n": "{:,}"}
-MISSING = "—"
 CHAR_PX = 7.2  # a bound on the mean character width in the grid's 14 px Source Sans (digits 7 px, letters ~6)
 CELL_PADDING_PX = 28  # the grid's cell padding (8 px a side) and room for the header's sort arrow
 
@@ -127,7 +128,8 @@ def column_widths(table: pd.DataFrame, columns: tuple[str, ...] = DRIFT_SHOWN) -
 
 def worst_status(row: pd.Series, report: dict[str, Any]) -> str:
     """The worse of a feature's status over the window and since its onset (what its row is coloured by)."""
-    return effective_status(report["drift"][row["model name"]])
+    result = report["drift"][row["model name"]]
+    return worse_status(result["status"], (result.get("since_onset") or {}).get("status"))
 
 
 def _short_time(iso: str | None) -> str:

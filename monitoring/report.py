@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,62 +13,22 @@ import numpy as np
 import pandas as pd
 
 from monitoring.alerts import AlertConfig, all_alerts
-from monitoring.drift import DRIFT, WATCH, DriftConfig, dataset_verdict, drift_onset, drift_report, feature_drift
+from monitoring.context import ModelContext, load_context
+from monitoring.drift import (
+    DRIFT,
+    WATCH,
+    DriftConfig,
+    Onset,
+    dataset_verdict,
+    drift_onset,
+    drift_report,
+    feature_drift,
+)
 from monitoring.reader import LogData, read_log
 from monitoring.records import ERROR, TIME
-from monitoring.stats import compute_stats
-from scoring.schema import REFERENCE_FILE, SCORE_KEY, THRESHOLD_FILE, UI_FEATURE_NAMES
-
-
-class ContextError(OSError):
-    """The model folder lacks a readable reference.json (or has an unreadable threshold.json)."""
-
-
-@dataclass(frozen=True)
-class ModelContext:
-    """What monitoring needs from the model folder: the reference distributions and the threshold."""
-
-    directory: Path
-    reference: dict[str, Any]
-    threshold: float | None
-
-    @property
-    def reference_high_risk_share(self) -> float | None:
-        """Share of training scores at or above the threshold (from the reference sample)."""
-        entry = self.reference.get("features", {}).get(SCORE_KEY, {})
-        sample = np.asarray(entry.get("sample") or [], dtype=float)
-        if self.threshold is None or sample.size == 0:
-            return None
-        return float(np.mean(sample >= self.threshold))
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ContextError(f"{path} not found") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ContextError(f"cannot read {path}: {exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise ContextError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})") from exc
-
-
-def load_context(model_dir: Path | str) -> ModelContext:
-    """Read `reference.json` (required) and `threshold.json` (optional) from the model folder."""
-    directory = Path(model_dir)
-    if not directory.is_dir():
-        raise ContextError(f"model folder {directory} not found (pass --model-dir or set MODEL_DIR)")
-    reference = _read_json(directory / REFERENCE_FILE)
-    if not isinstance(reference, dict) or not isinstance(reference.get("features"), dict):
-        raise ContextError(f"{directory / REFERENCE_FILE} has no \"features\" object (see scoring/reference.py)")
-    threshold = None
-    if (directory / THRESHOLD_FILE).is_file():
-        doc = _read_json(directory / THRESHOLD_FILE)
-        value = doc.get("threshold") if isinstance(doc, dict) else None
-        if not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
-            raise ContextError(f"{directory / THRESHOLD_FILE}: expected {{\"threshold\": number in [0, 1]}}")
-        threshold = float(value)
-    return ModelContext(directory, reference, threshold)
+from monitoring.stats import UNKNOWN_SOURCE, compute_stats
+from monitoring.style import fmt, psi_bands
+from scoring.schema import SCORE_KEY, UI_FEATURE_NAMES
 
 
 def parse_moment(text: str, now: datetime | None = None) -> datetime:
@@ -99,15 +59,17 @@ def drift_columns(data: LogData) -> tuple[dict[str, np.ndarray], np.ndarray]:
 def build_report(data: LogData, context: ModelContext, drift_config: DriftConfig | None = None,
                  alert_config: AlertConfig | None = None, since: datetime | None = None,
                  until: datetime | None = None) -> dict[str, Any]:
-    """The whole report as a JSON-ready document (keys: stats, drift, drift_verdict, alerts, corrupt_lines...)."""
+    """The whole report as a JSON-ready document (keys: stats, drift, drift_verdict, alerts, corrupt_lines...):
+    the one serialised form of the drift results and alerts (dataclasses), which `--json`, the HTML page and
+    the dashboard all read."""
     drift_config = drift_config or DriftConfig()
     alert_config = alert_config or AlertConfig()
     columns, ok_rows = drift_columns(data)
     drift = drift_report(context.reference, columns, drift_config)
     segment = max(drift_config.min_samples, len(ok_rows) // 20)
     for name, result in drift.items():
-        significant = result.get("p_value") is not None and result["p_value"] < drift_config.alpha
-        if result["status"] not in (WATCH, DRIFT) and not significant:
+        significant = result.p_value is not None and result.p_value < drift_config.alpha
+        if result.status not in (WATCH, DRIFT) and not significant:
             continue
         # Where did it start? A drift that began late in the window is diluted by the calls before it
         # (a "watch", or "stable" with a significant test, over the window); measured from its onset it
@@ -119,8 +81,8 @@ def build_report(data: LogData, context: ModelContext, drift_config: DriftConfig
         if onset is not None:
             row = int(ok_rows[finite[onset]])
             since_onset = feature_drift(entry, values[finite][onset:], drift_config)
-            result |= {"onset_row": row, "onset": data.frame[TIME].iat[row].isoformat(), "onset_where": data.where(row),
-                       "since_onset": {k: since_onset[k] for k in ("n", "psi", "p_value", "status")}}
+            drift[name] = replace(result, onset=Onset(row, data.frame[TIME].iat[row].isoformat(), data.where(row),
+                                                      since_onset))
     alerts, counts = all_alerts(data, drift, alert_config, context.reference_high_risk_share, drift_config.psi_drift)
     return _clean({
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -141,7 +103,10 @@ def build_report(data: LogData, context: ModelContext, drift_config: DriftConfig
 
 
 def _clean(value: Any) -> Any:
-    """JSON-safe copy: NaN/inf -> None, numpy scalars -> Python numbers."""
+    """JSON-safe copy: dataclasses of the report by their `to_dict`, NaN/inf -> None, numpy scalars -> Python
+    numbers."""
+    if hasattr(value, "to_dict"):
+        value = value.to_dict()
     if isinstance(value, dict):
         return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -157,10 +122,6 @@ def to_json(report: dict[str, Any]) -> str:
     return json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False)
 
 
-def _fmt(value: Any, spec: str = ".3f") -> str:
-    return "—" if value is None else format(value, spec)
-
-
 def render_text(report: dict[str, Any], max_alerts: int = 20) -> str:
     """The console report."""
     stats = report["stats"]
@@ -170,31 +131,35 @@ def render_text(report: dict[str, Any], max_alerts: int = 20) -> str:
         f"  log: {', '.join(report['log']['files'])}",
         f"  window: {stats['first'] or '—'} → {stats['last'] or '—'}",
         "",
-        f"Calls: {stats['count']}  errors: {stats['errors']} ({_fmt(stats['error_rate'], '.1%')})  "
+        f"Calls: {stats['count']}  errors: {stats['errors']} ({fmt(stats['error_rate'], '.1%')})  "
         f"corrupt lines skipped: {report['corrupt_lines']}",
-        f"Latency (s): mean {_fmt(lat['mean'])}  p50 {_fmt(lat['p50'])}  p95 {_fmt(lat['p95'])}  "
-        f"p99 {_fmt(lat['p99'])}  max {_fmt(lat['max'])}",
-        f"CPU (%): mean {_fmt(stats['cpu_percent']['mean'], '.1f')}  max {_fmt(stats['cpu_percent']['max'], '.1f')}"
-        f"   Memory (MB): mean {_fmt(stats['memory_MB']['mean'], '.0f')}  max {_fmt(stats['memory_MB']['max'], '.0f')}",
-        f"Score: mean {_fmt(stats['score']['mean'])}  p50 {_fmt(stats['score']['p50'])}   high-risk share "
-        f"{_fmt(stats['high_risk_share'], '.1%')} (reference {_fmt(report['reference_high_risk_share'], '.1%')})",
+        f"Latency (s): mean {fmt(lat['mean'])}  p50 {fmt(lat['p50'])}  p95 {fmt(lat['p95'])}  "
+        f"p99 {fmt(lat['p99'])}  max {fmt(lat['max'])}",
+        f"CPU (%): mean {fmt(stats['cpu_percent']['mean'], '.1f')}  max {fmt(stats['cpu_percent']['max'], '.1f')}"
+        f"   Memory (MB): mean {fmt(stats['memory_MB']['mean'], '.0f')}  max {fmt(stats['memory_MB']['max'], '.0f')}",
+        f"Score: mean {fmt(stats['score']['mean'])}  p50 {fmt(stats['score']['p50'])}   high-risk share "
+        f"{fmt(stats['high_risk_share'], '.1%')} (reference {fmt(report['reference_high_risk_share'], '.1%')})",
         "",
-        f"Drift against the reference (PSI bands 0.1 watch / 0.25 drift) — verdict: "
+        f"Drift against the reference (PSI bands {psi_bands(report)}) — verdict: "
         f"{report['drift_verdict']['status'].upper()}",
         f"  {'feature':<52} {'n':>7} {'PSI':>7} {'test':>5} {'p-value':>9}  status",
     ]
     for name, result in report["drift"].items():
         p = result.get("p_value")
-        out.append(f"  {name:<52} {result.get('n', 0):>7} {_fmt(result.get('psi')):>7} "
+        out.append(f"  {name:<52} {result.get('n', 0):>7} {fmt(result.get('psi')):>7} "
                    f"{result.get('test') or '—':>5} {'—' if p is None else format(p, '.1e'):>9}  {result['status']}")
+    sources = stats.get("sources") or {}
+    if set(sources) - {UNKNOWN_SOURCE}:
+        out += ["", "Calls per source: " + ", ".join(f"{name} {s['count']} ({fmt(s['share'], '.1%')})"
+                                                   for name, s in sources.items())]
     replicas = stats.get("replicas") or {}
     if len(replicas) > 1:
         head = f"  {'replica':<24} {'calls':>8} {'errors':>7} {'rate':>6} {'p50 (s)':>8} {'p95 (s)':>8} {'max (s)':>8}"
         out += ["", f"Replicas: {len(replicas)}", head]
         for name, r in replicas.items():
             lat = r["latency_s"]
-            out.append(f"  {name[:24]:<24} {r['count']:>8} {r['errors']:>7} {_fmt(r['error_rate'], '.1%'):>6} "
-                       f"{_fmt(lat['p50']):>8} {_fmt(lat['p95']):>8} {_fmt(lat['max']):>8}")
+            out.append(f"  {name[:24]:<24} {r['count']:>8} {r['errors']:>7} {fmt(r['error_rate'], '.1%'):>6} "
+                       f"{fmt(lat['p50']):>8} {fmt(lat['p95']):>8} {fmt(lat['max']):>8}")
     alerts = report["alerts"]
     total = sum(report["alert_counts"].values())
     out += ["", f"Alerts: {total}" + (f" ({', '.join(f'{k}: {v}' for k, v in report['alert_counts'].items())})"
