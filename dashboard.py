@@ -145,6 +145,8 @@ def draw(view: dict, alert_config: AlertConfig) -> None:
     left.altair_chart(score_chart(view["scores"], report["threshold"]), width="stretch")
     right.subheader("Calls per replica")
     right.dataframe(view["replicas"], hide_index=True, width="stretch")
+    right.subheader("Calls per source")
+    right.dataframe(view["sources"], hide_index=True, width="stretch")
     st.subheader(f"Data drift (PSI: {psi_bands(report)})")
     table = view["drift"]
     mean_or_share = "mean, or share of 1 for a binary feature"

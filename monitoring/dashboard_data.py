@@ -155,6 +155,13 @@ def replica_table(report: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["replica", "calls", "errors", "error rate", "p50 (ms)", "p95 (ms)"])
 
 
+def source_table(report: dict[str, Any]) -> pd.DataFrame:
+    """One row per source of the calls (form, api, batch, dossier, what-if; `unknown` for older records)."""
+    rows = [{"source": name, "calls": r["count"], "share": f"{r['share']:.1%}"}
+            for name, r in report["stats"].get("sources", {}).items()]
+    return pd.DataFrame(rows, columns=["source", "calls", "share"])
+
+
 def _ms(seconds: float | None) -> str:
     return MISSING if seconds is None else f"{seconds * 1000:,.0f}"
 
@@ -172,5 +179,6 @@ def dashboard_view(data: LogData, context: ModelContext, choice: str, bucket: st
         "drift": drift_table(report),
         "alerts": alerts_table(report),
         "replicas": replica_table(report),
+        "sources": source_table(report),
         "last_call": data.frame[TIME].max() if len(data.frame) else None,
     }

@@ -50,7 +50,9 @@ def test_dashboard_on_a_simulated_log(monkeypatch, incident_log, model_dir):
     assert int(metrics["Alerts"]) >= 6  # 4 slow calls, 1 CPU spike, the drift of EXT_SOURCE_2
     assert len(at.get("vega_lite_chart")) == 4  # latency, CPU, memory, scores vs reference
     subheaders = [s.value for s in at.subheader]
-    assert "Latency, CPU and memory" in subheaders and any(s.startswith("Data drift") for s in subheaders)
+    assert "Latency, CPU and memory" in subheaders and "Data drift (PSI: 0.1 watch, 0.25 drift)" in subheaders
+    sources = next(d.value for d in at.dataframe if "source" in d.value.columns)
+    assert sources.to_dict("records") == [{"source": "unknown", "calls": 1500, "share": "100.0%"}]  # older records
     drift, alerts = drift_and_alerts(at)
     assert drift.set_index("model name").loc["EXT_SOURCE_2", "status"] == "drift"
     assert sorted(alerts["kind"].unique()) == ["cpu", "drift", "latency"]
