@@ -70,7 +70,7 @@ class Alert:
         return out | self.extra
 
 
-def _alert(kind: str, data: LogData, first: int, last: int, value: float, threshold: float,
+def alert(kind: str, data: LogData, first: int, last: int, value: float, threshold: float,
            message: str, severity: str = WARNING, **extra: Any) -> Alert:
     times = data.frame[TIME]
     return Alert(kind, severity, message, times.iat[first].isoformat(), times.iat[last].isoformat(),
@@ -96,7 +96,7 @@ def slow_calls(data: LogData, config: AlertConfig = AlertConfig()) -> list[Alert
     for row in np.flatnonzero(durations > config.slow_call_s):
         value = durations[row]
         severity = CRITICAL if value > 4 * config.slow_call_s else WARNING
-        alerts.append(_alert(LATENCY, data, row, row, value, config.slow_call_s,
+        alerts.append(alert(LATENCY, data, row, row, value, config.slow_call_s,
                              f"call took {value:.3f} s (> {config.slow_call_s} s)", severity))
     return alerts
 
@@ -110,7 +110,7 @@ def sustained_over(data: LogData, column: str, limit: float, kind: str, unit: st
         if last - first + 1 < config.min_consecutive:
             continue
         peak = float(np.max(values[first:last + 1]))
-        alerts.append(_alert(kind, data, first, last, peak, limit,
+        alerts.append(alert(kind, data, first, last, peak, limit,
                              f"{column} over {limit:g}{unit} for {last - first + 1} calls in a row "
                              f"(peak {peak:.1f}{unit})", CRITICAL if peak > 1.5 * limit else WARNING))
     return alerts
@@ -146,7 +146,7 @@ def latency_trend(data: LogData, config: AlertConfig, buckets: pd.DataFrame) -> 
         return []
     limit = config.latency_rise * baseline
     flagged = ((buckets["calls"] >= config.min_calls) & (buckets["latency_p50"] > limit)).to_numpy()
-    return [_alert(LATENCY_TREND, data, first, last, float(part["latency_p50"].max()), round(limit, 6),
+    return [alert(LATENCY_TREND, data, first, last, float(part["latency_p50"].max()), round(limit, 6),
                    f"median latency {part['latency_p50'].max():.3f} s, {config.latency_rise:g}x the usual "
                    f"{baseline:.3f} s, over {len(part)} window(s) of {config.window}")
             for first, last, part in _bucket_runs(buckets, flagged)]
@@ -160,7 +160,7 @@ def error_rate(data: LogData, config: AlertConfig, buckets: pd.DataFrame) -> lis
     alerts = []
     for first, last, part in _bucket_runs(buckets, flagged):
         value = float(part["errors"].sum() / part["calls"].sum())
-        alerts.append(_alert(ERROR_RATE, data, first, last, value, config.error_rate_max,
+        alerts.append(alert(ERROR_RATE, data, first, last, value, config.error_rate_max,
                              f"{int(part['errors'].sum())} failed calls out of {int(part['calls'].sum())} "
                              f"({value:.1%} > {config.error_rate_max:.0%})",
                              CRITICAL if value > 4 * config.error_rate_max else WARNING))
@@ -188,7 +188,7 @@ def high_risk_shift(data: LogData, config: AlertConfig, buckets: pd.DataFrame,
     alerts = []
     for first, last, part in parts:
         value = float((part["high_risk"] * part["labelled"]).sum() / part["labelled"].sum())
-        alerts.append(_alert(HIGH_RISK_SHARE, data, first, last, value, round(reference_share, 4),
+        alerts.append(alert(HIGH_RISK_SHARE, data, first, last, value, round(reference_share, 4),
                              f"high-risk share {value:.1%} against {reference_share:.1%} in the reference",
                              reference_share=reference_share))
     return alerts
@@ -211,7 +211,7 @@ def drift_alerts(data: LogData, drift: dict[str, FeatureDrift],
             onset = pd.Timestamp(result.onset.time).strftime("%Y-%m-%d %H:%M UTC")
             message = (f"{name}: PSI {value:.3f} over the {recent.n} calls since {onset} "
                        f"({result.psi:.3f} over the whole window)")
-        alerts.append(_alert(DRIFT_KIND, data, first, n - 1, value, psi_drift, message,
+        alerts.append(alert(DRIFT_KIND, data, first, n - 1, value, psi_drift, message,
                              CRITICAL if value > 0.5 else WARNING, feature=name))
     return alerts
 

@@ -12,9 +12,10 @@ import pandas as pd
 from monitoring.alerts import AlertConfig
 from monitoring.context import ModelContext
 from monitoring.drift import DriftConfig, worse_status
+from monitoring.outcomes import Outcomes
 from monitoring.reader import LogData, window
 from monitoring.records import CPU, DURATION, MEMORY, SCORE, TIME
-from monitoring.report import build_report
+from monitoring.report import PERFORMANCE_HEADER, build_report, performance_rows
 from monitoring.style import MISSING
 from scoring.schema import SCORE_KEY, UI_FEATURES_BY_NAME
 
@@ -162,15 +163,21 @@ def source_table(report: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["source", "calls", "share"])
 
 
+def performance_table(report: dict[str, Any]) -> pd.DataFrame:
+    """Expected (from the scores), realised (on outcomes) and training figures, one row per figure."""
+    return pd.DataFrame(performance_rows(report["performance"]), columns=PERFORMANCE_HEADER)
+
+
 def _ms(seconds: float | None) -> str:
     return MISSING if seconds is None else f"{seconds * 1000:,.0f}"
 
 
 def dashboard_view(data: LogData, context: ModelContext, choice: str, bucket: str,
-                   alert_config: AlertConfig, drift_config: DriftConfig | None = None) -> dict[str, Any]:
+                   alert_config: AlertConfig, drift_config: DriftConfig | None = None,
+                   outcomes: Outcomes | None = None) -> dict[str, Any]:
     """Everything one screen of the dashboard draws, for the chosen window and bucket."""
     chosen = select_window(data, choice)
-    report = build_report(chosen, context, drift_config, alert_config)
+    report = build_report(chosen, context, drift_config, alert_config, outcomes=outcomes)
     return {
         "report": report,
         "series": series(chosen.frame, bucket),
@@ -180,5 +187,6 @@ def dashboard_view(data: LogData, context: ModelContext, choice: str, bucket: st
         "alerts": alerts_table(report),
         "replicas": replica_table(report),
         "sources": source_table(report),
+        "performance": performance_table(report),
         "last_call": data.frame[TIME].max() if len(data.frame) else None,
     }

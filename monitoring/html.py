@@ -16,6 +16,7 @@ import pandas as pd  # noqa: E402
 
 from monitoring.dashboard_data import SERIES, alerts_table, drift_table, series, worst_status  # noqa: E402
 from monitoring.records import CPU, DURATION, MEMORY, TIME  # noqa: E402
+from monitoring.report import PERFORMANCE_HEADER, performance_rows  # noqa: E402
 from monitoring.style import STATUS_COLOURS, fmt, psi_bands  # noqa: E402
 from scoring.schema import SCORE_KEY  # noqa: E402
 
@@ -77,6 +78,11 @@ def _num(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
+def _realised_note(perf: dict[str, Any]) -> str:
+    real = perf["realised"]
+    return f"{real['n']} outcomes, {real['defaults']} defaults" if real else f"none yet: {perf['waiting_for']}"
+
+
 def render_html(report: dict[str, Any], frame: pd.DataFrame, reference: dict[str, Any], window: str = "15min") -> str:
     """The report as one HTML page with its plots embedded (no external file or script)."""
     stats = report["stats"]
@@ -112,6 +118,10 @@ to {html.escape(str(stats["last"]))} — generated {html.escape(report["generate
 <p>PSI over the reference quantile bins ({html.escape(psi_bands(report))}), confirmed by a KS or chi-square test;
 rows coloured by the worse of the window's status and the status since the change's onset.</p>
 {drift}
+<h2>Performance</h2>
+<p>Expected from the logged scores (confidence-based estimation: right if the scores are calibrated), realised on
+the outcomes joined by applicant ({html.escape(_realised_note(report["performance"]))}), and at training.</p>
+{_table(performance_rows(report["performance"]), PERFORMANCE_HEADER)}
 <h2>Alerts ({html.escape(counts)})</h2>
 {alerts}
 </body></html>

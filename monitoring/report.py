@@ -24,6 +24,7 @@ from monitoring.drift import (
     drift_report,
     feature_drift,
 )
+from monitoring.outcomes import OutcomeConfig, Outcomes, outcome_alerts, performance, read_outcomes
 from monitoring.reader import LogData, read_log
 from monitoring.records import ERROR, TIME
 from monitoring.stats import UNKNOWN_SOURCE, compute_stats
@@ -58,7 +59,8 @@ def drift_columns(data: LogData) -> tuple[dict[str, np.ndarray], np.ndarray]:
 
 def build_report(data: LogData, context: ModelContext, drift_config: DriftConfig | None = None,
                  alert_config: AlertConfig | None = None, since: datetime | None = None,
-                 until: datetime | None = None) -> dict[str, Any]:
+                 until: datetime | None = None, outcomes: Outcomes | None = None,
+                 outcome_config: OutcomeConfig | None = None) -> dict[str, Any]:
     """The whole report as a JSON-ready document (keys: stats, drift, drift_verdict, alerts, corrupt_lines...):
     the one serialised form of the drift results and alerts (dataclasses), which `--json`, the HTML page and
     the dashboard all read."""
@@ -84,6 +86,11 @@ def build_report(data: LogData, context: ModelContext, drift_config: DriftConfig
             drift[name] = replace(result, onset=Onset(row, data.frame[TIME].iat[row].isoformat(), data.where(row),
                                                       since_onset))
     alerts, counts = all_alerts(data, drift, alert_config, context.reference_high_risk_share, drift_config.psi_drift)
+    outcome_config = outcome_config or OutcomeConfig()
+    perf, joined = performance(data.frame, outcomes, context.metrics, outcome_config)
+    for found in outcome_alerts(data, perf, joined, outcome_config):
+        alerts.append(found)
+        counts[found.kind] = counts.get(found.kind, 0) + 1
     return _clean({
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "log": {"files": data.files, "since": since.isoformat() if since else None,
@@ -91,12 +98,14 @@ def build_report(data: LogData, context: ModelContext, drift_config: DriftConfig
         "model_dir": str(context.directory),
         "threshold": context.threshold,
         "reference_high_risk_share": context.reference_high_risk_share,
-        "settings": {"drift": asdict(drift_config), "alerts": asdict(alert_config)},
+        "settings": {"drift": asdict(drift_config), "alerts": asdict(alert_config),
+                     "outcomes": asdict(outcome_config)},
         "stats": compute_stats(data.frame),
         "drift": drift,
         "drift_verdict": dataset_verdict(drift, drift_config),
         "alerts": alerts,
         "alert_counts": counts,
+        "performance": perf,
         "corrupt_lines": data.corrupt_lines,
         "corrupt_examples": data.corrupt_examples,
     })
@@ -160,6 +169,7 @@ def render_text(report: dict[str, Any], max_alerts: int = 20) -> str:
             lat = r["latency_s"]
             out.append(f"  {name[:24]:<24} {r['count']:>8} {r['errors']:>7} {fmt(r['error_rate'], '.1%'):>6} "
                        f"{fmt(lat['p50']):>8} {fmt(lat['p95']):>8} {fmt(lat['max']):>8}")
+    out += performance_lines(report["performance"])
     alerts = report["alerts"]
     total = sum(report["alert_counts"].values())
     out += ["", f"Alerts: {total}" + (f" ({', '.join(f'{k}: {v}' for k, v in report['alert_counts'].items())})"
@@ -173,10 +183,45 @@ def render_text(report: dict[str, Any], max_alerts: int = 20) -> str:
     return "\n".join(out) + "\n"
 
 
+def performance_rows(perf: dict[str, Any]) -> list[list[str]]:
+    """The performance table: one row per figure, columns expected (from the scores), realised (on the
+    outcomes), training."""
+    est, real, train = perf["estimated"] or {}, perf["realised"] or {}, perf["training"]
+
+    def by(doc: dict[str, Any], decision: str) -> float | None:
+        return ((doc.get("by_decision") or {}).get(decision) or {}).get("default_rate")
+
+    rows = [("AUC", est.get("auc"), real.get("auc"), train.get("auc"), ".3f"),
+            ("default rate", est.get("default_rate"), real.get("default_rate"), None, ".1%"),
+            ("default rate, low-risk decisions", by(est, "0"), by(real, "0"), None, ".1%"),
+            ("default rate, high-risk decisions", by(est, "1"), by(real, "1"), train.get("precision"), ".1%"),
+            ("defaulters flagged high risk (recall)", est.get("recall"), real.get("recall"), train.get("recall"),
+             ".1%")]
+    return [[name, fmt(a, spec), fmt(b, spec), fmt(c, spec)] for name, a, b, c, spec in rows]
+
+
+PERFORMANCE_HEADER = ["figure", "expected from the scores", "realised on outcomes", "training"]
+
+
+def performance_lines(perf: dict[str, Any]) -> list[str]:
+    """The console's performance section."""
+    real = perf["realised"]
+    n_est = (perf["estimated"] or {}).get("n", 0)
+    title = (f"Performance: expected from {n_est} scores (if calibrated); realised "
+             + (f"on {real['n']} outcomes ({real['defaults']} defaults)" if real else f"— {perf['waiting_for']}"))
+    out = ["", title, f"  {PERFORMANCE_HEADER[0]:<40} {'expected':>9} {'realised':>9} {'training':>9}"]
+    out += [f"  {name:<40} {a:>9} {b:>9} {c:>9}" for name, a, b, c in performance_rows(perf)]
+    return out
+
+
 def analyse(log: Path | str, model_dir: Path | str, since: datetime | None = None, until: datetime | None = None,
-            drift_config: DriftConfig | None = None,
-            alert_config: AlertConfig | None = None) -> tuple[dict[str, Any], LogData, ModelContext]:
-    """Read the log (with rotated files) and build the report. Raises LogReadError / ContextError."""
+            drift_config: DriftConfig | None = None, alert_config: AlertConfig | None = None,
+            outcomes: Path | str | None = None,
+            outcome_config: OutcomeConfig | None = None) -> tuple[dict[str, Any], LogData, ModelContext]:
+    """Read the log (with rotated files), the outcome file if any, and build the report. Raises LogReadError /
+    ContextError / OutcomeError."""
     context = load_context(model_dir)
     data = read_log(log, since, until)
-    return build_report(data, context, drift_config, alert_config, since, until), data, context
+    found = read_outcomes(outcomes) if outcomes is not None else None
+    return (build_report(data, context, drift_config, alert_config, since, until, found, outcome_config), data,
+            context)

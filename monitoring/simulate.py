@@ -20,9 +20,18 @@ import pandas as pd
 
 from monitoring.api_traffic import MAX_API_REQUESTS, send_to_api
 from monitoring.context import ContextError, load_context
-from monitoring.traffic import DEFAULT_THRESHOLD, Incidents, generate, resolve_position, timestamps, write_log
+from monitoring.traffic import (
+    DEFAULT_THRESHOLD,
+    Incidents,
+    generate,
+    outcomes_for,
+    resolve_position,
+    timestamps,
+    write_log,
+)
 from scoring import config
 from scoring.schema import UI_FEATURE_NAMES
+from scoring.synthetic import FIRST_ID_CURR
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--spike-length", type=int, default=10, help="calls per CPU/memory spike (10)")
     group.add_argument("--error-rate", type=float, default=0.0, help="share of bad requests (status error) ...")
     group.add_argument("--errors-from", default="0", help="... from this position")
+    outcomes = parser.add_argument_group("outcomes (log mode)")
+    outcomes.add_argument("--outcomes", type=Path, metavar="CSV",
+                          help="also write the outcomes (SK_ID_CURR, defaulted, date a year later) of the scored "
+                               "calls, logged as dossier look-ups of the twin's applicants; each defaults with the "
+                               "probability its score says")
+    outcomes.add_argument("--default-factor", type=float, default=1.0,
+                          help="outcomes: default probability = score times this (1: calibrated scores)")
     api = parser.add_argument_group("API mode (instead of writing the log)")
     api.add_argument("--url", help="send requests to this running app, loopback only (http://127.0.0.1:7860)")
     api.add_argument("--max-seconds", type=float, default=60.0, help="stop sending after this long (60)")
@@ -100,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--n must be >= 0")
     if not 0.0 <= args.error_rate <= 1.0:
         parser.error("--error-rate must be in [0, 1]")
+    if not 0.0 <= args.default_factor <= 100.0:
+        parser.error("--default-factor must be in [0, 100]")
+    if args.outcomes and args.url:
+        parser.error("--outcomes writes the outcomes of simulated log records: not available with --url")
     model_dir = args.model_dir or config.model_dir()
     try:
         context = load_context(model_dir)
@@ -132,14 +152,18 @@ def main(argv: list[str] | None = None) -> int:
                               memory_spikes=args.memory_spikes, spike_length=args.spike_length,
                               error_rate=args.error_rate, errors_from=resolve_position(args.errors_from, times))
         traffic = generate(context.reference, args.n, seed=args.seed, threshold=threshold, incidents=incidents,
-                           start=start, span=args.span, model_version=context.model_version or "simulated")
+                           start=start, span=args.span, model_version=context.model_version or "simulated",
+                           first_applicant_id=FIRST_ID_CURR if args.outcomes else None)
     except ValueError as exc:
         log.error("%s", exc)
         return 2
     try:
         write_log(log_file, traffic.records, append=not args.overwrite)
+        if args.outcomes:
+            args.outcomes.parent.mkdir(parents=True, exist_ok=True)
+            outcomes_for(traffic.records, args.seed, args.default_factor).to_csv(args.outcomes, index=False)
     except OSError as exc:
-        log.error("cannot write %s: %s", log_file, exc.strerror or exc)
+        log.error("cannot write %s: %s", exc.filename or log_file, exc.strerror or exc)
         return 2
     print(f"wrote {len(traffic.records)} records to {log_file} ({times[0] if len(times) else '-'} → "
           f"{times[-1] if len(times) else '-'}): {len(traffic.slow_rows)} slow calls, "

@@ -15,7 +15,10 @@ import pandas as pd
 from tqdm import tqdm
 
 from monitoring.applicants import draw_features, scores_for
+from monitoring.outcomes import DATE, DEFAULTED
 from scoring.schema import (
+    ID_COLUMN,
+    SOURCE_DOSSIER,
     STATUS_ERROR,
     STATUS_OK,
     UI_FEATURE_NAMES,
@@ -100,8 +103,10 @@ def _runs_at(rng: np.random.Generator, n: int, count: int, length: int, taken: s
 
 def generate(reference: dict[str, Any], n: int, *, seed: int = 0, threshold: float = DEFAULT_THRESHOLD,
              incidents: Incidents | None = None, start: datetime | None = None,
-             span: timedelta = timedelta(hours=2), model_version: str = "simulated") -> Traffic:
-    """`n` log records of realistic traffic with the given incidents."""
+             span: timedelta = timedelta(hours=2), model_version: str = "simulated",
+             first_applicant_id: int | None = None) -> Traffic:
+    """`n` log records of realistic traffic with the given incidents. With `first_applicant_id`, the scored
+    calls are dossier look-ups of applicants numbered from it (what outcomes are joined by)."""
     if n < 0:
         raise ValueError("n must be >= 0")
     inc = incidents or Incidents()
@@ -149,7 +154,9 @@ def generate(reference: dict[str, Any], n: int, *, seed: int = 0, threshold: flo
                                  {"score": round(score, 6), "label": label_for(score, threshold),
                                   "decision": prediction_for(score, threshold)},
                                  round(float(durations[i]), 6), round(float(cpu[i]), 1), round(float(memory[i]), 1),
-                                 model_version, STATUS_OK))
+                                 model_version, STATUS_OK,
+                                 source=None if first_applicant_id is None else SOURCE_DOSSIER,
+                                 applicant_id=None if first_applicant_id is None else first_applicant_id + i))
     return Traffic(records, slow_rows, cpu_rows, memory_rows, error_rows, inputs)
 
 
@@ -176,3 +183,20 @@ def write_log(path: Path, records: list[LogRecord], append: bool = True) -> None
                            file=sys.stderr):
             fh.write(record.to_json())
             fh.write("\n")
+
+
+OUTCOME_DELAY = timedelta(days=365)  # a default is known about a year after the decision
+
+
+def outcomes_for(records: list[LogRecord], seed: int = 0, default_factor: float = 1.0,
+                 delay: timedelta = OUTCOME_DELAY) -> pd.DataFrame:
+    """Outcomes (SK_ID_CURR, defaulted, date) of the scored dossier calls: each applicant defaults with the
+    probability its score says (the twin's model is calibrated), times `default_factor` (above 1: a
+    population riskier than its scores, which realised figures see and the estimate cannot)."""
+    scored = [r for r in records if r.applicant_id is not None and r.prediction is not None]
+    rng = np.random.default_rng([seed, 12])
+    p = np.clip(np.array([r.prediction["score"] for r in scored], dtype=float) * default_factor, 0.0, 1.0)
+    dates = pd.to_datetime([r.timestamp for r in scored], utc=True) + delay
+    return pd.DataFrame({ID_COLUMN: [r.applicant_id for r in scored],
+                         DEFAULTED: (rng.random(p.size) < p).astype(int), DATE: dates.strftime("%Y-%m-%d")})
+
