@@ -24,7 +24,7 @@ import pandas as pd
 from monitoring.alerts import CRITICAL, WARNING, Alert, alert
 from monitoring.estimate import Estimate, estimate
 from monitoring.reader import LogData
-from monitoring.records import APPLICANT, ERROR, HIGH_RISK, SCORE, TIME
+from monitoring.records import APPLICANT, ERROR, HIGH_RISK, MAX_IDENTIFIER, SCORE, TIME
 from scoring.evaluation import auc_or_nan, calibration
 from scoring.schema import ID_COLUMN
 
@@ -72,7 +72,8 @@ def read_outcomes(path: Path | str) -> Outcomes:
     ids = pd.to_numeric(raw[ID_COLUMN].str.strip(), errors="coerce")
     defaulted = raw[DEFAULTED].str.strip().map({"0": 0, "1": 1})
     dates = pd.to_datetime(raw[DATE].str.strip(), utc=True, errors="coerce", format="ISO8601")
-    valid = ids.notna() & (ids == ids.round()) & (ids >= 0) & defaulted.notna() & dates.notna()
+    valid = (ids.notna() & (ids == ids.round()) & (ids >= 0) & (ids < MAX_IDENTIFIER) & defaulted.notna()
+             & dates.notna())
     frame = pd.DataFrame({ID_COLUMN: ids[valid].astype("int64"), DEFAULTED: defaulted[valid].astype("int64"),
                           DATE: dates[valid].dt.floor("D")})
     frame = frame.sort_values(DATE, kind="stable").drop_duplicates(ID_COLUMN, keep="last")

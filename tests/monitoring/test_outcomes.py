@@ -60,9 +60,9 @@ def test_read_outcomes_counts_bad_rows_and_keeps_the_latest(tmp_path):
     path = tmp_path / "outcomes.csv"
     path.write_text("SK_ID_CURR,defaulted,date,extra\n100002,1,2027-01-05,x\n100003,0,2027-01-06,\n"
                     "100002,0,2027-03-01,\nabc,1,2027-01-01,\n100004,2,2027-01-01,\n100005,1,someday,\n"
-                    "100006.5,1,2027-01-01,\n100007,true,2027-01-01,\n")
+                    "100006.5,1,2027-01-01,\n100007,true,2027-01-01,\n99999999999999999999,1,2027-01-01,\n")
     found = read_outcomes(path)
-    assert found.invalid_rows == 5
+    assert found.invalid_rows == 6
     assert found.frame.set_index(ID_COLUMN)["defaulted"].to_dict() == {100002: 0, 100003: 0}
     (tmp_path / "bad.csv").write_text("id,defaulted\n1,0\n")
     with pytest.raises(OutcomeError, match="missing column"):
