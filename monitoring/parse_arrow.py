@@ -87,8 +87,9 @@ def _decision(table: pa.Table) -> pa.ChunkedArray:
     logged = pc.cast(_field(table, ("prediction", DECISION_KEY)), pa.float64())
     logged = pc.if_else(pc.is_in(logged, pa.array([0.0, 1.0])), logged, pa.scalar(None, pa.float64()))
     label = _field(table, ("prediction", "label"))
-    from_label = pc.if_else(pc.equal(label, LABEL_HIGH_RISK), 1.0,
-                            pc.if_else(pc.equal(label, LABEL_LOW_RISK), 0.0, pa.scalar(None, pa.float64())))
+    # as records.decision_of_label: the label holds the high-risk label, else the low-risk one
+    from_label = pc.if_else(pc.match_substring(label, LABEL_HIGH_RISK), 1.0,
+                            pc.if_else(pc.match_substring(label, LABEL_LOW_RISK), 0.0, pa.scalar(None, pa.float64())))
     return pc.coalesce(logged, from_label)
 
 

@@ -224,10 +224,11 @@ def test_the_logged_decision_is_read_and_older_records_derive_it_from_the_label(
              record(3, prediction={"score": 0.2, "label": "autre", "decision": 0}),
              record(4, prediction={"score": 0.2, "label": "autre"}),  # neither: unknown
              record(5, prediction={"score": 0.9, "label": LABEL_HIGH_RISK, "decision": 7}),  # not 0/1: the label
-             record(6, prediction="Score : 0.2159 → ❌ Risque élevé")]  # the seed's string form
+             record(6, prediction={"score": 0.9, "label": f"{LABEL_HIGH_RISK} (à étudier)"}),  # holds the label
+             record(7, prediction="Score : 0.2159 → ❌ Risque élevé")]  # the seed's string form
     log = tmp_path / "p.log"
     log.write_text("\n".join(lines) + "\n")
-    expected = [1.0, 0.0, 1.0, 0.0, math.nan, 1.0, 1.0]
+    expected = [1.0, 0.0, 1.0, 0.0, math.nan, 1.0, 1.0, 1.0]
     fast = read_log(log).frame[HIGH_RISK].tolist()
     monkeypatch.setattr(parse_arrow, "USE_PYARROW", False)
     slow = read_log(log).frame[HIGH_RISK].tolist()
