@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from scoring import config
-from scoring.evaluation import auc_or_nan
+from scoring.evaluation import auc_or_nan, calibration
 from scoring.features import build_features
 from scoring.reference import build_reference
 from scoring.schema import (
@@ -56,7 +56,8 @@ def metrics_of(scores: np.ndarray, defaulted: np.ndarray, threshold: float) -> d
     """The training figures monitoring compares outcomes with, for the stand-in (its scores are the truth)."""
     flagged = scores >= threshold
     return {"auc": auc_or_nan(defaulted, scores), "recall": float(flagged[defaulted == 1].mean()),
-            "precision": float(defaulted[flagged].mean()), "threshold": threshold,
+            "precision": float(defaulted[flagged].mean()), "calibration": calibration(defaulted, scores),
+            "threshold": threshold,
             "data_source": "synthetic twin, true default probabilities as scores (python -m monitoring.demo)"}
 
 

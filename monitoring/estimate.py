@@ -5,7 +5,8 @@ Performance of the Monitored Model"): if the scores are calibrated, an applicant
 with probability p, so every confusion-matrix count has an expected value (a flagged applicant is an
 expected p true positive and 1 - p false positive). The expected ROC curve takes, at each score
 threshold, TPR = Σ p over the scores at or above it / Σ p and FPR = Σ (1 - p) over them / Σ (1 - p); the
-expected AUC is the area under it. The expected default rate is the mean score, by decision too.
+expected AUC is the area under it. The expected default rate is the mean score, by decision too; the
+expected Brier score the mean of p (1 - p).
 
 It sees what a shift of the inputs does to the figures (a population with fewer clear cases has a
 lower expected AUC), never a change of the link between inputs and default (concept drift), nor a
@@ -50,6 +51,7 @@ class Estimate:
     by_decision: dict[str, Any]  # "0" (low risk) and "1" (high risk): n and expected default rate
     recall: float | None  # expected share of the defaulters flagged high risk
     precision: float | None  # expected share of the high-risk decisions that default
+    brier: float | None  # expected Brier score: mean of p (1 - p)
 
     def to_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -65,4 +67,4 @@ def estimate(scores: np.ndarray, decisions: np.ndarray) -> Estimate:
                    for d in (0, 1)}
     return Estimate(int(p.size), expected_auc(p), float(p.mean()) if p.size else None, by_decision,
                     float(flagged.sum() / p.sum()) if p.sum() > 0 else None,
-                    float(flagged.mean()) if flagged.size else None)
+                    float(flagged.mean()) if flagged.size else None, float(np.mean(p * (1 - p))) if p.size else None)

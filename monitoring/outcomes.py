@@ -149,9 +149,12 @@ class Performance:
 
 
 def training_figures(metrics: dict[str, Any] | None) -> dict[str, Any]:
-    """The training figures outcomes are compared with: AUC, recall and precision of metrics.json."""
+    """The training figures outcomes are compared with: AUC, recall, precision, Brier score and calibration
+    error (ECE) of metrics.json."""
     metrics = metrics or {}
-    return {k: metrics.get(k) for k in ("auc", "recall", "precision") if isinstance(metrics.get(k), int | float)}
+    found = {k: metrics.get(k) for k in ("auc", "recall", "precision") if isinstance(metrics.get(k), int | float)}
+    calibrated = metrics.get("calibration") if isinstance(metrics.get("calibration"), dict) else {}
+    return found | {k: calibrated[k] for k in ("brier", "ece") if isinstance(calibrated.get(k), int | float)}
 
 
 def performance(frame: pd.DataFrame, outcomes: Outcomes | None, metrics: dict[str, Any] | None,

@@ -196,7 +196,9 @@ def performance_rows(perf: dict[str, Any]) -> list[list[str]]:
             ("default rate, low-risk decisions", by(est, "0"), by(real, "0"), None, ".1%"),
             ("default rate, high-risk decisions", by(est, "1"), by(real, "1"), train.get("precision"), ".1%"),
             ("defaulters flagged high risk (recall)", est.get("recall"), real.get("recall"), train.get("recall"),
-             ".1%")]
+             ".1%"),
+            ("Brier score", est.get("brier"), (real.get("calibration") or {}).get("brier"), train.get("brier"), ".4f"),
+            ("calibration error (ECE)", None, (real.get("calibration") or {}).get("ece"), train.get("ece"), ".4f")]
     return [[name, fmt(a, spec), fmt(b, spec), fmt(c, spec)] for name, a, b, c, spec in rows]
 
 

@@ -54,6 +54,7 @@ def test_estimate_by_decision():
     assert found.by_decision == {"0": {"n": 2, "default_rate": pytest.approx(0.075)},
                                  "1": {"n": 2, "default_rate": pytest.approx(0.6)}}
     assert found.recall == pytest.approx(1.2 / 1.55) and found.precision == pytest.approx(0.6)
+    assert found.brier == pytest.approx(np.mean(scores * (1 - scores)))
 
 
 def test_read_outcomes_counts_bad_rows_and_keeps_the_latest(tmp_path):
@@ -119,7 +120,9 @@ def test_realised_figures_agree_with_the_expected_ones_on_calibrated_scores(tmp_
     assert real["auc"] == pytest.approx(expected["auc"], abs=0.04)
     assert real["default_rate"] == pytest.approx(expected["default_rate"], abs=0.015)
     assert real["by_decision"]["1"]["default_rate"] > 2 * real["by_decision"]["0"]["default_rate"]
-    assert perf["training"]["auc"] == context.metrics["auc"]
+    assert perf["training"]["auc"] == context.metrics["auc"] and perf["training"]["ece"] >= 0
+    assert real["calibration"]["ece"] < 0.03 and real["calibration"]["brier"] == pytest.approx(expected["brier"],
+                                                                                                abs=0.01)
     assert not {OUTCOME_AUC, CALIBRATION} & set(report["alert_counts"])
     assert "realised on 6000 outcomes" in render_text(report)
     assert "<h2>Performance</h2>" in render_html(report, data.frame, context.reference)
