@@ -1,21 +1,26 @@
 """Report on the prediction log: statistics, data drift against the training reference, alerts.
 
 usage: python analyse_logs.py [--log PATH [PATH|GLOB ...]] [--model-dir DIR] [--json OUT] [--html OUT]
-                              [--since T] [--until T] [thresholds]
+                              [--since T] [--until T] [--outcomes CSV] [thresholds]
 Exit code: 0 no alert, 1 alerts, 2 usage or I/O error.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
 from monitoring.alerts import AlertConfig
+from monitoring.context import ContextError
 from monitoring.drift import DriftConfig
-from monitoring.report import ContextError, analyse, parse_moment, render_text, to_json
+from monitoring.outcomes import OutcomeConfig
+from monitoring.report import analyse, parse_moment, render_text, to_json
 from monitoring.sources import LogReadError, expand
 from scoring import config
+
+logger = logging.getLogger("analyse_logs")
 
 
 def _moment(text: str):
@@ -26,7 +31,7 @@ def _moment(text: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    a, d = AlertConfig(), DriftConfig()
+    a, d, o = AlertConfig(), DriftConfig(), OutcomeConfig()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      epilog="Exit code: 0 no alert, 1 alerts, 2 usage or I/O error.")
     parser.add_argument("--log", nargs="+", metavar="PATH", help="prediction log(s) (default: LOG_PATH or "
@@ -39,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--since", type=_moment, help="only calls at or after T (ISO 8601, or a duration back "
                                                       "from now: 2h, 30min)")
     parser.add_argument("--until", type=_moment, help="only calls before T (same forms)")
+    parser.add_argument("--outcomes", type=Path, metavar="CSV", help="outcomes (SK_ID_CURR, defaulted, date) joined to "
+                        "the logged decisions by applicant_id: realised AUC, default rate by decision, calibration")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     t = parser.add_argument_group("thresholds")
     t.add_argument("--slow-call", type=float, default=a.slow_call_s, help=f"seconds (default {a.slow_call_s})")
@@ -55,12 +62,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--psi-drift", type=float, default=d.psi_drift, help=f"default {d.psi_drift:g}")
     t.add_argument("--min-samples", type=int, default=d.min_samples,
                    help=f"fewer live values: drift 'insufficient' (default {d.min_samples})")
+    t.add_argument("--min-outcomes", type=int, default=o.min_outcomes,
+                   help=f"fewer joined outcomes: no realised figures (default {o.min_outcomes}, with at least "
+                        f"{o.min_each} defaults and {o.min_each} repaid)")
+    t.add_argument("--auc-drop", type=float, default=o.auc_drop,
+                   help=f"alert when the realised AUC is this far below training (default {o.auc_drop:g})")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # scoring.cli.setup_logging will replace this once it is on main
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s: %(message)s")
     import pandas as pd
 
     try:
@@ -69,19 +83,20 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--window {args.window!r}: expected a pandas offset such as 5min, 15min, 1h")
     if not 0 < args.psi_watch < args.psi_drift:
         parser.error(f"expected 0 < --psi-watch < --psi-drift, got {args.psi_watch} and {args.psi_drift}")
-    if args.min_samples < 1 or args.slow_call <= 0:
-        parser.error("--min-samples and --slow-call must be positive")
+    if args.min_samples < 1 or args.slow_call <= 0 or args.min_outcomes < 1:
+        parser.error("--min-samples, --min-outcomes and --slow-call must be positive")
     alert_config = AlertConfig(slow_call_s=args.slow_call, window=args.window, latency_rise=args.latency_rise,
                                cpu_max=args.cpu_max, memory_max_mb=args.memory_max,
                                error_rate_max=args.error_rate_max, high_risk_shift=args.high_risk_shift)
     drift_config = DriftConfig(psi_watch=args.psi_watch, psi_drift=args.psi_drift, min_samples=args.min_samples)
+    outcome_config = OutcomeConfig(min_outcomes=args.min_outcomes, auc_drop=args.auc_drop)
     log = args.log or [config.log_path()]
     try:
         size_mb = sum(p.stat().st_size for p in expand(log)) / 1e6
-        if size_mb > 50 and not args.quiet:
-            print(f"reading {size_mb:.0f} MB of log ...", file=sys.stderr, flush=True)
+        if size_mb > 50:
+            logger.info("reading %.0f MB of log ...", size_mb)
         report, data, context = analyse(log, args.model_dir or config.model_dir(), args.since, args.until,
-                                        drift_config, alert_config)
+                                        drift_config, alert_config, args.outcomes, outcome_config)
         if args.json:
             args.json.write_text(to_json(report), encoding="utf-8")
         if args.html:
@@ -89,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 
             args.html.write_text(render_html(report, data.frame, context.reference, args.window), encoding="utf-8")
     except (LogReadError, ContextError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        logger.error("%s", exc)
         return 2
     if not args.quiet:
         print(render_text(report), end="")

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from monitoring.alerts import AlertConfig
+from monitoring.context import ContextError, load_context
 from monitoring.dashboard_data import (
     BUCKETS,
     DRIFT_SHOWN,
@@ -24,15 +25,15 @@ from monitoring.dashboard_data import (
     dashboard_view,
     worst_status,
 )
+from monitoring.outcomes import OutcomeError, read_outcomes
 from monitoring.reader import LogData, read_log, refresh
 from monitoring.records import CPU, DURATION, MEMORY, TIME
-from monitoring.report import ContextError, load_context
 from monitoring.sources import LogReadError, file_signature
+from monitoring.style import STATUS_COLOURS, psi_bands
 from scoring import config
 
 TITLE = "Credit scoring service — monitoring"
 REFRESH = {"off": None, "10 s": 10, "30 s": 30, "60 s": 60}
-STATUS_COLOURS = {"stable": "#d4edda", "watch": "#fff3cd", "drift": "#f8d7da", "insufficient": "#e9ecef"}
 THRESHOLD_RED = "#d62728"
 
 st.set_page_config(page_title="Monitoring — Prêt à dépenser", page_icon="📈", layout="wide")
@@ -54,10 +55,11 @@ def load_log(path: str) -> LogData:
 
 @st.cache_data(max_entries=32, show_spinner="Reading the prediction log…")
 def load_view(path: str, model_dir: str, signature: tuple, choice: str, bucket: str,
-              slow_call_s: float, cpu_max: float, memory_max_mb: float) -> dict:
+              slow_call_s: float, cpu_max: float, memory_max_mb: float, outcomes_path: str = "") -> dict:
     alert_config = AlertConfig(slow_call_s=slow_call_s, cpu_max=cpu_max, memory_max_mb=memory_max_mb, window=bucket)
-    # `signature` (the files' mtime and size) is in the cache key: a new line in the log, a new view.
-    return dashboard_view(load_log(path), load_context(model_dir), choice, bucket, alert_config)
+    # `signature` (the files' mtime and size, the outcome file's too) is in the cache key: a new line, a new view.
+    outcomes = read_outcomes(outcomes_path) if outcomes_path else None
+    return dashboard_view(load_log(path), load_context(model_dir), choice, bucket, alert_config, outcomes=outcomes)
 
 
 def _time_axis() -> alt.X:
@@ -145,7 +147,9 @@ def draw(view: dict, alert_config: AlertConfig) -> None:
     left.altair_chart(score_chart(view["scores"], report["threshold"]), width="stretch")
     right.subheader("Calls per replica")
     right.dataframe(view["replicas"], hide_index=True, width="stretch")
-    st.subheader("Data drift (PSI: 0.1 watch, 0.25 drift)")
+    right.subheader("Calls per source")
+    right.dataframe(view["sources"], hide_index=True, width="stretch")
+    st.subheader(f"Data drift (PSI: {psi_bands(report)})")
     table = view["drift"]
     mean_or_share = "mean, or share of 1 for a binary feature"
     helps = {"reference": mean_or_share, "live": mean_or_share,
@@ -158,6 +162,13 @@ def draw(view: dict, alert_config: AlertConfig) -> None:
         hide_index=True, width="content", height=36 * (len(table) + 1) + 4, column_order=DRIFT_SHOWN,
         column_config={c: st.column_config.Column(width=w, help=helps.get(c))
                        for c, w in column_widths(table).items()})
+
+    st.subheader("Model performance")
+    perf = report["performance"]
+    st.caption("Expected from the logged scores (confidence-based estimation: right if the scores are calibrated); "
+               + (f"realised on {perf['realised']['n']} outcomes joined by applicant"
+                  if perf["realised"] else f"realised: {perf['waiting_for']}") + "; training: metrics.json.")
+    st.dataframe(view["performance"], hide_index=True, width="content")
 
     st.subheader("Alerts")
     if view["alerts"].empty:
@@ -174,6 +185,7 @@ def main() -> None:
         log = st.text_input("Prediction log", value=str(config.log_path()),
                             help="a path, several separated by commas, or a glob (logs/*.log: one log per replica)")
         model_dir = st.text_input("Model folder (reference.json)", value=str(config.model_dir()))
+        outcomes_path = st.text_input("Outcomes (optional CSV: SK_ID_CURR, defaulted, date)", value="").strip()
         choice = st.selectbox("Time window", list(WINDOWS), index=2, help="counted back from the latest call")
         bucket = st.selectbox("Average over", BUCKETS, index=1)
         defaults = AlertConfig()
@@ -190,8 +202,9 @@ def main() -> None:
             empty_state(log)
             return
         try:
-            view = load_view(log, model_dir, signature, choice, bucket, slow, cpu_max, memory_max)
-        except (LogReadError, ContextError) as exc:
+            view = load_view(log, model_dir, signature + file_signature(outcomes_path or []), choice, bucket, slow,
+                             cpu_max, memory_max, outcomes_path)
+        except (LogReadError, ContextError, OutcomeError) as exc:
             st.error(str(exc))
             return
         draw(view, alert_config)

@@ -75,7 +75,7 @@ class ScoringService:
         predictor, _ = self.require_model()
         result = predictor.predict(features, explain=explain)
         self.logger.log(request_id=request_id, input=features,
-                        prediction={"score": result.score, "label": result.label},
+                        prediction={"score": result.score, "label": result.label, "decision": result.prediction},
                         duration=time.perf_counter() - started, model_version=result.model_version, client=client)
         return result
 
@@ -87,7 +87,7 @@ class ScoringService:
         duration = (time.perf_counter() - started) / max(len(rows), 1)
         for i, (row, result) in enumerate(zip(rows, results, strict=True)):
             self.logger.log(request_id=f"{request_id}-{i}", input=row,
-                            prediction={"score": result.score, "label": result.label},
+                            prediction={"score": result.score, "label": result.label, "decision": result.prediction},
                             duration=duration, model_version=result.model_version, client=client)
         return results
 

@@ -34,8 +34,8 @@ from scoring.schema import REFERENCE_FILE  # noqa: E402
 
 BASE_LINES = 100_000
 READER = "import sys; from monitoring.reader import read_log; d = read_log(sys.argv[1]); print(d.n, d.corrupt_lines)"
-SLOW_READER = ("import sys; import monitoring.reader as r; r.USE_PYARROW = False; d = r.read_log(sys.argv[1]); "
-               "print(d.n, d.corrupt_lines)")
+SLOW_READER = ("import sys; import monitoring.parse_arrow as a, monitoring.reader as r; a.USE_PYARROW = False; "
+               "d = r.read_log(sys.argv[1]); print(d.n, d.corrupt_lines)")
 
 
 def make_log(folder: Path, lines: int) -> tuple[Path, Path]:
@@ -45,7 +45,7 @@ def make_log(folder: Path, lines: int) -> tuple[Path, Path]:
     (`ru_maxrss`) starts from its parent's at fork.
     """
     from monitoring.demo import THRESHOLD, write_model_dir
-    from monitoring.simulate import Incidents, generate, write_log
+    from monitoring.traffic import Incidents, generate, write_log
 
     model_dir = write_model_dir(folder / "model")
     base = folder / "base.log"

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from monitoring.demo import THRESHOLD, population  # noqa: E402
 from monitoring.drift import STABLE, DriftConfig, drift_report  # noqa: E402
-from monitoring.simulate import Incidents, generate  # noqa: E402
+from monitoring.traffic import Incidents, generate  # noqa: E402
 from scoring.reference import build_reference  # noqa: E402
 from scoring.schema import DOCUMENT_3, EXT_SOURCE_3, SCORE_KEY, UI_FEATURE_NAMES  # noqa: E402
 
@@ -65,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
                 report = drift_report(reference, columns_of(traffic), config)
                 spent += time.perf_counter() - t0
                 judged = {k: v for k, v in report.items() if not shift or k in shift}
-                hits["rule"] += any(v["status"] != STABLE for v in judged.values())
-                hits["psi"] += any((v["psi"] or 0) >= config.psi_watch for v in judged.values())
-                hits["test"] += any((v["p_value"] if v["p_value"] is not None else 1) < config.alpha
+                hits["rule"] += any(v.status != STABLE for v in judged.values())
+                hits["psi"] += any((v.psi or 0) >= config.psi_watch for v in judged.values())
+                hits["test"] += any((v.p_value if v.p_value is not None else 1) < config.alpha
                                     for v in judged.values())
             kind = "false alarms" if not shift else "detected"
             cells = " | ".join(f"{hits[k] / seeds:.0%}" for k in ("rule", "psi", "test"))

@@ -8,13 +8,13 @@ concerned, `last`: of the last one).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from monitoring.drift import DRIFT, effective_status
+from monitoring.drift import DRIFT, DriftConfig, FeatureDrift
 from monitoring.reader import LogData
 from monitoring.records import CPU, DURATION, ERROR, HIGH_RISK, MEMORY, TIME
 
@@ -48,21 +48,33 @@ class AlertConfig:
     corrupt_share_max: float = 0.01  # more corrupt lines than this share of the lines read (or no valid one)
 
 
-def _alert(kind: str, data: LogData, first: int, last: int, value: float, threshold: float,
-           message: str, severity: str = WARNING, **extra: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Alert:
+    """One alert: what, when, how bad, and where in the log."""
+
+    kind: str
+    severity: str  # WARNING or CRITICAL
+    message: str
+    start: str | None  # ISO 8601 time of the first call concerned
+    end: str | None
+    value: float  # the measure that crossed ...
+    threshold: float  # ... this limit
+    where: dict[str, Any]  # file and line of the first call concerned
+    last: dict[str, Any] | None  # ... and of the last one
+    calls: int  # calls concerned
+    extra: dict[str, Any] = field(default_factory=dict)  # what a kind adds (`feature`, `reference_share`)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report's form (`analyse_logs.py --json`, the HTML page and the dashboard read it)."""
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "extra"}
+        return out | self.extra
+
+
+def alert(kind: str, data: LogData, first: int, last: int, value: float, threshold: float,
+           message: str, severity: str = WARNING, **extra: Any) -> Alert:
     times = data.frame[TIME]
-    return {
-        "kind": kind,
-        "severity": severity,
-        "message": message,
-        "start": times.iat[first].isoformat(),
-        "end": times.iat[last].isoformat(),
-        "value": round(float(value), 6),
-        "threshold": threshold,
-        "where": data.where(first),
-        "last": data.where(last),
-        "calls": int(last - first + 1),
-    } | extra
+    return Alert(kind, severity, message, times.iat[first].isoformat(), times.iat[last].isoformat(),
+                 round(float(value), 6), threshold, data.where(first), data.where(last), int(last - first + 1), extra)
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -77,20 +89,20 @@ def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
-def slow_calls(data: LogData, config: AlertConfig = AlertConfig()) -> list[dict[str, Any]]:
+def slow_calls(data: LogData, config: AlertConfig = AlertConfig()) -> list[Alert]:
     """One alert per call slower than `slow_call_s`."""
     durations = data.frame[DURATION].to_numpy()
     alerts = []
     for row in np.flatnonzero(durations > config.slow_call_s):
         value = durations[row]
         severity = CRITICAL if value > 4 * config.slow_call_s else WARNING
-        alerts.append(_alert(LATENCY, data, row, row, value, config.slow_call_s,
+        alerts.append(alert(LATENCY, data, row, row, value, config.slow_call_s,
                              f"call took {value:.3f} s (> {config.slow_call_s} s)", severity))
     return alerts
 
 
 def sustained_over(data: LogData, column: str, limit: float, kind: str, unit: str,
-                   config: AlertConfig = AlertConfig()) -> list[dict[str, Any]]:
+                   config: AlertConfig = AlertConfig()) -> list[Alert]:
     """One alert per run of at least `min_consecutive` calls with `column` over `limit`."""
     values = data.frame[column].to_numpy()
     alerts = []
@@ -98,7 +110,7 @@ def sustained_over(data: LogData, column: str, limit: float, kind: str, unit: st
         if last - first + 1 < config.min_consecutive:
             continue
         peak = float(np.max(values[first:last + 1]))
-        alerts.append(_alert(kind, data, first, last, peak, limit,
+        alerts.append(alert(kind, data, first, last, peak, limit,
                              f"{column} over {limit:g}{unit} for {last - first + 1} calls in a row "
                              f"(peak {peak:.1f}{unit})", CRITICAL if peak > 1.5 * limit else WARNING))
     return alerts
@@ -127,20 +139,20 @@ def _bucket_runs(buckets: pd.DataFrame, flagged: np.ndarray) -> list[tuple[int, 
             for a, b in runs(flagged)]
 
 
-def latency_trend(data: LogData, config: AlertConfig, buckets: pd.DataFrame) -> list[dict[str, Any]]:
+def latency_trend(data: LogData, config: AlertConfig, buckets: pd.DataFrame) -> list[Alert]:
     """Buckets whose median latency is `latency_rise` times the whole log's median, merged into runs."""
     baseline = float(np.nanmedian(data.frame[DURATION].to_numpy()))
     if not np.isfinite(baseline) or baseline <= 0:
         return []
     limit = config.latency_rise * baseline
     flagged = ((buckets["calls"] >= config.min_calls) & (buckets["latency_p50"] > limit)).to_numpy()
-    return [_alert(LATENCY_TREND, data, first, last, float(part["latency_p50"].max()), round(limit, 6),
+    return [alert(LATENCY_TREND, data, first, last, float(part["latency_p50"].max()), round(limit, 6),
                    f"median latency {part['latency_p50'].max():.3f} s, {config.latency_rise:g}x the usual "
                    f"{baseline:.3f} s, over {len(part)} window(s) of {config.window}")
             for first, last, part in _bucket_runs(buckets, flagged)]
 
 
-def error_rate(data: LogData, config: AlertConfig, buckets: pd.DataFrame) -> list[dict[str, Any]]:
+def error_rate(data: LogData, config: AlertConfig, buckets: pd.DataFrame) -> list[Alert]:
     """Buckets whose share of failed calls exceeds `error_rate_max`, merged into runs."""
     rate = buckets["errors"] / buckets["calls"]
     flagged = ((buckets["calls"] >= config.min_calls) & (buckets["errors"] >= config.min_errors)
@@ -148,7 +160,7 @@ def error_rate(data: LogData, config: AlertConfig, buckets: pd.DataFrame) -> lis
     alerts = []
     for first, last, part in _bucket_runs(buckets, flagged):
         value = float(part["errors"].sum() / part["calls"].sum())
-        alerts.append(_alert(ERROR_RATE, data, first, last, value, config.error_rate_max,
+        alerts.append(alert(ERROR_RATE, data, first, last, value, config.error_rate_max,
                              f"{int(part['errors'].sum())} failed calls out of {int(part['calls'].sum())} "
                              f"({value:.1%} > {config.error_rate_max:.0%})",
                              CRITICAL if value > 4 * config.error_rate_max else WARNING))
@@ -156,7 +168,7 @@ def error_rate(data: LogData, config: AlertConfig, buckets: pd.DataFrame) -> lis
 
 
 def high_risk_shift(data: LogData, config: AlertConfig, buckets: pd.DataFrame,
-                    reference_share: float | None) -> list[dict[str, Any]]:
+                    reference_share: float | None) -> list[Alert]:
     """Buckets whose share of high-risk decisions moved from the reference's, by `high_risk_shift` and by
     `high_risk_z` standard errors (a bucket of 40 calls wobbles by about 6 points on its own)."""
     if reference_share is None:
@@ -176,35 +188,35 @@ def high_risk_shift(data: LogData, config: AlertConfig, buckets: pd.DataFrame,
     alerts = []
     for first, last, part in parts:
         value = float((part["high_risk"] * part["labelled"]).sum() / part["labelled"].sum())
-        alerts.append(_alert(HIGH_RISK_SHARE, data, first, last, value, round(reference_share, 4),
+        alerts.append(alert(HIGH_RISK_SHARE, data, first, last, value, round(reference_share, 4),
                              f"high-risk share {value:.1%} against {reference_share:.1%} in the reference",
                              reference_share=reference_share))
     return alerts
 
 
-def drift_alerts(data: LogData, drift: dict[str, dict[str, Any]], psi_drift: float = 0.25) -> list[dict[str, Any]]:
+def drift_alerts(data: LogData, drift: dict[str, FeatureDrift],
+                 psi_drift: float = DriftConfig.psi_drift) -> list[Alert]:
     """One alert per feature (or score) that drifts over the window, or since the onset found for it."""
     alerts = []
     n = len(data.frame)
     for name, result in drift.items():
-        recent = result.get("since_onset") or {}
-        if n == 0 or effective_status(result) != DRIFT:
+        if n == 0 or result.effective_status != DRIFT:
             continue
-        first = int(result.get("onset_row", 0))
-        if result.get("status") == DRIFT:
-            value, message = float(result["psi"]), (f"{name}: PSI {result['psi']:.3f} "
-                                                    f"({result['test']} p={result['p_value']:.1e})")
+        first = result.onset.row if result.onset else 0
+        if result.status == DRIFT:
+            value, message = float(result.psi), f"{name}: PSI {result.psi:.3f} ({result.test} p={result.p_value:.1e})"
         else:
-            value = float(recent["psi"])
-            onset = pd.Timestamp(result["onset"]).strftime("%Y-%m-%d %H:%M UTC")
-            message = (f"{name}: PSI {value:.3f} over the {recent['n']} calls since {onset} "
-                       f"({result['psi']:.3f} over the whole window)")
-        alerts.append(_alert(DRIFT_KIND, data, first, n - 1, value, psi_drift, message,
+            recent = result.onset.since
+            value = float(recent.psi)
+            onset = pd.Timestamp(result.onset.time).strftime("%Y-%m-%d %H:%M UTC")
+            message = (f"{name}: PSI {value:.3f} over the {recent.n} calls since {onset} "
+                       f"({result.psi:.3f} over the whole window)")
+        alerts.append(alert(DRIFT_KIND, data, first, n - 1, value, psi_drift, message,
                              CRITICAL if value > 0.5 else WARNING, feature=name))
     return alerts
 
 
-def corrupt_lines(data: LogData, config: AlertConfig = AlertConfig()) -> list[dict[str, Any]]:
+def corrupt_lines(data: LogData, config: AlertConfig = AlertConfig()) -> list[Alert]:
     """One alert when more than `corrupt_share_max` of the lines are corrupt, or when none is a valid record:
     a log that cannot be read is not a quiet service."""
     total = data.n + data.corrupt_lines
@@ -213,30 +225,22 @@ def corrupt_lines(data: LogData, config: AlertConfig = AlertConfig()) -> list[di
         return []
     first = data.corrupt_examples[0] if data.corrupt_examples else {"file": data.files[0], "line": None}
     times = data.frame[TIME]
-    return [{
-        "kind": CORRUPT,
-        "severity": CRITICAL if not data.n or share > 0.5 else WARNING,
-        "message": f"{data.corrupt_lines} of {total} lines are corrupt ({share:.1%})"
-                   + ("; no valid record" if not data.n else "") + f": first {first.get('reason', 'unknown')}",
-        "start": times.min().isoformat() if data.n else None,
-        "end": times.max().isoformat() if data.n else None,
-        "value": round(share, 6),
-        "threshold": config.corrupt_share_max,
-        "where": {"file": first["file"], "line": first["line"]},
-        "last": None,
-        "calls": 0,
-    }]
+    message = (f"{data.corrupt_lines} of {total} lines are corrupt ({share:.1%})"
+               + ("; no valid record" if not data.n else "") + f": first {first.get('reason', 'unknown')}")
+    return [Alert(CORRUPT, CRITICAL if not data.n or share > 0.5 else WARNING, message,
+                  times.min().isoformat() if data.n else None, times.max().isoformat() if data.n else None,
+                  round(share, 6), config.corrupt_share_max, {"file": first["file"], "line": first["line"]}, None, 0)]
 
 
-def all_alerts(data: LogData, drift: dict[str, dict[str, Any]], config: AlertConfig = AlertConfig(),
+def all_alerts(data: LogData, drift: dict[str, FeatureDrift], config: AlertConfig = AlertConfig(),
                reference_high_risk_share: float | None = None,
-               psi_drift: float = 0.25) -> tuple[list[dict[str, Any]], dict[str, int]]:
+               psi_drift: float = DriftConfig.psi_drift) -> tuple[list[Alert], dict[str, int]]:
     """Every alert, by kind, capped at `max_per_kind` each; also the full count per kind."""
     unreadable = corrupt_lines(data, config)
     if data.frame.empty:
         return unreadable, {CORRUPT: 1} if unreadable else {}
     buckets = _buckets(data, config)
-    checks: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = [
+    checks: list[tuple[str, Callable[[], list[Alert]]]] = [
         (LATENCY, lambda: slow_calls(data, config)),
         (LATENCY_TREND, lambda: latency_trend(data, config, buckets)),
         (CPU_KIND, lambda: sustained_over(data, CPU, config.cpu_max, CPU_KIND, "%", config)),
@@ -246,7 +250,7 @@ def all_alerts(data: LogData, drift: dict[str, dict[str, Any]], config: AlertCon
         (DRIFT_KIND, lambda: drift_alerts(data, drift, psi_drift)),
         (CORRUPT, lambda: unreadable),
     ]
-    alerts: list[dict[str, Any]] = []
+    alerts: list[Alert] = []
     counts: dict[str, int] = {}
     for kind, check in checks:
         found = check()

@@ -10,10 +10,13 @@ import numpy as np
 import pandas as pd
 
 from monitoring.alerts import AlertConfig
-from monitoring.drift import DriftConfig, effective_status
+from monitoring.context import ModelContext
+from monitoring.drift import DriftConfig, worse_status
+from monitoring.outcomes import Outcomes
 from monitoring.reader import LogData, window
 from monitoring.records import CPU, DURATION, MEMORY, SCORE, TIME
-from monitoring.report import ModelContext, build_report
+from monitoring.report import PERFORMANCE_HEADER, build_report, performance_rows
+from monitoring.style import MISSING
 from scoring.schema import SCORE_KEY, UI_FEATURES_BY_NAME
 
 # Time windows offered, counted back from the latest call in the log (not from the clock, so that a
@@ -36,7 +39,6 @@ DRIFT_SHOWN = ("feature", "status", "PSI", "live", "reference", "p-value", "n", 
                "onset (UTC)")
 DRIFT_FORMATS = {"PSI": "{:.3f}", "p-value": "{:.1e}", "reference": "{:,.3f}", "live": "{:,.3f}",
                  "PSI since onset": "{:.3f}", "n": "{:,}"}
-MISSING = "—"
 CHAR_PX = 7.2  # a bound on the mean character width in the grid's 14 px Source Sans (digits 7 px, letters ~6)
 CELL_PADDING_PX = 28  # the grid's cell padding (8 px a side) and room for the header's sort arrow
 
@@ -127,7 +129,8 @@ def column_widths(table: pd.DataFrame, columns: tuple[str, ...] = DRIFT_SHOWN) -
 
 def worst_status(row: pd.Series, report: dict[str, Any]) -> str:
     """The worse of a feature's status over the window and since its onset (what its row is coloured by)."""
-    return effective_status(report["drift"][row["model name"]])
+    result = report["drift"][row["model name"]]
+    return worse_status(result["status"], (result.get("since_onset") or {}).get("status"))
 
 
 def _short_time(iso: str | None) -> str:
@@ -153,15 +156,28 @@ def replica_table(report: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["replica", "calls", "errors", "error rate", "p50 (ms)", "p95 (ms)"])
 
 
+def source_table(report: dict[str, Any]) -> pd.DataFrame:
+    """One row per source of the calls (form, api, batch, dossier, what-if; `unknown` for older records)."""
+    rows = [{"source": name, "calls": r["count"], "share": f"{r['share']:.1%}"}
+            for name, r in report["stats"].get("sources", {}).items()]
+    return pd.DataFrame(rows, columns=["source", "calls", "share"])
+
+
+def performance_table(report: dict[str, Any]) -> pd.DataFrame:
+    """Expected (from the scores), realised (on outcomes) and training figures, one row per figure."""
+    return pd.DataFrame(performance_rows(report["performance"]), columns=PERFORMANCE_HEADER)
+
+
 def _ms(seconds: float | None) -> str:
     return MISSING if seconds is None else f"{seconds * 1000:,.0f}"
 
 
 def dashboard_view(data: LogData, context: ModelContext, choice: str, bucket: str,
-                   alert_config: AlertConfig, drift_config: DriftConfig | None = None) -> dict[str, Any]:
+                   alert_config: AlertConfig, drift_config: DriftConfig | None = None,
+                   outcomes: Outcomes | None = None) -> dict[str, Any]:
     """Everything one screen of the dashboard draws, for the chosen window and bucket."""
     chosen = select_window(data, choice)
-    report = build_report(chosen, context, drift_config, alert_config)
+    report = build_report(chosen, context, drift_config, alert_config, outcomes=outcomes)
     return {
         "report": report,
         "series": series(chosen.frame, bucket),
@@ -170,5 +186,7 @@ def dashboard_view(data: LogData, context: ModelContext, choice: str, bucket: st
         "drift": drift_table(report),
         "alerts": alerts_table(report),
         "replicas": replica_table(report),
+        "sources": source_table(report),
+        "performance": performance_table(report),
         "last_call": data.frame[TIME].max() if len(data.frame) else None,
     }

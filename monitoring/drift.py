@@ -1,7 +1,7 @@
 """Data drift of the UI features and of the score against `reference.json` (pure functions).
 
 Magnitude: the Population Stability Index over the reference's quantile bins (binary features:
-the two bins 0 / 1), with the credit-risk bands 0.1 (watch) and 0.25 (drift).
+the two bins 0 / 1), with the credit-risk bands of `DriftConfig` (watch, drift).
 Significance: a two-sample Kolmogorov-Smirnov test against the reference sample (continuous) or a
 chi-square goodness-of-fit test against the reference share of ones (binary).
 
@@ -13,7 +13,7 @@ Below `min_samples` values the verdict is "insufficient", never an alarm.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,69 @@ class DriftConfig:
     epsilon: float = 1e-4  # floor on bin shares so that an empty bin does not make PSI infinite
 
 
+@dataclass(frozen=True)
+class Onset:
+    """Where a change inside the window began, and the drift measured from there on."""
+
+    row: int  # the frame's row of the first call of the drifting segment
+    time: str  # its timestamp, ISO 8601
+    where: dict[str, Any]  # its file and line
+    since: FeatureDrift
+
+
+@dataclass(frozen=True)
+class FeatureDrift:
+    """Drift of one feature (or the score) against the reference."""
+
+    status: str  # STABLE, WATCH, DRIFT or INSUFFICIENT
+    kind: str | None = None  # the reference entry's kind ("binary", ...); None when absent from the reference
+    n: int = 0  # live values
+    n_missing: int = 0
+    reference: float | None = None  # binary: the reference share of ones; else the reference mean
+    live: float | None = None  # the same of the live values
+    psi: float | None = None
+    test: str | None = None  # "ks" or "chi2"
+    p_value: float | None = None
+    reason: str | None = None  # why the status is INSUFFICIENT
+    onset: Onset | None = None
+
+    @property
+    def effective_status(self) -> str:
+        """The worse of the status over the window and since the onset (see `worse_status`)."""
+        return worse_status(self.status, self.onset.since.status if self.onset else None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report's form (`analyse_logs.py --json`, the HTML page and the dashboard read it)."""
+        if self.kind is None:
+            return {"psi": self.psi, "status": self.status, "reason": self.reason}
+        centre = "p1" if self.kind == "binary" else "mean"
+        out = {"kind": self.kind, "n": self.n, "n_missing": self.n_missing, f"reference_{centre}": self.reference,
+               f"live_{centre}": self.live, "psi": self.psi, "test": self.test, "p_value": self.p_value,
+               "status": self.status}
+        if self.reason is not None:
+            out["reason"] = self.reason
+        if self.onset is not None:
+            since = self.onset.since
+            out |= {"onset_row": self.onset.row, "onset": self.onset.time, "onset_where": self.onset.where,
+                    "since_onset": {"n": since.n, "psi": since.psi, "p_value": since.p_value, "status": since.status}}
+        return out
+
+
+@dataclass(frozen=True)
+class DriftVerdict:
+    """One verdict for the whole input (see `dataset_verdict`)."""
+
+    status: str
+    drifted: list[str]  # input features whose effective status is DRIFT
+    watched: list[str]
+    score: str  # the score's effective status
+    measured: int  # input features with enough values
+    features: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 def psi(expected: np.ndarray | list[float], actual: np.ndarray | list[float], epsilon: float = 1e-4) -> float:
     """Population Stability Index between two distributions over the same bins (shares or counts)."""
     e = np.asarray(expected, dtype=float)
@@ -51,7 +114,7 @@ def psi(expected: np.ndarray | list[float], actual: np.ndarray | list[float], ep
 
 
 def psi_band(value: float, config: DriftConfig = DriftConfig()) -> str:
-    """The PSI band alone: stable < 0.1 <= watch < 0.25 <= drift."""
+    """The PSI band alone: stable < psi_watch <= watch < psi_drift <= drift."""
     if value >= config.psi_drift:
         return DRIFT
     if value >= config.psi_watch:
@@ -70,25 +133,21 @@ def binned_shares(entry: dict[str, Any], values: np.ndarray) -> tuple[np.ndarray
     return np.asarray(entry["proportions"], dtype=float), counts
 
 
-def feature_drift(entry: dict[str, Any], values: np.ndarray, config: DriftConfig = DriftConfig()) -> dict[str, Any]:
+def feature_drift(entry: dict[str, Any], values: np.ndarray, config: DriftConfig = DriftConfig()) -> FeatureDrift:
     """Drift of one feature (or the score): PSI, its test, the verdict and a summary of the live values."""
     arr = np.asarray(values, dtype=float)
     present = arr[np.isfinite(arr)]
-    result: dict[str, Any] = {"kind": entry["kind"], "n": int(present.size), "n_missing": int(arr.size - present.size)}
-    if entry["kind"] == "binary":
-        result |= {"reference_p1": float(entry["p1"]), "live_p1": float(present.mean()) if present.size else None}
-    else:
-        result |= {"reference_mean": entry.get("mean"),
-                   "live_mean": float(present.mean()) if present.size else None}
+    reference = float(entry["p1"]) if entry["kind"] == "binary" else entry.get("mean")
+    result = FeatureDrift(INSUFFICIENT, entry["kind"], int(present.size), int(arr.size - present.size), reference,
+                          float(present.mean()) if present.size else None)
     if present.size < config.min_samples:
-        return result | {"psi": None, "test": None, "p_value": None, "status": INSUFFICIENT,
-                         "reason": f"{present.size} values < {config.min_samples} needed"}
+        return replace(result, reason=f"{present.size} values < {config.min_samples} needed")
     expected, counts = binned_shares(entry, present)
     value = psi(expected, counts, config.epsilon)
     test, p_value = _test(entry, present, expected, counts)
     band = psi_band(value, config)
     status = band if band == STABLE or p_value < config.alpha else STABLE
-    return result | {"psi": round(value, 6), "test": test, "p_value": p_value, "status": status}
+    return replace(result, psi=round(value, 6), test=test, p_value=p_value, status=status)
 
 
 def _test(entry: dict[str, Any], present: np.ndarray, expected: np.ndarray, counts: np.ndarray) -> tuple[str, float]:
@@ -105,29 +164,28 @@ def _test(entry: dict[str, Any], present: np.ndarray, expected: np.ndarray, coun
 
 
 def drift_report(reference: dict[str, Any], columns: dict[str, np.ndarray],
-                 config: DriftConfig = DriftConfig()) -> dict[str, dict[str, Any]]:
+                 config: DriftConfig = DriftConfig()) -> dict[str, FeatureDrift]:
     """Drift of every UI feature and of the score (`columns` maps names to live values)."""
     features = reference["features"]
-    report: dict[str, dict[str, Any]] = {}
+    report: dict[str, FeatureDrift] = {}
     for name in (*UI_FEATURE_NAMES, SCORE_KEY):
         if name not in features:
-            report[name] = {"psi": None, "status": INSUFFICIENT, "reason": "absent from reference.json"}
+            report[name] = FeatureDrift(INSUFFICIENT, reason="absent from reference.json")
             continue
         report[name] = feature_drift(features[name], columns.get(name, np.array([])), config)
     return report
 
 
-def effective_status(result: dict[str, Any]) -> str:
+def worse_status(status: str, since_onset: str | None) -> str:
     """The worse of a feature's status over the window and since the onset of a change inside it. The one
     status its drift alert, its row of the dashboard and the dataset verdict all read."""
-    recent = (result.get("since_onset") or {}).get("status", INSUFFICIENT)
-    return max(result["status"], recent, key=STATUS_RANK.__getitem__)
+    return max(status, since_onset or INSUFFICIENT, key=STATUS_RANK.__getitem__)
 
 
-def dataset_verdict(report: dict[str, dict[str, Any]], config: DriftConfig = DriftConfig()) -> dict[str, Any]:
-    """One verdict for the whole input, from each feature's `effective_status`: "drift" when an input feature
+def dataset_verdict(report: dict[str, FeatureDrift], config: DriftConfig = DriftConfig()) -> DriftVerdict:
+    """One verdict for the whole input, from each feature's effective status: "drift" when an input feature
     or the score drifts (exactly when the report has a drift alert), "watch", "stable" or "insufficient"."""
-    statuses = {k: effective_status(v) for k, v in report.items()}
+    statuses = {k: v.effective_status for k, v in report.items()}
     inputs = {k: v for k, v in statuses.items() if k != SCORE_KEY}
     drifted = sorted(k for k, v in inputs.items() if v == DRIFT)
     watched = sorted(k for k, v in inputs.items() if v == WATCH)
@@ -141,8 +199,7 @@ def dataset_verdict(report: dict[str, dict[str, Any]], config: DriftConfig = Dri
         verdict = WATCH
     else:
         verdict = STABLE
-    return {"status": verdict, "drifted": drifted, "watched": watched, "score": score_status,
-            "measured": len(measured), "features": len(inputs)}
+    return DriftVerdict(verdict, drifted, watched, score_status, len(measured), len(inputs))
 
 
 def drift_onset(entry: dict[str, Any], values: np.ndarray, segment: int,
@@ -150,6 +207,6 @@ def drift_onset(entry: dict[str, Any], values: np.ndarray, segment: int,
     """Start (row offset) of the first segment of `segment` consecutive values that drifts on its own."""
     segment = max(segment, config.min_samples)
     for start in range(0, max(0, values.size - segment + 1), segment):
-        if feature_drift(entry, values[start:start + segment], config)["status"] == DRIFT:
+        if feature_drift(entry, values[start:start + segment], config).status == DRIFT:
             return start
     return None

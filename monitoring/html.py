@@ -16,9 +16,9 @@ import pandas as pd  # noqa: E402
 
 from monitoring.dashboard_data import SERIES, alerts_table, drift_table, series, worst_status  # noqa: E402
 from monitoring.records import CPU, DURATION, MEMORY, TIME  # noqa: E402
+from monitoring.report import PERFORMANCE_HEADER, performance_rows  # noqa: E402
+from monitoring.style import STATUS_COLOURS, fmt, psi_bands  # noqa: E402
 from scoring.schema import SCORE_KEY  # noqa: E402
-
-STATUS_COLOURS = {"stable": "#d4edda", "watch": "#fff3cd", "drift": "#f8d7da", "insufficient": "#e2e3e5"}
 
 
 def _png(fig: plt.Figure) -> str:
@@ -78,8 +78,9 @@ def _num(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def _f(value: Any, spec: str = ".3f") -> str:
-    return "—" if value is None else format(value, spec)
+def _realised_note(perf: dict[str, Any]) -> str:
+    real = perf["realised"]
+    return f"{real['n']} outcomes, {real['defaults']} defaults" if real else f"none yet: {perf['waiting_for']}"
 
 
 def render_html(report: dict[str, Any], frame: pd.DataFrame, reference: dict[str, Any], window: str = "15min") -> str:
@@ -87,15 +88,15 @@ def render_html(report: dict[str, Any], frame: pd.DataFrame, reference: dict[str
     stats = report["stats"]
     lat = stats["latency_s"]
     summary = _table([[
-        str(stats["count"]), str(stats["errors"]), _f(stats["error_rate"], ".1%"), str(report["corrupt_lines"]),
-        _f(lat["p50"]), _f(lat["p95"]), _f(lat["p99"]), _f(lat["max"]), _f(stats["high_risk_share"], ".1%"),
+        str(stats["count"]), str(stats["errors"]), fmt(stats["error_rate"], ".1%"), str(report["corrupt_lines"]),
+        fmt(lat["p50"]), fmt(lat["p95"]), fmt(lat["p99"]), fmt(lat["max"]), fmt(stats["high_risk_share"], ".1%"),
     ]], ["calls", "errors", "error rate", "corrupt lines", "latency p50 (s)", "p95", "p99", "max",
          "high-risk share"])
     table = drift_table(report)
     colours = [STATUS_COLOURS.get(worst_status(row, report)) for _, row in table.iterrows()]
-    drift = _table([[row["model name"], str(row["n"]), _f(_num(row["PSI"])), row["test"] or "—",
+    drift = _table([[row["model name"], str(row["n"]), fmt(_num(row["PSI"])), row["test"] or "—",
                      "—" if _num(row["p-value"]) is None else f"{row['p-value']:.1e}", row["status"],
-                     _f(_num(row["PSI since onset"])), row["onset (UTC)"]] for _, row in table.iterrows()],
+                     fmt(_num(row["PSI since onset"])), row["onset (UTC)"]] for _, row in table.iterrows()],
                    ["feature", "n", "PSI", "test", "p-value", "status", "PSI since onset", "onset (UTC)"], colours)
     alerts = _table(alerts_table(report).astype(str).values.tolist(), list(alerts_table(report).columns))
     plots = ""
@@ -114,9 +115,13 @@ to {html.escape(str(stats["last"]))} — generated {html.escape(report["generate
 {summary}
 {plots}
 <h2>Drift — verdict: {html.escape(report["drift_verdict"]["status"])}</h2>
-<p>PSI over the reference quantile bins (0.1 watch, 0.25 drift), confirmed by a KS or chi-square test;
+<p>PSI over the reference quantile bins ({html.escape(psi_bands(report))}), confirmed by a KS or chi-square test;
 rows coloured by the worse of the window's status and the status since the change's onset.</p>
 {drift}
+<h2>Performance</h2>
+<p>Expected from the logged scores (confidence-based estimation: right if the scores are calibrated), realised on
+the outcomes joined by applicant ({html.escape(_realised_note(report["performance"]))}), and at training.</p>
+{_table(performance_rows(report["performance"]), PERFORMANCE_HEADER)}
 <h2>Alerts ({html.escape(counts)})</h2>
 {alerts}
 </body></html>

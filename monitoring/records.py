@@ -1,6 +1,7 @@
-"""One record of the prediction log as the monitoring reader sees it: the frame's column names, what a
-record may hold (types and plausible bounds; anything else makes its line corrupt, never coerced), and
-the parse of one line.
+"""One record of the prediction log as the monitoring reader sees it: the frame's column names, the one
+mapping from a record's keys to those columns (`FIELDS`, read by both parsers), what a record may hold
+(types and plausible bounds; anything else makes its line corrupt, never coerced), and the parse of one
+line.
 
 Bounds (`PLAUSIBLE`): a timestamp in [2000, 2100) UTC, a duration in [0, 3600] s (required), CPU in
 [0, 102400] % (per process, 100 % a core), memory in [0, 16 TB], a score in [0, 1]; null CPU, memory
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scoring.schema import LABEL_HIGH_RISK, LABEL_LOW_RISK, UI_FEATURE_NAMES
+from scoring.schema import LABEL_HIGH_RISK, LABEL_LOW_RISK, STATUS_ERROR, UI_FEATURE_NAMES
 
 # Column names of the frame (one module owns them; the rest of monitoring imports these).
 TIME = "timestamp"
@@ -28,14 +29,38 @@ DURATION = "duration"
 CPU = "cpu_percent"
 MEMORY = "memory_usage_MB"
 SCORE = "score"
-HIGH_RISK = "high_risk"  # 1.0 high-risk label, 0.0 low-risk, NaN no prediction
+HIGH_RISK = "high_risk"  # the decision: 1.0 high risk, 0.0 low risk, NaN no prediction
 ERROR = "error"  # True when status is "error"
 VERSION = "model_version"
 REPLICA = "replica"  # the app replica that wrote the record (None in logs older than the field)
+SOURCE = "source"  # where the call came from (scoring.schema.LOG_SOURCES); None in older logs
+APPLICANT = "applicant_id"  # SK_ID_CURR of a dossier call; <NA> otherwise and in older logs
 NUMERIC_COLUMNS = (DURATION, CPU, MEMORY, SCORE, HIGH_RISK)
-FRAME_COLUMNS = (TIME, FILE, LINE, DURATION, CPU, MEMORY, SCORE, HIGH_RISK, ERROR, VERSION, REPLICA,
-                 *UI_FEATURE_NAMES)
-CATEGORY_COLUMNS = (VERSION, REPLICA)
+FRAME_COLUMNS = (TIME, FILE, LINE, DURATION, CPU, MEMORY, SCORE, HIGH_RISK, ERROR, VERSION, REPLICA, SOURCE,
+                 APPLICANT, *UI_FEATURE_NAMES)
+CATEGORY_COLUMNS = (VERSION, REPLICA, SOURCE)
+
+# Kinds of value a field holds, each read the same way by the Arrow and the line-by-line parser.
+TEXT = "text"  # a string, else None
+MEASURE = "measure"  # a number or null (NaN); anything else makes the line corrupt
+INPUT = "input"  # a form input: a number (true/false as 1/0), else NaN
+IDENTIFIER = "identifier"  # an integer (not a bool), else <NA>
+DECISION_KEY = "decision"  # 0/1 in prediction; older records: derived from the label
+
+# The one mapping from a log record to the frame: column -> (path of keys in the record, kind). HIGH_RISK
+# (prediction's decision, else its label) and ERROR (status) are derived; FILE and LINE are where it was read.
+FIELDS: dict[str, tuple[tuple[str, ...], str]] = {
+    TIME: (("timestamp",), TEXT),
+    DURATION: (("duration",), MEASURE),
+    CPU: (("cpu_percent",), MEASURE),
+    MEMORY: (("memory_usage_MB",), MEASURE),
+    SCORE: (("prediction", "score"), MEASURE),
+    VERSION: (("model_version",), TEXT),
+    REPLICA: (("replica",), TEXT),
+    SOURCE: (("source",), TEXT),
+    APPLICANT: (("applicant_id",), IDENTIFIER),
+    **{name: (("input", name), INPUT) for name in UI_FEATURE_NAMES},
+}
 
 # What a record may hold; outside these bounds a line is corrupt, not a measurement. A call's duration is
 # capped well below an hour by the server's timeouts; CPU is per process (100 % per core).
@@ -96,44 +121,70 @@ def measure(value: Any) -> float:
         return math.inf
 
 
-def measures(record: dict[str, Any]) -> tuple[float, float, float, float, float] | str:
-    """(duration, cpu, memory, score, high-risk flag) of a parsed record, or why one has the wrong type."""
-    values = []
-    for key in (DURATION, CPU, MEMORY):
+def _get(record: dict[str, Any], path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(record, dict):
+            return None
+        record = record.get(key)
+    return record
+
+
+MAX_IDENTIFIER = 2**53  # identifiers are held as float64 while parsing: exact below this
+
+
+def identifier(value: Any) -> int | None:
+    """An integer identifier in [0, MAX_IDENTIFIER); anything else (a bool, a float, a string) None."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < MAX_IDENTIFIER
+    return value if ok else None
+
+
+_READ = {TEXT: lambda v: text(v), MEASURE: measure, INPUT: number, IDENTIFIER: identifier}
+
+
+def row_values(record: dict[str, Any]) -> dict[str, Any] | str:
+    """The frame's values of one parsed record (`FIELDS`, then HIGH_RISK and ERROR), or why one has the
+    wrong type."""
+    row: dict[str, Any] = {}
+    for column, (path, kind) in FIELDS.items():
         try:
-            values.append(measure(record.get(key)))
+            row[column] = _READ[kind](_get(record, path))
         except ValueError as exc:
-            return f"{key}: expected a number, got {exc}"
+            return f"{' '.join(path)}: expected a number, got {exc}"
     prediction = record.get("prediction")
-    if isinstance(prediction, dict):
-        try:
-            measure(prediction.get("score"))
-        except ValueError as exc:
-            return f"prediction score: expected a number, got {exc}"
-    return (*values, *parse_prediction(prediction))
+    row[SCORE] = parse_prediction(prediction)[0] if isinstance(prediction, str) else row[SCORE]
+    row[HIGH_RISK] = parse_prediction(prediction)[1]
+    row[ERROR] = record.get("status") == STATUS_ERROR
+    return row
+
+
+def decision_of_label(label: Any) -> float:
+    """An older record's decision, from its label: 1.0 high risk, 0.0 low risk, NaN unknown."""
+    if not isinstance(label, str):
+        return math.nan
+    if LABEL_HIGH_RISK in label:
+        return 1.0
+    if LABEL_LOW_RISK in label:
+        return 0.0
+    return math.nan
 
 
 def parse_prediction(prediction: Any) -> tuple[float, float]:
-    """(score, high-risk flag) of a record's `prediction`, in the current or the seed's older form.
+    """(score, decision) of a record's `prediction`, in the current or the seed's older forms.
 
-    Current: `{"score": 0.21, "label": "✅ Faible risque"}`. Older: `"Score : 0.2159 → ✅ Faible risque"`.
-    Unknown parts are NaN.
+    Current: `{"score": 0.21, "label": "✅ Faible risque", "decision": 0}`. Before the decision was logged,
+    the same without `decision`, and in the seed `"Score : 0.2159 → ✅ Faible risque"`: the decision is then
+    read from the label. Unknown parts are NaN.
     """
     if isinstance(prediction, dict):
-        score, label = number(prediction.get("score")), prediction.get("label")
-    elif isinstance(prediction, str):
+        decision = prediction.get(DECISION_KEY)
+        if decision in (0, 1) and not isinstance(decision, bool | float):
+            return number(prediction.get("score")), float(decision)
+        return number(prediction.get("score")), decision_of_label(prediction.get("label"))
+    if isinstance(prediction, str):
         match = _OLD_SCORE.search(prediction)
         score = number(float(match.group(1))) if match and is_float(match.group(1)) else math.nan
-        label = prediction
-    else:
-        return math.nan, math.nan
-    if not isinstance(label, str):
-        return score, math.nan
-    if LABEL_HIGH_RISK in label:
-        return score, 1.0
-    if LABEL_LOW_RISK in label:
-        return score, 0.0
-    return score, math.nan
+        return score, decision_of_label(prediction)
+    return math.nan, math.nan
 
 
 def is_float(text: str) -> bool:
@@ -144,8 +195,8 @@ def is_float(text: str) -> bool:
     return True
 
 
-def parse_line(raw: bytes) -> tuple[dict[str, Any], tuple[float, ...]] | str:
-    """(record, its measures) of one line, or why the line is corrupt."""
+def parse_line(raw: bytes) -> dict[str, Any] | str:
+    """The frame's values of one line (see `row_values`), or why the line is corrupt."""
     if raw + b"\n" == OVERSIZED or len(raw) > MAX_LINE_BYTES:
         return f"line longer than {MAX_LINE_BYTES} bytes"
     try:
@@ -156,8 +207,7 @@ def parse_line(raw: bytes) -> tuple[dict[str, Any], tuple[float, ...]] | str:
         return "not a JSON object"
     if not isinstance(record.get("timestamp"), str):
         return "missing or invalid timestamp"
-    found = measures(record)
-    return found if isinstance(found, str) else (record, found)
+    return row_values(record)
 
 
 def text(value: Any) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,62 +13,23 @@ import numpy as np
 import pandas as pd
 
 from monitoring.alerts import AlertConfig, all_alerts
-from monitoring.drift import DRIFT, WATCH, DriftConfig, dataset_verdict, drift_onset, drift_report, feature_drift
+from monitoring.context import ModelContext, load_context
+from monitoring.drift import (
+    DRIFT,
+    WATCH,
+    DriftConfig,
+    Onset,
+    dataset_verdict,
+    drift_onset,
+    drift_report,
+    feature_drift,
+)
+from monitoring.outcomes import OutcomeConfig, Outcomes, outcome_alerts, performance, read_outcomes
 from monitoring.reader import LogData, read_log
 from monitoring.records import ERROR, TIME
-from monitoring.stats import compute_stats
-from scoring.schema import REFERENCE_FILE, SCORE_KEY, THRESHOLD_FILE, UI_FEATURE_NAMES
-
-
-class ContextError(OSError):
-    """The model folder lacks a readable reference.json (or has an unreadable threshold.json)."""
-
-
-@dataclass(frozen=True)
-class ModelContext:
-    """What monitoring needs from the model folder: the reference distributions and the threshold."""
-
-    directory: Path
-    reference: dict[str, Any]
-    threshold: float | None
-
-    @property
-    def reference_high_risk_share(self) -> float | None:
-        """Share of training scores at or above the threshold (from the reference sample)."""
-        entry = self.reference.get("features", {}).get(SCORE_KEY, {})
-        sample = np.asarray(entry.get("sample") or [], dtype=float)
-        if self.threshold is None or sample.size == 0:
-            return None
-        return float(np.mean(sample >= self.threshold))
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ContextError(f"{path} not found") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ContextError(f"cannot read {path}: {exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise ContextError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})") from exc
-
-
-def load_context(model_dir: Path | str) -> ModelContext:
-    """Read `reference.json` (required) and `threshold.json` (optional) from the model folder."""
-    directory = Path(model_dir)
-    if not directory.is_dir():
-        raise ContextError(f"model folder {directory} not found (pass --model-dir or set MODEL_DIR)")
-    reference = _read_json(directory / REFERENCE_FILE)
-    if not isinstance(reference, dict) or not isinstance(reference.get("features"), dict):
-        raise ContextError(f"{directory / REFERENCE_FILE} has no \"features\" object (see scoring/reference.py)")
-    threshold = None
-    if (directory / THRESHOLD_FILE).is_file():
-        doc = _read_json(directory / THRESHOLD_FILE)
-        value = doc.get("threshold") if isinstance(doc, dict) else None
-        if not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
-            raise ContextError(f"{directory / THRESHOLD_FILE}: expected {{\"threshold\": number in [0, 1]}}")
-        threshold = float(value)
-    return ModelContext(directory, reference, threshold)
+from monitoring.stats import UNKNOWN_SOURCE, compute_stats
+from monitoring.style import fmt, psi_bands
+from scoring.schema import SCORE_KEY, UI_FEATURE_NAMES
 
 
 def parse_moment(text: str, now: datetime | None = None) -> datetime:
@@ -98,16 +59,19 @@ def drift_columns(data: LogData) -> tuple[dict[str, np.ndarray], np.ndarray]:
 
 def build_report(data: LogData, context: ModelContext, drift_config: DriftConfig | None = None,
                  alert_config: AlertConfig | None = None, since: datetime | None = None,
-                 until: datetime | None = None) -> dict[str, Any]:
-    """The whole report as a JSON-ready document (keys: stats, drift, drift_verdict, alerts, corrupt_lines...)."""
+                 until: datetime | None = None, outcomes: Outcomes | None = None,
+                 outcome_config: OutcomeConfig | None = None) -> dict[str, Any]:
+    """The whole report as a JSON-ready document (keys: stats, drift, drift_verdict, alerts, corrupt_lines...):
+    the one serialised form of the drift results and alerts (dataclasses), which `--json`, the HTML page and
+    the dashboard all read."""
     drift_config = drift_config or DriftConfig()
     alert_config = alert_config or AlertConfig()
     columns, ok_rows = drift_columns(data)
     drift = drift_report(context.reference, columns, drift_config)
     segment = max(drift_config.min_samples, len(ok_rows) // 20)
     for name, result in drift.items():
-        significant = result.get("p_value") is not None and result["p_value"] < drift_config.alpha
-        if result["status"] not in (WATCH, DRIFT) and not significant:
+        significant = result.p_value is not None and result.p_value < drift_config.alpha
+        if result.status not in (WATCH, DRIFT) and not significant:
             continue
         # Where did it start? A drift that began late in the window is diluted by the calls before it
         # (a "watch", or "stable" with a significant test, over the window); measured from its onset it
@@ -119,9 +83,14 @@ def build_report(data: LogData, context: ModelContext, drift_config: DriftConfig
         if onset is not None:
             row = int(ok_rows[finite[onset]])
             since_onset = feature_drift(entry, values[finite][onset:], drift_config)
-            result |= {"onset_row": row, "onset": data.frame[TIME].iat[row].isoformat(), "onset_where": data.where(row),
-                       "since_onset": {k: since_onset[k] for k in ("n", "psi", "p_value", "status")}}
+            drift[name] = replace(result, onset=Onset(row, data.frame[TIME].iat[row].isoformat(), data.where(row),
+                                                      since_onset))
     alerts, counts = all_alerts(data, drift, alert_config, context.reference_high_risk_share, drift_config.psi_drift)
+    outcome_config = outcome_config or OutcomeConfig()
+    perf, joined = performance(data.frame, outcomes, context.metrics, outcome_config)
+    for found in outcome_alerts(data, perf, joined, outcome_config):
+        alerts.append(found)
+        counts[found.kind] = counts.get(found.kind, 0) + 1
     return _clean({
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "log": {"files": data.files, "since": since.isoformat() if since else None,
@@ -129,19 +98,24 @@ def build_report(data: LogData, context: ModelContext, drift_config: DriftConfig
         "model_dir": str(context.directory),
         "threshold": context.threshold,
         "reference_high_risk_share": context.reference_high_risk_share,
-        "settings": {"drift": asdict(drift_config), "alerts": asdict(alert_config)},
+        "settings": {"drift": asdict(drift_config), "alerts": asdict(alert_config),
+                     "outcomes": asdict(outcome_config)},
         "stats": compute_stats(data.frame),
         "drift": drift,
         "drift_verdict": dataset_verdict(drift, drift_config),
         "alerts": alerts,
         "alert_counts": counts,
+        "performance": perf,
         "corrupt_lines": data.corrupt_lines,
         "corrupt_examples": data.corrupt_examples,
     })
 
 
 def _clean(value: Any) -> Any:
-    """JSON-safe copy: NaN/inf -> None, numpy scalars -> Python numbers."""
+    """JSON-safe copy: dataclasses of the report by their `to_dict`, NaN/inf -> None, numpy scalars -> Python
+    numbers."""
+    if hasattr(value, "to_dict"):
+        value = value.to_dict()
     if isinstance(value, dict):
         return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -157,10 +131,6 @@ def to_json(report: dict[str, Any]) -> str:
     return json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False)
 
 
-def _fmt(value: Any, spec: str = ".3f") -> str:
-    return "—" if value is None else format(value, spec)
-
-
 def render_text(report: dict[str, Any], max_alerts: int = 20) -> str:
     """The console report."""
     stats = report["stats"]
@@ -170,31 +140,36 @@ def render_text(report: dict[str, Any], max_alerts: int = 20) -> str:
         f"  log: {', '.join(report['log']['files'])}",
         f"  window: {stats['first'] or '—'} → {stats['last'] or '—'}",
         "",
-        f"Calls: {stats['count']}  errors: {stats['errors']} ({_fmt(stats['error_rate'], '.1%')})  "
+        f"Calls: {stats['count']}  errors: {stats['errors']} ({fmt(stats['error_rate'], '.1%')})  "
         f"corrupt lines skipped: {report['corrupt_lines']}",
-        f"Latency (s): mean {_fmt(lat['mean'])}  p50 {_fmt(lat['p50'])}  p95 {_fmt(lat['p95'])}  "
-        f"p99 {_fmt(lat['p99'])}  max {_fmt(lat['max'])}",
-        f"CPU (%): mean {_fmt(stats['cpu_percent']['mean'], '.1f')}  max {_fmt(stats['cpu_percent']['max'], '.1f')}"
-        f"   Memory (MB): mean {_fmt(stats['memory_MB']['mean'], '.0f')}  max {_fmt(stats['memory_MB']['max'], '.0f')}",
-        f"Score: mean {_fmt(stats['score']['mean'])}  p50 {_fmt(stats['score']['p50'])}   high-risk share "
-        f"{_fmt(stats['high_risk_share'], '.1%')} (reference {_fmt(report['reference_high_risk_share'], '.1%')})",
+        f"Latency (s): mean {fmt(lat['mean'])}  p50 {fmt(lat['p50'])}  p95 {fmt(lat['p95'])}  "
+        f"p99 {fmt(lat['p99'])}  max {fmt(lat['max'])}",
+        f"CPU (%): mean {fmt(stats['cpu_percent']['mean'], '.1f')}  max {fmt(stats['cpu_percent']['max'], '.1f')}"
+        f"   Memory (MB): mean {fmt(stats['memory_MB']['mean'], '.0f')}  max {fmt(stats['memory_MB']['max'], '.0f')}",
+        f"Score: mean {fmt(stats['score']['mean'])}  p50 {fmt(stats['score']['p50'])}   high-risk share "
+        f"{fmt(stats['high_risk_share'], '.1%')} (reference {fmt(report['reference_high_risk_share'], '.1%')})",
         "",
-        f"Drift against the reference (PSI bands 0.1 watch / 0.25 drift) — verdict: "
+        f"Drift against the reference (PSI bands {psi_bands(report)}) — verdict: "
         f"{report['drift_verdict']['status'].upper()}",
         f"  {'feature':<52} {'n':>7} {'PSI':>7} {'test':>5} {'p-value':>9}  status",
     ]
     for name, result in report["drift"].items():
         p = result.get("p_value")
-        out.append(f"  {name:<52} {result.get('n', 0):>7} {_fmt(result.get('psi')):>7} "
+        out.append(f"  {name:<52} {result.get('n', 0):>7} {fmt(result.get('psi')):>7} "
                    f"{result.get('test') or '—':>5} {'—' if p is None else format(p, '.1e'):>9}  {result['status']}")
+    sources = stats.get("sources") or {}
+    if set(sources) - {UNKNOWN_SOURCE}:
+        out += ["", "Calls per source: " + ", ".join(f"{name} {s['count']} ({fmt(s['share'], '.1%')})"
+                                                   for name, s in sources.items())]
     replicas = stats.get("replicas") or {}
     if len(replicas) > 1:
         head = f"  {'replica':<24} {'calls':>8} {'errors':>7} {'rate':>6} {'p50 (s)':>8} {'p95 (s)':>8} {'max (s)':>8}"
         out += ["", f"Replicas: {len(replicas)}", head]
         for name, r in replicas.items():
             lat = r["latency_s"]
-            out.append(f"  {name[:24]:<24} {r['count']:>8} {r['errors']:>7} {_fmt(r['error_rate'], '.1%'):>6} "
-                       f"{_fmt(lat['p50']):>8} {_fmt(lat['p95']):>8} {_fmt(lat['max']):>8}")
+            out.append(f"  {name[:24]:<24} {r['count']:>8} {r['errors']:>7} {fmt(r['error_rate'], '.1%'):>6} "
+                       f"{fmt(lat['p50']):>8} {fmt(lat['p95']):>8} {fmt(lat['max']):>8}")
+    out += performance_lines(report["performance"])
     alerts = report["alerts"]
     total = sum(report["alert_counts"].values())
     out += ["", f"Alerts: {total}" + (f" ({', '.join(f'{k}: {v}' for k, v in report['alert_counts'].items())})"
@@ -208,10 +183,47 @@ def render_text(report: dict[str, Any], max_alerts: int = 20) -> str:
     return "\n".join(out) + "\n"
 
 
+def performance_rows(perf: dict[str, Any]) -> list[list[str]]:
+    """The performance table: one row per figure, columns expected (from the scores), realised (on the
+    outcomes), training."""
+    est, real, train = perf["estimated"] or {}, perf["realised"] or {}, perf["training"]
+
+    def by(doc: dict[str, Any], decision: str) -> float | None:
+        return ((doc.get("by_decision") or {}).get(decision) or {}).get("default_rate")
+
+    rows = [("AUC", est.get("auc"), real.get("auc"), train.get("auc"), ".3f"),
+            ("default rate", est.get("default_rate"), real.get("default_rate"), None, ".1%"),
+            ("default rate, low-risk decisions", by(est, "0"), by(real, "0"), None, ".1%"),
+            ("default rate, high-risk decisions", by(est, "1"), by(real, "1"), train.get("precision"), ".1%"),
+            ("defaulters flagged high risk (recall)", est.get("recall"), real.get("recall"), train.get("recall"),
+             ".1%"),
+            ("Brier score", est.get("brier"), (real.get("calibration") or {}).get("brier"), train.get("brier"), ".4f"),
+            ("calibration error (ECE)", None, (real.get("calibration") or {}).get("ece"), train.get("ece"), ".4f")]
+    return [[name, fmt(a, spec), fmt(b, spec), fmt(c, spec)] for name, a, b, c, spec in rows]
+
+
+PERFORMANCE_HEADER = ["figure", "expected from the scores", "realised on outcomes", "training"]
+
+
+def performance_lines(perf: dict[str, Any]) -> list[str]:
+    """The console's performance section."""
+    real = perf["realised"]
+    n_est = (perf["estimated"] or {}).get("n", 0)
+    title = (f"Performance: expected from {n_est} scores (if calibrated); realised "
+             + (f"on {real['n']} outcomes ({real['defaults']} defaults)" if real else f"— {perf['waiting_for']}"))
+    out = ["", title, f"  {PERFORMANCE_HEADER[0]:<40} {'expected':>9} {'realised':>9} {'training':>9}"]
+    out += [f"  {name:<40} {a:>9} {b:>9} {c:>9}" for name, a, b, c in performance_rows(perf)]
+    return out
+
+
 def analyse(log: Path | str, model_dir: Path | str, since: datetime | None = None, until: datetime | None = None,
-            drift_config: DriftConfig | None = None,
-            alert_config: AlertConfig | None = None) -> tuple[dict[str, Any], LogData, ModelContext]:
-    """Read the log (with rotated files) and build the report. Raises LogReadError / ContextError."""
+            drift_config: DriftConfig | None = None, alert_config: AlertConfig | None = None,
+            outcomes: Path | str | None = None,
+            outcome_config: OutcomeConfig | None = None) -> tuple[dict[str, Any], LogData, ModelContext]:
+    """Read the log (with rotated files), the outcome file if any, and build the report. Raises LogReadError /
+    ContextError / OutcomeError."""
     context = load_context(model_dir)
     data = read_log(log, since, until)
-    return build_report(data, context, drift_config, alert_config, since, until), data, context
+    found = read_outcomes(outcomes) if outcomes is not None else None
+    return (build_report(data, context, drift_config, alert_config, since, until, found, outcome_config), data,
+            context)

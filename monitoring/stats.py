@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monitoring.records import CPU, DURATION, ERROR, HIGH_RISK, MEMORY, REPLICA, SCORE, TIME, VERSION
+from monitoring.records import CPU, DURATION, ERROR, HIGH_RISK, MEMORY, REPLICA, SCORE, SOURCE, TIME, VERSION
 
 SCORE_BINS = 20  # histogram of the score over [0, 1]
 
@@ -54,10 +54,22 @@ def compute_stats(frame: pd.DataFrame) -> dict[str, Any]:
         "high_risk_share": float(high.mean()) if high.size else None,
         "model_versions": {str(k): int(v) for k, v in frame[VERSION].value_counts().items()} if n else {},
         "replicas": replica_stats(frame),
+        "sources": source_stats(frame),
     }
 
 
 UNKNOWN_REPLICA = "unknown"  # records written before the replica was logged
+UNKNOWN_SOURCE = "unknown"  # records written before the source was logged
+
+
+def source_stats(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Per source of the calls (form, api, batch, dossier, what-if; `unknown` for older records): count and
+    share of the calls."""
+    if frame.empty:
+        return {}
+    counts = frame[SOURCE].astype(object).where(frame[SOURCE].notna(), UNKNOWN_SOURCE).value_counts(sort=False)
+    return {str(name): {"count": int(count), "share": int(count) / len(frame)}
+            for name, count in sorted(counts.items())}
 
 
 def replica_stats(frame: pd.DataFrame) -> dict[str, Any]:
@@ -71,20 +83,3 @@ def replica_stats(frame: pd.DataFrame) -> dict[str, Any]:
         out[str(name)] = {"count": len(part), "errors": errors, "error_rate": errors / len(part),
                           "latency_s": summary(part[DURATION])}
     return out
-
-
-def rolling_means(frame: pd.DataFrame, window: str = "5min",
-                  columns: tuple[str, ...] = (DURATION, CPU, MEMORY, SCORE)) -> pd.DataFrame:
-    """Means of `columns` per time bucket of `window` (a pandas offset such as "1min", "1h").
-
-    Bucketing rather than a per-row rolling window keeps the result small on a million rows and is
-    what the dashboard plots. Also gives the call count and error share of each bucket.
-    """
-    if frame.empty:
-        return pd.DataFrame(columns=[TIME, "calls", "error_rate", *columns])
-    grouped = frame.groupby(frame[TIME].dt.floor(window), sort=True)
-    out = grouped[list(columns)].mean()
-    out["calls"] = grouped.size()
-    out["error_rate"] = grouped[ERROR].mean()
-    out["high_risk_share"] = grouped[HIGH_RISK].mean()
-    return out.reset_index()

@@ -232,3 +232,47 @@ def load_artifacts(model_dir: Path, *, with_derived: bool = True) -> Artifacts:
         model_version=version,
         derived=_derived_files(model_dir, manifest) if with_derived else {},
     )
+
+
+@dataclass(frozen=True)
+class ReferenceArtifacts:
+    """The model folder's JSON artifacts, for readers that need no model (monitoring)."""
+
+    directory: Path
+    reference: dict[str, Any]
+    threshold: dict[str, Any] | None  # threshold.json, None when absent
+    metrics: dict[str, Any] | None  # metrics.json, None when absent
+    model_version: str | None  # the manifest's, None without a manifest
+    verified: bool  # False for a stand-in folder without manifest.json (monitoring.demo)
+
+
+def load_reference(model_dir: Path) -> ReferenceArtifacts:
+    """Read `reference.json` (required), `threshold.json` and `metrics.json` (optional) without unpickling
+    the model; when `manifest.json` exists, each file read must match its sha256 there.
+
+    A folder without a manifest (a stand-in written by `python -m monitoring.demo`, no model) is read
+    unverified: these files are data, never executed.
+    """
+    model_dir = Path(model_dir)
+    hint = FIX_HINT.format(dir=model_dir)
+    if not model_dir.is_dir():
+        raise ArtifactError(f"model folder {model_dir} not found (pass --model-dir or set MODEL_DIR)")
+    manifest_path = model_dir / MANIFEST_FILE
+    manifest = _read_json(manifest_path, model_dir) if manifest_path.is_file() else None
+    if manifest is not None and not isinstance(manifest, dict):
+        raise ArtifactError(f"{manifest_path} is not a JSON object; {hint}")
+    listed = None if manifest is None else manifest.get("files") or {}
+    docs: dict[str, Any] = {}
+    for name in (REFERENCE_FILE, THRESHOLD_FILE, METRICS_FILE):
+        path = model_dir / name
+        if not path.is_file():
+            if name == REFERENCE_FILE:
+                raise ArtifactError(f"{path} not found; {hint}")
+            continue
+        if listed is not None and listed.get(name) != sha256_of(path):
+            raise ArtifactError(f"{path} does not match its checksum in {MANIFEST_FILE} (altered or partly "
+                                f"copied); {hint}")
+        docs[name] = _read_json(path, model_dir)
+    version = None if manifest is None else manifest.get("model_version")
+    return ReferenceArtifacts(model_dir, docs[REFERENCE_FILE], docs.get(THRESHOLD_FILE), docs.get(METRICS_FILE),
+                              None if version is None else str(version), listed is not None)

@@ -380,7 +380,8 @@ LOG_SOURCES = (SOURCE_FORM, SOURCE_API, SOURCE_BATCH, SOURCE_DOSSIER, SOURCE_WHA
 class LogRecord:
     """One prediction call, as one JSON line of the log. Written by api/logger, read by monitoring.
 
-    `prediction` is `{"score": float, "label": str}`, or None for a rejected call.
+    `prediction` is `{"score": float, "label": str, "decision": 0 | 1}` (1 = high risk; older records have no
+    `decision`: monitoring derives it from the label), or None for a rejected call.
     """
 
     timestamp: str  # ISO 8601, UTC

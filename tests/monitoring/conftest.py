@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitoring.demo import THRESHOLD, write_model_dir
-from monitoring.simulate import Incidents, Traffic, generate, write_log
+from monitoring.traffic import Incidents, Traffic, generate, write_log
 from scoring.schema import REFERENCE_FILE
 
 

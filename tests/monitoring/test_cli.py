@@ -74,7 +74,7 @@ def test_time_window_and_thresholds(logs, model_dir, tmp_path):
     (["--model-dir", "{tmp}/no-model"], "model folder"),
     (["--since", "last tuesday"], "neither an ISO 8601 time"),
     (["--window", "fortnightly"], "--window"),
-    (["--json", "{tmp}/missing-folder/r.json"], "error:"),
+    (["--json", "{tmp}/missing-folder/r.json"], "ERROR:"),
     (["--no-such-option"], "unrecognized arguments"),
     (["--psi-watch", "0.3", "--psi-drift", "0.2"], "--psi-watch < --psi-drift"),
 ])
@@ -88,7 +88,7 @@ def test_usage_and_io_errors_exit_2(logs, model_dir, tmp_path, args, message):
 def test_bad_reference_exits_2(logs, tmp_path):
     (tmp_path / "reference.json").write_text("{not json")
     result = run("analyse_logs.py", "--log", str(logs / "stable.log"), "--model-dir", str(tmp_path))
-    assert result.returncode == 2 and "reference.json is not valid JSON" in result.stderr
+    assert result.returncode == 2 and "reference.json cannot be read as JSON" in result.stderr
 
 
 def test_env_defaults_and_help(logs, model_dir):

@@ -9,10 +9,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from monitoring.alerts import AlertConfig
+from monitoring.context import load_context
 from monitoring.dashboard_data import WINDOWS, alerts_table, dashboard_view, drift_table, series
 from monitoring.reader import read_log
-from monitoring.report import load_context
-from monitoring.simulate import Incidents, generate, write_log
+from monitoring.traffic import Incidents, generate, outcomes_for, write_log
 from scoring.schema import UI_FEATURE_NAMES
 from tests.helpers import PROJECT_ROOT, free_port, launched
 from tests.monitoring.conftest import START, THRESHOLD, simulated_log
@@ -50,7 +50,9 @@ def test_dashboard_on_a_simulated_log(monkeypatch, incident_log, model_dir):
     assert int(metrics["Alerts"]) >= 6  # 4 slow calls, 1 CPU spike, the drift of EXT_SOURCE_2
     assert len(at.get("vega_lite_chart")) == 4  # latency, CPU, memory, scores vs reference
     subheaders = [s.value for s in at.subheader]
-    assert "Latency, CPU and memory" in subheaders and any(s.startswith("Data drift") for s in subheaders)
+    assert "Latency, CPU and memory" in subheaders and "Data drift (PSI: 0.1 watch, 0.25 drift)" in subheaders
+    sources = next(d.value for d in at.dataframe if "source" in d.value.columns)
+    assert sources.to_dict("records") == [{"source": "unknown", "calls": 1500, "share": "100.0%"}]  # older records
     drift, alerts = drift_and_alerts(at)
     assert drift.set_index("model name").loc["EXT_SOURCE_2", "status"] == "drift"
     assert sorted(alerts["kind"].unique()) == ["cpu", "drift", "latency"]
@@ -65,6 +67,23 @@ def test_dashboard_time_window_and_threshold_widgets(monkeypatch, incident_log, 
     at.selectbox[0].set_value("Last hour").run()
     calls = int(at.metric[0].value.replace(",", ""))
     assert 500 < calls < 1000  # the last of the two simulated hours
+
+
+def test_dashboard_with_an_outcome_file(monkeypatch, tmp_path, reference, model_dir):
+    log, outcomes = tmp_path / "predictions.log", tmp_path / "outcomes.csv"
+    traffic = generate(reference, 1000, seed=5, threshold=THRESHOLD, start=START, first_applicant_id=100002)
+    write_log(log, traffic.records, append=False)
+    outcomes_for(traffic.records, seed=5, default_factor=2.5).to_csv(outcomes, index=False)
+    at = app(monkeypatch, log, model_dir)
+    assert "Model performance" in [s.value for s in at.subheader]
+    assert any("realised: no outcome file" in c.value for c in at.caption)
+    at.text_input[2].set_value(str(outcomes)).run()
+    assert not at.exception and not at.error
+    table = next(d.value for d in at.dataframe if "realised on outcomes" in d.value.columns).set_index("figure")
+    assert table.loc["AUC", "realised on outcomes"] != "—"
+    assert "calibration" in set(drift_and_alerts(at)[1]["kind"])  # 2.5 times the defaults the scores expect
+    at.text_input[2].set_value(str(tmp_path / "absent.csv")).run()
+    assert "not found" in at.error[0].value
 
 
 def test_dashboard_without_a_log(monkeypatch, tmp_path, model_dir):

@@ -13,6 +13,8 @@ from monitoring.drift import (
     STABLE,
     WATCH,
     DriftConfig,
+    FeatureDrift,
+    Onset,
     binned_shares,
     dataset_verdict,
     drift_onset,
@@ -67,25 +69,25 @@ def test_same_distribution_is_stable_and_a_shift_is_drift():
     rng = np.random.default_rng(1)
     same = feature_drift(entry, rng.normal(0, 1, 2000))
     shifted = feature_drift(entry, rng.normal(0.8, 1, 2000))
-    assert same["status"] == STABLE and same["psi"] < 0.05 and same["test"] == "ks"
-    assert shifted["status"] == DRIFT and shifted["psi"] >= 0.25 and shifted["p_value"] < 1e-6
+    assert same.status == STABLE and same.psi < 0.05 and same.test == "ks"
+    assert shifted.status == DRIFT and shifted.psi >= 0.25 and shifted.p_value < 1e-6
 
 
 def test_moderate_shift_is_watch():
     result = feature_drift(_continuous(), np.random.default_rng(2).normal(0.4, 1, 5000))
-    assert result["status"] == WATCH and 0.1 <= result["psi"] < 0.25
+    assert result.status == WATCH and 0.1 <= result.psi < 0.25
 
 
 def test_too_few_values_is_insufficient_not_an_alarm():
     entry = _continuous()
     result = feature_drift(entry, np.full(50, 5.0), DriftConfig(min_samples=200))
-    assert result["status"] == INSUFFICIENT and result["psi"] is None and "50 values" in result["reason"]
+    assert result.status == INSUFFICIENT and result.psi is None and "50 values" in result.reason
 
 
 def test_missing_values_do_not_count_towards_the_sample():
     values = np.r_[np.random.default_rng(3).normal(0, 1, 150), np.full(500, np.nan)]
     result = feature_drift(_continuous(), values, DriftConfig(min_samples=200))
-    assert result["status"] == INSUFFICIENT and result["n"] == 150 and result["n_missing"] == 500
+    assert result.status == INSUFFICIENT and result.n == 150 and result.n_missing == 500
 
 
 def test_a_psi_band_needs_the_test_to_agree():
@@ -93,40 +95,40 @@ def test_a_psi_band_needs_the_test_to_agree():
     entry = _continuous()
     live = np.random.default_rng(4).normal(0, 1, 25)
     result = feature_drift(entry, live, DriftConfig(min_samples=20))
-    assert result["psi"] >= 0.1
-    assert result["p_value"] >= 0.01 and result["status"] == STABLE
+    assert result.psi >= 0.1
+    assert result.p_value >= 0.01 and result.status == STABLE
 
 
 def test_binary_drift_uses_chi_square():
     entry = {"kind": "binary", "n": 1000, "n_missing": 0, "p1": 0.3}
     rng = np.random.default_rng(5)
-    assert feature_drift(entry, (rng.random(2000) < 0.3).astype(float))["status"] == STABLE
+    assert feature_drift(entry, (rng.random(2000) < 0.3).astype(float)).status == STABLE
     moved = feature_drift(entry, (rng.random(2000) < 0.6).astype(float))
-    assert moved["test"] == "chi2" and moved["status"] == DRIFT and moved["live_p1"] == pytest.approx(0.6, abs=0.03)
+    assert moved.test == "chi2" and moved.status == DRIFT and moved.live == pytest.approx(0.6, abs=0.03)
 
 
 def test_report_covers_every_ui_feature_and_the_score(reference):
     report = drift_report(reference, {})
     assert set(report) == {*UI_FEATURE_NAMES, SCORE_KEY}
-    assert all(r["status"] == INSUFFICIENT for r in report.values())
+    assert all(r.status == INSUFFICIENT for r in report.values())
 
 
 def _report(**statuses):
-    base = {name: {"status": STABLE} for name in (*UI_FEATURE_NAMES, SCORE_KEY)}
-    return base | {name: s if isinstance(s, dict) else {"status": s} for name, s in statuses.items()}
+    base = {name: FeatureDrift(STABLE) for name in (*UI_FEATURE_NAMES, SCORE_KEY)}
+    return base | {name: s if isinstance(s, FeatureDrift) else FeatureDrift(s) for name, s in statuses.items()}
 
 
 def test_dataset_verdict():
-    assert dataset_verdict(_report())["status"] == STABLE
-    assert dataset_verdict({k: {"status": INSUFFICIENT} for k in _report()})["status"] == INSUFFICIENT
+    assert dataset_verdict(_report()).status == STABLE
+    assert dataset_verdict({k: FeatureDrift(INSUFFICIENT) for k in _report()}).status == INSUFFICIENT
     one = dataset_verdict(_report(EXT_SOURCE_1=DRIFT))
-    assert one["status"] == DRIFT and one["drifted"] == ["EXT_SOURCE_1"]  # a drift alert fires: never "watch"
-    late = dataset_verdict(_report(EXT_SOURCE_1={"status": WATCH, "since_onset": {"status": DRIFT}}))
-    assert late["status"] == DRIFT and late["drifted"] == ["EXT_SOURCE_1"]
-    assert dataset_verdict(_report(EXT_SOURCE_1=DRIFT, score=DRIFT))["status"] == DRIFT
+    assert one.status == DRIFT and one.drifted == ["EXT_SOURCE_1"]  # a drift alert fires: never "watch"
+    late = dataset_verdict(_report(EXT_SOURCE_1=FeatureDrift(WATCH, onset=Onset(0, "", {}, FeatureDrift(DRIFT)))))
+    assert late.status == DRIFT and late.drifted == ["EXT_SOURCE_1"]
+    assert dataset_verdict(_report(EXT_SOURCE_1=DRIFT, score=DRIFT)).status == DRIFT
     three = _report(EXT_SOURCE_1=DRIFT, EXT_SOURCE_2=DRIFT, EXT_SOURCE_3=DRIFT)
-    assert dataset_verdict(three)["status"] == DRIFT
-    assert dataset_verdict(_report(score=WATCH))["status"] == WATCH
+    assert dataset_verdict(three).status == DRIFT
+    assert dataset_verdict(_report(score=WATCH)).status == WATCH
 
 
 def test_onset_points_at_the_first_drifting_segment():

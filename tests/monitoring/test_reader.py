@@ -10,21 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitoring import reader
-from monitoring.reader import (
-    CPU,
-    DURATION,
-    ERROR,
-    FILE,
-    HIGH_RISK,
-    LINE,
-    SCORE,
-    LogReadError,
-    read_log,
-    refresh,
-)
-from monitoring.records import parse_prediction
-from monitoring.sources import log_files
+from monitoring import blocks, parse_arrow, reader
+from monitoring.reader import read_log, refresh
+from monitoring.records import APPLICANT, CPU, DURATION, ERROR, FILE, HIGH_RISK, LINE, SCORE, SOURCE, parse_prediction
+from monitoring.sources import LogReadError, log_files
 from scoring.schema import EXT_SOURCE_2, LABEL_HIGH_RISK, LABEL_LOW_RISK, STATUS_ERROR, UI_FEATURE_NAMES, LogRecord
 
 INPUT = {name: 0.5 if "EXT" in name else 1 for name in UI_FEATURE_NAMES}
@@ -147,7 +136,7 @@ def test_since_and_until(tmp_path):
 
 def test_fast_and_tolerant_paths_agree_across_blocks(tmp_path, monkeypatch):
     """Small blocks force several pyarrow blocks, one of which falls back to the line-by-line parse."""
-    monkeypatch.setattr(reader, "BLOCK_BYTES", 2048)
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 2048)
     log = tmp_path / "p.log"
     lines = [record(i, score=i / 100, cpu_percent=float(i)) for i in range(60)]
     lines[33] = "{broken"
@@ -166,13 +155,13 @@ def test_fast_and_tolerant_paths_agree_across_blocks(tmp_path, monkeypatch):
 
 def _lines_parsed(monkeypatch) -> list[int]:
     parsed: list[int] = []
-    original = reader._parse_block
+    original = reader.parse_block
 
     def counting(block, n_lines, *args):
         parsed.append(n_lines)
         return original(block, n_lines, *args)
 
-    monkeypatch.setattr(reader, "_parse_block", counting)
+    monkeypatch.setattr(reader, "parse_block", counting)
     return parsed
 
 
@@ -220,9 +209,44 @@ def test_refresh_after_rotation_or_rewrite_reads_everything(tmp_path, monkeypatc
 
 def test_reader_reads_the_keys_the_logger_writes():
     """The columnar reader names log keys itself: they must be LogRecord's, and its error mark too."""
-    from monitoring import reader
     from scoring.schema import LOG_RECORD_KEYS, STATUS_ERROR, LogRecord
 
-    assert {f.name for f in reader._SCHEMA} <= set(LOG_RECORD_KEYS)
+    assert {f.name for f in parse_arrow.SCHEMA} <= set(LOG_RECORD_KEYS)
     line = LogRecord("2026-01-01T00:00:00+00:00", "r", {}, None, 0.1, 1.0, 2.0, "v", status=STATUS_ERROR).to_json()
-    assert reader._ERROR_MARK.decode() in line
+    assert blocks.ERROR_MARK.decode() in line
+
+
+def test_the_logged_decision_is_read_and_older_records_derive_it_from_the_label(tmp_path, monkeypatch):
+    """`prediction.decision` is the decision; a record without it (older logs) gets its label's. Both parsers."""
+    lines = [record(0, score=0.5),  # older: no decision, high-risk label
+             record(1, score=0.1),  # older: low-risk label
+             record(2, prediction={"score": 0.2, "label": LABEL_LOW_RISK, "decision": 1}),  # the decision wins
+             record(3, prediction={"score": 0.2, "label": "autre", "decision": 0}),
+             record(4, prediction={"score": 0.2, "label": "autre"}),  # neither: unknown
+             record(5, prediction={"score": 0.9, "label": LABEL_HIGH_RISK, "decision": 7}),  # not 0/1: the label
+             record(6, prediction={"score": 0.9, "label": f"{LABEL_HIGH_RISK} (à étudier)"}),  # holds the label
+             record(7, prediction="Score : 0.2159 → ❌ Risque élevé")]  # the seed's string form
+    log = tmp_path / "p.log"
+    log.write_text("\n".join(lines) + "\n")
+    expected = [1.0, 0.0, 1.0, 0.0, math.nan, 1.0, 1.0, 1.0]
+    fast = read_log(log).frame[HIGH_RISK].tolist()
+    monkeypatch.setattr(parse_arrow, "USE_PYARROW", False)
+    slow = read_log(log).frame[HIGH_RISK].tolist()
+    np.testing.assert_array_equal(fast, expected)
+    np.testing.assert_array_equal(slow, expected)
+
+
+def test_source_and_applicant_id_are_read_and_absent_in_older_records(tmp_path, monkeypatch):
+    lines = [record(0), record(1, source="dossier", applicant_id=100002), record(2, source="api"),
+             record(3, source="what-if", applicant_id=100003), record(4, applicant_id=True)]
+    log = tmp_path / "p.log"
+    log.write_text("\n".join(lines) + "\n")
+    frames = [read_log(log).frame]
+    monkeypatch.setattr(parse_arrow, "USE_PYARROW", False)
+    frames.append(read_log(log).frame)
+    for frame in frames:
+        assert frame[SOURCE].astype(object).where(frame[SOURCE].notna(), None).tolist() == [
+            None, "dossier", "api", "what-if", None]
+        assert frame[APPLICANT].dtype == "Int64"
+        assert frame[APPLICANT].tolist()[1:4] == [100002, pd.NA, 100003]
+        assert frame[APPLICANT].isna().tolist() == [True, False, True, False, True]

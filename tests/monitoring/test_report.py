@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -10,11 +11,13 @@ import pandas as pd
 import pytest
 
 from monitoring import demo
+from monitoring.context import ContextError, load_context
 from monitoring.html import render_html
 from monitoring.reader import read_log
-from monitoring.report import ContextError, analyse, load_context, parse_moment, render_text, to_json
-from monitoring.stats import compute_stats, rolling_means, summary
-from scoring.schema import REFERENCE_FILE, THRESHOLD_FILE
+from monitoring.report import analyse, parse_moment, render_text, to_json
+from monitoring.stats import compute_stats, summary
+from scoring.artifacts import sha256_of
+from scoring.schema import MANIFEST_FILE, METRICS_FILE, MODEL_FILE, REFERENCE_FILE, THRESHOLD_FILE
 from tests.monitoring.conftest import THRESHOLD, simulated_log
 
 
@@ -57,15 +60,12 @@ def test_stats():
     assert (figures["min"], figures["max"], figures["p50"], figures["mean"]) == (1.0, 100.0, 50.5, 50.5)
 
 
-def test_rolling_means_per_bucket(tmp_path, reference):
+def test_stats_of_a_simulated_log(tmp_path, reference):
     log = tmp_path / "p.log"
     simulated_log(log, reference, 600, seed=2)
-    frame = read_log(log).frame
-    means = rolling_means(frame, "30min")
-    assert len(means) == 4 and means["calls"].sum() == 600
-    assert means["duration"].between(0.02, 0.06).all()
-    stats = compute_stats(frame)
+    stats = compute_stats(read_log(log).frame)
     assert stats["count"] == 600 and sum(stats["score"]["histogram"]["counts"]) == 600
+    assert 0.02 <= stats["latency_s"]["p50"] <= 0.06
 
 
 def test_text_report(incident_report):
@@ -104,3 +104,33 @@ def test_demo_folder(tmp_path, capsys):
     (tmp_path / "m" / "best_model.pkl").write_bytes(b"trained")
     with pytest.raises(SystemExit):
         demo.main(["--model-dir", str(tmp_path / "m")])
+
+
+def test_context_is_checked_against_the_manifest_without_unpickling_the_model(tmp_path, model_dir):
+    folder = tmp_path / "m"
+    folder.mkdir()
+    for name in (REFERENCE_FILE, THRESHOLD_FILE):
+        (folder / name).write_bytes((model_dir / name).read_bytes())
+    (folder / METRICS_FILE).write_text(json.dumps({"auc": 0.8}))
+    (folder / MODEL_FILE).write_bytes(b"not a pickle: never loaded")
+    files = {name: sha256_of(folder / name) for name in (REFERENCE_FILE, THRESHOLD_FILE, METRICS_FILE, MODEL_FILE)}
+    (folder / MANIFEST_FILE).write_text(json.dumps({"model_version": "abc123", "files": files}))
+    context = load_context(folder)
+    assert (context.model_version, context.metrics, context.threshold) == ("abc123", {"auc": 0.8}, THRESHOLD)
+    (folder / REFERENCE_FILE).write_text((model_dir / REFERENCE_FILE).read_text() + " ")  # altered
+    with pytest.raises(ContextError, match="does not match its checksum"):
+        load_context(folder)
+    (folder / MANIFEST_FILE).unlink()  # a stand-in folder (monitoring.demo): read, unverified
+    assert load_context(folder).model_version is None
+
+
+def test_calls_per_source(tmp_path, reference, model_dir):
+    log = tmp_path / "p.log"
+    traffic = simulated_log(log, reference, 40, seed=4)
+    sources = ["api"] * 20 + ["dossier"] * 10 + ["form"] * 6 + [None] * 4
+    log.write_text("".join(replace(r, source=s).to_json() + "\n" for r, s in zip(traffic.records, sources,
+                                                                                  strict=True)))
+    report, _, _ = analyse(log, model_dir)
+    assert report["stats"]["sources"] == {"api": {"count": 20, "share": 0.5}, "dossier": {"count": 10, "share": 0.25},
+                                          "form": {"count": 6, "share": 0.15}, "unknown": {"count": 4, "share": 0.1}}
+    assert "Calls per source: api 20 (50.0%), dossier 10 (25.0%)" in render_text(report)

@@ -10,10 +10,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from monitoring import simulate
+from monitoring import api_traffic, simulate
+from monitoring.context import load_context
 from monitoring.drift import DRIFT, STABLE
 from monitoring.reader import read_log
-from monitoring.report import build_report, load_context
+from monitoring.report import build_report
+from monitoring.traffic import generate
 from scoring.schema import (
     DOCUMENT_3,
     EXCLUSIVE_GROUPS,
@@ -33,7 +35,7 @@ def analyse(path, model_dir):
 
 
 def test_records_look_like_the_reference(reference):
-    traffic = simulate.generate(reference, 4000, seed=1, threshold=THRESHOLD, start=START)
+    traffic = generate(reference, 4000, seed=1, threshold=THRESHOLD, start=START)
     inputs = traffic.inputs
     for group in EXCLUSIVE_GROUPS:
         members = [m for m in group.options.values() if m]
@@ -47,6 +49,7 @@ def test_records_look_like_the_reference(reference):
     scores = np.array([r.prediction["score"] for r in traffic.records])
     labels = [r.prediction["label"] for r in traffic.records]
     assert ((scores >= THRESHOLD) == [label == LABEL_HIGH_RISK for label in labels]).all()
+    assert [r.prediction["decision"] for r in traffic.records] == (scores >= THRESHOLD).astype(int).tolist()
     times = [r.timestamp for r in traffic.records]
     assert times == sorted(times)
     assert times[0] >= START.isoformat() and times[-1] < (START + timedelta(hours=2)).isoformat()
@@ -55,7 +58,7 @@ def test_records_look_like_the_reference(reference):
 
 
 def test_score_follows_the_external_scores(reference):
-    traffic = simulate.generate(reference, 3000, seed=2, threshold=THRESHOLD, start=START)
+    traffic = generate(reference, 3000, seed=2, threshold=THRESHOLD, start=START)
     scores = np.array([r.prediction["score"] for r in traffic.records])
     ext = traffic.inputs[["EXT_SOURCE_1", "EXT_SOURCE_2", "EXT_SOURCE_3"]].mean(axis=1).to_numpy()
     assert np.corrcoef(ext, scores)[0, 1] < -0.3
@@ -141,18 +144,18 @@ def test_cli_writes_records(tmp_path, model_dir, capsys):
     assert len(log.read_text().splitlines()) == 310  # appends unless --overwrite
 
 
-def test_cli_refuses_bad_options(tmp_path, model_dir, capsys):
+def test_cli_refuses_bad_options(tmp_path, model_dir, capsys, caplog):
     with pytest.raises(SystemExit):
         simulate.main(["--log", str(tmp_path / "x.log"), "--n", "10", "--drift", "AGE=1"])
     assert "not one of the UI features" in capsys.readouterr().err
     assert simulate.main(["--log", str(tmp_path / "x.log"), "--n", "10", "--model-dir", str(tmp_path / "none")]) == 2
-    assert "not found" in capsys.readouterr().err
+    assert "not found" in caplog.text
 
 
 @pytest.mark.parametrize("url", ["http://192.0.2.10:7860", "http://example.invalid:80", "ftp://127.0.0.1/"])
 def test_api_mode_refuses_non_loopback_hosts(url):
     with pytest.raises(ValueError):
-        simulate.check_loopback(url)
+        api_traffic.check_loopback(url)
 
 
 class _Recorder(BaseHTTPRequestHandler):
@@ -181,7 +184,7 @@ def test_api_mode_posts_applicants_to_a_loopback_server(reference):
     _Recorder.received = []
     try:
         url = f"http://localhost:{server.server_address[1]}"
-        summary = simulate.send_to_api(url, reference, 40, seed=1, error_rate=0.25, max_seconds=20)
+        summary = api_traffic.send_to_api(url, reference, 40, seed=1, error_rate=0.25, max_seconds=20)
     finally:
         server.shutdown()
         server.server_close()
@@ -194,7 +197,7 @@ def test_api_mode_posts_applicants_to_a_loopback_server(reference):
 
 
 def test_api_mode_is_bounded_in_time(reference):
-    summary = simulate.send_to_api("http://127.0.0.1:9", reference, 5, max_seconds=0.0)
+    summary = api_traffic.send_to_api("http://127.0.0.1:9", reference, 5, max_seconds=0.0)
     assert summary["sent"] == 0 and "time limit" in summary["stopped"]
 
 
@@ -244,7 +247,7 @@ def test_api_mode_never_follows_a_redirect(reference):
     for server in servers:
         threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        summary = simulate.send_to_api(f"http://127.0.0.1:{redirector.server_address[1]}", reference, 5,
+        summary = api_traffic.send_to_api(f"http://127.0.0.1:{redirector.server_address[1]}", reference, 5,
                                        max_seconds=20)
     finally:
         for server in servers:
