@@ -18,7 +18,7 @@ import gradio as gr
 from api.logger import new_request_id, safe_input
 from api.predictor import Prediction, Reason
 from api.rest import REPORT_ROUTE
-from api.scoring_service import ModelUnavailable, ScoringService, shown_path
+from api.scoring_service import ModelUnavailable, ScoringService, refusal_message, shown_path
 from api.validation import Bound
 from scoring.schema import EXCLUSIVE_GROUPS, LABEL_REVIEW, UI_FEATURES, ExclusiveGroup, UIFeature
 
@@ -229,25 +229,23 @@ def build_ui(service: ScoringService) -> gr.Blocks:
             else:
                 gr.Markdown("Ce modèle n'a pas de rapport (il est écrit par `python train.py`).")
 
-        def refuse(request_id: str, started: float, values: tuple[Any, ...], french: str, error: str) -> tuple:
-            service.log_refusal(request_id=request_id, input=sent_input(values), started=started, error=error)
-            log.warning("form call %s refused: %s", request_id, error)
+        def refuse(request_id: str, exc: Exception, french: str) -> tuple:
+            log.warning("form call %s refused: %s", request_id, refusal_message(exc))  # logged by the service
             return None, "", "", "", "", REFUSED + html.escape(french, quote=False)
 
         def on_submit(*values: Any) -> tuple[float | None, str, str, str, str, str]:
             started = time.perf_counter()
             request_id = new_request_id()
             try:
-                features = to_features(values, bounds)
-                result = service.score(features, request_id=request_id, started=started)
+                with service.refusals(request_id=request_id, started=started, input=lambda: sent_input(values)):
+                    features = to_features(values, bounds)
+                    result = service.score(features, request_id=request_id, started=started)
             except FormRefusal as exc:
-                return refuse(request_id, started, values, str(exc), str(exc))
+                return refuse(request_id, exc, str(exc))
             except ModelUnavailable as exc:
-                return refuse(request_id, started, values,
-                              "aucun modèle n'est chargé : le service ne peut pas évaluer de dossier.", str(exc))
+                return refuse(request_id, exc, "aucun modèle n'est chargé : le service ne peut pas évaluer de dossier.")
             except Exception as exc:  # noqa: BLE001 - one log line and one console line, no traceback
-                return refuse(request_id, started, values, "erreur interne : le dossier n'a pas pu être évalué.",
-                              f"internal error: {type(exc).__name__}: {exc}")
+                return refuse(request_id, exc, "erreur interne : le dossier n'a pas pu être évalué.")
             flag = LABEL_REVIEW if result.review else "—"
             return (round(result.score, 4), result.label, flag, gauge_html(result, service.predictor.grey_zone),
                     reasons_markdown(result, binary), "")
