@@ -66,15 +66,29 @@ class ErrorDoc(BaseModel):
 
 
 class ReasonDoc(BaseModel):
-    feature: str
-    label: str
-    value: float | None
-    contribution: float
+    feature: str = Field(description="model feature name")
+    label: str = Field(description="French name")
+    value: float | None = Field(description="the value used (null: missing)")
+    contribution: float = Field(description="TreeSHAP contribution in log-odds (> 0 raises the risk)")
+    contribution_points: float = Field(description="the same in percentage points of default probability; "
+                                                   "base_score + all points / 100 = score")
+
+
+class AggregateDoc(BaseModel):
+    label: str = Field(description="French name of the line")
+    features: int = Field(description="how many features it sums")
+    contribution: float = Field(description="log-odds")
+    contribution_points: float = Field(description="percentage points of default probability")
 
 
 class ReasonsDoc(BaseModel):
-    up: list[ReasonDoc]
-    down: list[ReasonDoc]
+    up: list[ReasonDoc] = Field(description="features raising the risk, strongest first: every given feature "
+                                            "when at most 11 were sent, else the 3 strongest")
+    down: list[ReasonDoc] = Field(description="features lowering the risk, strongest first")
+    rest: AggregateDoc | None = Field(None, description="the features not sent (training medians), summed")
+    unlisted: AggregateDoc | None = Field(None, description="the features sent but not listed, summed")
+    base_score: float | None = Field(None, description="probability of default before any feature (the "
+                                                       "average applicant's); absent with reasons=false")
 
 
 class PredictionDoc(BaseModel):
