@@ -219,37 +219,34 @@ class Predictor:
         """`score` for features given as a tuple of names and their values (what the form sends)."""
         return self._row.one(self.row_of(names, values))
 
-    def predict(self, features: Mapping[str, Any], *, explain: bool = True, per_side: int | None = None) -> Prediction:
+    def predict(self, features: Mapping[str, Any], *, explain: bool = True, given: Collection[str] | None = None,
+                per_side: int | None = None) -> Prediction:
         """Score one applicant given as {model feature: number}; missing features take the template.
 
-        The score comes from the row backend either way; `explain` adds the exact TreeSHAP reasons of
-        the features given (`explain`); a full row (a dossier) gives its strongest factors.
+        The score comes from the row backend either way; `explain` adds the exact TreeSHAP reasons
+        (`api.reasons.reasons_of`): the features in `given` (default: those in `features`) listed, in
+        log-odds and in points of default probability, the others summed in one line. A bare form
+        (11 features) lists its fields and sums the median-filled rest; a dossier's full row lists its
+        `per_side` strongest factors each way (default N_REASONS), the others summed.
         """
         names = tuple(features)
         row = self.row_of(names, tuple(features.values()))
         score = self._row.one(row)
         if not explain:
             return self._decide(score)
-        return self._decide(score, self._reasons(row, self._given(names), per_side))
+        cols = self._given(names if given is None else tuple(given))
+        return self._decide(score, reasons_of(self.contributions(row)[0], row[0], self.features, self._labels, cols,
+                                              per_side))
 
     def explain(self, features: Mapping[str, Any], *, given: Collection[str] | None = None,
                 per_side: int | None = None) -> Reasons:
-        """The reasons of one applicant: the features in `given` (default: those in `features`) listed
-        one by one, in log-odds and in points of default probability, the others summed in one line.
-
-        A bare form (11 features given) lists its fields and sums the median-filled rest; a dossier
-        (every feature given) lists its `per_side` strongest factors each way (default N_REASONS)."""
-        row = self.row(features)
-        names = tuple(features) if given is None else tuple(given)
-        return self._reasons(row, self._given(names), per_side)
+        """The reasons of `predict(features, given=given, per_side=per_side)` alone."""
+        return self.predict(features, given=given, per_side=per_side).reasons
 
     def _given(self, names: tuple[str, ...]) -> np.ndarray:
         """Column indices of `names` (the cached plan's)."""
         plan = self._plans.get(names)
         return (plan if plan is not None else self._plan(names))[0]
-
-    def _reasons(self, row: np.ndarray, given: np.ndarray, per_side: int | None) -> Reasons:
-        return reasons_of(self.contributions(row)[0], row[0], self.features, self._labels, given, per_side)
 
     def _decide(self, score: float, reasons: Reasons = NO_REASONS) -> Prediction:
         low, high = self.grey_zone
