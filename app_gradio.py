@@ -9,27 +9,44 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import logging
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from api.app import get_service, serve
+from api.app import loaded_service, serve
 from api.predictor import Predictor
-from api.scoring_service import ScoringService
+from api.scoring_service import ModelUnavailable, load_predictor, shown_path, validator_for
 from scoring.schema import UI_FEATURE_NAMES, label_for
 
-_cached: tuple[ScoringService, Predictor, Callable[[Sequence[Any]], None]] | None = None
+_standalone: Predictor | None = None  # loaded once from MODEL_DIR when no server runs in this process
+_checked: tuple[Predictor, Callable[[Sequence[Any]], None]] | None = None
+
+
+def _predictor() -> Predictor:
+    """The server's predictor when a service is loaded; else one loaded once from `MODEL_DIR`, with
+    no prediction logger (the seed's function scores, it does not log)."""
+    global _standalone
+    service = loaded_service()
+    if service is not None:
+        return service.require_model()[0]
+    if _standalone is None:
+        predictor, why = load_predictor()
+        if predictor is None:
+            raise ModelUnavailable(f"no model loaded: {shown_path(why)}")
+        _standalone = predictor
+    return _standalone
 
 
 def _scorer() -> tuple[Predictor, Callable[[Sequence[Any]], None]]:
-    """The process's predictor and the argument check (the API's rules), built once per service."""
-    global _cached
-    service = get_service()
-    if _cached is None or _cached[0] is not service:
-        predictor, validator = service.require_model()
+    """The predictor and the argument check (the API's rules), built once per predictor."""
+    global _checked
+    predictor = _predictor()
+    if _checked is None or _checked[0] is not predictor:
         args = list(inspect.signature(predict_credit_score).parameters)
-        _cached = (service, predictor, validator.scalar_checker(list(zip(args, UI_FEATURE_NAMES, strict=True))))
-    return _cached[1], _cached[2]
+        _checked = (predictor, validator_for(predictor).scalar_checker(list(zip(args, UI_FEATURE_NAMES, strict=True))))
+    return _checked
 
 
 def predict_credit_score(
@@ -67,6 +84,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model-dir", type=Path, help="model artifacts (env MODEL_DIR, default models/)")
     parser.add_argument("--log-path", type=Path, help="prediction log (env LOG_PATH, default logs/predictions.log)")
     args = parser.parse_args(argv)
+    # The packages report through `logging`: start-up lines and warnings on stdout, as before.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stdout)
+    logging.getLogger("api").setLevel(logging.INFO)
     serve(args.host, args.port, args.model_dir, args.log_path)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,7 +17,14 @@ from api.scoring_service import ScoringService
 from api.validation import MAX_BODY_BYTES
 from scoring import config
 
+log = logging.getLogger(__name__)
+
 _service: ScoringService | None = None
+
+
+def loaded_service() -> ScoringService | None:
+    """The process's service if one is loaded (the server runs, or `get_service` was called), else None."""
+    return _service
 
 
 def get_service() -> ScoringService:
@@ -71,18 +79,17 @@ def serve(host: str | None = None, port: int | None = None, model_dir: Path | No
     global _service
     _service = ScoringService.load(model_dir, log_path)
     if _service.predictor is None:
-        print(f"WARNING: serving without a model ({_service.load_error}); /api/predict answers 503", flush=True)
+        log.warning("serving without a model (%s); /api/predict answers 503", _service.load_error)
     else:
-        print(f"model {_service.model_version} loaded ({len(_service.predictor.features)} features)", flush=True)
+        log.info("model %s loaded (%d features)", _service.model_version, len(_service.predictor.features))
     problem = _service.logger.check_writable()
     if problem:
-        print(f"WARNING: predictions cannot be logged ({problem}); /health says so", flush=True)
+        log.warning("predictions cannot be logged (%s); /health says so", problem)
     else:
-        print(f"logging to {_service.logger.path}", flush=True)
+        log.info("logging to %s", _service.logger.path)
     default_host, default_port = config.server_address()
     host, port = host or default_host, port or default_port
     app = build_app(_service)
-    print(f"serving on http://{host}:{port} (form at /, API at /api/predict, docs at /docs); Ctrl+C stops",
-          flush=True)
+    log.info("serving on http://%s:%s (form at /, API at /api/predict, docs at /docs); Ctrl+C stops", host, port)
     uvicorn.run(app, host=host, port=port, access_log=False,
                 log_level="warning", loop="auto", http="auto", timeout_graceful_shutdown=5)

@@ -1,9 +1,10 @@
 """Prediction log: one `LogRecord` JSON line per call, appended to `LOG_PATH`.
 
 Design (see docs/decisions.md):
-- The request thread only appends a small tuple to a bounded deque (`log_prediction` costs about
-  a microsecond, takes no lock and wakes no thread); a background writer thread wakes every
-  `interval` seconds, measures CPU and RAM once per batch, turns the records into JSON lines and
+- `log_prediction` (the seed's name) is the one function callers use (`api.scoring_service` logs
+  every call and refusal through it). The request thread only appends a small tuple to a bounded
+  deque (about a microsecond, takes no lock and wakes no thread); a background writer thread wakes
+  every `interval` seconds, measures CPU and RAM once per batch, turns the records into JSON lines and
   appends them. Waking the writer per record (queue.Queue) made it take the GIL each time the
   request thread released it (every ctypes call into XGBoost): measured 2-3x slower requests.
 - Appends are safe across threads and processes: the file is opened with O_APPEND and every batch
@@ -16,9 +17,9 @@ Design (see docs/decisions.md):
   truncated back to the last whole line written, so no cut line is ever left for the next record to be
   glued to. `written` counts the records on disk, `failures` the ones lost, exactly.
 - A failure (unwritable folder, full disk, full queue) never reaches the caller: it is counted,
-  reported once on stderr and exposed by `stats()` (shown by /health). `stats()["status"]` is
-  "failing" only while writes fail: the next whole write (or a probe of the folder when idle) brings
-  it back to "ok". `check_writable()` runs at start, so an unusable `LOG_PATH` is said at once.
+  reported once through `logging` (logger `api.logger`) and exposed by `stats()` (shown by /health).
+  `stats()["status"]` is "failing" only while writes fail: the next whole write (or a probe of the
+  folder when idle) brings it back to "ok". `check_writable()` runs at start, so an unusable `LOG_PATH` is said at once.
 - `kill -9` loses what is queued: at most `interval` seconds of calls (50 ms). `LOG_SYNC=1` writes
   each call before it is answered (and `LOG_SYNC=fsync` also fsyncs it); see benchmarks/bench_log.py.
 - Bounded on disk: size rotation (`max_bytes` x `backups`), a daily rotation, rotated files older than
@@ -33,9 +34,9 @@ import contextlib
 import errno
 import fcntl
 import itertools
+import logging
 import math
 import os
-import sys
 import threading
 import time
 import uuid
@@ -59,6 +60,8 @@ PROBE_EVERY_S = 2.0  # while failing and idle: how often the folder and free spa
 PROBE_FREE_BYTES = 4096  # free space that lets a probe call the log writable again
 CPU_WINDOW = 0.5  # seconds over which cpu_percent is measured
 MAX_INPUT_KEYS = 400  # a rejected body can be anything: keep what is logged of it bounded
+
+_log = logging.getLogger(__name__)
 
 
 def _json_safe(value: Any) -> Any:
@@ -163,9 +166,11 @@ class PredictionLogger:
 
     def log(self, *, request_id: str, input: dict[str, Any], prediction: dict[str, Any] | None,
             duration: float, model_version: str | None, status: str = STATUS_OK,
-            error: str | None = None, client: str | None = None) -> None:
+            error: str | None = None, client: str | None = None, source: str | None = None,
+            applicant_id: int | None = None) -> None:
         """Queue one record (or, with `sync`, write it before returning); never raises."""
-        record = (time.time(), request_id, input, prediction, duration, model_version, status, error, client)
+        record = (time.time(), request_id, input, prediction, duration, model_version, status, error, client, source,
+                  applicant_id)
         try:
             if self.sync != "0":
                 self._write_counted([record])
@@ -220,13 +225,13 @@ class PredictionLogger:
             self.failing_since = self.last_failure_at
         if not self._reported:
             self._reported = True
-            print(f"[prediction log] {self.path}: {message} — predictions go on; further failures are only "
-                  f"counted (see /health)", file=sys.stderr, flush=True)
+            _log.warning("[prediction log] %s: %s — predictions go on; further failures are only counted "
+                         "(see /health)", self.path, message)
 
     def _recovered(self) -> None:
         if self.failing_since is not None:
             self.failing_since = None
-            print(f"[prediction log] {self.path}: writing again", file=sys.stderr, flush=True)
+            _log.warning("[prediction log] %s: writing again", self.path)
 
     def _run(self) -> None:
         while True:
@@ -277,12 +282,12 @@ class PredictionLogger:
         cpu = self._cpu
         mem = self._process.memory_info().rss / (1024 * 1024)
         lines = []
-        for ts, request_id, inp, prediction, duration, version, status, error, client in records:
+        for ts, request_id, inp, prediction, duration, version, status, error, client, source, applicant in records:
             record = LogRecord(
                 timestamp=datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds"),
                 request_id=request_id, input=inp, prediction=prediction, duration=round(duration, 6),
                 cpu_percent=cpu, memory_usage_MB=round(mem, 1), model_version=version, status=status, error=error,
-                client=client, replica=self.replica,
+                client=client, replica=self.replica, source=source, applicant_id=applicant,
             )
             try:
                 lines.append((record.to_json() + "\n").encode("utf-8"))
@@ -398,10 +403,15 @@ def get_logger() -> PredictionLogger:
 
 def log_prediction(*, request_id: str, input: dict[str, Any], prediction: dict[str, Any] | None,
                    duration: float, model_version: str | None, status: str = STATUS_OK, error: str | None = None,
+                   client: str | None = None, source: str | None = None, applicant_id: int | None = None,
                    logger: PredictionLogger | None = None) -> None:
-    """Log one call (never raises, never blocks); `status="error"` with `error` for a refused call."""
+    """Log one call (never raises, never blocks); `status="error"` with `error` for a refused call.
+
+    The one entry point of the log: the service passes its own `logger`; without one, the process's
+    logger on `LOG_PATH` (`get_logger`)."""
     (logger or get_logger()).log(request_id=request_id, input=input, prediction=prediction, duration=duration,
-                                 model_version=model_version, status=status, error=error)
+                                 model_version=model_version, status=status, error=error, client=client,
+                                 source=source, applicant_id=applicant_id)
 
 
 __all__ = ["PredictionLogger", "log_prediction", "get_logger", "safe_input", "new_request_id", "STATUS_ERROR",

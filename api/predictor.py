@@ -8,15 +8,16 @@ copied, the given features are written at precomputed column indices, and the ro
 `best_model.onnx`, else XGBoost). Small batches go through the same backend, so a row scores
 bit for bit the same alone or with others; large batches go to the batch backend (XGBoost on every
 core; within 1e-6, same decisions). Reasons are exact TreeSHAP (`api/treeshap.py`, equal to
-XGBoost's `pred_contribs`).
+XGBoost's `pred_contribs`), given in log-odds and in points of default probability, restricted to
+the features the caller gave (`api/reasons.py`).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ import pandas as pd
 import xgboost as xgb
 
 from api.backends import BATCH_BACKEND, ONNXRUNTIME, ROW_BACKEND, XGBOOST, OnnxScorer, XGBoostScorer, onnx_scorer
+from api.reasons import NO_REASONS, Reason, Reasons, reasons_of
 from api.treeshap import TreeShap
 from scoring.artifacts import Artifacts, load_artifacts
 from scoring.reference import served_matrix
@@ -35,7 +37,6 @@ log = logging.getLogger(__name__)
 
 # Half-width of the "à étudier" zone around the threshold when threshold.json has no grey_zone.
 DEFAULT_GREY_ZONE_HALF_WIDTH = 0.05
-N_REASONS = 3  # reasons shown on each side (pushing the risk up, pulling it down)
 # Up to this many rows, a batch goes through the row backend (bit-identical to single calls);
 # past it, the batch backend is faster (benchmarks/bench_predictor.py).
 SMALL_BATCH_ROWS = 256
@@ -54,20 +55,6 @@ class UnknownFeatureError(KeyError):
 
 
 @dataclass(frozen=True)
-class Reason:
-    """One feature's contribution (log-odds) to this applicant's risk."""
-
-    feature: str
-    label: str  # French name
-    value: float | None  # the value used (None: missing)
-    contribution: float  # > 0 pushes the risk up
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"feature": self.feature, "label": self.label, "value": self.value,
-                "contribution": round(self.contribution, 6)}
-
-
-@dataclass(frozen=True)
 class Prediction:
     score: float  # probability of default
     label: str  # LABEL_LOW_RISK / LABEL_HIGH_RISK
@@ -75,8 +62,15 @@ class Prediction:
     threshold: float
     review: bool  # in the grey zone around the threshold: "à étudier"
     model_version: str
-    reasons_up: tuple[Reason, ...] = field(default=())
-    reasons_down: tuple[Reason, ...] = field(default=())
+    reasons: Reasons = NO_REASONS
+
+    @property
+    def reasons_up(self) -> tuple[Reason, ...]:
+        return self.reasons.up
+
+    @property
+    def reasons_down(self) -> tuple[Reason, ...]:
+        return self.reasons.down
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -85,8 +79,7 @@ class Prediction:
             "prediction": self.prediction,
             "threshold": self.threshold,
             "review": self.review,
-            "reasons": {"up": [r.as_dict() for r in self.reasons_up],
-                        "down": [r.as_dict() for r in self.reasons_down]},
+            "reasons": self.reasons.as_dict(),
             "model_version": self.model_version,
         }
 
@@ -223,19 +216,36 @@ class Predictor:
         """`score` for features given as a tuple of names and their values (what the form sends)."""
         return self._row.one(self.row_of(names, values))
 
-    def predict(self, features: Mapping[str, Any], *, explain: bool = True) -> Prediction:
+    def predict(self, features: Mapping[str, Any], *, explain: bool = True, given: Collection[str] | None = None,
+                per_side: int | None = None) -> Prediction:
         """Score one applicant given as {model feature: number}; missing features take the template.
 
-        The score comes from the row backend either way; `explain` adds the exact TreeSHAP reasons.
+        The score comes from the row backend either way; `explain` adds the exact TreeSHAP reasons
+        (`api.reasons.reasons_of`): the features in `given` (default: those in `features`) listed, in
+        log-odds and in points of default probability, the others summed in one line. A bare form
+        (11 features) lists its fields and sums the median-filled rest; a dossier's full row lists its
+        `per_side` strongest factors each way (default N_REASONS), the others summed.
         """
-        row = self.row(features)
+        names = tuple(features)
+        row = self.row_of(names, tuple(features.values()))
         score = self._row.one(row)
         if not explain:
             return self._decide(score)
-        up, down = self._top_reasons(row[0], self._contributions_of_row(row))
-        return self._decide(score, up, down)
+        cols = self._given(names if given is None else tuple(given))
+        return self._decide(score, reasons_of(self.contributions(row)[0], row[0], self.features, self._labels, cols,
+                                              per_side))
 
-    def _decide(self, score: float, up: tuple[Reason, ...] = (), down: tuple[Reason, ...] = ()) -> Prediction:
+    def explain(self, features: Mapping[str, Any], *, given: Collection[str] | None = None,
+                per_side: int | None = None) -> Reasons:
+        """The reasons of `predict(features, given=given, per_side=per_side)` alone."""
+        return self.predict(features, given=given, per_side=per_side).reasons
+
+    def _given(self, names: tuple[str, ...]) -> np.ndarray:
+        """Column indices of `names` (the cached plan's)."""
+        plan = self._plans.get(names)
+        return (plan if plan is not None else self._plan(names))[0]
+
+    def _decide(self, score: float, reasons: Reasons = NO_REASONS) -> Prediction:
         low, high = self.grey_zone
         return Prediction(
             score=score,
@@ -244,8 +254,7 @@ class Predictor:
             threshold=self.threshold,
             review=low <= score <= high,
             model_version=self.model_version,
-            reasons_up=up,
-            reasons_down=down,
+            reasons=reasons,
         )
 
     def predict_rows(self, rows: list[Mapping[str, Any]], *, explain: bool = False) -> list[Prediction]:
@@ -255,8 +264,9 @@ class Predictor:
         contribs = self.contributions(matrix) if explain and len(rows) else None
         out = []
         for i, score in enumerate(scores):
-            up, down = self._top_reasons(matrix[i], contribs[i]) if contribs is not None else ((), ())
-            out.append(self._decide(float(score), up, down))
+            reasons = NO_REASONS if contribs is None else reasons_of(
+                contribs[i], matrix[i], self.features, self._labels, self._given(tuple(rows[i])))
+            out.append(self._decide(float(score), reasons))
         return out
 
     def score_matrix(self, matrix: np.ndarray) -> np.ndarray:
@@ -276,43 +286,16 @@ class Predictor:
         return self._xgb_batch.booster.inplace_predict(matrix, predict_type="margin", validate_features=False)
 
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
-        """Exact TreeSHAP contributions, shape (rows, n_features + 1); the last column is the bias."""
+        """Exact TreeSHAP contributions (log-odds), shape (rows, n_features + 1); the last column is the
+        bias (the base margin). One row: the numpy TreeSHAP; several: XGBoost's `pred_contribs`."""
         if len(matrix) == 1:
-            return self._contributions_of_row(matrix)[None, :]
+            if self._shap is not None:
+                return self._shap(matrix[0])[None, :]
+            # One thread: on a shared machine OpenMP workers spin and wait for cores (ms-long tails).
+            dmatrix = xgb.DMatrix(matrix, missing=np.nan, nthread=1)
+            return self._xgb_row.booster.predict(dmatrix, pred_contribs=True, validate_features=False)
         booster = self._xgb_batch.booster
         return booster.predict(xgb.DMatrix(matrix, missing=np.nan), pred_contribs=True, validate_features=False)
-
-    def _contributions_of_row(self, row: np.ndarray) -> np.ndarray:
-        if self._shap is not None:
-            return self._shap(row[0])
-        # One thread: on a shared machine OpenMP workers spin and wait for cores (ms-long tails).
-        dmatrix = xgb.DMatrix(row, missing=np.nan, nthread=1)
-        return self._xgb_row.booster.predict(dmatrix, pred_contribs=True, validate_features=False)[0]
-
-    def _top_reasons(self, values: np.ndarray, contribs: np.ndarray) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
-        per_feature = contribs[:-1]
-        n = len(per_feature)
-        if n > 2 * N_REASONS:  # only the N strongest on each side are sorted
-            part = np.argpartition(per_feature, (N_REASONS - 1, n - N_REASONS))
-            lowest, highest = part[:N_REASONS].tolist(), part[n - N_REASONS:].tolist()
-        else:
-            lowest = highest = list(range(n))
-        strength = {i: float(per_feature[i]) for i in (*lowest, *highest)}
-
-        def reason(i: int) -> Reason:
-            value = float(values[i])
-            shown = None if math.isnan(value) else float(f"{value:.7g}")  # float32 → its shortest decimal
-            return Reason(self.features[i], self._labels[i], shown, strength[i])
-
-        up = tuple(reason(i) for i in sorted(highest, key=strength.__getitem__, reverse=True)[:N_REASONS]
-                   if strength[i] > 0)
-        down = tuple(reason(i) for i in sorted(lowest, key=strength.__getitem__)[:N_REASONS] if strength[i] < 0)
-        return up, down
-
-    def explain(self, features: Mapping[str, Any]) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
-        """The features pushing this applicant's risk up and those pulling it down, strongest first."""
-        row = self.row(features)
-        return self._top_reasons(row[0], self._contributions_of_row(row))
 
     # --- description --------------------------------------------------------------------------
 

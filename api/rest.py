@@ -13,8 +13,8 @@ the same rules (bounds, flags, exclusive groups) and documents every answer's sc
 
 from __future__ import annotations
 
+import logging
 import math
-import sys
 import time
 from typing import Any, Literal
 from urllib.parse import parse_qsl
@@ -32,6 +32,8 @@ from api.logger import new_request_id, safe_input
 from api.scoring_service import ModelUnavailable, ScoringService
 from api.validation import MAX_BATCH_ROWS, MAX_BODY_BYTES, FieldError, InputError
 from scoring.schema import LABEL_HIGH_RISK, LABEL_LOW_RISK, LABEL_REVIEW, UI_FEATURE_NAMES
+
+log = logging.getLogger(__name__)
 
 API_DESCRIPTION = f"""Credit risk score of one applicant (probability of default) and the decision against the
 cost-optimal threshold. Send the model's feature names with numbers: the 11 form features
@@ -64,15 +66,29 @@ class ErrorDoc(BaseModel):
 
 
 class ReasonDoc(BaseModel):
-    feature: str
-    label: str
-    value: float | None
-    contribution: float
+    feature: str = Field(description="model feature name")
+    label: str = Field(description="French name")
+    value: float | None = Field(description="the value used (null: missing)")
+    contribution: float = Field(description="TreeSHAP contribution in log-odds (> 0 raises the risk)")
+    contribution_points: float = Field(description="the same in percentage points of default probability; "
+                                                   "base_score + all points / 100 = score")
+
+
+class AggregateDoc(BaseModel):
+    label: str = Field(description="French name of the line")
+    features: int = Field(description="how many features it sums")
+    contribution: float = Field(description="log-odds")
+    contribution_points: float = Field(description="percentage points of default probability")
 
 
 class ReasonsDoc(BaseModel):
-    up: list[ReasonDoc]
-    down: list[ReasonDoc]
+    up: list[ReasonDoc] = Field(description="features raising the risk, strongest first: every given feature "
+                                            "when at most 11 were sent, else the 3 strongest")
+    down: list[ReasonDoc] = Field(description="features lowering the risk, strongest first")
+    rest: AggregateDoc | None = Field(None, description="the features not sent (training medians), summed")
+    unlisted: AggregateDoc | None = Field(None, description="the features sent but not listed, summed")
+    base_score: float | None = Field(None, description="probability of default before any feature (the "
+                                                       "average applicant's); absent with reasons=false")
 
 
 class PredictionDoc(BaseModel):
@@ -230,7 +246,6 @@ def create_api(service: ScoringService) -> FastAPI:
     app = FastAPI(title="Prêt à dépenser — score de crédit", version="1.0", description=API_DESCRIPTION,
                   docs_url=None if local_docs else "/docs", redoc_url=None,
                   telemetry={"tracing": False, "metrics": False, "logs": False})
-    app.state.service = service
     if local_docs:
         app.mount(DOCS_ASSETS, StaticFiles(directory=local_docs), name="docs-assets")
 
@@ -257,17 +272,16 @@ def create_api(service: ScoringService) -> FastAPI:
         body = await request.body()
         client = _client(request)
         try:
-            explain = _explain(request.scope["query_string"])
-            features = service.require_model()[1].parse(body)
-            result = service.score(features, request_id=request_id, started=started, explain=explain, client=client)
+            with service.refusals(request_id=request_id, started=started, input=lambda: _caller_input(body),
+                                  client=client):
+                explain = _explain(request.scope["query_string"])
+                features = service.require_model()[1].parse(body)
+                result = service.score(features, request_id=request_id, started=started, explain=explain,
+                                       client=client)
             return _json(_prediction_body(result, request_id), request_id=request_id)
         except InputError as exc:
-            service.log_refusal(request_id=request_id, input=_caller_input(body), started=started, error=str(exc),
-                                client=client)
             return _refusal(exc, request_id)
         except ModelUnavailable as exc:
-            service.log_refusal(request_id=request_id, input=_caller_input(body), started=started, error=str(exc),
-                                client=client)
             return _json({"detail": str(exc), "request_id": request_id}, 503, request_id)
 
     @app.post("/api/predict/batch", tags=["prediction"], summary=f"Score up to {MAX_BATCH_ROWS} applicants",
@@ -278,14 +292,13 @@ def create_api(service: ScoringService) -> FastAPI:
         request_id = new_request_id()
         body = await request.body()
         client = _client(request)
-        try:
-            rows = service.require_model()[1].parse_batch(body)
-            results = service.score_rows(rows, request_id=request_id, started=started, client=client)
-        except InputError as exc:  # a refused batch is logged without its rows
-            service.log_refusal(request_id=request_id, input={}, started=started, error=str(exc), client=client)
+        try:  # a refused batch is logged without its rows
+            with service.refusals(request_id=request_id, started=started, input=dict, client=client):
+                rows = service.require_model()[1].parse_batch(body)
+                results = service.score_rows(rows, request_id=request_id, started=started, client=client)
+        except InputError as exc:
             return _refusal(exc, request_id)
         except ModelUnavailable as exc:
-            service.log_refusal(request_id=request_id, input={}, started=started, error=str(exc), client=client)
             return _json({"detail": str(exc), "request_id": request_id}, 503, request_id)
         predictions = [r.as_dict() | {"review_label": LABEL_REVIEW if r.review else None} for r in results]
         for p in predictions:
@@ -343,7 +356,7 @@ def create_api(service: ScoringService) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def on_error(request: Request, exc: Exception) -> Response:
-        print(f"[api] {request.method} {request.url.path} failed: {exc!r}", file=sys.stderr, flush=True)
+        log.error("%s %s failed: %r", request.method, request.url.path, exc)
         return _json({"detail": "internal error (details are in the server's own log)"}, 500)
 
     return app

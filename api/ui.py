@@ -18,8 +18,9 @@ import gradio as gr
 from api.logger import new_request_id, safe_input
 from api.predictor import Prediction, Reason
 from api.rest import REPORT_ROUTE
-from api.scoring_service import ModelUnavailable, ScoringService, shown_path
+from api.scoring_service import ModelUnavailable, ScoringService, refusal_message, shown_path
 from api.validation import Bound
+from scoring.explain_format import format_value, fr_percent, fr_points
 from scoring.schema import EXCLUSIVE_GROUPS, LABEL_REVIEW, UI_FEATURES, ExclusiveGroup, UIFeature
 
 log = logging.getLogger(__name__)
@@ -160,29 +161,28 @@ def gauge_html(result: Prediction, grey_zone: tuple[float, float]) -> str:
     )
 
 
-def _french(x: float, digits: int = 3) -> str:
-    return f"{x:.{digits}g}".replace(".", ",")
-
-
-def _shown_value(r: Reason, binary: set[str]) -> str:
-    if r.value is None:
-        return "manquant"
-    if r.feature in binary:
-        return "oui" if r.value == 1 else "non"
-    if r.feature.startswith("DAYS_") and r.value <= 0:  # days before the application, as in the Kaggle tables
-        return f"{_french(-r.value / 365.25)} ans"
-    return _french(r.value, 4)
-
-
 def reasons_markdown(result: Prediction, binary: set[str] | frozenset[str] = frozenset()) -> str:
-    def line(r: Reason) -> str:
-        contribution = f"{r.contribution:+.3f}".replace(".", ",")
-        return f"- {html.escape(r.label)} : {_shown_value(r, set(binary))} ({contribution})"
+    """The reasons in the adviser's terms: each listed feature with its value in French and its effect
+    in points of default probability, then the other features in one line each (median-filled rest,
+    given but not listed); the points add up from the average applicant's probability to the score."""
+    reasons = result.reasons
 
-    up = "\n".join(line(r) for r in result.reasons_up) or "- aucun"
-    down = "\n".join(line(r) for r in result.reasons_down) or "- aucun"
-    return (f"**Ce qui augmente le risque**\n{up}\n\n**Ce qui diminue le risque**\n{down}\n\n"
-            "<small>Entre parenthèses : contribution au score en log-odds (SHAP, XGBoost).</small>")
+    def listed(items: tuple[Reason, ...]) -> str:
+        return "\n".join(f"- {html.escape(r.label, quote=False)} : "
+                         f"{format_value(r.feature, r.value, binary=r.feature in binary)} ({fr_points(r.points)})"
+                         for r in items) or "- aucun"
+
+    text = (f"**Ce qui augmente le risque**\n{listed(reasons.up)}\n\n"
+            f"**Ce qui diminue le risque**\n{listed(reasons.down)}")
+    others = [f"{a.label} : {fr_points(a.points)}" for a in reasons.aggregates
+              if a is reasons.rest or fr_points(a.points) != fr_points(0.0)]  # a zero "unlisted" line says nothing
+    if others:
+        text += "\n\n" + "<br>".join(others)
+    if reasons.base_score is not None:
+        text += (f"\n\n<small>Entre parenthèses : effet sur la probabilité de défaut, en points (SHAP exact, "
+                 f"XGBoost). Client moyen : {fr_percent(reasons.base_score)} ; avec ces effets : "
+                 f"{fr_percent(result.score)}.</small>")
+    return text
 
 
 REFUSED = "**Saisie refusée.** "
@@ -229,25 +229,23 @@ def build_ui(service: ScoringService) -> gr.Blocks:
             else:
                 gr.Markdown("Ce modèle n'a pas de rapport (il est écrit par `python train.py`).")
 
-        def refuse(request_id: str, started: float, values: tuple[Any, ...], french: str, error: str) -> tuple:
-            service.log_refusal(request_id=request_id, input=sent_input(values), started=started, error=error)
-            log.warning("form call %s refused: %s", request_id, error)
+        def refuse(request_id: str, exc: Exception, french: str) -> tuple:
+            log.warning("form call %s refused: %s", request_id, refusal_message(exc))  # logged by the service
             return None, "", "", "", "", REFUSED + html.escape(french, quote=False)
 
         def on_submit(*values: Any) -> tuple[float | None, str, str, str, str, str]:
             started = time.perf_counter()
             request_id = new_request_id()
             try:
-                features = to_features(values, bounds)
-                result = service.score(features, request_id=request_id, started=started)
+                with service.refusals(request_id=request_id, started=started, input=lambda: sent_input(values)):
+                    features = to_features(values, bounds)
+                    result = service.score(features, request_id=request_id, started=started)
             except FormRefusal as exc:
-                return refuse(request_id, started, values, str(exc), str(exc))
+                return refuse(request_id, exc, str(exc))
             except ModelUnavailable as exc:
-                return refuse(request_id, started, values,
-                              "aucun modèle n'est chargé : le service ne peut pas évaluer de dossier.", str(exc))
+                return refuse(request_id, exc, "aucun modèle n'est chargé : le service ne peut pas évaluer de dossier.")
             except Exception as exc:  # noqa: BLE001 - one log line and one console line, no traceback
-                return refuse(request_id, started, values, "erreur interne : le dossier n'a pas pu être évalué.",
-                              f"internal error: {type(exc).__name__}: {exc}")
+                return refuse(request_id, exc, "erreur interne : le dossier n'a pas pu être évalué.")
             flag = LABEL_REVIEW if result.review else "—"
             return (round(result.score, 4), result.label, flag, gauge_html(result, service.predictor.grey_zone),
                     reasons_markdown(result, binary), "")

@@ -1,5 +1,6 @@
 """What it costs to have a call on disk before it is answered: `LOG_SYNC` 0 (queue, the default), 1 (written)
-and fsync (written and fsync'd), per call and under 8 threads.
+and fsync (written and fsync'd), per call and under 8 threads. Each call goes through `log_prediction`, the
+function the service logs with.
 
 usage: python benchmarks/bench_log.py [--quick] [--dir DIR]   (DIR: on the disk the log will live on)
 """
@@ -18,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api.logger import PredictionLogger  # noqa: E402
+from api.logger import PredictionLogger, log_prediction  # noqa: E402
 from scoring import config  # noqa: E402
 from scoring.schema import LABEL_LOW_RISK, UI_FEATURE_NAMES  # noqa: E402
 
@@ -27,13 +28,14 @@ PREDICTION = {"score": 0.2, "label": LABEL_LOW_RISK}
 
 
 def one_thread(path: Path, sync: str, n: int) -> tuple[np.ndarray, float]:
-    """Seconds each `log()` call took, and the seconds until every record was on disk."""
+    """Seconds each `log_prediction` call took, and the seconds until every record was on disk."""
     logger = PredictionLogger(path, sync=sync)
     times = np.empty(n)
     started = time.perf_counter()
     for i in range(n):
         t0 = time.perf_counter()
-        logger.log(request_id=str(i), input=INPUT, prediction=PREDICTION, duration=0.01, model_version="v")
+        log_prediction(request_id=str(i), input=INPUT, prediction=PREDICTION, duration=0.01, model_version="v",
+                       logger=logger)
         times[i] = time.perf_counter() - t0
     logger.close()
     assert logger.written == n, logger.stats()
@@ -46,7 +48,8 @@ def threads(path: Path, sync: str, n: int, workers: int = 8) -> float:
 
     def work(w: int) -> None:
         for i in range(n // workers):
-            logger.log(request_id=f"{w}-{i}", input=INPUT, prediction=PREDICTION, duration=0.01, model_version="v")
+            log_prediction(request_id=f"{w}-{i}", input=INPUT, prediction=PREDICTION, duration=0.01,
+                           model_version="v", logger=logger)
 
     started = time.perf_counter()
     pool = [threading.Thread(target=work, args=(w,)) for w in range(workers)]

@@ -92,9 +92,8 @@ def _line(name: str, times: tuple[np.ndarray, np.ndarray], reference: float | No
 def one_applicant(model_dir: Path, n: int) -> list[str]:
     os.environ["MODEL_DIR"] = str(model_dir)
     import app_gradio
-    from api.app import get_service
 
-    predictor = get_service().require_model()[0]
+    predictor = app_gradio._predictor()  # the predictor the seed's function scores with (no service: no logger)
     forms = applicants(n)
     mappings = [dict(zip(UI_FEATURE_NAMES, f, strict=True)) for f in forms]
     model = predictor.artifacts.model

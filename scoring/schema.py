@@ -11,8 +11,11 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
+
+from scoring.labels import composed_label
 
 # --- Tables -------------------------------------------------------------------------------
 
@@ -202,7 +205,7 @@ FEATURE_LABELS: dict[str, str] = {f.name: f.label for f in UI_FEATURES} | {
     "CRECARD_AMT_DRAWINGS_ATM_CURRENT_mean": "Retraits DAB par mois (montant moyen)",
     "BUREAU_AMT_CREDIT_SUM_OVERDUE_sum": "Impayés cumulés auprès d'autres organismes (€)",
     "BUREAU_CREDIT_DAY_OVERDUE_max": "Retard max. auprès d'autres organismes (jours)",
-    "YEARS_BEGINEXPLUATATION_AVG": "Ancienneté de l'immeuble (normalisée)",
+    "YEARS_BEGINEXPLUATATION_AVG": "Immeuble : ancienneté d'exploitation (moyenne, normalisée)",
     "CNT_CHILDREN": "Nombre d'enfants",
     "CNT_FAM_MEMBERS": "Taille du foyer",
     "FLAG_OWN_CAR": "Propriétaire d'un véhicule",
@@ -234,119 +237,15 @@ FEATURE_LABELS: dict[str, str] = {f.name: f.label for f in UI_FEATURES} | {
 }
 
 
-# Pieces of the engineered names (DESIGN.md naming), for French labels of the other features.
-_SOURCES = (  # longest prefix first
-    ("BUREAU_ACTIVE_", "Crédits actifs ailleurs"),
-    ("BUREAU_BB_", "Historique mensuel ailleurs"),
-    ("BUREAU_", "Autres organismes"),
-    ("PREV_APPROVED_", "Demandes acceptées"),
-    ("PREV_REFUSED_", "Demandes refusées"),
-    ("PREV_", "Demandes précédentes"),
-    ("POS_", "Prêts POS / espèces"),
-    ("INSTAL_", "Échéances"),
-    ("CRECARD_", "Carte de crédit"),
-)
-_AGGREGATES = {"mean": "moyenne", "max": "max.", "min": "min.", "sum": "total"}
-_COLUMNS_FR = {
-    "COUNT": "nombre",
-    "AMT_CREDIT": "montant du crédit",
-    "AMT_CREDIT_SUM": "montant des crédits",
-    "AMT_CREDIT_SUM_DEBT": "dette",
-    "AMT_CREDIT_SUM_OVERDUE": "impayé",
-    "AMT_CREDIT_SUM_LIMIT": "plafond",
-    "AMT_CREDIT_MAX_OVERDUE": "plus gros impayé",
-    "AMT_ANNUITY": "annuité",
-    "AMT_APPLICATION": "montant demandé",
-    "AMT_GOODS_PRICE": "prix du bien",
-    "AMT_DOWN_PAYMENT": "apport",
-    "AMT_INSTALMENT": "montant dû",
-    "AMT_PAYMENT": "montant payé",
-    "AMT_BALANCE": "solde",
-    "AMT_CREDIT_LIMIT_ACTUAL": "plafond",
-    "AMT_DRAWINGS_ATM_CURRENT": "retraits DAB (montant)",
-    "CNT_DRAWINGS_ATM_CURRENT": "retraits DAB (nombre)",
-    "BALANCE_LIMIT_RATIO": "utilisation du plafond",
-    "APP_CREDIT_PERC": "demandé / accordé",
-    "CNT_PAYMENT": "durée (mois)",
-    "DAYS_CREDIT": "ancienneté du crédit",
-    "DAYS_DECISION": "ancienneté de la décision",
-    "CREDIT_DAY_OVERDUE": "jours d'impayé",
-    "DPD": "jours de retard",
-    "DBD": "jours d'avance",
-    "SK_DPD": "jours de retard",
-    "SK_DPD_DEF": "jours de retard significatif",
-    "LATE": "échéances en retard",
-    "LATE_SHARE": "part des mois en retard",
-    "UNDERPAID": "échéances sous-payées",
-    "PAYMENT_PERC": "part payée",
-    "PAYMENT_DIFF": "reste dû",
-    "MONTHS_COUNT": "mois d'historique",
-    "NAME_CONTRACT_STATUS_Refused": "part refusée",
-    "NAME_CONTRACT_STATUS_Approved": "part acceptée",
-}
-_CHILD_GROUPS = {  # one-hot columns inside child tables: their mean is a share
-    "CREDIT_ACTIVE": "statut",
-    "CREDIT_TYPE": "type",
-    "NAME_CONTRACT_STATUS": "statut",
-    "NAME_CONTRACT_TYPE": "type de contrat",
-    "NAME_YIELD_GROUP": "taux",
-    "NAME_CLIENT_TYPE": "client",
-}
-_APPLICATION_GROUPS = {
-    "NAME_CONTRACT_TYPE": "Type de contrat",
-    "CODE_GENDER": "Genre",
-    "NAME_TYPE_SUITE": "Accompagnant",
-    "NAME_INCOME_TYPE": "Type de revenu",
-    "NAME_EDUCATION_TYPE": "Études",
-    "NAME_FAMILY_STATUS": "Situation familiale",
-    "NAME_HOUSING_TYPE": "Logement",
-    "OCCUPATION_TYPE": "Profession",
-    "ORGANIZATION_TYPE": "Employeur",
-    "WEEKDAY_APPR_PROCESS_START": "Jour de la demande",
-    "FONDKAPREMONT_MODE": "Immeuble",
-    "HOUSETYPE_MODE": "Immeuble",
-    "WALLSMATERIAL_MODE": "Immeuble (murs)",
-    "EMERGENCYSTATE_MODE": "Immeuble (état d'urgence)",
-}
-
-
-def _plain(column: str) -> str:
-    return column.replace("_", " ").lower()
-
-
 def feature_label(name: str) -> str:
-    """French name of a model feature for reasons: the explicit one, or one composed from the name.
+    """French name of a model feature for reasons: the explicit one, or one composed from the name
+    (`scoring.labels`): `PREV_REFUSED_AMT_CREDIT_mean` -> "Demandes refusées : montant du crédit (moyenne)"."""
+    return FEATURE_LABELS.get(name) or composed_label(name)[0]
 
-    `PREV_REFUSED_AMT_CREDIT_mean` -> "Demandes refusées : montant du crédit (moyenne)";
-    `NAME_FAMILY_STATUS_Married` -> "Situation familiale : Married".
-    """
-    if name in FEATURE_LABELS:
-        return FEATURE_LABELS[name]
-    for prefix, source in _SOURCES:
-        if name.startswith(prefix):
-            column, _, agg = name[len(prefix):].rpartition("_")
-            if agg not in _AGGREGATES:
-                column, agg = name[len(prefix):], ""
-            if column in _COLUMNS_FR:
-                what = _COLUMNS_FR[column]
-            else:
-                group = next((g for g in _CHILD_GROUPS if column.startswith(g + "_")), None)
-                if group is not None:
-                    what = f"{_CHILD_GROUPS[group]} {column[len(group) + 1:]}"
-                    agg = "share" if agg == "mean" else agg
-                else:
-                    what = _plain(column)
-            agg_fr = {"share": "part", **_AGGREGATES}.get(agg)
-            return f"{source} : {what}" + (f" ({agg_fr})" if agg_fr else "")
-    for group, label in _APPLICATION_GROUPS.items():
-        if name.startswith(group + "_"):
-            return f"{label} : {name[len(group) + 1:]}"
-    if name.startswith("FLAG_DOCUMENT_"):
-        return f"Document n° {name.rsplit('_', 1)[1]} fourni"
-    for suffix, stat in (("_AVG", "moyenne"), ("_MODE", "mode"), ("_MEDI", "médiane")):
-        if name.endswith(suffix):
-            return f"Immeuble : {_plain(name[: -len(suffix)])} ({stat})"
-    return _plain(name).capitalize()
+
+def untranslated_features(names: Iterable[str]) -> list[str]:
+    """The features among `names` whose French label still holds an untranslated part."""
+    return [n for n in names if n not in FEATURE_LABELS and not composed_label(n)[1]]
 
 
 # --- Model artifacts ----------------------------------------------------------------------

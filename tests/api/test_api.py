@@ -274,9 +274,13 @@ def test_an_unexpected_error_gives_500_without_a_traceback(service: ScoringServi
         resp = client.post("/api/predict", json=VALID)
     assert resp.status_code == 500
     assert "secret internals" not in resp.text and "Traceback" not in resp.text
+    service.logger.flush()  # logged once as a failed call, by the same path as refusals
+    (record,) = _lines(service.logger.path)
+    assert record["status"] == "error" and record["error"] == "internal error: RuntimeError: secret internals"
+    assert record["input"] == {k: float(v) for k, v in VALID.items()}
 
 
-def test_an_unwritable_log_never_breaks_a_prediction(predictor, tmp_path: Path, capfd) -> None:
+def test_an_unwritable_log_never_breaks_a_prediction(predictor, tmp_path: Path, caplog) -> None:
     blocker = tmp_path / "file-not-folder"
     blocker.write_text("x")
     svc = ScoringService(predictor, PredictionLogger(blocker / "predictions.log"))
@@ -289,4 +293,4 @@ def test_an_unwritable_log_never_breaks_a_prediction(predictor, tmp_path: Path, 
     assert health["logger"]["failures"] == 5 and health["logger"]["written"] == 0
     assert health["status"] == "degraded"
     assert "file-not-folder" in health["logger"]["last_error"]
-    assert capfd.readouterr().err.count("[prediction log]") == 1  # reported once
+    assert sum("[prediction log]" in r.getMessage() for r in caplog.records) == 1  # reported once

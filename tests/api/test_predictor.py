@@ -119,20 +119,25 @@ def test_contributions_sum_to_the_margin(predictor: Predictor) -> None:
     np.testing.assert_allclose(1 / (1 + np.exp(-predictor.margin(matrix))), scores, rtol=1e-5)
 
 
-def test_reasons_are_the_strongest_contributions_with_french_names(predictor: Predictor) -> None:
-    result = predictor.predict(VALID | {schema.EXT_SOURCE_1: 0.05, schema.EXT_SOURCE_2: 0.05})
-    assert 0 < len(result.reasons_up) <= 3 and len(result.reasons_down) <= 3
+def test_reasons_of_a_bare_form_are_its_fields_with_french_names(predictor: Predictor) -> None:
+    features = VALID | {schema.EXT_SOURCE_1: 0.05, schema.EXT_SOURCE_2: 0.05}
+    result = predictor.predict(features)
+    listed = result.reasons_up + result.reasons_down
+    assert listed and {r.feature for r in listed} <= set(features)  # only the fields entered
     assert all(r.contribution > 0 for r in result.reasons_up)
     assert all(r.contribution < 0 for r in result.reasons_down)
     ups = [r.contribution for r in result.reasons_up]
     assert ups == sorted(ups, reverse=True)
-    contribs = predictor.contributions(predictor.row(VALID | {schema.EXT_SOURCE_1: 0.05,
-                                                             schema.EXT_SOURCE_2: 0.05}))[0][:-1]
-    assert result.reasons_up[0].feature == predictor.features[int(np.argmax(contribs))]
-    labels = {r.feature: r.label for r in result.reasons_up + result.reasons_down}
+    contribs = predictor.contributions(predictor.row(features))[0][:-1]
+    given = [predictor.index[n] for n in features]
+    assert result.reasons_up[0].feature == predictor.features[given[int(np.argmax(contribs[given]))]]
+    labels = {r.feature: r.label for r in listed}
     for name, label in labels.items():
         assert label == schema.feature_label(name)
     assert "Score externe 1" in labels.values()  # a very low external score pushes the risk up
+    rest = result.reasons.rest  # the 378 median-filled features in one line
+    assert rest is not None and rest.features == len(predictor.features) - len(features)
+    assert rest.contribution == pytest.approx(contribs.sum() - contribs[given].sum(), abs=1e-9)
 
 
 @pytest.mark.parametrize("feature", [schema.EXT_SOURCE_1, schema.EXT_SOURCE_2, schema.EXT_SOURCE_3])
@@ -234,10 +239,14 @@ def test_the_plan_cache_stays_bounded(predictor: Predictor, monkeypatch: pytest.
 
 def test_reasons_are_the_three_strongest_each_way_on_many_applicants(predictor: Predictor) -> None:
     for row in _random_applicants(60, seed=21).to_dict("records"):
-        result = predictor.predict(row)
-        contribs = predictor.contributions(predictor.row(row))[0][:-1]
+        full = dict(zip(predictor.features, predictor.template[0].tolist(), strict=True)) | row  # a dossier's row
+        result = predictor.predict(full)
+        contribs = predictor.contributions(predictor.row(full))[0][:-1]
         order = np.argsort(contribs)
         expected_up = [predictor.features[i] for i in order[::-1][:3] if contribs[i] > 0]
         expected_down = [predictor.features[i] for i in order[:3] if contribs[i] < 0]
         assert [r.feature for r in result.reasons_up] == expected_up
         assert [r.feature for r in result.reasons_down] == expected_down
+        assert result.reasons.rest is None  # everything was given
+        unlisted = result.reasons.unlisted
+        assert unlisted.features == len(predictor.features) - len(expected_up) - len(expected_down)
