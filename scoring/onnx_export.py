@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 ONNX_INPUT = "input"
 ONNX_OUTPUT = "probabilities"  # (rows, 2): P(class 0), P(class 1)
+ONNX_GRAPH_NAME = "credit_scoring_xgboost"
 TARGET_OPSET = 15  # the highest onnxmltools 1.16's XGBoost converter accepts
 MAX_ABS_DIFF = 1e-5
 N_PROBING_ROWS = 10_000
@@ -77,7 +78,9 @@ def convert_model(booster: xgb.Booster, trees: Trees) -> Any:
     plain.load_model(bytearray(booster.save_raw("ubj")))
     plain.get_booster().feature_names = None  # the converter wants f0..fN
     plain.get_booster().feature_types = None
-    onx = convert_xgboost(plain, initial_types=[(ONNX_INPUT, FloatTensorType([None, trees.n_features]))],
+    # a fixed graph name (the converter's default is a random UUID): the same model gives the same bytes
+    onx = convert_xgboost(plain, name=ONNX_GRAPH_NAME,
+                          initial_types=[(ONNX_INPUT, FloatTensorType([None, trees.n_features]))],
                           target_opset=TARGET_OPSET)
     for node in onx.graph.node:
         if node.op_type == "TreeEnsembleClassifier":
