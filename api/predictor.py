@@ -231,7 +231,10 @@ class Predictor:
 
         The score comes from the row backend either way; `explain` adds the exact TreeSHAP reasons.
         """
-        row = self.row(features)
+        return self.predict_row(self.row(features), explain=explain)
+
+    def predict_row(self, row: np.ndarray, *, explain: bool = True) -> Prediction:
+        """`predict` for a ready (1, n_features) float32 row in model order (a stored dossier's)."""
         score = self._row.one(row)
         if not explain:
             return self._decide(score)
