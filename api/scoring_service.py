@@ -8,7 +8,10 @@ own (`record_decision`)."""
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +35,10 @@ from scoring.schema import (
     SOURCE_WHAT_IF,
     STATUS_ERROR,
 )
+from scoring.store import StoreError
+from scoring.store_build import model_identity, open_default_store
+
+log = logging.getLogger(__name__)
 
 
 class ModelUnavailable(RuntimeError):
@@ -126,8 +133,25 @@ class ScoringService:
             return cls(None, logger, load_error=str(exc))
         except Exception as exc:  # noqa: BLE001 - e.g. a pickle from another xgboost: serve 503, say why
             return cls(None, logger, load_error=f"{model_dir} could not be loaded ({type(exc).__name__}: {exc})")
-        service.attach_store(*_open_store(model_dir))
+        service.attach_store(*_open_store(model_dir, build=False))
+        if service.store is None and _twin_model(model_dir):
+            service.build_store_in_background(model_dir)
         return service
+
+    def build_store_in_background(self, model_dir: Path) -> threading.Thread:
+        """Build the default store of a twin-trained model without delaying the start (`/health` and
+        dossier answers say it is being built); attach it when done."""
+        self.store_reason = ("being built from the synthetic twin the model was trained on (about 30 s at "
+                             "30,000 applicants); dossiers answer 503 until then")
+
+        def build() -> None:
+            store, reason = _open_store(model_dir, build=True)
+            self.attach_store(store, reason)
+            log.info("feature store %s", "ready" if self.store is not None else f"unavailable: {self.store_reason}")
+
+        thread = threading.Thread(target=build, name="feature-store-build", daemon=True)
+        thread.start()
+        return thread
 
     def require_model(self) -> tuple[Predictor, Validator]:
         if self.predictor is None or self.validator is None:
@@ -265,10 +289,20 @@ class ScoringService:
         return {"loaded": True, "applicants": len(self.store), "model_version": self.store.model_version}
 
 
-def _open_store(model_dir: Path) -> tuple[Any, str | None]:
+def _open_store(model_dir: Path, *, build: bool) -> tuple[Any, str | None]:
     """The default feature store of `model_dir` (`FEATURE_STORE` overrides), or None and why."""
     try:
-        from scoring.store import open_default_store
-    except ImportError as exc:  # pragma: no cover - a checkout without the store module
-        return None, f"feature store support not installed ({exc})"
-    return open_default_store(model_dir)
+        return open_default_store(model_dir, build=build)
+    except Exception as exc:  # noqa: BLE001 - the app serves without dossiers and /health says why
+        return None, f"the feature store could not be opened ({type(exc).__name__}: {exc})"
+
+
+def _twin_model(model_dir: Path) -> bool:
+    """True when a missing default store would be built from the twin (no `FEATURE_STORE` set)."""
+    if os.environ.get("FEATURE_STORE"):
+        return False
+    try:
+        source = model_identity(model_dir)[2]
+    except StoreError:
+        return False
+    return isinstance(source, dict) and source.get("kind") == "synthetic"

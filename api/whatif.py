@@ -2,7 +2,7 @@
 
 `POST /api/predict` takes either an applicant of model features (`api.validation.Validator`) or a
 known applicant's number with, optionally, new values for the 11 form features and for the
-application amounts an adviser negotiates (`WHAT_IF_AMOUNTS`). The overrides follow the same rules
+application amounts an adviser negotiates (`scoring.store.NEGOTIABLE_FIELDS`). The overrides follow the same rules
 as the form and the API (`Validator.bounds`: domain, then the widened training range; flags 0/1;
 at most one option per exclusive group); amounts must be positive and at most their accepted
 bound. Each refusal names the field, in one `InputError`, like every other 422.
@@ -15,10 +15,9 @@ from typing import Any
 
 from api.validation import FieldError, InputError, Validator, range_message
 from scoring.schema import ID_COLUMN, UI_FEATURE_NAMES
+from scoring.store import NEGOTIABLE_FIELDS as WHAT_IF_AMOUNTS
+from scoring.store import WHAT_IF_FIELDS
 
-# The application amounts an adviser negotiates; the store recomputes the derived features.
-WHAT_IF_AMOUNTS = ("AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE")
-WHAT_IF_FIELDS = (*UI_FEATURE_NAMES, *WHAT_IF_AMOUNTS)
 MAX_AMOUNT = 1e9  # an amount the model has no training range for is still bounded (euros)
 MAX_APPLICANT_ID = 2**31 - 1  # SK_ID_CURR is a positive 32-bit integer in the lender's tables
 
