@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api.predictor import Prediction
+from scoring.schema import FEATURE_LABELS
 
 ACCEPT, REFUSE, OVERRIDE = "accept", "refuse", "override"
 ADVISER_DECISIONS = (ACCEPT, REFUSE, OVERRIDE)
@@ -168,7 +169,8 @@ def letter_html(evaluation: Evaluation, decision: AdviserDecision | None = None)
         verdict = ("Votre demande de crédit est en cours d'étude par votre conseiller : vous recevrez une "
                    "réponse définitive prochainement.")
         intro, elements = "", ()
-    items = "".join(f"<li>{html.escape(r.label)}</li>" for r in elements)
+    # Only features with a plain French name (no composed "Demandes précédentes : taux middle (part)").
+    items = "".join(f"<li>{html.escape(r.label)}</li>" for r in elements if r.feature in FEATURE_LABELS)
     listed = f"<p>{intro}</p><ul>{items}</ul>" if items else ""
     dossier = f"Dossier n° {evaluation.applicant_id}" if evaluation.applicant_id is not None else "Votre demande"
     return (
