@@ -13,7 +13,9 @@ from api.logger import PredictionLogger
 from api.predictor import Predictor
 from api.rest import create_api
 from api.scoring_service import ScoringService
-from scoring.schema import UI_FEATURE_NAMES
+from scoring import config
+from scoring.schema import MANIFEST_FILE, UI_FEATURE_NAMES
+from scoring.store import FeatureStore
 from tests.api.fixture_model import build_model_dir
 from tests.helpers import free_port, launched
 
@@ -85,3 +87,26 @@ def app_url(model_dir: Path, fixture_store: Path,
            "PORT": str(port), "HF_HUB_OFFLINE": "1", "FEATURE_STORE": str(fixture_store)}
     with launched(["app_gradio.py"], f"{url}/health", env=env, log_file=logs / "server.out"):
         yield url, logs / "predictions.log"
+
+
+@pytest.fixture(scope="session")
+def committed() -> Predictor:
+    """The committed model (models/), for tests that compare with scoring from the twin's tables."""
+    if not (config.MODELS_DIR / MANIFEST_FILE).is_file():
+        pytest.skip(f"no committed model in {config.MODELS_DIR}")
+    return Predictor.from_dir(config.MODELS_DIR)
+
+
+@pytest.fixture(scope="session")
+def committed_store(committed: Predictor, twin_store_tables, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small twin's store built for the committed model."""
+    return store_for(config.MODELS_DIR, twin_store_tables, tmp_path_factory.mktemp("cstore") / "store.sqlite")
+
+
+@pytest.fixture()
+def dossier_service(committed: Predictor, committed_store: Path, tmp_path: Path) -> Iterator[ScoringService]:
+    """A service of the committed model with the small twin's store, logging under tmp_path."""
+    svc = ScoringService(committed, PredictionLogger(tmp_path / "p.log"), store=FeatureStore.open(committed_store),
+                         store_reason="")
+    yield svc
+    svc.logger.close()

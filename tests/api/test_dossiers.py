@@ -29,27 +29,7 @@ from scoring.data import Tables
 from scoring.features import align_features, build_features
 from scoring.store import FeatureStore
 from scoring.synthetic import write_tables
-from tests.api.conftest import VALID, store_for
-
-
-@pytest.fixture(scope="module")
-def committed() -> Predictor:
-    if not (config.MODELS_DIR / schema.MANIFEST_FILE).is_file():
-        pytest.skip(f"no committed model in {config.MODELS_DIR}")
-    return Predictor.from_dir(config.MODELS_DIR)
-
-
-@pytest.fixture(scope="module")
-def committed_store(committed: Predictor, twin_store_tables, tmp_path_factory) -> Path:
-    return store_for(config.MODELS_DIR, twin_store_tables, tmp_path_factory.mktemp("cstore") / "store.sqlite")
-
-
-@pytest.fixture()
-def dossier_service(committed: Predictor, committed_store: Path, tmp_path: Path) -> Iterator[ScoringService]:
-    svc = ScoringService(committed, PredictionLogger(tmp_path / "p.log"), store=FeatureStore.open(committed_store),
-                         store_reason="")
-    yield svc
-    svc.logger.close()
+from tests.api.conftest import VALID
 
 
 @pytest.fixture()
