@@ -212,10 +212,14 @@ def facts_markdown(applicant_id: int, facts: dict[str, Any]) -> str:
             "les autres informations sont celles du dossier.")
 
 
+SHOWN_DECIMALS = 4  # a dossier's numbers in the form (a field left as shown is not sent: the exact value stays)
+
+
 def dossier_values(dossier: Any, features: list[str]) -> list[Any]:
     """The form's values (in `form_inputs()` order) of a stored applicant: raw application values
-    where the field is one (exact, so that re-evaluating unchanged fields changes nothing), else the
-    stored row's; None where missing (an empty box, a radio without choice)."""
+    where the field is one, else the stored row's, rounded to `SHOWN_DECIMALS`; None where missing (an
+    empty box, a radio without choice). Re-evaluating sends only the fields that differ from these,
+    so an unchanged field keeps the dossier's exact value."""
     index = {name: i for i, name in enumerate(features)}
 
     def value(name: str) -> float | None:
@@ -235,7 +239,8 @@ def dossier_values(dossier: Any, features: list[str]) -> list[Any]:
         elif item.widget == "checkbox":
             out.append(value(item.name) == 1.0)
         else:
-            out.append(value(item.name))
+            x = value(item.name)
+            out.append(None if x is None else round(x, SHOWN_DECIMALS))
     return out
 
 
@@ -245,8 +250,8 @@ def change_text(result: Prediction, base: Prediction | None) -> str:
         return ""
     delta = 100 * (result.score - base.score)
     shown = f"{delta:+.1f}".replace(".", ",").replace("-", "−")
-    return (f"**{shown} points** par rapport au dossier (score du dossier : {_pct(base.score)}, "
-            f"{base.label}).")
+    words = "risque élevé" if base.prediction else "faible risque"
+    return f"**{shown} points** par rapport au dossier (score du dossier : {_pct(base.score)}, {words})."
 
 
 def decision_class(result: Prediction) -> str:
