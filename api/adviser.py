@@ -36,10 +36,13 @@ _MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "ao
 
 
 class DecisionError(ValueError):
-    """A decision refused: `field` names what is wrong (the API's 422)."""
+    """A decision refused: `field` names what is wrong. `conflict`: the decision is well formed but
+    conflicts with the model's decision on that request (no reason for an override, nothing to
+    override in the grey zone): the API's 409; otherwise 422."""
 
-    def __init__(self, field: str, message: str):
+    def __init__(self, field: str, message: str, *, conflict: bool = False):
         self.field = field
+        self.conflict = conflict
         super().__init__(message)
 
 
@@ -86,13 +89,14 @@ def decide(evaluation: Evaluation, decision: Any, reason: Any) -> AdviserDecisio
     if decision == OVERRIDE:
         if model == REVIEW:
             raise DecisionError("decision", "the model gives no decision to override (à étudier): "
-                                            "choose accept or refuse")
+                                            "choose accept or refuse", conflict=True)
         final = REFUSE if model == ACCEPT else ACCEPT
     else:
         final = decision
     override = model != REVIEW and final != model
     if override and not reason:
-        raise DecisionError("reason", "a reason is required when the decision differs from the model's")
+        raise DecisionError("reason", "a reason is required when the decision differs from the model's",
+                            conflict=True)
     return AdviserDecision(evaluation.request_id, decision, final, model, override, reason)
 
 

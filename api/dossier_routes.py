@@ -19,7 +19,7 @@ import numpy as np
 import orjson
 from fastapi import FastAPI, Path, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.adviser import ADVISER_DECISIONS, DecisionError
 from api.logger import new_request_id
@@ -57,6 +57,7 @@ class DossierDoc(BaseModel):
 
 
 class DecisionRequestDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid", title="DecisionRequest")
     request_id: str = Field(description="the request_id of an evaluation (form, API or dossier)", min_length=1,
                             max_length=64)
     decision: Literal[ADVISER_DECISIONS]  # type: ignore[valid-type]
@@ -161,7 +162,7 @@ def add_dossier_routes(app: FastAPI, service: ScoringService) -> None:
                   "schema": {"$ref": "#/components/schemas/DecisionRequestDoc"},
                   "example": {"request_id": "0f53b164b6b64ba90000000000000001", "decision": "override",
                               "reason": "garant solvable présenté en agence"}}}}},
-              responses={200: {"model": DecisionDoc}, **_errors(401, 404, 413, 422)})
+              responses={200: {"model": DecisionDoc}, **_errors(401, 404, 409, 413, 422)})
     async def decisions(request: Request) -> Response:
         try:
             data = orjson.loads(await request.body())
@@ -181,7 +182,9 @@ def add_dossier_routes(app: FastAPI, service: ScoringService) -> None:
             made = service.record_decision(data["request_id"], data.get("decision"), data.get("reason"),
                                            source=SOURCE_API, client=_client(request))
         except DecisionError as exc:
-            return _refusal(InputError([FieldError(exc.field, str(exc))]), None)
+            refusal = _refusal(InputError([FieldError(exc.field, str(exc))]), None)
+            refusal.status_code = 409 if exc.conflict else 422
+            return refusal
         except UnknownRequest as exc:
             return _json({"detail": str(exc)}, 404)
         return _json(made.as_dict())

@@ -135,7 +135,9 @@ class ModelInfoDoc(BaseModel):
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     words = {401: "No valid API token (only when API tokens are configured)",
-             404: "Not found", 405: "Wrong method", 413: "Body too large",
+             404: "Not found (the message names what)", 405: "Wrong method",
+             409: "The decision conflicts with the model's on that request: a reason is required to override it, "
+                  "and in the grey zone there is nothing to override", 413: "Body too large",
              422: "Refused input: each entry names the field and what is allowed",
              503: "No model loaded (the reason is in `detail`)"}
     return {code: {"model": ErrorDoc, "description": words[code]} for code in codes}

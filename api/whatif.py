@@ -39,6 +39,8 @@ class WhatIfRules:
         """(SK_ID_CURR, overrides by model name); raises `InputError` naming every bad field."""
         errors: list[FieldError] = []
         applicant = data.get(ID_COLUMN)
+        if type(applicant) is float and applicant.is_integer():  # 100002.0 is an integer in JSON Schema
+            applicant = int(applicant)
         if type(applicant) is not int:
             errors.append(FieldError(ID_COLUMN, f"must be a JSON integer (the applicant's number), "
                                                 f"got {_kind(applicant)}"))

@@ -106,6 +106,7 @@ def test_unknown_and_malformed_applicants(api: TestClient, path: str, status: in
 
 @pytest.mark.parametrize("body, field", [
     ({schema.ID_COLUMN: "100002"}, schema.ID_COLUMN), ({schema.ID_COLUMN: 100002.5}, schema.ID_COLUMN),
+    ({schema.ID_COLUMN: 1e300}, schema.ID_COLUMN),
     ({schema.ID_COLUMN: True}, schema.ID_COLUMN), ({schema.ID_COLUMN: 0}, schema.ID_COLUMN),
     ({schema.ID_COLUMN: None}, schema.ID_COLUMN),
     ({schema.ID_COLUMN: 100002, "DAYS_BIRTH": -12000}, "DAYS_BIRTH"),
@@ -168,7 +169,7 @@ def test_the_advisers_decision_is_logged_tied_to_the_request(api: TestClient,
     rid, model = evaluated["request_id"], "refuse" if evaluated["prediction"] else "accept"
     assert not evaluated["review"]
     missing = api.post("/api/decisions", json={"request_id": rid, "decision": "override"})
-    assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "reason"
+    assert missing.status_code == 409 and missing.json()["errors"][0]["field"] == "reason"
     assert api.post("/api/decisions", json={"request_id": "ab" * 16, "decision": "accept"}).status_code == 404
     bad = api.post("/api/decisions", json={"request_id": rid, "decision": "maybe", "extra": 1})
     assert bad.status_code == 422 and {e["field"] for e in bad.json()["errors"]} == {"extra"}
