@@ -252,11 +252,3 @@ def change_text(result: Prediction, base: Prediction | None) -> str:
     shown = f"{delta:+.1f}".replace(".", ",").replace("-", "−")
     words = "risque élevé" if base.prediction else "faible risque"
     return f"**{shown} points** par rapport au dossier (score du dossier : {_pct(base.score)}, {words})."
-
-
-def decision_class(result: Prediction) -> str:
-    """The decision box's CSS class: green (low risk), amber (à étudier), red (high risk)."""
-    if result.review:
-        return "decision-review"
-    return "decision-high" if result.prediction else "decision-low"
-

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import inspect
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -30,7 +31,6 @@ from api.form_parts import (
     FormRefusal,
     _fr,
     change_text,
-    decision_class,
     dossier_values,
     facts_markdown,
     form_inputs,
@@ -53,7 +53,7 @@ from api.scoring_service import (
     shown_path,
 )
 from api.validation import Bound
-from scoring.schema import LABEL_REVIEW, SOURCE_DOSSIER, SOURCE_FORM, ExclusiveGroup
+from scoring.schema import LABEL_HIGH_RISK, LABEL_REVIEW, SOURCE_DOSSIER, SOURCE_FORM, ExclusiveGroup
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,16 @@ CSS = """
 #letter iframe {width: 100%; height: 32em; border: 1px solid #d1d5db; background: white;}
 """
 
+# The decision box's colour, set in the browser from the decision and the review flag, so that the
+# events' outputs stay plain text for programs: green (low risk), amber (à étudier), red (high risk).
+COLOUR_JS = f"""(decision, review) => {{
+  const box = document.querySelector('#decision');
+  if (!box) return;
+  box.classList.remove('decision-low', 'decision-review', 'decision-high');
+  if (!decision) return;
+  box.classList.add(review === {json.dumps(LABEL_REVIEW)} ? 'decision-review'
+                    : decision === {json.dumps(LABEL_HIGH_RISK)} ? 'decision-high' : 'decision-low');
+}}"""
 REFUSED = "**Saisie refusée.** "
 NO_STORE = ("Les dossiers ne sont pas disponibles pour le moment (base des clients connus absente ou en "
             "construction) : le formulaire reste utilisable avec les 11 champs.")
@@ -169,17 +179,14 @@ def build_ui(service: ScoringService) -> gr.Blocks:
 
         def shown(result: Prediction, rid: str, facts_text: Any, base: Prediction | None = None) -> tuple:
             flag = LABEL_REVIEW if result.review else "—"
-            return (score_text(result.score), gr.update(value=result.label, elem_classes=["decision",
-                                                                                          decision_class(result)]),
-                    flag, gauge_html(result, service.predictor.grey_zone), reasons_markdown(result, binary), "",
-                    change_text(result, base), facts_text, rid)
+            return (score_text(result.score), result.label, flag, gauge_html(result, service.predictor.grey_zone),
+                    reasons_markdown(result, binary), "", change_text(result, base), facts_text, rid)
 
         def refused(rid: str, started: float, given: dict[str, Any], french: str, error: str,
                     source: str = SOURCE_FORM) -> tuple:
             service.log_refusal(request_id=rid, input=given, started=started, error=error, source=source)
             log.warning("form call %s refused: %s", rid, error)
-            return ("", gr.update(value="", elem_classes=["decision"]), "", "", "",
-                    REFUSED + french, "", gr.update(), "")
+            return ("", "", "", "", "", REFUSED + french, "", gr.update(), "")
 
         def attempt(rid: str, started: float, given: dict[str, Any], work: Callable[[], tuple]) -> tuple:
             try:
@@ -260,9 +267,11 @@ def build_ui(service: ScoringService) -> gr.Blocks:
 
         names = [item.name for item in items]
         submit.click(_named(on_submit, [*names, "dossier"]), inputs=[*widgets, dossier], outputs=outputs,
-                     api_name="predict", preprocess=False)
+                     api_name="predict", preprocess=False) \
+            .then(None, inputs=[decision, review], js=COLOUR_JS, api_visibility="private")
         load.click(_named(on_load, ["dossier"]), inputs=[dossier], outputs=[*widgets, *outputs],
-                   api_name="load_dossier", preprocess=False)
+                   api_name="load_dossier", preprocess=False) \
+            .then(None, inputs=[decision, review], js=COLOUR_JS, api_visibility="private")
         record.click(_named(on_decide, ["request_id", "decision", "reason"]), inputs=[request_id, adviser, motive],
                      outputs=[recorded], api_name="decide", preprocess=False)
         print_letter.click(_named(on_letter, ["request_id"]), inputs=[request_id], outputs=[letter],

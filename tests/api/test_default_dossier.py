@@ -102,6 +102,21 @@ def test_chromium_loads_a_dossier_then_changes_a_field(default_app: str, chromiu
         assert f"{points} points par rapport au dossier" in page.locator("#change").inner_text()
         assert decision.input_value() == what_if["label"]
         page.screenshot(path=str(shots[1]), full_page=True)
+
+        page.get_by_label("Refuser", exact=True).check()  # the adviser decides, with a reason
+        page.locator("#adviser-reason textarea, #adviser-reason input").first.fill("taux d'endettement trop élevé")
+        page.get_by_role("button", name="Enregistrer la décision").click()
+        page.locator("#recorded").get_by_text("Décision enregistrée : demande refusée").wait_for(timeout=20_000)
+        page.get_by_role("button", name="Imprimer le courrier").click()
+        letter = page.frame_locator("#letter iframe")
+        letter.get_by_text("Madame, Monsieur,", exact=True).wait_for(timeout=20_000)
+        text = letter.locator("body").inner_text()
+        assert f"Dossier n° {APPLICANT}" in text and "suite favorable" in text  # the adviser's refusal
+        page.screenshot(path=str(tmp_path / "form_letter.png"), full_page=True)
+
+        page.locator("#dossier-id textarea, #dossier-id input").first.fill("12ab")
+        page.get_by_role("button", name="Charger le dossier").click()
+        page.locator("#message").get_by_text("N° de dossier : saisir un nombre entier positif").wait_for(timeout=20_000)
     finally:
         page.close()
     if os.environ.get("DOCS_SCREENSHOTS") == "1":

@@ -33,7 +33,7 @@ def test_loading_a_dossier_fills_the_fields_and_scores_the_full_row(dossier_serv
     values, shown = out[:len(form_inputs())], _named(out[len(form_inputs()):])
     stored = dossier_service.store.lookup(100002)
     own = dossier_service.predictor.predict_row(stored.row.reshape(1, -1))
-    assert shown["score"] == _percent(own.score) and shown["decision"]["value"] == own.label
+    assert shown["score"] == _percent(own.score) and shown["decision"] == own.label
     assert shown["message"] == "" and "Dossier n° 100002" in shown["facts"]
     for words in ("Âge", "Revenu annuel", "Montant du crédit", "Annuité", "Prix du bien", "Ancienneté dans l'emploi",
                   "Situation familiale"):
