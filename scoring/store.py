@@ -188,14 +188,20 @@ class FeatureStore:
                 found = self._conn.execute("SELECT row, raw FROM applicants WHERE sk_id_curr = ?", (key,)).fetchone()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: cannot be read ({exc})") from exc
-        if found is None:
-            return None
-        blob, raw_text = found
+        return None if found is None else self.decode(key, *found)
+
+    def decode(self, sk_id_curr: int, blob: bytes, raw_text: str) -> Dossier:
+        """The `Dossier` of a stored (row, raw) pair."""
         if len(blob) != self._row_bytes:
-            raise StoreError(f"{self.path}: applicant {key} has a row of {len(blob)} bytes, "
+            raise StoreError(f"{self.path}: applicant {sk_id_curr} has a row of {len(blob)} bytes, "
                              f"expected {self._row_bytes}; the file is corrupt")
-        raw = dict(zip(self.raw_columns, json.loads(raw_text), strict=True))
-        return Dossier(sk_id_curr=key, row=np.frombuffer(blob, dtype=np.float32), facts=facts_of(raw), raw=raw)
+        try:
+            raw = dict(zip(self.raw_columns, json.loads(raw_text), strict=True))
+        except ValueError as exc:
+            raise StoreError(f"{self.path}: applicant {sk_id_curr} has an unreadable raw row ({exc}); "
+                             f"the file is corrupt") from exc
+        return Dossier(sk_id_curr=sk_id_curr, row=np.frombuffer(blob, dtype=np.float32), facts=facts_of(raw),
+                       raw=raw)
 
     def what_if(self, dossier: Dossier, overrides: dict[str, float]) -> np.ndarray:
         """The dossier's row with `overrides` (form features and `NEGOTIABLE_FIELDS`) applied; a new float32 row.

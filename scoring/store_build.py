@@ -50,6 +50,9 @@ from scoring.store import STORE_FORMAT, FeatureStore, StoreError
 log = logging.getLogger(__name__)
 
 CHUNK_ROWS = 20_000
+# SQLite page size of the store: a row (~1.6 KB of floats and ~0.7 KB of raw fields) fits once in a 4 KB
+# page, so larger pages waste less space; benchmarks/bench_store.py measures the look-up cost of each.
+PAGE_SIZE = 16_384
 
 
 def _raw_lists(app: pd.DataFrame) -> list[list[Any]]:
@@ -71,7 +74,8 @@ def _complete_features(tables: Tables, frame: pd.DataFrame | None, *, progress: 
 
 
 def build_store(tables: Tables, features_frame: pd.DataFrame | None, feature_names: list[str], model_version: str,
-                path: str | Path, *, progress: bool = True, info: dict[str, Any] | None = None) -> Path:
+                path: str | Path, *, progress: bool = True, info: dict[str, Any] | None = None,
+                page_size: int = PAGE_SIZE) -> Path:
     """Write the store of every applicant of `tables.application` to `path` (atomically); returns `path`.
 
     `features_frame`: `build_features` rows already computed (indexed by SK_ID_CURR; e.g. training's, for
@@ -105,6 +109,7 @@ def build_store(tables: Tables, features_frame: pd.DataFrame | None, feature_nam
     try:
         conn = sqlite3.connect(tmp)
         try:
+            conn.execute(f"PRAGMA page_size = {int(page_size)}")
             conn.execute("PRAGMA journal_mode = OFF")
             conn.execute("PRAGMA synchronous = OFF")
             conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
