@@ -2,7 +2,7 @@
 the same rows: build time, file size, open time and in-process point look-ups (id -> `Dossier`: the
 float32 row, the raw application fields, the facts), p50 / p99.
 
-usage: python benchmarks/bench_store.py [--quick] [--applicants N | --data-dir DIR] [--lookups N] [--pages P,P]
+usage: python benchmarks/bench_store.py [--quick] [--applicants N | --data-dir DIR] [--lookups N] [--variants P:C,...]
 
 Default: the synthetic twin at the Kaggle size (307,511 training applicants + 200 application_test ones),
 generated in memory; run it under `flock /tmp/heavy.lock` (~6 GB of RAM). --data-dir reads Kaggle-named
@@ -28,10 +28,11 @@ from scoring import config  # noqa: E402
 from scoring.features import align_features, build_features  # noqa: E402
 from scoring.schema import FEATURES_FILE, ID_COLUMN  # noqa: E402
 from scoring.store import FeatureStore  # noqa: E402
-from scoring.store_build import PAGE_SIZE, build_store, kaggle_tables, twin_tables  # noqa: E402
+from scoring.store_build import CODEC, PAGE_SIZE, build_store, kaggle_tables, twin_tables  # noqa: E402
 
 KAGGLE_APPLICANTS = 307_511
-SQLITE_PAGES = "4096,16384"
+# SQLite variants: page size in bytes and codec of the stored values (the product's: PAGE_SIZE, CODEC).
+SQLITE_VARIANTS = "4096:zlib,16384:zlib,16384:none"
 
 
 def _percentiles(seconds: np.ndarray) -> tuple[float, float, float]:
@@ -51,9 +52,9 @@ def _time_lookups(lookup, ids: np.ndarray) -> np.ndarray:
     return times
 
 
-def bench_sqlite(tables, frame, features, path: Path, ids: np.ndarray, page_size: int) -> dict:
+def bench_sqlite(tables, frame, features, path: Path, ids: np.ndarray, page_size: int, codec: str) -> dict:
     started = time.perf_counter()
-    build_store(tables, frame, features, "bench", path, progress=False, page_size=page_size)
+    build_store(tables, frame, features, "bench", path, progress=False, page_size=page_size, codec=codec)
     build = time.perf_counter() - started
     started = time.perf_counter()
     store = FeatureStore.open(path, features=features, model_version="bench")
@@ -64,7 +65,8 @@ def bench_sqlite(tables, frame, features, path: Path, ids: np.ndarray, page_size
 
 
 def bench_duckdb(tables, frame, features, path: Path, ids: np.ndarray, reader: FeatureStore) -> dict:
-    """The same rows in DuckDB (BIGINT PRIMARY KEY, BLOB, VARCHAR), decoded by the same `FeatureStore.decode`."""
+    """The same rows in DuckDB (BIGINT PRIMARY KEY, BLOB, VARCHAR: it compresses them itself), decoded by the
+    same `FeatureStore.decode` (of a store without codec)."""
     import duckdb
 
     started = time.perf_counter()
@@ -103,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=None, help="where the store files are written (default: a "
                                                                "temporary folder)")
     parser.add_argument("--engines", default="sqlite,duckdb", help="comma-separated: sqlite, duckdb")
-    parser.add_argument("--pages", default=SQLITE_PAGES, help="SQLite page sizes, comma-separated (default "
-                                                                 "%(default)s)")
+    parser.add_argument("--variants", default=SQLITE_VARIANTS,
+                        help="SQLite PAGE:CODEC variants, comma-separated (default %(default)s)")
     args = parser.parse_args(argv)
     applicants = args.applicants or (5_000 if args.quick else KAGGLE_APPLICANTS)
     lookups = args.lookups or (2_000 if args.quick else 20_000)
@@ -128,16 +130,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         folder = Path(tmp)
         if "sqlite" in engines:
-            for page in sorted({int(p) for p in args.pages.split(",")} | {PAGE_SIZE}):
-                name = f"SQLite, {page // 1024} KB pages" + (" (chosen)" if page == PAGE_SIZE else "")
-                results[name] = bench_sqlite(tables, frame, features, folder / f"store-{page}.sqlite", ids, page)
-                if page != PAGE_SIZE:
-                    (folder / f"store-{page}.sqlite").unlink()
+            for variant in args.variants.split(","):
+                page, codec = variant.split(":")
+                chosen = " (chosen)" if (int(page), codec) == (PAGE_SIZE, CODEC) else ""
+                name = f"SQLite, {int(page) // 1024} KB pages, {codec}{chosen}"
+                path = folder / f"store-{page}-{codec}.sqlite"
+                results[name] = bench_sqlite(tables, frame, features, path, ids, int(page), codec)
+                path.unlink()
         if "duckdb" in engines:
-            chosen = folder / f"store-{PAGE_SIZE}.sqlite"
-            if not chosen.exists():
-                build_store(tables, frame, features, "bench", chosen, progress=False)
-            with FeatureStore.open(chosen) as reader:  # its raw columns and decoding
+            plain = folder / "plain.sqlite"  # its raw column names and decoding, without codec
+            build_store(tables.restrict(ids[:1]), frame, features, "bench", plain, progress=False, codec="none")
+            with FeatureStore.open(plain) as reader:
                 results["DuckDB"] = bench_duckdb(tables, frame, features, folder / "store.duckdb", ids, reader)
 
     print(f"{n:,} applicants ({source}), {len(features)} features; tables in {loaded:.1f} s, "

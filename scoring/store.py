@@ -2,7 +2,7 @@
 
 Each applicant's full feature vector (float32 in the model's column order, a blob read with
 `np.frombuffer`) and their raw application row (a JSON array in the column order kept in the
-`meta` table) are stored with the model version and feature list the rows were built for
+`meta` table), each zlib-compressed, are stored with the model version and feature list the rows were built for
 (`scoring.store_build.build_store` writes the file). `FeatureStore.lookup` returns a `Dossier`;
 `FeatureStore.what_if` recomputes the application-derived features of a dossier whose negotiable
 amounts an adviser changed, with the same `scoring.features.application_features` as training,
@@ -18,6 +18,7 @@ import json
 import math
 import sqlite3
 import threading
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from scoring.features import application_features
 from scoring.schema import APPLICATION_TEST, APPLICATION_TRAIN, ID_COLUMN, UI_FEATURE_NAMES
 
 STORE_FORMAT = 1
+CODECS = ("zlib", "none")  # how the row and raw values are stored (meta "codec")
 # Application fields an adviser negotiates: a what-if may change them (derived features recomputed).
 NEGOTIABLE_FIELDS: tuple[str, ...] = ("AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE")
 WHAT_IF_FIELDS: tuple[str, ...] = UI_FEATURE_NAMES + NEGOTIABLE_FIELDS
@@ -115,6 +117,9 @@ class FeatureStore:
             if int(meta["format"]) != STORE_FORMAT:
                 raise StoreError(f"{path}: store format {meta['format']}, this code reads {STORE_FORMAT}; "
                                  f"rebuild it with `python build_store.py`")
+            self.codec: str = meta.get("codec", "none")
+            if self.codec not in CODECS:
+                raise StoreError(f"{path}: unknown codec {self.codec!r}; rebuild it with `python build_store.py`")
             self.model_version: str = meta["model_version"]
             self.features: list[str] = json.loads(meta["features"])
             self.raw_columns: list[str] = json.loads(meta["raw_columns"])
@@ -190,16 +195,18 @@ class FeatureStore:
             raise StoreError(f"{self.path}: cannot be read ({exc})") from exc
         return None if found is None else self.decode(key, *found)
 
-    def decode(self, sk_id_curr: int, blob: bytes, raw_text: str) -> Dossier:
+    def decode(self, sk_id_curr: int, blob: bytes, raw_data: bytes | str) -> Dossier:
         """The `Dossier` of a stored (row, raw) pair."""
+        try:
+            if self.codec == "zlib":
+                blob, raw_data = zlib.decompress(blob), zlib.decompress(raw_data)
+            raw = dict(zip(self.raw_columns, json.loads(raw_data), strict=True))
+        except (zlib.error, ValueError, TypeError) as exc:
+            raise StoreError(f"{self.path}: applicant {sk_id_curr} cannot be read ({exc}); the file is corrupt") \
+                from exc
         if len(blob) != self._row_bytes:
             raise StoreError(f"{self.path}: applicant {sk_id_curr} has a row of {len(blob)} bytes, "
                              f"expected {self._row_bytes}; the file is corrupt")
-        try:
-            raw = dict(zip(self.raw_columns, json.loads(raw_text), strict=True))
-        except ValueError as exc:
-            raise StoreError(f"{self.path}: applicant {sk_id_curr} has an unreadable raw row ({exc}); "
-                             f"the file is corrupt") from exc
         return Dossier(sk_id_curr=sk_id_curr, row=np.frombuffer(blob, dtype=np.float32), facts=facts_of(raw),
                        raw=raw)
 

@@ -16,6 +16,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+import zlib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -45,14 +46,16 @@ from scoring.schema import (
     TARGET_COLUMN,
     THRESHOLD_FILE,
 )
-from scoring.store import STORE_FORMAT, FeatureStore, StoreError
+from scoring.store import CODECS, STORE_FORMAT, FeatureStore, StoreError
 
 log = logging.getLogger(__name__)
 
 CHUNK_ROWS = 20_000
-# SQLite page size of the store: a row (~1.6 KB of floats and ~0.7 KB of raw fields) fits once in a 4 KB
-# page, so larger pages waste less space; benchmarks/bench_store.py measures the look-up cost of each.
+# SQLite page size and codec of the stored values: zlib (level 1) makes a row ~2.6x smaller (1.6 KB of
+# floats and 0.7 KB of raw fields -> ~0.9 KB) for ~10 us per look-up; 16 KB pages leave less unused space.
+# benchmarks/bench_store.py measures each choice.
 PAGE_SIZE = 16_384
+CODEC = "zlib"
 
 
 def _raw_lists(app: pd.DataFrame) -> list[list[Any]]:
@@ -75,7 +78,7 @@ def _complete_features(tables: Tables, frame: pd.DataFrame | None, *, progress: 
 
 def build_store(tables: Tables, features_frame: pd.DataFrame | None, feature_names: list[str], model_version: str,
                 path: str | Path, *, progress: bool = True, info: dict[str, Any] | None = None,
-                page_size: int = PAGE_SIZE) -> Path:
+                page_size: int = PAGE_SIZE, codec: str = CODEC) -> Path:
     """Write the store of every applicant of `tables.application` to `path` (atomically); returns `path`.
 
     `features_frame`: `build_features` rows already computed (indexed by SK_ID_CURR; e.g. training's, for
@@ -100,8 +103,12 @@ def build_store(tables: Tables, features_frame: pd.DataFrame | None, feature_nam
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    if codec not in CODECS:
+        raise ValueError(f"codec {codec!r}: expected one of {', '.join(CODECS)}")
+    encode = (lambda data: zlib.compress(data, 1)) if codec == "zlib" else (lambda data: data)
     meta = {
         "format": str(STORE_FORMAT),
+        "codec": codec,
         "model_version": model_version,
         "features": json.dumps(list(feature_names)),
         "raw_columns": json.dumps(raw_columns),
@@ -114,14 +121,15 @@ def build_store(tables: Tables, features_frame: pd.DataFrame | None, feature_nam
             conn.execute("PRAGMA synchronous = OFF")
             conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             conn.execute("CREATE TABLE applicants (sk_id_curr INTEGER PRIMARY KEY, row BLOB NOT NULL, "
-                         "raw TEXT NOT NULL)")
+                         "raw BLOB NOT NULL)")
             bar = tqdm(total=len(order), desc="feature store", unit="applicant", file=sys.stderr,
                        disable=not progress)
             for start in range(0, len(order), CHUNK_ROWS):
                 chunk = order[start:start + CHUNK_ROWS]
                 values = _raw_lists(raw.iloc[chunk][raw_columns])
                 conn.executemany("INSERT INTO applicants VALUES (?, ?, ?)", (
-                    (int(ids[i]), matrix[i].tobytes(), json.dumps(v, separators=(",", ":"), allow_nan=False))
+                    (int(ids[i]), encode(matrix[i].tobytes()),
+                     encode(json.dumps(v, separators=(",", ":"), allow_nan=False).encode()))
                     for i, v in zip(chunk, values, strict=True)))
                 bar.update(len(chunk))
             bar.close()
