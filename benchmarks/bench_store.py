@@ -12,6 +12,7 @@ tables instead (e.g. written by `python -m scoring.synthetic --applicants 307511
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import resource
 import sys
@@ -137,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
                 path = folder / f"store-{page}-{codec}.sqlite"
                 results[name] = bench_sqlite(tables, frame, features, path, ids, int(page), codec)
                 path.unlink()
-        if "duckdb" in engines:
+        if "duckdb" in engines and importlib.util.find_spec("duckdb") is None:
+            print("DuckDB not installed (pip install -r requirements-dev.txt): its row is left out\n")
+        elif "duckdb" in engines:
             plain = folder / "plain.sqlite"  # its raw column names and decoding, without codec
             build_store(tables.restrict(ids[:1]), frame, features, "bench", plain, progress=False, codec="none")
             with FeatureStore.open(plain) as reader:
