@@ -142,6 +142,7 @@ def build_store(tables: Tables, features_frame: pd.DataFrame | None, feature_nam
             conn.close()
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp made it private; the store is read by the app's user
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -118,6 +118,7 @@ def test_the_build_replaces_the_file_atomically(tmp_path, store_tables, store_fr
         build_store(store_tables, bad, model_features, "v2", path, progress=False,
                     info={"unserialisable": object()})
     assert [p.name for p in tmp_path.iterdir()] == ["store.sqlite"]  # no temporary file left
+    assert path.stat().st_mode & 0o777 == 0o644
     with FeatureStore.open(path) as store:
         assert store.model_version == "v1" and len(store) == len(store_tables.application)
 
