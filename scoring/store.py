@@ -160,8 +160,11 @@ class FeatureStore:
         return store
 
     def __len__(self) -> int:
-        with self._lock:
-            return int(self._conn.execute("SELECT count(*) FROM applicants").fetchone()[0])
+        """Applicants stored (recorded at build time: counting would read the whole file)."""
+        if "applicants" not in self.info:
+            with self._lock:
+                self.info["applicants"] = int(self._conn.execute("SELECT count(*) FROM applicants").fetchone()[0])
+        return int(self.info["applicants"])
 
     def __repr__(self) -> str:
         return f"FeatureStore({str(self.path)!r}, model_version={self.model_version!r})"
