@@ -2,7 +2,7 @@
 
 Each applicant's full feature vector (float32 in the model's column order, a blob read with
 `np.frombuffer`) and their raw application row (a JSON array in the column order kept in the
-`meta` table) are stored with the model version and feature list the rows were built for
+`meta` table), each zlib-compressed, are stored with the model version and feature list the rows were built for
 (`scoring.store_build.build_store` writes the file). `FeatureStore.lookup` returns a `Dossier`;
 `FeatureStore.what_if` recomputes the application-derived features of a dossier whose negotiable
 amounts an adviser changed, with the same `scoring.features.application_features` as training,
@@ -18,6 +18,7 @@ import json
 import math
 import sqlite3
 import threading
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from scoring.features import application_features
 from scoring.schema import APPLICATION_TEST, APPLICATION_TRAIN, ID_COLUMN, UI_FEATURE_NAMES
 
 STORE_FORMAT = 1
+CODECS = ("zlib", "none")  # how the row and raw values are stored (meta "codec")
 # Application fields an adviser negotiates: a what-if may change them (derived features recomputed).
 NEGOTIABLE_FIELDS: tuple[str, ...] = ("AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE")
 WHAT_IF_FIELDS: tuple[str, ...] = UI_FEATURE_NAMES + NEGOTIABLE_FIELDS
@@ -93,7 +95,9 @@ def _connect(path: Path) -> tuple[sqlite3.Connection, dict[str, str]]:
     if not path.is_file():
         raise StoreError(f"{path}: feature store not found; build it with `python build_store.py` "
                          f"(or `python train.py`, which writes it next to the model)")
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    # immutable: never changed in place (a rebuild renames a new file over it; this connection keeps the
+    # old one), so SQLite skips its file locks: half the cost of a look-up (bench_store.py).
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False)
     try:
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         conn.execute("SELECT sk_id_curr, row, raw FROM applicants LIMIT 1").fetchall()
@@ -115,6 +119,9 @@ class FeatureStore:
             if int(meta["format"]) != STORE_FORMAT:
                 raise StoreError(f"{path}: store format {meta['format']}, this code reads {STORE_FORMAT}; "
                                  f"rebuild it with `python build_store.py`")
+            self.codec: str = meta.get("codec", "none")
+            if self.codec not in CODECS:
+                raise StoreError(f"{path}: unknown codec {self.codec!r}; rebuild it with `python build_store.py`")
             self.model_version: str = meta["model_version"]
             self.features: list[str] = json.loads(meta["features"])
             self.raw_columns: list[str] = json.loads(meta["raw_columns"])
@@ -155,8 +162,11 @@ class FeatureStore:
         return store
 
     def __len__(self) -> int:
-        with self._lock:
-            return int(self._conn.execute("SELECT count(*) FROM applicants").fetchone()[0])
+        """Applicants stored (recorded at build time: counting would read the whole file)."""
+        if "applicants" not in self.info:
+            with self._lock:
+                self.info["applicants"] = int(self._conn.execute("SELECT count(*) FROM applicants").fetchone()[0])
+        return int(self.info["applicants"])
 
     def __repr__(self) -> str:
         return f"FeatureStore({str(self.path)!r}, model_version={self.model_version!r})"
@@ -188,14 +198,22 @@ class FeatureStore:
                 found = self._conn.execute("SELECT row, raw FROM applicants WHERE sk_id_curr = ?", (key,)).fetchone()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: cannot be read ({exc})") from exc
-        if found is None:
-            return None
-        blob, raw_text = found
+        return None if found is None else self.decode(key, *found)
+
+    def decode(self, sk_id_curr: int, blob: bytes, raw_data: bytes | str) -> Dossier:
+        """The `Dossier` of a stored (row, raw) pair."""
+        try:
+            if self.codec == "zlib":
+                blob, raw_data = zlib.decompress(blob), zlib.decompress(raw_data)
+            raw = dict(zip(self.raw_columns, json.loads(raw_data), strict=True))
+        except (zlib.error, ValueError, TypeError) as exc:
+            raise StoreError(f"{self.path}: applicant {sk_id_curr} cannot be read ({exc}); the file is corrupt") \
+                from exc
         if len(blob) != self._row_bytes:
-            raise StoreError(f"{self.path}: applicant {key} has a row of {len(blob)} bytes, "
+            raise StoreError(f"{self.path}: applicant {sk_id_curr} has a row of {len(blob)} bytes, "
                              f"expected {self._row_bytes}; the file is corrupt")
-        raw = dict(zip(self.raw_columns, json.loads(raw_text), strict=True))
-        return Dossier(sk_id_curr=key, row=np.frombuffer(blob, dtype=np.float32), facts=facts_of(raw), raw=raw)
+        return Dossier(sk_id_curr=sk_id_curr, row=np.frombuffer(blob, dtype=np.float32), facts=facts_of(raw),
+                       raw=raw)
 
     def what_if(self, dossier: Dossier, overrides: dict[str, float]) -> np.ndarray:
         """The dossier's row with `overrides` (form features and `NEGOTIABLE_FIELDS`) applied; a new float32 row.

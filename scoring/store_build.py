@@ -16,6 +16,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+import zlib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,10 +25,19 @@ import numpy as np
 import pandas as pd
 
 from scoring import config
-from scoring.data import DataError, Tables, find_table, load_tables, read_table
+from scoring.data import (
+    DataError,
+    Tables,
+    find_table,
+    load_child_tables,
+    load_tables,
+    read_application_file,
+    table_file_name,
+)
 from scoring.features import align_features, build_features
 from scoring.schema import (
     APPLICATION_TEST,
+    APPLICATION_TRAIN,
     FEATURES_FILE,
     ID_COLUMN,
     MANIFEST_FILE,
@@ -36,11 +46,16 @@ from scoring.schema import (
     TARGET_COLUMN,
     THRESHOLD_FILE,
 )
-from scoring.store import STORE_FORMAT, FeatureStore, StoreError
+from scoring.store import CODECS, STORE_FORMAT, FeatureStore, StoreError
 
 log = logging.getLogger(__name__)
 
 CHUNK_ROWS = 20_000
+# SQLite page size and codec of the stored values: zlib (level 1) makes a row ~2.6x smaller (1.6 KB of
+# floats and 0.7 KB of raw fields -> ~0.9 KB) for ~10 us per look-up; 16 KB pages leave less unused space.
+# benchmarks/bench_store.py measures each choice.
+PAGE_SIZE = 16_384
+CODEC = "zlib"
 
 
 def _raw_lists(app: pd.DataFrame) -> list[list[Any]]:
@@ -49,11 +64,25 @@ def _raw_lists(app: pd.DataFrame) -> list[list[Any]]:
     return out.to_numpy().tolist()
 
 
+def _complete_features(tables: Tables, frame: pd.DataFrame | None, *, progress: bool) -> pd.DataFrame:
+    """`frame` with the rows of the applicants of `tables` it lacks, computed by `build_features`."""
+    if frame is None:
+        return build_features(tables, progress=progress)
+    ids = tables.application[ID_COLUMN].to_numpy()
+    missing = ids[~np.isin(ids, frame.index.to_numpy())]
+    if not len(missing):
+        return frame
+    rest = build_features(tables.restrict(missing), progress=progress)  # aggregates are per applicant
+    return pd.concat([frame, rest.reindex(columns=frame.columns)])
+
+
 def build_store(tables: Tables, features_frame: pd.DataFrame | None, feature_names: list[str], model_version: str,
-                path: str | Path, *, progress: bool = True, info: dict[str, Any] | None = None) -> Path:
+                path: str | Path, *, progress: bool = True, info: dict[str, Any] | None = None,
+                page_size: int = PAGE_SIZE, codec: str = CODEC) -> Path:
     """Write the store of every applicant of `tables.application` to `path` (atomically); returns `path`.
 
-    `features_frame`: `build_features(tables)` when already computed (indexed by SK_ID_CURR), else None.
+    `features_frame`: `build_features` rows already computed (indexed by SK_ID_CURR; e.g. training's, for
+    its applicants), or None; the applicants it lacks are computed here from `tables`.
     """
     from tqdm.auto import tqdm
 
@@ -62,8 +91,7 @@ def build_store(tables: Tables, features_frame: pd.DataFrame | None, feature_nam
     app = tables.application
     if app[ID_COLUMN].duplicated().any():
         raise DataError(f"{ID_COLUMN} {app.loc[app[ID_COLUMN].duplicated(), ID_COLUMN].iloc[0]} appears twice")
-    if features_frame is None:
-        features_frame = build_features(tables, progress=progress)
+    features_frame = _complete_features(tables, features_frame, progress=progress)
     rows = align_features(features_frame, feature_names).reindex(app[ID_COLUMN].to_numpy())
     matrix = np.ascontiguousarray(rows.to_numpy(dtype=np.float32))
     raw = app.drop(columns=[TARGET_COLUMN], errors="ignore")
@@ -75,8 +103,12 @@ def build_store(tables: Tables, features_frame: pd.DataFrame | None, feature_nam
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    if codec not in CODECS:
+        raise ValueError(f"codec {codec!r}: expected one of {', '.join(CODECS)}")
+    encode = (lambda data: zlib.compress(data, 1)) if codec == "zlib" else (lambda data: data)
     meta = {
         "format": str(STORE_FORMAT),
+        "codec": codec,
         "model_version": model_version,
         "features": json.dumps(list(feature_names)),
         "raw_columns": json.dumps(raw_columns),
@@ -84,18 +116,20 @@ def build_store(tables: Tables, features_frame: pd.DataFrame | None, feature_nam
     try:
         conn = sqlite3.connect(tmp)
         try:
+            conn.execute(f"PRAGMA page_size = {int(page_size)}")
             conn.execute("PRAGMA journal_mode = OFF")
             conn.execute("PRAGMA synchronous = OFF")
             conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             conn.execute("CREATE TABLE applicants (sk_id_curr INTEGER PRIMARY KEY, row BLOB NOT NULL, "
-                         "raw TEXT NOT NULL)")
+                         "raw BLOB NOT NULL)")
             bar = tqdm(total=len(order), desc="feature store", unit="applicant", file=sys.stderr,
                        disable=not progress)
             for start in range(0, len(order), CHUNK_ROWS):
                 chunk = order[start:start + CHUNK_ROWS]
                 values = _raw_lists(raw.iloc[chunk][raw_columns])
                 conn.executemany("INSERT INTO applicants VALUES (?, ?, ?)", (
-                    (int(ids[i]), matrix[i].tobytes(), json.dumps(v, separators=(",", ":"), allow_nan=False))
+                    (int(ids[i]), encode(matrix[i].tobytes()),
+                     encode(json.dumps(v, separators=(",", ":"), allow_nan=False).encode()))
                     for i, v in zip(chunk, values, strict=True)))
                 bar.update(len(chunk))
             bar.close()
@@ -108,6 +142,7 @@ def build_store(tables: Tables, features_frame: pd.DataFrame | None, feature_nam
             conn.close()
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp made it private; the store is read by the app's user
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -128,11 +163,18 @@ def with_test_applicants(tables: Tables, test_application: pd.DataFrame | None) 
 
 
 def kaggle_tables(data_dir: str | Path, *, progress: bool = True) -> Tables:
-    """The Kaggle tables of `data_dir`, application_train and application_test together."""
-    tables = load_tables(data_dir, progress=progress)
-    test_path = find_table(data_dir, APPLICATION_TEST)
-    test = read_table(test_path, APPLICATION_TEST) if test_path is not None else None
-    return with_test_applicants(tables, test)
+    """The Kaggle-named tables of `data_dir`: application_train and application_test together (either may
+    be absent, not both; TARGET is not needed), with the child tables found there."""
+    data_dir = Path(data_dir)
+    train = find_table(data_dir, APPLICATION_TRAIN)
+    test = find_table(data_dir, APPLICATION_TEST)
+    if train is None and test is None:
+        raise DataError(f"{data_dir}: no {table_file_name(APPLICATION_TRAIN)} nor {table_file_name(APPLICATION_TEST)}"
+                        f" (.csv / .csv.gz / .parquet): nothing to build a feature store from")
+    if train is None:
+        return Tables(application=read_application_file(test), **load_child_tables(data_dir))
+    tables = load_tables(data_dir, require_target=False, progress=progress)
+    return with_test_applicants(tables, read_application_file(test) if test is not None else None)
 
 
 def twin_tables(applicants: int, seed: int, *, progress: bool = True) -> Tables:
@@ -162,17 +204,23 @@ def model_identity(model_dir: str | Path) -> tuple[str, list[str], dict[str, Any
     return version, features, metrics.get("data_source") or {}
 
 
-def build_twin_store(model_dir: str | Path, path: str | Path, *, progress: bool = False) -> Path:
-    """Build the store of a model trained on the synthetic twin, from the same twin (deterministic)."""
+def build_model_store(model_dir: str | Path, path: str | Path, *, data_dir: str | Path | None = None,
+                      applicants: int | None = None, seed: int | None = None, progress: bool = True) -> Path:
+    """Build the store of the model in `model_dir` from the tables of `data_dir`, or else from the synthetic
+    twin: by default the one the model was trained on (its metrics.json data source), deterministic."""
     version, features, source = model_identity(model_dir)
-    if source.get("kind") != "synthetic":
-        raise StoreError(f"{model_dir}: the model was not trained on the synthetic twin "
-                         f"(data source {source.get('kind')!r}); build its store with `python build_store.py "
-                         f"--data-dir DIR`")
-    tables = twin_tables(int(source["applicants"]), int(source["seed"]), progress=progress)
-    return build_store(tables, None, features, version, path, progress=progress,
-                       info={"source": {"kind": "synthetic", "applicants": source["applicants"],
-                                        "seed": source["seed"]}})
+    if data_dir is not None:
+        tables = kaggle_tables(data_dir, progress=progress)
+        info: dict[str, Any] = {"kind": "tables", "data_dir": str(data_dir)}
+    else:
+        trained_on_twin = source.get("kind") == "synthetic"
+        if applicants is None:
+            applicants = int(source["applicants"]) if trained_on_twin else config.DEFAULT_SYNTHETIC_APPLICANTS
+        if seed is None:
+            seed = int(source["seed"]) if trained_on_twin else config.DEFAULT_SEED
+        tables = twin_tables(applicants, seed, progress=progress)
+        info = {"kind": "synthetic", "applicants": applicants, "seed": seed}
+    return build_store(tables, None, features, version, path, progress=progress, info={"source": info})
 
 
 def open_default_store(model_dir: str | Path | None = None, *, build: bool = True) -> tuple[FeatureStore | None, str]:
@@ -199,7 +247,7 @@ def open_default_store(model_dir: str | Path | None = None, *, build: bool = Tru
     started = time.perf_counter()
     log.info("%s; building it from the synthetic twin the model was trained on", reason)
     try:
-        build_twin_store(model_dir, path)
+        build_model_store(model_dir, path, progress=False)
         store = FeatureStore.open(path, features=features, model_version=version)
     except (StoreError, DataError, OSError, sqlite3.Error) as exc:
         return None, f"{reason}; building it from the twin failed: {exc}"

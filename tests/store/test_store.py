@@ -118,6 +118,7 @@ def test_the_build_replaces_the_file_atomically(tmp_path, store_tables, store_fr
         build_store(store_tables, bad, model_features, "v2", path, progress=False,
                     info={"unserialisable": object()})
     assert [p.name for p in tmp_path.iterdir()] == ["store.sqlite"]  # no temporary file left
+    assert path.stat().st_mode & 0o777 == 0o644
     with FeatureStore.open(path) as store:
         assert store.model_version == "v1" and len(store) == len(store_tables.application)
 
@@ -238,3 +239,17 @@ def test_store_of_the_real_extract(homecredit_sample, tmp_path, model_features):
                 assert dossier.raw[name] == source[name]
             edited = store.what_if(dossier, {"AMT_CREDIT": 250_000.0})
             assert edited[model_features.index("AMT_CREDIT")] == 250_000.0
+
+
+def test_an_uncompressed_store_reads_the_same(tmp_path, store, store_tables, store_frame, model_features):
+    path = build_store(store_tables, store_frame, model_features, VERSION, tmp_path / "plain.sqlite", progress=False,
+                       codec="none", page_size=4096)
+    assert path.stat().st_size > store.path.stat().st_size  # zlib makes the default smaller
+    with FeatureStore.open(path) as plain:
+        assert plain.codec == "none" and store.codec == "zlib"
+        for sk_id in store.ids(5):
+            a, b = plain.lookup(sk_id), store.lookup(sk_id)
+            np.testing.assert_array_equal(a.row, b.row)
+            assert a.raw == b.raw and a.facts == b.facts
+    with pytest.raises(ValueError, match="codec"):
+        build_store(store_tables, store_frame, model_features, VERSION, tmp_path / "x.sqlite", codec="lz4")
