@@ -2,8 +2,8 @@
 no store file) builds the twin's feature store in the background, then serves dossiers; a headless
 Chromium loads a dossier on the form, changes a field and re-evaluates.
 
-Screenshots go to tmp_path; with `DOCS_SCREENSHOTS=1` they are also written to docs/
-(form_dossier.png after loading, form_whatif.png after the change).
+Screenshots go to tmp_path; with `DOCS_SCREENSHOTS=1` they are also written to docs/ (form.png after
+a bare-form evaluation, form_dossier.png after loading, form_whatif.png after the change).
 """
 
 from __future__ import annotations
@@ -64,11 +64,16 @@ def test_the_default_store_serves_the_twins_applicants(default_app: str) -> None
 def test_chromium_loads_a_dossier_then_changes_a_field(default_app: str, chromium, tmp_path: Path) -> None:
     url = default_app
     page = chromium.new_page(viewport={"width": 1280, "height": 1300})
-    shots = [tmp_path / "form_dossier.png", tmp_path / "form_whatif.png"]
+    shots = [tmp_path / "form.png", tmp_path / "form_dossier.png", tmp_path / "form_whatif.png"]
     try:
         page.goto(url + "/", wait_until="networkidle")
         assert page.locator("#score textarea, #score input").first.input_value() == ""  # empty before evaluating
         assert "client médian" in page.locator("#facts").inner_text()
+        page.get_by_role("button", name="Évaluer").click()  # the bare form: the median applicant's defaults
+        bare = page.locator("#score textarea, #score input").first
+        page.wait_for_function("(el) => el.value.endsWith(' %')", arg=bare.element_handle(), timeout=20_000)
+        assert page.locator("#change").inner_text().strip() == ""
+        page.screenshot(path=str(shots[0]), full_page=True)
         page.locator("#dossier-id textarea, #dossier-id input").first.fill(str(APPLICANT))
         page.get_by_role("button", name="Charger le dossier").click()
         page.locator("#facts").get_by_text(f"Dossier n° {APPLICANT}").wait_for(timeout=30_000)
@@ -87,7 +92,7 @@ def test_chromium_loads_a_dossier_then_changes_a_field(default_app: str, chromiu
         assert "Montant du crédit" in facts and "Situation familiale" in facts
         box = page.locator(f"#in-{schema.EXT_SOURCE_2} input").first
         assert box.input_value() == "" or 0 <= float(box.input_value()) <= 1  # the dossier's value (or missing)
-        page.screenshot(path=str(shots[0]), full_page=True)
+        page.screenshot(path=str(shots[1]), full_page=True)
 
         box.fill("0.05")
         page.get_by_role("button", name="Évaluer").click()
@@ -101,7 +106,7 @@ def test_chromium_loads_a_dossier_then_changes_a_field(default_app: str, chromiu
         points = f"{100 * what_if['score_change']:+.1f}".replace(".", ",").replace("-", "−")
         assert f"{points} points par rapport au dossier" in page.locator("#change").inner_text()
         assert decision.input_value() == what_if["label"]
-        page.screenshot(path=str(shots[1]), full_page=True)
+        page.screenshot(path=str(shots[2]), full_page=True)
 
         page.get_by_label("Refuser", exact=True).check()  # the adviser decides, with a reason
         page.locator("#adviser-reason textarea, #adviser-reason input").first.fill("taux d'endettement trop élevé")
