@@ -41,6 +41,7 @@ def build_app(service: ScoringService) -> Gate:
     @contextlib.asynccontextmanager
     async def lifespan(a: FastAPI) -> AsyncIterator[None]:
         async with previous(a):
+            service.start_store_build()  # the default twin store, built once the server answers
             try:
                 yield
             finally:
@@ -74,6 +75,9 @@ def serve(host: str | None = None, port: int | None = None, model_dir: Path | No
         print(f"WARNING: serving without a model ({_service.load_error}); /api/predict answers 503", flush=True)
     else:
         print(f"model {_service.model_version} loaded ({len(_service.predictor.features)} features)", flush=True)
+    store = _service.store_health()
+    state = f"of {store['applicants']} applicants" if store["loaded"] else store["reason"]
+    print(f"dossiers: feature store {state}", flush=True)
     problem = _service.logger.check_writable()
     if problem:
         print(f"WARNING: predictions cannot be logged ({problem}); /health says so", flush=True)

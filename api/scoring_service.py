@@ -101,6 +101,7 @@ class ScoringService:
     validator: Validator | None = field(default=None, init=False)
     what_if_rules: WhatIfRules | None = field(default=None, init=False)
     recent: RecentEvaluations = field(default_factory=RecentEvaluations, init=False)
+    _store_to_build: Path | None = field(default=None, init=False, repr=False)
     started_at: float = field(default_factory=time.time, init=False)
 
     def __post_init__(self) -> None:
@@ -135,19 +136,24 @@ class ScoringService:
             return cls(None, logger, load_error=f"{model_dir} could not be loaded ({type(exc).__name__}: {exc})")
         service.attach_store(*_open_store(model_dir, build=False))
         if service.store is None and _twin_model(model_dir):
-            service.build_store_in_background(model_dir)
+            service._store_to_build = model_dir
+            service.store_reason = ("being built from the synthetic twin the model was trained on (about 30 s "
+                                    "at 30,000 applicants); dossiers answer 503 until then")
         return service
 
-    def build_store_in_background(self, model_dir: Path) -> threading.Thread:
-        """Build the default store of a twin-trained model without delaying the start (`/health` and
-        dossier answers say it is being built); attach it when done."""
-        self.store_reason = ("being built from the synthetic twin the model was trained on (about 30 s at "
-                             "30,000 applicants); dossiers answer 503 until then")
+    def start_store_build(self) -> threading.Thread | None:
+        """Build the default store of a twin-trained model in a thread (the app's start-up calls this,
+        so the server answers at once; `/health` and dossiers say it is being built); attach it when
+        done. None when there is nothing to build."""
+        model_dir, self._store_to_build = self._store_to_build, None
+        if model_dir is None:
+            return None
 
         def build() -> None:
             store, reason = _open_store(model_dir, build=True)
             self.attach_store(store, reason)
-            log.info("feature store %s", "ready" if self.store is not None else f"unavailable: {self.store_reason}")
+            log.warning("feature store %s", f"ready ({len(self.store)} applicants)" if self.store is not None
+                        else f"unavailable: {self.store_reason}")
 
         thread = threading.Thread(target=build, name="feature-store-build", daemon=True)
         thread.start()
