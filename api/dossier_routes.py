@@ -98,6 +98,15 @@ def _plain(facts: Any) -> dict[str, Any]:
     return out
 
 
+_ABSENT = (UnknownApplicant, StoreUnavailable, ModelUnavailable)  # 404, 503, 503
+
+
+def _absent(exc: Exception, request_id: str | None = None) -> Response:
+    """404 naming the unknown applicant, or 503 saying why there is no store or no model."""
+    return _json({"detail": str(exc), "request_id": request_id}, 404 if isinstance(exc, LookupError) else 503,
+                 request_id)
+
+
 def predict_dossier(service: ScoringService, data: dict[str, Any], *, request_id: str, started: float,
                     explain: bool, client: str | None) -> Response:
     """`POST /api/predict` for a body naming `SK_ID_CURR` (the caller has the model)."""
@@ -112,11 +121,10 @@ def predict_dossier(service: ScoringService, data: dict[str, Any], *, request_id
         service.log_refusal(request_id=request_id, input=data, started=started, error=str(exc), client=client,
                             source=SOURCE_API)
         return _refusal(exc, request_id)
-    except (UnknownApplicant, StoreUnavailable, ModelUnavailable) as exc:
+    except _ABSENT as exc:
         service.log_refusal(request_id=request_id, input=data, started=started, error=str(exc), client=client,
                             source=SOURCE_API)
-        return _json({"detail": str(exc), "request_id": request_id}, 404 if isinstance(exc, LookupError) else 503,
-                     request_id)
+        return _absent(exc, request_id)
     return _json(dossier_body(result, request_id), request_id=request_id)
 
 
@@ -131,11 +139,10 @@ def add_dossier_routes(app: FastAPI, service: ScoringService) -> None:
         try:
             result = service.score_dossier(applicant_id, request_id=request_id, started=started,
                                            client=_client(request))
-        except (UnknownApplicant, StoreUnavailable, ModelUnavailable) as exc:
+        except _ABSENT as exc:
             service.log_refusal(request_id=request_id, input={ID_COLUMN: applicant_id}, started=started,
                                 error=str(exc), client=_client(request), source=SOURCE_DOSSIER)
-            return _json({"detail": str(exc), "request_id": request_id},
-                         404 if isinstance(exc, LookupError) else 503, request_id)
+            return _absent(exc, request_id)
         return _json(dossier_body(result, request_id), request_id=request_id)
 
     @app.get("/api/applicants/{applicant_id}/letter", tags=["dossiers"], response_class=HTMLResponse,
@@ -144,8 +151,8 @@ def add_dossier_routes(app: FastAPI, service: ScoringService) -> None:
     async def applicant_letter(applicant_id: ApplicantId, request: Request) -> Response:
         try:
             page = service.letter_for_applicant(applicant_id, client=_client(request))
-        except (UnknownApplicant, StoreUnavailable, ModelUnavailable) as exc:
-            return _json({"detail": str(exc)}, 404 if isinstance(exc, LookupError) else 503)
+        except _ABSENT as exc:
+            return _absent(exc)
         return HTMLResponse(page)
 
     @app.get("/api/letters/{request_id}", tags=["dossiers"], response_class=HTMLResponse,
