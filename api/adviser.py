@@ -28,7 +28,7 @@ ACCEPT, REFUSE, OVERRIDE = "accept", "refuse", "override"
 ADVISER_DECISIONS = (ACCEPT, REFUSE, OVERRIDE)
 REVIEW = "review"  # the model's "decision" in the grey zone: the adviser decides
 DECISION_LABELS_FR = {ACCEPT: "Accepter", REFUSE: "Refuser", OVERRIDE: "Passer outre le modèle"}
-MAX_RECENT = 10_000  # evaluations kept for decisions and letters (a few MB)
+MAX_RECENT = 10_000  # evaluations kept for decisions and letters (~1.7 KB each with reasons: ~17 MB)
 MAX_REASON_CHARS = 1000
 
 _MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
