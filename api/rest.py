@@ -122,6 +122,8 @@ class HealthDoc(BaseModel):
     reason: str | None
     uptime_s: float
     logger: dict[str, Any]
+    feature_store: dict[str, Any] = Field(description='the store of known applicants: {"loaded": false, "reason": '
+                                                      '…} or {"loaded": true, "applicants": n, "model_version": …}')
 
 
 class ModelInfoDoc(BaseModel):
