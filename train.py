@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the variant without the gender features that the report compares")
     parser.add_argument("--no-mlflow", action="store_true",
                         help="do not record the run with MLflow (default: MLFLOW_TRACKING_URI, else mlruns/)")
+    parser.add_argument("--no-store", action="store_true",
+                        help="do not write the feature store of the known applicants next to the artifacts")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.add_argument("--cluster", default=None, metavar="SPEC",
                         help="train on Dask: 'local', 'local:2x3GB' (workers x memory) or a scheduler address "
@@ -80,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             training_source(source, explicit=source is not config.DATASETS_DIR)
             metrics = run_training(source, args.model_dir, cfg, applicants=args.applicants, quiet=args.quiet,
-                                   compare_variant=not args.no_variant, tracking=not args.no_mlflow)
+                                   compare_variant=not args.no_variant, tracking=not args.no_mlflow,
+                                   feature_store=not args.no_store)
     except (DataError, ValueError, OSError, ClusterError) as exc:
         print(f"train.py: error: {exc}", file=sys.stderr)
         return 2

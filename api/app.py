@@ -49,6 +49,7 @@ def build_app(service: ScoringService) -> Gate:
     @contextlib.asynccontextmanager
     async def lifespan(a: FastAPI) -> AsyncIterator[None]:
         async with previous(a):
+            service.start_store_build()  # the default twin store, built once the server answers
             try:
                 yield
             finally:
@@ -82,6 +83,9 @@ def serve(host: str | None = None, port: int | None = None, model_dir: Path | No
         log.warning("serving without a model (%s); /api/predict answers 503", _service.load_error)
     else:
         log.info("model %s loaded (%d features)", _service.model_version, len(_service.predictor.features))
+    store = _service.store_health()
+    log.info("dossiers: feature store %s",
+             f"of {store['applicants']} applicants" if store["loaded"] else store["reason"])
     problem = _service.logger.check_writable()
     if problem:
         log.warning("predictions cannot be logged (%s); /health says so", problem)

@@ -167,10 +167,13 @@ class PredictionLogger:
     def log(self, *, request_id: str, input: dict[str, Any], prediction: dict[str, Any] | None,
             duration: float, model_version: str | None, status: str = STATUS_OK,
             error: str | None = None, client: str | None = None, source: str | None = None,
-            applicant_id: int | None = None) -> None:
-        """Queue one record (or, with `sync`, write it before returning); never raises."""
-        record = (time.time(), request_id, input, prediction, duration, model_version, status, error, client, source,
-                  applicant_id)
+            applicant_id: int | None = None, extra: dict[str, Any] | None = None) -> None:
+        """Queue one record (or, with `sync`, write it before returning); never raises.
+
+        `source` / `applicant_id`: where the row came from and the dossier's SK_ID_CURR (LogRecord);
+        `extra`: further top-level keys of the line (an adviser's decision: `decision`)."""
+        record = (time.time(), request_id, input, prediction, duration, model_version, status, error, client,
+                  source, applicant_id, extra)
         try:
             if self.sync != "0":
                 self._write_counted([record])
@@ -282,12 +285,13 @@ class PredictionLogger:
         cpu = self._cpu
         mem = self._process.memory_info().rss / (1024 * 1024)
         lines = []
-        for ts, request_id, inp, prediction, duration, version, status, error, client, source, applicant in records:
+        for ts, request_id, inp, prediction, duration, version, status, error, client, source, applicant, extra \
+                in records:
             record = LogRecord(
                 timestamp=datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds"),
                 request_id=request_id, input=inp, prediction=prediction, duration=round(duration, 6),
                 cpu_percent=cpu, memory_usage_MB=round(mem, 1), model_version=version, status=status, error=error,
-                client=client, replica=self.replica, source=source, applicant_id=applicant,
+                client=client, replica=self.replica, source=source, applicant_id=applicant, extra=extra or {},
             )
             try:
                 lines.append((record.to_json() + "\n").encode("utf-8"))
@@ -404,14 +408,14 @@ def get_logger() -> PredictionLogger:
 def log_prediction(*, request_id: str, input: dict[str, Any], prediction: dict[str, Any] | None,
                    duration: float, model_version: str | None, status: str = STATUS_OK, error: str | None = None,
                    client: str | None = None, source: str | None = None, applicant_id: int | None = None,
-                   logger: PredictionLogger | None = None) -> None:
+                   extra: dict[str, Any] | None = None, logger: PredictionLogger | None = None) -> None:
     """Log one call (never raises, never blocks); `status="error"` with `error` for a refused call.
 
     The one entry point of the log: the service passes its own `logger`; without one, the process's
     logger on `LOG_PATH` (`get_logger`)."""
     (logger or get_logger()).log(request_id=request_id, input=input, prediction=prediction, duration=duration,
                                  model_version=model_version, status=status, error=error, client=client,
-                                 source=source, applicant_id=applicant_id)
+                                 source=source, applicant_id=applicant_id, extra=extra)
 
 
 __all__ = ["PredictionLogger", "log_prediction", "get_logger", "safe_input", "new_request_id", "STATUS_ERROR",

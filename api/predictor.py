@@ -93,6 +93,7 @@ class Predictor:
         self.features: list[str] = list(artifacts.features)
         self.index: dict[str, int] = {name: i for i, name in enumerate(self.features)}
         self._labels = [feature_label(name) for name in self.features]  # French names of the reasons
+        self._all_columns = np.arange(len(self.features), dtype=np.intp)  # a full row: every column is given
         self.threshold: float = float(artifacts.threshold["threshold"])
         zone = artifacts.threshold.get("grey_zone") or {}
         self.grey_zone: tuple[float, float] = (
@@ -228,10 +229,17 @@ class Predictor:
         """
         names = tuple(features)
         row = self.row_of(names, tuple(features.values()))
+        return self.predict_row(row, explain=explain, given=self._given(names if given is None else tuple(given)),
+                                per_side=per_side)
+
+    def predict_row(self, row: np.ndarray, *, explain: bool = True, given: np.ndarray | None = None,
+                    per_side: int | None = None) -> Prediction:
+        """`predict` for a ready (1, n_features) float32 row in model order (a stored dossier's); `given`:
+        the columns listed one by one (default: every column, the row's `per_side` strongest each way)."""
         score = self._row.one(row)
         if not explain:
             return self._decide(score)
-        cols = self._given(names if given is None else tuple(given))
+        cols = self._all_columns if given is None else given
         return self._decide(score, reasons_of(self.contributions(row)[0], row[0], self.features, self._labels, cols,
                                               per_side))
 

@@ -31,7 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.logger import new_request_id, safe_input
 from api.scoring_service import ModelUnavailable, ScoringService
 from api.validation import MAX_BATCH_ROWS, MAX_BODY_BYTES, FieldError, InputError
-from scoring.schema import LABEL_HIGH_RISK, LABEL_LOW_RISK, LABEL_REVIEW, UI_FEATURE_NAMES
+from api.whatif import WHAT_IF_AMOUNTS, WhatIfRules
+from scoring.schema import ID_COLUMN, LABEL_HIGH_RISK, LABEL_LOW_RISK, LABEL_REVIEW, SOURCE_API, UI_FEATURE_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,10 @@ cost-optimal threshold. Send the model's feature names with numbers: the 11 form
 median is used otherwise). Each feature's accepted values are in the request schema: its domain
 (an external score in [0, 1], an amount that cannot be negative…) intersected with the range seen
 in training widened by 10 %; flags take 0/1 (or false/true); at most one option of an exclusive
-group (gender, education) is 1. Batches hold at most {MAX_BATCH_ROWS} rows and
+group (gender, education) is 1. A known applicant is scored on their stored row: `GET
+/api/applicants/{{SK_ID_CURR}}`, or `POST /api/predict` with `{ID_COLUMN}` and, optionally, new
+values (what-if) of the 11 form features and of {", ".join(WHAT_IF_AMOUNTS)} (positive amounts);
+404 for an unknown applicant, 503 without a feature store. Batches hold at most {MAX_BATCH_ROWS} rows and
 {MAX_BODY_BYTES // (1024 * 1024)} MB; other bodies 64 KB (413 beyond). Refused input → 422 naming
 the field; no model loaded → 503; with API tokens configured, `/api/*` and `/model/info` need
 `Authorization: Bearer <token>` (401)."""
@@ -101,6 +105,13 @@ class PredictionDoc(BaseModel):
     reasons: ReasonsDoc
     model_version: str
     review_label: Literal[LABEL_REVIEW] | None  # type: ignore[valid-type]
+    source: Literal["api", "dossier", "what-if"] = Field(description="api: the features sent; dossier: the "
+                                                         "applicant's stored row; what-if: it with the overrides")
+    SK_ID_CURR: int | None = Field(None, description="dossier and what-if: the applicant")
+    facts: dict[str, Any] | None = Field(None, description="dossier and what-if: the application fields an "
+                                                           "adviser reads")
+    dossier_score: float | None = Field(None, description="what-if: the score of the applicant's stored row")
+    score_change: float | None = Field(None, description="what-if: score - dossier_score")
     request_id: str
 
 
@@ -127,6 +138,8 @@ class HealthDoc(BaseModel):
     reason: str | None
     uptime_s: float
     logger: dict[str, Any]
+    feature_store: dict[str, Any] = Field(description='the store of known applicants: {"loaded": false, "reason": '
+                                                      '…} or {"loaded": true, "applicants": n, "model_version": …}')
 
 
 class ModelInfoDoc(BaseModel):
@@ -140,7 +153,9 @@ class ModelInfoDoc(BaseModel):
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     words = {401: "No valid API token (only when API tokens are configured)",
-             404: "Not found", 405: "Wrong method", 413: "Body too large",
+             404: "Not found (the message names what)", 405: "Wrong method",
+             409: "The decision conflicts with the model's on that request: a reason is required to override it, "
+                  "and in the grey zone there is nothing to override", 413: "Body too large",
              422: "Refused input: each entry names the field and what is allowed",
              503: "No model loaded (the reason is in `detail`)"}
     return {code: {"model": ErrorDoc, "description": words[code]} for code in codes}
@@ -220,7 +235,18 @@ def _client(request: Request) -> str | None:
 
 
 def _prediction_body(result: Any, request_id: str) -> dict[str, Any]:
-    return result.as_dict() | {"review_label": LABEL_REVIEW if result.review else None, "request_id": request_id}
+    return result.as_dict() | {"review_label": LABEL_REVIEW if result.review else None, "source": SOURCE_API,
+                               "request_id": request_id}
+
+
+DOSSIER_KEY = f'"{ID_COLUMN}"'.encode()  # a body naming an applicant (checked before parsing: no cost otherwise)
+
+
+def _loads_or_none(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except (ValueError, RecursionError):
+        return None
 
 
 EXAMPLE = dict(zip(UI_FEATURE_NAMES, (0.45, 0.6, 0.55, 1, 0, 0.0, 1, 1, 0, 1, 0.0), strict=True))
@@ -263,9 +289,9 @@ def create_api(service: ScoringService) -> FastAPI:
                                    "description": "false: skip the TreeSHAP reasons (most of a call's CPU time)",
                                    "schema": {"type": "boolean", "default": True}}]}
 
-    @app.post("/api/predict", tags=["prediction"], summary="Score one applicant",
+    @app.post("/api/predict", tags=["prediction"], summary="Score one applicant (features, or a known applicant)",
               openapi_extra=_body_doc(REQUEST_REF, EXAMPLE) | reasons_doc,
-              responses={200: {"model": PredictionDoc}, **_errors(401, 413, 422, 503)})
+              responses={200: {"model": PredictionDoc}, **_errors(401, 404, 413, 422, 503)})
     async def predict(request: Request) -> Response:
         started = time.perf_counter()
         request_id = new_request_id()
@@ -275,7 +301,13 @@ def create_api(service: ScoringService) -> FastAPI:
             with service.refusals(request_id=request_id, started=started, input=lambda: _caller_input(body),
                                   client=client):
                 explain = _explain(request.scope["query_string"])
-                features = service.require_model()[1].parse(body)
+                validator = service.require_model()[1]
+                if DOSSIER_KEY in body:  # a known applicant, maybe with overrides (what-if): api.dossier_routes
+                    data = _loads_or_none(body)
+                    if WhatIfRules.is_dossier(data):
+                        return predict_dossier(service, data, request_id=request_id, started=started,
+                                               explain=explain, client=client)
+                features = validator.parse(body)
                 result = service.score(features, request_id=request_id, started=started, explain=explain,
                                        client=client)
             return _json(_prediction_body(result, request_id), request_id=request_id)
@@ -337,12 +369,22 @@ def create_api(service: ScoringService) -> FastAPI:
             return _json({"detail": "this model has no report (train it with python train.py)"}, 404)
         return Response(report, media_type="text/html; charset=utf-8")
 
+    from api.dossier_routes import add_dossier_routes, predict_dossier  # they use this module's helpers
+
+    add_dossier_routes(app, service)
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             request_schema = (service.validator.request_schema() if service.validator is not None
                               else {"type": "object", "title": "PredictRequest"})
-            doc.setdefault("components", {}).setdefault("schemas", {})["PredictRequest"] = request_schema
+            schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+            schemas["PredictRequest"] = request_schema
+            if service.what_if_rules is not None:
+                schemas["DossierRequest"] = service.what_if_rules.schema(request_schema)
+                predict_body = doc["paths"]["/api/predict"]["post"]["requestBody"]["content"]["application/json"]
+                predict_body["schema"] = {"oneOf": [REQUEST_REF, {"$ref": "#/components/schemas/DossierRequest"}]}
+            schemas.update(app.state.dossier_docs)
             app.openapi_schema = doc
         return app.openapi_schema
 

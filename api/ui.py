@@ -1,27 +1,59 @@
-"""The advisers' form (Gradio Blocks): the 11 features in, the decision, a gauge and the reasons out.
+"""The advisers' form (Gradio Blocks): a dossier or the 11 features in; the decision, a gauge,
+the reasons, the change against the dossier, the adviser's decision and the letter out.
 
-Widgets come from `scoring.schema`: sliders and numbers with the form ranges, one radio per
-exclusive one-hot group, checkboxes for flags (sent to the model as 0/1). Drawing only: scoring
-and logging go through `api.scoring_service.ScoringService`.
+Widgets come from `scoring.schema`: number boxes with the accepted ranges, one radio per exclusive
+one-hot group, checkboxes for flags (sent to the model as 0/1). "Charger le dossier" fills them with
+a known applicant's values and scores their full stored row; "Évaluer" with a dossier number scores
+the changed fields on that row (what-if) and shows the change of score against the dossier's.
+Drawing only: pure parts in `api.form_parts`, scoring and logging in `api.scoring_service`.
+
+Events usable by programs (gradio_client, named parameters, plain-text outputs): `predict`,
+`load_dossier`, `decide`, `letter`.
 """
 
 from __future__ import annotations
 
 import html
+import inspect
+import json
 import logging
-import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
 
-from api.logger import new_request_id, safe_input
-from api.predictor import Prediction, Reason
+from api.adviser import ACCEPT, DECISION_LABELS_FR, DecisionError
+from api.form_parts import (
+    MISSING,
+    NO_DOSSIER,
+    FormInput,
+    FormRefusal,
+    _fr,
+    change_text,
+    dossier_values,
+    facts_markdown,
+    form_inputs,
+    gauge_html,
+    reasons_markdown,
+    score_text,
+    sent_input,
+    to_features,
+)
+from api.logger import new_request_id
+from api.predictor import Prediction
 from api.rest import REPORT_ROUTE
-from api.scoring_service import ModelUnavailable, ScoringService, refusal_message, shown_path
+from api.scoring_service import (
+    DossierResult,
+    ModelUnavailable,
+    ScoringService,
+    StoreUnavailable,
+    UnknownApplicant,
+    UnknownRequest,
+    shown_path,
+)
 from api.validation import Bound
-from scoring.explain_format import format_value, fr_percent, fr_points
-from scoring.schema import EXCLUSIVE_GROUPS, LABEL_REVIEW, UI_FEATURES, ExclusiveGroup, UIFeature
+from scoring.schema import LABEL_HIGH_RISK, LABEL_REVIEW, SOURCE_DOSSIER, SOURCE_FORM, ExclusiveGroup
 
 log = logging.getLogger(__name__)
 
@@ -32,175 +64,71 @@ CSS = """
 #gauge .zone {position: absolute; top: 0; bottom: 0; background: rgba(234, 179, 8, 0.35);}
 #gauge .mark {position: absolute; top: -4px; bottom: -4px; width: 3px; background: #111827;}
 #gauge .scale {display: flex; justify-content: space-between; font-size: 0.85em; color: #4b5563;}
+.decision-low textarea, .decision-low input {background: #dcfce7 !important; color: #14532d !important;
+  font-weight: 600;}
+.decision-review textarea, .decision-review input {background: #fef3c7 !important; color: #78350f !important;
+  font-weight: 600;}
+.decision-high textarea, .decision-high input {background: #fee2e2 !important; color: #7f1d1d !important;
+  font-weight: 600;}
+#letter iframe {width: 100%; height: 32em; border: 1px solid #d1d5db; background: white;}
 """
 
-# One input of the form: a feature widget, or the radio of an exclusive group.
-FormInput = UIFeature | ExclusiveGroup
-
-
-def form_inputs() -> list[FormInput]:
-    """The form's inputs in schema order, each exclusive group once (where its first member is)."""
-    group_of = {f: g for g in EXCLUSIVE_GROUPS for f in g.options.values() if f is not None}
-    out: list[FormInput] = []
-    for feature in UI_FEATURES:
-        group = group_of.get(feature.name)
-        item: FormInput = group if group is not None else feature
-        if item not in out:
-            out.append(item)
-    return out
-
-
-class FormRefusal(ValueError):
-    """A form value refused, with the French message shown in the form."""
-
-
-class _Missing:
-    """A value the call did not send (Gradio would refuse the call before our code: see build_ui)."""
-
-    def __repr__(self) -> str:
-        return "<manquant>"
-
-
-MISSING = _Missing()
-
-
-def _fr(x: float) -> str:
-    return f"{x:.6g}".replace(".", ",")
-
-
-def _shown(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else ("vide" if value is None else str(value))
-    return text if len(text) <= 40 else text[:40] + "…"
-
-
-def _number(value: Any) -> float | None:
-    """A real number as sent (int or float, not a boolean, not a string), else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-def to_features(values: tuple[Any, ...] | list[Any], bounds: dict[str, Bound] | None = None) -> dict[str, float]:
-    """Form values as sent (in `form_inputs()` order) → model features; radios become one-hot 0/1.
-
-    Nothing is coerced: a number box takes a number within the accepted range (`bounds`: the same
-    rules as the API; the schema's form range when no model is loaded), a checkbox true/false (or
-    0/1), a radio one of its choices. Raises `FormRefusal` with a French message naming the field.
-    """
-    items = form_inputs()
-    sent = sum(1 for v in values if v is not MISSING)
-    if len(values) != len(items) or sent != len(items):
-        raise FormRefusal(f"Le formulaire attend {len(items)} valeurs (reçu {sent}).")
-    features: dict[str, float] = {}
-    problems: list[str] = []
-    for item, value in zip(items, values, strict=True):
-        if isinstance(item, ExclusiveGroup):
-            if not isinstance(value, str) or value not in item.options:
-                problems.append(f"{item.label} : choisir parmi {', '.join(item.options)} (reçu {_shown(value)}).")
-                continue
-            for option, name in item.options.items():
-                if name is not None:
-                    features[name] = 1.0 if option == value else 0.0
-        elif item.widget == "checkbox":
-            if value is True or value is False or (type(value) in (int, float) and value in (0, 1)):
-                features[item.name] = float(value)
-            else:
-                problems.append(f"{item.label} : cocher ou décocher la case (reçu {_shown(value)}).")
-        else:
-            x = _number(value)
-            b = (bounds or {}).get(item.name)
-            low, high = (b.low, b.high) if b else (item.minimum, item.maximum)
-            if x is None:
-                problems.append(f"{item.label} : saisir un nombre (reçu {_shown(value)}).")
-            elif not math.isfinite(x):
-                problems.append(f"{item.label} : saisir un nombre fini (reçu {_shown(value)}).")
-            elif not low <= x <= high:
-                problems.append(f"{item.label} : saisir un nombre entre {_fr(low)} et {_fr(high)} (reçu {_fr(x)}).")
-            else:
-                features[item.name] = x
-    if problems:
-        raise FormRefusal(" ".join(problems))
-    return features
-
-
-def sent_input(values: tuple[Any, ...] | list[Any]) -> dict[str, Any]:
-    """What the form call sent, by field name (feature or group), made loggable."""
-    names = [item.name for item in form_inputs()]
-    given = {names[i] if i < len(names) else f"extra_{i}": v for i, v in enumerate(values) if v is not MISSING}
-    return safe_input(given)
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.2f} %".replace(".", ",")
-
-
-def gauge_html(result: Prediction, grey_zone: tuple[float, float]) -> str:
-    """A bar filled to the score, the threshold as a black mark, the grey zone shaded.
-
-    The bar ends at three times the threshold (or further if the score is beyond) rather than at
-    100 %: with a threshold near 10 %, a 0-100 % bar squeezes everything into its first tenth.
-    """
-    colour = "#dc2626" if result.prediction else "#16a34a"
-    low, high = (max(0.0, grey_zone[0]), min(1.0, grey_zone[1]))
-    top = min(1.0, max(3 * result.threshold, 1.5 * high, 1.1 * result.score))
-
-    def pos(x: float) -> float:
-        return 100 * min(x, top) / top
-
-    return (
-        '<div id="gauge-inner">'
-        f'<div style="margin-bottom:4px"><b>Probabilité de défaut : {_pct(result.score)}</b> '
-        f'— seuil de décision : {_pct(result.threshold)}</div>'
-        '<div class="bar">'
-        f'<div class="fill" style="width:{pos(result.score):.2f}%;background:{colour}"></div>'
-        f'<div class="zone" style="left:{pos(low):.2f}%;width:{pos(high) - pos(low):.2f}%" '
-        f'title="zone à étudier"></div>'
-        f'<div class="mark" style="left:calc({pos(result.threshold):.2f}% - 1px)" title="seuil"></div>'
-        '</div><div class="scale"><span>0 %</span><span>zone jaune : à étudier · trait noir : seuil</span>'
-        f'<span>{_pct(top)}</span></div></div>'
-    )
-
-
-def reasons_markdown(result: Prediction, binary: set[str] | frozenset[str] = frozenset()) -> str:
-    """The reasons in the adviser's terms: each listed feature with its value in French and its effect
-    in points of default probability, then the other features in one line each (median-filled rest,
-    given but not listed); the points add up from the average applicant's probability to the score."""
-    reasons = result.reasons
-
-    def listed(items: tuple[Reason, ...]) -> str:
-        return "\n".join(f"- {html.escape(r.label, quote=False)} : "
-                         f"{format_value(r.feature, r.value, binary=r.feature in binary)} ({fr_points(r.points)})"
-                         for r in items) or "- aucun"
-
-    text = (f"**Ce qui augmente le risque**\n{listed(reasons.up)}\n\n"
-            f"**Ce qui diminue le risque**\n{listed(reasons.down)}")
-    others = [f"{a.label} : {fr_points(a.points)}" for a in reasons.aggregates
-              if a is reasons.rest or fr_points(a.points) != fr_points(0.0)]  # a zero "unlisted" line says nothing
-    if others:
-        text += "\n\n" + "<br>".join(others)
-    if reasons.base_score is not None:
-        text += (f"\n\n<small>Entre parenthèses : effet sur la probabilité de défaut, en points (SHAP exact, "
-                 f"XGBoost). Client moyen : {fr_percent(reasons.base_score)} ; avec ces effets : "
-                 f"{fr_percent(result.score)}.</small>")
-    return text
-
-
+# The decision box's colour, set in the browser from the decision and the review flag, so that the
+# events' outputs stay plain text for programs: green (low risk), amber (à étudier), red (high risk).
+COLOUR_JS = f"""(decision, review) => {{
+  const box = document.querySelector('#decision');
+  if (!box) return;
+  box.classList.remove('decision-low', 'decision-review', 'decision-high');
+  if (!decision) return;
+  box.classList.add(review === {json.dumps(LABEL_REVIEW)} ? 'decision-review'
+                    : decision === {json.dumps(LABEL_HIGH_RISK)} ? 'decision-high' : 'decision-low');
+}}"""
 REFUSED = "**Saisie refusée.** "
+NO_STORE = ("Les dossiers ne sont pas disponibles pour le moment (base des clients connus absente ou en "
+            "construction) : le formulaire reste utilisable avec les 11 champs.")
+CHOICES_FR = {label: code for code, label in DECISION_LABELS_FR.items()}
+
+
+def parse_dossier_number(value: Any) -> int | None:
+    """The dossier number typed (None when empty); raises `FormRefusal` in French when malformed."""
+    if value is MISSING or value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if type(value) is int:
+        number = value
+    elif isinstance(value, str) and value.strip().replace(" ", "").isdigit():
+        number = int(value.strip().replace(" ", ""))
+    else:
+        raise FormRefusal(f"N° de dossier : saisir un nombre entier positif (reçu {str(value)[:40]!r}).")
+    if not 1 <= number <= 2**31 - 1:
+        raise FormRefusal(f"N° de dossier : saisir un nombre entier positif (reçu {number}).")
+    return number
+
+
+def _named(fn: Callable[..., Any], names: list[str]) -> Callable[..., Any]:
+    """`fn(*values)` with a signature naming each input: gradio_client shows these names."""
+    def event(*values: Any) -> Any:
+        return fn(*values)
+
+    event.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in names])
+    event.__name__ = fn.__name__
+    return event
 
 
 def build_ui(service: ScoringService) -> gr.Blocks:
-    """The Blocks of the form; event `predict` (also the gradio_client API name).
+    """The Blocks of the form; events `predict`, `load_dossier`, `decide`, `letter` (gradio_client names).
 
-    The event takes the values as sent (`preprocess=False`: Gradio's own checks, in English and
-    outside our log, never run) and checks them with the API's rules (`to_features`). A refusal is
+    The events take the values as sent (`preprocess=False`: Gradio's own checks, in English and
+    outside our log, never run) and check them with the API's rules (`to_features`). A refusal is
     one log line with the input as sent, one console line, and a French message in the form
     (`#message`), never an error badge on the outputs.
     """
     bounds = service.validator.bounds if service.validator else None
+    items = form_inputs()
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         with gr.Tab("Évaluation"):
-            gr.Markdown(f"# {TITLE}\nRenseignez le dossier puis cliquez sur **Évaluer**. "
-                        "Les autres informations du modèle prennent la valeur médiane des clients connus.")
+            gr.Markdown(f"# {TITLE}\nChargez un dossier par son numéro, ou renseignez les 11 champs, puis "
+                        "cliquez sur **Évaluer**.")
             if service.predictor is None:
                 gr.Markdown("**Service indisponible : aucun modèle chargé.** "
                             f"{html.escape(shown_path(service.load_error) or '')}")
@@ -210,17 +138,35 @@ def build_ui(service: ScoringService) -> gr.Blocks:
             widgets: list[gr.components.Component] = []
             with gr.Row():
                 with gr.Column(scale=3):
-                    for item in form_inputs():
+                    with gr.Row(equal_height=True):
+                        dossier = gr.Textbox(label="N° de dossier", value="", placeholder="par exemple 100002",
+                                             elem_id="dossier-id", scale=2)
+                        load = gr.Button("Charger le dossier", elem_id="load", scale=1)
+                    facts = gr.Markdown(NO_DOSSIER, elem_id="facts")
+                    for item in items:
                         widgets.append(_widget(item, template, bounds))
                     submit = gr.Button("Évaluer", variant="primary", elem_id="submit")
                 with gr.Column(scale=2):
                     message = gr.Markdown(elem_id="message")
-                    decision = gr.Textbox(label="Décision", interactive=False, elem_id="decision")
-                    review = gr.Textbox(label="Revue", interactive=False, elem_id="review")
-                    score = gr.Number(value=None, label="Score (probabilité de défaut)", precision=4, interactive=False,
-                                      elem_id="score")
+                    decision = gr.Textbox(label="Décision", value="", interactive=False, elem_id="decision",
+                                          elem_classes=["decision"])
+                    review = gr.Textbox(label="Revue", value="", interactive=False, elem_id="review")
+                    score = gr.Textbox(label="Score (probabilité de défaut)", value="", interactive=False,
+                                       elem_id="score")
+                    change = gr.Markdown(elem_id="change")
                     gauge = gr.HTML(elem_id="gauge")
                     reasons = gr.Markdown(elem_id="reasons")
+                    request_id = gr.Textbox(label="Référence de l'évaluation", value="", interactive=False,
+                                            elem_id="request-id")
+                    with gr.Group():
+                        adviser = gr.Radio(list(CHOICES_FR), label="Décision du conseiller", value=None,
+                                           elem_id="adviser-decision")
+                        motive = gr.Textbox(label="Motif (obligatoire pour passer outre le modèle)", value="",
+                                            elem_id="adviser-reason")
+                    record = gr.Button("Enregistrer la décision", elem_id="record")
+                    recorded = gr.Markdown(elem_id="recorded")
+                    print_letter = gr.Button("Imprimer le courrier", elem_id="print-letter")
+                    letter = gr.HTML(elem_id="letter")
         with gr.Tab("Rapport du modèle"):
             if service.report_html() is not None:
                 # an iframe: the report's own styles stay out of the form
@@ -229,31 +175,113 @@ def build_ui(service: ScoringService) -> gr.Blocks:
             else:
                 gr.Markdown("Ce modèle n'a pas de rapport (il est écrit par `python train.py`).")
 
-        def refuse(request_id: str, exc: Exception, french: str) -> tuple:
-            log.warning("form call %s refused: %s", request_id, refusal_message(exc))  # logged by the service
-            return None, "", "", "", "", REFUSED + html.escape(french, quote=False)
+        outputs = [score, decision, review, gauge, reasons, message, change, facts, request_id]
 
-        def on_submit(*values: Any) -> tuple[float | None, str, str, str, str, str]:
-            started = time.perf_counter()
-            request_id = new_request_id()
-            try:
-                with service.refusals(request_id=request_id, started=started, input=lambda: sent_input(values)):
-                    features = to_features(values, bounds)
-                    result = service.score(features, request_id=request_id, started=started)
-            except FormRefusal as exc:
-                return refuse(request_id, exc, str(exc))
-            except ModelUnavailable as exc:
-                return refuse(request_id, exc, "aucun modèle n'est chargé : le service ne peut pas évaluer de dossier.")
-            except Exception as exc:  # noqa: BLE001 - one log line and one console line, no traceback
-                return refuse(request_id, exc, "erreur interne : le dossier n'a pas pu être évalué.")
+        def shown(result: Prediction, rid: str, facts_text: Any, base: Prediction | None = None) -> tuple:
             flag = LABEL_REVIEW if result.review else "—"
-            return (round(result.score, 4), result.label, flag, gauge_html(result, service.predictor.grey_zone),
-                    reasons_markdown(result, binary), "")
+            return (score_text(result.score), result.label, flag, gauge_html(result, service.predictor.grey_zone),
+                    reasons_markdown(result, binary), "", change_text(result, base), facts_text, rid)
 
-        submit.click(on_submit, inputs=widgets, outputs=[score, decision, review, gauge, reasons, message],
-                     api_name="predict", preprocess=False)
+        def refused(rid: str, started: float, given: dict[str, Any], french: str, error: str,
+                    source: str = SOURCE_FORM) -> tuple:
+            service.log_refusal(request_id=rid, input=given, started=started, error=error, source=source)
+            log.warning("form call %s refused: %s", rid, error)
+            return ("", "", "", "", "", REFUSED + french, "", gr.update(), "")
+
+        def attempt(rid: str, started: float, given: dict[str, Any], work: Callable[[], tuple]) -> tuple:
+            try:
+                return work()
+            except FormRefusal as exc:
+                return refused(rid, started, given, str(exc), str(exc))
+            except ModelUnavailable as exc:
+                return refused(rid, started, given,
+                               "aucun modèle n'est chargé : le service ne peut pas évaluer de dossier.", str(exc))
+            except UnknownApplicant as exc:
+                return refused(rid, started, given, f"dossier n° {exc.applicant_id} introuvable parmi les clients "
+                                                    "connus.", str(exc), SOURCE_DOSSIER)
+            except StoreUnavailable as exc:
+                return refused(rid, started, given, NO_STORE, str(exc), SOURCE_DOSSIER)
+            except Exception as exc:  # noqa: BLE001 - one log line and one console line, no traceback
+                return refused(rid, started, given, "erreur interne : le dossier n'a pas pu être évalué.",
+                               f"internal error: {type(exc).__name__}: {exc}")
+
+        def on_submit(*values: Any) -> tuple:
+            started, rid = time.perf_counter(), new_request_id()
+            form, number = values[:len(items)], values[len(items)] if len(values) > len(items) else MISSING
+            given = sent_input(form) | ({"SK_ID_CURR": number} if number not in (MISSING, None, "") else {})
+
+            def work() -> tuple:
+                applicant = parse_dossier_number(number)
+                if applicant is None:
+                    result = service.score(to_features(form, bounds), request_id=rid, started=started,
+                                           source=SOURCE_FORM)
+                    return shown(result, rid, NO_DOSSIER)
+                if len(form) != len(items) or any(v is MISSING for v in form):
+                    to_features(form, bounds)  # raises: the form's values are incomplete
+                predictor, _ = service.require_model()
+                own = dossier_values(service.dossier(applicant), predictor.features)
+                changed = [v if v != mine else None for v, mine in zip(form, own, strict=True)]
+                overrides = to_features(changed, bounds, partial=True)
+                done = service.score_dossier(applicant, overrides or None, request_id=rid, started=started)
+                out = shown(done.result, rid, facts_markdown(applicant, done.dossier.facts), done.base)
+                return out if done.base else (*out[:6], "Aucun champ modifié : score du dossier.", *out[7:])
+
+            return attempt(rid, started, given, work)
+
+        def on_load(number: Any) -> tuple:
+            started, rid = time.perf_counter(), new_request_id()
+
+            def work() -> tuple:
+                applicant = parse_dossier_number(number)
+                if applicant is None:
+                    raise FormRefusal("N° de dossier : saisir le numéro du dossier à charger.")
+                done: DossierResult = service.score_dossier(applicant, request_id=rid, started=started)
+                values = dossier_values(done.dossier, service.predictor.features)
+                return (*values, *shown(done.result, rid, facts_markdown(applicant, done.dossier.facts)))
+
+            out = attempt(rid, started, {"SK_ID_CURR": safe_number(number)}, work)
+            return out if len(out) > len(outputs) else (*[gr.update()] * len(items), *out)
+
+        def on_decide(rid: Any, choice: Any, motive_text: Any) -> str:
+            code = CHOICES_FR.get(choice) if isinstance(choice, str) else None
+            if code is None:
+                return "Choisir la décision : " + ", ".join(CHOICES_FR) + "."
+            try:
+                made = service.record_decision(str(rid or ""), code, motive_text if motive_text else None,
+                                               source=SOURCE_FORM)
+            except UnknownRequest:
+                return "Aucune évaluation à décider : évaluez ou chargez d'abord un dossier."
+            except DecisionError as exc:
+                return ("Motif obligatoire : la décision diffère de celle du modèle." if exc.field == "reason" else
+                        "Le modèle ne tranche pas (à étudier) : choisir Accepter ou Refuser.")
+            final = "acceptée" if made.final == ACCEPT else "refusée"
+            note = " (contre l'avis du modèle)" if made.override else ""
+            return f"Décision enregistrée : demande {final}{note}."
+
+        def on_letter(rid: Any) -> str:
+            try:
+                page = service.letter_for_request(str(rid or ""))
+            except UnknownRequest:
+                return "<p>Aucune évaluation : évaluez ou chargez d'abord un dossier.</p>"
+            return (f'<iframe title="Courrier au client" srcdoc="{html.escape(page, quote=True)}"></iframe>')
+
+        names = [item.name for item in items]
+        submit.click(_named(on_submit, [*names, "dossier"]), inputs=[*widgets, dossier], outputs=outputs,
+                     api_name="predict", preprocess=False) \
+            .then(None, inputs=[decision, review], js=COLOUR_JS, api_visibility="private")
+        load.click(_named(on_load, ["dossier"]), inputs=[dossier], outputs=[*widgets, *outputs],
+                   api_name="load_dossier", preprocess=False) \
+            .then(None, inputs=[decision, review], js=COLOUR_JS, api_visibility="private")
+        record.click(_named(on_decide, ["request_id", "decision", "reason"]), inputs=[request_id, adviser, motive],
+                     outputs=[recorded], api_name="decide", preprocess=False)
+        print_letter.click(_named(on_letter, ["request_id"]), inputs=[request_id], outputs=[letter],
+                           api_name="letter", preprocess=False)
     _pad_short_calls(demo)
     return demo
+
+
+def safe_number(value: Any) -> Any:
+    return value if isinstance(value, int | str) and len(str(value)) <= 40 else repr(value)[:40]
 
 
 def _pad_short_calls(demo: gr.Blocks) -> None:
@@ -273,13 +301,14 @@ def _pad_short_calls(demo: gr.Blocks) -> None:
 
 
 def _widget(item: FormInput, template: dict[str, float], bounds: dict[str, Bound] | None) -> gr.components.Component:
+    # Defaults: the median applicant (the template); a loaded dossier replaces them.
     if isinstance(item, ExclusiveGroup):
         choices = list(item.options)
         default = next((o for o, f in item.options.items() if f and template.get(f) == 1.0), choices[-1])
-        return gr.Radio(choices=choices, value=default, label=item.label)
+        return gr.Radio(choices=choices, value=default, label=item.label, elem_id=f"in-{item.name}")
     default = template.get(item.name, item.minimum)
     if item.widget == "checkbox":
-        return gr.Checkbox(value=default == 1.0, label=item.label)
+        return gr.Checkbox(value=default == 1.0, label=item.label, elem_id=f"in-{item.name}")
     b = (bounds or {}).get(item.name)
     low, high = (b.low, b.high) if b else (item.minimum, item.maximum)
     default = min(max(default if default == default else low, low), high)  # NaN → the lowest accepted

@@ -5,7 +5,9 @@ usage: python benchmarks/bench_serving.py [--quick] [--model-dir DIR] [--duratio
 1. Reference: a bare FastAPI app (no middleware, one route that parses the same JSON body and answers a
    small JSON object), launched with the same uvicorn settings as the app.
 2. `python app_gradio.py` on 127.0.0.1 with logging on; `wrk` (Debian) with N connections for S seconds
-   on POST /api/predict, with and without reasons. Every request carries another applicant (a wrk lua
+   on POST /api/predict, with and without reasons, and on GET /api/applicants/{id} over the store's
+   known applicants (the app's default store: built on its first start when missing). Every request
+   carries another applicant (a wrk lua
    script cycles through pre-generated distinct bodies), so no cache can fake the figure.
 3. Exact log check: a fixed number of calls from 16 threads, and the log lines they added (none lost,
    none torn).
@@ -29,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -94,6 +97,40 @@ request = function()
   return wrk.format(nil, nil, nil, bodies[(counter %% #bodies) + 1])
 end
 """
+
+
+# wrk: GET one known applicant after another (dossier look-ups).
+LUA_GET = """paths = {}
+for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter %% #paths) + 1])
+end
+"""
+STORE_WAIT_S = 600  # the default twin store is built by the app on its first start (~30 s on a quiet machine)
+
+
+def dossier_script(url: str, work: Path, model_dir: Path) -> Path | None:
+    """A wrk script cycling over the known applicants of the launched app's store (None: no store)."""
+    from scoring.store_build import open_default_store
+
+    deadline = time.monotonic() + STORE_WAIT_S
+    while True:
+        with urllib.request.urlopen(f"{url}/health", timeout=5) as answer:
+            state = json.loads(answer.read())["feature_store"]
+        if state["loaded"] or "being built" not in (state.get("reason") or "") or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    store, _ = open_default_store(model_dir, build=False) if state["loaded"] else (None, "")
+    if store is None:
+        return None
+    with store:
+        ids = store.ids(N_BODIES)
+    (work / "paths.txt").write_text("".join(f"/api/applicants/{i}\n" for i in ids))
+    script = work / "get.lua"
+    script.write_text(LUA_GET % {"paths": work / "paths.txt"})
+    return script
 
 
 def parse_wrk(out: str) -> dict[str, float]:
@@ -241,6 +278,12 @@ def http_figures(model_dir: Path, duration: int, connections: int, exact_n: int,
         for name, path in (("POST /api/predict (with reasons)", "/api/predict"),
                            ("POST /api/predict?reasons=false", "/api/predict?reasons=false")):
             lines.append(row(name, run_wrk(wrk, script, url + path, connections, duration), bare["rps"]))
+        get_script = dossier_script(url, work, model_dir)
+        if get_script is None:
+            notes.append("GET /api/applicants/{id}: no feature store for this model (see /health): row skipped.")
+        else:
+            lines.append(row("GET /api/applicants/{id} (dossier look-up, with reasons)",
+                             run_wrk(wrk, get_script, url, connections, duration), bare["rps"]))
         stats = wait_logged(url)
         before, torn_before = log_lines(log)
         notes.append(f"Log after the load runs: {before:,} whole lines, {torn_before} torn; writer stats {stats} "

@@ -34,6 +34,18 @@ def model_dir() -> Path:
     return Path(os.environ.get("MODEL_DIR") or MODELS_DIR)
 
 
+# The feature store of known applicants (scoring/store.py), next to the model artifacts by default.
+FEATURE_STORE_FILE = "feature_store.sqlite"
+
+
+def feature_store_path(model_directory: str | Path | None = None) -> Path:
+    """Feature store file: `FEATURE_STORE`, or `feature_store.sqlite` in `model_directory` (default `model_dir()`)."""
+    given = os.environ.get("FEATURE_STORE")
+    if given:
+        return Path(given)
+    return Path(model_directory if model_directory is not None else model_dir()) / FEATURE_STORE_FILE
+
+
 def log_path() -> Path:
     """Prediction log: `LOG_PATH` or `logs/predictions.log`."""
     return Path(os.environ.get("LOG_PATH") or DEFAULT_LOG_PATH)

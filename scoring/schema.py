@@ -273,6 +273,9 @@ STATUS_ERROR = "error"
 # from a batch, a known applicant's dossier as stored, or a dossier with some values changed.
 SOURCE_FORM, SOURCE_API, SOURCE_BATCH, SOURCE_DOSSIER, SOURCE_WHAT_IF = "form", "api", "batch", "dossier", "what-if"
 LOG_SOURCES = (SOURCE_FORM, SOURCE_API, SOURCE_BATCH, SOURCE_DOSSIER, SOURCE_WHAT_IF)
+# The key of a log line recording an adviser's final decision on an earlier call (prediction null):
+# {"decision": accept / refuse / override, "final", "model_decision", "reason", "of_request", ...}.
+ADVISER_DECISION_KEY = "adviser_decision"
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from scoring.fairness import GENDER_PATTERN, fairness_audit
 from scoring.plots import PLOT_FILES, chart_images
 from scoring.reference import build_reference, served_matrix, template_of, template_row
 from scoring.schema import (
+    APPLICATION_TEST,
     EXT_SOURCE_1,
     EXT_SOURCE_2,
     EXT_SOURCE_3,
@@ -279,24 +280,32 @@ def train_model(
 
 
 def load_training_frame(data_dir: Path, *, seed: int, applicants: int, quiet: bool = False):
-    """Features, target, true probability (synthetic only) and a description of the source."""
+    """Features, target, true probability (synthetic only), a description of the source, and the tables
+    of the feature store (the training applicants and the application_test ones; None for a features table)."""
     from scoring import data, datadir, features, synthetic
+    from scoring.store_build import with_test_applicants
 
     given = datadir.training_source(data_dir)  # a features table with TARGET, the Kaggle tables, or nothing
     if given.kind == datadir.FEATURES:
         _log(f"using the features table {given.path}", quiet)
         frame, target, source = datadir.load_features_table(given.path)
-        return frame, target, None, source
+        return frame, target, None, source, None
     if given.kind == datadir.KAGGLE:
         _log(f"using the Kaggle files in {data_dir}", quiet)
         tables = data.load_tables(data_dir, progress=not quiet)
+        test_path = data.find_table(data_dir, APPLICATION_TEST)
+        test_application = data.read_application_file(test_path) if test_path is not None else None
         true_probability = None
         source = {"kind": "kaggle", "data_dir": str(data_dir)}
     else:
         _log(f"no application_train file in {data_dir}: generating the synthetic twin "
              f"({applicants} applicants, seed {seed})", quiet)
-        twin = synthetic.generate(applicants, seed, progress=not quiet)
+        # Its application_test applicants (an independent stream: the training part is the same) are
+        # not trained on; their child rows are in the child tables, as in the Kaggle files.
+        twin = synthetic.generate(applicants, seed, progress=not quiet,
+                                  test_applicants=synthetic.DEFAULT_TEST_APPLICANTS)
         tables = twin.tables
+        test_application = twin.test_application
         true_probability = twin.true_probability
         source = {"kind": "synthetic", "applicants": applicants, "seed": seed}
     frame = features.build_features(tables, progress=not quiet)
@@ -305,12 +314,16 @@ def load_training_frame(data_dir: Path, *, seed: int, applicants: int, quiet: bo
     if true_probability is not None:
         true_probability = true_probability.loc[frame.index].to_numpy()
     source["row_counts"] = {name: len(frame) for name, frame in tables.items() if frame is not None}
-    return frame, target, true_probability, source
+    return frame, target, true_probability, source, with_test_applicants(tables, test_application)
 
 
 def run_training(data_dir: Path, model_dir: Path, cfg: TrainConfig, *, applicants: int,
-                 quiet: bool = False, compare_variant: bool = True, tracking: bool = True) -> dict[str, Any]:
+                 quiet: bool = False, compare_variant: bool = True, tracking: bool = True,
+                 feature_store: bool = True) -> dict[str, Any]:
     """The whole `train.py` job; returns the metrics written to metrics.json.
+
+    With `feature_store`, the feature store of the applicants of the tables (training and application_test
+    ones) is written next to the artifacts (`scoring.store_build.build_store`).
 
     With `compare_variant`, a model without the gender features (same hyperparameters) is trained
     too, for the report's comparison. With `tracking`, the run is recorded with MLflow.
@@ -318,7 +331,7 @@ def run_training(data_dir: Path, model_dir: Path, cfg: TrainConfig, *, applicant
     from scoring.report import build_report
 
     started = time.perf_counter()
-    frame, target, true_probability, source = load_training_frame(
+    frame, target, true_probability, source, store_tables = load_training_frame(
         Path(data_dir), seed=cfg.seed, applicants=applicants, quiet=quiet)
     _log(f"{frame.shape[0]} applicants, {frame.shape[1]} features, default rate {target.mean():.3f}", quiet)
     result = train_model(frame, target, cfg, true_probability=true_probability, groups_from=frame, quiet=quiet)
@@ -342,9 +355,19 @@ def run_training(data_dir: Path, model_dir: Path, cfg: TrainConfig, *, applicant
                                metrics=result.metrics, reference=result.reference, extra_files=extra)
     for warning in result.metrics["warnings"]:
         log.warning("WARNING [%s]: %s", warning["code"], warning["message"])
+    from scoring.config import FEATURE_STORE_FILE
+
+    store_path = model_dir / FEATURE_STORE_FILE
+    store_path.unlink(missing_ok=True)  # the previous model's: neither logged to MLflow nor kept stale
     if tracking:
         from scoring.tracking import log_training_run
 
         run = log_training_run(model_dir, result, cfg, manifest, quiet=quiet)
         result.metrics["mlflow"] = run
+    if feature_store and store_tables is not None:
+        from scoring.store_build import build_store
+
+        _log(f"writing the feature store of the known applicants to {store_path}", quiet)
+        build_store(store_tables, frame, result.features, manifest["model_version"], store_path,
+                    progress=not quiet, info={"source": {k: v for k, v in source.items() if k != "row_counts"}})
     return result.metrics

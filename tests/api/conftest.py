@@ -13,9 +13,13 @@ from api.logger import PredictionLogger
 from api.predictor import Predictor
 from api.rest import create_api
 from api.scoring_service import ScoringService
-from scoring.schema import UI_FEATURE_NAMES
+from scoring import config
+from scoring.schema import MANIFEST_FILE, UI_FEATURE_NAMES
+from scoring.store import FeatureStore
 from tests.api.fixture_model import build_model_dir
 from tests.helpers import free_port, launched
+
+STORE_APPLICANTS, STORE_SEED = 300, 11  # a small twin: 300 training and its application_test applicants
 
 # A valid applicant of the 11 form features: higher education, man, working, document 3 given.
 VALID = dict(zip(UI_FEATURE_NAMES, (0.45, 0.6, 0.55, 1, 0, 2.0, 1, 0, 1, 1, 0.0), strict=True))
@@ -49,14 +53,60 @@ def client(service: ScoringService) -> Iterator[TestClient]:
         yield c
 
 
+@pytest.fixture(scope="session")
+def twin_store_tables():
+    """The small twin's tables (training and application_test applicants together), as the store reads them."""
+    from scoring.store_build import twin_tables
+
+    return twin_tables(STORE_APPLICANTS, STORE_SEED, progress=False)
+
+
+def store_for(model_dir: Path, tables, path: Path) -> Path:
+    """The feature store of `tables` built for the model of `model_dir` (its features and version)."""
+    from scoring.store_build import build_store, model_identity
+
+    version, features, _ = model_identity(model_dir)
+    return build_store(tables, None, features, version, path, progress=False)
+
+
+@pytest.fixture(scope="session")
+def fixture_store(model_dir: Path, twin_store_tables, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store of the small twin for the fixture model (the launched app's dossiers)."""
+    return store_for(model_dir, twin_store_tables, tmp_path_factory.mktemp("store") / "feature_store.sqlite")
+
+
 @pytest.fixture(scope="module")
-def app_url(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """`python app_gradio.py` launched on a free port with the fixture model: (url, log path);
-    the server's console is `server.out` beside the log."""
+def app_url(model_dir: Path, fixture_store: Path,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """`python app_gradio.py` launched on a free port with the fixture model and its feature store:
+    (url, log path); the server's console is `server.out` beside the log."""
     logs = tmp_path_factory.mktemp("served")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {"MODEL_DIR": str(model_dir), "LOG_PATH": str(logs / "predictions.log"), "HOST": "127.0.0.1",
-           "PORT": str(port), "HF_HUB_OFFLINE": "1"}
+           "PORT": str(port), "HF_HUB_OFFLINE": "1", "FEATURE_STORE": str(fixture_store)}
     with launched(["app_gradio.py"], f"{url}/health", env=env, log_file=logs / "server.out"):
         yield url, logs / "predictions.log"
+
+
+@pytest.fixture(scope="session")
+def committed() -> Predictor:
+    """The committed model (models/), for tests that compare with scoring from the twin's tables."""
+    if not (config.MODELS_DIR / MANIFEST_FILE).is_file():
+        pytest.skip(f"no committed model in {config.MODELS_DIR}")
+    return Predictor.from_dir(config.MODELS_DIR)
+
+
+@pytest.fixture(scope="session")
+def committed_store(committed: Predictor, twin_store_tables, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small twin's store built for the committed model."""
+    return store_for(config.MODELS_DIR, twin_store_tables, tmp_path_factory.mktemp("cstore") / "store.sqlite")
+
+
+@pytest.fixture()
+def dossier_service(committed: Predictor, committed_store: Path, tmp_path: Path) -> Iterator[ScoringService]:
+    """A service of the committed model with the small twin's store, logging under tmp_path."""
+    svc = ScoringService(committed, PredictionLogger(tmp_path / "p.log"), store=FeatureStore.open(committed_store),
+                         store_reason="")
+    yield svc
+    svc.logger.close()

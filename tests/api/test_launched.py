@@ -87,14 +87,15 @@ def test_gradio_client_calls_the_predict_event(app_url) -> None:
 
     url, log = app_url
     client = Client(url + "/", verbose=False)
-    score, label, review, gauge, reasons, message = client.predict(
+    score, label, review, gauge, reasons, message, change, facts, request_id = client.predict(
         0.45, 0.6, 0.55, "Supérieur", 2.0, True, "Homme", True, 0.0, api_name="/predict")  # form_inputs() order
-    assert message == ""
+    assert message == "" and change == "" and "client médian" in facts
     expected = httpx.post(f"{url}/api/predict", json=VALID).json()
-    assert score == pytest.approx(expected["score"], abs=1e-4)
-    assert label == expected["label"]
+    assert score == f"{100 * expected['score']:.2f} %".replace(".", ",")
+    assert label == expected["label"]  # plain text: the decision box's colour is a CSS class
     assert review in (schema.LABEL_REVIEW, "—")
     assert "seuil" in gauge and "risque" in reasons
+    assert _wait_for_record(log, request_id)["source"] == "form"
     given = {k: float(v) for k, v in VALID.items()}
     deadline = time.monotonic() + 10  # the writer appends every 50 ms
     while True:
@@ -126,8 +127,8 @@ def test_gradio_client_hostile_calls_are_refused_in_french_and_logged_once_each(
     client = Client(url + "/", verbose=False)
     before = len(_log_records(log))
     for args in HOSTILE_FORM_CALLS:
-        score, *_, message = client.predict(*args, api_name="/predict")
-        assert score is None and message.startswith("**Saisie refusée.**"), (args, message)
+        score, _, _, _, _, message, *_ = client.predict(*args, api_name="/predict")
+        assert score == "" and message.startswith("**Saisie refusée.**"), (args, message)
         assert not re.search(r"\b(Value|less than|greater than|minimum|maximum|Error)\b", message)
     short = httpx.post(f"{url}/gradio_api/call/predict", json={"data": [0.5]}).json()["event_id"]  # too few values
     events = httpx.get(f"{url}/gradio_api/call/predict/{short}", timeout=20).text
@@ -155,6 +156,32 @@ def test_without_a_model_the_launched_app_reports_why(tmp_path: Path) -> None:
         assert health.status_code == 503 and "does not exist" in health.json()["reason"]
         assert httpx.post(f"{url}/api/predict", json=VALID).status_code == 503
         assert httpx.get(f"{url}/").status_code == 200  # the form still loads and shows the reason
+
+
+def test_gradio_client_names_the_parameters_and_gets_plain_text(app_url) -> None:
+    """Named parameters (not param_0 …), keyword calls, and text without HTML entities (no &#x27;)."""
+    from gradio_client import Client
+
+    url, log = app_url
+    client = Client(url + "/", verbose=False)
+    info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert [p["parameter_name"] for p in info["/predict"]["parameters"]][:3] == list(schema.UI_FEATURE_NAMES[:3])
+    assert {"/predict", "/load_dossier", "/decide", "/letter"} <= set(info)
+    known = httpx.get(f"{url}/health").json()["feature_store"]
+    assert known["loaded"], known
+    loaded = client.predict(dossier="100002", api_name="/load_dossier")
+    n = len(info["/predict"]["parameters"]) - 1
+    values, outputs = loaded[:n], loaded[n:]
+    assert outputs[5] == "" and "Dossier n° 100002" in outputs[7]
+    named = dict(zip([p["parameter_name"] for p in info["/predict"]["parameters"]], [*values, "100002"], strict=True))
+    named[schema.EXT_SOURCE_2] = 0.05
+    again = client.predict(**named, api_name="/predict")
+    assert "points** par rapport au dossier" in again[6]
+    assert _wait_for_record(log, again[8])["source"] == "what-if"
+    texts = [x for x in (*outputs, *again) if isinstance(x, str)]
+    assert not any(re.search(r"&#x?[0-9a-fA-F]+;|&(amp|lt|gt|quot|apos);", t) for t in texts
+                   if not t.startswith("<")), texts  # Markdown and text outputs: no HTML escaping
+    assert "'" in "".join(texts)  # apostrophes as themselves ("Ancienneté dans l'emploi")
 
 
 @pytest.mark.browser

@@ -7,9 +7,10 @@ import re
 
 import pytest
 
+from api.form_parts import FormRefusal, form_inputs, gauge_html, reasons_markdown, to_features
 from api.predictor import Predictor
 from api.scoring_service import ScoringService
-from api.ui import FormRefusal, build_ui, form_inputs, gauge_html, reasons_markdown, to_features
+from api.ui import build_ui
 from scoring import schema
 from tests.api.conftest import VALID
 
@@ -69,6 +70,7 @@ def test_gauge_and_reasons(predictor: Predictor) -> None:
     assert ("#dc2626" in html) == (result.prediction == 1)
     text = reasons_markdown(result, {schema.GENDER_F, schema.GENDER_M})
     assert "Ce qui augmente le risque" in text and "Score externe 1 : 0,05" in text
+    assert "&#" not in text and "&amp;" not in text  # plain text: no HTML escaping in a Markdown output
 
 
 def test_blocks_build_with_and_without_a_model(service: ScoringService) -> None:
@@ -85,13 +87,15 @@ def _predict_fn(blocks):
 
 def test_the_predict_event_scores_and_logs_every_call_with_its_input(service: ScoringService, caplog) -> None:
     predict = _predict_fn(build_ui(service))
-    score, label, review, gauge, reasons, message = predict(*FORM_VALID)
+    score, label, review, gauge, reasons, message, change, facts, request_id = predict(*FORM_VALID, "")
     expected = service.predictor.predict(VALID)
-    assert (score, label, message) == (round(expected.score, 4), expected.label, "")
+    assert (score, label, message, change) == (f"{100 * expected.score:.2f} %".replace(".", ","),
+                                               expected.label, "", "")
+    assert "client médian" in facts and len(request_id) == 32
     assert review == (schema.LABEL_REVIEW if expected.review else "—")
     assert "seuil" in gauge and "diminue" in reasons
-    refused = [predict(*FORM_VALID[:i], value, *FORM_VALID[i + 1:]) for i, value, _ in HOSTILE]
-    assert all(r[0] is None and r[-1].startswith("**Saisie refusée.**") for r in refused)
+    refused = [predict(*FORM_VALID[:i], value, *FORM_VALID[i + 1:], "") for i, value, _ in HOSTILE]
+    assert all(r[0] == "" and r[5].startswith("**Saisie refusée.**") for r in refused)
     service.logger.flush()
     records = [json.loads(line) for line in service.logger.path.read_text().splitlines()]
     assert [r["status"] for r in records] == ["ok"] + ["error"] * len(HOSTILE)
@@ -104,7 +108,7 @@ def test_the_predict_event_scores_and_logs_every_call_with_its_input(service: Sc
 
 def test_the_predict_event_without_a_model(service: ScoringService) -> None:
     blocks = build_ui(ScoringService(None, service.logger, load_error="gone"))
-    *_, message = _predict_fn(blocks)(*FORM_VALID)
+    message = _predict_fn(blocks)(*FORM_VALID, "")[5]
     assert "aucun modèle n'est chargé" in message
 
 

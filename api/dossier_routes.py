@@ -1,0 +1,199 @@
+"""The JSON API of dossiers: known applicants scored on their stored row, what-if, the adviser's
+decision and the applicant's letter. Added to the app by `api.rest.create_api`.
+
+- `GET /api/applicants/{SK_ID_CURR}`: raw facts, score, label, grey-zone flag, reasons.
+- `POST /api/predict` with `SK_ID_CURR` (and optional overrides) is answered by `predict_dossier`.
+- `POST /api/decisions` `{request_id, decision, reason}`: the adviser's final decision, one log line.
+- `GET /api/applicants/{SK_ID_CURR}/letter`, `GET /api/letters/{request_id}`: the printable letter.
+
+Unknown applicant or request → 404 naming it; malformed → 422; no feature store → 503 with why.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import orjson
+from fastapi import FastAPI, Path, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.adviser import ADVISER_DECISIONS, DecisionError
+from api.logger import new_request_id
+from api.rest import _client, _errors, _json, _json_errors, _refusal
+from api.scoring_service import (
+    DossierResult,
+    ModelUnavailable,
+    ScoringService,
+    StoreUnavailable,
+    UnknownApplicant,
+    UnknownRequest,
+)
+from api.validation import FieldError, InputError
+from api.whatif import MAX_APPLICANT_ID
+from scoring.schema import ID_COLUMN, LABEL_REVIEW, SOURCE_API, SOURCE_DOSSIER
+
+ApplicantId = Annotated[int, Path(ge=1, le=MAX_APPLICANT_ID, description="SK_ID_CURR, the applicant's number")]
+RequestId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$",
+                                description="the request_id of a recent evaluation")]
+
+
+class DossierDoc(BaseModel):
+    SK_ID_CURR: int
+    facts: dict[str, Any] = Field(description="the application fields an adviser reads (raw values)")
+    score: float = Field(ge=0, le=1)
+    label: str
+    prediction: Literal[0, 1]
+    threshold: float
+    review: bool
+    review_label: Literal[LABEL_REVIEW] | None  # type: ignore[valid-type]
+    reasons: dict[str, Any]
+    model_version: str
+    source: Literal["dossier"]
+    request_id: str
+
+
+class DecisionRequestDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid", title="DecisionRequest")
+    request_id: str = Field(description="the request_id of an evaluation (form, API or dossier)", min_length=1,
+                            max_length=64)
+    decision: Literal[ADVISER_DECISIONS]  # type: ignore[valid-type]
+    reason: str | None = Field(default=None, max_length=1000,
+                               description="required when the final decision differs from the model's")
+
+
+class DecisionDoc(BaseModel):
+    request_id: str
+    decision: Literal[ADVISER_DECISIONS]  # type: ignore[valid-type]
+    final: Literal["accept", "refuse"]
+    model_decision: Literal["accept", "refuse", "review"]
+    override: bool
+    reason: str | None
+
+
+def dossier_body(result: DossierResult, request_id: str) -> dict[str, Any]:
+    """What a dossier answer holds: the prediction, the source, the applicant, and for a what-if
+    the dossier's own score and the change."""
+    p = result.result
+    body = p.as_dict() | {"review_label": LABEL_REVIEW if p.review else None, "source": result.source,
+                          ID_COLUMN: result.dossier.sk_id_curr, "facts": _plain(result.dossier.facts),
+                          "request_id": request_id}
+    if result.base is not None:
+        body |= {"dossier_score": result.base.score, "score_change": p.score - result.base.score}
+    return body
+
+
+def _plain(facts: Any) -> dict[str, Any]:
+    """The stored facts as JSON values: numpy numbers as Python's, NaN as null."""
+    out: dict[str, Any] = {}
+    for key, value in dict(facts or {}).items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, float) and not math.isfinite(value):
+            value = None
+        out[str(key)] = value
+    return out
+
+
+_ABSENT = (UnknownApplicant, StoreUnavailable, ModelUnavailable)  # 404, 503, 503
+
+
+def _absent(exc: Exception, request_id: str | None = None) -> Response:
+    """404 naming the unknown applicant, or 503 saying why there is no store or no model."""
+    return _json({"detail": str(exc), "request_id": request_id}, 404 if isinstance(exc, LookupError) else 503,
+                 request_id)
+
+
+def predict_dossier(service: ScoringService, data: dict[str, Any], *, request_id: str, started: float,
+                    explain: bool, client: str | None) -> Response:
+    """`POST /api/predict` for a body naming `SK_ID_CURR` (the caller has the model)."""
+    try:
+        rules = service.what_if_rules
+        if rules is None:
+            raise ModelUnavailable("no model loaded")
+        applicant, overrides = rules.parse(data)
+        result = service.score_dossier(applicant, overrides, request_id=request_id, started=started,
+                                       explain=explain, client=client)
+    except InputError as exc:
+        service.log_refusal(request_id=request_id, input=data, started=started, error=str(exc), client=client,
+                            source=SOURCE_API)
+        return _refusal(exc, request_id)
+    except _ABSENT as exc:
+        service.log_refusal(request_id=request_id, input=data, started=started, error=str(exc), client=client,
+                            source=SOURCE_API)
+        return _absent(exc, request_id)
+    return _json(dossier_body(result, request_id), request_id=request_id)
+
+
+def add_dossier_routes(app: FastAPI, service: ScoringService) -> None:
+    """The routes of this module (called by `api.rest.create_api`)."""
+
+    @app.get("/api/applicants/{applicant_id}", tags=["dossiers"], summary="Score a known applicant (dossier)",
+             responses={200: {"model": DossierDoc}, **_errors(401, 404, 422, 503)})
+    async def applicant(applicant_id: ApplicantId, request: Request) -> Response:
+        started = time.perf_counter()
+        request_id = new_request_id()
+        try:
+            result = service.score_dossier(applicant_id, request_id=request_id, started=started,
+                                           client=_client(request))
+        except _ABSENT as exc:
+            service.log_refusal(request_id=request_id, input={ID_COLUMN: applicant_id}, started=started,
+                                error=str(exc), client=_client(request), source=SOURCE_DOSSIER)
+            return _absent(exc, request_id)
+        return _json(dossier_body(result, request_id), request_id=request_id)
+
+    @app.get("/api/applicants/{applicant_id}/letter", tags=["dossiers"], response_class=HTMLResponse,
+             summary="The applicant's letter (HTML, French): the decision and its main reasons",
+             responses=_json_errors(401, 404, 422, 503))
+    async def applicant_letter(applicant_id: ApplicantId, request: Request) -> Response:
+        try:
+            page = service.letter_for_applicant(applicant_id, client=_client(request))
+        except _ABSENT as exc:
+            return _absent(exc)
+        return HTMLResponse(page)
+
+    @app.get("/api/letters/{request_id}", tags=["dossiers"], response_class=HTMLResponse,
+             summary="The applicant's letter for a recent evaluation (HTML, French)",
+             responses=_json_errors(401, 404, 422))
+    async def request_letter(request_id: RequestId) -> Response:
+        try:
+            return HTMLResponse(service.letter_for_request(request_id))
+        except UnknownRequest as exc:
+            return _json({"detail": str(exc)}, 404)
+
+    @app.post("/api/decisions", tags=["dossiers"], summary="Record the adviser's final decision on an evaluation",
+              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                  "schema": {"$ref": "#/components/schemas/DecisionRequestDoc"},
+                  "example": {"request_id": "0f53b164b6b64ba90000000000000001", "decision": "override",
+                              "reason": "garant solvable présenté en agence"}}}}},
+              responses={200: {"model": DecisionDoc}, **_errors(401, 404, 409, 413, 422)})
+    async def decisions(request: Request) -> Response:
+        try:
+            data = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return _refusal(InputError([FieldError("body", "is not valid JSON: send {request_id, decision, reason}")]),
+                            None)
+        if type(data) is not dict:
+            return _refusal(InputError([FieldError("body", "must be a JSON object {request_id, decision, reason}")]),
+                            None)
+        unknown = [FieldError(str(k)[:60], "is not a field of a decision (request_id, decision, reason)")
+                   for k in data if k not in ("request_id", "decision", "reason")]
+        if "request_id" not in data or type(data["request_id"]) is not str:
+            unknown.append(FieldError("request_id", "is required: the request_id of an evaluation, a string"))
+        if unknown:
+            return _refusal(InputError(unknown), None)
+        try:
+            made = service.record_decision(data["request_id"], data.get("decision"), data.get("reason"),
+                                           source=SOURCE_API, client=_client(request))
+        except DecisionError as exc:
+            refusal = _refusal(InputError([FieldError(exc.field, str(exc))]), None)
+            refusal.status_code = 409 if exc.conflict else 422
+            return refusal
+        except UnknownRequest as exc:
+            return _json({"detail": str(exc)}, 404)
+        return _json(made.as_dict())
+
+    app.state.dossier_docs = {"DecisionRequestDoc": DecisionRequestDoc.model_json_schema()}

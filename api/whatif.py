@@ -1,0 +1,119 @@
+"""The dossier form of a request body: `SK_ID_CURR` plus optional overrides (what-if).
+
+`POST /api/predict` takes either an applicant of model features (`api.validation.Validator`) or a
+known applicant's number with, optionally, new values for the 11 form features and for the
+application amounts an adviser negotiates (`scoring.store.NEGOTIABLE_FIELDS`). The overrides follow the same rules
+as the form and the API (`Validator.bounds`: domain, then the widened training range; flags 0/1;
+at most one option per exclusive group); amounts must be positive and at most their accepted
+bound. Each refusal names the field, in one `InputError`, like every other 422.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from api.validation import FieldError, InputError, Validator, range_message
+from scoring.schema import ID_COLUMN, UI_FEATURE_NAMES
+from scoring.store import NEGOTIABLE_FIELDS as WHAT_IF_AMOUNTS
+from scoring.store import WHAT_IF_FIELDS
+
+MAX_AMOUNT = 1e9  # an amount the model has no training range for is still bounded (euros)
+MAX_APPLICANT_ID = 2**31 - 1  # SK_ID_CURR is a positive 32-bit integer in the lender's tables
+
+
+class WhatIfRules:
+    """Parse and document the dossier form of a predict body, with one model's bounds."""
+
+    def __init__(self, validator: Validator):
+        self.validator = validator
+        self.amount_high = {name: min(validator.bounds[name].high, MAX_AMOUNT) if name in validator.bounds
+                            else MAX_AMOUNT for name in WHAT_IF_AMOUNTS}
+
+    @staticmethod
+    def is_dossier(data: Any) -> bool:
+        """True for a JSON object naming an applicant (then this module's rules apply)."""
+        return type(data) is dict and ID_COLUMN in data
+
+    def parse(self, data: dict[str, Any]) -> tuple[int, dict[str, float]]:
+        """(SK_ID_CURR, overrides by model name); raises `InputError` naming every bad field."""
+        errors: list[FieldError] = []
+        applicant = data.get(ID_COLUMN)
+        if type(applicant) is float and applicant.is_integer():  # 100002.0 is an integer in JSON Schema
+            applicant = int(applicant)
+        if type(applicant) is not int:
+            errors.append(FieldError(ID_COLUMN, f"must be a JSON integer (the applicant's number), "
+                                                f"got {_kind(applicant)}"))
+        elif not 1 <= applicant <= MAX_APPLICANT_ID:
+            errors.append(FieldError(ID_COLUMN, f"must be between 1 and {MAX_APPLICANT_ID}, got {applicant}"))
+        overrides: dict[str, float] = {}
+        bounds = self.validator.bounds
+        for name, value in data.items():
+            if name == ID_COLUMN:
+                continue
+            if name not in WHAT_IF_FIELDS:
+                errors.append(FieldError(name, "cannot be changed for a dossier: only the 11 form features and "
+                                               f"{', '.join(WHAT_IF_AMOUNTS)} can (what-if)"))
+                continue
+            b = bounds.get(name)
+            binary = b is not None and b.binary
+            if type(value) is bool and binary:
+                overrides[name] = 1.0 if value else 0.0
+                continue
+            if type(value) not in (int, float):
+                allowed = "0 or 1 (or false/true)" if binary else "a JSON number"
+                errors.append(FieldError(name, f"must be {allowed}, got {_kind(value)}"))
+                continue
+            x = float(value)
+            if name in WHAT_IF_AMOUNTS:
+                high = self.amount_high[name]
+                if not (math.isfinite(x) and 0 < x <= high):
+                    errors.append(FieldError(name, f"must be a positive amount, at most {high:.6g}, got {x:.6g}"))
+                    continue
+            elif b is not None and not ((x == 0.0 or x == 1.0) if binary else b.low <= x <= b.high):
+                errors.append(FieldError(name, range_message(x, b), x, b))
+                continue
+            overrides[name] = x
+        for group, members in self.validator.groups:
+            chosen = [m for m in members if overrides.get(m) == 1.0]
+            if len(chosen) > 1:
+                errors.append(FieldError(",".join(chosen), f"{group.label} ({group.name}): at most one of "
+                                                           f"{', '.join(members)} may be 1"))
+        if errors:
+            raise InputError(errors)
+        return applicant, overrides  # type: ignore[return-value]
+
+    def schema(self, applicant_schema: dict[str, Any]) -> dict[str, Any]:
+        """JSON schema of the dossier form; `applicant_schema` is `Validator.request_schema()` (its
+        properties give the 11 form features' rules)."""
+        props = applicant_schema.get("properties", {})
+        properties: dict[str, Any] = {ID_COLUMN: {"type": "integer", "minimum": 1, "maximum": MAX_APPLICANT_ID,
+                                                  "title": ID_COLUMN,
+                                                  "description": "the applicant's number in the lender's tables"}}
+        for name in UI_FEATURE_NAMES:
+            if name in props:
+                properties[name] = dict(props[name])
+        for name in WHAT_IF_AMOUNTS:
+            properties[name] = {"type": "number", "exclusiveMinimum": 0, "maximum": self.amount_high[name],
+                                "title": name, "description": "a new amount (what-if); derived features follow"}
+        schema: dict[str, Any] = {
+            "type": "object", "title": "DossierRequest", "additionalProperties": False,
+            "required": [ID_COLUMN], "properties": properties,
+            "description": "A known applicant (SK_ID_CURR) scored on their own stored row; the other fields are "
+                           "optional overrides (what-if) of the 11 form features and of the negotiated amounts.",
+        }
+        if "x-exclusive-groups" in applicant_schema:
+            schema["x-exclusive-groups"] = applicant_schema["x-exclusive-groups"]
+        return schema
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, float):
+        return "a decimal number" if math.isfinite(value) else "a non-finite number"
+    return type(value).__name__
