@@ -148,9 +148,13 @@ class Predictor:
 
     def row_of(self, names: tuple[str, ...], values: Sequence[Any]) -> np.ndarray:
         """`row` for features given as a tuple of names and their values (None: missing)."""
+        return self._build(self._plan_of(names), values)
+
+    def _plan_of(self, names: tuple[str, ...]) -> _Plan:
         plan = self._plans.get(names)
-        if plan is None:
-            plan = self._plan(names)
+        return plan if plan is not None else self._plan(names)
+
+    def _build(self, plan: _Plan, values: Sequence[Any]) -> np.ndarray:
         cols, hot, bases = plan
         if hot:  # the template with the siblings of the options chosen (value 1) zeroed, made once per choice
             chosen = tuple([values[position] == 1 for position, _ in hot])
@@ -227,10 +231,10 @@ class Predictor:
         (11 features) lists its fields and sums the median-filled rest; a dossier's full row lists its
         `per_side` strongest factors each way (default N_REASONS), the others summed.
         """
-        names = tuple(features)
-        row = self.row_of(names, tuple(features.values()))
-        return self.predict_row(row, explain=explain, given=self._given(names if given is None else tuple(given)),
-                                per_side=per_side)
+        plan = self._plan_of(tuple(features))  # hashing a dossier's 389 names once, not twice
+        row = self._build(plan, tuple(features.values()))
+        cols = plan[0] if given is None else self._plan_of(tuple(given))[0]
+        return self.predict_row(row, explain=explain, given=cols, per_side=per_side)
 
     def predict_row(self, row: np.ndarray, *, explain: bool = True, given: np.ndarray | None = None,
                     per_side: int | None = None) -> Prediction:
@@ -247,11 +251,6 @@ class Predictor:
                 per_side: int | None = None) -> Reasons:
         """The reasons of `predict(features, given=given, per_side=per_side)` alone."""
         return self.predict(features, given=given, per_side=per_side).reasons
-
-    def _given(self, names: tuple[str, ...]) -> np.ndarray:
-        """Column indices of `names` (the cached plan's)."""
-        plan = self._plans.get(names)
-        return (plan if plan is not None else self._plan(names))[0]
 
     def _decide(self, score: float, reasons: Reasons = NO_REASONS) -> Prediction:
         low, high = self.grey_zone
@@ -273,7 +272,7 @@ class Predictor:
         out = []
         for i, score in enumerate(scores):
             reasons = NO_REASONS if contribs is None else reasons_of(
-                contribs[i], matrix[i], self.features, self._labels, self._given(tuple(rows[i])))
+                contribs[i], matrix[i], self.features, self._labels, self._plan_of(tuple(rows[i]))[0])
             out.append(self._decide(float(score), reasons))
         return out
 
