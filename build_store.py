@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--data-dir {args.data_dir}: not a folder")
     model_dir = args.model_dir or config.model_dir()
     out = args.out or config.feature_store_path(model_dir)
+    if out.is_dir():
+        parser.error(f"{out} is a folder: give the store's file name, e.g. {out / config.FEATURE_STORE_FILE}")
     started = time.perf_counter()
     try:
         path = build_model_store(model_dir, out, data_dir=args.data_dir, applicants=args.applicants, seed=args.seed,

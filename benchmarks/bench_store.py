@@ -61,8 +61,14 @@ def bench_sqlite(tables, frame, features, path: Path, ids: np.ndarray, page_size
     store = FeatureStore.open(path, features=features, model_version="bench")
     opened = time.perf_counter() - started
     times = _time_lookups(store.lookup, ids)
+    what_if = np.empty(min(200, len(ids)))
+    for i, sk_id in enumerate(ids[:len(what_if)]):
+        dossier = store.lookup(int(sk_id))
+        started = time.perf_counter()
+        store.what_if(dossier, {"AMT_CREDIT": dossier.raw["AMT_CREDIT"] * 1.1, "AMT_ANNUITY": 20_000.0})
+        what_if[i] = time.perf_counter() - started
     store.close()
-    return {"build": build, "size": path.stat().st_size, "open": opened, "times": times}
+    return {"build": build, "size": path.stat().st_size, "open": opened, "times": times, "what_if": what_if}
 
 
 def bench_duckdb(tables, frame, features, path: Path, ids: np.ndarray, reader: FeatureStore) -> dict:
@@ -156,6 +162,11 @@ def main(argv: list[str] | None = None) -> int:
         p50, p99, mean = _percentiles(r["times"])
         print(f"| {name} | {r['build']:.1f} | {r['size'] / 1e6:.1f} | {r['size'] / n:,.0f} | {r['open'] * 1e3:.1f} | "
               f"{p50:.0f} | {p99:.0f} | {mean:.0f} |")
+    what_if = [r["what_if"] for r in results.values() if "what_if" in r]
+    if what_if:
+        p50, p99, _ = _percentiles(np.concatenate(what_if))
+        print(f"\nwhat-if (new amounts: the application features recomputed), SQLite stores: p50 {p50 / 1e3:.1f} ms, "
+              f"p99 {p99 / 1e3:.1f} ms")
     print("\nwrite: the store file from the features already computed (add build_features for a full build).")
     return 0
 

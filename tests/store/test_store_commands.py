@@ -122,7 +122,7 @@ def test_build_store_cli_on_tables_and_its_errors(twin_model_dir, tmp_path):
                   cwd=tmp_path)
     assert result.returncode == 2 and "nothing to build a feature store from" in result.stderr
     for bad in (["--data-dir", str(tmp_path / "absent")], ["--data-dir", str(data), "--applicants", "10"],
-                ["--applicants", "0"]):
+                ["--applicants", "0"], ["--out", str(tmp_path)]):
         result = _run("build_store.py", *bad, cwd=tmp_path)
         assert result.returncode == 2 and "error" in result.stderr, bad
     result = _run("build_store.py", "--model-dir", str(tmp_path / "no-model"), "--out", str(out), cwd=tmp_path)
