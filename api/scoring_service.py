@@ -165,7 +165,7 @@ class ScoringService:
         if store is not None and self.predictor is not None:
             if store.model_version != self.predictor.model_version:
                 reason = (f"the feature store was built for model {store.model_version}, not for the loaded model "
-                          f"{self.predictor.model_version}: rebuild it (python -m scoring.store --help)")
+                          f"{self.predictor.model_version}: rebuild it (python build_store.py --help)")
                 store = None
             elif list(store.features) != self.predictor.features:
                 reason, store = "the feature store's columns are not the loaded model's features: rebuild it", None

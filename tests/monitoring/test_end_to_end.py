@@ -19,7 +19,9 @@ def test_stable_traffic_through_the_app_raises_no_drift(tmp_path):
     port = free_port()
     log = tmp_path / "logs" / "predictions.log"
     n = 800
-    env = {"LOG_PATH": str(log), "MODEL_DIR": str(config.MODELS_DIR), "PORT": str(port), "HOST": "127.0.0.1"}
+    # FEATURE_STORE names an absent file: the app reports it and builds nothing next to the committed model.
+    env = {"LOG_PATH": str(log), "MODEL_DIR": str(config.MODELS_DIR), "PORT": str(port), "HOST": "127.0.0.1",
+           "FEATURE_STORE": str(tmp_path / "no-store.sqlite")}
     with launched(["app_gradio.py"], f"http://127.0.0.1:{port}/health", env=env, log_file=tmp_path / "app.log"):
         sent = subprocess.run(
             [sys.executable, "-m", "monitoring.simulate", "--url", f"http://127.0.0.1:{port}", "--n", str(n),
