@@ -213,7 +213,12 @@ def window(data: LogData, since: datetime | None = None, until: datetime | None 
 
 
 def _rows(data: LogData, mask: np.ndarray) -> LogData:
-    frame = data.frame if mask.all() else data.frame[mask].reset_index(drop=True)
+    """The rows of `mask`; categories only they hold (a model version only decisions name is no call's)."""
+    frame = data.frame
+    if not mask.all():
+        frame = frame[mask].reset_index(drop=True)
+        for column in CATEGORY_COLUMNS:
+            frame[column] = frame[column].cat.remove_unused_categories()
     return LogData(frame=frame, files=data.files, corrupt_lines=data.corrupt_lines,
                    corrupt_examples=data.corrupt_examples, ends=data.ends)
 
