@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--window {args.window!r}: expected a pandas offset such as 5min, 15min, 1h")
     if not 0 < args.psi_watch < args.psi_drift:
         parser.error(f"expected 0 < --psi-watch < --psi-drift, got {args.psi_watch} and {args.psi_drift}")
+    if not 0 <= args.override_rate_max < 1 or args.min_decisions < 1:
+        parser.error("expected 0 <= --override-rate-max < 1 and --min-decisions >= 1")
     if args.min_samples < 1 or args.slow_call <= 0 or args.min_outcomes < 1:
         parser.error("--min-samples, --min-outcomes and --slow-call must be positive")
     alert_config = AlertConfig(slow_call_s=args.slow_call, window=args.window, latency_rise=args.latency_rise,

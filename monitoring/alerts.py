@@ -269,7 +269,7 @@ def override_rate(decisions: LogData, config: AlertConfig = AlertConfig()) -> li
     flags = decisions.frame[OVERRIDE].to_numpy(dtype=np.float64)
     n, overrides = len(flags), int(np.sum(flags == 1.0))
     rate = overrides / n if n else 0.0
-    if n < config.min_decisions or rate <= config.override_rate_max:
+    if not n or n < config.min_decisions or rate <= config.override_rate_max:
         return []
     return [alert(OVERRIDE_RATE, decisions, 0, n - 1, rate, config.override_rate_max,
                   f"advisers overrode the model on {overrides} of {n} decisions "
