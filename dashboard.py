@@ -170,6 +170,14 @@ def draw(view: dict, alert_config: AlertConfig) -> None:
                   if perf["realised"] else f"realised: {perf['waiting_for']}") + "; training: metrics.json.")
     st.dataframe(view["performance"], hide_index=True, width="content")
 
+    if not view["adviser"].empty:
+        adviser = stats["adviser"]
+        st.subheader("Adviser decisions")
+        st.caption(f"{adviser['decisions']} final decisions, {adviser['overrides']} against the model "
+                   f"({adviser['override_rate']:.1%}; alert over {alert_config.override_rate_max:.0%} "
+                   f"from {alert_config.min_decisions} decisions)")
+        st.dataframe(view["adviser"], hide_index=True, width="content")
+
     st.subheader("Alerts")
     if view["alerts"].empty:
         st.success("No alert in this window.")

@@ -16,7 +16,7 @@ import pandas as pd
 
 from monitoring.drift import DRIFT, DriftConfig, FeatureDrift
 from monitoring.reader import LogData
-from monitoring.records import CPU, DURATION, ERROR, HIGH_RISK, MEMORY, TIME
+from monitoring.records import CPU, DURATION, ERROR, HIGH_RISK, MEMORY, OVERRIDE, TIME
 
 LATENCY = "latency"
 LATENCY_TREND = "latency_trend"
@@ -26,6 +26,7 @@ ERROR_RATE = "error_rate"
 HIGH_RISK_SHARE = "high_risk_share"
 DRIFT_KIND = "drift"
 CORRUPT = "corrupt_lines"
+OVERRIDE_RATE = "override_rate"
 WARNING = "warning"
 CRITICAL = "critical"
 
@@ -46,6 +47,8 @@ class AlertConfig:
     min_share_calls: int = 100  # a share is judged on buckets with at least this many decisions
     max_per_kind: int = 1000  # list at most this many alerts of one kind (the report counts the rest)
     corrupt_share_max: float = 0.01  # more corrupt lines than this share of the lines read (or no valid one)
+    override_rate_max: float = 0.20  # advisers override the model on more than this share of their decisions ...
+    min_decisions: int = 30  # ... judged over at least this many decisions
 
 
 @dataclass(frozen=True)
@@ -258,3 +261,17 @@ def all_alerts(data: LogData, drift: dict[str, FeatureDrift], config: AlertConfi
             counts[kind] = len(found)
             alerts.extend(found[: config.max_per_kind])
     return alerts, counts
+
+
+def override_rate(decisions: LogData, config: AlertConfig = AlertConfig()) -> list[Alert]:
+    """One alert when the advisers overrode the model on more than `override_rate_max` of their decisions
+    (`decisions`: the adviser-decision lines, see reader.split_calls), over at least `min_decisions`."""
+    flags = decisions.frame[OVERRIDE].to_numpy(dtype=np.float64)
+    n, overrides = len(flags), int(np.sum(flags == 1.0))
+    rate = overrides / n if n else 0.0
+    if not n or n < config.min_decisions or rate <= config.override_rate_max:
+        return []
+    return [alert(OVERRIDE_RATE, decisions, 0, n - 1, rate, config.override_rate_max,
+                  f"advisers overrode the model on {overrides} of {n} decisions "
+                  f"({rate:.1%} > {config.override_rate_max:.0%})",
+                  CRITICAL if rate > 2 * config.override_rate_max else WARNING)]

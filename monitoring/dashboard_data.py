@@ -13,9 +13,9 @@ from monitoring.alerts import AlertConfig
 from monitoring.context import ModelContext
 from monitoring.drift import DriftConfig, worse_status
 from monitoring.outcomes import Outcomes
-from monitoring.reader import LogData, window
+from monitoring.reader import LogData, split_calls, window
 from monitoring.records import CPU, DURATION, MEMORY, SCORE, TIME
-from monitoring.report import PERFORMANCE_HEADER, build_report, performance_rows
+from monitoring.report import ADVISER_HEADER, PERFORMANCE_HEADER, adviser_rows, build_report, performance_rows
 from monitoring.style import MISSING
 from scoring.schema import SCORE_KEY, UI_FEATURES_BY_NAME
 
@@ -168,6 +168,12 @@ def performance_table(report: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(performance_rows(report["performance"]), columns=PERFORMANCE_HEADER)
 
 
+def adviser_table(report: dict[str, Any]) -> pd.DataFrame:
+    """The advisers' final decisions by the model's decision, then all (no row when there is none)."""
+    adviser = report["stats"]["adviser"]
+    return pd.DataFrame(adviser_rows(adviser) if adviser["decisions"] else [], columns=ADVISER_HEADER)
+
+
 def _ms(seconds: float | None) -> str:
     return MISSING if seconds is None else f"{seconds * 1000:,.0f}"
 
@@ -178,6 +184,7 @@ def dashboard_view(data: LogData, context: ModelContext, choice: str, bucket: st
     """Everything one screen of the dashboard draws, for the chosen window and bucket."""
     chosen = select_window(data, choice)
     report = build_report(chosen, context, drift_config, alert_config, outcomes=outcomes)
+    chosen, calls = split_calls(chosen)[0], split_calls(data)[0]  # the plots show calls, not adviser decisions
     return {
         "report": report,
         "series": series(chosen.frame, bucket),
@@ -188,5 +195,6 @@ def dashboard_view(data: LogData, context: ModelContext, choice: str, bucket: st
         "replicas": replica_table(report),
         "sources": source_table(report),
         "performance": performance_table(report),
-        "last_call": data.frame[TIME].max() if len(data.frame) else None,
+        "adviser": adviser_table(report),
+        "last_call": calls.frame[TIME].max() if len(calls.frame) else None,
     }

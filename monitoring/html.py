@@ -16,7 +16,7 @@ import pandas as pd  # noqa: E402
 
 from monitoring.dashboard_data import SERIES, alerts_table, drift_table, series, worst_status  # noqa: E402
 from monitoring.records import CPU, DURATION, MEMORY, TIME  # noqa: E402
-from monitoring.report import PERFORMANCE_HEADER, performance_rows  # noqa: E402
+from monitoring.report import ADVISER_HEADER, PERFORMANCE_HEADER, adviser_rows, performance_rows  # noqa: E402
 from monitoring.style import STATUS_COLOURS, fmt, psi_bands  # noqa: E402
 from scoring.schema import SCORE_KEY  # noqa: E402
 
@@ -83,6 +83,14 @@ def _realised_note(perf: dict[str, Any]) -> str:
     return f"{real['n']} outcomes, {real['defaults']} defaults" if real else f"none yet: {perf['waiting_for']}"
 
 
+def _adviser(adviser: dict[str, Any]) -> str:
+    """The advisers' final decisions by the model's decision (nothing when there is none)."""
+    if not adviser["decisions"]:
+        return ""
+    return (f"<h2>Adviser decisions</h2><p>{adviser['decisions']} final decisions, {adviser['overrides']} against "
+            f"the model ({fmt(adviser['override_rate'], '.1%')}).</p>{_table(adviser_rows(adviser), ADVISER_HEADER)}")
+
+
 def render_html(report: dict[str, Any], frame: pd.DataFrame, reference: dict[str, Any], window: str = "15min") -> str:
     """The report as one HTML page with its plots embedded (no external file or script)."""
     stats = report["stats"]
@@ -121,7 +129,7 @@ rows coloured by the worse of the window's status and the status since the chang
 <h2>Performance</h2>
 <p>Expected from the logged scores (confidence-based estimation: right if the scores are calibrated), realised on
 the outcomes joined by applicant ({html.escape(_realised_note(report["performance"]))}), and at training.</p>
-{_table(performance_rows(report["performance"]), PERFORMANCE_HEADER)}
+{_table(performance_rows(report["performance"]), PERFORMANCE_HEADER)}{_adviser(stats["adviser"])}
 <h2>Alerts ({html.escape(counts)})</h2>
 {alerts}
 </body></html>

@@ -21,6 +21,7 @@ from monitoring.records import (
     DECISION_KEY,
     ERROR,
     FIELDS,
+    FLAG,
     HIGH_RISK,
     IDENTIFIER,
     INPUT,
@@ -32,7 +33,8 @@ from scoring.schema import LABEL_HIGH_RISK, LABEL_LOW_RISK, STATUS_ERROR
 BLOCK_BYTES = 16 << 20  # parse 16 MB of lines at a time: bounded memory, few pyarrow calls
 USE_PYARROW = True  # False: always the line-by-line parser (benchmarks compare the two)
 _ARROW_ROW = re.compile(r"in row (\d+)")
-_TYPES = {TEXT: pa.string(), MEASURE: pa.float64(), INPUT: pa.float64(), IDENTIFIER: pa.int64()}
+_TYPES = {TEXT: pa.string(), MEASURE: pa.float64(), INPUT: pa.float64(), IDENTIFIER: pa.int64(),
+          FLAG: pa.bool_()}
 
 
 def _schema() -> pa.Schema:
@@ -98,6 +100,8 @@ def columns_from_arrow(table: pa.Table) -> dict[str, Any]:
     columns: dict[str, Any] = {}
     for column, (path, kind) in FIELDS.items():
         array = _field(table, path)
+        if kind == FLAG:
+            array = pc.cast(array, pa.float64())
         columns[column] = array.to_numpy(zero_copy_only=False) if kind == TEXT else _numbers(array)
     columns[HIGH_RISK] = _numbers(_decision(table))
     columns[ERROR] = pc.fill_null(pc.equal(table.column("status"), STATUS_ERROR), False).to_numpy(zero_copy_only=False)

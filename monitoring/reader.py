@@ -35,6 +35,7 @@ import pandas as pd
 
 from monitoring.blocks import blocks, parse_block
 from monitoring.records import (
+    ADVISER,
     APPLICANT,
     CATEGORY_COLUMNS,
     ERROR,
@@ -209,3 +210,21 @@ def window(data: LogData, since: datetime | None = None, until: datetime | None 
     frame = data.frame if mask.all() else data.frame[mask].reset_index(drop=True)
     return LogData(frame=frame, files=data.files, corrupt_lines=data.corrupt_lines,
                    corrupt_examples=data.corrupt_examples)
+
+
+def _rows(data: LogData, mask: np.ndarray) -> LogData:
+    """The rows of `mask`; categories only they hold (a model version only decisions name is no call's)."""
+    frame = data.frame
+    if not mask.all():
+        frame = frame[mask].reset_index(drop=True)
+        for column in CATEGORY_COLUMNS:
+            frame[column] = frame[column].cat.remove_unused_categories()
+    return LogData(frame=frame, files=data.files, corrupt_lines=data.corrupt_lines,
+                   corrupt_examples=data.corrupt_examples, ends=data.ends)
+
+
+def split_calls(data: LogData) -> tuple[LogData, LogData]:
+    """(the calls, the advisers' decisions) of `data`: a decision line (`ADVISER` set) is not a call, and
+    nothing that counts calls (counts, latency, errors, drift, shares, sources) may see it."""
+    decided = data.frame[ADVISER].notna().to_numpy()
+    return _rows(data, ~decided), _rows(data, decided)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scoring.schema import LABEL_HIGH_RISK, LABEL_LOW_RISK, STATUS_ERROR, UI_FEATURE_NAMES
+from scoring.schema import ADVISER_DECISION_KEY, LABEL_HIGH_RISK, LABEL_LOW_RISK, STATUS_ERROR, UI_FEATURE_NAMES
 
 # Column names of the frame (one module owns them; the rest of monitoring imports these).
 TIME = "timestamp"
@@ -35,16 +35,24 @@ VERSION = "model_version"
 REPLICA = "replica"  # the app replica that wrote the record (None in logs older than the field)
 SOURCE = "source"  # where the call came from (scoring.schema.LOG_SOURCES); None in older logs
 APPLICANT = "applicant_id"  # SK_ID_CURR of a dossier call; <NA> otherwise and in older logs
-NUMERIC_COLUMNS = (DURATION, CPU, MEMORY, SCORE, HIGH_RISK)
+# An adviser's final decision on an earlier call (a line of its own, `ADVISER_DECISION_KEY`, not a call):
+# what the adviser chose (accept / refuse / override), the final decision (accept / refuse), the model's
+# (accept / refuse / review) and whether it overrode the model (1.0 / 0.0). None / NaN on every other line.
+ADVISER = "adviser_decision"
+ADVISER_FINAL = "adviser_final"
+ADVISER_MODEL = "adviser_model_decision"
+OVERRIDE = "override"
+NUMERIC_COLUMNS = (DURATION, CPU, MEMORY, SCORE, HIGH_RISK, OVERRIDE)
 FRAME_COLUMNS = (TIME, FILE, LINE, DURATION, CPU, MEMORY, SCORE, HIGH_RISK, ERROR, VERSION, REPLICA, SOURCE,
-                 APPLICANT, *UI_FEATURE_NAMES)
-CATEGORY_COLUMNS = (VERSION, REPLICA, SOURCE)
+                 APPLICANT, ADVISER, ADVISER_FINAL, ADVISER_MODEL, OVERRIDE, *UI_FEATURE_NAMES)
+CATEGORY_COLUMNS = (VERSION, REPLICA, SOURCE, ADVISER, ADVISER_FINAL, ADVISER_MODEL)
 
 # Kinds of value a field holds, each read the same way by the Arrow and the line-by-line parser.
 TEXT = "text"  # a string, else None
 MEASURE = "measure"  # a number or null (NaN); anything else makes the line corrupt
 INPUT = "input"  # a form input: a number (true/false as 1/0), else NaN
 IDENTIFIER = "identifier"  # an integer (not a bool), else <NA>
+FLAG = "flag"  # JSON true / false as 1.0 / 0.0, else NaN
 DECISION_KEY = "decision"  # 0/1 in prediction; older records: derived from the label
 
 # The one mapping from a log record to the frame: column -> (path of keys in the record, kind). HIGH_RISK
@@ -59,6 +67,10 @@ FIELDS: dict[str, tuple[tuple[str, ...], str]] = {
     REPLICA: (("replica",), TEXT),
     SOURCE: (("source",), TEXT),
     APPLICANT: (("applicant_id",), IDENTIFIER),
+    ADVISER: ((ADVISER_DECISION_KEY, "decision"), TEXT),
+    ADVISER_FINAL: ((ADVISER_DECISION_KEY, "final"), TEXT),
+    ADVISER_MODEL: ((ADVISER_DECISION_KEY, "model_decision"), TEXT),
+    OVERRIDE: ((ADVISER_DECISION_KEY, "override"), FLAG),
     **{name: (("input", name), INPUT) for name in UI_FEATURE_NAMES},
 }
 
@@ -138,7 +150,12 @@ def identifier(value: Any) -> int | None:
     return value if ok else None
 
 
-_READ = {TEXT: lambda v: text(v), MEASURE: measure, INPUT: number, IDENTIFIER: identifier}
+def flag(value: Any) -> float:
+    """A JSON true / false as 1.0 / 0.0; anything else NaN."""
+    return float(value) if isinstance(value, bool) else math.nan
+
+
+_READ = {TEXT: lambda v: text(v), MEASURE: measure, INPUT: number, IDENTIFIER: identifier, FLAG: flag}
 
 
 def row_values(record: dict[str, Any]) -> dict[str, Any] | str:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monitoring.alerts import AlertConfig, all_alerts
+from monitoring.alerts import AlertConfig, all_alerts, override_rate
 from monitoring.context import ModelContext, load_context
 from monitoring.drift import (
     DRIFT,
@@ -25,9 +25,9 @@ from monitoring.drift import (
     feature_drift,
 )
 from monitoring.outcomes import OutcomeConfig, Outcomes, outcome_alerts, performance, read_outcomes
-from monitoring.reader import LogData, read_log
+from monitoring.reader import LogData, read_log, split_calls
 from monitoring.records import ERROR, TIME
-from monitoring.stats import UNKNOWN_SOURCE, compute_stats
+from monitoring.stats import MODEL_DECISIONS, UNKNOWN_SOURCE, adviser_stats, compute_stats
 from monitoring.style import fmt, psi_bands
 from scoring.schema import SCORE_KEY, UI_FEATURE_NAMES
 
@@ -63,7 +63,9 @@ def build_report(data: LogData, context: ModelContext, drift_config: DriftConfig
                  outcome_config: OutcomeConfig | None = None) -> dict[str, Any]:
     """The whole report as a JSON-ready document (keys: stats, drift, drift_verdict, alerts, corrupt_lines...):
     the one serialised form of the drift results and alerts (dataclasses), which `--json`, the HTML page and
-    the dashboard all read."""
+    the dashboard all read. The advisers' decision lines are not calls: they make `stats["adviser"]` and the
+    override-rate alert only."""
+    data, decisions = split_calls(data)
     drift_config = drift_config or DriftConfig()
     alert_config = alert_config or AlertConfig()
     columns, ok_rows = drift_columns(data)
@@ -91,6 +93,9 @@ def build_report(data: LogData, context: ModelContext, drift_config: DriftConfig
     for found in outcome_alerts(data, perf, joined, outcome_config):
         alerts.append(found)
         counts[found.kind] = counts.get(found.kind, 0) + 1
+    for found in override_rate(decisions, alert_config):
+        alerts.append(found)
+        counts[found.kind] = counts.get(found.kind, 0) + 1
     return _clean({
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "log": {"files": data.files, "since": since.isoformat() if since else None,
@@ -100,7 +105,7 @@ def build_report(data: LogData, context: ModelContext, drift_config: DriftConfig
         "reference_high_risk_share": context.reference_high_risk_share,
         "settings": {"drift": asdict(drift_config), "alerts": asdict(alert_config),
                      "outcomes": asdict(outcome_config)},
-        "stats": compute_stats(data.frame),
+        "stats": compute_stats(data.frame) | {"adviser": adviser_stats(decisions.frame)},
         "drift": drift,
         "drift_verdict": dataset_verdict(drift, drift_config),
         "alerts": alerts,
@@ -170,6 +175,7 @@ def render_text(report: dict[str, Any], max_alerts: int = 20) -> str:
             out.append(f"  {name[:24]:<24} {r['count']:>8} {r['errors']:>7} {fmt(r['error_rate'], '.1%'):>6} "
                        f"{fmt(lat['p50']):>8} {fmt(lat['p95']):>8} {fmt(lat['max']):>8}")
     out += performance_lines(report["performance"])
+    out += adviser_lines(stats["adviser"])
     alerts = report["alerts"]
     total = sum(report["alert_counts"].values())
     out += ["", f"Alerts: {total}" + (f" ({', '.join(f'{k}: {v}' for k, v in report['alert_counts'].items())})"
@@ -216,14 +222,35 @@ def performance_lines(perf: dict[str, Any]) -> list[str]:
     return out
 
 
+ADVISER_HEADER = ["model decision", "decisions", "accepted", "refused", "overrides", "override rate"]
+
+
+def adviser_rows(adviser: dict[str, Any]) -> list[list[str]]:
+    """The advisers' decisions by the model's decision (accept, refuse, review), then all of them."""
+    parts = [(name, adviser["by_model_decision"][name]) for name in MODEL_DECISIONS] + [("all", adviser)]
+    return [[name, str(p["decisions"]), str(p["accepted"]), str(p["refused"]), str(p["overrides"]),
+             fmt(p["override_rate"], ".1%")] for name, p in parts]
+
+
+def adviser_lines(adviser: dict[str, Any]) -> list[str]:
+    """The console's section on the advisers' final decisions (nothing when there is none)."""
+    if not adviser["decisions"]:
+        return []
+    out = ["", f"Adviser decisions: {adviser['decisions']}  overrides: {adviser['overrides']} "
+               f"({fmt(adviser['override_rate'], '.1%')})",
+           "  " + "".join(f"{h:>15}" for h in ADVISER_HEADER)]
+    return out + ["  " + "".join(f"{cell:>15}" for cell in row) for row in adviser_rows(adviser)]
+
+
 def analyse(log: Path | str, model_dir: Path | str, since: datetime | None = None, until: datetime | None = None,
             drift_config: DriftConfig | None = None, alert_config: AlertConfig | None = None,
             outcomes: Path | str | None = None,
             outcome_config: OutcomeConfig | None = None) -> tuple[dict[str, Any], LogData, ModelContext]:
-    """Read the log (with rotated files), the outcome file if any, and build the report. Raises LogReadError /
-    ContextError / OutcomeError."""
+    """Read the log (with rotated files), the outcome file if any, and build the report; also the calls read
+    (without the advisers' decision lines) and the model context. Raises LogReadError / ContextError /
+    OutcomeError."""
     context = load_context(model_dir)
     data = read_log(log, since, until)
     found = read_outcomes(outcomes) if outcomes is not None else None
-    return (build_report(data, context, drift_config, alert_config, since, until, found, outcome_config), data,
-            context)
+    return (build_report(data, context, drift_config, alert_config, since, until, found, outcome_config),
+            split_calls(data)[0], context)

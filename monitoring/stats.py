@@ -7,9 +7,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monitoring.records import CPU, DURATION, ERROR, HIGH_RISK, MEMORY, REPLICA, SCORE, SOURCE, TIME, VERSION
+from monitoring.records import (
+    ADVISER,
+    ADVISER_FINAL,
+    ADVISER_MODEL,
+    CPU,
+    DURATION,
+    ERROR,
+    HIGH_RISK,
+    MEMORY,
+    OVERRIDE,
+    REPLICA,
+    SCORE,
+    SOURCE,
+    TIME,
+    VERSION,
+)
 
 SCORE_BINS = 20  # histogram of the score over [0, 1]
+# The values of an adviser-decision line (api/adviser.py): the final decision and the model's.
+ACCEPT, REFUSE, REVIEW = "accept", "refuse", "review"
+MODEL_DECISIONS = (ACCEPT, REFUSE, REVIEW)
 
 
 def _finite(values: pd.Series | np.ndarray) -> np.ndarray:
@@ -83,3 +101,22 @@ def replica_stats(frame: pd.DataFrame) -> dict[str, Any]:
         out[str(name)] = {"count": len(part), "errors": errors, "error_rate": errors / len(part),
                           "latency_s": summary(part[DURATION])}
     return out
+
+
+def _decision_counts(part: pd.DataFrame) -> dict[str, Any]:
+    n = len(part)
+    overrides = int((part[OVERRIDE] == 1.0).sum())
+    return {"decisions": n, "accepted": int((part[ADVISER_FINAL] == ACCEPT).sum()),
+            "refused": int((part[ADVISER_FINAL] == REFUSE).sum()), "overrides": overrides,
+            "override_rate": overrides / n if n else None}
+
+
+def adviser_stats(decisions: pd.DataFrame) -> dict[str, Any]:
+    """The advisers' final decisions (the rows with `ADVISER` set): how many, accepted, refused, overrides
+    and their rate, overall and by the model's decision (accept, refuse, review: in review the adviser
+    decides, so its `accepted` / `refused` say what they chose)."""
+    decisions = decisions[decisions[ADVISER].notna()]
+    model = decisions[ADVISER_MODEL].astype(object)
+    return _decision_counts(decisions) | {
+        "by_model_decision": {name: _decision_counts(decisions[(model == name).to_numpy()])
+                              for name in MODEL_DECISIONS}}
