@@ -22,11 +22,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api.predictor import Prediction
+from scoring.schema import ADVISER_ACCEPT as ACCEPT
+from scoring.schema import ADVISER_OVERRIDE as OVERRIDE
+from scoring.schema import ADVISER_REFUSE as REFUSE
 from scoring.schema import FEATURE_LABELS
+from scoring.schema import MODEL_REVIEW as REVIEW
 
-ACCEPT, REFUSE, OVERRIDE = "accept", "refuse", "override"
 ADVISER_DECISIONS = (ACCEPT, REFUSE, OVERRIDE)
-REVIEW = "review"  # the model's "decision" in the grey zone: the adviser decides
 DECISION_LABELS_FR = {ACCEPT: "Accepter", REFUSE: "Refuser", OVERRIDE: "Passer outre le modèle"}
 MAX_RECENT = 10_000  # evaluations kept for decisions and letters (~1.7 KB each with reasons: ~17 MB)
 MAX_REASON_CHARS = 1000

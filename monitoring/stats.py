@@ -23,10 +23,11 @@ from monitoring.records import (
     TIME,
     VERSION,
 )
+from scoring.schema import ADVISER_ACCEPT, ADVISER_REFUSE, MODEL_REVIEW
 
 SCORE_BINS = 20  # histogram of the score over [0, 1]
-# The values of an adviser-decision line (api/adviser.py): the final decision and the model's.
-ACCEPT, REFUSE, REVIEW = "accept", "refuse", "review"
+# The values of an adviser-decision line (scoring.schema): the final decision and the model's.
+ACCEPT, REFUSE, REVIEW = ADVISER_ACCEPT, ADVISER_REFUSE, MODEL_REVIEW
 MODEL_DECISIONS = (ACCEPT, REFUSE, REVIEW)
 
 

@@ -276,6 +276,9 @@ LOG_SOURCES = (SOURCE_FORM, SOURCE_API, SOURCE_BATCH, SOURCE_DOSSIER, SOURCE_WHA
 # The key of a log line recording an adviser's final decision on an earlier call (prediction null):
 # {"decision": accept / refuse / override, "final", "model_decision", "reason", "of_request", ...}.
 ADVISER_DECISION_KEY = "adviser_decision"
+# Its values: the adviser's decision (accept, refuse, override the model), the final one (accept,
+# refuse) and the model's (accept, refuse, review: the grey zone, where the adviser decides).
+ADVISER_ACCEPT, ADVISER_REFUSE, ADVISER_OVERRIDE, MODEL_REVIEW = "accept", "refuse", "override", "review"
 
 
 @dataclass(frozen=True)
