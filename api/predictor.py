@@ -25,13 +25,24 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from api.backends import BATCH_BACKEND, ONNXRUNTIME, ROW_BACKEND, XGBOOST, OnnxScorer, XGBoostScorer, onnx_scorer
+from api.backends import (
+    BATCH_BACKEND,
+    NUMBA,
+    ONNXRUNTIME,
+    ROW_BACKEND,
+    XGBOOST,
+    OnnxScorer,
+    XGBoostScorer,
+    compiled_scorer,
+    onnx_scorer,
+)
+from api.kernels import CompiledTrees
 from api.reasons import NO_REASONS, Reason, Reasons, reasons_of
 from api.treeshap import TreeShap
 from scoring.artifacts import Artifacts, load_artifacts
 from scoring.reference import served_matrix
 from scoring.schema import EXCLUSIVE_GROUPS, ONNX_FILE, feature_label, label_for, prediction_for
-from scoring.trees import UnsupportedModel, read_trees, used_booster
+from scoring.trees import Trees, UnsupportedModel, read_trees, used_booster
 
 log = logging.getLogger(__name__)
 
@@ -106,22 +117,35 @@ class Predictor:
         # One thread for single rows: OpenMP start-up costs more than a row's traversal.
         self._xgb_row = XGBoostScorer(booster, nthread=1)
         self._xgb_batch = XGBoostScorer(booster, nthread=0)
+        try:
+            trees: Trees | None = read_trees(booster)
+        except UnsupportedModel as exc:
+            log.warning("the model's trees cannot be read (%s): XGBoost scores and explains", exc)
+            trees = None
         onnx_path = artifacts.derived_path(ONNX_FILE)
-        onnx = None
-        if ONNXRUNTIME in (row_backend, batch_backend):
+        onnx = compiled = None
+        if NUMBA in (row_backend, batch_backend):
+            compiled = compiled_scorer(trees, self._xgb_row, self.template)
+        if ONNXRUNTIME in (row_backend, batch_backend) or (row_backend == NUMBA and compiled is None):
             onnx = onnx_scorer(onnx_path, self._xgb_row, self.template)
             if onnx is None:
-                log.warning("%s: no usable %s; scoring with XGBoost (run `python convert_to_onnx.py --model-dir %s`)",
+                log.warning("%s: no usable %s (run `python convert_to_onnx.py --model-dir %s`)",
                             artifacts.directory, ONNX_FILE, artifacts.directory)
-        self._row: XGBoostScorer | OnnxScorer = onnx if row_backend == ONNXRUNTIME and onnx else self._xgb_row
-        self._batch: XGBoostScorer | OnnxScorer = self._xgb_batch
-        if batch_backend == ONNXRUNTIME and onnx is not None and onnx_path is not None:
+        self._row: XGBoostScorer | OnnxScorer | CompiledTrees = (
+            compiled if row_backend == NUMBA and compiled else onnx if row_backend in (NUMBA, ONNXRUNTIME) and onnx
+            else self._xgb_row)
+        self._batch: XGBoostScorer | OnnxScorer | CompiledTrees = self._xgb_batch
+        if batch_backend == NUMBA and compiled is not None:
+            self._batch = compiled
+        elif batch_backend == ONNXRUNTIME and onnx is not None and onnx_path is not None:
             self._batch = OnnxScorer(onnx_path, threads=0)
-        try:
-            self._shap: TreeShap | None = TreeShap(read_trees(booster))
-        except UnsupportedModel as exc:
-            log.warning("exact TreeSHAP in numpy not available (%s): XGBoost computes the reasons", exc)
-            self._shap = None
+        self._shap: TreeShap | None = None
+        if trees is not None:
+            try:
+                self._shap = TreeShap(trees)
+                self._shap(self.template[0])  # compiled now, not on the first request
+            except UnsupportedModel as exc:
+                log.warning("exact TreeSHAP in numpy not available (%s): XGBoost computes the reasons", exc)
         # Exclusive one-hot groups: every model column of the group (the form's options and others
         # such as NAME_EDUCATION_TYPE_Academic degree), so that choosing one zeroes its siblings.
         self._plans: dict[tuple[str, ...], _Plan] = {}
@@ -207,7 +231,7 @@ class Predictor:
     def backends(self) -> dict[str, str]:
         """What scores one row, what scores a large batch, what computes the reasons."""
         return {"row": self._row.name, "batch": self._batch.name,
-                "reasons": "treeshap-numpy" if self._shap is not None else XGBOOST}
+                "reasons": self._shap.name if self._shap is not None else XGBOOST}
 
     def score_row(self, row: np.ndarray) -> float:
         """Probability of default of one (1, n_features) float32 row."""

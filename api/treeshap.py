@@ -27,6 +27,7 @@ import sys
 
 import numpy as np
 
+from api import kernels
 from scoring.trees import Tree, Trees, UnsupportedModel
 
 # Table entries = leaves × 2^depth × depth; past this the model is left to XGBoost's TreeSHAP.
@@ -69,6 +70,7 @@ class TreeShap:
         first_edge = np.zeros((n_leaves, d), dtype=bool)
         z = np.ones((n_leaves, d), dtype=np.float64)  # zero fraction per slot (distinct feature)
         n_slots = np.zeros(n_leaves, dtype=np.intp)
+        self.n_edges = np.array([len(p) for _, _, p in paths], dtype=np.intp)
         value = np.zeros(n_leaves, dtype=np.float64)
         for li, (tree, leaf, path) in enumerate(paths):
             value[li] = float(tree.value[leaf])
@@ -103,9 +105,11 @@ class TreeShap:
         # A missing value compares False with `<`, i.e. it would follow right edges; flip where its
         # default direction says otherwise.
         self.nan_flip = nan_follows != ~self.edge_left
+        self.nan_follows = nan_follows
         full = (1 << d) - 1
         self.bias = trees.base_margin + float((value * self._zprod(z, d)[:, full]).sum())
         self.depth = depth
+        self.name = "treeshap-numba" if kernels.AVAILABLE else "treeshap-numpy"
 
     @staticmethod
     def _zprod(z: np.ndarray, d: int) -> np.ndarray:
@@ -154,6 +158,16 @@ class TreeShap:
 
     def __call__(self, row: np.ndarray) -> np.ndarray:
         """Contributions of one float32 row of n_features values (NaN = missing)."""
+        if kernels.AVAILABLE:  # the same table reads in a compiled loop (`api.kernels`)
+            out = np.zeros(self.n_features + 1)
+            kernels.shap_into(np.ascontiguousarray(row, dtype=np.float32), self.edge_feature, self.edge_threshold,
+                              self.edge_left, self.nan_follows, self.n_edges, self.table, self.table_base, out)
+            out[self.n_features] = self.bias
+            return out
+        return self.numpy(row)
+
+    def numpy(self, row: np.ndarray) -> np.ndarray:
+        """`self(row)` in vectorised numpy (without numba)."""
         v = np.asarray(row, dtype=np.float32).take(self.edge_feature)
         follows = ((v < self.edge_threshold) == self.edge_left) ^ (np.isnan(v) & self.nan_flip)
         contrib = self.table.take(self.table_base + self._patterns(follows), axis=0)

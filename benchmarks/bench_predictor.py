@@ -5,10 +5,12 @@ usage: python benchmarks/bench_predictor.py [--quick] [--model-dir DIR]
 1. One applicant: `predict_credit_score` (app_gradio, as the form calls it), `Predictor.predict`
    with and without reasons, next to the seed's path (a dict of every model feature → one-row
    DataFrame → `predict_proba`), each with distinct applicants.
-2. The backends for one row, side by side: ONNX Runtime `session.run` (1 thread), XGBoost
-   `inplace_predict` (1 thread), and XGBoost's dense predictor through its private ctypes entry with
-   a reused proxy DMatrix (what the predictor used before; kept here only as the reference); and
-   the reasons: numpy TreeSHAP against a one-row DMatrix + `pred_contribs`.
+2. The backends for one row, side by side: the numba walk of the model's trees (`api/kernels.py`),
+   ONNX Runtime `session.run` (1 thread) and its fixed cost (the same call on an Identity model),
+   XGBoost `inplace_predict` (1 thread), and XGBoost's dense predictor through its private ctypes
+   entry with a reused proxy DMatrix (what the predictor used before; kept here only as the
+   reference); and the reasons: TreeSHAP tables read by numba or by numpy, against a one-row
+   DMatrix + `pred_contribs`.
 3. Batches: rows per second of each backend at several batch sizes (rows like the training data).
 
 Uses MODEL_DIR / models/ when it holds a model with its ONNX export, else trains the test fixture model.
@@ -34,13 +36,13 @@ import xgboost as xgb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from api.backends import OnnxScorer, XGBoostScorer  # noqa: E402
+from api.backends import OnnxScorer, XGBoostScorer, compiled_scorer  # noqa: E402
 from api.predictor import Predictor  # noqa: E402
 from api.profiling import applicants  # noqa: E402
 from scoring import config  # noqa: E402
-from scoring.onnx_export import training_like_rows  # noqa: E402
+from scoring.onnx_export import session, training_like_rows  # noqa: E402
 from scoring.schema import MANIFEST_FILE, ONNX_FILE, UI_FEATURE_NAMES  # noqa: E402
-from scoring.trees import used_booster  # noqa: E402
+from scoring.trees import read_trees, used_booster  # noqa: E402
 
 
 def timings(fn: Callable[[int], object], n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -121,15 +123,21 @@ def one_applicant(model_dir: Path, n: int) -> list[str]:
     xgb_row = XGBoostScorer(booster, nthread=1)
     private = private_dense_scorer(xgb_row.booster)
     shap = predictor._shap
+    compiled = compiled_scorer(read_trees(booster), xgb_row, predictor.template)
+    identity = identity_session(len(predictor.features))
     backends = [
-        ("ONNX Runtime `session.run`, 1 thread (public; chosen)", lambda i: onnx(row_matrix[i:i + 1])),
+        ("numba walk of the model's trees (chosen)", lambda i: compiled.one(row_matrix[i:i + 1])),
+        ("ONNX Runtime `session.run`, 1 thread (public)", lambda i: onnx(row_matrix[i:i + 1])),
+        ("ONNX Runtime `session.run` of an Identity model (its fixed cost)",
+         lambda i: identity.run(None, {"x": row_matrix[i:i + 1]})),
         ("XGBoost `inplace_predict`, 1 thread (public)", lambda i: xgb_row(row_matrix[i:i + 1])),
     ]
     if private is not None:
         backends.append(("XGBoost dense predictor, private ctypes entry + reused proxy (removed)",
                          lambda i: private(row_matrix[i:i + 1])))
     if shap is not None:
-        backends.append(("reasons: numpy TreeSHAP (chosen)", lambda i: shap(row_matrix[i])))
+        backends.append(("reasons: TreeSHAP tables read by numba (chosen)", lambda i: shap(row_matrix[i])))
+        backends.append(("reasons: the same tables read by numpy", lambda i: shap.numpy(row_matrix[i])))
     backends.append(("reasons: one-row DMatrix + XGBoost `pred_contribs`",
                      lambda i: xgb_row.booster.predict(xgb.DMatrix(row_matrix[i:i + 1], nthread=1),
                                                        pred_contribs=True, validate_features=False)))
@@ -143,12 +151,24 @@ def one_applicant(model_dir: Path, n: int) -> list[str]:
     return lines
 
 
+def identity_session(n_features: int) -> object:
+    """An ONNX Runtime session (1 thread) of a model that returns its input: session.run's own cost."""
+    from onnx import TensorProto, helper
+
+    io = [helper.make_tensor_value_info(name, TensorProto.FLOAT, [None, n_features]) for name in ("x", "y")]
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "identity", io[:1], io[1:])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return session(model.SerializeToString())
+
+
 def batches(model_dir: Path, sizes: list[int], repeats: int) -> list[str]:
     predictor = Predictor.from_dir(model_dir)
     artifacts = predictor.artifacts
     matrix = training_like_rows(artifacts, artifacts.template_row(), max(sizes), seed=3)
     booster = used_booster(artifacts.model)
     scorers = {
+        "numba walk, 1 thread": compiled_scorer(read_trees(booster), XGBoostScorer(booster, 1), predictor.template),
         "ONNX Runtime, 1 thread": OnnxScorer(model_dir / ONNX_FILE, threads=1),
         "ONNX Runtime, 2 threads": OnnxScorer(model_dir / ONNX_FILE, threads=2),
         "XGBoost inplace_predict, 1 thread": XGBoostScorer(booster, nthread=1),

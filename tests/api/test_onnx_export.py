@@ -14,7 +14,7 @@ import pytest
 
 import convert_to_onnx
 import scoring.onnx_export as onnx_export
-from api.backends import ONNXRUNTIME, XGBOOST
+from api.backends import NUMBA, ONNXRUNTIME, XGBOOST
 from api.predictor import SMALL_BATCH_ROWS, Predictor
 from scoring import config
 from scoring.artifacts import ArtifactError, load_artifacts, record_derived_file, sha256_of
@@ -55,17 +55,17 @@ def test_the_cli_writes_the_file_with_its_figures(copied: Path, capsys: pytest.C
     manifest = _manifest(copied)
     del manifest["files"][ONNX_FILE], manifest["derived"]
     (copied / MANIFEST_FILE).write_text(json.dumps(manifest))
-    assert Predictor.from_dir(copied).backends["row"] == XGBOOST  # no ONNX file yet
+    assert Predictor.from_dir(copied, row_backend=ONNXRUNTIME).backends["row"] == XGBOOST  # no ONNX file yet
 
     assert convert_to_onnx.main(["--model-dir", str(copied), "--rows", "2000"]) == 0
     out = capsys.readouterr().out
     assert "max |Δp|" in out and "0 decision flip(s)" in out and str(copied / ONNX_FILE) in out
-    predictor = Predictor.from_dir(copied)
+    predictor = Predictor.from_dir(copied, row_backend=ONNXRUNTIME)
     assert predictor.backends["row"] == ONNXRUNTIME
     assert predictor.model_version == version  # a derived file never changes the version
     assert _manifest(copied)["model_version"] == version
     assert convert_to_onnx.main(["--model-dir", str(copied), "--rows", "2000"]) == 0  # again, over the first
-    assert Predictor.from_dir(copied).backends["row"] == ONNXRUNTIME
+    assert Predictor.from_dir(copied, row_backend=ONNXRUNTIME).backends["row"] == ONNXRUNTIME
 
 
 def test_a_broken_conversion_is_refused_and_nothing_is_written(copied: Path, monkeypatch: pytest.MonkeyPatch,
@@ -94,16 +94,19 @@ def test_a_broken_conversion_is_refused_and_nothing_is_written(copied: Path, mon
 
 def test_same_decisions_on_every_backend(predictor: Predictor) -> None:
     xgboost_rows = Predictor(predictor.artifacts, row_backend=XGBOOST)
-    onnx_batch = Predictor(predictor.artifacts, batch_backend=ONNXRUNTIME)
-    assert (predictor.backends["row"], xgboost_rows.backends["row"], onnx_batch.backends["batch"]) == \
-        (ONNXRUNTIME, XGBOOST, ONNXRUNTIME)
+    onnx = Predictor(predictor.artifacts, row_backend=ONNXRUNTIME, batch_backend=ONNXRUNTIME)
+    numba_batch = Predictor(predictor.artifacts, batch_backend=NUMBA)
+    assert (predictor.backends["row"], xgboost_rows.backends["row"], onnx.backends["row"], onnx.backends["batch"],
+            numba_batch.backends["batch"]) == (NUMBA, XGBOOST, ONNXRUNTIME, ONNXRUNTIME, NUMBA)
     matrix = _check_rows(predictor)
     assert len(matrix) > SMALL_BATCH_ROWS
     scores = {
-        "onnx rows": np.array([predictor.score_row(matrix[i:i + 1]) for i in range(len(matrix))]),
+        "numba rows": np.array([predictor.score_row(matrix[i:i + 1]) for i in range(len(matrix))]),
+        "onnx rows": np.array([onnx.score_row(matrix[i:i + 1]) for i in range(len(matrix))]),
         "xgboost rows": np.array([xgboost_rows.score_row(matrix[i:i + 1]) for i in range(len(matrix))]),
         "xgboost batch": predictor.score_matrix(matrix),
-        "onnx batch": onnx_batch.score_matrix(matrix),
+        "onnx batch": onnx.score_matrix(matrix),
+        "numba batch": numba_batch.score_matrix(matrix),
     }
     reference = scores["xgboost batch"].astype(np.float64)
     for name, got in scores.items():
@@ -129,7 +132,7 @@ def test_an_onnx_file_of_another_model_is_ignored(copied: Path, caplog: pytest.L
     manifest["derived"][ONNX_FILE]["source_sha256"] = "0" * 64
     (copied / MANIFEST_FILE).write_text(json.dumps(manifest))
     with caplog.at_level(logging.WARNING):
-        predictor = Predictor.from_dir(copied)
+        predictor = Predictor.from_dir(copied, row_backend=ONNXRUNTIME)
     assert predictor.backends["row"] == XGBOOST
     assert "made from another model" in caplog.text
 
@@ -145,7 +148,7 @@ def test_an_onnx_file_that_disagrees_at_load_is_not_used(copied: Path, monkeypat
     (copied / ONNX_FILE).write_bytes(onx.SerializeToString())
     record_derived_file(copied, ONNX_FILE, {"source": "hand-made"}, model_version=artifacts.model_version)
     with caplog.at_level(logging.WARNING):
-        predictor = Predictor.from_dir(copied)
+        predictor = Predictor.from_dir(copied, row_backend=ONNXRUNTIME)
     assert predictor.backends["row"] == XGBOOST and "disagrees with the XGBoost model" in caplog.text
     expected = artifacts.model.predict_proba(predictor.row(VALID))[0, 1]
     assert predictor.predict(VALID).score == pytest.approx(float(expected), abs=1e-6)

@@ -194,8 +194,8 @@ def test_a_missing_folder_is_refused(tmp_path: Path) -> None:
         Predictor.from_dir(tmp_path / "nowhere")
 
 
-def test_the_fixture_serves_with_onnx_runtime_and_numpy_treeshap(predictor: Predictor) -> None:
-    assert predictor.backends == {"row": "onnxruntime", "batch": "xgboost", "reasons": "treeshap-numpy"}
+def test_the_fixture_serves_with_the_compiled_trees_and_treeshap(predictor: Predictor) -> None:
+    assert predictor.backends == {"row": "numba", "batch": "xgboost", "reasons": "treeshap-numba"}
     assert predictor.info()["backends"] == predictor.backends
 
 

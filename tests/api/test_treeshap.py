@@ -33,6 +33,7 @@ def _assert_exact(booster: xgb.Booster, n_rows: int = 600) -> TreeShap:
     got = np.array([shap(row) for row in rows])
     assert got.shape == expected.shape
     np.testing.assert_allclose(got, expected, atol=TOLERANCE, rtol=0)
+    np.testing.assert_allclose(np.array([shap.numpy(row) for row in rows]), expected, atol=TOLERANCE, rtol=0)
     margin = booster.predict(xgb.DMatrix(rows, missing=np.nan), output_margin=True, validate_features=False)
     np.testing.assert_allclose(got.sum(axis=1), margin, atol=TOLERANCE)
     return shap

@@ -1,0 +1,130 @@
+"""Compiled loops over the model's own trees (numba): one row's score and its TreeSHAP table reads.
+
+Why: for one row, ONNX Runtime's `session.run` costs about 8 µs before any tree is read (an
+Identity model takes that long) and XGBoost's `inplace_predict` about 250 µs; the 328 trees of
+depth 2 themselves are about 650 comparisons. A loop compiled once at load by numba (public API,
+`numba.njit`) walks them in about 3 µs (`python benchmarks/bench_predictor.py`; numbers in
+docs/decisions.md, "Scoring backends").
+
+Exactness: the walk is XGBoost's (go left when x < threshold, a NaN follows the default
+direction), the margin is summed in float32 in tree order from the base margin, and the logistic
+is taken in float32, as XGBoost's CPU predictor does: scores are XGBoost's to the last bit or so
+(tested within 1e-6 on split-probing rows, with no decision flip).
+
+Without numba (not installed, or an unsupported platform) `AVAILABLE` is False and the predictor
+keeps ONNX Runtime / numpy.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from scoring.trees import Trees
+
+log = logging.getLogger(__name__)
+
+try:
+    import numba
+except ImportError as exc:  # pragma: no cover - numba is pinned in every requirements file
+    numba = None
+    log.info("numba is not available (%s): no compiled kernels", exc)
+
+AVAILABLE = numba is not None
+NUMBA = "numba"
+
+
+def _walk(x, roots, left, right, feature, threshold, default_left, value, base):  # pragma: no cover - compiled
+    """float32 margin of row `x`: every tree walked from its root to a leaf."""
+    s = base
+    for r in roots:
+        n = r
+        while left[n] >= 0:
+            v = x[feature[n]]
+            if v != v:  # NaN: the default direction
+                n = left[n] if default_left[n] else right[n]
+            elif v < threshold[n]:
+                n = left[n]
+            else:
+                n = right[n]
+        s += value[n]
+    return s
+
+
+def _probability(x, roots, left, right, feature, threshold, default_left, value, base):  # pragma: no cover
+    m = _walk(x, roots, left, right, feature, threshold, default_left, value, base)
+    return np.float32(1.0) / (np.float32(1.0) + np.exp(-m))
+
+
+def _probabilities(matrix, roots, left, right, feature, threshold, default_left, value, base, out):  # pragma: no cover
+    for i in range(matrix.shape[0]):
+        out[i] = _probability(matrix[i], roots, left, right, feature, threshold, default_left, value, base)
+
+
+def _shap(x, edge_feature, edge_threshold, edge_left, nan_follows, n_edges, table, table_base, out):  # pragma: no cover
+    """TreeSHAP of row `x` from the tables of `api.treeshap.TreeShap` (added into `out`)."""
+    for leaf in range(edge_feature.shape[0]):
+        pattern = 0
+        for e in range(n_edges[leaf]):
+            v = x[edge_feature[leaf, e]]
+            follows = nan_follows[leaf, e] if v != v else (v < edge_threshold[leaf, e]) == edge_left[leaf, e]
+            if follows:
+                pattern |= 1 << e
+        entry = table_base[leaf] + pattern
+        for e in range(n_edges[leaf]):
+            out[edge_feature[leaf, e]] += table[entry, e]
+
+
+if AVAILABLE:
+    _walk = numba.njit(nogil=True)(_walk)
+    _probability = numba.njit(nogil=True)(_probability)
+    _probabilities = numba.njit(nogil=True)(_probabilities)
+    _shap = numba.njit(nogil=True)(_shap)
+
+
+class CompiledTrees:
+    """XGBoost's prediction of a binary:logistic model, as numba loops over its trees (flat arrays)."""
+
+    name = NUMBA
+
+    def __init__(self, trees: Trees):
+        if not AVAILABLE:
+            raise RuntimeError("numba is not installed")
+        sizes = [len(t.left) for t in trees.trees]
+        offsets = np.concatenate([[0], np.cumsum(sizes[:-1])]).astype(np.int32) if sizes else np.zeros(0, np.int32)
+
+        def flat(attr: str, dtype: type) -> np.ndarray:
+            parts = [getattr(t, attr) for t in trees.trees]
+            return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+
+        def children(attr: str) -> np.ndarray:
+            parts = [np.where(getattr(t, attr) >= 0, getattr(t, attr) + o, -1)
+                     for t, o in zip(trees.trees, offsets, strict=True)]
+            return np.concatenate(parts).astype(np.int32) if parts else np.zeros(0, np.int32)
+
+        self._args = (offsets, children("left"), children("right"), flat("feature", np.int32),
+                      flat("threshold", np.float32), flat("default_left", np.bool_), flat("value", np.float32),
+                      np.float32(trees.base_margin))
+        self.n_features = trees.n_features
+        probe = np.zeros((1, trees.n_features), dtype=np.float32)
+        self(probe)  # compile now (about a second), not on the first request
+        self.one(probe)
+
+    def one(self, row: np.ndarray) -> float:
+        """The probability of a (1, n_features) float32 row."""
+        return float(_probability(row[0], *self._args))
+
+    def __call__(self, matrix: np.ndarray) -> np.ndarray:
+        """Probabilities (float32) of a (rows, n_features) float32 matrix."""
+        matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+        out = np.empty(len(matrix), dtype=np.float32)
+        _probabilities(matrix, *self._args, out)
+        return out
+
+
+def shap_into(x: np.ndarray, edge_feature: np.ndarray, edge_threshold: np.ndarray, edge_left: np.ndarray,
+              nan_follows: np.ndarray, n_edges: np.ndarray, table: np.ndarray, table_base: np.ndarray,
+              out: np.ndarray) -> None:
+    """Add the TreeSHAP contributions of float32 row `x` into `out` (see `api.treeshap`)."""
+    _shap(x, edge_feature, edge_threshold, edge_left, nan_follows, n_edges, table, table_base, out)
