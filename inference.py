@@ -19,6 +19,7 @@ import time
 import warnings
 from pathlib import Path
 
+from api.backends import BATCH_RUN_ROW_BACKEND
 from api.batch import DEFAULT_CHUNK_SIZE, BatchInputError, score_file
 from api.predictor import Predictor
 from scoring import config
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     output = args.output or Path(f"{args.input.name.split('.')[0]}_scores.csv")
     start = time.perf_counter()
     try:
-        predictor = Predictor.from_dir(args.model_dir or config.model_dir())
+        predictor = Predictor.from_dir(args.model_dir or config.model_dir(), row_backend=BATCH_RUN_ROW_BACKEND)
         report = score_file(args.input, output, predictor=predictor, data_dir=args.data_dir,
                             chunk_size=args.chunk_size, progress=not args.quiet)
     except (ArtifactError, BatchInputError, DataError, OSError) as exc:

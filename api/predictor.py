@@ -143,7 +143,8 @@ class Predictor:
         if trees is not None:
             try:
                 self._shap = TreeShap(trees)
-                self._shap(self.template[0])  # compiled now, not on the first request
+                if self._row is compiled:  # serving: compiled now, not on the first request
+                    self._shap(self.template[0])
             except UnsupportedModel as exc:
                 log.warning("exact TreeSHAP in numpy not available (%s): XGBoost computes the reasons", exc)
         # Exclusive one-hot groups: every model column of the group (the form's options and others

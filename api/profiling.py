@@ -83,7 +83,7 @@ def profile_predict(model_dir: Path, out_dir: Path, n: int) -> Profile:
     return _profiled("predict", out_dir, n, run)
 
 
-async def _post(app: Any, path: str, body: bytes) -> int:
+async def _post(app: Any, path: str, body: bytes, query: bytes = b"") -> int:
     """One HTTP request through the ASGI interface; returns the status code."""
     sent = False
     status = 0
@@ -101,7 +101,7 @@ async def _post(app: Any, path: str, body: bytes) -> int:
             status = message["status"]
 
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "path": path, "raw_path": path.encode(), "query_string": query, "root_path": "",
              "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
              "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 7860)}
     await app(scope, receive, send)

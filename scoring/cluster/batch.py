@@ -67,9 +67,10 @@ def input_files(spec: str | Path) -> list[Path]:
 @functools.lru_cache(maxsize=2)
 def _predictor(model_dir: str, version: str):
     """The model, loaded once per worker process (`version` keys the cache to the artifacts)."""
+    from api.backends import BATCH_RUN_ROW_BACKEND
     from api.predictor import Predictor
 
-    return Predictor.from_dir(model_dir)
+    return Predictor.from_dir(model_dir, row_backend=BATCH_RUN_ROW_BACKEND)
 
 
 def _columns(path: Path) -> list[str]:
