@@ -294,7 +294,7 @@ class PredictionLogger:
                 client=client, replica=self.replica, source=source, applicant_id=applicant, extra=extra or {},
             )
             try:
-                lines.append((record.to_json() + "\n").encode("utf-8"))
+                lines.append(record.to_line())
             except (TypeError, ValueError) as exc:
                 self._fail(f"record {request_id} cannot be written as JSON: {exc}")
         return lines

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+import orjson
+
 from scoring.labels import composed_label
 
 # --- Tables -------------------------------------------------------------------------------
@@ -306,13 +308,24 @@ class LogRecord:
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys kept when reading
 
     def to_json(self) -> str:
-        record = {f.name: getattr(self, f.name) for f in fields(self)}
-        extra = record.pop("extra")
-        for optional in ("error", "client", "replica", "source", "applicant_id"):
+        return self.to_line().decode("utf-8").rstrip("\n")
+
+    def to_line(self) -> bytes:
+        """The record as one UTF-8 JSON line, newline included (orjson: ~6x faster than json.dumps; a
+        value orjson refuses, e.g. an int beyond 64 bits, goes through json.dumps). A non-finite float,
+        which callers never put here (`api.logger.safe_input` turns them into text), is written null."""
+        record = {name: getattr(self, name) for name in _RECORD_FIELDS}
+        for optional in _OPTIONAL_FIELDS:
             if record[optional] is None:
                 del record[optional]
-        return json.dumps(record | extra, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        record |= self.extra
+        try:
+            return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+        except TypeError:
+            return (json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n").encode()
 
 
 # The keys of a log line, as LogRecord writes them (unknown keys read back go into `extra`).
 LOG_RECORD_KEYS: tuple[str, ...] = tuple(f.name for f in fields(LogRecord) if f.name != "extra")
+_RECORD_FIELDS = LOG_RECORD_KEYS
+_OPTIONAL_FIELDS = ("error", "client", "replica", "source", "applicant_id")  # left out of the line when None
