@@ -72,3 +72,17 @@ def test_help_and_no_server_at_import() -> None:
     imported = subprocess.run([sys.executable, "-c", "import app_gradio; print('imported')"], cwd=root,
                               capture_output=True, text=True, timeout=120)
     assert imported.stdout.strip() == "imported"
+
+
+def test_the_objects_made_at_start_up_leave_the_garbage_collector() -> None:
+    import gc
+
+    kept = [[i] for i in range(1000)]  # objects alive at start-up (the app, the model...)
+    before = gc.get_freeze_count()
+    try:
+        api.app.freeze_startup_objects()
+        assert gc.get_freeze_count() >= before + len(kept)
+        tracked = {id(o) for o in gc.get_objects(generation=2)}
+        assert not any(id(o) in tracked for o in kept)  # a full pass no longer walks them
+    finally:
+        gc.unfreeze()
