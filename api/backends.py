@@ -97,6 +97,6 @@ def onnx_scorer(path: Path | None, reference: XGBoostScorer, probe: np.ndarray, 
 
 def compiled_scorer(trees: Trees | None, reference: XGBoostScorer, probe: np.ndarray) -> CompiledTrees | None:
     """The numba tree walk of `trees`, or None (no numba, trees unreadable, or it disagrees on `probe`)."""
-    if trees is None or not kernels.AVAILABLE:
+    if trees is None or not kernels.ready():
         return None
     return _checked(CompiledTrees(trees), "the compiled tree walk", reference, probe)

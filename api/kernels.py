@@ -11,13 +11,14 @@ direction), the margin is summed in float32 in tree order from the base margin, 
 is taken in float32, as XGBoost's CPU predictor does: scores are XGBoost's to the last bit or so
 (tested within 1e-6 on split-probing rows, with no decision flip).
 
-Without numba (not installed, or an unsupported platform) `AVAILABLE` is False and the predictor
-keeps ONNX Runtime / numpy.
+Without numba `AVAILABLE` is False and the predictor keeps ONNX Runtime / numpy.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import threading
 
 import numpy as np
 
@@ -25,14 +26,11 @@ from scoring.trees import Trees
 
 log = logging.getLogger(__name__)
 
-try:
-    import numba
-except ImportError as exc:  # pragma: no cover - numba is pinned in every requirements file
-    numba = None
-    log.info("numba is not available (%s): no compiled kernels", exc)
-
-AVAILABLE = numba is not None
+# numba is imported (0.3 s) and the loops decorated on first use only: batch runs never need them.
+AVAILABLE = importlib.util.find_spec("numba") is not None
 NUMBA = "numba"
+_jitted = False
+_jit_lock = threading.Lock()
 
 
 def _walk(x, roots, left, right, feature, threshold, default_left, value, base):  # pragma: no cover - compiled
@@ -76,11 +74,34 @@ def _shap(x, edge_feature, edge_threshold, edge_left, nan_follows, n_edges, tabl
             out[edge_feature[leaf, e]] += table[entry, e]
 
 
-if AVAILABLE:
-    _walk = numba.njit(nogil=True)(_walk)
-    _probability = numba.njit(nogil=True)(_probability)
-    _probabilities = numba.njit(nogil=True)(_probabilities)
-    _shap = numba.njit(nogil=True)(_shap)
+def ready() -> bool:
+    """numba is there and the loops are handed to it (on the first call; False if numba fails to import)."""
+    if not AVAILABLE:
+        return False
+    if not _jitted:
+        _jit()
+    return _jitted
+
+
+def _jit() -> None:
+    """Hand the loops to numba (once; each compiles on its first call)."""
+    global _walk, _probability, _probabilities, _shap, _jitted, AVAILABLE
+    with _jit_lock:
+        if _jitted:
+            return
+        try:
+            import numba
+        except Exception as exc:  # noqa: BLE001 - a broken install (llvmlite...) must not stop scoring
+            log.warning("numba cannot be imported (%s): no compiled loops", exc)
+            AVAILABLE = False
+            return
+
+        jit = numba.njit(nogil=True)
+        _walk = jit(_walk)  # before its callers: they find the compiled one when they compile
+        _probability = jit(_probability)
+        _probabilities = jit(_probabilities)
+        _shap = jit(_shap)
+        _jitted = True
 
 
 class CompiledTrees:
@@ -89,8 +110,8 @@ class CompiledTrees:
     name = NUMBA
 
     def __init__(self, trees: Trees):
-        if not AVAILABLE:
-            raise RuntimeError("numba is not installed")
+        if not ready():
+            raise RuntimeError("numba is not available")
         sizes = [len(t.left) for t in trees.trees]
         offsets = np.concatenate([[0], np.cumsum(sizes[:-1])]).astype(np.int32) if sizes else np.zeros(0, np.int32)
 
@@ -126,5 +147,5 @@ class CompiledTrees:
 def shap_into(x: np.ndarray, edge_feature: np.ndarray, edge_threshold: np.ndarray, edge_left: np.ndarray,
               nan_follows: np.ndarray, n_edges: np.ndarray, table: np.ndarray, table_base: np.ndarray,
               out: np.ndarray) -> None:
-    """Add the TreeSHAP contributions of float32 row `x` into `out` (see `api.treeshap`)."""
+    """Add the TreeSHAP contributions of float32 row `x` into `out` (see `api.treeshap`); needs `ready()`."""
     _shap(x, edge_feature, edge_threshold, edge_left, nan_follows, n_edges, table, table_base, out)

@@ -158,7 +158,7 @@ class TreeShap:
 
     def __call__(self, row: np.ndarray) -> np.ndarray:
         """Contributions of one float32 row of n_features values (NaN = missing)."""
-        if kernels.AVAILABLE:  # the same table reads in a compiled loop (`api.kernels`)
+        if kernels.ready():  # the same table reads in a compiled loop (`api.kernels`)
             out = np.zeros(self.n_features + 1)
             kernels.shap_into(np.ascontiguousarray(row, dtype=np.float32), self.edge_feature, self.edge_threshold,
                               self.edge_left, self.nan_follows, self.n_edges, self.table, self.table_base, out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import numpy as np
 import pytest
@@ -83,3 +84,16 @@ def test_the_numba_batch_backend_matches_the_row_backend(predictor: Predictor) -
     assert batch.backends["batch"] == NUMBA and api.backends.ROW_BACKEND == NUMBA
     assert np.array_equal(batch.score_matrix(rows),
                           np.array([predictor.score_row(rows[i:i + 1]) for i in range(600)], dtype=np.float32))
+
+
+def test_a_numba_that_fails_to_import_leaves_onnx_runtime_and_numpy(predictor: Predictor,
+                                                                    monkeypatch: pytest.MonkeyPatch,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(kernels, "AVAILABLE", True)  # installed...
+    monkeypatch.setattr(kernels, "_jitted", False)
+    monkeypatch.setitem(sys.modules, "numba", None)  # ...but `import numba` fails
+    with caplog.at_level(logging.WARNING):
+        broken = Predictor(predictor.artifacts)
+    assert "numba cannot be imported" in caplog.text
+    assert broken.backends == {"row": ONNXRUNTIME, "batch": XGBOOST, "reasons": "treeshap-numpy"}
+    assert broken.predict(VALID).score == pytest.approx(predictor.predict(VALID).score, abs=1e-6)
