@@ -121,23 +121,25 @@ def reasons_of(contribs: np.ndarray, values: np.ndarray, features: list[str], la
     scale = points_scale(base_margin, base_margin + total)
     n = len(phi)
     if given is None or len(given) == n:
-        candidates: np.ndarray | None = None
-        n_given, given_total = n, total
-        rest = None
+        columns: list[int] | None = None
+        pool, n_given, given_total, rest = phi, n, total, None
     else:
-        candidates = np.asarray(given, dtype=np.intp)
-        n_given, given_total = len(candidates), float(phi[candidates].sum())
+        index = np.asarray(given, dtype=np.intp)
+        columns, pool = index.tolist(), phi[index]
+        n_given, given_total = len(columns), float(pool.sum())
         rest_total = total - given_total
         rest = Aggregate(REST_LABEL, n - n_given, rest_total, rest_total * scale)
     if per_side is None:
         per_side = n_given if n_given <= MAX_LISTED else N_REASONS
-    up_idx, down_idx = _strongest(phi, candidates, per_side)
-    chosen = up_idx + down_idx
-    # Python floats at once (numpy scalars cost more per use); float32 values → their shortest decimal
-    shown = [None if v != v else float(f"{v:.7g}") for v in values[chosen].tolist()]
-    strength = phi[chosen].tolist()
+    up_pos, down_pos, strength_of = _strongest(pool, per_side)
+    chosen = up_pos + down_pos  # positions in `pool`
+    strength = [strength_of[j] for j in chosen]
+    if columns is not None:
+        chosen = [columns[j] for j in chosen]  # model columns
+    # float32 values → their shortest decimal (Python floats: numpy scalars cost more per use)
+    shown = [None if v != v else float(f"{v:.7g}") for v in map(values.item, chosen)]
     reasons = [Reason(features[i], labels[i], v, c, c * scale) for i, v, c in zip(chosen, shown, strength, strict=True)]
-    up, down = tuple(reasons[:len(up_idx)]), tuple(reasons[len(up_idx):])
+    up, down = tuple(reasons[:len(up_pos)]), tuple(reasons[len(up_pos):])
     unlisted = None
     if len(chosen) < n_given:
         left = given_total - math.fsum(strength)
@@ -146,22 +148,21 @@ def reasons_of(contribs: np.ndarray, values: np.ndarray, features: list[str], la
     return Reasons(up, down, rest, unlisted, base_score=sigmoid(base_margin), score=sigmoid(base_margin + total))
 
 
-def _strongest(phi: np.ndarray, candidates: np.ndarray | None, k: int) -> tuple[list[int], list[int]]:
-    """Column indices of the k largest positive and the k most negative contributions, strongest first."""
+def _strongest(pool: np.ndarray, k: int) -> tuple[list[int], list[int], dict[int, float] | list[float]]:
+    """Positions in `pool` of its k largest positive and k most negative values, strongest first, and a
+    position -> value look-up for them."""
     if k <= 0:
-        return [], []
-    if candidates is not None and len(candidates) <= 2 * k:  # a few given features: plain Python
-        columns = candidates.tolist()
-        values = phi[candidates].tolist()
-    else:
-        pool = phi if candidates is None else phi[candidates]
-        m = len(pool)
-        picked = np.argpartition(pool, (k - 1, m - k)) if m > 2 * k else np.arange(m)
-        if m > 2 * k:  # only the k strongest on each side are sorted
-            picked = np.concatenate((picked[:k], picked[m - k:]))
-        columns = (picked if candidates is None else candidates[picked]).tolist()
-        values = pool[picked].tolist()
-    order = sorted(range(len(values)), key=values.__getitem__)
-    up = [columns[j] for j in reversed(order) if values[j] > 0][:k]
-    down = [columns[j] for j in order if values[j] < 0][:k]
-    return up, down
+        return [], [], []
+    m = len(pool)
+    if m <= 2 * k:  # a few given features: plain Python
+        values = pool.tolist()
+        positions = range(m)
+    else:  # only the k strongest on each side are sorted
+        picked = np.argpartition(pool, (k - 1, m - k))
+        picked = np.concatenate((picked[:k], picked[m - k:]))
+        positions = picked.tolist()
+        values = dict(zip(positions, pool[picked].tolist(), strict=True))
+    order = sorted(positions, key=values.__getitem__)
+    up = [j for j in reversed(order) if values[j] > 0][:k]
+    down = [j for j in order if values[j] < 0][:k]
+    return up, down, values
