@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
@@ -182,7 +183,7 @@ def _output_table(id_name: str, ids: np.ndarray, scores: np.ndarray, predictor) 
         id_name: pa.array(ids, pa.int64()),
         "score": pa.array(np.round(scores64, 6)),
         "prediction": pa.array(high.astype(np.int8)),
-        "label": pa.array(np.where(high, LABEL_HIGH_RISK, LABEL_LOW_RISK)),
+        "label": pc.if_else(pa.array(high), LABEL_HIGH_RISK, LABEL_LOW_RISK),
         "review": pa.array(review.astype(np.int8)),
     })
     return table, int(high.sum()), int(review.sum())

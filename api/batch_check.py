@@ -53,6 +53,11 @@ class Layout:
     width: int
     dtype: type
 
+    @property
+    def absent(self) -> np.ndarray:
+        """The matrix columns no file column fills (NaN)."""
+        return np.setdiff1d(np.arange(self.width), self.positions)
+
 
 @dataclass
 class Numbers:
@@ -112,7 +117,8 @@ def numbers_of(chunk: Chunk, layout: Layout) -> Numbers:
     """
     table = chunk.table
     n = table.num_rows
-    filled = np.full((n, layout.width), np.nan, dtype=layout.dtype, order="F")
+    filled = np.empty((n, layout.width), dtype=layout.dtype, order="F")
+    filled[:, layout.absent] = np.nan  # usually none: a features file has every model column
     texts: dict[int, np.ndarray] = {}
     text_bad: list[tuple[int, np.ndarray]] = []
     for j, (name, position) in enumerate(zip(layout.numeric, layout.positions, strict=True)):
