@@ -33,31 +33,27 @@ _jitted = False
 _jit_lock = threading.Lock()
 
 
-def _walk(x, roots, left, right, feature, threshold, default_left, value, base):  # pragma: no cover - compiled
-    """float32 margin of row `x`: every tree walked from its root to a leaf."""
+def _walk(x, roots, first, feature, threshold, default_right, value, base):  # pragma: no cover - compiled
+    """float32 margin of row `x`: every tree walked from its root to a leaf, without branches (the
+    right child follows the left one: the next node is first + 1 when the row goes right)."""
     s = base
     for r in roots:
         n = r
-        while left[n] >= 0:
+        while first[n] >= 0:
             v = x[feature[n]]
-            if v != v:  # NaN: the default direction
-                n = left[n] if default_left[n] else right[n]
-            elif v < threshold[n]:
-                n = left[n]
-            else:
-                n = right[n]
+            n = first[n] + ((v >= threshold[n]) | ((v != v) & default_right[n]))  # NaN: the default way
         s += value[n]
     return s
 
 
-def _probability(x, roots, left, right, feature, threshold, default_left, value, base):  # pragma: no cover
-    m = _walk(x, roots, left, right, feature, threshold, default_left, value, base)
+def _probability(x, roots, first, feature, threshold, default_right, value, base):  # pragma: no cover
+    m = _walk(x, roots, first, feature, threshold, default_right, value, base)
     return np.float32(1.0) / (np.float32(1.0) + np.exp(-m))
 
 
-def _probabilities(matrix, roots, left, right, feature, threshold, default_left, value, base, out):  # pragma: no cover
+def _probabilities(matrix, roots, first, feature, threshold, default_right, value, base, out):  # pragma: no cover
     for i in range(matrix.shape[0]):
-        out[i] = _probability(matrix[i], roots, left, right, feature, threshold, default_left, value, base)
+        out[i] = _probability(matrix[i], roots, first, feature, threshold, default_right, value, base)
 
 
 def _shap(x, edge_feature, edge_threshold, edge_left, nan_follows, n_edges, table, table_base, out):  # pragma: no cover
@@ -112,21 +108,7 @@ class CompiledTrees:
     def __init__(self, trees: Trees):
         if not ready():
             raise RuntimeError("numba is not available")
-        sizes = [len(t.left) for t in trees.trees]
-        offsets = np.concatenate([[0], np.cumsum(sizes[:-1])]).astype(np.int32) if sizes else np.zeros(0, np.int32)
-
-        def flat(attr: str, dtype: type) -> np.ndarray:
-            parts = [getattr(t, attr) for t in trees.trees]
-            return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
-
-        def children(attr: str) -> np.ndarray:
-            parts = [np.where(getattr(t, attr) >= 0, getattr(t, attr) + o, -1)
-                     for t, o in zip(trees.trees, offsets, strict=True)]
-            return np.concatenate(parts).astype(np.int32) if parts else np.zeros(0, np.int32)
-
-        self._args = (offsets, children("left"), children("right"), flat("feature", np.int32),
-                      flat("threshold", np.float32), flat("default_left", np.bool_), flat("value", np.float32),
-                      np.float32(trees.base_margin))
+        self._args = (*_flat_siblings(trees), np.float32(trees.base_margin))
         self.n_features = trees.n_features
         probe = np.zeros((1, trees.n_features), dtype=np.float32)
         self(probe)  # compile now (about a second), not on the first request
@@ -142,6 +124,31 @@ class CompiledTrees:
         out = np.empty(len(matrix), dtype=np.float32)
         _probabilities(matrix, *self._args, out)
         return out
+
+
+def _flat_siblings(trees: Trees) -> tuple[np.ndarray, ...]:
+    """Every tree's nodes renumbered breadth first into flat arrays, the two children of a node side
+    by side: roots, first child (-1 at leaves), split feature, float32 threshold, NaN goes right,
+    leaf value."""
+    roots, first, feature, threshold, default_right, value = [], [], [], [], [], []
+    for tree in trees.trees:
+        roots.append(len(first))
+        order, at = [0], {0: len(first)}
+        for node in order:  # grows while read: breadth first
+            if tree.left[node] >= 0:
+                for child in (int(tree.left[node]), int(tree.right[node])):
+                    at[child] = len(first) + len(order)
+                    order.append(child)
+        for node in order:
+            inner = tree.left[node] >= 0
+            first.append(at[int(tree.left[node])] if inner else -1)
+            feature.append(int(tree.feature[node]))
+            threshold.append(tree.threshold[node])
+            default_right.append(not tree.default_left[node])
+            value.append(tree.value[node])
+    return (np.array(roots, dtype=np.int32), np.array(first, dtype=np.int32), np.array(feature, dtype=np.int32),
+            np.array(threshold, dtype=np.float32), np.array(default_right, dtype=np.bool_),
+            np.array(value, dtype=np.float32))
 
 
 def shap_into(x: np.ndarray, edge_feature: np.ndarray, edge_threshold: np.ndarray, edge_left: np.ndarray,
