@@ -60,11 +60,11 @@ def _shap(x, edge_feature, edge_threshold, edge_left, nan_follows, n_edges, tabl
     """TreeSHAP of row `x` from the tables of `api.treeshap.TreeShap` (added into `out`)."""
     for leaf in range(edge_feature.shape[0]):
         pattern = 0
-        for e in range(n_edges[leaf]):
+        for e in range(n_edges[leaf]):  # no branches: bit e = the row follows edge e
             v = x[edge_feature[leaf, e]]
-            follows = nan_follows[leaf, e] if v != v else (v < edge_threshold[leaf, e]) == edge_left[leaf, e]
-            if follows:
-                pattern |= 1 << e
+            known = v == v
+            follows = (known & ((v < edge_threshold[leaf, e]) == edge_left[leaf, e])) | (~known & nan_follows[leaf, e])
+            pattern |= np.int64(follows) << e
         entry = table_base[leaf] + pattern
         for e in range(n_edges[leaf]):
             out[edge_feature[leaf, e]] += table[entry, e]
