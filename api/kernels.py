@@ -1,15 +1,15 @@
 """Compiled loops over the model's own trees (numba): one row's score and its TreeSHAP table reads.
 
-Why: for one row, ONNX Runtime's `session.run` costs about 8 µs before any tree is read (an
-Identity model takes that long) and XGBoost's `inplace_predict` about 250 µs; the 328 trees of
-depth 2 themselves are about 650 comparisons. A loop compiled once at load by numba (public API,
-`numba.njit`) walks them in about 3 µs (`python benchmarks/bench_predictor.py`; numbers in
-docs/decisions.md, "Scoring backends").
+Why: for one row, ONNX Runtime's `session.run` costs 12-22 µs before any tree is read (the same
+call on an Identity model, measured beside it) and XGBoost's `inplace_predict` 250-380 µs; the 328
+trees of depth 2 themselves are about 650 comparisons. A loop compiled once at load by numba
+(public API, `numba.njit`) walks them without branches in about 5 µs (`python
+benchmarks/bench_predictor.py`; numbers in docs/decisions.md, "Scoring backends").
 
 Exactness: the walk is XGBoost's (go left when x < threshold, a NaN follows the default
 direction), the margin is summed in float32 in tree order from the base margin, and the logistic
-is taken in float32, as XGBoost's CPU predictor does: scores are XGBoost's to the last bit or so
-(tested within 1e-6 on split-probing rows, with no decision flip).
+is taken in float32, as XGBoost's CPU predictor does: scores are XGBoost's to the bit on the rows
+checked (tested within 1e-6 on split-probing rows, with no decision flip).
 
 Without numba `AVAILABLE` is False and the predictor keeps ONNX Runtime / numpy.
 """
@@ -62,9 +62,10 @@ def _shap(x, edge_feature, edge_threshold, edge_left, nan_follows, n_edges, tabl
         pattern = 0
         for e in range(n_edges[leaf]):  # no branches: bit e = the row follows edge e
             v = x[edge_feature[leaf, e]]
-            known = v == v
-            follows = (known & ((v < edge_threshold[leaf, e]) == edge_left[leaf, e])) | (~known & nan_follows[leaf, e])
-            pattern |= np.int64(follows) << e
+            known = np.int64(v == v)  # 0 for NaN
+            follows = (known & ((v < edge_threshold[leaf, e]) == edge_left[leaf, e])) | \
+                ((1 - known) & nan_follows[leaf, e])
+            pattern |= follows << e
         entry = table_base[leaf] + pattern
         for e in range(n_edges[leaf]):
             out[edge_feature[leaf, e]] += table[entry, e]
