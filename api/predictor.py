@@ -83,6 +83,17 @@ class Prediction:
     def reasons_down(self) -> tuple[Reason, ...]:
         return self.reasons.down
 
+    def packed(self) -> tuple:
+        """One flat tuple of plain values (untracked by the garbage collector), for caches."""
+        head = (self.score, self.label, self.prediction, self.threshold, self.review, self.model_version)
+        return head if self.reasons is NO_REASONS else head + self.reasons.packed()
+
+    @classmethod
+    def unpacked(cls, packed: tuple) -> Prediction:
+        """The `Prediction` of `packed()`."""
+        reasons = NO_REASONS if len(packed) == 6 else Reasons.unpacked(packed[6:])
+        return cls(*packed[:6], reasons=reasons)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "score": self.score,

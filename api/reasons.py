@@ -94,6 +94,26 @@ class Reasons:
         """Σ of every point listed or aggregated: 100 × (score − base_score)."""
         return math.fsum([r.points for r in self.up + self.down] + [a.points for a in self.aggregates])
 
+    def packed(self) -> tuple:
+        """The reasons as one flat tuple of plain values, which the garbage collector stops tracking
+        after one pass (a cache of thousands of evaluations then costs no collection time: `api.adviser`)."""
+        out: list[Any] = [len(self.up), len(self.down)]
+        for r in self.up + self.down:
+            out += (r.feature, r.label, r.value, r.contribution, r.points)
+        for a in (self.rest, self.unlisted):
+            out += (None, None, None, None) if a is None else (a.label, a.features, a.contribution, a.points)
+        out += (self.base_score, self.score)
+        return tuple(out)
+
+    @classmethod
+    def unpacked(cls, packed: tuple) -> Reasons:
+        """The `Reasons` of `packed()`."""
+        n_up, n_down = packed[0], packed[1]
+        reasons = [Reason(*packed[i:i + 5]) for i in range(2, 2 + 5 * (n_up + n_down), 5)]
+        at = 2 + 5 * (n_up + n_down)
+        rest, unlisted = (None if packed[j] is None else Aggregate(*packed[j:j + 4]) for j in (at, at + 4))
+        return cls(tuple(reasons[:n_up]), tuple(reasons[n_up:]), rest, unlisted, packed[at + 8], packed[at + 9])
+
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"up": [r.as_dict() for r in self.up], "down": [r.as_dict() for r in self.down]}
         if self.base_score is not None:

@@ -138,3 +138,24 @@ def test_the_form_shows_the_fields_points_and_the_median_line(predictor: Predict
     assert "&#x27;" not in text and "e+0" not in text
     names = {schema.feature_label(n) for n in predictor.features} - {schema.feature_label(n) for n in VALID}
     assert not any(f"- {label} :" in text for label in names)  # no median-filled feature listed
+
+
+def test_recent_evaluations_are_kept_out_of_the_garbage_collector(predictor: Predictor) -> None:
+    import gc
+
+    from api.adviser import RecentEvaluations
+    from api.predictor import Prediction
+
+    form = predictor.predict(VALID)
+    full = predictor.predict(dict(zip(predictor.features, predictor.template[0].tolist(), strict=True)))
+    bare = predictor.predict(VALID, explain=False)
+    for p in (form, full, bare):  # every shape of reasons comes back as it was
+        assert Prediction.unpacked(p.packed()) == p
+    assert full.reasons.unlisted is not None and form.reasons.rest is not None
+    recent = RecentEvaluations(limit=500)
+    for i in range(600):
+        recent.add(f"r{i}", form if i % 2 else full, "api", i)
+    gc.collect()
+    assert recent.get("r0") is None and recent.get("r599").prediction == form
+    assert recent.get("r598").applicant_id == 598 and recent.get("r598").prediction == full
+    assert not any(gc.is_tracked(kept) for kept in recent._items.values())  # a full pass walks none of them
