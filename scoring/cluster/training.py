@@ -31,7 +31,7 @@ from sklearn.metrics import roc_auc_score
 
 from scoring import data
 from scoring.artifacts import write_artifacts
-from scoring.cluster import connect, parse_spec
+from scoring.cluster import connect, parse_spec, pin, worker_order
 from scoring.cluster.features import Layout, feature_frame, is_layout, open_layout
 from scoring.cost import best_threshold, business_cost, confusion_at
 from scoring.evaluation import calibration
@@ -90,10 +90,14 @@ def plain_model(dask_model: xgb.dask.DaskXGBClassifier, params: dict[str, Any]) 
 
 def _fit(client, rows, names: list[str], params: dict[str, Any], *, rounds: int, valid=None,
          early_stopping: int | None = None) -> xgb.dask.DaskXGBClassifier:
+    """`DaskXGBClassifier` on pinned partitions (`scoring.cluster.pin`): the same rows, the same model."""
+    workers = worker_order(client)
     model = xgb.dask.DaskXGBClassifier(n_estimators=rounds, early_stopping_rounds=early_stopping, **params)
     model.client = client
-    eval_set = None if valid is None else [(valid[names], valid[TARGET_COLUMN])]
-    return model.fit(rows[names], rows[TARGET_COLUMN], eval_set=eval_set, verbose=False)
+    eval_set = None if valid is None else [(pin(client, valid[names], workers),
+                                            pin(client, valid[TARGET_COLUMN], workers))]
+    return model.fit(pin(client, rows[names], workers), pin(client, rows[TARGET_COLUMN], workers),
+                     eval_set=eval_set, verbose=False)
 
 
 def _exact_ranges(client, train, names: list[str]) -> dict[str, dict[str, Any]]:
@@ -111,7 +115,7 @@ def train_on_cluster(client, layout: Layout, cfg: TrainConfig, *, quiet: bool = 
     from tqdm.auto import tqdm
 
     frame = feature_frame(layout).map_partitions(_with_split, cfg.seed, cfg.holdout_size, cfg.n_splits)
-    frame = client.persist(frame)
+    frame = pin(client, frame, worker_order(client))
     names = [c for c in frame.columns if c not in (TARGET_COLUMN, TRUE_PROBABILITY_COLUMN, SPLIT_COLUMN)]
     train, hold = frame[frame[SPLIT_COLUMN] >= 0], frame[frame[SPLIT_COLUMN] < 0]
     n_train, n_pos, n_hold = client.compute([train.shape[0], train[TARGET_COLUMN].sum(), hold.shape[0]], sync=True)
