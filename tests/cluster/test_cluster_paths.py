@@ -94,6 +94,23 @@ def test_cluster_training_is_reproducible(cluster_model, layout, single_features
     assert first.threshold["grey_zone"] == second.threshold["grey_zone"]
 
 
+def test_pin_holds_part_i_on_worker_i_modulo_their_number(local_cluster):
+    import dask.dataframe as dd
+    from distributed import Client, get_worker
+
+    from scoring.cluster import pin, worker_order
+
+    frame = dd.from_pandas(pd.DataFrame({"a": range(50)}), npartitions=6)
+    with Client(local_cluster) as client:
+        workers = worker_order(client)
+        pinned = pin(client, frame, workers)
+        # a task that needs one part runs where that part is held (this cluster does not steal work)
+        where = pinned.map_partitions(lambda part: pd.DataFrame({"worker": [get_worker().address]}),
+                                      meta={"worker": object})
+        assert client.compute(where, sync=True)["worker"].tolist() == [workers[i % 2] for i in range(6)]
+        pd.testing.assert_frame_equal(client.compute(pinned, sync=True), frame.compute())
+
+
 def _inputs(tmp_path, twin, layout):
     """Three shuffled files (applicants of every part), one part-aligned Parquet file, bad rows."""
     app = twin.test_application.sample(frac=1, random_state=0).astype(object)
