@@ -118,6 +118,11 @@ def connect(spec: str, *, timeout: float = 30.0) -> Iterator:
             cluster.close()
         raise ClusterError(f"cannot reach the Dask scheduler at {spec}: {exc}") from exc
     try:
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except TimeoutError as exc:
+            raise ClusterError(f"no Dask worker joined the scheduler at {spec} within {timeout:.0f} s; start "
+                               f"workers: dask worker {spec} --nthreads 1 --memory-limit 3GB") from exc
         workers = client.scheduler_info(n_workers=-1)["workers"]
         log.info("Dask cluster %s: %d workers, %s", spec, len(workers),
                  ", ".join(f"{w.get('nthreads')} thread(s)/{w.get('memory_limit', 0) / 1e9:.1f} GB"
