@@ -92,6 +92,12 @@ def baseline_scores(x_fit: pd.DataFrame, y_fit: np.ndarray, x_score: pd.DataFram
     return clf.predict_proba(x_score[cols].fillna(medians))[:, 1]
 
 
+def best_mean_round(curves: list[np.ndarray], max_rounds: int) -> int:
+    """Rounds at the best *mean* validation AUC over the folds (a fold stopped early keeps its last value)."""
+    padded = [np.pad(np.asarray(c, dtype=float), (0, max_rounds - len(c)), mode="edge") for c in curves]
+    return int(np.argmax(np.mean(padded, axis=0))) + 1
+
+
 def _evaluate(x: pd.DataFrame, y: np.ndarray, params: dict[str, Any], folds, n_splits: int,
               max_rounds: int, patience: int, bar) -> CandidateResult:
     curves, models, rounds = [], [], []
@@ -104,7 +110,7 @@ def _evaluate(x: pd.DataFrame, y: np.ndarray, params: dict[str, Any], folds, n_s
         rounds.append(int(model.best_iteration) + 1)
         bar.update(1)
         bar.set_postfix(auc=f"{curve.max():.4f}", rounds=rounds[-1])
-    n_rounds = int(np.argmax(np.mean(curves, axis=0))) + 1
+    n_rounds = best_mean_round(curves, max_rounds)
     fold_auc, repeats = [], []
     for i, (model, (_, valid_idx)) in enumerate(zip(models, folds, strict=True)):
         if i % n_splits == 0:

@@ -8,6 +8,12 @@ folders at the same paths as the client (a shared file system or the same image 
 
 Modules: `features` (partitioned tables -> a dask DataFrame of features), `training`
 (`xgboost.dask`, out-of-fold threshold, artifacts), `batch` (scoring files partition by partition).
+
+Reproducible training: `xgboost.dask` builds each worker's share of the data from the partitions
+that worker holds (quantile sketch, row sampling), so the model depends on where the partitions
+are. `pin` places partition i on the i-th worker (in name order) modulo the number of workers, and
+the LocalCluster this module starts runs without work stealing (which could move a task after it
+was placed), so the same data, seed and number of workers give the same model.
 """
 
 from __future__ import annotations
@@ -63,17 +69,47 @@ def check_workers(client) -> None:
             "the same image") from exc
 
 
+def local_cluster(n_workers: int, memory_limit: str | int | None = "auto"):
+    """A `LocalCluster` of single-threaded worker processes, without work stealing (see `pin`)."""
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.scheduler.work-stealing": False}):  # read when the scheduler starts
+        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
+                            dashboard_address=":0")
+
+
+def worker_order(client) -> list[str]:
+    """The workers' addresses ordered by worker name (LocalCluster: 0, 1, ...; `dask worker --name`)."""
+    workers = client.scheduler_info(n_workers=-1)["workers"]
+    return sorted(workers, key=lambda address: (str(workers[address].get("name", address)), address))
+
+
+def pin(client, frame, workers: list[str]):
+    """`frame`'s partitions computed and held in memory, partition i on ``workers[i % len(workers)]``.
+
+    A placement that depends only on the partition order and the number of workers (a plain
+    `persist` puts each partition wherever a thread is free first, which varies from run to run).
+    The restriction is loose: if that worker is gone, another computes the partition.
+    """
+    import dask.dataframe as dd
+    from dask.dataframe.utils import make_meta
+
+    futures = [client.compute(part, workers=[workers[i % len(workers)]], allow_other_workers=True)
+               for i, part in enumerate(frame.to_delayed())]
+    return dd.from_delayed(futures, meta=make_meta(frame), verify_meta=False)
+
+
 @contextmanager
 def connect(spec: str, *, timeout: float = 30.0) -> Iterator:
     """A `distributed.Client` on the cluster of `spec` (a LocalCluster is closed on exit)."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     options = parse_spec(spec)
     cluster = None
     try:
         if options.get("local"):
-            cluster = LocalCluster(n_workers=options["n_workers"], threads_per_worker=1, processes=True,
-                                   memory_limit=options["memory_limit"], dashboard_address=":0")
+            cluster = local_cluster(options["n_workers"], options["memory_limit"])
             client = Client(cluster)
         else:
             client = Client(options["address"], timeout=timeout)
@@ -82,6 +118,11 @@ def connect(spec: str, *, timeout: float = 30.0) -> Iterator:
             cluster.close()
         raise ClusterError(f"cannot reach the Dask scheduler at {spec}: {exc}") from exc
     try:
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except TimeoutError as exc:
+            raise ClusterError(f"no Dask worker joined the scheduler at {spec} within {timeout:.0f} s; start "
+                               f"workers: dask worker {spec} --nthreads 1 --memory-limit 3GB") from exc
         workers = client.scheduler_info(n_workers=-1)["workers"]
         log.info("Dask cluster %s: %d workers, %s", spec, len(workers),
                  ", ".join(f"{w.get('nthreads')} thread(s)/{w.get('memory_limit', 0) / 1e9:.1f} GB"

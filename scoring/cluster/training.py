@@ -8,6 +8,9 @@ What differs, and why:
 - Rows are split by a hash of SK_ID_CURR and the seed (`split_of`), not by a stratified shuffle:
   every worker computes the split of its own rows without seeing the others. With thousands of
   defaults the folds' default rates differ by a fraction of a point.
+- No tuning: the reference hyperparameters (`TrainConfig.xgb_params`, the first candidate of
+  `scoring.tuning`) for every fold and the refit; the rounds follow the single process's rule
+  (`scoring.tuning.best_mean_round` of the folds' validation curves, scaled to the refit's rows).
 - Only small things come back to the client: out-of-fold and holdout scores with their targets,
   the three EXT_SOURCE columns for the logistic baseline, and a random sample of training rows
   (at most `REFERENCE_SAMPLE`) for the reference distributions and the template of medians. The
@@ -31,7 +34,7 @@ from sklearn.metrics import roc_auc_score
 
 from scoring import data
 from scoring.artifacts import write_artifacts
-from scoring.cluster import connect, parse_spec
+from scoring.cluster import connect, parse_spec, pin, worker_order
 from scoring.cluster.features import Layout, feature_frame, is_layout, open_layout
 from scoring.cost import best_threshold, business_cost, confusion_at
 from scoring.evaluation import calibration
@@ -40,7 +43,7 @@ from scoring.plots import PLOT_FILES, cost_png, roc_png
 from scoring.reference import build_reference, finite_or_none
 from scoring.schema import TARGET_COLUMN
 from scoring.training import TrainConfig, TrainResult, served_scores
-from scoring.tuning import BASELINE_FEATURES, baseline_scores
+from scoring.tuning import BASELINE_FEATURES, baseline_scores, best_mean_round
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +69,13 @@ def _with_split(frame: pd.DataFrame, seed: int, holdout_size: float, n_splits: i
     return pd.concat([frame, split], axis=1)
 
 
-def _scores(frame: pd.DataFrame, model: xgb.XGBClassifier, names: list[str]) -> pd.DataFrame:
-    """Target and score of each row of a partition, with the model the service will load."""
+def _scores(frame: pd.DataFrame, model: xgb.XGBClassifier, names: list[str], rounds: int | None = None) -> pd.DataFrame:
+    """Target and score of each row of a partition, with the model the service will load (its first `rounds` trees)."""
+    kept = None if rounds is None else (0, min(rounds, model.get_booster().num_boosted_rounds()))
     return pd.DataFrame({TARGET_COLUMN: frame[TARGET_COLUMN].to_numpy(),
                          TRUE_PROBABILITY_COLUMN: frame[TRUE_PROBABILITY_COLUMN].to_numpy(),
-                         "score": model.predict_proba(frame[names].astype(np.float32))[:, 1]}, index=frame.index)
+                         "score": model.predict_proba(frame[names].astype(np.float32), iteration_range=kept)[:, 1]},
+                        index=frame.index)
 
 
 def _collect(client, frame) -> pd.DataFrame:
@@ -90,10 +95,14 @@ def plain_model(dask_model: xgb.dask.DaskXGBClassifier, params: dict[str, Any]) 
 
 def _fit(client, rows, names: list[str], params: dict[str, Any], *, rounds: int, valid=None,
          early_stopping: int | None = None) -> xgb.dask.DaskXGBClassifier:
+    """`DaskXGBClassifier` on pinned partitions (`scoring.cluster.pin`): the same rows, the same model."""
+    workers = worker_order(client)
     model = xgb.dask.DaskXGBClassifier(n_estimators=rounds, early_stopping_rounds=early_stopping, **params)
     model.client = client
-    eval_set = None if valid is None else [(valid[names], valid[TARGET_COLUMN])]
-    return model.fit(rows[names], rows[TARGET_COLUMN], eval_set=eval_set, verbose=False)
+    eval_set = None if valid is None else [(pin(client, valid[names], workers),
+                                            pin(client, valid[TARGET_COLUMN], workers))]
+    return model.fit(pin(client, rows[names], workers), pin(client, rows[TARGET_COLUMN], workers),
+                     eval_set=eval_set, verbose=False)
 
 
 def _exact_ranges(client, train, names: list[str]) -> dict[str, dict[str, Any]]:
@@ -111,7 +120,7 @@ def train_on_cluster(client, layout: Layout, cfg: TrainConfig, *, quiet: bool = 
     from tqdm.auto import tqdm
 
     frame = feature_frame(layout).map_partitions(_with_split, cfg.seed, cfg.holdout_size, cfg.n_splits)
-    frame = client.persist(frame)
+    frame = pin(client, frame, worker_order(client))
     names = [c for c in frame.columns if c not in (TARGET_COLUMN, TRUE_PROBABILITY_COLUMN, SPLIT_COLUMN)]
     train, hold = frame[frame[SPLIT_COLUMN] >= 0], frame[frame[SPLIT_COLUMN] < 0]
     n_train, n_pos, n_hold = client.compute([train.shape[0], train[TARGET_COLUMN].sum(), hold.shape[0]], sync=True)
@@ -125,16 +134,22 @@ def train_on_cluster(client, layout: Layout, cfg: TrainConfig, *, quiet: bool = 
              n_train, n_pos, n_hold, len(names), layout.parts)
 
     started = time.perf_counter()
-    oof_parts, best_rounds, fold_aucs = [], [], []
+    fold_models, curves = [], []
     for k in tqdm(range(cfg.n_splits), desc="cross-validation (dask)", unit="fold", disable=quiet):
         fit_rows, valid = train[train[SPLIT_COLUMN] != k], train[train[SPLIT_COLUMN] == k]
         model = _fit(client, fit_rows, names, params, rounds=cfg.max_rounds, valid=valid,
                      early_stopping=cfg.early_stopping_rounds)
-        scored = _collect(client, valid.map_partitions(_scores, plain_model(model, params), names))
-        oof_parts.append(scored)
-        best_rounds.append(int(model.best_iteration) + 1)
-        fold_aucs.append(float(roc_auc_score(scored[TARGET_COLUMN], scored["score"])))
-        log.info("fold %d: AUC %.4f, %d rounds", k, fold_aucs[-1], best_rounds[-1])
+        fold_models.append(plain_model(model, params))
+        curves.append(np.asarray(model.evals_result()["validation_0"]["auc"]))
+        log.info("fold %d: best AUC %.4f at %d rounds", k, curves[-1].max(), int(model.best_iteration) + 1)
+    # the single process's rule (`scoring.tuning`): the best round of the mean validation curve,
+    # not the mean of each fold's own best (a noisy late maximum doubled the rounds on small data)
+    fold_rounds = best_mean_round(curves, cfg.max_rounds)
+    oof_parts, fold_aucs = [], []
+    for k, model in enumerate(fold_models):
+        valid = train[train[SPLIT_COLUMN] == k]
+        oof_parts.append(_collect(client, valid.map_partitions(_scores, model, names, fold_rounds)))
+        fold_aucs.append(float(roc_auc_score(oof_parts[-1][TARGET_COLUMN], oof_parts[-1]["score"])))
     oof = pd.concat(oof_parts)
     y, oof_scores = oof[TARGET_COLUMN].to_numpy(dtype=int), oof["score"].to_numpy()
     cv_auc = float(roc_auc_score(y, oof_scores))
@@ -142,7 +157,7 @@ def train_on_cluster(client, layout: Layout, cfg: TrainConfig, *, quiet: bool = 
     log.info("CV AUC %.4f; OOF cost-optimal threshold %.3f (grey zone %.3f-%.3f)",
              cv_auc, choice.threshold, choice.grey_low, choice.grey_high)
 
-    n_rounds = max(1, int(round(np.mean(best_rounds) * cfg.n_splits / (cfg.n_splits - 1))))
+    n_rounds = max(1, int(round(fold_rounds * cfg.n_splits / (cfg.n_splits - 1))))
     log.info("refitting on %d rows for %d rounds", n_train, n_rounds)
     final = plain_model(_fit(client, train, names, params, rounds=n_rounds), params)
     cv_seconds = time.perf_counter() - started

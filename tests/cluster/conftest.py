@@ -42,10 +42,11 @@ def flat_dir(tmp_path_factory, twin):
 
 @pytest.fixture(scope="session")
 def local_cluster():
-    """A real LocalCluster: 2 worker processes, 1 thread and 1.5 GB each; yields its address."""
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit="1.5GB",
-                                  dashboard_address=":0") as cluster:
+    """A real LocalCluster as `--cluster local:2x1.5GB` starts it (2 worker processes, 1 thread, no work stealing)."""
+    pytest.importorskip("distributed")
+    from scoring.cluster import local_cluster as start
+
+    with start(2, "1.5GB") as cluster:
         yield cluster.scheduler_address
 
 

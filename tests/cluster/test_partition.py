@@ -98,6 +98,14 @@ def test_unreachable_scheduler_is_a_clear_error():
         pass
 
 
+def test_a_scheduler_without_workers_is_a_clear_error():
+    from scoring.cluster import local_cluster
+
+    with (local_cluster(0) as empty, pytest.raises(ClusterError, match="no Dask worker joined"),
+          connect(empty.scheduler_address, timeout=1)):
+        pass
+
+
 def test_input_files(tmp_path):
     (tmp_path / "b.csv").write_text("SK_ID_CURR\n1\n")
     (tmp_path / "a.parquet").write_bytes(b"")

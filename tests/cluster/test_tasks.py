@@ -11,6 +11,7 @@ from scoring.cluster.features import part_features
 from scoring.cluster.training import _with_split
 from scoring.partition import TRUE_PROBABILITY_COLUMN, part_name
 from scoring.schema import TARGET_COLUMN
+from scoring.tuning import best_mean_round
 from tests.cluster.conftest import PARTS
 
 
@@ -63,3 +64,13 @@ def test_score_part_and_drop_repeated(layout, twin, tmp_path):
     (tmp_path / "bad.csv").write_text("")
     failed = score_part(4, str(tmp_path / "bad.csv"), str(tmp_path), str(config.MODELS_DIR), version, None, None, 10)
     assert "failed" in failed
+
+
+def test_rounds_are_the_best_round_of_the_mean_curve():
+    """The rule both engines share: a fold's late peak on noise does not pull the round count up."""
+    late_peak = [0.80, 0.81, 0.70, 0.70, 0.84]
+    early_peak = [0.80, 0.83, 0.82, 0.81, 0.60]
+    assert best_mean_round([late_peak, early_peak], 5) == 2  # mean curve 0.80, 0.82, 0.76, 0.755, 0.72
+    assert np.mean([np.argmax(late_peak) + 1, np.argmax(early_peak) + 1]) == 3.5  # the former rule
+    # a fold stopped early keeps its last value up to max_rounds
+    assert best_mean_round([[0.7, 0.9], [0.6, 0.7, 0.8, 0.95]], 4) == 4  # 0.65, 0.8, 0.85, 0.925
