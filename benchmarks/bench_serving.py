@@ -46,6 +46,7 @@ from scoring import config  # noqa: E402
 from scoring.schema import MANIFEST_FILE, REFERENCE_FILE, UI_FEATURE_NAMES, UI_FEATURES  # noqa: E402
 
 APPLICANT = dict(zip(UI_FEATURE_NAMES, (0.45, 0.6, 0.55, 1, 0, 2.0, 1, 0, 1, 1, 0.0), strict=True))
+ROUNDS = 3  # turns of the bare route and the app (medians)
 N_BODIES = 2_000
 
 
@@ -258,34 +259,47 @@ def http_figures(model_dir: Path, duration: int, connections: int, exact_n: int,
     if wrk is None:
         return ["wrk not found (apt-get install wrk): load test skipped."]
 
-    def row(name: str, r: dict[str, float], bare_rps: float | None) -> str:
-        ratio = f"{100 * r['rps'] / bare_rps:.0f} %" if bare_rps else "—"
-        return (f"| {name} | {connections} | {r['requests']:,} | {r['errors']} | {r['rps']:,.0f} | {ratio} | "
-                f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
+    def row(name: str, runs: list[dict[str, float]], bare_runs: list[dict[str, float]] | None) -> str:
+        # medians over the rounds; the ratio is the median of each round's ratio to the bare run beside it
+        med = {k: float(np.median([r[k] for r in runs])) for k in ("rps", "p50_ms", "p99_ms")}
+        ratio = "—" if bare_runs is None else \
+            f"{100 * float(np.median([r['rps'] / b['rps'] for r, b in zip(runs, bare_runs, strict=True)])):.0f} %"
+        return (f"| {name} | {connections} | {sum(r['requests'] for r in runs):,} | "
+                f"{sum(r['errors'] for r in runs)} | {med['rps']:,.0f} | {ratio} | {med['p50_ms']:.2f} | "
+                f"{med['p99_ms']:.2f} |")
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with launched([__file__, "--serve-bare-fastapi", str(port)], f"{url}/health"):
-        bare = run_wrk(wrk, script, f"{url}/api/predict", connections, duration)
-    lines.append(row("bare FastAPI app: one route, `await request.json()`", bare, None))
-
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    bare_port = port = free_port()
+    while port == bare_port:
+        port = free_port()
+    bare_url, url = f"http://127.0.0.1:{bare_port}", f"http://127.0.0.1:{port}"
     log = work / "predictions.log"
     env = {"MODEL_DIR": str(model_dir), "LOG_PATH": str(log), "HOST": "127.0.0.1", "PORT": str(port),
            "HF_HUB_OFFLINE": "1"}
-    with launched(["app_gradio.py"], f"{url}/health", env=env):
+    paths = {"POST /api/predict (with reasons)": "/api/predict",
+             "POST /api/predict?reasons=false": "/api/predict?reasons=false"}
+    with launched([__file__, "--serve-bare-fastapi", str(bare_port)], f"{bare_url}/health"), \
+            launched(["app_gradio.py"], f"{url}/health", env=env):
         # First the feature store: on a first start the app builds it in the background (~30 s of CPU),
         # which would be measured with the calls.
         get_script = dossier_script(url, work, model_dir)
-        for name, path in (("POST /api/predict (with reasons)", "/api/predict"),
-                           ("POST /api/predict?reasons=false", "/api/predict?reasons=false")):
-            lines.append(row(name, run_wrk(wrk, script, url + path, connections, duration), bare["rps"]))
+        # The host's speed drifts from one minute to the next: the bare route and the app take turns,
+        # ROUNDS times, and each ratio compares runs made side by side.
+        runs: dict[str, list[dict[str, float]]] = {"bare": [], **{name: [] for name in paths}, "dossier": []}
+        for _ in range(ROUNDS):
+            runs["bare"].append(run_wrk(wrk, script, f"{bare_url}/api/predict", connections, duration))
+            for name, path in paths.items():
+                runs[name].append(run_wrk(wrk, script, url + path, connections, duration))
+            if get_script is not None:
+                runs["dossier"].append(run_wrk(wrk, get_script, url, connections, duration))
+        lines.append(row("bare FastAPI app: one route, `await request.json()`", runs["bare"], None))
+        for name in paths:
+            lines.append(row(name, runs[name], runs["bare"]))
         if get_script is None:
             notes.append("GET /api/applicants/{id}: no feature store for this model (see /health): row skipped.")
         else:
-            lines.append(row("GET /api/applicants/{id} (dossier look-up, with reasons)",
-                             run_wrk(wrk, get_script, url, connections, duration), bare["rps"]))
+            lines.append(row("GET /api/applicants/{id} (dossier look-up, with reasons)", runs["dossier"], runs["bare"]))
+        notes.append(f"Each row: the median of {ROUNDS} wrk runs of {duration} s, taken in turns with the bare "
+                     "route's; req/s, p50 and p99 are medians of the runs, the ratio the median of the rounds' ratios.")
         stats = wait_logged(url)
         before, torn_before = log_lines(log)
         notes.append(f"Log after the load runs: {before:,} whole lines, {torn_before} torn; writer stats {stats} "
