@@ -23,8 +23,8 @@ log = logging.getLogger(__name__)
 ONNXRUNTIME = "onnxruntime"
 XGBOOST = "xgboost"
 NUMBA = kernels.NUMBA
-# One row: the model's trees walked by a numba loop (3 µs) beat ONNX Runtime's session.run (13-18 µs,
-# 8 of them before any tree is read); without numba, ONNX Runtime on one thread.
+# One row: the model's trees walked by a numba loop (5-7 µs) beat ONNX Runtime's session.run (13-20 µs,
+# 8-12 of them before any tree is read); without numba, ONNX Runtime on one thread.
 ROW_BACKEND = NUMBA if kernels.AVAILABLE else ONNXRUNTIME
 # Batches: XGBoost's inplace_predict on every core was faster than ONNX Runtime on 2 threads.
 BATCH_BACKEND = XGBOOST

@@ -4,12 +4,13 @@ Gradio, the JSON API, batch inference and the benchmarks all go through `Predict
 
 One applicant: a numpy row prefilled with the training medians (`reference.json` `template`) is
 copied, the given features are written at precomputed column indices, and the row backend of
-`api/backends.py` scores it (ONNX Runtime on one thread when the folder holds a verified
-`best_model.onnx`, else XGBoost). Small batches go through the same backend, so a row scores
-bit for bit the same alone or with others; large batches go to the batch backend (XGBoost on every
-core; within 1e-6, same decisions). Reasons are exact TreeSHAP (`api/treeshap.py`, equal to
-XGBoost's `pred_contribs`), given in log-odds and in points of default probability, restricted to
-the features the caller gave (`api/reasons.py`).
+`api/backends.py` scores it (a numba walk of the model's trees, `api/kernels.py`; without numba,
+ONNX Runtime on one thread when the folder holds a verified `best_model.onnx`; else XGBoost).
+Small batches go through the same backend, so a row scores bit for bit the same alone or with
+others; large batches go to the batch backend (XGBoost on every core; within 1e-6, same decisions).
+Reasons are exact TreeSHAP (`api/treeshap.py`, equal to XGBoost's `pred_contribs`), given in
+log-odds and in points of default probability, restricted to the features the caller gave
+(`api/reasons.py`).
 """
 
 from __future__ import annotations
@@ -330,7 +331,8 @@ class Predictor:
 
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
         """Exact TreeSHAP contributions (log-odds), shape (rows, n_features + 1); the last column is the
-        bias (the base margin). One row: the numpy TreeSHAP; several: XGBoost's `pred_contribs`."""
+        bias (the base margin). One row: `api.treeshap` (its tables, read by numba or numpy); several: XGBoost's
+        `pred_contribs`."""
         if len(matrix) == 1:
             if self._shap is not None:
                 return self._shap(matrix[0])[None, :]
