@@ -181,12 +181,13 @@ def score_on_cluster(inputs: str | Path, output_dir: str | Path, *, cluster: str
         log.warning("%s is not a partitioned dataset: every task loads its child tables whole "
                     "(python -m scoring.partition bounds that)", data_dir)
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    for stale in output_dir.glob("part-*.csv"):
-        stale.unlink()
     report = ClusterBatchReport(output_dir=output_dir, files=len(files))
     results: list[dict[str, Any]] = [{}] * len(files)
     with connect(cluster) as client:
+        # only once the cluster answers: an unreachable scheduler leaves no folder and an earlier run's parts
+        output_dir.mkdir(parents=True, exist_ok=True)
+        for stale in output_dir.glob("part-*.csv"):
+            stale.unlink()
         futures = client.map(score_part, range(len(files)), [str(f.resolve()) for f in files],
                              output_dir=str(output_dir.resolve()), model_dir=str(model_dir), version=version,
                              data_dir=str(Path(data_dir).resolve()) if data_dir else None, parts=parts,

@@ -71,10 +71,18 @@ def test_train_and_score_on_dask_commands(dask_commands, tmp_path):
     assert len(read_parts(out)) == 100
 
 
-def test_a_bad_cluster_address_is_exit_2(tmp_path):
-    (tmp_path / "a.csv").write_text("SK_ID_CURR\n100002\n")
-    run = subprocess.run([sys.executable, "inference.py", "--cluster", f"tcp://127.0.0.1:{free_port()}",
-                          "--input", str(tmp_path), "--model-dir", str(config.MODELS_DIR)],
-                         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 2
-    assert "cannot reach the Dask scheduler" in run.stderr
+def test_a_bad_cluster_address_is_exit_2_and_touches_no_output(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.csv").write_text("SK_ID_CURR\n100002\n")
+    earlier = tmp_path / "scores"
+    earlier.mkdir()
+    (earlier / "part-00000.csv").write_text("SK_ID_CURR,score\n1,0.5\n")  # an earlier run's results
+    for output in (earlier, tmp_path / "new_scores"):
+        run = subprocess.run([sys.executable, "inference.py", "--cluster", f"tcp://127.0.0.1:{free_port()}",
+                              "--input", str(tmp_path / "in"), "--model-dir", str(config.MODELS_DIR),
+                              "--output", str(output)],
+                             cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 2
+        assert "cannot reach the Dask scheduler" in run.stderr
+    assert (earlier / "part-00000.csv").read_text() == "SK_ID_CURR,score\n1,0.5\n"  # nothing lost
+    assert not (tmp_path / "new_scores").exists()  # nothing made
