@@ -143,9 +143,12 @@ class Predictor:
             if onnx is None:
                 log.warning("%s: no usable %s (run `python convert_to_onnx.py --model-dir %s`)",
                             artifacts.directory, ONNX_FILE, artifacts.directory)
-        self._row: XGBoostScorer | OnnxScorer | CompiledTrees = (
-            compiled if row_backend == NUMBA and compiled else onnx if row_backend in (NUMBA, ONNXRUNTIME) and onnx
-            else self._xgb_row)
+        # one row: the backend asked for, else the next fastest that is usable (numba, ONNX Runtime, XGBoost)
+        self._row: XGBoostScorer | OnnxScorer | CompiledTrees = self._xgb_row
+        if row_backend == NUMBA and compiled is not None:
+            self._row = compiled
+        elif row_backend in (NUMBA, ONNXRUNTIME) and onnx is not None:
+            self._row = onnx
         self._batch: XGBoostScorer | OnnxScorer | CompiledTrees = self._xgb_batch
         if batch_backend == NUMBA and compiled is not None:
             self._batch = compiled

@@ -1,9 +1,9 @@
-"""Exact path-dependent TreeSHAP for one row, in numpy, equal to XGBoost's `pred_contribs`.
+"""Exact path-dependent TreeSHAP for one row, from tables built at load, equal to XGBoost's `pred_contribs`.
 
 Why not XGBoost's own: for one row it needs a DMatrix (~90 µs, it reads the cgroup CPU files) and
 its TreeSHAP (~110 µs for the default model). Here the work that does not depend on the row is done
-once at load, so a row costs a few vectorised numpy operations (measured in
-`benchmarks/bench_predictor.py`).
+once at load, so a row costs one pass over the leaves' edges: a numba loop (`api.kernels`), or a
+few vectorised numpy operations without numba (measured in `benchmarks/bench_predictor.py`).
 
 The maths (Lundberg et al. 2018, the algorithm XGBoost implements). For a leaf l of value v whose
 path holds the distinct features P (a feature split twice on the path is one feature), let
@@ -108,7 +108,6 @@ class TreeShap:
         full = (1 << d) - 1
         self.bias = trees.base_margin + float((value * self._zprod(z, d)[:, full]).sum())
         self.depth = depth
-        self.name = "treeshap-numba" if kernels.AVAILABLE else "treeshap-numpy"
         # The compiled reader's copy, cut to the real depth (the numpy reader pads it to 4 edges): a
         # row only sets the bits of its leaf's edges, so the patterns past 2^depth are never read.
         # For the default model (depth 2) 83 KB instead of 668 KB: it stays in cache between calls.
@@ -119,6 +118,11 @@ class TreeShap:
                           np.ascontiguousarray(table.reshape(n_leaves, n_patterns, d)[:, :1 << depth, :depth]
                                                ).reshape(n_leaves << depth, depth),
                           (rows << depth).astype(np.intp))
+
+    @property
+    def name(self) -> str:
+        """Which reader computes the contributions (numba unless it is missing or failed to import)."""
+        return "treeshap-numba" if kernels.AVAILABLE else "treeshap-numpy"
 
     @staticmethod
     def _zprod(z: np.ndarray, d: int) -> np.ndarray:

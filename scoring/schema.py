@@ -314,7 +314,7 @@ class LogRecord:
         """The record as one UTF-8 JSON line, newline included (orjson: ~6x faster than json.dumps; a
         value orjson refuses, e.g. an int beyond 64 bits, goes through json.dumps). A non-finite float,
         which callers never put here (`api.logger.safe_input` turns them into text), is written null."""
-        record = {name: getattr(self, name) for name in _RECORD_FIELDS}
+        record = {name: getattr(self, name) for name in LOG_RECORD_KEYS}
         for optional in _OPTIONAL_FIELDS:
             if record[optional] is None:
                 del record[optional]
@@ -327,5 +327,4 @@ class LogRecord:
 
 # The keys of a log line, as LogRecord writes them (unknown keys read back go into `extra`).
 LOG_RECORD_KEYS: tuple[str, ...] = tuple(f.name for f in fields(LogRecord) if f.name != "extra")
-_RECORD_FIELDS = LOG_RECORD_KEYS
 _OPTIONAL_FIELDS = ("error", "client", "replica", "source", "applicant_id")  # left out of the line when None
