@@ -8,73 +8,14 @@ Defaults come from the environment: HOST/PORT (0.0.0.0:7860), MODEL_DIR (models/
 from __future__ import annotations
 
 import argparse
-import inspect
 import logging
 import sys
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
-from api.app import loaded_service, serve
-from api.predictor import Predictor
-from api.scoring_service import ModelUnavailable, load_predictor, shown_path, validator_for
-from scoring.schema import UI_FEATURE_NAMES, label_for
+from api.app import serve
+from api.seed import predict_credit_score
 
-_standalone: Predictor | None = None  # loaded once from MODEL_DIR when no server runs in this process
-_checked: tuple[Predictor, Callable[[Sequence[Any]], None]] | None = None
-
-
-def _predictor() -> Predictor:
-    """The server's predictor when a service is loaded; else one loaded once from `MODEL_DIR`, with
-    no prediction logger (the seed's function scores, it does not log)."""
-    global _standalone
-    service = loaded_service()
-    if service is not None:
-        return service.require_model()[0]
-    if _standalone is None:
-        predictor, why = load_predictor()
-        if predictor is None:
-            raise ModelUnavailable(f"no model loaded: {shown_path(why)}")
-        _standalone = predictor
-    return _standalone
-
-
-def _scorer() -> tuple[Predictor, Callable[[Sequence[Any]], None]]:
-    """The predictor and the argument check (the API's rules), built once per predictor."""
-    global _checked
-    predictor = _predictor()
-    if _checked is None or _checked[0] is not predictor:
-        args = list(inspect.signature(predict_credit_score).parameters)
-        _checked = (predictor, validator_for(predictor).scalar_checker(list(zip(args, UI_FEATURE_NAMES, strict=True))))
-    return _checked
-
-
-def predict_credit_score(
-    ext_source_1: float,
-    ext_source_2: float,
-    ext_source_3: float,
-    education_higher: float,
-    education_secondary: float,
-    card_atm_drawings_mean: float,
-    income_working: float,
-    gender_female: float,
-    gender_male: float,
-    flag_document_3: float,
-    bureau_overdue_max: float,
-) -> tuple[float, str]:
-    """The seed's function: the 11 form features (schema order) → (score, label). Not logged.
-
-    The arguments follow the API's rules (`api.validation`): a ValueError names the argument for a
-    NaN, an infinity, a string, a value outside its domain or training range, a flag other than 0/1,
-    or both options of an exclusive group (gender, education).
-    """
-    values = (ext_source_1, ext_source_2, ext_source_3, education_higher, education_secondary,
-              card_atm_drawings_mean, income_working, gender_female, gender_male, flag_document_3,
-              bureau_overdue_max)
-    predictor, check = _scorer()
-    check(values)
-    score = predictor.score_values(UI_FEATURE_NAMES, values)
-    return score, label_for(score, predictor.threshold)
+__all__ = ["main", "predict_credit_score"]  # the seed's function, re-exported for its users
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from scoring import config
 from scoring.data import DataError
-from scoring.store import StoreError
+from scoring.store import FeatureStore, StoreError
 from scoring.store_build import build_model_store
 
 
@@ -51,7 +51,6 @@ def main(argv: list[str] | None = None) -> int:
     except (StoreError, DataError, OSError, sqlite3.Error) as exc:
         print(f"build_store.py: error: {exc}", file=sys.stderr)
         return 2
-    from scoring.store import FeatureStore
 
     with FeatureStore.open(path) as store:
         count, version = len(store), store.model_version

@@ -19,14 +19,14 @@ import time
 import warnings
 from pathlib import Path
 
-from api.backends import BATCH_RUN_ROW_BACKEND
-from api.batch import DEFAULT_CHUNK_SIZE, BatchInputError, score_file
-from api.predictor import Predictor
 from scoring import config
 from scoring.artifacts import ArtifactError
 from scoring.cli import add_verbose, setup_logging
 from scoring.data import DataError
 from scoring.schema import APPLICATION_TEST
+from serving.backends import BATCH_RUN_ROW_BACKEND
+from serving.batch import DEFAULT_CHUNK_SIZE, BatchInputError, score_file
+from serving.predictor import Predictor
 
 SHOWN_ERRORS = 10
 
@@ -97,8 +97,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main_cluster(args: argparse.Namespace) -> int:
-    from scoring.cluster import ClusterError
-    from scoring.cluster.batch import score_on_cluster
+    from cluster import ClusterError
+    from cluster.batch import score_on_cluster
 
     output = args.output or Path(f"{Path(str(args.input).rstrip('/*')).name.split('.')[0]}_scores")
     try:

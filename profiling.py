@@ -2,7 +2,7 @@
 
   predict  N calls of app_gradio.predict_credit_score (distinct applicants)
   api      N POST /api/predict through the app's ASGI interface, in process, reasons and log on
-  batch    inference's scoring (api.batch.score_file) of a generated features CSV of R rows
+  batch    inference's scoring (serving.batch.score_file) of a generated features CSV of R rows
 
 Writes <out-dir>/profile_<name>.prof (default logs/) and prints the top functions by cumulative
 time. Open one with: snakeviz logs/profile_predict.prof

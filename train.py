@@ -17,9 +17,9 @@ from pathlib import Path
 # spinning threads made a 2-thread fit 5-10x slower than a 1-thread one (docs/decisions.md).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from cluster import ClusterError  # noqa: E402
 from scoring import config  # noqa: E402
 from scoring.cli import add_verbose, setup_logging  # noqa: E402
-from scoring.cluster import ClusterError  # noqa: E402
 from scoring.data import DataError  # noqa: E402
 from scoring.datadir import training_source  # noqa: E402
 from scoring.schema import REPORT_FILE  # noqa: E402
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     source = args.features or args.data_dir or config.DATASETS_DIR
     try:
         if args.cluster:
-            from scoring.cluster.training import run_cluster_training
+            from cluster.training import run_cluster_training
 
             metrics = run_cluster_training(args.data_dir, args.model_dir, cfg, cluster=args.cluster,
                                            applicants=args.applicants, quiet=args.quiet)

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from api.predictor import Prediction
 from scoring.schema import ADVISER_ACCEPT as ACCEPT
 from scoring.schema import ADVISER_OVERRIDE as OVERRIDE
 from scoring.schema import ADVISER_REFUSE as REFUSE
 from scoring.schema import FEATURE_LABELS
 from scoring.schema import MODEL_REVIEW as REVIEW
+from serving.predictor import Prediction
 
 ADVISER_DECISIONS = (ACCEPT, REFUSE, OVERRIDE)
 DECISION_LABELS_FR = {ACCEPT: "Accepter", REFUSE: "Refuser", OVERRIDE: "Passer outre le modèle"}

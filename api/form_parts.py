@@ -11,11 +11,11 @@ import math
 from typing import Any
 
 from api.logger import safe_input
-from api.predictor import Prediction, Reason
-from api.validation import Bound
 from scoring.explain_format import format_value, fr_percent, fr_points
 from scoring.schema import EXCLUSIVE_GROUPS, UI_FEATURES, ExclusiveGroup, UIFeature
 from scoring.store import FACT_LABELS
+from serving.predictor import Prediction, Reason
+from serving.validation import Bound
 
 # One input of the form: a feature widget, or the radio of an exclusive group.
 FormInput = UIFeature | ExclusiveGroup

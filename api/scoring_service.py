@@ -23,9 +23,6 @@ import numpy as np
 
 from api.adviser import AdviserDecision, RecentEvaluations, decide, letter_html
 from api.logger import PredictionLogger, log_prediction, new_request_id
-from api.predictor import Prediction, Predictor
-from api.validation import Validator
-from api.whatif import WhatIfRules
 from scoring import config
 from scoring.artifacts import ArtifactError
 from scoring.schema import (
@@ -40,6 +37,9 @@ from scoring.schema import (
 )
 from scoring.store import StoreError
 from scoring.store_build import model_identity, open_default_store
+from serving.predictor import Prediction, Predictor
+from serving.validation import Validator
+from serving.whatif import WhatIfRules
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """How close the synthetic twin's application table is to a real extract, column by column (PSI).
 
 `column_psi` bins a real column by its deciles (categorical: by category), missing values as one
-more bin, and compares the twin with it using `monitoring.drift.psi`. `quantile_table` computes the
+more bin, and compares the twin with it using `scoring.stability.psi`. `quantile_table` computes the
 marginals that `scoring.synthetic` maps some twin columns onto (`scoring/twin_marginals.py`, written by
 `python -m scoring.realism --real DIR --write`): only per-column quantiles, no applicant's row.
 """
@@ -16,6 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scoring import synthetic
+from scoring.data import read_application_file
+from scoring.stability import psi
+
 PSI_LIMIT = 0.1
 QUANTILE_LEVELS = 200
 # Never mapped: their values carry structure (the 365243 sentinel of pensioners, the age that
@@ -26,8 +30,6 @@ MARGINALS_FILE = Path(__file__).with_name("twin_marginals.py")
 
 def column_psi(real: pd.Series, twin: pd.Series, bins: int = 10) -> float:
     """PSI of a twin column against the real one: real deciles (or categories) plus a missing bin."""
-    from monitoring.drift import psi  # the one PSI of the project (monitoring owns it)
-
     if real.dtype.kind not in "biuf":
         r, t = real.astype(object).fillna("<NA>"), twin.astype(object).fillna("<NA>")
         cats = sorted(set(r) | set(t), key=str)
@@ -59,9 +61,6 @@ def quantile_table(real: pd.DataFrame, columns: list[str]) -> dict[str, list[flo
 
 
 def main(argv: list[str] | None = None) -> int:
-    from scoring import synthetic
-    from scoring.data import read_application_file
-
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--real", type=Path, required=True, help="application_train file of a real extract")
     parser.add_argument("--applicants", type=int, default=20_000, help="twin size (default: %(default)s)")

@@ -12,10 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 
 import inference
-from api.batch import BatchInputError, errors_path_for, score_file
 from scoring import config, data, features
 from scoring.child_index import ChildIndex
 from scoring.schema import ID_COLUMN
+from serving.batch import BatchInputError, errors_path_for, score_file
 from tests.helpers import PROJECT_ROOT
 from tests.inference.test_inference import read_scores, run_cli
 
@@ -146,7 +146,7 @@ def test_child_index_gives_the_features_of_restrict(twin_dir):
         bureau_balance=tables.bureau_balance[tables.bureau_balance["SK_ID_BUREAU"].isin(bureau["SK_ID_BUREAU"])],
         **{name: getattr(tables, name)[getattr(tables, name)[ID_COLUMN].isin(ids)]
            for name in ("previous_application", "pos_cash", "installments", "credit_card")})
-    fast = index.restrict(app)
+    fast = data.Tables.from_index(app, index)
     for (name, got), (_, expected) in zip(fast.items()[1:], direct.items()[1:], strict=True):
         key = ["SK_ID_BUREAU", "MONTHS_BALANCE"] if name == "bureau_balance" else list(expected.columns[:2])
         pd.testing.assert_frame_equal(got.sort_values(key, kind="stable").reset_index(drop=True),

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from api.predictor import Predictor
 from scoring.artifacts import load_artifacts, sha256_of
 from scoring.schema import ARTIFACT_FILES, MANIFEST_FILE, REPORT_FILE, UI_FEATURE_NAMES
+from serving.predictor import Predictor
 from tests.helpers import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
