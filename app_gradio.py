@@ -8,12 +8,11 @@ Defaults come from the environment: HOST/PORT (0.0.0.0:7860), MODEL_DIR (models/
 from __future__ import annotations
 
 import argparse
-import logging
-import sys
 from pathlib import Path
 
 from api.app import serve
 from api.seed import predict_credit_score
+from scoring.cli import add_logging_options, setup_logging
 
 __all__ = ["main", "predict_credit_score"]  # the seed's function, re-exported for its users
 
@@ -24,10 +23,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, help="port (env PORT, default 7860)")
     parser.add_argument("--model-dir", type=Path, help="model artifacts (env MODEL_DIR, default models/)")
     parser.add_argument("--log-path", type=Path, help="prediction log (env LOG_PATH, default logs/predictions.log)")
+    add_logging_options(parser, quiet_help="warnings and errors only (not the start-up lines)")
     args = parser.parse_args(argv)
-    # The packages report through `logging`: start-up lines and warnings on stdout, as before.
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stdout)
-    logging.getLogger("api").setLevel(logging.INFO)
+    setup_logging(verbose=args.verbose, quiet=args.quiet, to_stdout=True)  # start-up lines on stdout, as before
     serve(args.host, args.port, args.model_dir, args.log_path)
 
 

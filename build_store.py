@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from scoring import config
+from scoring.cli import add_logging_options, setup_logging
 from scoring.data import DataError
 from scoring.store import FeatureStore, StoreError
 from scoring.store_build import build_model_store
@@ -32,8 +33,9 @@ def main(argv: list[str] | None = None) -> int:
                              "or models/)")
     parser.add_argument("--out", type=Path, default=None,
                         help="the store file (default: FEATURE_STORE, else feature_store.sqlite in --model-dir)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_logging_options(parser, quiet_help="warnings and errors only, no progress bars")
     args = parser.parse_args(argv)
+    setup_logging(verbose=args.verbose, quiet=args.quiet)
     if args.data_dir is not None and (args.applicants is not None or args.seed is not None):
         parser.error("--applicants / --seed describe the twin: not with --data-dir")
     if args.applicants is not None and args.applicants < 1:

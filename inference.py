@@ -21,7 +21,7 @@ from pathlib import Path
 
 from scoring import config
 from scoring.artifacts import ArtifactError
-from scoring.cli import add_verbose, setup_logging
+from scoring.cli import add_logging_options, setup_logging
 from scoring.data import DataError
 from scoring.schema import APPLICATION_TEST
 from serving.backends import BATCH_RUN_ROW_BACKEND
@@ -52,11 +52,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="where the scores go (default: <input name>_scores.csv in the current folder)")
     parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE,
                         help="rows read and scored at a time; bounds memory (default: %(default)s)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--cluster", default=None, metavar="SPEC",
                         help="score on Dask ('local', 'local:2x3GB' or tcp://HOST:8786): --input is then a folder "
                              "or glob of files, --output a folder of parts, --data-dir a partitioned dataset")
-    add_verbose(parser)
+    add_logging_options(parser, quiet_help="warnings and errors only, no progress bar")
     args = parser.parse_args(argv)
     setup_logging(verbose=args.verbose, quiet=args.quiet)
     if args.chunk_size < 1:

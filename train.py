@@ -19,7 +19,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from cluster import ClusterError  # noqa: E402
 from scoring import config  # noqa: E402
-from scoring.cli import add_verbose, setup_logging  # noqa: E402
+from scoring.cli import add_logging_options, setup_logging  # noqa: E402
 from scoring.data import DataError  # noqa: E402
 from scoring.datadir import training_source  # noqa: E402
 from scoring.schema import REPORT_FILE  # noqa: E402
@@ -53,11 +53,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="do not record the run with MLflow (default: MLFLOW_TRACKING_URI, else mlruns/)")
     parser.add_argument("--no-store", action="store_true",
                         help="do not write the feature store of the known applicants next to the artifacts")
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.add_argument("--cluster", default=None, metavar="SPEC",
                         help="train on Dask: 'local', 'local:2x3GB' (workers x memory) or a scheduler address "
                              "tcp://HOST:8786; --data-dir is then a partitioned dataset (python -m scoring.partition)")
-    add_verbose(parser)
+    add_logging_options(parser, quiet_help="warnings and errors only, no progress output")
     args = parser.parse_args(argv)
     setup_logging(verbose=args.verbose, quiet=args.quiet)
     if args.folds < 2:

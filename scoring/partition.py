@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from scoring import config, synthetic
-from scoring.cli import add_verbose, setup_logging
+from scoring.cli import add_logging_options, setup_logging
 from scoring.data import DataError, Tables, find_table, read_table
 from scoring.schema import (
     APPLICATION_TEST,
@@ -151,8 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-applicants", type=int, default=0,
                         help="twin applicants of application_test, without TARGET (default %(default)s)")
     parser.add_argument("--seed", type=int, default=config.DEFAULT_SEED, help="twin seed (default %(default)s)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    add_verbose(parser)
+    add_logging_options(parser, quiet_help="warnings and errors only, no progress bars")
     args = parser.parse_args(argv)
     setup_logging(verbose=args.verbose, quiet=args.quiet)
     if args.parts < 1:

@@ -153,3 +153,9 @@ def test_console_scripts_point_at_the_commands():
             assert module in modules, module  # a root script, installed as a top-level module
         assert re.search(rf"^def {function}\(", (_module_file(module, PROJECT_ROOT)
                                                  or PROJECT_ROOT / f"{module}.py").read_text(), re.M), target
+
+
+def test_the_data_files_the_app_reads_are_shipped():
+    from scoring.synthetic.marginals import MARGINALS_FILE  # the twin behind the default feature store
+
+    assert MARGINALS_FILE.relative_to(PROJECT_ROOT).as_posix() in set(ship.files())

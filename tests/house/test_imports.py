@@ -22,7 +22,6 @@ ALLOWED_INNER_IMPORTS = {
     ("train.py", "cluster.training"),  # Dask only with --cluster
     ("serving/backends.py", "scoring.onnx_export"),  # ONNX Runtime only when numba is missing
     ("cluster/__init__.py", "scoring.features"),  # run on a worker: the check that it can import the project
-    ("scoring/realism.py", "scoring.twin_marginals"),  # generated quantile tables, read only by the twin
 }
 
 
