@@ -9,7 +9,6 @@ own (`record_decision`)."""
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 import time
@@ -359,7 +358,7 @@ def _open_store(model_dir: Path, *, build: bool) -> tuple[Any, str | None]:
 
 def _twin_model(model_dir: Path) -> bool:
     """True when a missing default store would be built from the twin (no `FEATURE_STORE` set)."""
-    if os.environ.get("FEATURE_STORE"):
+    if config.settings().feature_store is not None:
         return False
     try:
         source = model_identity(model_dir)[2]

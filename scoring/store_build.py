@@ -232,7 +232,7 @@ def open_default_store(model_dir: str | Path | None = None, *, build: bool = Tru
     """
     model_dir = Path(model_dir if model_dir is not None else config.model_dir())
     path = config.feature_store_path(model_dir)
-    explicit = bool(os.environ.get("FEATURE_STORE"))
+    explicit = config.settings().feature_store is not None
     try:
         version, features, source = model_identity(model_dir)
     except StoreError as exc:
