@@ -15,7 +15,7 @@ import logging
 import sys
 
 PACKAGES = ("scoring", "serving", "api", "monitoring", "cluster")
-PLAIN = "%(message)s"
+PLAIN = "%(message)s"  # INFO and below; warnings and errors say their level first ("WARNING: ...")
 DETAILED = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -36,13 +36,19 @@ class _Handler(logging.StreamHandler):
         pass
 
 
+class _PlainFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return f"{record.levelname}: {text}" if record.levelno >= logging.WARNING else text
+
+
 def setup_logging(*, verbose: bool = False, quiet: bool = False, to_stdout: bool = False,
                   also: tuple[str, ...] = ()) -> None:
     """Show the project's log records (and those of the loggers `also`, e.g. a command's own) on
     stderr (`to_stdout`: stdout) at the level the command line asked for."""
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     handler = _Handler(to_stdout)
-    handler.setFormatter(logging.Formatter(DETAILED if verbose else PLAIN))
+    handler.setFormatter(logging.Formatter(DETAILED) if verbose else _PlainFormatter(PLAIN))
     for name in PACKAGES + also:
         logger = logging.getLogger(name)
         for old in [h for h in logger.handlers if isinstance(h, _Handler)]:

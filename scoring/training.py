@@ -355,7 +355,7 @@ def run_training(data_dir: Path, model_dir: Path, cfg: TrainConfig, *, applicant
     manifest = write_model(model_dir, model=result.model, features=result.features, threshold=result.threshold,
                                metrics=result.metrics, reference=result.reference, extra_files=extra)
     for warning in result.metrics["warnings"]:
-        log.warning("WARNING [%s]: %s", warning["code"], warning["message"])
+        log.warning("[%s] %s", warning["code"], warning["message"])
 
     store_path = model_dir / FEATURE_STORE_FILE
     store_path.unlink(missing_ok=True)  # the previous model's: neither logged to MLflow nor kept stale

@@ -72,7 +72,7 @@ def test_train_on_real_extract(homecredit_sample, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     # 70 defaults: the audit says the figures cannot be trusted, on stderr and in metrics.json
     codes = {w["code"] for w in metrics["warnings"]}
-    assert "few_defaults" in codes and "WARNING [few_defaults]" in result.stderr
+    assert "few_defaults" in codes and "WARNING: [few_defaults]" in result.stderr
     assert metrics["rows"]["defaults"] < 100
     assert metrics["intervals"]["auc"]["high"] - metrics["intervals"]["auc"]["low"] > 0.1
     assert metrics["data_source"]["kind"] == "kaggle"
