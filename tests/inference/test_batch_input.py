@@ -71,9 +71,7 @@ def test_partial_application_file_is_still_applicants(predictor, tmp_path):
 
 def test_errors_file_name_is_the_documented_one():
     assert errors_path_for(PROJECT_ROOT / "out" / "scores.csv") == PROJECT_ROOT / "out" / "scores.errors.csv"
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Batch scoring"):]
-    section = section[:section.index("\n## ", 3)]
+    section = (PROJECT_ROOT / "docs" / "batch.md").read_text(encoding="utf-8")
     assert "`<output stem>.errors.csv`" in section and "`scores.errors.csv`" in section
     assert "<output>.errors.csv" not in section
     assert "<output stem>.errors.csv" in inference.__doc__ and "<output>.errors.csv" not in inference.__doc__
