@@ -136,3 +136,11 @@ def test_the_onnx_parity_figures_are_the_manifests(pages, model):
     assert float(match.group(2)) == pytest.approx(parity["mean_abs_diff"], rel=0.1)
     assert int(match.group(3)) == parity["decision_flips"]
     assert int(match.group(4).replace(",", "")) == parity["rows"]
+
+
+def test_the_onnx_file_size_is_the_committed_files(pages, model):
+    onnx = config.MODELS_DIR / schema.ONNX_FILE
+    if not onnx.is_file():
+        pytest.skip("the committed model has no ONNX export")
+    match = re.search(r"`best_model\.onnx` is\s+([\d,]+) bytes", pages["docs/decisions.md"])
+    assert match and int(match.group(1).replace(",", "")) == onnx.stat().st_size
