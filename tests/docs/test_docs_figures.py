@@ -15,6 +15,7 @@ import pytest
 
 from scoring import config, schema
 from scoring.artifacts import model_version_of
+from serving.predictor import Predictor
 
 VERSION_PATTERNS = (
     re.compile(r'"model_version":\s*"([0-9a-f]+)"'),
@@ -80,19 +81,11 @@ def test_the_example_answer_is_the_committed_models(pages, model):
     assert reasons["base_score"] + points / 100 == pytest.approx(answer["score"], abs=1e-5)
 
 
-def _predictor_class() -> Any:
-    try:  # the model's run time moves from api/ to serving/ (issue 20)
-        from serving.predictor import Predictor
-    except ImportError:
-        from api.predictor import Predictor
-    return Predictor
-
-
 def test_the_example_request_scores_as_documented(pages, model):
     """The committed model, asked the documented question, gives the documented answer."""
     text = pages["docs/api.md"]
     answer = next(doc for doc in _json_blocks(text) if "score" in doc and "reasons" in doc)
-    result = _predictor_class().from_dir(config.MODELS_DIR).predict(_example_request(text))
+    result = Predictor.from_dir(config.MODELS_DIR).predict(_example_request(text))
     assert result.model_version == answer["model_version"]
     assert result.score == pytest.approx(answer["score"], abs=1e-6)
     for side, got in (("up", result.reasons_up), ("down", result.reasons_down)):
