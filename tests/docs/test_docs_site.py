@@ -87,3 +87,12 @@ def test_the_site_builds_strictly_and_loads_nothing_from_the_network(tmp_path):
     css = " ".join(p.read_text(encoding="utf-8") for p in site.rglob("*.css"))
     assert not offenders, f"pages that load a resource from the network: {sorted(offenders)}"
     assert "fonts.googleapis" not in css and "@import url(http" not in css
+
+
+@pytest.mark.parametrize("page", doc_pages(), ids=lambda p: str(p.relative_to(config.PROJECT_ROOT)))
+def test_every_project_file_named_in_code_exists(page: Path):
+    """A module path in backticks (`serving/kernels.py`) names a file of the project: a module that
+    moves or goes leaves no stale path behind in the docs."""
+    named = re.findall(r"`((?:[\w-]+/)+[\w-]+\.py)`", page.read_text(encoding="utf-8"))
+    missing = sorted({path for path in named if not (config.PROJECT_ROOT / path).is_file()})
+    assert not missing, f"{page.name} names files that do not exist: {missing}"
