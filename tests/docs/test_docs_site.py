@@ -96,3 +96,10 @@ def test_every_project_file_named_in_code_exists(page: Path):
     named = re.findall(r"`((?:[\w-]+/)+[\w-]+\.py)`", page.read_text(encoding="utf-8"))
     missing = sorted({path for path in named if not (config.PROJECT_ROOT / path).is_file()})
     assert not missing, f"{page.name} names files that do not exist: {missing}"
+
+
+def test_every_setting_is_in_the_settings_table(pages):
+    """Each environment variable of `scoring.config.Settings` has a row in the API page's table."""
+    table = [line for line in pages["docs/api.md"].splitlines() if line.startswith("| `")]
+    documented = {name for line in table for name in re.findall(r"`([A-Z][A-Z_]+)`", line.split("|")[1])}
+    assert {name.upper() for name in config.Settings.model_fields} <= documented
