@@ -103,3 +103,9 @@ def test_every_setting_is_in_the_settings_table(pages):
     table = [line for line in pages["docs/api.md"].splitlines() if line.startswith("| `")]
     documented = {name for line in table for name in re.findall(r"`([A-Z][A-Z_]+)`", line.split("|")[1])}
     assert {name.upper() for name in config.Settings.model_fields} <= documented
+
+
+def test_getting_started_repeats_the_readme_commands_as_they_are(pages):
+    blocks = re.findall(r"```bash\n(.*?)```", pages["docs/getting-started.md"], re.S)
+    for marker in ("app-command", "test-command"):
+        assert _readme_block(pages["README.md"], marker) in [b.strip() for b in blocks], marker
