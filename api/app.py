@@ -6,6 +6,8 @@ import contextlib
 import gc
 import logging
 import os
+import signal
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -54,7 +56,7 @@ def build_app(service: ScoringService) -> Gate:
             try:
                 yield
             finally:
-                service.logger.close()
+                service.close()
 
     app.router.lifespan_context = lifespan
     # Node SSR off (no Node server to start), no footer link to Gradio's own site; show_error off:
@@ -81,6 +83,22 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+def _watch_models(service: ScoringService) -> None:
+    """Pick up a promoted model (or a challenger) without a restart: a look every MODEL_WATCH_SECONDS, and
+    on SIGHUP (`kill -HUP <pid>`); `POST /api/admin/reload` does the same behind the API tokens."""
+    if service.swapper is None:
+        return
+    every = config.model_watch_seconds()
+    service.swapper.start(every)
+    swapper = service.swapper
+
+    def on_hup(signum: int, frame: object) -> None:
+        threading.Thread(target=swapper.check, name="model-reload", daemon=True).start()
+
+    signal.signal(signal.SIGHUP, on_hup)
+    log.info("model folders watched %s; SIGHUP reloads", f"every {every:g} s" if every else "never (watch off)")
+
+
 def serve(host: str | None = None, port: int | None = None, model_dir: Path | None = None,
           log_path: Path | None = None) -> None:
     """Run the app with uvicorn (uvloop and httptools when installed; no access log: we log calls)."""
@@ -100,6 +118,7 @@ def serve(host: str | None = None, port: int | None = None, model_dir: Path | No
         log.warning("predictions cannot be logged (%s); /health says so", problem)
     else:
         log.info("logging to %s", _service.logger.path)
+    _watch_models(_service)
     default_host, default_port = config.server_address()
     host, port = host or default_host, port or default_port
     app = build_app(_service)

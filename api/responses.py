@@ -28,6 +28,7 @@ class ErrorDoc(BaseModel):
 
 def error_docs(*codes: int) -> dict[int | str, dict[str, Any]]:
     words = {401: "No valid API token (only when API tokens are configured)",
+             403: "No API tokens configured: an admin route needs them",
              404: "Not found (the message names what)", 405: "Wrong method",
              409: "The decision conflicts with the model's on that request: a reason is required to override it, "
                   "and in the grey zone there is nothing to override", 413: "Body too large",

@@ -27,6 +27,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from api.dossier_routes import add_dossier_routes, predict_dossier
 from api.logger import new_request_id, safe_input
@@ -129,6 +130,15 @@ class HealthDoc(BaseModel):
     logger: dict[str, Any]
     feature_store: dict[str, Any] = Field(description='the store of known applicants: {"loaded": false, "reason": '
                                                       '…} or {"loaded": true, "applicants": n, "model_version": …}')
+
+
+class ReloadDoc(BaseModel):
+    champion: Literal["swapped", "unchanged", "refused"]
+    challenger: Literal["loaded", "unchanged", "refused", "off"]
+    model_version: str | None
+    last_swap: dict[str, Any] | None
+    refused: dict[str, Any] | None = Field(description="the last refused model and why (the old one serves)")
+    challenger_reason: str | None
 
 
 class ModelInfoDoc(BaseModel):
@@ -244,7 +254,7 @@ def create_api(service: ScoringService) -> FastAPI:
             with service.refusals(request_id=request_id, started=started, input=lambda: _caller_input(body),
                                   client=client):
                 explain = _explain(request.scope["query_string"])
-                validator = service.require_model()[1]
+                predictor, validator = service.require_model()  # one model for the whole call, even mid-swap
                 if DOSSIER_KEY in body:  # a known applicant, maybe with overrides (what-if): api.dossier_routes
                     data = _loads_or_none(body)
                     if WhatIfRules.is_dossier(data):
@@ -252,7 +262,7 @@ def create_api(service: ScoringService) -> FastAPI:
                                                explain=explain, client=client)
                 features = validator.parse(body)
                 result = service.score(features, request_id=request_id, started=started, explain=explain,
-                                       client=client)
+                                       client=client, predictor=predictor)
             return json_response(_prediction_body(result, request_id), request_id=request_id)
         except InputError as exc:
             return refusal(exc, request_id)
@@ -311,6 +321,18 @@ def create_api(service: ScoringService) -> FastAPI:
         if report is None:
             return json_response({"detail": "this model has no report (train it with python train.py)"}, 404)
         return Response(report, media_type="text/html; charset=utf-8")
+
+    @app.post("/api/admin/reload", tags=["service"], summary="Look for a promoted model or challenger now",
+              responses={200: {"model": ReloadDoc, "description": "What changed (a refusal's reason: `refused`)"},
+                         **error_docs(401, 403)})
+    async def reload(request: Request) -> Response:
+        if client_of(request) is None:  # only behind the access tokens (api.auth)
+            return json_response({"detail": "this route needs the API tokens to be configured (API_TOKENS)"}, 403)
+        if service.swapper is None:
+            return json_response({"detail": "this service does not watch a model folder"}, 503)
+        done = await run_in_threadpool(service.swapper.check)  # loading takes a while: not on the event loop
+        log.warning("reload asked by %s: %s", client_of(request), done)
+        return json_response(done | {"model_version": service.model_version} | service.swapper.health())
 
     add_dossier_routes(app, service)
 

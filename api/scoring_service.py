@@ -22,6 +22,8 @@ import numpy as np
 
 from api.adviser import AdviserDecision, RecentEvaluations, decide, letter_html
 from api.logger import PredictionLogger, log_prediction, new_request_id
+from api.model_swap import ModelSwapper
+from api.shadow import Shadow
 from scoring import config
 from scoring.artifacts import ArtifactError
 from scoring.schema import (
@@ -152,12 +154,30 @@ class ScoringService:
     recent: RecentEvaluations = field(default_factory=RecentEvaluations, init=False)
     _store_to_build: Path | None = field(default=None, init=False, repr=False)
     started_at: float = field(default_factory=time.time, init=False)
+    # The model a call uses, read once per call: (predictor, validator), replaced in one assignment.
+    _model: tuple[Predictor, Validator] | None = field(default=None, init=False, repr=False)
+    shadow: Shadow | None = field(default=None, init=False)  # the challenger's worker (api/shadow.py)
+    swapper: ModelSwapper | None = field(default=None, init=False)  # watches the folders (api/model_swap.py)
 
     def __post_init__(self) -> None:
         if self.predictor is not None:
             self.validator = validator_for(self.predictor)
             self.what_if_rules = WhatIfRules(self.validator)
+            self._model = (self.predictor, self.validator)
         self.attach_store(self.store, self.store_reason)
+
+    def install(self, predictor: Predictor, model_dir: Path | None = None) -> None:
+        """Serve `predictor` from the next call on (a verified model: `api.model_swap`). Calls under way
+        finish with the model they started with; the feature store follows the new model's folder."""
+        validator = validator_for(predictor)
+        rules = WhatIfRules(validator)
+        self._model = (predictor, validator)  # the one assignment calls read
+        self.predictor, self.validator, self.what_if_rules, self.load_error = predictor, validator, rules, None
+        if model_dir is not None:
+            self.attach_store(*_open_store(Path(model_dir), build=False))
+            if self.store is None and _twin_model(Path(model_dir)):
+                self._store_to_build = Path(model_dir)
+                self.start_store_build()
 
     def attach_store(self, store: Any, reason: str | None) -> None:
         """Use `store` for dossiers unless it was built for another model (then say why, in `/health`)."""
@@ -178,6 +198,9 @@ class ScoringService:
         model_dir = Path(model_dir or config.model_dir())
         predictor, why = load_predictor(model_dir)
         service = cls(predictor, PredictionLogger(log_path or config.log_path()), load_error=why)
+        service.shadow = Shadow(service.logger)
+        service.swapper = ModelSwapper(service, model_dir, config.challenger_dir(model_dir))
+        service.swapper.check()  # the challenger, when its folder holds one
         if predictor is None:
             return service
         service.attach_store(*_open_store(model_dir, build=False))
@@ -206,9 +229,10 @@ class ScoringService:
         return thread
 
     def require_model(self) -> tuple[Predictor, Validator]:
-        if self.predictor is None or self.validator is None:
+        model = self._model
+        if model is None:
             raise ModelUnavailable(f"no model loaded: {shown_path(self.load_error)}")
-        return self.predictor, self.validator
+        return model
 
     @property
     def model_version(self) -> str | None:
@@ -220,20 +244,29 @@ class ScoringService:
         return self.store
 
     def score(self, features: dict[str, float], *, request_id: str, started: float,
-              explain: bool = True, client: str | None = None, source: str = SOURCE_API) -> Prediction:
-        """Score one valid applicant and log the call (`features` is logged as given: not copied)."""
-        predictor, _ = self.require_model()
+              explain: bool = True, client: str | None = None, source: str = SOURCE_API,
+              predictor: Predictor | None = None) -> Prediction:
+        """Score one valid applicant and log the call (`features` is logged as given: not copied).
+        `predictor`: the one the caller validated with (default: the serving one)."""
+        predictor = predictor or self.require_model()[0]
         result = predictor.predict(features, explain=explain)
-        self._logged(request_id, features, result, started, client, source, None)
+        self._logged(request_id, features, result, started, client, source, None,
+                     (tuple(features), tuple(features.values())))
         return result
 
     def _logged(self, request_id: str, given: dict[str, Any], result: Prediction, started: float,
-                client: str | None, source: str, applicant_id: int | None) -> None:
-        log_prediction(request_id=request_id, input=given,
-                       prediction={"score": result.score, "label": result.label, "decision": result.prediction},
-                       duration=time.perf_counter() - started, model_version=result.model_version, client=client,
-                       source=source, applicant_id=applicant_id, logger=self.logger)
+                client: str | None, source: str, applicant_id: int | None,
+                scored: tuple[tuple[str, ...], Any]) -> None:
+        self._emit({"request_id": request_id, "input": given,
+                    "prediction": {"score": result.score, "label": result.label, "decision": result.prediction},
+                    "duration": time.perf_counter() - started, "model_version": result.model_version,
+                    "client": client, "source": source, "applicant_id": applicant_id}, *scored)
         self.recent.add(request_id, result, source, applicant_id)
+
+    def _emit(self, record: dict[str, Any], names: tuple[str, ...], values: Any) -> None:
+        """Log a scored call: through the shadow worker when a challenger is set (it adds its fields)."""
+        if self.shadow is None or not self.shadow.submit(record, names, values):
+            log_prediction(**record, logger=self.logger)
 
     def dossier(self, applicant_id: int) -> Any:
         """The stored applicant (`scoring.store.Dossier`); raises StoreUnavailable / UnknownApplicant."""
@@ -256,8 +289,9 @@ class ScoringService:
             base, source = predictor.predict_row(stored, explain=False), SOURCE_WHAT_IF
         else:
             result, base, source = predictor.predict_row(stored, explain=explain), None, SOURCE_DOSSIER
+            row = stored
         self._logged(request_id, {ID_COLUMN: applicant_id} | (overrides or {}), result, started, client, source,
-                     applicant_id)
+                     applicant_id, (tuple(predictor.features), row[0]))
         return DossierResult(dossier, result, base, source)
 
     def record_decision(self, of_request: str, decision: Any, reason: Any, *, source: str,
@@ -302,10 +336,10 @@ class ScoringService:
         results = predictor.predict_rows(rows)
         duration = (time.perf_counter() - started) / max(len(rows), 1)
         for i, (row, result) in enumerate(zip(rows, results, strict=True)):
-            log_prediction(request_id=f"{request_id}-{i}", input=row,
-                           prediction={"score": result.score, "label": result.label, "decision": result.prediction},
-                           duration=duration, model_version=result.model_version, client=client,
-                           source=SOURCE_BATCH, logger=self.logger)
+            self._emit({"request_id": f"{request_id}-{i}", "input": row,
+                        "prediction": {"score": result.score, "label": result.label, "decision": result.prediction},
+                        "duration": duration, "model_version": result.model_version, "client": client,
+                        "source": SOURCE_BATCH}, tuple(row), tuple(row.values()))
         return results
 
     def refusals(self, *, request_id: str, started: float, input: Callable[[], dict[str, Any]],
@@ -340,7 +374,17 @@ class ScoringService:
             "uptime_s": round(time.time() - self.started_at, 1),
             "logger": {k: shown_path(v) if k in ("path", "last_error") else v for k, v in self.logger.stats().items()},
             "feature_store": self.store_health(),
+            "swap": self.swapper.health() if self.swapper is not None else None,
+            "shadow": self.shadow.stats() if self.shadow is not None else None,
         }
+
+    def close(self) -> None:
+        """Stop watching, log the calls the challenger still holds, then close the log."""
+        if self.swapper is not None:
+            self.swapper.stop()
+        if self.shadow is not None:
+            self.shadow.close()
+        self.logger.close()
 
     def store_health(self) -> dict[str, Any]:
         if self.store is None:

@@ -264,3 +264,12 @@ def load_reference(model_dir: Path) -> ReferenceArtifacts:
     version = None if manifest is None else manifest.get("model_version")
     return ReferenceArtifacts(model_dir, docs[REFERENCE_FILE], docs.get(THRESHOLD_FILE), docs.get(METRICS_FILE),
                               None if version is None else str(version), listed is not None)
+
+
+def add_to_manifest(model_dir: Path, name: str) -> dict[str, Any]:
+    """List a file written into a verified model folder (e.g. the promotion decision) in its manifest."""
+    model_dir = Path(model_dir)
+    manifest = verify_manifest(model_dir, skip=name)
+    manifest["files"][name] = sha256_of(model_dir / name)
+    _write_json(model_dir / MANIFEST_FILE, manifest)
+    return manifest

@@ -42,6 +42,11 @@ DEFAULT_LOG_MAX_TOTAL_MB = 600.0  # the log and its rotated files together (50 M
 LOG_SYNC_MODES = ("0", "1", "fsync")
 # The feature store of known applicants (scoring/store.py), next to the model artifacts by default.
 FEATURE_STORE_FILE = "feature_store.sqlite"
+# Model lifecycle (promote.py, docs/lifecycle.md): decisions, replaced champions (for rollback) and the
+# history of changes, beside the MLflow store; how often the service looks for a new model in its
+# folders (a look is two stat() calls; 0: never, only on `POST /api/admin/reload` or SIGHUP).
+DEFAULT_LIFECYCLE_DIR = PROJECT_ROOT / "mlruns" / "lifecycle"
+DEFAULT_MODEL_WATCH_SECONDS = 2.0
 
 
 class Settings(BaseSettings):
@@ -62,6 +67,13 @@ class Settings(BaseSettings):
     log_max_age_days: float = Field(DEFAULT_LOG_MAX_AGE_DAYS, gt=0, description="LOG_MAX_AGE_DAYS")
     log_max_total_mb: float = Field(DEFAULT_LOG_MAX_TOTAL_MB, gt=0, description="LOG_MAX_TOTAL_MB")
     replica_id: str | None = Field(None, description="REPLICA_ID: which replica wrote a log record (default: host)")
+    lifecycle_dir: Path = Field(DEFAULT_LIFECYCLE_DIR, description="LIFECYCLE_DIR: promotion decisions, "
+                                                                   "replaced champions and their history")
+    challenger_dir: Path | None = Field(None, description="CHALLENGER_DIR: the challenger scored in the shadow "
+                                                          "(default: <MODEL_DIR>-challenger)")
+    model_watch_seconds: float = Field(DEFAULT_MODEL_WATCH_SECONDS, ge=0, allow_inf_nan=False,
+                                       description="MODEL_WATCH_SECONDS: how often the service looks for a "
+                                                   "promoted model (0: never)")
 
     @field_validator("log_sync", mode="before")
     @classmethod
@@ -121,6 +133,24 @@ def log_max_total_mb() -> float:
 
 def replica_id() -> str:
     """`REPLICA_ID`, or the host name: which app replica wrote a log record."""
-
-
     return (settings().replica_id or socket.gethostname() or "replica")[:100]
+
+
+def lifecycle_dir() -> Path:
+    """`LIFECYCLE_DIR` or `mlruns/lifecycle/`."""
+    return settings().lifecycle_dir
+
+
+def challenger_dir(model_directory: str | Path | None = None) -> Path:
+    """`CHALLENGER_DIR`, or `<model folder>-challenger` beside the serving folder: while it holds a model,
+    the service scores every call with it too, in the shadow (`promote.py --challenger` puts one there)."""
+    given = settings().challenger_dir
+    if given is not None:
+        return given
+    serving = Path(model_directory if model_directory is not None else model_dir())
+    return serving.parent / f"{serving.name}-challenger"
+
+
+def model_watch_seconds() -> float:
+    """`MODEL_WATCH_SECONDS` (default 2; 0 turns the watch off)."""
+    return settings().model_watch_seconds

@@ -36,7 +36,7 @@ def auc_or_nan(y: np.ndarray, scores: np.ndarray) -> float:
     return float(roc_auc_score(y, scores))
 
 
-def _interval(values: np.ndarray, level: float = CONFIDENCE) -> dict[str, float]:
+def percentile_interval(values: np.ndarray, level: float = CONFIDENCE) -> dict[str, float]:
     values = values[np.isfinite(values)]
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(values, [tail, 100 - tail])
@@ -50,7 +50,7 @@ def stratified_bootstrap(y: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
     return np.hstack([rng.choice(pos, (n_boot, pos.size)), rng.choice(neg, (n_boot, neg.size))])
 
 
-def _bootstrap_auc(resampled: np.ndarray, n_pos: int) -> np.ndarray:
+def bootstrap_auc(resampled: np.ndarray, n_pos: int) -> np.ndarray:
     """AUC of each row of resampled scores whose first `n_pos` columns are the positives (Mann-Whitney)."""
     ranks = stats.rankdata(resampled, axis=1)
     n_neg = resampled.shape[1] - n_pos
@@ -64,23 +64,23 @@ def holdout_intervals(y: np.ndarray, scores: np.ndarray, threshold: float, cost_
     y = np.asarray(y).astype(int)
     rows = stratified_bootstrap(y, n_boot, seed)  # positives first in every row
     n_pos = int((y == 1).sum())
-    aucs = _bootstrap_auc(np.asarray(scores, dtype=float)[rows], n_pos)
+    aucs = bootstrap_auc(np.asarray(scores, dtype=float)[rows], n_pos)
     refused = np.asarray(scores)[rows] >= threshold
     fn = (~refused[:, :n_pos]).sum(axis=1)
     fp = refused[:, n_pos:].sum(axis=1)
     costs = (cost_fn * fn + cost_fp * fp) / y.size
     recalls = (n_pos - fn) / max(n_pos, 1)
     if baseline_scores is not None:
-        diffs = aucs - _bootstrap_auc(np.asarray(baseline_scores, dtype=float)[rows], n_pos)
+        diffs = aucs - bootstrap_auc(np.asarray(baseline_scores, dtype=float)[rows], n_pos)
     out = {
         "method": f"stratified bootstrap of the holdout, {n_boot} replicates, {level:.0%} percentile interval",
-        "auc": _interval(aucs, level),
-        "business_cost_per_applicant": _interval(costs, level),
-        "recall": _interval(recalls, level),
+        "auc": percentile_interval(aucs, level),
+        "business_cost_per_applicant": percentile_interval(costs, level),
+        "recall": percentile_interval(recalls, level),
     }
     if baseline_scores is not None:
         out["auc_minus_baseline"] = {"value": float(roc_auc_score(y, scores) - roc_auc_score(y, baseline_scores)),
-                                     **_interval(diffs, level)}
+                                     **percentile_interval(diffs, level)}
     return out
 
 

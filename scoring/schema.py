@@ -258,6 +258,9 @@ THRESHOLD_FILE = "threshold.json"
 METRICS_FILE = "metrics.json"
 REFERENCE_FILE = "reference.json"
 MANIFEST_FILE = "manifest.json"
+# The promotion gate's decision on this model (`promote.py`), listed in the manifest; the deploy ships a
+# model folder only with a decision that promoted this very model (`lifecycle.decision_check`).
+PROMOTION_FILE = "promotion.json"
 ONNX_FILE = "best_model.onnx"  # derived from MODEL_FILE by convert_to_onnx.py (optional)
 # The self-contained HTML model report (written by train.py, listed in the manifest when present):
 # the app links it from /model/info and shows it on a tab.
@@ -281,6 +284,15 @@ ADVISER_DECISION_KEY = "adviser_decision"
 # Its values: the adviser's decision (accept, refuse, override the model), the final one (accept,
 # refuse) and the model's (accept, refuse, review: the grey zone, where the adviser decides).
 ADVISER_ACCEPT, ADVISER_REFUSE, ADVISER_OVERRIDE, MODEL_REVIEW = "accept", "refuse", "override", "review"
+# Shadow scoring (api/shadow.py): the challenger's answer to the same call, on the call's own line; absent
+# when no challenger is set. `challenger_decision` is 1 for high risk, as `prediction.decision`;
+# `challenger_duration` the seconds the challenger took (on the worker, not in the call's duration).
+CHALLENGER_VERSION_KEY = "challenger_version"
+CHALLENGER_SCORE_KEY = "challenger_score"
+CHALLENGER_DECISION_KEY = "challenger_decision"
+CHALLENGER_DURATION_KEY = "challenger_duration"
+CHALLENGER_ERROR_KEY = "challenger_error"  # the challenger failed on this call (the champion answered)
+CHALLENGER_SKIPPED_KEY = "challenger_skipped"  # true: the worker was too far behind, the call was not shadowed
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Where: the tracking server of `MLFLOW_TRACKING_URI` when set, else a local SQLit
 `mlruns/mlflow.db` with its artifacts in `mlruns/artifacts/` (MLflow 3's default backend is SQLite;
 both are git-ignored). Telemetry is turned off before MLflow is imported. The model is logged with
 its signature (feature names and types, score output) and registered as `REGISTERED_MODEL`, each
-run adding a version.
+run adding a version tagged as a candidate (`scoring.registry`: `promote.py` makes one the champion).
 """
 
 from __future__ import annotations
@@ -15,15 +15,20 @@ from pathlib import Path
 from typing import Any
 
 from scoring import config
+from scoring.schema import MANIFEST_FILE
 
 log = logging.getLogger(__name__)
 
 EXPERIMENT = "credit-scoring"
 REGISTERED_MODEL = "credit-scoring"
 LOCAL_STORE = config.PROJECT_ROOT / "mlruns"
+# Tags of a registered version (scoring.registry reads and moves them): its lifecycle status, the
+# `model_version` the service logs, and the sha256 of its manifest.json.
+STATUS_TAG, VERSION_TAG, MANIFEST_TAG = "status", "model_version", "manifest_sha256"
+CANDIDATE = "candidate"
 
 
-def _quiet_mlflow() -> None:
+def quiet_mlflow() -> None:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "true")
 
@@ -59,7 +64,7 @@ def flat_metrics(metrics: dict[str, Any]) -> dict[str, float]:
 def log_training_run(model_dir: Path, result: Any, cfg: Any, manifest: dict[str, Any], *,
                      store: Path = LOCAL_STORE, quiet: bool = False) -> dict[str, Any]:
     """Record one train.py run; returns its run id, tracking URI and registered version."""
-    _quiet_mlflow()
+    quiet_mlflow()
     import mlflow
     from mlflow.models import infer_signature
 
@@ -90,5 +95,15 @@ def log_training_run(model_dir: Path, result: Any, cfg: Any, manifest: dict[str,
                                         registered_model_name=REGISTERED_MODEL)
     out = {"run_id": run.info.run_id, "tracking_uri": uri, "registered_model": REGISTERED_MODEL,
            "registered_version": getattr(info, "registered_model_version", None)}
+    if out["registered_version"] is not None:  # a candidate until promote.py says otherwise
+        from mlflow.tracking import MlflowClient
+
+        from scoring.artifacts import sha256_of
+
+        tags = {STATUS_TAG: CANDIDATE, VERSION_TAG: manifest["model_version"],
+                MANIFEST_TAG: sha256_of(Path(model_dir) / MANIFEST_FILE)}
+        registry = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        for key, value in tags.items():
+            registry.set_model_version_tag(REGISTERED_MODEL, str(out["registered_version"]), key, value)
     log.info("MLflow run %s recorded in %s", out["run_id"], uri)
     return out
