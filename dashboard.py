@@ -178,6 +178,13 @@ def draw(view: dict, alert_config: AlertConfig) -> None:
                    f"from {alert_config.min_decisions} decisions)")
         st.dataframe(view["adviser"], hide_index=True, width="content")
 
+    if not view["challenger"].empty:
+        st.subheader("Challenger (évalué dans l'ombre)")
+        st.caption(f"Le challenger note chaque appel après la réponse du champion ; alerte au-delà de "
+                   f"{alert_config.challenger_disagreement_max:.0%} de décisions différentes "
+                   f"(sur au moins {alert_config.min_shadowed} appels).")
+        st.dataframe(view["challenger"], hide_index=True, width="content")
+
     st.subheader("Alerts")
     if view["alerts"].empty:
         st.success("No alert in this window.")

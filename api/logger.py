@@ -49,7 +49,7 @@ import psutil
 
 from api import log_files
 from scoring import config
-from scoring.schema import STATUS_ERROR, STATUS_OK, LogRecord
+from scoring.schema import CHALLENGER_FIELDS, STATUS_ERROR, STATUS_OK, LogRecord
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024  # rotate past 50 MB: a day of busy traffic, still quick to read
 DEFAULT_BACKUPS = 10
@@ -287,11 +287,13 @@ class PredictionLogger:
         lines = []
         for ts, request_id, inp, prediction, duration, version, status, error, client, source, applicant, extra \
                 in records:
+            shadow = {k: extra.pop(k) for k in CHALLENGER_FIELDS if k in extra} if extra else {}
             record = LogRecord(
                 timestamp=datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds"),
                 request_id=request_id, input=inp, prediction=prediction, duration=round(duration, 6),
                 cpu_percent=cpu, memory_usage_MB=round(mem, 1), model_version=version, status=status, error=error,
                 client=client, replica=self.replica, source=source, applicant_id=applicant, extra=extra or {},
+                **shadow,
             )
             try:
                 lines.append(record.to_line())

@@ -106,7 +106,7 @@ class Shadow:
             score = challenger.score_values(known, picked)
             extra = extra | {CHALLENGER_VERSION_KEY: challenger.model_version, CHALLENGER_SCORE_KEY: score,
                              CHALLENGER_DECISION_KEY: int(score >= challenger.threshold),
-                             CHALLENGER_DURATION_KEY: time.perf_counter() - started}
+                             CHALLENGER_DURATION_KEY: round(time.perf_counter() - started, 6)}
             self.scored += 1
         except Exception as exc:  # noqa: BLE001 - the challenger must never lose the champion's line
             self.failed += 1

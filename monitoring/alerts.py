@@ -49,6 +49,8 @@ class AlertConfig:
     corrupt_share_max: float = 0.01  # more corrupt lines than this share of the lines read (or no valid one)
     override_rate_max: float = 0.20  # advisers override the model on more than this share of their decisions ...
     min_decisions: int = 30  # ... judged over at least this many decisions
+    challenger_disagreement_max: float = 0.10  # the challenger decides otherwise on more than this share ...
+    min_shadowed: int = 100  # ... of at least this many calls it scored in the shadow
 
 
 @dataclass(frozen=True)

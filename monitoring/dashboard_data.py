@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from monitoring.alerts import AlertConfig
+from monitoring.challenger import CHALLENGER_HEADER, challenger_rows
 from monitoring.context import ModelContext
 from monitoring.drift import DriftConfig, worse_status
 from monitoring.outcomes import Outcomes
@@ -196,5 +197,6 @@ def dashboard_view(data: LogData, context: ModelContext, choice: str, bucket: st
         "sources": source_table(report),
         "performance": performance_table(report),
         "adviser": adviser_table(report),
+        "challenger": pd.DataFrame(challenger_rows(report.get("challenger")), columns=CHALLENGER_HEADER),
         "last_call": calls.frame[TIME].max() if len(calls.frame) else None,
     }

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from monitoring.alerts import AlertConfig, all_alerts, override_rate
+from monitoring.challenger import challenger_alerts, challenger_lines, challenger_stats
 from monitoring.context import ModelContext, load_context
 from monitoring.drift import (
     DRIFT,
@@ -96,6 +97,10 @@ def build_report(data: LogData, context: ModelContext, drift_config: DriftConfig
     for found in override_rate(decisions, alert_config):
         alerts.append(found)
         counts[found.kind] = counts.get(found.kind, 0) + 1
+    shadow = challenger_stats(data)
+    for found in challenger_alerts(data, shadow, alert_config):
+        alerts.append(found)
+        counts[found.kind] = counts.get(found.kind, 0) + 1
     return _clean({
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "log": {"files": data.files, "since": since.isoformat() if since else None,
@@ -111,6 +116,7 @@ def build_report(data: LogData, context: ModelContext, drift_config: DriftConfig
         "alerts": alerts,
         "alert_counts": counts,
         "performance": perf,
+        "challenger": shadow,
         "corrupt_lines": data.corrupt_lines,
         "corrupt_examples": data.corrupt_examples,
     })
@@ -176,6 +182,7 @@ def render_text(report: dict[str, Any], max_alerts: int = 20) -> str:
                        f"{fmt(lat['p50']):>8} {fmt(lat['p95']):>8} {fmt(lat['max']):>8}")
     out += performance_lines(report["performance"])
     out += adviser_lines(stats["adviser"])
+    out += challenger_lines(report.get("challenger"))
     alerts = report["alerts"]
     total = sum(report["alert_counts"].values())
     out += ["", f"Alerts: {total}" + (f" ({', '.join(f'{k}: {v}' for k, v in report['alert_counts'].items())})"

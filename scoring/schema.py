@@ -317,6 +317,11 @@ class LogRecord:
     replica: str | None = None  # which app replica wrote it (REPLICA_ID or the host name); absent in older logs
     source: str | None = None  # where the row came from: one of LOG_SOURCES; absent in older logs
     applicant_id: int | None = None  # SK_ID_CURR of a dossier (look-up or what-if); else absent
+    # The challenger's answer to the same call (shadow scoring, CHALLENGER_*_KEY above); absent without one.
+    challenger_version: str | None = None
+    challenger_score: float | None = None
+    challenger_decision: int | None = None  # 1 = high risk
+    challenger_duration: float | None = None  # seconds, on the shadow worker
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys kept when reading
 
     def to_json(self) -> str:
@@ -339,4 +344,5 @@ class LogRecord:
 
 # The keys of a log line, as LogRecord writes them (unknown keys read back go into `extra`).
 LOG_RECORD_KEYS: tuple[str, ...] = tuple(f.name for f in fields(LogRecord) if f.name != "extra")
-_OPTIONAL_FIELDS = ("error", "client", "replica", "source", "applicant_id")  # left out of the line when None
+CHALLENGER_FIELDS = (CHALLENGER_VERSION_KEY, CHALLENGER_SCORE_KEY, CHALLENGER_DECISION_KEY, CHALLENGER_DURATION_KEY)
+_OPTIONAL_FIELDS = ("error", "client", "replica", "source", "applicant_id", *CHALLENGER_FIELDS)  # left out when None
