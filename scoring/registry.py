@@ -116,11 +116,14 @@ def log_decision(decision: dict[str, Any], decision_dir: Path, *, uri: str | Non
     quiet_mlflow()
     import mlflow
     from mlflow.exceptions import MlflowException
+    uri = uri or tracking_uri()
     try:
-        mlflow.set_tracking_uri(uri or tracking_uri())
+        mlflow.set_tracking_uri(uri)
         name = f"{REGISTERED_MODEL}-promotions"
-        if mlflow.get_experiment_by_name(name) is None:
-            mlflow.create_experiment(name)
+        if mlflow.get_experiment_by_name(name) is None:  # a SQLite store keeps its artifacts beside it
+            local = uri.removeprefix("sqlite:///") if uri.startswith("sqlite:///") else None
+            mlflow.create_experiment(name, artifact_location=(Path(local).parent / "artifacts").resolve().as_uri()
+                                     if local else None)
         mlflow.set_experiment(name)
         with mlflow.start_run(run_name=f"{decision['outcome']} {decision['candidate']['model_version']}") as run:
             mlflow.log_metrics(flat_metrics(decision["figures"]))
