@@ -1,0 +1,102 @@
+"""The champion's latency with shadow scoring off and on, in the same run (target: p99 at most 10 % higher on).
+
+usage: python benchmarks/bench_shadow.py [--quick] [--model-dir DIR] [--duration S] [--connections N]
+
+Two `python app_gradio.py` processes on 127.0.0.1 with the same champion (MODEL_DIR / models/) and logging
+on: one without a challenger, one with a challenger folder holding a copy of the champion (a challenger of
+the same size: the same work per call as a real retrained one). `wrk` posts distinct applicants to
+POST /api/predict on each in turn (ROUNDS rounds; medians; each ratio compares two runs made side by
+side). Then the log of the shadowed app is checked: every line carries the challenger's fields.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._launch import free_port, launched  # noqa: E402
+from benchmarks.bench_serving import LUA, applicants, run_wrk  # noqa: E402
+from scoring import config  # noqa: E402
+from scoring.schema import CHALLENGER_VERSION_KEY, MANIFEST_FILE  # noqa: E402
+
+ROUNDS = 3
+TARGET = 1.10  # p99 with the shadow on / off
+
+
+def shadow_figures(model_dir: Path, duration: int, connections: int, work: Path) -> list[str]:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return ["wrk not found (apt-get install wrk): skipped."]
+    bodies = [json.dumps(a, separators=(",", ":")) for a in applicants(2_000, model_dir)]
+    (work / "bodies.jsonl").write_text("\n".join(bodies) + "\n")
+    script = work / "post.lua"
+    script.write_text(LUA % {"bodies": work / "bodies.jsonl"})
+    challenger = work / "challenger"
+    shutil.copytree(model_dir, challenger)
+    apps = {}
+    for name, shadow_dir in (("off", work / "no-challenger"), ("on", challenger)):
+        port = free_port()
+        apps[name] = (f"http://127.0.0.1:{port}", {
+            "MODEL_DIR": str(model_dir), "LOG_PATH": str(work / f"{name}.log"), "HOST": "127.0.0.1",
+            "PORT": str(port), "HF_HUB_OFFLINE": "1", "CHALLENGER_DIR": str(shadow_dir), "FEATURE_STORE":
+            str(work / "none.sqlite")})
+    runs: dict[str, list[dict[str, float]]] = {"off": [], "on": []}
+    with launched(["app_gradio.py"], f"{apps['off'][0]}/health", env=apps["off"][1]), \
+            launched(["app_gradio.py"], f"{apps['on'][0]}/health", env=apps["on"][1]):
+        for _ in range(ROUNDS):
+            for name in ("off", "on"):
+                runs[name].append(run_wrk(wrk, script, f"{apps[name][0]}/api/predict", connections, duration))
+        time.sleep(1.0)  # the shadow worker and the log writer catch up
+    lines = (work / "on.log").read_text().splitlines()
+    shadowed = sum(CHALLENGER_VERSION_KEY in json.loads(line) for line in lines)
+    out = ["| champion, POST /api/predict | connections | requests | errors | req/s | p50 ms | p99 ms |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+    for name in ("off", "on"):
+        med = {k: float(np.median([r[k] for r in runs[name]])) for k in ("rps", "p50_ms", "p99_ms")}
+        out.append(f"| shadow {name} | {connections} | {sum(r['requests'] for r in runs[name]):,} | "
+                   f"{sum(r['errors'] for r in runs[name])} | {med['rps']:,.0f} | {med['p50_ms']:.2f} | "
+                   f"{med['p99_ms']:.2f} |")
+    ratios = [on["p99_ms"] / off["p99_ms"] for on, off in zip(runs["on"], runs["off"], strict=True)]
+    ratio = float(np.median(ratios))
+    out += ["", f"p99 shadow on / off: {ratio:.3f} (median of {ROUNDS} side-by-side ratios "
+                f"{', '.join(f'{r:.3f}' for r in ratios)}; target ≤ {TARGET:.2f}: "
+                f"{'met' if ratio <= TARGET else 'NOT met'}).",
+            f"Shadowed app's log: {shadowed:,} of {len(lines):,} lines carry the challenger's answer."]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 s load runs")
+    parser.add_argument("--model-dir", type=Path, default=None, help="the champion (default: MODEL_DIR or models/)")
+    parser.add_argument("--duration", type=int, default=None, help="seconds of each wrk run (default 10, quick 3)")
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args(argv)
+    model_dir = args.model_dir or config.model_dir()
+    if not (model_dir / MANIFEST_FILE).is_file():
+        print(f"bench_shadow.py: no model in {model_dir}: run `python train.py` first", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="bench_shadow_"))
+    try:
+        print(f"Machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start.\n", flush=True)
+        print("\n".join(shadow_figures(model_dir, args.duration or (3 if args.quick else 10), args.connections,
+                                       work)))
+        print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
