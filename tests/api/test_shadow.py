@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 
 from api.app import gated
 from api.logger import PredictionLogger
-from api.predictor import Predictor
 from api.rest import create_api
 from api.scoring_service import ScoringService
 from api.shadow import Shadow
@@ -20,6 +19,7 @@ from monitoring.context import load_context
 from monitoring.reader import read_log
 from monitoring.report import build_report
 from scoring import schema
+from serving.predictor import Predictor
 from tests.api.conftest import VALID
 from tests.api.fixture_model import build_model_dir
 

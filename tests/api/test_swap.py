@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 import promote
-from api.predictor import Predictor
 from lifecycle.folders import exchange
 from scoring.schema import MODEL_FILE
+from serving.predictor import Predictor
 from tests.api.conftest import VALID
 from tests.api.fixture_model import build_model_dir
 from tests.helpers import free_port, launched

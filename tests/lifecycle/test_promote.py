@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 import promote
-from api.predictor import Predictor
 from lifecycle.decision_check import NotPromoted, check_promoted
 from scoring import registry
 from scoring.schema import MODEL_FILE, PROMOTION_FILE
+from serving.predictor import Predictor
 from tests.helpers import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
