@@ -11,10 +11,11 @@ Exit code: 0 promoted (or done), 1 refused, 2 usage or error. See docs/lifecycle
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
+
+from lifecycle.decision_check import NotPromoted, check_promoted  # the standard library only
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,8 +52,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.check is not None:  # the deploy's check: standard library only
-        from lifecycle.decision_check import NotPromoted, check_promoted
-
         try:
             decision = check_promoted(args.check)
         except NotPromoted as exc:
@@ -71,35 +70,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--holdout and --data-dir: give one")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     logging.getLogger("mlflow").setLevel(logging.WARNING)
-    from lifecycle.holdout import load_holdout
-    from lifecycle.promotion import LifecycleError, Places, promote, rollback_champion, set_challenger
-    from lifecycle.render import render
-    from scoring import config
-    from scoring.artifacts import ArtifactError
-    from scoring.data import DataError
-    from scoring.gate import GateRule
+    from lifecycle.cli import run  # numpy, XGBoost, MLflow: not needed by --check above
 
-    places = Places.default(args.model_dir, args.lifecycle_dir, use_registry=not args.no_registry)
-    try:
-        if rollback:
-            print(json.dumps(rollback_champion(places=places), indent=2))
-            return 0
-        if args.challenger or args.clear_challenger:
-            where = args.challenger_dir or config.challenger_dir(places.serving_dir)
-            print(json.dumps(set_challenger(args.challenger, places=places, challenger_dir=where), indent=2))
-            return 0
-        rule = GateRule.from_file(args.rule)
-        decision = promote(args.candidate, places=places, rule=rule, force=args.force, reason=args.reason,
-                           dry_run=args.dry_run, n_boot=args.bootstrap,
-                           holdout=lambda: load_holdout(args.holdout, args.data_dir,
-                                                        applicants=args.holdout_applicants, seed=args.holdout_seed))
-    except (LifecycleError, ArtifactError, DataError, ValueError, OSError) as exc:
-        print(f"promote.py: error: {exc}", file=sys.stderr)
-        return 2
-    if args.json:
-        args.json.write_text(json.dumps(decision, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    print(render(decision), end="")
-    return 1 if decision["outcome"] == "refused" else 0
+    code, text = run(args, rollback)
+    print(text, end="", file=sys.stderr if code == 2 else sys.stdout)
+    return code
 
 
 if __name__ == "__main__":

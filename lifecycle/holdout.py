@@ -17,7 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scoring import data, features, synthetic
+from scoring.datadir import load_features_table
 from scoring.fairness import GENDER_F, GENDER_M, age_groups, gender_groups
+from scoring.schema import TARGET_COLUMN
 
 log = logging.getLogger(__name__)
 
@@ -42,22 +45,13 @@ class Holdout:
 
 def load_holdout(features_file: Path | None = None, data_dir: Path | None = None, *,
                  applicants: int = HOLDOUT_APPLICANTS, seed: int = HOLDOUT_SEED) -> Holdout:
-    from scoring import features
-    from scoring.schema import TARGET_COLUMN
-
     if features_file is not None:
-        from scoring.datadir import load_features_table
-
         frame, target, source = load_features_table(Path(features_file))
         return Holdout(frame, target, source)
     if data_dir is not None:
-        from scoring import data
-
         tables = data.load_tables(Path(data_dir), progress=False)
         source = {"kind": "kaggle", "data_dir": str(data_dir)}
     else:
-        from scoring import synthetic
-
         log.info("holdout: a fresh synthetic twin of %d applicants (seed %d)", applicants, seed)
         tables = synthetic.generate(applicants, seed, progress=False).tables
         source = {"kind": "synthetic", "applicants": applicants, "seed": seed}

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scoring import config
+from scoring.artifacts import sha256_of
 from scoring.schema import MANIFEST_FILE
 
 log = logging.getLogger(__name__)
@@ -97,8 +98,6 @@ def log_training_run(model_dir: Path, result: Any, cfg: Any, manifest: dict[str,
            "registered_version": getattr(info, "registered_model_version", None)}
     if out["registered_version"] is not None:  # a candidate until promote.py says otherwise
         from mlflow.tracking import MlflowClient
-
-        from scoring.artifacts import sha256_of
 
         tags = {STATUS_TAG: CANDIDATE, VERSION_TAG: manifest["model_version"],
                 MANIFEST_TAG: sha256_of(Path(model_dir) / MANIFEST_FILE)}

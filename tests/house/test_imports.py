@@ -13,7 +13,7 @@ import grimp
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("scoring", "serving", "api", "monitoring", "cluster")
+PACKAGES = ("scoring", "serving", "api", "monitoring", "cluster", "lifecycle")
 # Imports of project modules inside a function, each with the measured reason it stays there.
 ALLOWED_INNER_IMPORTS = {
     ("api/app.py", "api.ui"),  # Gradio (about 2 s) only when the form is mounted
@@ -21,6 +21,7 @@ ALLOWED_INNER_IMPORTS = {
     ("inference.py", "cluster.ClusterError"), ("inference.py", "cluster.batch"),  # Dask only with --cluster
     ("train.py", "cluster.training"),  # Dask only with --cluster
     ("serving/backends.py", "scoring.onnx_export"),  # ONNX Runtime only when numba is missing
+    ("promote.py", "lifecycle.cli"),  # `--check` runs in the deploy job before any install: standard library only
     ("cluster/__init__.py", "scoring.features"),  # run on a worker: the check that it can import the project
 }
 
