@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scoring.artifacts import ArtifactError
 from scoring.schema import MANIFEST_FILE
 from serving.model_checks import ModelRefused, verify
 from serving.predictor import Predictor
@@ -79,7 +78,7 @@ class ModelSwapper:
         old = self.service.model_version
         try:
             predictor, now = self._load(self.model_dir)
-        except (ArtifactError, ModelRefused, Exception) as exc:  # noqa: BLE001 - any failure: keep the old model
+        except Exception as exc:  # noqa: BLE001 - any failure (checksum, parity, unpickling): keep the old model
             self._seen["champion"] = now  # judged once; a new change of the folder is looked at again
             self.refused = {"at": _now(), "reason": str(exc), "serving": old}
             log.error("model swap refused, model %s keeps serving: %s", old, exc)

@@ -134,7 +134,8 @@ def promote(spec: str, *, places: Places, holdout: Any, rule: GateRule | None = 
             decision["decision_dir"] = str(_write_decision(places, decision))
             return decision
         data = holdout() if callable(holdout) else holdout
-        assert isinstance(data, Holdout)
+        if not isinstance(data, Holdout):
+            raise LifecycleError(f"the holdout must be a lifecycle.holdout.Holdout, got {type(data).__name__}")
         figures, checks = compare(candidate, champion, data, rule, n_boot=n_boot)
         failed = [f"{c['check']}: {c['figure']} = {c['value']} (limit {c['limit']})" for c in checks if not c["passed"]]
         outcome = PROMOTED if not failed else FORCED if force else REFUSED
