@@ -337,7 +337,9 @@ def create_api(service: ScoringService) -> FastAPI:
     add_dossier_routes(app, service)
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
+        # written again when a swapped model (api.model_swap) brings other accepted ranges
+        if app.openapi_schema is None or app.state.openapi_model != service.model_version:
+            app.state.openapi_model = service.model_version
             doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             request_schema = (service.validator.request_schema() if service.validator is not None
                               else {"type": "object", "title": "PredictRequest"})
@@ -351,6 +353,7 @@ def create_api(service: ScoringService) -> FastAPI:
             app.openapi_schema = doc
         return app.openapi_schema
 
+    app.state.openapi_model = service.model_version
     app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(RequestValidationError)
