@@ -130,6 +130,10 @@ class HealthDoc(BaseModel):
     logger: dict[str, Any]
     feature_store: dict[str, Any] = Field(description='the store of known applicants: {"loaded": false, "reason": '
                                                       '…} or {"loaded": true, "applicants": n, "model_version": …}')
+    swap: dict[str, Any] | None = Field(None, description="the last model swap without a restart (`last_swap`: from, "
+                                                          "to, at) and the last refused model with its reason")
+    shadow: dict[str, Any] | None = Field(None, description="shadow scoring: on, the challenger's version, calls "
+                                                            "scored, pending, skipped, failed")
 
 
 class ReloadDoc(BaseModel):
