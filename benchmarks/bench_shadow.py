@@ -51,7 +51,7 @@ def shadow_figures(model_dir: Path, duration: int, connections: int, work: Path)
             "MODEL_DIR": str(model_dir), "LOG_PATH": str(work / f"{name}.log"), "HOST": "127.0.0.1",
             "PORT": str(port), "HF_HUB_OFFLINE": "1", "CHALLENGER_DIR": str(shadow_dir), "FEATURE_STORE":
             str(work / "none.sqlite")})
-    runs: dict[str, list[dict[str, float]]] = {"off": [], "on": []}
+    runs: dict[str, list[dict[str, float]]] = {"off": [], "on": []}  # the challenger folder stays for in process
     with launched(["app_gradio.py"], f"{apps['off'][0]}/health", env=apps["off"][1]), \
             launched(["app_gradio.py"], f"{apps['on'][0]}/health", env=apps["on"][1]):
         for _ in range(ROUNDS):
@@ -76,6 +76,43 @@ def shadow_figures(model_dir: Path, duration: int, connections: int, work: Path)
     return out
 
 
+def in_process_figures(model_dir: Path, calls: int, work: Path) -> list[str]:
+    """The champion's own call (`ScoringService.score`, reasons on, log on) timed in process, shadow off and
+    on in alternating blocks: what the shadow adds to the answer's path (the submit, and the worker's share
+    of the interpreter) without the HTTP stack's noise."""
+    from api.logger import PredictionLogger
+    from api.scoring_service import ScoringService
+    from api.shadow import Shadow
+    from serving.predictor import Predictor
+
+    champion = Predictor.from_dir(model_dir)
+    challenger = Predictor.from_dir(work / "challenger") if (work / "challenger").is_dir() else champion
+    bodies = applicants(2_000, model_dir)
+    services = {}
+    for name, shadowed in (("off", None), ("on", challenger)):
+        service = ScoringService(champion, PredictionLogger(work / f"inproc-{name}.log"))
+        service.shadow = Shadow(service.logger, shadowed)
+        services[name] = service
+    times: dict[str, list[float]] = {"off": [], "on": []}
+    block = 500
+    for start in range(0, calls, block):
+        for name in ("off", "on") if (start // block) % 2 == 0 else ("on", "off"):
+            service = services[name]
+            for i in range(start, min(start + block, calls)):
+                began = time.perf_counter()
+                service.score(bodies[i % len(bodies)], request_id=f"r{i}", started=began)
+                times[name].append(time.perf_counter() - began)
+    for service in services.values():
+        service.close()
+    out = ["| in process, `ScoringService.score` (reasons, log) | calls | p50 µs | p99 µs |", "|---|---:|---:|---:|"]
+    for name in ("off", "on"):
+        t = np.array(times[name]) * 1e6
+        out.append(f"| shadow {name} | {len(t):,} | {np.percentile(t, 50):.1f} | {np.percentile(t, 99):.1f} |")
+    p99 = {name: np.percentile(times[name], 99) for name in times}
+    out.append(f"\nIn process, p99 shadow on / off: {p99['on'] / p99['off']:.3f} (blocks of {block} calls in turns).")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 s load runs")
@@ -92,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start.\n", flush=True)
         print("\n".join(shadow_figures(model_dir, args.duration or (3 if args.quick else 10), args.connections,
                                        work)))
+        print("\n" + "\n".join(in_process_figures(model_dir, 4_000 if args.quick else 40_000, work)))
         print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
