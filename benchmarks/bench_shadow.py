@@ -54,8 +54,8 @@ def shadow_figures(model_dir: Path, duration: int, connections: int, work: Path)
     runs: dict[str, list[dict[str, float]]] = {"off": [], "on": []}  # the challenger folder stays for in process
     with launched(["app_gradio.py"], f"{apps['off'][0]}/health", env=apps["off"][1]), \
             launched(["app_gradio.py"], f"{apps['on'][0]}/health", env=apps["on"][1]):
-        for _ in range(ROUNDS):
-            for name in ("off", "on"):
+        for round_ in range(ROUNDS):
+            for name in ("off", "on") if round_ % 2 == 0 else ("on", "off"):  # neither always goes first
                 runs[name].append(run_wrk(wrk, script, f"{apps[name][0]}/api/predict", connections, duration))
         time.sleep(1.0)  # the shadow worker and the log writer catch up
     lines = (work / "on.log").read_text().splitlines()
