@@ -42,9 +42,10 @@ class DecisionError(ValueError):
     conflicts with the model's decision on that request (no reason for an override, nothing to
     override in the grey zone): the API's 409; otherwise 422."""
 
-    def __init__(self, field: str, message: str, *, conflict: bool = False):
+    def __init__(self, field: str, message: str, *, conflict: bool = False, already: AdviserDecision | None = None):
         self.field = field
         self.conflict = conflict
+        self.already = already  # the decision already recorded on that evaluation (a second one is refused)
         super().__init__(message)
 
 
@@ -67,10 +68,16 @@ class AdviserDecision:
     model_decision: str  # accept / refuse / review
     override: bool  # the final decision differs from the model's
     reason: str | None
+    replaces: AdviserDecision | None = None  # the decision this one explicitly replaces (same evaluation)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"request_id": self.of_request, "decision": self.decision, "final": self.final,
-                "model_decision": self.model_decision, "override": self.override, "reason": self.reason}
+        out = {"request_id": self.of_request, "decision": self.decision, "final": self.final,
+               "model_decision": self.model_decision, "override": self.override, "reason": self.reason}
+        if self.replaces is not None:
+            previous = self.replaces.as_dict()
+            previous.pop("replaces", None)
+            out["replaces"] = previous
+        return out
 
 
 def model_decision(prediction: Prediction) -> str:
@@ -100,6 +107,14 @@ def decide(evaluation: Evaluation, decision: Any, reason: Any) -> AdviserDecisio
         raise DecisionError("reason", "a reason is required when the decision differs from the model's",
                             conflict=True)
     return AdviserDecision(evaluation.request_id, decision, final, model, override, reason)
+
+
+def replace_decision(decision: AdviserDecision, previous: AdviserDecision) -> AdviserDecision:
+    """`decision` marked as replacing `previous` (only the one it replaces is kept, not the chain)."""
+    plain_previous = AdviserDecision(previous.of_request, previous.decision, previous.final, previous.model_decision,
+                                     previous.override, previous.reason)
+    return AdviserDecision(decision.of_request, decision.decision, decision.final, decision.model_decision,
+                           decision.override, decision.reason, plain_previous)
 
 
 class RecentEvaluations:
@@ -132,15 +147,25 @@ class RecentEvaluations:
     def _evaluation(request_id: str, kept: tuple) -> Evaluation:
         return Evaluation(request_id, Prediction.unpacked(kept[3:]), kept[0], kept[1], kept[2])
 
-    def record(self, decision: AdviserDecision) -> None:
+    def record(self, decision: AdviserDecision, *, replace: bool = False) -> AdviserDecision:
+        """Record `decision`: one per evaluation. A second one raises `DecisionError` (409) unless
+        `replace`; then it is returned with `replaces` set to the one it replaces (logged as such)."""
         with self._lock:
             kept = self._items.get(decision.of_request)
             if kept is None:
-                return
+                return decision
+            previous = self._decisions.get(decision.of_request)
+            if previous is not None and not replace:
+                raise DecisionError("decision", "a decision is already recorded on this evaluation (one per "
+                                                "evaluation): send replace=true to replace it", conflict=True,
+                                    already=previous)
+            if previous is not None:
+                decision = replace_decision(decision, previous)
             self._decisions[decision.of_request] = decision
             applicant_id = kept[1]
             if applicant_id is not None:
                 self._latest_decided[applicant_id] = decision.of_request
+            return decision
 
     def decision(self, request_id: str) -> AdviserDecision | None:
         with self._lock:

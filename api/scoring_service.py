@@ -199,8 +199,10 @@ class ScoringService:
         def build() -> None:
             store, reason = _open_store(model_dir, build=True)
             self.attach_store(store, reason)
-            log.warning("feature store %s", f"ready ({len(self.store)} applicants)" if self.store is not None
-                        else f"unavailable: {self.store_reason}")
+            if self.store is not None:
+                log.info("feature store ready (%d applicants)", len(self.store))
+            else:
+                log.warning("feature store unavailable: %s", self.store_reason)
 
         thread = threading.Thread(target=build, name="feature-store-build", daemon=True)
         thread.start()
@@ -223,8 +225,8 @@ class ScoringService:
     def score(self, features: dict[str, float], *, request_id: str, started: float,
               explain: bool = True, client: str | None = None, source: str = SOURCE_API) -> Prediction:
         """Score one valid applicant and log the call (`features` is logged as given: not copied)."""
-        predictor, _ = self.require_model()
-        result = predictor.predict(features, explain=explain)
+        predictor, validator = self.require_model()
+        result = predictor.predict(validator.scored(features), explain=explain)
         self._logged(request_id, features, result, started, client, source, None)
         return result
 
@@ -248,11 +250,11 @@ class ScoringService:
         """Score a stored applicant on their own full row, or with `overrides` (what-if: the store
         recomputes the row from their raw fields, the base decision is their stored row's). Logged
         with source dossier / what-if and the applicant's number."""
-        predictor, _ = self.require_model()
+        predictor, validator = self.require_model()
         dossier = self.dossier(applicant_id)
         stored = np.asarray(dossier.row, dtype=np.float32).reshape(1, -1)
-        if overrides:
-            row = np.asarray(self.store.what_if(dossier, overrides), dtype=np.float32).reshape(1, -1)
+        if overrides:  # recorded-only fields (gender) are logged, not scored
+            row = np.asarray(self.store.what_if(dossier, validator.scored(overrides)), dtype=np.float32).reshape(1, -1)
             result = predictor.predict_row(row, explain=explain)
             base, source = predictor.predict_row(stored, explain=False), SOURCE_WHAT_IF
         else:
@@ -262,17 +264,19 @@ class ScoringService:
         return DossierResult(dossier, result, base, source)
 
     def record_decision(self, of_request: str, decision: Any, reason: Any, *, source: str,
-                        client: str | None = None) -> AdviserDecision:
+                        client: str | None = None, replace: bool = False) -> AdviserDecision:
         """The adviser's final decision on a recent evaluation, logged as a line of its own
-        (`ADVISER_DECISION_KEY`, `prediction` null); raises UnknownRequest or `api.adviser.DecisionError`."""
+        (`ADVISER_DECISION_KEY`, `prediction` null); one per evaluation: a second one raises
+        `DecisionError` (409) unless `replace`, then its line names the decision it replaces
+        (`replaces`). Raises UnknownRequest or `api.adviser.DecisionError`."""
         started = time.perf_counter()
         evaluation = self.recent.get(of_request) if isinstance(of_request, str) else None
         if evaluation is None:
             raise UnknownRequest(str(of_request))
-        made = decide(evaluation, decision, reason)
-        self.recent.record(made)
+        made = self.recent.record(decide(evaluation, decision, reason), replace=replace)
         log_prediction(request_id=new_request_id(), input={"request_id": of_request, "decision": decision,
-                                                           "reason": made.reason},
+                                                           "reason": made.reason}
+                       | ({"replace": True} if made.replaces is not None else {}),
                        prediction=None, duration=time.perf_counter() - started,
                        model_version=evaluation.prediction.model_version, client=client, source=source,
                        applicant_id=evaluation.applicant_id, extra={ADVISER_DECISION_KEY: made.as_dict()},
@@ -299,8 +303,8 @@ class ScoringService:
     def score_rows(self, rows: list[dict[str, float]], *, request_id: str, started: float,
                    client: str | None = None, source: str | None = None) -> list[Prediction]:
         """Score valid applicants in one call; one log record per row (`<request_id>-<i>`)."""
-        predictor, _ = self.require_model()
-        results = predictor.predict_rows(rows)
+        predictor, validator = self.require_model()
+        results = predictor.predict_rows([validator.scored(row) for row in rows])
         duration = (time.perf_counter() - started) / max(len(rows), 1)
         for i, (row, result) in enumerate(zip(rows, results, strict=True)):
             log_prediction(request_id=f"{request_id}-{i}", input=row,

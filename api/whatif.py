@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from api.validation import FieldError, InputError, Validator, range_message
-from scoring.schema import ID_COLUMN, UI_FEATURE_NAMES
+from api.validation import UNKNOWN, FieldError, InputError, Validator, range_message
+from scoring.schema import ID_COLUMN, MAY_BE_UNKNOWN, UI_FEATURE_NAMES
 from scoring.store import NEGOTIABLE_FIELDS as WHAT_IF_AMOUNTS
 from scoring.store import WHAT_IF_FIELDS
 
@@ -57,6 +57,9 @@ class WhatIfRules:
                 continue
             b = bounds.get(name)
             binary = b is not None and b.binary
+            if value is None and name in MAY_BE_UNKNOWN:  # null: the value becomes unknown (scored as missing)
+                overrides[name] = UNKNOWN
+                continue
             if type(value) is bool and binary:
                 overrides[name] = 1.0 if value else 0.0
                 continue

@@ -42,10 +42,11 @@ ADVISER = "adviser_decision"
 ADVISER_FINAL = "adviser_final"
 ADVISER_MODEL = "adviser_model_decision"
 OVERRIDE = "override"
+ADVISER_OF = "adviser_of"  # the request id of the evaluation decided: one final decision per evaluation
 NUMERIC_COLUMNS = (DURATION, CPU, MEMORY, SCORE, HIGH_RISK, OVERRIDE)
 FRAME_COLUMNS = (TIME, FILE, LINE, DURATION, CPU, MEMORY, SCORE, HIGH_RISK, ERROR, VERSION, REPLICA, SOURCE,
-                 APPLICANT, ADVISER, ADVISER_FINAL, ADVISER_MODEL, OVERRIDE, *UI_FEATURE_NAMES)
-CATEGORY_COLUMNS = (VERSION, REPLICA, SOURCE, ADVISER, ADVISER_FINAL, ADVISER_MODEL)
+                 APPLICANT, ADVISER, ADVISER_FINAL, ADVISER_MODEL, OVERRIDE, ADVISER_OF, *UI_FEATURE_NAMES)
+CATEGORY_COLUMNS = (VERSION, REPLICA, SOURCE, ADVISER, ADVISER_FINAL, ADVISER_MODEL, ADVISER_OF)
 
 # Kinds of value a field holds, each read the same way by the Arrow and the line-by-line parser.
 TEXT = "text"  # a string, else None
@@ -71,6 +72,7 @@ FIELDS: dict[str, tuple[tuple[str, ...], str]] = {
     ADVISER_FINAL: ((ADVISER_DECISION_KEY, "final"), TEXT),
     ADVISER_MODEL: ((ADVISER_DECISION_KEY, "model_decision"), TEXT),
     OVERRIDE: ((ADVISER_DECISION_KEY, "override"), FLAG),
+    ADVISER_OF: ((ADVISER_DECISION_KEY, "request_id"), TEXT),
     **{name: (("input", name), INPUT) for name in UI_FEATURE_NAMES},
 }
 

@@ -62,8 +62,9 @@ def _body_with(**changes: object) -> dict:
 
 BAD_INPUTS = {
     "unknown feature": (_body_with(NOT_A_FEATURE=1), "NOT_A_FEATURE", "not a feature of the model"),
-    "missing UI feature": ({k: v for k, v in VALID.items() if k != schema.EXT_SOURCE_2}, schema.EXT_SOURCE_2,
+    "missing UI feature": ({k: v for k, v in VALID.items() if k != schema.DOCUMENT_3}, schema.DOCUMENT_3,
                            "required"),
+    "null where unknown is not allowed": (_body_with(FLAG_DOCUMENT_3=None), schema.DOCUMENT_3, "0 or 1"),
     "wrong type (list)": (_body_with(EXT_SOURCE_1=[0.5]), schema.EXT_SOURCE_1, "JSON number"),
     "wrong type (null)": (_body_with(AMT_CREDIT=None), "AMT_CREDIT", "JSON number"),
     "number as string": (_body_with(EXT_SOURCE_1="0.5"), schema.EXT_SOURCE_1, "got a string"),
@@ -203,7 +204,10 @@ def test_openapi_tells_the_truth(client: TestClient, service: ScoringService) ->
         for part in ref.removeprefix("#/").split("/"):
             node = node[part]
     request = spec["components"]["schemas"]["PredictRequest"]
-    assert set(schema.UI_FEATURE_NAMES) <= set(request["required"]) and request["additionalProperties"] is False
+    required = set(schema.UI_FEATURE_NAMES) - schema.MAY_BE_UNKNOWN
+    assert required <= set(request["required"]) and request["additionalProperties"] is False
+    assert not schema.MAY_BE_UNKNOWN & set(request["required"])  # unknown is an answer: absent or null
+    assert all(request["properties"][n]["type"] == ["number", "null"] for n in schema.MAY_BE_UNKNOWN)
     props = request["properties"]
     assert props[schema.EXT_SOURCE_1]["minimum"] == 0 and props[schema.EXT_SOURCE_1]["maximum"] <= 1
     assert props[schema.BUREAU_OVERDUE_MAX]["minimum"] == 0
