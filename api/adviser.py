@@ -7,25 +7,21 @@
   (the opposite of the model's decision). A reason is required whenever the final decision differs
   from the model's; in the grey zone ("à étudier") the model gives no decision, so there is nothing
   to override and accept/refuse need no reason.
-- `letter_html`: a printable page for the applicant in plain French: the decision and the main
-  elements of their file behind it, without score, threshold or model vocabulary.
+- The applicant's letter is written by `api.letters`.
 """
 
 from __future__ import annotations
 
-import html
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from api.predictor import Prediction
 from scoring.schema import ADVISER_ACCEPT as ACCEPT
 from scoring.schema import ADVISER_OVERRIDE as OVERRIDE
 from scoring.schema import ADVISER_REFUSE as REFUSE
-from scoring.schema import FEATURE_LABELS
 from scoring.schema import MODEL_REVIEW as REVIEW
 
 ADVISER_DECISIONS = (ACCEPT, REFUSE, OVERRIDE)
@@ -33,8 +29,6 @@ DECISION_LABELS_FR = {ACCEPT: "Accepter", REFUSE: "Refuser", OVERRIDE: "Passer o
 MAX_RECENT = 10_000  # evaluations kept for decisions and letters (~1.7 KB each with reasons: ~17 MB)
 MAX_REASON_CHARS = 1000
 
-_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-           "novembre", "décembre")
 
 
 class DecisionError(ValueError):
@@ -178,51 +172,3 @@ class RecentEvaluations:
             if request_id is None or request_id not in self._decisions:
                 return None
             return self._evaluation(request_id, self._items[request_id]), self._decisions[request_id]
-
-
-def _french_date(moment: float) -> str:
-    d = datetime.fromtimestamp(moment, UTC)
-    return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
-
-
-LETTER_CSS = """
-body {font-family: Georgia, 'DejaVu Serif', serif; max-width: 42em; margin: 2em auto; line-height: 1.5; color: #111;}
-header {display: flex; justify-content: space-between; border-bottom: 1px solid #999; margin-bottom: 1.5em;}
-.decision {font-weight: bold;} .print {margin-top: 2em;} @media print {.print {display: none;}}
-"""
-
-
-def letter_html(evaluation: Evaluation, decision: AdviserDecision | None = None) -> str:
-    """The applicant's letter: the decision (the adviser's when recorded, else the model's) and the
-    main elements behind it, in plain French. A complete HTML page."""
-    final = decision.final if decision else model_decision(evaluation.prediction)
-    p = evaluation.prediction
-    if final == ACCEPT:
-        verdict = "Nous avons le plaisir de vous informer que votre demande de crédit est acceptée."
-        intro = "Les éléments de votre dossier qui ont le plus joué en sa faveur :"
-        elements = p.reasons_down
-    elif final == REFUSE:
-        verdict = ("Après étude de votre dossier, nous ne sommes pas en mesure de donner une suite favorable "
-                   "à votre demande de crédit.")
-        intro = "Les éléments de votre dossier qui ont le plus pesé dans cette décision :"
-        elements = p.reasons_up
-    else:
-        verdict = ("Votre demande de crédit est en cours d'étude par votre conseiller : vous recevrez une "
-                   "réponse définitive prochainement.")
-        intro, elements = "", ()
-    # Only features with a plain French name (no composed "Demandes précédentes : taux middle (part)").
-    items = "".join(f"<li>{html.escape(r.label)}</li>" for r in elements if r.feature in FEATURE_LABELS)
-    listed = f"<p>{intro}</p><ul>{items}</ul>" if items else ""
-    dossier = f"Dossier n° {evaluation.applicant_id}" if evaluation.applicant_id is not None else "Votre demande"
-    return (
-        '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">'
-        f"<title>Réponse à votre demande de crédit</title><style>{LETTER_CSS}</style></head><body>"
-        f"<header><strong>Prêt à dépenser</strong><span>le {_french_date(evaluation.at or time.time())}</span>"
-        f"</header><p>{html.escape(dossier)} — référence {html.escape(evaluation.request_id)}</p>"
-        f"<p>Madame, Monsieur,</p><p class=\"decision\">{verdict}</p>{listed}"
-        "<p>Vous pouvez demander à votre conseiller des explications sur cette décision et un nouvel examen "
-        "de votre dossier par une personne de notre établissement.</p>"
-        "<p>Nous vous prions d'agréer, Madame, Monsieur, nos salutations distinguées.</p>"
-        "<p>Votre conseiller, Prêt à dépenser</p>"
-        '<p class="print"><button onclick="window.print()">Imprimer</button></p></body></html>'
-    )

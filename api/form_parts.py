@@ -331,7 +331,7 @@ def amount_overrides(values: list[Any] | tuple[Any, ...], own: list[str] | None,
     bad: list[str] = []
     for i, (name, value) in enumerate(zip(AMOUNT_FIELDS, values, strict=True)):
         label = AMOUNT_LABELS[name]
-        x = _typed_number(value)
+        x = None if value is MISSING else _typed_number(value)
         if own is None:
             if x is not None:
                 problems.append(f"{label} : les montants se modifient sur un dossier chargé (sans dossier, les "
@@ -375,10 +375,11 @@ def change_text(result: Prediction, base: Prediction | None, applicant_id: int |
             f"{words}).")
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")  # emphasis, code, links, tables, strike, headings
 
 
 def plain(text: Any) -> str:
     """Text a user typed, made inert for a Markdown component: HTML escaped, Markdown punctuation
     backslash-escaped; it is shown as typed, never as bold, a link or an element."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
+    one_line = " ".join(str(text).split())  # no line break: nothing typed starts a list or a heading
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(one_line, quote=False))

@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from api.adviser import AdviserDecision, RecentEvaluations, decide, letter_html
+from api.adviser import AdviserDecision, RecentEvaluations, decide
+from api.letters import letter_html
 from api.logger import PredictionLogger, log_prediction, new_request_id
 from api.predictor import Prediction, Predictor
 from api.validation import Validator

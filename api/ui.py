@@ -337,10 +337,10 @@ def build_ui(service: ScoringService) -> gr.Blocks:
 
         names = [item.name for item in items]
         mark = {"fn": None, "inputs": [decision, review, invalid], "js": COLOUR_JS, "api_visibility": "private"}
-        submit.click(_named(on_submit, [*names, *AMOUNT_FIELDS, "dossier"]),
+        submit.click(_named(on_submit, [*names, *AMOUNT_FIELDS, "dossier", "session"]),
                      inputs=[*widgets, *amounts, dossier, loaded], outputs=outputs,
                      api_name="predict", preprocess=False).then(**mark)
-        load.click(_named(on_load, ["dossier"]), inputs=[dossier, loaded],
+        load.click(_named(on_load, ["dossier", "session"]), inputs=[dossier, loaded],
                    outputs=[*widgets, *amounts, loaded, *outputs], api_name="load_dossier", preprocess=False) \
             .then(**mark)
         dossier.input(on_number_changed, inputs=[dossier, loaded], outputs=[*amounts, loaded, facts],
