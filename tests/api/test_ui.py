@@ -118,8 +118,8 @@ def _predict_fn(blocks):
 
 def test_the_predict_event_scores_and_logs_every_call_with_its_input(service: ScoringService, caplog) -> None:
     predict = _predict_fn(build_ui(service))
-    score, label, review, gauge, reasons, message, change, facts, request_id, invalid = predict(*FORM_VALID, *NO_AMOUNTS,
-                                                                                                 "")
+    out = predict(*FORM_VALID, *NO_AMOUNTS, "")
+    score, label, review, gauge, reasons, message, change, facts, request_id, invalid = out
     expected = service.predictor.predict(VALID)
     assert (score, label, message, change) == (f"{100 * expected.score:.2f} %".replace(".", ","),
                                                expected.label, "", "")
