@@ -76,7 +76,7 @@ CSS = """
   font-weight: 600;}
 .decision-high textarea, .decision-high input {background: #fee2e2 !important; color: #7f1d1d !important;
   font-weight: 600;}
-.field-invalid {outline: 3px solid #dc2626 !important; outline-offset: 2px; border-radius: 6px;}
+.field-invalid {box-shadow: inset 0 0 0 3px #dc2626 !important; background: #fef2f2 !important; border-radius: 6px;}
 .field-invalid label, .field-invalid span {color: #991b1b !important;}
 #message:not(:empty) {border-left: 4px solid #dc2626; padding-left: 0.6em;}
 #letter iframe {width: 100%; height: 32em; border: 1px solid #d1d5db; background: white;}
