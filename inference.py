@@ -35,10 +35,12 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"inference.py: warning: {message}", file=sys.stderr)
 
 
-def _default_input() -> tuple[Path, Path] | None:
-    """The seed's command scores datasets/application_test.csv with the child tables beside it."""
-    path = config.DATASETS_DIR / f"{APPLICATION_TEST}.csv"
-    return (path, config.DATASETS_DIR) if path.is_file() else None
+def _default_input(data_dir: Path | None) -> tuple[Path, Path] | None:
+    """The seed's command scores application_test.csv of --data-dir (default datasets/) with the child
+    tables beside it."""
+    folder = data_dir or config.DATASETS_DIR
+    path = folder / f"{APPLICATION_TEST}.csv"
+    return (path, folder) if path.is_file() else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,9 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.chunk_size < 1:
         parser.error("--chunk-size must be at least 1")
     if args.input is None:
-        default = _default_input()
+        default = _default_input(args.data_dir)
         if default is None:
-            print(f"inference.py: error: no --input given and {config.DATASETS_DIR / (APPLICATION_TEST + '.csv')} "
+            expected = (args.data_dir or config.DATASETS_DIR) / f"{APPLICATION_TEST}.csv"
+            print(f"inference.py: error: no --input given and {expected} "
                   "does not exist. Pass the file to score, e.g.\n"
                   "  python inference.py --input application_test.csv --data-dir DIR_OF_CHILD_TABLES\n"
                   "  python inference.py --input features.csv", file=sys.stderr)
