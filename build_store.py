@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from scoring import config
+from scoring.cli import plain_warnings
 from scoring.data import DataError
 from scoring.store import StoreError
 from scoring.store_build import build_model_store
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="the store file (default: FEATURE_STORE, else feature_store.sqlite in --model-dir)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
+    plain_warnings("build_store.py")
     if args.data_dir is not None and (args.applicants is not None or args.seed is not None):
         parser.error("--applicants / --seed describe the twin: not with --data-dir")
     if args.applicants is not None and args.applicants < 1:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import warnings
 from pathlib import Path
 
 from api.backends import BATCH_RUN_ROW_BACKEND
@@ -24,15 +23,11 @@ from api.batch import DEFAULT_CHUNK_SIZE, BatchInputError, score_file
 from api.predictor import Predictor
 from scoring import config
 from scoring.artifacts import ArtifactError
-from scoring.cli import add_verbose, setup_logging
+from scoring.cli import add_verbose, plain_warnings, setup_logging
 from scoring.data import DataError
 from scoring.schema import APPLICATION_TEST
 
 SHOWN_ERRORS = 10
-
-
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"inference.py: warning: {message}", file=sys.stderr)
 
 
 def _default_input(data_dir: Path | None) -> tuple[Path, Path] | None:
@@ -73,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                   "  python inference.py --input features.csv", file=sys.stderr)
             return 2
         args.input, args.data_dir = default[0], args.data_dir or default[1]
-    warnings.showwarning = _show_warning
+    plain_warnings("inference.py")
     if args.cluster:
         return _main_cluster(args)
     output = args.output or Path(f"{args.input.name.split('.')[0]}_scores.csv")

@@ -112,7 +112,9 @@ def profile_api(model_dir: Path, out_dir: Path, n: int) -> Profile:
     from api.rest import create_api
     from api.scoring_service import ScoringService
 
-    service = ScoringService.load(model_dir, out_dir / "profile_predictions.log")
+    # the calls' log goes to a temporary folder: in logs/, a `logs/*.log` glob would merge it into the real log
+    scratch = tempfile.TemporaryDirectory(prefix="profile-log-")
+    service = ScoringService.load(model_dir, Path(scratch.name) / "profile_predictions.log")
     if service.predictor is None:
         raise RuntimeError(service.load_error)
     app = create_api(service)
@@ -132,6 +134,7 @@ def profile_api(model_dir: Path, out_dir: Path, n: int) -> Profile:
             profile = pool.submit(job).result()
     finally:
         service.logger.close()
+        scratch.cleanup()
     failed = [s for s in statuses if s != 200]
     if failed:
         raise RuntimeError(f"{len(failed)} of {n} /api/predict calls failed (status {failed[0]})")

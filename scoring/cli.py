@@ -47,3 +47,14 @@ def setup_logging(*, verbose: bool = False, quiet: bool = False) -> None:
 def add_verbose(parser: argparse.ArgumentParser) -> None:
     """The `--verbose` option of every command line (pass `args.verbose` to `setup_logging`)."""
     parser.add_argument("-v", "--verbose", action="store_true", help="show every log record, with time and module")
+
+
+def plain_warnings(program: str) -> None:
+    """Show Python warnings (a missing optional table, ...) as one line "<program>: warning: …" on
+    stderr, without the source line a raw `UserWarning` prints."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+        print(f"{program}: warning: {message}", file=sys.stderr)
+
+    warnings.showwarning = show
