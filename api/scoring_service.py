@@ -8,6 +8,8 @@ own (`record_decision`)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import re
@@ -32,6 +34,7 @@ from scoring.artifacts import ArtifactError
 from scoring.schema import (
     ADVISER_DECISION_KEY,
     ID_COLUMN,
+    MANIFEST_FILE,
     REPORT_FILE,
     SOURCE_API,
     SOURCE_BATCH,
@@ -156,6 +159,8 @@ class ScoringService:
     started_at: float = field(default_factory=time.time, init=False)
 
     def __post_init__(self) -> None:
+        self._report: tuple[Predictor, bytes | None] | None = None
+        self.report_html()  # read with the model, so a later train.py into the folder does not change it
         if self.predictor is not None:
             self.validator = validator_for(self.predictor)
             self.what_if_rules = WhatIfRules(self.validator)
@@ -327,22 +332,43 @@ class ScoringService:
                        source=source, applicant_id=applicant if type(applicant) is int else None, logger=self.logger)
 
     def report_html(self) -> bytes | None:
-        """The loaded model's report (`REPORT_FILE`, checked against the manifest at load), or None."""
+        """The loaded model's report (`REPORT_FILE`), read once per loaded model and checked against the
+        manifest it was loaded with: a later `train.py` into the same folder does not change what the
+        running model reports (None when absent or no longer the loaded model's)."""
+        predictor = self.predictor
+        if predictor is None:
+            return None
+        cached = self._report
+        if cached is None or cached[0] is not predictor:
+            cached = self._report = (predictor, _verified_report(predictor.artifacts))
+        return cached[1]
+
+    def model_folder_changed(self) -> str | None:
+        """The model version now written in the loaded model's folder when it is not the loaded one
+        (someone trained into it since), else None."""
         if self.predictor is None:
             return None
-        artifacts = self.predictor.artifacts
-        path = artifacts.directory / REPORT_FILE
-        if REPORT_FILE not in artifacts.manifest.get("files", {}) or not path.is_file():
-            return None
-        return path.read_bytes()
+        try:
+            manifest = json.loads((self.predictor.artifacts.directory / MANIFEST_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return "unreadable"
+        on_disk = manifest.get("model_version")
+        return None if on_disk == self.model_version else str(on_disk)
 
     def health(self) -> dict[str, Any]:
+        changed = self.model_folder_changed()
+        reason = shown_path(self.load_error)
+        if changed is not None:
+            reason = (f"the model folder now holds model {changed}, not the loaded {self.model_version}: "
+                      "restart the service (or promote the new model) to serve it")
         return {
-            # degraded: predictions are served but the log is failing now (see logger.last_error)
-            "status": "unavailable" if not self.predictor else "degraded" if self.logger.failing else "ok",
+            # degraded: predictions are served but the log is failing now (see logger.last_error), or the
+            # model folder was overwritten since loading (the service still serves the model it loaded)
+            "status": "unavailable" if not self.predictor else
+                      "degraded" if self.logger.failing or changed is not None else "ok",
             "model_loaded": self.predictor is not None,
             "model_version": self.model_version,
-            "reason": shown_path(self.load_error),
+            "reason": reason,
             "uptime_s": round(time.time() - self.started_at, 1),
             "logger": {k: shown_path(v) if k in ("path", "last_error") else v for k, v in self.logger.stats().items()},
             "feature_store": self.store_health(),
@@ -371,3 +397,13 @@ def _twin_model(model_dir: Path) -> bool:
     except StoreError:
         return False
     return isinstance(source, dict) and source.get("kind") == "synthetic"
+
+
+def _verified_report(artifacts: Any) -> bytes | None:
+    """The report of `artifacts` when its bytes match the manifest the model was loaded with."""
+    expected = artifacts.manifest.get("files", {}).get(REPORT_FILE)
+    path = artifacts.directory / REPORT_FILE
+    if expected is None or not path.is_file():
+        return None
+    data = path.read_bytes()
+    return data if hashlib.sha256(data).hexdigest() == expected else None
