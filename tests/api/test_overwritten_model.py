@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from api.logger import PredictionLogger
 from api.scoring_service import ScoringService
 from scoring.artifacts import load_artifacts, write_artifacts
 from scoring.schema import REPORT_FILE
