@@ -197,8 +197,8 @@ def _fairness(m: dict[str, Any]) -> str:
     fair = m.get("fairness", {})
     rules = fair.get("rules", {})
     parts = [f"<p>Sur le holdout, au seuil. Règles : quatre cinquièmes sur les taux d'accord "
-             f"(≥ {_f(rules.get('four_fifths'), 2)}), plus grand écart de TPR/FPR (égalité des chances, « equalised odds ») "
-             f"≤ {_f(rules.get('equalised_odds_limit'), 2)} ; "
+             f"(≥ {_f(rules.get('four_fifths'), 2)}), plus grand écart de TPR/FPR (égalité des chances, "
+             f"« equalised odds ») ≤ {_f(rules.get('equalised_odds_limit'), 2)} ; "
              f"groupes de moins de {rules.get('min_group')} personnes montrés mais non jugés. Calculé avec "
              "fairlearn (MetricFrame).</p>"]
     if "gender" in fair:
