@@ -32,7 +32,15 @@ from api.logger import new_request_id, safe_input
 from api.scoring_service import ModelUnavailable, ScoringService
 from api.validation import MAX_BATCH_ROWS, MAX_BODY_BYTES, FieldError, InputError
 from api.whatif import WHAT_IF_AMOUNTS, WhatIfRules
-from scoring.schema import ID_COLUMN, LABEL_HIGH_RISK, LABEL_LOW_RISK, LABEL_REVIEW, SOURCE_API, UI_FEATURE_NAMES
+from scoring.schema import (
+    ID_COLUMN,
+    LABEL_HIGH_RISK,
+    LABEL_LOW_RISK,
+    LABEL_REVIEW,
+    SOURCE_API,
+    SOURCE_BATCH,
+    UI_FEATURE_NAMES,
+)
 
 log = logging.getLogger(__name__)
 
@@ -299,7 +307,7 @@ def create_api(service: ScoringService) -> FastAPI:
         client = _client(request)
         try:
             with service.refusals(request_id=request_id, started=started, input=lambda: _caller_input(body),
-                                  client=client):
+                                  client=client, source=SOURCE_API):  # a refused call is the API's too
                 explain = _explain(request.scope["query_string"])
                 validator = service.require_model()[1]
                 if DOSSIER_KEY in body:  # a known applicant, maybe with overrides (what-if): api.dossier_routes
@@ -325,7 +333,8 @@ def create_api(service: ScoringService) -> FastAPI:
         body = await request.body()
         client = _client(request)
         try:  # a refused batch is logged without its rows
-            with service.refusals(request_id=request_id, started=started, input=dict, client=client):
+            with service.refusals(request_id=request_id, started=started, input=dict, client=client,
+                                  source=SOURCE_BATCH):
                 rows = service.require_model()[1].parse_batch(body)
                 results = service.score_rows(rows, request_id=request_id, started=started, client=client)
         except InputError as exc:

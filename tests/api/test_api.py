@@ -87,7 +87,7 @@ BAD_INPUTS = {
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
-def test_bad_input_is_refused_naming_the_field(client: TestClient, case: str) -> None:
+def test_bad_input_is_refused_naming_the_field(client: TestClient, service, case: str) -> None:
     payload, field, words = BAD_INPUTS[case]
     resp = client.post("/api/predict", json=payload)
     assert resp.status_code == 422, resp.text
@@ -97,6 +97,9 @@ def test_bad_input_is_refused_naming_the_field(client: TestClient, case: str) ->
     assert words in matching[0]["message"]
     assert field in body["detail"]
     assert "Traceback" not in resp.text
+    service.logger.flush()
+    record = json.loads(service.logger.path.read_text().splitlines()[-1])
+    assert record["status"] == "error" and record["source"] == "api"  # a refused call counts as the API's
 
 
 @pytest.mark.parametrize("raw", [b"{\"EXT_SOURCE_1\": NaN}", b"{\"EXT_SOURCE_1\": Infinity}",
