@@ -69,7 +69,7 @@ def cost_png(y: np.ndarray, scores: np.ndarray, threshold: dict[str, Any]) -> by
     # the x-axis ends at three times the grey zone's top (not at 1): a threshold near 0,1 and its grey
     # zone would otherwise be squeezed into the first tenth of the chart
     right = min(1.0, max(3 * zone["high"], 2 * threshold["threshold"], 0.05))
-    shown = DEFAULT_GRID <= right
+    shown = right >= DEFAULT_GRID
     ax.plot(DEFAULT_GRID[shown], (costs / len(scores))[shown])
     ax.set_xlim(0, right)
     ax.axvline(threshold["threshold"], color="red", linestyle="--",
