@@ -21,6 +21,7 @@ RUN pip install --no-cache-dir -r requirements-serve.txt
 
 COPY --chown=user:user scoring/ scoring/
 COPY --chown=user:user api/ api/
+COPY --chown=user:user serving/ serving/
 COPY --chown=user:user models/ models/
 COPY --chown=user:user app_gradio.py ./
 RUN mkdir -p /app/logs && chown user:user /app/logs

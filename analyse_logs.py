@@ -19,6 +19,7 @@ from monitoring.outcomes import OutcomeConfig
 from monitoring.report import analyse, parse_moment, render_text, to_json
 from monitoring.sources import LogReadError, expand
 from scoring import config
+from scoring.cli import add_logging_options, setup_logging
 
 logger = logging.getLogger("analyse_logs")
 
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--until", type=_moment, help="only calls before T (same forms)")
     parser.add_argument("--outcomes", type=Path, metavar="CSV", help="outcomes (SK_ID_CURR, defaulted, date) joined to "
                         "the logged decisions by applicant_id: realised AUC, default rate by decision, calibration")
-    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    add_logging_options(parser, quiet_help="print nothing but errors")
     t = parser.add_argument_group("thresholds")
     t.add_argument("--slow-call", type=float, default=a.slow_call_s, help=f"seconds (default {a.slow_call_s})")
     t.add_argument("--window", default=a.window, help=f"time bucket of the sustained checks (default {a.window})")
@@ -77,8 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    # scoring.cli.setup_logging will replace this once it is on main
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s: %(message)s")
+    setup_logging(verbose=args.verbose, quiet=args.quiet, also=("analyse_logs",))
     import pandas as pd
 
     try:

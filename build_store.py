@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 from scoring import config
-from scoring.cli import plain_warnings
+from scoring.cli import add_logging_options, plain_warnings, setup_logging
 from scoring.data import DataError
-from scoring.store import StoreError
+from scoring.store import FeatureStore, StoreError
 from scoring.store_build import build_model_store
 
 
@@ -33,8 +33,9 @@ def main(argv: list[str] | None = None) -> int:
                              "or models/)")
     parser.add_argument("--out", type=Path, default=None,
                         help="the store file (default: FEATURE_STORE, else feature_store.sqlite in --model-dir)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_logging_options(parser, quiet_help="warnings and errors only, no progress bars")
     args = parser.parse_args(argv)
+    setup_logging(verbose=args.verbose, quiet=args.quiet)
     plain_warnings("build_store.py")
     if args.data_dir is not None and (args.applicants is not None or args.seed is not None):
         parser.error("--applicants / --seed describe the twin: not with --data-dir")
@@ -53,7 +54,6 @@ def main(argv: list[str] | None = None) -> int:
     except (StoreError, DataError, OSError, sqlite3.Error) as exc:
         print(f"build_store.py: error: {exc}", file=sys.stderr)
         return 2
-    from scoring.store import FeatureStore
 
     with FeatureStore.open(path) as store:
         count, version = len(store), store.model_version

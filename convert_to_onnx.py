@@ -16,7 +16,7 @@ from pathlib import Path
 
 from scoring import config
 from scoring.artifacts import ArtifactError
-from scoring.cli import add_verbose, setup_logging
+from scoring.cli import add_logging_options, setup_logging
 from scoring.onnx_export import N_PROBING_ROWS, ParityError, export_onnx
 from scoring.trees import UnsupportedModel
 
@@ -26,9 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-dir", type=Path, default=None, help="model artifacts (default: MODEL_DIR or models/)")
     parser.add_argument("--rows", type=int, default=N_PROBING_ROWS,
                         help="split-probing rows of the parity check (default: %(default)s, at least 1000)")
-    add_verbose(parser)
+    add_logging_options(parser)
     args = parser.parse_args(argv)
-    setup_logging(verbose=args.verbose)
+    setup_logging(verbose=args.verbose, quiet=args.quiet)
     if args.rows < 1000:
         parser.error("--rows must be at least 1000")
     model_dir = args.model_dir or config.model_dir()

@@ -18,14 +18,14 @@ import sys
 import time
 from pathlib import Path
 
-from api.backends import BATCH_RUN_ROW_BACKEND
-from api.batch import DEFAULT_CHUNK_SIZE, BatchInputError, score_file
-from api.predictor import Predictor
 from scoring import config
 from scoring.artifacts import ArtifactError
-from scoring.cli import add_verbose, plain_warnings, setup_logging
+from scoring.cli import add_logging_options, plain_warnings, setup_logging
 from scoring.data import DataError
 from scoring.schema import APPLICATION_TEST
+from serving.backends import BATCH_RUN_ROW_BACKEND
+from serving.batch import DEFAULT_CHUNK_SIZE, BatchInputError, score_file
+from serving.predictor import Predictor
 
 SHOWN_ERRORS = 10
 
@@ -49,11 +49,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="where the scores go (default: <input name>_scores.csv in the current folder)")
     parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE,
                         help="rows read and scored at a time; bounds memory (default: %(default)s)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--cluster", default=None, metavar="SPEC",
                         help="score on Dask ('local', 'local:2x3GB' or tcp://HOST:8786): --input is then a folder "
                              "or glob of files, --output a folder of parts, --data-dir a partitioned dataset")
-    add_verbose(parser)
+    add_logging_options(parser, quiet_help="warnings and errors only, no progress bar")
     args = parser.parse_args(argv)
     setup_logging(verbose=args.verbose, quiet=args.quiet)
     if args.chunk_size < 1:
@@ -95,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main_cluster(args: argparse.Namespace) -> int:
-    from scoring.cluster import ClusterError
-    from scoring.cluster.batch import score_on_cluster
+    from cluster import ClusterError
+    from cluster.batch import score_on_cluster
 
     output = args.output or Path(f"{Path(str(args.input).rstrip('/*')).name.split('.')[0]}_scores")
     try:

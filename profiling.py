@@ -2,7 +2,7 @@
 
   predict  N calls of app_gradio.predict_credit_score (distinct applicants)
   api      N POST /api/predict through the app's ASGI interface, in process, reasons and log on
-  batch    inference's scoring (api.batch.score_file) of a generated features CSV of R rows
+  batch    inference's scoring (serving.batch.score_file) of a generated features CSV of R rows
 
 Writes <out-dir>/profile_<name>.prof (default logs/) and prints the top functions by cumulative
 time. Open one with: snakeviz logs/profile_predict.prof
@@ -17,7 +17,7 @@ from pathlib import Path
 from api.profiling import TARGETS, run_profiles
 from scoring import config
 from scoring.artifacts import ArtifactError
-from scoring.cli import add_verbose, setup_logging
+from scoring.cli import add_logging_options, setup_logging
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,9 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-dir", type=Path, default=config.LOGS_DIR, help="where .prof files go (default: logs/)")
     parser.add_argument("--model-dir", type=Path, default=None, help="model artifacts (default: MODEL_DIR or models/)")
     parser.add_argument("--top", type=int, default=15, help="functions printed per profile (default: %(default)s)")
-    add_verbose(parser)
+    add_logging_options(parser)
     args = parser.parse_args(argv)
-    setup_logging(verbose=args.verbose)
+    setup_logging(verbose=args.verbose, quiet=args.quiet)
     if args.n < 1 or args.batch_rows < 1 or args.top < 1:
         parser.error("--n, --batch-rows and --top must be at least 1")
     try:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from scoring import config
 from scoring.artifacts import ArtifactError
-from scoring.cli import add_verbose, setup_logging
+from scoring.cli import add_logging_options, setup_logging
 from scoring.onnx_quantize import run_quantisation
 
 
@@ -30,9 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-dir", type=Path, default=None, help="model artifacts (default: MODEL_DIR or models/)")
     parser.add_argument("--rows", type=int, default=10_000, help="split-probing rows (default: %(default)s)")
     parser.add_argument("--dry-run", action="store_true", help="measure only; never write a file")
-    add_verbose(parser)
+    add_logging_options(parser)
     args = parser.parse_args(argv)
-    setup_logging(verbose=args.verbose)
+    setup_logging(verbose=args.verbose, quiet=args.quiet)
     if args.rows < 1000:
         parser.error("--rows must be at least 1000")
     try:

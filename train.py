@@ -17,9 +17,9 @@ from pathlib import Path
 # spinning threads made a 2-thread fit 5-10x slower than a 1-thread one (docs/decisions.md).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from cluster import ClusterError  # noqa: E402
 from scoring import config  # noqa: E402
-from scoring.cli import add_verbose, setup_logging  # noqa: E402
-from scoring.cluster import ClusterError  # noqa: E402
+from scoring.cli import add_logging_options, setup_logging  # noqa: E402
 from scoring.data import DataError  # noqa: E402
 from scoring.datadir import training_source  # noqa: E402
 from scoring.fairness import GENDER_PATTERN  # noqa: E402
@@ -58,11 +58,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="do not record the run with MLflow (default: MLFLOW_TRACKING_URI, else mlruns/)")
     parser.add_argument("--no-store", action="store_true",
                         help="do not write the feature store of the known applicants next to the artifacts")
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.add_argument("--cluster", default=None, metavar="SPEC",
                         help="train on Dask: 'local', 'local:2x3GB' (workers x memory) or a scheduler address "
                              "tcp://HOST:8786; --data-dir is then a partitioned dataset (python -m scoring.partition)")
-    add_verbose(parser)
+    add_logging_options(parser, quiet_help="warnings and errors only, no progress output")
     args = parser.parse_args(argv)
     setup_logging(verbose=args.verbose, quiet=args.quiet)
     if args.folds < 2:
@@ -82,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     source = args.features or args.data_dir or config.DATASETS_DIR
     try:
         if args.cluster:
-            from scoring.cluster.training import run_cluster_training
+            from cluster.training import run_cluster_training
 
             metrics = run_cluster_training(args.data_dir, args.model_dir, cfg, cluster=args.cluster,
                                            applicants=args.applicants, quiet=args.quiet)

@@ -18,11 +18,11 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from api.predictor import Prediction
 from scoring.schema import ADVISER_ACCEPT as ACCEPT
 from scoring.schema import ADVISER_OVERRIDE as OVERRIDE
 from scoring.schema import ADVISER_REFUSE as REFUSE
 from scoring.schema import MODEL_REVIEW as REVIEW
+from serving.predictor import Prediction
 
 ADVISER_DECISIONS = (ACCEPT, REFUSE, OVERRIDE)
 DECISION_LABELS_FR = {ACCEPT: "Accepter", REFUSE: "Refuser", OVERRIDE: "Passer outre le modèle"}

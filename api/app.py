@@ -15,8 +15,8 @@ from api.auth import TokenChecker, api_tokens, form_users
 from api.middleware import Gate
 from api.rest import api_methods, create_api
 from api.scoring_service import ScoringService
-from api.validation import MAX_BODY_BYTES
 from scoring import config
+from serving.validation import MAX_BODY_BYTES
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.adviser import ADVISER_DECISIONS, DecisionError
 from api.logger import new_request_id
-from api.rest import _client, _errors, _json, _json_errors, _refusal
+from api.responses import client_of, error_docs, json_error_docs, json_response, refusal
 from api.scoring_service import (
     DossierResult,
     ModelUnavailable,
@@ -33,9 +33,9 @@ from api.scoring_service import (
     UnknownApplicant,
     UnknownRequest,
 )
-from api.validation import FieldError, InputError
-from api.whatif import MAX_APPLICANT_ID
 from scoring.schema import ID_COLUMN, LABEL_REVIEW, SOURCE_API, SOURCE_DOSSIER
+from serving.validation import FieldError, InputError
+from serving.whatif import MAX_APPLICANT_ID
 
 ApplicantId = Annotated[int, Path(ge=1, le=MAX_APPLICANT_ID, description="SK_ID_CURR, the applicant's number")]
 RequestId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$",
@@ -108,7 +108,7 @@ _ABSENT = (UnknownApplicant, StoreUnavailable, ModelUnavailable)  # 404, 503, 50
 
 def _absent(exc: Exception, request_id: str | None = None) -> Response:
     """404 naming the unknown applicant, or 503 saying why there is no store or no model."""
-    return _json({"detail": str(exc), "request_id": request_id}, 404 if isinstance(exc, LookupError) else 503,
+    return json_response({"detail": str(exc), "request_id": request_id}, 404 if isinstance(exc, LookupError) else 503,
                  request_id)
 
 
@@ -125,64 +125,64 @@ def predict_dossier(service: ScoringService, data: dict[str, Any], *, request_id
     except InputError as exc:
         service.log_refusal(request_id=request_id, input=data, started=started, error=str(exc), client=client,
                             source=SOURCE_API)
-        return _refusal(exc, request_id)
+        return refusal(exc, request_id)
     except _ABSENT as exc:
         service.log_refusal(request_id=request_id, input=data, started=started, error=str(exc), client=client,
                             source=SOURCE_API)
         return _absent(exc, request_id)
-    return _json(dossier_body(result, request_id), request_id=request_id)
+    return json_response(dossier_body(result, request_id), request_id=request_id)
 
 
 def add_dossier_routes(app: FastAPI, service: ScoringService) -> None:
     """The routes of this module (called by `api.rest.create_api`)."""
 
     @app.get("/api/applicants/{applicant_id}", tags=["dossiers"], summary="Score a known applicant (dossier)",
-             responses={200: {"model": DossierDoc}, **_errors(401, 404, 422, 503)})
+             responses={200: {"model": DossierDoc}, **error_docs(401, 404, 422, 503)})
     async def applicant(applicant_id: ApplicantId, request: Request) -> Response:
         started = time.perf_counter()
         request_id = new_request_id()
         try:
             result = service.score_dossier(applicant_id, request_id=request_id, started=started,
-                                           client=_client(request))
+                                           client=client_of(request))
         except _ABSENT as exc:
             service.log_refusal(request_id=request_id, input={ID_COLUMN: applicant_id}, started=started,
-                                error=str(exc), client=_client(request), source=SOURCE_DOSSIER)
+                                error=str(exc), client=client_of(request), source=SOURCE_DOSSIER)
             return _absent(exc, request_id)
-        return _json(dossier_body(result, request_id), request_id=request_id)
+        return json_response(dossier_body(result, request_id), request_id=request_id)
 
     @app.get("/api/applicants/{applicant_id}/letter", tags=["dossiers"], response_class=HTMLResponse,
              summary="The applicant's letter (HTML, French): the decision and its main reasons",
-             responses=_json_errors(401, 404, 422, 503))
+             responses=json_error_docs(401, 404, 422, 503))
     async def applicant_letter(applicant_id: ApplicantId, request: Request) -> Response:
         try:
-            page = service.letter_for_applicant(applicant_id, client=_client(request))
+            page = service.letter_for_applicant(applicant_id, client=client_of(request))
         except _ABSENT as exc:
             return _absent(exc)
         return HTMLResponse(page)
 
     @app.get("/api/letters/{request_id}", tags=["dossiers"], response_class=HTMLResponse,
              summary="The applicant's letter for a recent evaluation (HTML, French)",
-             responses=_json_errors(401, 404, 422))
+             responses=json_error_docs(401, 404, 422))
     async def request_letter(request_id: RequestId) -> Response:
         try:
             return HTMLResponse(service.letter_for_request(request_id))
         except UnknownRequest as exc:
-            return _json({"detail": str(exc)}, 404)
+            return json_response({"detail": str(exc)}, 404)
 
     @app.post("/api/decisions", tags=["dossiers"], summary="Record the adviser's final decision on an evaluation",
               openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                   "schema": {"$ref": "#/components/schemas/DecisionRequestDoc"},
                   "example": {"request_id": "0f53b164b6b64ba90000000000000001", "decision": "override",
                               "reason": "garant solvable présenté en agence"}}}}},
-              responses={200: {"model": DecisionDoc}, **_errors(401, 404, 409, 413, 422)})
+              responses={200: {"model": DecisionDoc}, **error_docs(401, 404, 409, 413, 422)})
     async def decisions(request: Request) -> Response:
         try:
             data = orjson.loads(await request.body())
         except orjson.JSONDecodeError:
-            return _refusal(InputError([FieldError("body", "is not valid JSON: send {request_id, decision, reason}")]),
+            return refusal(InputError([FieldError("body", "is not valid JSON: send {request_id, decision, reason}")]),
                             None)
         if type(data) is not dict:
-            return _refusal(InputError([FieldError("body", "must be a JSON object {request_id, decision, reason}")]),
+            return refusal(InputError([FieldError("body", "must be a JSON object {request_id, decision, reason}")]),
                             None)
         unknown = [FieldError(str(k)[:60], "is not a field of a decision (request_id, decision, reason, replace)")
                    for k in data if k not in ("request_id", "decision", "reason", "replace")]
@@ -191,17 +191,17 @@ def add_dossier_routes(app: FastAPI, service: ScoringService) -> None:
         if type(data.get("replace", False)) is not bool:
             unknown.append(FieldError("replace", "must be true or false"))
         if unknown:
-            return _refusal(InputError(unknown), None)
+            return refusal(InputError(unknown), None)
         try:
             made = service.record_decision(data["request_id"], data.get("decision"), data.get("reason"),
-                                           source=SOURCE_API, client=_client(request),
+                                           source=SOURCE_API, client=client_of(request),
                                            replace=data.get("replace", False))
         except DecisionError as exc:
-            refusal = _refusal(InputError([FieldError(exc.field, str(exc))]), None)
-            refusal.status_code = 409 if exc.conflict else 422
-            return refusal
+            answer = refusal(InputError([FieldError(exc.field, str(exc))]), None)
+            answer.status_code = 409 if exc.conflict else 422
+            return answer
         except UnknownRequest as exc:
-            return _json({"detail": str(exc)}, 404)
-        return _json(made.as_dict())
+            return json_response({"detail": str(exc)}, 404)
+        return json_response(made.as_dict())
 
     app.state.dossier_docs = {"DecisionRequestDoc": DecisionRequestDoc.model_json_schema()}

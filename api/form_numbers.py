@@ -9,8 +9,8 @@ import math
 import re
 from typing import Any
 
-from api.validation import RANGE_MARGIN, Bound
 from scoring.explain_format import NNBSP, fr_number
+from serving.validation import RANGE_MARGIN, Bound
 
 # Digits with optional thousands separators (spaces of any kind) and one decimal mark (comma or point).
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2007']+")

@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime
 
 from api.adviser import ACCEPT, REFUSE, AdviserDecision, Evaluation, model_decision
-from api.reasons import Reason
+from serving.reasons import Reason
 
 MIN_POINTS = 0.5  # a factor cited to the customer moved their risk by at least this many points
 MAX_TOPICS = 3

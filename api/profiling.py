@@ -1,9 +1,9 @@
 """cProfile of the paths a user waits on, written as `.prof` files that `snakeviz` opens.
 
-- `predict`: N calls of `app_gradio.predict_credit_score` (the seed's function), distinct applicants.
+- `predict`: N calls of `predict_credit_score` (the seed's function), distinct applicants.
 - `api`: N `POST /api/predict` calls through the FastAPI app's ASGI interface, in process (no
   socket, no client library in the profile), with reasons and the prediction log on.
-- `batch`: `api.batch.score_file` on a generated features CSV of R rows (what `inference.py` runs).
+- `batch`: `serving.batch.score_file` on a generated features CSV of R rows (what `inference.py` runs).
 """
 
 from __future__ import annotations
@@ -26,7 +26,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from api.rest import create_api
+from api.scoring_service import ScoringService
+from api.seed import predict_credit_score
+from scoring.artifacts import load_artifacts
+from scoring.onnx_export import training_like_rows
 from scoring.schema import ID_COLUMN, UI_FEATURE_NAMES
+from serving.batch import score_file
+from serving.predictor import Predictor
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +78,12 @@ def _profiled(name: str, out_dir: Path, calls: int, run: Callable[[], Any], unit
 
 def profile_predict(model_dir: Path, out_dir: Path, n: int) -> Profile:
     os.environ["MODEL_DIR"] = str(model_dir)
-    import app_gradio
-
     rows = applicants(n)
-    app_gradio.predict_credit_score(*rows[0])  # load the model outside the profile
+    predict_credit_score(*rows[0])  # load the model outside the profile
 
     def run() -> None:
         for row in rows:
-            app_gradio.predict_credit_score(*row)
+            predict_credit_score(*row)
 
     return _profiled("predict", out_dir, n, run)
 
@@ -109,9 +114,6 @@ async def _post(app: Any, path: str, body: bytes, query: bytes = b"") -> int:
 
 
 def profile_api(model_dir: Path, out_dir: Path, n: int) -> Profile:
-    from api.rest import create_api
-    from api.scoring_service import ScoringService
-
     # the calls' log goes to a temporary folder: in logs/, a `logs/*.log` glob would merge it into the real log
     scratch = tempfile.TemporaryDirectory(prefix="profile-log-")
     service = ScoringService.load(model_dir, Path(scratch.name) / "profile_predictions.log")
@@ -143,9 +145,6 @@ def profile_api(model_dir: Path, out_dir: Path, n: int) -> Profile:
 
 def features_file(model_dir: Path, path: Path, rows: int, seed: int = 0) -> Path:
     """A features CSV of `rows` applicants like the training population (SK_ID_CURR + model columns)."""
-    from scoring.artifacts import load_artifacts
-    from scoring.onnx_export import training_like_rows
-
     artifacts = load_artifacts(model_dir, with_derived=False)
     matrix = training_like_rows(artifacts, artifacts.template_row(), rows, seed=seed)
     frame = pd.DataFrame(matrix, columns=artifacts.features)
@@ -155,9 +154,6 @@ def features_file(model_dir: Path, path: Path, rows: int, seed: int = 0) -> Path
 
 
 def profile_batch(model_dir: Path, out_dir: Path, rows: int) -> Profile:
-    from api.batch import score_file
-    from api.predictor import Predictor
-
     predictor = Predictor.from_dir(model_dir)
     with tempfile.TemporaryDirectory(prefix="profile_batch_") as tmp:
         source = features_file(model_dir, Path(tmp) / "features.csv", rows)

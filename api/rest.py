@@ -1,7 +1,7 @@
 """The JSON API (FastAPI): predict one or many applicants, health, model description.
 
 Bodies are read as bytes (the body limit, the method check and the optional tokens are in
-`api.middleware`, in front of every route) and validated by `api.validation`, so every refusal is
+`api.middleware`, in front of every route) and validated by `serving.validation`, so every refusal is
 a 422 whose `errors` name the field and say what is allowed, in one shape, whatever went wrong.
 No response carries a stack trace or an absolute path.
 
@@ -28,10 +28,10 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.dossier_routes import add_dossier_routes, predict_dossier
 from api.logger import new_request_id, safe_input
+from api.responses import client_of, error_docs, json_error_docs, json_response, refusal
 from api.scoring_service import ModelUnavailable, ScoringService
-from api.validation import MAX_BATCH_ROWS, MAX_BODY_BYTES, FieldError, InputError
-from api.whatif import WHAT_IF_AMOUNTS, WhatIfRules
 from scoring.schema import (
     ID_COLUMN,
     LABEL_HIGH_RISK,
@@ -41,6 +41,8 @@ from scoring.schema import (
     SOURCE_BATCH,
     UI_FEATURE_NAMES,
 )
+from serving.validation import MAX_BATCH_ROWS, MAX_BODY_BYTES, FieldError, InputError
+from serving.whatif import WHAT_IF_AMOUNTS, WhatIfRules
 
 log = logging.getLogger(__name__)
 
@@ -63,19 +65,6 @@ _REASONS_FALSE = frozenset(("false", "0", "no", "off"))
 
 
 # --- documentation models (never used to validate or serialise) ----------------------------------
-
-class FieldErrorDoc(BaseModel):
-    field: str = Field(examples=["EXT_SOURCE_1"])
-    message: str = Field(examples=["must be a JSON number, got a string"])
-
-
-class ErrorDoc(BaseModel):
-    """Shape of every 4xx/503 answer."""
-
-    detail: str
-    errors: list[FieldErrorDoc] = []
-    request_id: str | None = None
-
 
 class ReasonDoc(BaseModel):
     feature: str = Field(description="model feature name")
@@ -159,16 +148,6 @@ class ModelInfoDoc(BaseModel):
     accepted_ranges: dict[str, Any]
 
 
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    words = {401: "No valid API token (only when API tokens are configured)",
-             404: "Not found (the message names what)", 405: "Wrong method",
-             409: "The decision conflicts with the model's on that request: a reason is required to override it, "
-                  "and in the grey zone there is nothing to override", 413: "Body too large",
-             422: "Refused input: each entry names the field and what is allowed",
-             503: "No model loaded (the reason is in `detail`)"}
-    return {code: {"model": ErrorDoc, "description": words[code]} for code in codes}
-
-
 DOCS_ASSETS = "/docs-assets"
 
 
@@ -180,24 +159,6 @@ def _swagger_assets() -> str | None:
     except ImportError:
         return None
     return str(swagger_ui_path)
-
-
-class _JSONBytes(Response):
-    """A JSON answer already serialised by orjson, with its three headers set at once."""
-
-    media_type = "application/json"
-
-    def __init__(self, body: bytes, status: int, request_id: str | None):
-        self.status_code = status
-        self.body = body
-        self.background = None
-        self.raw_headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-        if request_id:
-            self.raw_headers.append((b"x-request-id", request_id.encode()))
-
-
-def _json(content: Any, status: int = 200, request_id: str | None = None) -> Response:
-    return _JSONBytes(orjson.dumps(content), status, request_id)
 
 
 def _finite(x: float) -> float | None:
@@ -216,13 +177,6 @@ def _caller_input(body: bytes) -> dict[str, Any]:
             return {}
 
 
-def _refusal(exc: InputError, request_id: str) -> Response:
-    shown = "; ".join(f"{e.field}: {e.message}" for e in exc.errors[:3])
-    more = f" (and {len(exc.errors) - 3} more)" if len(exc.errors) > 3 else ""
-    return _json({"detail": f"invalid input: {shown}{more}", "errors": [e.as_dict() for e in exc.errors],
-                  "request_id": request_id}, 422, request_id)
-
-
 def _explain(query: bytes) -> bool:
     """The `reasons` query parameter (true by default); raises InputError for another value."""
     if not query:
@@ -235,11 +189,6 @@ def _explain(query: bytes) -> bool:
                 raise InputError([FieldError("query.reasons", f"must be true or false, got {value!r}")])
             explain = word in _REASONS_TRUE
     return explain
-
-
-def _client(request: Request) -> str | None:
-    state = request.scope.get("state")
-    return state.get("client") if state else None
 
 
 def _prediction_body(result: Any, request_id: str) -> dict[str, Any]:
@@ -263,12 +212,6 @@ REQUEST_REF = {"$ref": "#/components/schemas/PredictRequest"}
 
 def _body_doc(schema: dict[str, Any], example: dict[str, Any]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema, "example": example}}}}
-
-
-def _json_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """`_errors` for a route whose own answer is not JSON: the refusals stay documented as JSON."""
-    ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorDoc"}}}
-    return {code: {"description": doc["description"], "content": ref} for code, doc in _errors(*codes).items()}
 
 
 REPORT_ROUTE = "/model/report"
@@ -299,12 +242,12 @@ def create_api(service: ScoringService) -> FastAPI:
 
     @app.post("/api/predict", tags=["prediction"], summary="Score one applicant (features, or a known applicant)",
               openapi_extra=_body_doc(REQUEST_REF, EXAMPLE) | reasons_doc,
-              responses={200: {"model": PredictionDoc}, **_errors(401, 404, 413, 422, 503)})
+              responses={200: {"model": PredictionDoc}, **error_docs(401, 404, 413, 422, 503)})
     async def predict(request: Request) -> Response:
         started = time.perf_counter()
         request_id = new_request_id()
         body = await request.body()
-        client = _client(request)
+        client = client_of(request)
         try:
             with service.refusals(request_id=request_id, started=started, input=lambda: _caller_input(body),
                                   client=client, source=SOURCE_API):  # a refused call is the API's too
@@ -318,67 +261,65 @@ def create_api(service: ScoringService) -> FastAPI:
                 features = validator.parse(body)
                 result = service.score(features, request_id=request_id, started=started, explain=explain,
                                        client=client)
-            return _json(_prediction_body(result, request_id), request_id=request_id)
+            return json_response(_prediction_body(result, request_id), request_id=request_id)
         except InputError as exc:
-            return _refusal(exc, request_id)
+            return refusal(exc, request_id)
         except ModelUnavailable as exc:
-            return _json({"detail": str(exc), "request_id": request_id}, 503, request_id)
+            return json_response({"detail": str(exc), "request_id": request_id}, 503, request_id)
 
     @app.post("/api/predict/batch", tags=["prediction"], summary=f"Score up to {MAX_BATCH_ROWS} applicants",
               openapi_extra=_body_doc(batch_schema, {"rows": [EXAMPLE]}),
-              responses={200: {"model": BatchDoc}, **_errors(401, 413, 422, 503)})
+              responses={200: {"model": BatchDoc}, **error_docs(401, 413, 422, 503)})
     async def predict_batch(request: Request) -> Response:
         started = time.perf_counter()
         request_id = new_request_id()
         body = await request.body()
-        client = _client(request)
+        client = client_of(request)
         try:  # a refused batch is logged without its rows
             with service.refusals(request_id=request_id, started=started, input=dict, client=client,
                                   source=SOURCE_BATCH):
                 rows = service.require_model()[1].parse_batch(body)
                 results = service.score_rows(rows, request_id=request_id, started=started, client=client)
         except InputError as exc:
-            return _refusal(exc, request_id)
+            return refusal(exc, request_id)
         except ModelUnavailable as exc:
-            return _json({"detail": str(exc), "request_id": request_id}, 503, request_id)
+            return json_response({"detail": str(exc), "request_id": request_id}, 503, request_id)
         predictions = [r.as_dict() | {"review_label": LABEL_REVIEW if r.review else None} for r in results]
         for p in predictions:
             del p["reasons"]  # batch answers carry no reasons (TreeSHAP per row would dominate the cost)
-        return _json({"predictions": predictions, "count": len(predictions), "request_id": request_id},
+        return json_response({"predictions": predictions, "count": len(predictions), "request_id": request_id},
                      request_id=request_id)
 
     @app.get("/health", tags=["service"], summary="Liveness, model state and logger failures",
              responses={200: {"model": HealthDoc}, 503: {"model": HealthDoc, "description": "No model loaded"}})
     async def health() -> Response:
         doc = service.health()
-        return _json(doc, 200 if doc["model_loaded"] else 503)
+        return json_response(doc, 200 if doc["model_loaded"] else 503)
 
     @app.get("/model/info", tags=["service"], summary="Model version, threshold, features and training metrics",
-             responses={200: {"model": ModelInfoDoc}, **_errors(401, 503)})
+             responses={200: {"model": ModelInfoDoc}, **error_docs(401, 503)})
     async def model_info() -> Response:
         try:
             predictor, validator = service.require_model()
         except ModelUnavailable as exc:
-            return _json({"detail": str(exc)}, 503)
+            return json_response({"detail": str(exc)}, 503)
         ranges = {name: {"min": _finite(b.low), "max": _finite(b.high), "binary": b.binary, "domain": b.rule.meaning}
                   for name, b in validator.bounds.items()}
         report = {"report": REPORT_ROUTE} if service.report_html() is not None else {}
-        return _json(predictor.info() | {"ui_features": list(UI_FEATURE_NAMES), "features": predictor.features,
+        return json_response(predictor.info() | {"ui_features": list(UI_FEATURE_NAMES), "features": predictor.features,
                                          "accepted_ranges": ranges} | report)
 
     @app.get(REPORT_ROUTE, tags=["service"], summary="The model report (HTML): metrics, curves, fairness",
-             response_class=HTMLResponse, responses=_json_errors(401, 404, 503))
+             response_class=HTMLResponse, responses=json_error_docs(401, 404, 503))
     async def model_report() -> Response:
         try:
             service.require_model()
         except ModelUnavailable as exc:
-            return _json({"detail": str(exc)}, 503)
+            return json_response({"detail": str(exc)}, 503)
         report = service.report_html()
         if report is None:
-            return _json({"detail": "this model has no report (train it with python train.py)"}, 404)
+            return json_response({"detail": "this model has no report (train it with python train.py)"}, 404)
         return Response(report, media_type="text/html; charset=utf-8")
-
-    from api.dossier_routes import add_dossier_routes, predict_dossier  # they use this module's helpers
 
     add_dossier_routes(app, service)
 
@@ -403,12 +344,12 @@ def create_api(service: ScoringService) -> FastAPI:
     async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = [{"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
                   for e in exc.errors()]
-        return _json({"detail": "invalid request", "errors": errors}, 422)
+        return json_response({"detail": "invalid request", "errors": errors}, 422)
 
     @app.exception_handler(Exception)
     async def on_error(request: Request, exc: Exception) -> Response:
         log.error("%s %s failed: %r", request.method, request.url.path, exc)
-        return _json({"detail": "internal error (details are in the server's own log)"}, 500)
+        return json_response({"detail": "internal error (details are in the server's own log)"}, 500)
 
     return app
 

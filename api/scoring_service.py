@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 import threading
 import time
@@ -26,9 +25,6 @@ import numpy as np
 from api.adviser import AdviserDecision, RecentEvaluations, decide
 from api.letters import letter_html
 from api.logger import PredictionLogger, log_prediction, new_request_id
-from api.predictor import Prediction, Predictor
-from api.validation import Validator
-from api.whatif import WhatIfRules
 from scoring import config
 from scoring.artifacts import ArtifactError
 from scoring.schema import (
@@ -44,6 +40,9 @@ from scoring.schema import (
 )
 from scoring.store import StoreError
 from scoring.store_build import model_identity, open_default_store
+from serving.predictor import Prediction, Predictor
+from serving.validation import Validator
+from serving.whatif import WhatIfRules
 
 log = logging.getLogger(__name__)
 
@@ -390,7 +389,7 @@ def _open_store(model_dir: Path, *, build: bool) -> tuple[Any, str | None]:
 
 def _twin_model(model_dir: Path) -> bool:
     """True when a missing default store would be built from the twin (no `FEATURE_STORE` set)."""
-    if os.environ.get("FEATURE_STORE"):
+    if config.settings().feature_store is not None:
         return False
     try:
         source = model_identity(model_dir)[2]

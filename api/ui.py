@@ -47,7 +47,6 @@ from api.form_parts import (
     what_if_changes,
 )
 from api.logger import new_request_id
-from api.predictor import Prediction
 from api.rest import REPORT_ROUTE
 from api.scoring_service import (
     DossierResult,
@@ -58,8 +57,9 @@ from api.scoring_service import (
     UnknownRequest,
     shown_path,
 )
-from api.validation import Bound
 from scoring.schema import LABEL_HIGH_RISK, LABEL_REVIEW, SOURCE_DOSSIER, SOURCE_FORM, ExclusiveGroup, domain_rule
+from serving.predictor import Prediction
+from serving.validation import Bound
 
 log = logging.getLogger(__name__)
 

@@ -35,9 +35,9 @@ ROW_GROUP = 100_000
 
 
 def make_features_csv(path: Path, rows: int, seed: int = 3) -> None:
-    from api.predictor import Predictor
     from scoring import config, features, synthetic
     from scoring.schema import ID_COLUMN
+    from serving.predictor import Predictor
 
     twin = synthetic.generate(BASE_APPLICANTS, seed=seed, progress=False)
     frame = features.align_features(features.build_features(twin.tables, progress=False),
@@ -86,7 +86,7 @@ def make_raw_tables(out: Path, applicants: int) -> None:
 def _float_types(path: Path) -> dict:
     import pyarrow as pa
 
-    from api.batch_read import read_header
+    from serving.batch_read import read_header
 
     return {c: pa.float64() for c in read_header(path)}
 
@@ -99,7 +99,7 @@ def read_bare(name: str, path: Path) -> int:
         reader = pacsv.open_csv(path, convert_options=pacsv.ConvertOptions(column_types=_float_types(path)))
         return sum(batch.num_rows for batch in reader)
     if name == "pyarrow blocks (batch reader alone)":
-        from api.batch_read import read_chunks, read_header
+        from serving.batch_read import read_chunks, read_header
 
         names = read_header(path)
         return sum(c.table.num_rows for c in read_chunks(path, names, names, _float_types(path), 20_000))

@@ -54,11 +54,11 @@ def _single(args) -> dict:
 
 
 def _cluster(args) -> dict:
-    from scoring.artifacts import write_artifacts
-    from scoring.cluster import connect
-    from scoring.cluster.batch import score_on_cluster
-    from scoring.cluster.features import open_layout
-    from scoring.cluster.training import train_on_cluster
+    from cluster import connect
+    from cluster.batch import score_on_cluster
+    from cluster.features import open_layout
+    from cluster.training import train_on_cluster
+    from scoring.publish import write_model
     from scoring.training import TrainConfig
 
     out = {}
@@ -72,7 +72,7 @@ def _cluster(args) -> dict:
         out["features + training"] = time.perf_counter() - start
         address = client.scheduler.address
         model_dir = Path(args.layout) / "_model"
-        write_artifacts(model_dir, model=result.model, features=result.features, threshold=result.threshold,
+        write_model(model_dir, model=result.model, features=result.features, threshold=result.threshold,
                         metrics=result.metrics, reference=result.reference)
         start = time.perf_counter()
         report = score_on_cluster(f"{args.layout}/part-*/application_train.parquet", Path(args.layout) / "_scores",

@@ -5,7 +5,7 @@ usage: python benchmarks/bench_predictor.py [--quick] [--model-dir DIR]
 1. One applicant: `predict_credit_score` (app_gradio, as the form calls it), `Predictor.predict`
    with and without reasons, next to the seed's path (a dict of every model feature → one-row
    DataFrame → `predict_proba`), each with distinct applicants.
-2. The backends for one row, side by side: the numba walk of the model's trees (`api/kernels.py`),
+2. The backends for one row, side by side: the numba walk of the model's trees (`serving/kernels.py`),
    ONNX Runtime `session.run` (1 thread) and its fixed cost (the same call on an Identity model),
    XGBoost `inplace_predict` (1 thread), and XGBoost's dense predictor through its private ctypes
    entry with a reused proxy DMatrix (what the predictor used before; kept here only as the
@@ -36,13 +36,13 @@ import xgboost as xgb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from api.backends import OnnxScorer, XGBoostScorer, compiled_scorer  # noqa: E402
-from api.predictor import Predictor  # noqa: E402
 from api.profiling import applicants  # noqa: E402
 from scoring import config  # noqa: E402
 from scoring.onnx_export import session, training_like_rows  # noqa: E402
 from scoring.schema import MANIFEST_FILE, ONNX_FILE, UI_FEATURE_NAMES  # noqa: E402
 from scoring.trees import read_trees, used_booster  # noqa: E402
+from serving.backends import OnnxScorer, XGBoostScorer, compiled_scorer  # noqa: E402
+from serving.predictor import Predictor  # noqa: E402
 
 
 def timings(fn: Callable[[int], object], n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -93,9 +93,9 @@ def _line(name: str, times: tuple[np.ndarray, np.ndarray], reference: float | No
 
 def one_applicant(model_dir: Path, n: int) -> list[str]:
     os.environ["MODEL_DIR"] = str(model_dir)
-    import app_gradio
+    from api import seed
 
-    predictor = app_gradio._predictor()  # the predictor the seed's function scores with (no service: no logger)
+    predictor = seed._predictor()  # the predictor the seed's function scores with (no service: no logger)
     forms = applicants(n)
     mappings = [dict(zip(UI_FEATURE_NAMES, f, strict=True)) for f in forms]
     model = predictor.artifacts.model
@@ -105,12 +105,12 @@ def one_applicant(model_dir: Path, n: int) -> list[str]:
         row = template | mappings[i]  # every feature of the model, as the seed built it
         return float(model.predict_proba(pd.DataFrame([row], columns=predictor.features))[:, 1][0])
 
-    assert abs(app_gradio.predict_credit_score(*forms[0])[0] - seed_path(0)) < 1e-6, "fast and seed paths disagree"
+    assert abs(seed.predict_credit_score(*forms[0])[0] - seed_path(0)) < 1e-6, "fast and seed paths disagree"
     seed = timings(seed_path, max(n // 50, 200))
     ref = float(np.percentile(seed[0], 50))
     rows = [
         _line("`predict_credit_score` (app_gradio, the form's function)",
-              timings(lambda i: app_gradio.predict_credit_score(*forms[i]), n), ref),
+              timings(lambda i: seed.predict_credit_score(*forms[i]), n), ref),
         _line("`Predictor.predict`, no reasons", timings(lambda i: predictor.predict(mappings[i], explain=False), n),
               ref),
         _line("`Predictor.predict` with exact TreeSHAP reasons", timings(lambda i: predictor.predict(mappings[i]), n),

@@ -21,6 +21,7 @@ from scipy import stats
 
 from scoring.reference import bin_index
 from scoring.schema import SCORE_KEY, UI_FEATURE_NAMES
+from scoring.stability import psi
 
 STABLE = "stable"
 WATCH = "watch"
@@ -99,18 +100,6 @@ class DriftVerdict:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def psi(expected: np.ndarray | list[float], actual: np.ndarray | list[float], epsilon: float = 1e-4) -> float:
-    """Population Stability Index between two distributions over the same bins (shares or counts)."""
-    e = np.asarray(expected, dtype=float)
-    a = np.asarray(actual, dtype=float)
-    if e.shape != a.shape or e.size == 0:
-        raise ValueError(f"expected and actual need the same non-empty bins, got {e.shape} and {a.shape}")
-    e = np.maximum(e / e.sum(), epsilon)
-    a = np.maximum(a / a.sum(), epsilon) if a.sum() > 0 else np.full_like(a, epsilon)
-    e, a = e / e.sum(), a / a.sum()
-    return float(np.sum((a - e) * np.log(a / e)))
 
 
 def psi_band(value: float, config: DriftConfig = DriftConfig()) -> str:

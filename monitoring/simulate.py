@@ -30,6 +30,7 @@ from monitoring.traffic import (
     write_log,
 )
 from scoring import config
+from scoring.cli import add_logging_options, setup_logging
 from scoring.schema import UI_FEATURE_NAMES
 from scoring.synthetic import FIRST_ID_CURR
 
@@ -105,13 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--url", help="send requests to this running app, loopback only (http://127.0.0.1:7860)")
     api.add_argument("--max-seconds", type=float, default=60.0, help="stop sending after this long (60)")
     api.add_argument("--rate", type=float, help="requests per second (default: as fast as answered)")
+    add_logging_options(parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")  # scoring.cli.setup_logging later
+    setup_logging(verbose=args.verbose, quiet=args.quiet)
     if args.n < 0:
         parser.error("--n must be >= 0")
     if not 0.0 <= args.error_rate <= 1.0:

@@ -101,14 +101,12 @@ def write_artifacts(
     metrics: dict[str, Any],
     reference: dict[str, Any],
     extra_files: Mapping[str, bytes | Callable[[str], bytes]] | None = None,
-    onnx: bool = True,
 ) -> dict[str, Any]:
-    """Write every artifact and the manifest, then (`onnx`) the checked ONNX export; returns the manifest.
+    """Write every artifact and the manifest; returns the manifest (`scoring.publish.write_model` adds
+    the checked ONNX export).
 
     `extra_files` (the report, charts) are written too and covered by the manifest; a callable is
-    given the model version, so that a file can name the model it describes. An ONNX export that
-    cannot be made (onnxmltools absent, parity refused) is logged and skipped: the predictor then
-    scores with XGBoost.
+    given the model version, so that a file can name the model it describes.
     """
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -129,16 +127,6 @@ def write_artifacts(
         "files": files,
     }
     _write_json(model_dir / MANIFEST_FILE, manifest)
-    if onnx:
-        try:
-            from scoring.onnx_export import export_onnx
-
-            export_onnx(model_dir)
-        except ImportError as exc:
-            log.warning("no ONNX export (%s); the predictor will score with XGBoost", exc)
-        except Exception as exc:  # noqa: BLE001 - e.g. ParityError: keep the XGBoost model, say why
-            log.warning("no ONNX export: %s; the predictor will score with XGBoost", exc)
-        manifest = _read_json(model_dir / MANIFEST_FILE, model_dir)
     return manifest
 
 

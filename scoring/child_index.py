@@ -4,19 +4,22 @@ Each child table is sorted once by its key (stable: the rows of one applicant ke
 aggregates are the same to the bit) and a set of applicants takes its rows by binary search, in
 time proportional to those rows. Scanning every child table instead (``isin``) costs seconds per
 chunk at the Kaggle size (about 60M child rows), whatever the chunk's size: the batch builds one
-`ChildIndex` and restricts it chunk after chunk; `Tables.restrict` is the one-off use.
+`ChildIndex` and restricts it chunk after chunk (`Tables.from_index`); `Tables.restrict` is the one-off use.
 """
 
 from __future__ import annotations
 
 from dataclasses import fields
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from scoring.data import Tables
 from scoring.schema import ID_COLUMN
 from scoring.tables import BUREAU_ID
+
+if TYPE_CHECKING:  # data.Tables builds its restrictions with this index
+    from scoring.data import Tables
 
 
 def _ranges(sorted_keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -58,7 +61,3 @@ class ChildIndex:
         bureau = parts.get("bureau")
         bureau_ids = np.empty(0, np.int64) if bureau is None else np.unique(bureau[BUREAU_ID].to_numpy(dtype=np.int64))
         return {**parts, "bureau_balance": self._take("bureau_balance", bureau_ids)}
-
-    def restrict(self, application: pd.DataFrame) -> Tables:
-        """The tables of the applicants of `application`: its rows as given, their child rows by key."""
-        return Tables(application=application, **self.children(np.unique(application[ID_COLUMN].to_numpy(np.int64))))

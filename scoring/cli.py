@@ -1,10 +1,11 @@
 """What the command lines share: how the packages' `logging` records reach the terminal.
 
-The packages (`scoring`, `api`, `monitoring`) only log; each command line calls `setup_logging`
-once, after parsing its arguments. By default INFO and up are shown as bare messages on stderr,
-which is what the commands printed before they logged; `--quiet` keeps warnings and errors only,
-`--verbose` shows everything with the time, level and module. Other libraries keep their own
-levels (their warnings still show through Python's last-resort handler).
+The packages (`scoring`, `serving`, `api`, `monitoring`, `cluster`) only log; every command line
+adds `-q/--quiet` and `-v/--verbose` with `add_logging_options` and calls `setup_logging` once, after
+parsing its arguments. By default INFO and up are shown as bare messages on stderr, which is what
+the commands printed before they logged; `--quiet` keeps warnings and errors only (and the commands
+show no progress bar), `--verbose` shows everything with the time, level and module. Other
+libraries keep their own levels (their warnings still show through Python's last-resort handler).
 """
 
 from __future__ import annotations
@@ -13,30 +14,42 @@ import argparse
 import logging
 import sys
 
-PACKAGES = ("scoring", "api", "monitoring")
-PLAIN = "%(message)s"
+PACKAGES = ("scoring", "serving", "api", "monitoring", "cluster")
+PLAIN = "%(message)s"  # INFO and below; warnings and errors say their level first ("WARNING: ...")
 DETAILED = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class _Handler(logging.StreamHandler):
-    """The handler `setup_logging` adds: writes to the current `sys.stderr` (redirections and test
-    captures included) and is recognised, so that calling `setup_logging` twice does not double lines."""
+    """The handler `setup_logging` adds: writes to the current `sys.stderr` (or `sys.stdout`; redirections
+    and test captures included) and is recognised, so that calling `setup_logging` twice does not double lines."""
+
+    def __init__(self, to_stdout: bool = False):
+        self._to_stdout = to_stdout
+        super().__init__()
 
     @property
     def stream(self):
-        return sys.stderr
+        return sys.stdout if self._to_stdout else sys.stderr
 
     @stream.setter
     def stream(self, value) -> None:  # StreamHandler sets it; the current sys.stderr is used instead
         pass
 
 
-def setup_logging(*, verbose: bool = False, quiet: bool = False) -> None:
-    """Show the project's log records on stderr at the level the command line asked for."""
+class _PlainFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return f"{record.levelname}: {text}" if record.levelno >= logging.WARNING else text
+
+
+def setup_logging(*, verbose: bool = False, quiet: bool = False, to_stdout: bool = False,
+                  also: tuple[str, ...] = ()) -> None:
+    """Show the project's log records (and those of the loggers `also`, e.g. a command's own) on
+    stderr (`to_stdout`: stdout) at the level the command line asked for."""
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
-    handler = _Handler()
-    handler.setFormatter(logging.Formatter(DETAILED if verbose else PLAIN))
-    for name in PACKAGES:
+    handler = _Handler(to_stdout)
+    handler.setFormatter(logging.Formatter(DETAILED) if verbose else _PlainFormatter(PLAIN))
+    for name in PACKAGES + also:
         logger = logging.getLogger(name)
         for old in [h for h in logger.handlers if isinstance(h, _Handler)]:
             logger.removeHandler(old)
@@ -44,9 +57,12 @@ def setup_logging(*, verbose: bool = False, quiet: bool = False) -> None:
         logger.setLevel(level)
 
 
-def add_verbose(parser: argparse.ArgumentParser) -> None:
-    """The `--verbose` option of every command line (pass `args.verbose` to `setup_logging`)."""
-    parser.add_argument("-v", "--verbose", action="store_true", help="show every log record, with time and module")
+def add_logging_options(parser: argparse.ArgumentParser, quiet_help: str = "warnings and errors only") -> None:
+    """`-q/--quiet` and `-v/--verbose`, the logging options of every command line (one or the other;
+    pass `args.quiet` and `args.verbose` to `setup_logging`)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-q", "--quiet", action="store_true", help=quiet_help)
+    group.add_argument("-v", "--verbose", action="store_true", help="show every log record, with time and module")
 
 
 def plain_warnings(program: str) -> None:

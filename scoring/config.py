@@ -1,14 +1,20 @@
 """Paths and per-deployment settings, in one place.
 
 Paths are resolved from the project root so that every entry point works from any working
-directory. What differs per deployment is read from the environment *when asked for*, never at
-import time, so tests can set variables after importing.
+directory. What differs per deployment is one `pydantic-settings` object, `Settings`, whose fields
+are the environment variables of the README (same names); it is read *when asked for*
+(`settings()`), never at import time, so tests can set variables after importing. The getters
+below (`model_dir()`, `log_path()`, ...) are what the packages call.
 """
 
 from __future__ import annotations
 
-import os
+import socket
 from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATASETS_DIR = PROJECT_ROOT / "datasets"
@@ -29,76 +35,92 @@ DEFAULT_SYNTHETIC_APPLICANTS = 30_000
 DEFAULT_SEED = 42
 
 
-def model_dir() -> Path:
-    """Model artifacts folder: `MODEL_DIR` or `models/`."""
-    return Path(os.environ.get("MODEL_DIR") or MODELS_DIR)
-
-
-# The feature store of known applicants (scoring/store.py), next to the model artifacts by default.
-FEATURE_STORE_FILE = "feature_store.sqlite"
-
-
-def feature_store_path(model_directory: str | Path | None = None) -> Path:
-    """Feature store file: `FEATURE_STORE`, or `feature_store.sqlite` in `model_directory` (default `model_dir()`)."""
-    given = os.environ.get("FEATURE_STORE")
-    if given:
-        return Path(given)
-    return Path(model_directory if model_directory is not None else model_dir()) / FEATURE_STORE_FILE
-
-
-def log_path() -> Path:
-    """Prediction log: `LOG_PATH` or `logs/predictions.log`."""
-    return Path(os.environ.get("LOG_PATH") or DEFAULT_LOG_PATH)
-
-
-def server_address() -> tuple[str, int]:
-    """Host and port of the app: `HOST` / `PORT` or 0.0.0.0:7860."""
-    return os.environ.get("HOST") or DEFAULT_HOST, int(os.environ.get("PORT") or DEFAULT_PORT)
-
-
-# --- Prediction log (api/logger.py; see the README's "Prediction log" section) ------------------
-
 # Seconds a record may wait in memory before the writer appends it: a `kill -9` loses at most this much.
 DEFAULT_LOG_INTERVAL = 0.05
 DEFAULT_LOG_MAX_AGE_DAYS = 30.0  # rotated files whose last record is older are deleted
 DEFAULT_LOG_MAX_TOTAL_MB = 600.0  # the log and its rotated files together (50 MB x 11 files fit)
 LOG_SYNC_MODES = ("0", "1", "fsync")
+# The feature store of known applicants (scoring/store.py), next to the model artifacts by default.
+FEATURE_STORE_FILE = "feature_store.sqlite"
+
+
+class Settings(BaseSettings):
+    """Every per-deployment setting, read from the environment (the variable is the field's name in
+    capitals; an empty variable counts as unset)."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, env_ignore_empty=True, extra="ignore")
+
+    model_dir: Path = Field(MODELS_DIR, description="MODEL_DIR: the model artifacts folder")
+    feature_store: Path | None = Field(None, description="FEATURE_STORE: the feature store file "
+                                                         "(default: feature_store.sqlite in the model folder)")
+    log_path: Path = Field(DEFAULT_LOG_PATH, description="LOG_PATH: the prediction log")
+    host: str = Field(DEFAULT_HOST, description="HOST: the interface the app listens on")
+    port: int = Field(DEFAULT_PORT, ge=1, le=65535, description="PORT: the app's port")
+    # "0": a background writer (~50 ms in memory); "1": each call written before it is answered;
+    # "fsync": written and fsync'd before it is answered.
+    log_sync: Literal["0", "1", "fsync"] = Field("0", description="LOG_SYNC: " + " / ".join(LOG_SYNC_MODES))
+    log_max_age_days: float = Field(DEFAULT_LOG_MAX_AGE_DAYS, gt=0, description="LOG_MAX_AGE_DAYS")
+    log_max_total_mb: float = Field(DEFAULT_LOG_MAX_TOTAL_MB, gt=0, description="LOG_MAX_TOTAL_MB")
+    replica_id: str | None = Field(None, description="REPLICA_ID: which replica wrote a log record (default: host)")
+
+    @field_validator("log_sync", mode="before")
+    @classmethod
+    def _sync_word(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
+def settings() -> Settings:
+    """The settings as the environment says now; a wrong value raises ValueError naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first.get("loc") else "setting"
+        raise ValueError(f"{name}={first.get('input')!r}: {first.get('msg')}") from None
+
+
+def model_dir() -> Path:
+    """Model artifacts folder: `MODEL_DIR` or `models/`."""
+    return settings().model_dir
+
+
+def feature_store_path(model_directory: str | Path | None = None) -> Path:
+    """Feature store file: `FEATURE_STORE`, or `feature_store.sqlite` in `model_directory` (default `model_dir()`)."""
+    given = settings().feature_store
+    if given is not None:
+        return given
+    return Path(model_directory if model_directory is not None else model_dir()) / FEATURE_STORE_FILE
+
+
+def log_path() -> Path:
+    """Prediction log: `LOG_PATH` or `logs/predictions.log`."""
+    return settings().log_path
+
+
+def server_address() -> tuple[str, int]:
+    """Host and port of the app: `HOST` / `PORT` or 0.0.0.0:7860."""
+    current = settings()
+    return current.host, current.port
 
 
 def log_sync() -> str:
     """`LOG_SYNC`: "0" (default: a background writer, ~50 ms in memory), "1" (each call written before it is
     answered) or "fsync" (written and fsync'd before it is answered)."""
-    value = (os.environ.get("LOG_SYNC") or "0").strip().lower()
-    if value not in LOG_SYNC_MODES:
-        raise ValueError(f"LOG_SYNC={value!r}: expected one of {', '.join(LOG_SYNC_MODES)}")
-    return value
-
-
-def _positive(name: str, default: float) -> float:
-    text = os.environ.get(name)
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{name}={text!r}: expected a positive number") from None
-    if not value > 0:
-        raise ValueError(f"{name}={text!r}: expected a positive number")
-    return value
+    return settings().log_sync
 
 
 def log_max_age_days() -> float:
     """`LOG_MAX_AGE_DAYS`: rotated log files whose last record is older are deleted (default 30)."""
-    return _positive("LOG_MAX_AGE_DAYS", DEFAULT_LOG_MAX_AGE_DAYS)
+    return settings().log_max_age_days
 
 
 def log_max_total_mb() -> float:
     """`LOG_MAX_TOTAL_MB`: the log and its rotated files together stay under this size (default 600)."""
-    return _positive("LOG_MAX_TOTAL_MB", DEFAULT_LOG_MAX_TOTAL_MB)
+    return settings().log_max_total_mb
 
 
 def replica_id() -> str:
     """`REPLICA_ID`, or the host name: which app replica wrote a log record."""
-    import socket
 
-    return (os.environ.get("REPLICA_ID") or socket.gethostname() or "replica")[:100]
+
+    return (settings().replica_id or socket.gethostname() or "replica")[:100]

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scoring.child_index import ChildIndex
 from scoring.schema import (
     APPLICATION_TEST,
     APPLICATION_TRAIN,
@@ -105,7 +106,7 @@ def parse_numbers(cells: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray
     of the cells that hold something other than a number (text such as ``"lots"``).
 
     The one rule for a numeric cell, used by loading (`read_table`, `coerce_table`) and by the
-    batch's row checks (`api.batch_check`): missing is fine, text is refused.
+    batch's row checks (`serving.batch_check`): missing is fine, text is refused.
     """
     cells = cells if isinstance(cells, pd.Series) else pd.Series(cells)
     values = pd.to_numeric(cells, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
@@ -244,11 +245,14 @@ class Tables:
         Child rows come grouped by applicant, each applicant's in their order (`ChildIndex`: build
         one to restrict the same tables many times).
         """
-        from scoring.child_index import ChildIndex
-
         ids = np.unique(np.asarray(list(ids) if not hasattr(ids, "__len__") else ids, dtype="int64"))
         application = self.application.loc[self.application[ID_COLUMN].isin(ids)].reset_index(drop=True)
-        return Tables(application=application, **ChildIndex(self).children(ids))
+        return Tables.from_index(application, ChildIndex(self))
+
+    @classmethod
+    def from_index(cls, application: pd.DataFrame, index: ChildIndex) -> Tables:
+        """The tables of the applicants of `application`: its rows as given, their child rows by key."""
+        return cls(application=application, **index.children(np.unique(application[ID_COLUMN].to_numpy(np.int64))))
 
     def items(self) -> list[tuple[str, pd.DataFrame | None]]:
         """(Kaggle table name, frame) for the application table and the six child tables."""

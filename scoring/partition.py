@@ -1,6 +1,6 @@
 """Write the seven tables as a partitioned Parquet dataset, co-partitioned by applicant.
 
-Layout (what `scoring.cluster` reads):
+Layout (what `cluster` reads):
 
     OUT/_partitioning.json            {"key": "SK_ID_CURR", "parts": N, "rule": "SK_ID_CURR % parts",
                                        "tables": {table: rows}, "source": {...}}
@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scoring import config
-from scoring.cli import add_verbose, setup_logging
+from scoring import config, synthetic
+from scoring.cli import add_logging_options, setup_logging
 from scoring.data import DataError, Tables, find_table, read_table
 from scoring.schema import (
     APPLICATION_TEST,
@@ -130,7 +130,6 @@ def convert_dir(data_dir: str | Path, out: str | Path, parts: int = DEFAULT_PART
 def write_twin(out: str | Path, parts: int = DEFAULT_PARTS, *, applicants: int, seed: int,
                test_applicants: int = 0, progress: bool = False) -> dict:
     """Generate the synthetic twin and write it as the layout (with its true default probability)."""
-    from scoring import synthetic
 
     twin = synthetic.generate(applicants, seed, progress=progress, test_applicants=test_applicants)
     app = twin.tables.application
@@ -152,8 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-applicants", type=int, default=0,
                         help="twin applicants of application_test, without TARGET (default %(default)s)")
     parser.add_argument("--seed", type=int, default=config.DEFAULT_SEED, help="twin seed (default %(default)s)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    add_verbose(parser)
+    add_logging_options(parser, quiet_help="warnings and errors only, no progress bars")
     args = parser.parse_args(argv)
     setup_logging(verbose=args.verbose, quiet=args.quiet)
     if args.parts < 1:

@@ -1,8 +1,8 @@
 """How close the synthetic twin's application table is to a real extract, column by column (PSI).
 
 `column_psi` bins a real column by its deciles (categorical: by category), missing values as one
-more bin, and compares the twin with it using `monitoring.drift.psi`. `quantile_table` computes the
-marginals that `scoring.synthetic` maps some twin columns onto (`scoring/twin_marginals.py`, written by
+more bin, and compares the twin with it using `scoring.stability.psi`. `quantile_table` computes the
+marginals that `scoring.synthetic` maps some twin columns onto (`scoring/synthetic/marginals.json`, written by
 `python -m scoring.realism --real DIR --write`): only per-column quantiles, no applicant's row.
 """
 
@@ -10,24 +10,26 @@ from __future__ import annotations
 
 import argparse
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from scoring import synthetic
+from scoring.cli import add_logging_options, setup_logging
+from scoring.data import read_application_file
+from scoring.stability import psi
+from scoring.synthetic.marginals import MARGINALS_FILE, real_quantiles, write_marginals
 
 PSI_LIMIT = 0.1
 QUANTILE_LEVELS = 200
 # Never mapped: their values carry structure (the 365243 sentinel of pensioners, the age that
 # bounds every other DAYS_ column) that a rank map would break.
 STRUCTURAL = ("DAYS_EMPLOYED", "DAYS_BIRTH")  # the twin's values are mapped onto this many real quantiles (0.5 % each)
-MARGINALS_FILE = Path(__file__).with_name("twin_marginals.py")
 
 
 def column_psi(real: pd.Series, twin: pd.Series, bins: int = 10) -> float:
     """PSI of a twin column against the real one: real deciles (or categories) plus a missing bin."""
-    from monitoring.drift import psi  # the one PSI of the project (monitoring owns it)
-
     if real.dtype.kind not in "biuf":
         r, t = real.astype(object).fillna("<NA>"), twin.astype(object).fillna("<NA>")
         cats = sorted(set(r) | set(t), key=str)
@@ -59,15 +61,14 @@ def quantile_table(real: pd.DataFrame, columns: list[str]) -> dict[str, list[flo
 
 
 def main(argv: list[str] | None = None) -> int:
-    from scoring import synthetic
-    from scoring.data import read_application_file
-
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--real", type=Path, required=True, help="application_train file of a real extract")
     parser.add_argument("--applicants", type=int, default=20_000, help="twin size (default: %(default)s)")
     parser.add_argument("--write", action="store_true",
                         help=f"write the quantiles of the columns over {PSI_LIMIT} (raw twin) to {MARGINALS_FILE.name}")
+    add_logging_options(parser)
     args = parser.parse_args(argv)
+    setup_logging(verbose=args.verbose, quiet=args.quiet)
     real = read_application_file(args.real)
     twin = synthetic.generate(args.applicants, 42, progress=False).tables.application
     table = psi_by_column(real, twin)
@@ -77,17 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         building = ("_AVG", "_MODE", "_MEDI")  # heaped on a few values, many missing: all mapped
         numeric = [c for c in table.index
                    if real[c].dtype.kind in "biuf" and (table[c] >= 0.04 or c.endswith(building))]
-        from scoring import twin_marginals
-
-        columns = sorted((set(numeric) | set(twin_marginals.QUANTILES)) - set(STRUCTURAL))
-        lines = []
-        for column, values in quantile_table(real, columns).items():
-            wrapped = textwrap.wrap(", ".join(repr(v) for v in values), 110)
-            lines += [f"    {column!r}: [", *(f"        {w}" for w in wrapped), "    ],"]
-        MARGINALS_FILE.write_text(
-            '"""Real marginals the twin maps some application columns onto (per-column quantiles only).\n\n'
-            'Written by `python -m scoring.realism --real .../application_train.csv.gz --write`.\n"""\n\n'
-            "QUANTILES: dict[str, list[float]] = {\n" + "\n".join(lines) + "\n}\n", encoding="utf-8")
+        columns = sorted((set(numeric) | set(real_quantiles())) - set(STRUCTURAL))
+        write_marginals(quantile_table(real, columns))
         print(f"wrote {len(columns)} columns to {MARGINALS_FILE}")
     return 0
 

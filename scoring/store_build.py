@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scoring import config
+from scoring import config, synthetic
+from scoring.artifacts import model_version_of
 from scoring.data import (
     DataError,
     Tables,
@@ -179,7 +180,6 @@ def kaggle_tables(data_dir: str | Path, *, progress: bool = True) -> Tables:
 
 def twin_tables(applicants: int, seed: int, *, progress: bool = True) -> Tables:
     """The synthetic twin (`applicants`, `seed`) with its application_test applicants."""
-    from scoring import synthetic
 
     twin = synthetic.generate(applicants, seed, progress=progress, test_applicants=synthetic.DEFAULT_TEST_APPLICANTS)
     return with_test_applicants(twin.tables, twin.test_application)
@@ -190,7 +190,6 @@ def twin_tables(applicants: int, seed: int, *, progress: bool = True) -> Tables:
 
 def model_identity(model_dir: str | Path) -> tuple[str, list[str], dict[str, Any]]:
     """(model_version, features, data_source of metrics.json) of a model folder, without loading the model."""
-    from scoring.artifacts import model_version_of
 
     model_dir = Path(model_dir)
     try:
@@ -233,7 +232,7 @@ def open_default_store(model_dir: str | Path | None = None, *, build: bool = Tru
     """
     model_dir = Path(model_dir if model_dir is not None else config.model_dir())
     path = config.feature_store_path(model_dir)
-    explicit = bool(os.environ.get("FEATURE_STORE"))
+    explicit = config.settings().feature_store is not None
     try:
         version, features, source = model_identity(model_dir)
     except StoreError as exc:

@@ -20,8 +20,8 @@ import xgboost as xgb
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from scoring import config
-from scoring.artifacts import write_artifacts
+from scoring import config, data, datadir, features, synthetic
+from scoring.config import FEATURE_STORE_FILE
 from scoring.cost import best_threshold, business_cost, confusion_at
 from scoring.evaluation import (
     MIN_DEFAULTS,
@@ -35,7 +35,9 @@ from scoring.evaluation import (
 )
 from scoring.fairness import GENDER_PATTERN, fairness_audit
 from scoring.plots import PLOT_FILES, chart_images
+from scoring.publish import write_model
 from scoring.reference import build_reference, served_matrix, template_of, template_row
+from scoring.report import build_report
 from scoring.schema import (
     APPLICATION_TEST,
     EXT_SOURCE_1,
@@ -46,6 +48,8 @@ from scoring.schema import (
     UI_FEATURE_NAMES,
     feature_label,
 )
+from scoring.store_build import build_store, with_test_applicants
+from scoring.tracking import log_training_run
 from scoring.tuning import CANDIDATES, baseline_scores, tune
 
 log = logging.getLogger(__name__)
@@ -282,8 +286,6 @@ def train_model(
 def load_training_frame(data_dir: Path, *, seed: int, applicants: int, quiet: bool = False):
     """Features, target, true probability (synthetic only), a description of the source, and the tables
     of the feature store (the training applicants and the application_test ones; None for a features table)."""
-    from scoring import data, datadir, features, synthetic
-    from scoring.store_build import with_test_applicants
 
     given = datadir.training_source(data_dir)  # a features table with TARGET, the Kaggle tables, or nothing
     if given.kind == datadir.FEATURES:
@@ -328,7 +330,6 @@ def run_training(data_dir: Path, model_dir: Path, cfg: TrainConfig, *, applicant
     With `compare_variant`, a model without the gender features (same hyperparameters) is trained
     too, for the report's comparison. With `tracking`, the run is recorded with MLflow.
     """
-    from scoring.report import build_report
 
     started = time.perf_counter()
     frame, target, true_probability, source, store_tables = load_training_frame(
@@ -351,22 +352,17 @@ def run_training(data_dir: Path, model_dir: Path, cfg: TrainConfig, *, applicant
         PLOT_FILES[0]: images["roc"],
         PLOT_FILES[1]: images["cost"],
     }
-    manifest = write_artifacts(model_dir, model=result.model, features=result.features, threshold=result.threshold,
+    manifest = write_model(model_dir, model=result.model, features=result.features, threshold=result.threshold,
                                metrics=result.metrics, reference=result.reference, extra_files=extra)
     for warning in result.metrics["warnings"]:
-        log.warning("WARNING [%s]: %s", warning["code"], warning["message"])
-    from scoring.config import FEATURE_STORE_FILE
+        log.warning("[%s] %s", warning["code"], warning["message"])
 
     store_path = model_dir / FEATURE_STORE_FILE
     store_path.unlink(missing_ok=True)  # the previous model's: neither logged to MLflow nor kept stale
     if tracking:
-        from scoring.tracking import log_training_run
-
         run = log_training_run(model_dir, result, cfg, manifest, quiet=quiet)
         result.metrics["mlflow"] = run
     if feature_store and store_tables is not None:
-        from scoring.store_build import build_store
-
         _log(f"writing the feature store of the known applicants to {store_path}", quiet)
         build_store(store_tables, frame, result.features, manifest["model_version"], store_path,
                     progress=not quiet, info={"source": {k: v for k, v in source.items() if k != "row_counts"}})

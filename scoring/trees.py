@@ -1,6 +1,6 @@
 """The trees of a binary:logistic XGBoost model as numpy arrays, read through the public JSON dump.
 
-One reader for what needs the model's own splits: the exact TreeSHAP of `api/treeshap.py` and the
+One reader for what needs the model's own splits: the exact TreeSHAP of `serving/treeshap.py` and the
 split-probing rows of the ONNX parity check (`scoring/onnx_export.py`).
 """
 

@@ -19,8 +19,8 @@ from scoring.synthetic.draws import (
     round_to,
     with_nans,
 )
+from scoring.synthetic.marginals import real_quantiles
 from scoring.tables import BUILDING_COLUMNS, CATEGORIES, DAYS_SENTINEL, DOCUMENT_FLAGS
-from scoring.twin_marginals import QUANTILES
 
 
 @dataclass
@@ -242,7 +242,7 @@ def draw_applicants(rng: np.random.Generator, n: int, first_id: int) -> Applican
 
     # Columns whose simulated shape missed the real one (heaped amounts, one density per region,
     # building scores on a few values): their values are mapped, rank for rank, onto real quantiles.
-    for col, quantiles in QUANTILES.items():
+    for col, quantiles in real_quantiles().items():
         d[col] = map_to_quantiles(np.asarray(d[col], dtype=float), quantiles)
 
     d[TARGET_COLUMN] = np.zeros(n, dtype="int64")  # drawn once the child tables are known

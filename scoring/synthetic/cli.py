@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from scoring import config
-from scoring.cli import add_verbose, setup_logging
+from scoring.cli import add_logging_options, setup_logging
 from scoring.schema import APPLICATION_TEST, TARGET_COLUMN
 from scoring.synthetic.twin import generate, write_tables
 from scoring.tables import table_file_name
@@ -34,8 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         "--test-applicants", type=int, default=DEFAULT_TEST_APPLICANTS,
         help="rows of application_test.csv, without TARGET (default %(default)s; 0 = no test file)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    add_verbose(parser)
+    add_logging_options(parser, quiet_help="warnings and errors only, no progress bars")
     args = parser.parse_args(argv)
     setup_logging(verbose=args.verbose, quiet=args.quiet)
     if args.applicants < 1 or args.test_applicants < 0:

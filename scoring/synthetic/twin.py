@@ -11,6 +11,7 @@ import pandas as pd
 
 from scoring import config
 from scoring.data import FIELD_OF_TABLE, Tables
+from scoring.features import application_features
 from scoring.schema import ID_COLUMN, TARGET_COLUMN
 from scoring.synthetic.applicants import draw_applicants
 from scoring.synthetic.bureau import draw_bureau
@@ -35,7 +36,6 @@ class SyntheticData:
 
 def _application_risk_inputs(app: pd.DataFrame) -> pd.DataFrame:
     """The application-level inputs of the risk function, computed as scoring.features does."""
-    from scoring.features import application_features
 
     return application_features(app)
 

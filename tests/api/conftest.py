@@ -10,12 +10,12 @@ from fastapi.testclient import TestClient
 
 from api.app import gated
 from api.logger import PredictionLogger
-from api.predictor import Predictor
 from api.rest import create_api
 from api.scoring_service import ScoringService
 from scoring import config
 from scoring.schema import MANIFEST_FILE, UI_FEATURE_NAMES
 from scoring.store import FeatureStore
+from serving.predictor import Predictor
 from tests.api.fixture_model import build_model_dir
 from tests.helpers import free_port, launched
 

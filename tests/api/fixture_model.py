@@ -14,7 +14,7 @@ import pandas as pd
 import xgboost as xgb
 
 from scoring import schema
-from scoring.artifacts import write_artifacts
+from scoring.publish import write_model
 from scoring.reference import build_reference
 
 EXTRA_FEATURES = ("DAYS_BIRTH", "AMT_CREDIT", "AMT_INCOME_TOTAL", "NAME_EDUCATION_TYPE_Academic degree",
@@ -68,7 +68,7 @@ def build_model_dir(model_dir: Path, *, n: int = 3000, seed: int = 0, n_estimato
     model.fit(frame, target)
     scores = model.predict_proba(frame)[:, 1]
     threshold = float(np.quantile(scores, 0.7))
-    write_artifacts(
+    write_model(
         model_dir,
         model=model,
         features=list(frame.columns),

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from api.logger import PredictionLogger
 from api.rest import create_api
 from api.scoring_service import ScoringService
-from api.validation import MAX_BATCH_ROWS
 from scoring import schema
+from serving.validation import MAX_BATCH_ROWS
 from tests.api.conftest import VALID
 
 
@@ -162,7 +162,7 @@ def test_batch_refusals(client: TestClient) -> None:
 def test_an_oversized_body_is_refused_with_413_without_reading_it_all(
         client: TestClient, service: ScoringService) -> None:
     from api.middleware import DEFAULT_BODY_LIMIT
-    from api.validation import MAX_BODY_BYTES
+    from serving.validation import MAX_BODY_BYTES
 
     huge = b'{"rows": [' + b" " * (MAX_BODY_BYTES + 10) + b"]}"
     resp = client.post("/api/predict/batch", content=huge)

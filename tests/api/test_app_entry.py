@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 import api.app
+import api.seed
 import app_gradio
-from api.predictor import Predictor
 from scoring import schema
+from serving.predictor import Predictor
 from tests.api.conftest import VALID
 
 
@@ -21,7 +22,7 @@ def fresh_service(model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("MODEL_DIR", str(model_dir))
     monkeypatch.setenv("LOG_PATH", str(tmp_path / "p.log"))
     monkeypatch.setattr(api.app, "_service", None)
-    monkeypatch.setattr(app_gradio, "_standalone", None)
+    monkeypatch.setattr(api.seed, "_standalone", None)
     yield
     if api.app._service is not None:
         api.app._service.logger.close()
@@ -40,9 +41,9 @@ def test_predict_credit_score_takes_the_eleven_form_features(fresh_service, pred
 def test_imported_alone_it_loads_one_predictor_and_starts_no_logger(fresh_service) -> None:
     writers = {t for t in threading.enumerate() if t.name == "prediction-log-writer"}
     app_gradio.predict_credit_score(*VALID.values())
-    first = app_gradio._standalone
+    first = api.seed._standalone
     app_gradio.predict_credit_score(*VALID.values())
-    assert first is not None and app_gradio._standalone is first  # loaded once
+    assert first is not None and api.seed._standalone is first  # loaded once
     assert api.app.loaded_service() is None  # no service, hence no logger thread
     assert {t for t in threading.enumerate() if t.name == "prediction-log-writer"} == writers
 
@@ -50,14 +51,14 @@ def test_imported_alone_it_loads_one_predictor_and_starts_no_logger(fresh_servic
 def test_with_a_server_running_it_uses_the_server_predictor(fresh_service, service, monkeypatch) -> None:
     monkeypatch.setattr(api.app, "_service", service)
     score, _ = app_gradio.predict_credit_score(*VALID.values())
-    assert app_gradio._standalone is None and app_gradio._checked[0] is service.predictor
+    assert api.seed._standalone is None and api.seed._checked[0] is service.predictor
     assert score == service.predictor.score(VALID)
 
 
 def test_predict_credit_score_without_a_model_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODEL_DIR", str(tmp_path / "none"))
     monkeypatch.setattr(api.app, "_service", None)
-    monkeypatch.setattr(app_gradio, "_standalone", None)
+    monkeypatch.setattr(api.seed, "_standalone", None)
     with pytest.raises(RuntimeError, match="no model loaded: .*none"):
         app_gradio.predict_credit_score(*VALID.values())
     assert api.app.loaded_service() is None

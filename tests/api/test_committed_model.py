@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from api.predictor import Predictor
-from api.validation import Validator
 from scoring import config, schema
+from serving.predictor import Predictor
+from serving.validation import Validator
 from tests.api.conftest import VALID
 
 

@@ -2,7 +2,7 @@
 the log's source and applicant_id, the adviser's decision and the applicant's letter.
 
 The exactness tests use the committed model and a store of a small twin built for it: a dossier's
-score equals batch scoring (`api.batch.score_file`, what `inference.py` runs) of the same tables,
+score equals batch scoring (`serving.batch.score_file`, what `inference.py` runs) of the same tables,
 and a what-if equals scoring the edited raw application row through `build_features`.
 """
 
@@ -19,9 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import gated
-from api.batch import score_file
 from api.logger import PredictionLogger
-from api.predictor import Predictor
 from api.rest import create_api
 from api.scoring_service import ScoringService
 from scoring import config, schema
@@ -29,6 +27,8 @@ from scoring.data import Tables
 from scoring.features import align_features, build_features
 from scoring.store import FeatureStore
 from scoring.synthetic import write_tables
+from serving.batch import score_file
+from serving.predictor import Predictor
 from tests.api.conftest import VALID
 
 

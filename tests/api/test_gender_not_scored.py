@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+import api.seed
 import app_gradio
 from api.app import gated
 from api.logger import PredictionLogger
-from api.predictor import Predictor
 from api.rest import create_api
 from api.scoring_service import ScoringService
 from api.ui import build_ui
 from scoring import schema
+from serving.predictor import Predictor
 from tests.api.conftest import VALID
 from tests.api.fixture_model import build_model_dir
 
@@ -49,7 +50,7 @@ def test_gender_is_accepted_logged_and_never_scored(svc: ScoringService, monkeyp
     svc.logger.flush()
     logged = [json.loads(x)["input"] for x in svc.logger.path.read_text().splitlines()]
     assert logged[0][schema.GENDER_F] == 1 and logged[1][schema.GENDER_M] == 1  # recorded for fairness monitoring
-    monkeypatch.setattr(app_gradio, "loaded_service", lambda: svc)
+    monkeypatch.setattr(api.seed, "loaded_service", lambda: svc)
     args = list(VALID.values())
     assert app_gradio.predict_credit_score(*args)[0] == pytest.approx(scores[0]["score"], abs=1e-6)
     args[7], args[8] = 1, 0

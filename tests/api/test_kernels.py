@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import xgboost as xgb
 
-import api.backends
-from api import kernels
-from api.backends import NUMBA, ONNXRUNTIME, XGBOOST
-from api.kernels import CompiledTrees
-from api.predictor import Predictor
+import serving.backends
 from scoring.onnx_export import probing_rows
 from scoring.trees import read_trees, used_booster
+from serving import kernels
+from serving.backends import NUMBA, ONNXRUNTIME, XGBOOST
+from serving.kernels import CompiledTrees
+from serving.predictor import Predictor
 from tests.api.conftest import VALID
 from tests.api.test_treeshap import _data
 
@@ -81,7 +81,7 @@ def test_the_numba_batch_backend_matches_the_row_backend(predictor: Predictor) -
     batch = Predictor(predictor.artifacts, batch_backend=NUMBA)
     rows = np.repeat(predictor.template, 600, axis=0)
     rows *= np.random.default_rng(2).lognormal(0, 1, size=rows.shape).astype(np.float32)
-    assert batch.backends["batch"] == NUMBA and api.backends.ROW_BACKEND == NUMBA
+    assert batch.backends["batch"] == NUMBA and serving.backends.ROW_BACKEND == NUMBA
     assert np.array_equal(batch.score_matrix(rows),
                           np.array([predictor.score_row(rows[i:i + 1]) for i in range(600)], dtype=np.float32))
 

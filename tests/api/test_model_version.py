@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from api.predictor import Predictor
 from scoring.artifacts import model_version_of, sha256_of
 from scoring.schema import MANIFEST_FILE, METRICS_FILE, MODEL_FILE, ONNX_FILE, THRESHOLD_FILE
+from serving.predictor import Predictor
 
 
 @pytest.fixture()

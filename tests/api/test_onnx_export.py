@@ -14,12 +14,12 @@ import pytest
 
 import convert_to_onnx
 import scoring.onnx_export as onnx_export
-from api.backends import NUMBA, ONNXRUNTIME, XGBOOST
-from api.predictor import SMALL_BATCH_ROWS, Predictor
 from scoring import config
 from scoring.artifacts import ArtifactError, load_artifacts, record_derived_file, sha256_of
 from scoring.schema import MANIFEST_FILE, ONNX_FILE
 from scoring.trees import read_trees, used_booster
+from serving.backends import NUMBA, ONNXRUNTIME, XGBOOST
+from serving.predictor import SMALL_BATCH_ROWS, Predictor
 from tests.api.conftest import VALID
 
 

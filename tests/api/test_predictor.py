@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from api.predictor import Predictor, UnknownFeatureError
 from scoring import schema
 from scoring.artifacts import ArtifactError, sha256_of
+from serving.predictor import Predictor, UnknownFeatureError
 from tests.api.conftest import VALID
 from tests.api.fixture_model import make_frame
 
@@ -229,9 +229,9 @@ def test_rows_from_names_and_values_equal_rows_from_mappings(predictor: Predicto
 
 
 def test_the_plan_cache_stays_bounded(predictor: Predictor, monkeypatch: pytest.MonkeyPatch) -> None:
-    import api.predictor
+    import serving.predictor
 
-    monkeypatch.setattr(api.predictor, "MAX_CACHED_PLANS", 5)
+    monkeypatch.setattr(serving.predictor, "MAX_CACHED_PLANS", 5)
     for name in predictor.features[:20]:
         predictor.row({name: 0.0})
     assert len(predictor._plans) <= 5

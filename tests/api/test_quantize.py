@@ -10,8 +10,8 @@ import pytest
 
 import quantize_onnx
 import scoring.onnx_quantize as onnx_quantize
-from api.predictor import Predictor
 from scoring.schema import MANIFEST_FILE, ONNX_FILE
+from serving.predictor import Predictor
 
 
 @pytest.fixture()

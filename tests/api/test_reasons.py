@@ -8,12 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from api.predictor import Predictor
-from api.reasons import MAX_LISTED, N_REASONS, REST_LABEL, points_scale, sigmoid
 from api.scoring_service import ScoringService
 from api.ui import reasons_markdown
 from scoring import schema
 from scoring.explain_format import NNBSP, format_value, fr_money, fr_number, fr_percent, fr_points
+from serving.predictor import Predictor
+from serving.reasons import MAX_LISTED, N_REASONS, REST_LABEL, points_scale, sigmoid
 from tests.api.conftest import VALID
 from tests.api.fixture_model import make_frame
 
@@ -144,7 +144,7 @@ def test_recent_evaluations_are_kept_out_of_the_garbage_collector(predictor: Pre
     import gc
 
     from api.adviser import RecentEvaluations
-    from api.predictor import Prediction
+    from serving.predictor import Prediction
 
     form = predictor.predict(VALID)
     full = predictor.predict(dict(zip(predictor.features, predictor.template[0].tolist(), strict=True)))

@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 
 from api.app import gated
 from api.logger import PredictionLogger
-from api.predictor import Predictor
 from api.rest import REPORT_ROUTE, create_api
 from api.scoring_service import ScoringService
 from scoring.artifacts import sha256_of
 from scoring.schema import MANIFEST_FILE, REPORT_FILE
+from serving.predictor import Predictor
 
 REPORT = "<!doctype html><html><body><h1>Rapport du modèle</h1></body></html>".encode()
 

@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import api.seed
 import app_gradio
 from api.scoring_service import ScoringService
-from api.validation import FLOAT32_MAX, InputError
 from scoring import schema
 from scoring.schema import DOMAIN_RULES, domain_rule
+from serving.validation import FLOAT32_MAX, InputError
 from tests.api.conftest import VALID
 from tests.helpers import SHARED_SAMPLE
 
@@ -82,7 +83,7 @@ def test_real_applicants_through_the_batch_rules(real_features: pd.DataFrame, se
 
 def test_the_same_value_is_refused_by_the_api_the_batch_and_predict_credit_score(service: ScoringService, client,
                                                                                  monkeypatch) -> None:
-    monkeypatch.setattr(app_gradio, "loaded_service", lambda: service)
+    monkeypatch.setattr(api.seed, "loaded_service", lambda: service)
     bad = {schema.EXT_SOURCE_1: -0.05, schema.BUREAU_OVERDUE_MAX: -20000.0, schema.CARD_ATM_DRAWINGS: -1.0,
            schema.DOCUMENT_3: 2, schema.GENDER_F: 1}
     args = list(VALID.values())
@@ -102,7 +103,7 @@ def test_the_same_value_is_refused_by_the_api_the_batch_and_predict_credit_score
 ])
 def test_predict_credit_score_names_the_argument(service: ScoringService, monkeypatch, position: int, value: object,
                                                  arg: str) -> None:
-    monkeypatch.setattr(app_gradio, "loaded_service", lambda: service)
+    monkeypatch.setattr(api.seed, "loaded_service", lambda: service)
     args = list(VALID.values())
     args[position] = value
     with pytest.raises(ValueError, match=f"^{arg}"):
@@ -110,7 +111,7 @@ def test_predict_credit_score_names_the_argument(service: ScoringService, monkey
 
 
 def test_predict_credit_score_refuses_both_genders_and_both_educations(service: ScoringService, monkeypatch) -> None:
-    monkeypatch.setattr(app_gradio, "loaded_service", lambda: service)
+    monkeypatch.setattr(api.seed, "loaded_service", lambda: service)
     args = list(VALID.values())
     both_genders = args[:7] + [1, 1] + args[9:]
     with pytest.raises(ValueError, match="gender_female, gender_male"):

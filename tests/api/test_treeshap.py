@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import xgboost as xgb
 
-from api.predictor import Predictor
-from api.treeshap import TreeShap
 from scoring.onnx_export import probing_rows
 from scoring.trees import UnsupportedModel, read_trees, used_booster
+from serving.predictor import Predictor
+from serving.treeshap import TreeShap
 from tests.api.conftest import VALID
 
 TOLERANCE = 1e-5
@@ -94,11 +94,11 @@ def test_unsupported_models_are_refused() -> None:
 
 
 def test_a_too_large_table_is_left_to_xgboost(monkeypatch: pytest.MonkeyPatch) -> None:
-    import api.treeshap
+    import serving.treeshap
 
     x, y = _data(seed=6)
     model = xgb.XGBClassifier(n_estimators=5, max_depth=3, n_jobs=1).fit(x, y)
-    monkeypatch.setattr(api.treeshap, "MAX_TABLE_ENTRIES", 10)
+    monkeypatch.setattr(serving.treeshap, "MAX_TABLE_ENTRIES", 10)
     with pytest.raises(UnsupportedModel, match="too large"):
         TreeShap(read_trees(model.get_booster()))
 

@@ -9,10 +9,10 @@ import re
 import pytest
 
 from api.form_parts import FormRefusal, form_inputs, gauge_html, reasons_markdown, to_features
-from api.predictor import Predictor
 from api.scoring_service import ScoringService
 from api.ui import build_ui
 from scoring import schema
+from serving.predictor import Predictor
 from tests.api.conftest import VALID
 
 FORM_VALID = (0.45, 0.6, 0.55, "Supérieur", 2.0, True, "Homme", True, 0.0)

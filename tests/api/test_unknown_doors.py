@@ -13,19 +13,20 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+import api.seed
 import app_gradio
 from api.app import gated
-from api.batch import score_file
 from api.form_numbers import fr_input
 from api.form_parts import form_inputs
 from api.logger import PredictionLogger
-from api.predictor import Predictor
 from api.rest import create_api
 from api.scoring_service import ScoringService
 from api.ui import build_ui
 from scoring import schema
 from scoring.config import MODELS_DIR
 from scoring.store import FeatureStore
+from serving.batch import score_file
+from serving.predictor import Predictor
 from tests.api.conftest import store_for
 from tests.helpers import SHARED_SAMPLE
 
@@ -100,7 +101,7 @@ def test_the_json_api_scores_null_and_absent_as_missing_like_the_batch(real_serv
 
 
 def test_predict_credit_score_takes_none_as_unknown(real_service, real_features, monkeypatch) -> None:
-    monkeypatch.setattr(app_gradio, "loaded_service", lambda: real_service)
+    monkeypatch.setattr(api.seed, "loaded_service", lambda: real_service)
     ui = _ui_rows(real_features)
     expected = _batch_scores(real_service.predictor, ui)
     for (_, row), score in zip(ui.iterrows(), expected, strict=True):

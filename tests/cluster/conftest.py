@@ -44,7 +44,7 @@ def flat_dir(tmp_path_factory, twin):
 def local_cluster():
     """A real LocalCluster as `--cluster local:2x1.5GB` starts it (2 worker processes, 1 thread, no work stealing)."""
     pytest.importorskip("distributed")
-    from scoring.cluster import local_cluster as start
+    from cluster import local_cluster as start
 
     with start(2, "1.5GB") as cluster:
         yield cluster.scheduler_address

@@ -11,15 +11,15 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 import train
-from api.batch import score_file
-from api.predictor import Predictor
+from cluster.batch import score_on_cluster
+from cluster.features import feature_frame, open_layout
+from cluster.training import split_of
 from scoring import config, features
 from scoring.artifacts import load_artifacts
-from scoring.cluster.batch import score_on_cluster
-from scoring.cluster.features import feature_frame, open_layout
-from scoring.cluster.training import split_of
 from scoring.schema import ARTIFACT_FILES
 from scoring.training import TrainConfig, train_model
+from serving.batch import score_file
+from serving.predictor import Predictor
 from tests.cluster.conftest import PARTS, SCORE_TOLERANCE, SEED, read_parts
 
 pytestmark = pytest.mark.slow
@@ -98,7 +98,7 @@ def test_pin_holds_part_i_on_worker_i_modulo_their_number(local_cluster):
     import dask.dataframe as dd
     from distributed import Client, get_worker
 
-    from scoring.cluster import pin, worker_order
+    from cluster import pin, worker_order
 
     frame = dd.from_pandas(pd.DataFrame({"a": range(50)}), npartitions=6)
     with Client(local_cluster) as client:

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from api.predictor import Predictor
 from scoring import config
 from scoring.partition import write_twin
+from serving.predictor import Predictor
 from tests.cluster.conftest import read_parts
 from tests.helpers import PROJECT_ROOT, free_port
 

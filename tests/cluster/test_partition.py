@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cluster import ClusterError, connect, parse_spec
+from cluster.batch import input_files
+from cluster.features import open_layout
+from cluster.training import split_of
 from scoring import data, synthetic
-from scoring.cluster import ClusterError, connect, parse_spec
-from scoring.cluster.batch import input_files
-from scoring.cluster.features import open_layout
-from scoring.cluster.training import split_of
 from scoring.partition import PARTITIONING_FILE, convert_dir, main, part_name
 from scoring.tables import BUREAU_ID
 from tests.cluster.conftest import PARTS
@@ -99,7 +99,7 @@ def test_unreachable_scheduler_is_a_clear_error():
 
 
 def test_a_scheduler_without_workers_is_a_clear_error():
-    from scoring.cluster import local_cluster
+    from cluster import local_cluster
 
     with (local_cluster(0) as empty, pytest.raises(ClusterError, match="no Dask worker joined"),
           connect(empty.scheduler_address, timeout=1)):
@@ -112,7 +112,7 @@ def test_input_files(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     assert [p.name for p in input_files(tmp_path)] == ["a.parquet", "b.csv"]
     assert [p.name for p in input_files(f"{tmp_path}/*.csv")] == ["b.csv"]
-    from api.batch import BatchInputError
+    from serving.batch import BatchInputError
 
     with pytest.raises(BatchInputError, match="no .csv"):
         input_files(tmp_path / "empty*")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cluster.batch import _children_dir, drop_repeated, score_part
+from cluster.features import part_features
+from cluster.training import _with_split
 from scoring import config, features
-from scoring.cluster.batch import _children_dir, drop_repeated, score_part
-from scoring.cluster.features import part_features
-from scoring.cluster.training import _with_split
 from scoring.partition import TRUE_PROBABILITY_COLUMN, part_name
 from scoring.schema import TARGET_COLUMN
 from scoring.tuning import best_mean_round

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from api.batch import score_file
-from api.predictor import Predictor
+from cluster.batch import score_on_cluster
 from scoring import config
-from scoring.cluster.batch import score_on_cluster
+from serving.batch import score_file
+from serving.predictor import Predictor
 from tests.cluster.conftest import SCORE_TOLERANCE, read_parts
 
 pytestmark = pytest.mark.slow

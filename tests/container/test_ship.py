@@ -20,7 +20,7 @@ import pytest
 
 from tests.helpers import PROJECT_ROOT, free_port, launched
 
-PROJECT_PACKAGES = ("scoring", "api", "monitoring")
+PROJECT_PACKAGES = ("scoring", "serving", "api", "monitoring", "cluster")
 
 
 def _ship():
@@ -78,10 +78,10 @@ def test_dockerignore_is_generated_from_the_ship_list():
 
 def test_the_ship_list_holds_whole_packages_and_the_model():
     shipped = set(ship.files())
-    tracked = subprocess.run(["git", "ls-files", "scoring", "api", "models"], cwd=PROJECT_ROOT,
+    tracked = subprocess.run(["git", "ls-files", "scoring", "serving", "api", "models"], cwd=PROJECT_ROOT,
                              capture_output=True, text=True, check=True).stdout.split()
     python = {name for name in tracked if name.endswith(".py")}
-    assert python and python <= shipped  # sub-packages too (scoring/synthetic/, scoring/cluster/)
+    assert python and python <= shipped  # sub-packages too (scoring/synthetic/)
     assert "scoring/synthetic/__init__.py" in shipped and "scoring/synthetic/risk.py" in shipped
     manifest = json.loads((PROJECT_ROOT / "models" / "manifest.json").read_text())
     assert {f"models/{name}" for name in manifest["files"]} <= shipped
@@ -103,7 +103,7 @@ def test_every_dockerfile_copy_source_is_shipped():
 
 def test_every_module_the_app_can_import_is_shipped():
     reachable = reachable_files(PROJECT_ROOT / "app_gradio.py", PROJECT_ROOT)
-    assert {"api/app.py", "api/predictor.py", "scoring/reference.py", "scoring/schema.py"} <= reachable
+    assert {"api/app.py", "serving/predictor.py", "scoring/reference.py", "scoring/schema.py"} <= reachable
     assert reachable - set(ship.files()) == set()
 
 
@@ -153,3 +153,9 @@ def test_console_scripts_point_at_the_commands():
             assert module in modules, module  # a root script, installed as a top-level module
         assert re.search(rf"^def {function}\(", (_module_file(module, PROJECT_ROOT)
                                                  or PROJECT_ROOT / f"{module}.py").read_text(), re.M), target
+
+
+def test_the_data_files_the_app_reads_are_shipped():
+    from scoring.synthetic.marginals import MARGINALS_FILE  # the twin behind the default feature store
+
+    assert MARGINALS_FILE.relative_to(PROJECT_ROOT).as_posix() in set(ship.files())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from api.predictor import Predictor
 from scoring import config, synthetic
+from serving.predictor import Predictor
 
 
 @pytest.fixture(scope="session")

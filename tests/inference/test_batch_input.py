@@ -12,10 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 
 import inference
-from api.batch import BatchInputError, errors_path_for, score_file
 from scoring import config, data, features
 from scoring.child_index import ChildIndex
 from scoring.schema import ID_COLUMN
+from serving.batch import BatchInputError, errors_path_for, score_file
 from tests.helpers import PROJECT_ROOT
 from tests.inference.test_inference import read_scores, run_cli
 
@@ -71,9 +71,7 @@ def test_partial_application_file_is_still_applicants(predictor, tmp_path):
 
 def test_errors_file_name_is_the_documented_one():
     assert errors_path_for(PROJECT_ROOT / "out" / "scores.csv") == PROJECT_ROOT / "out" / "scores.errors.csv"
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Batch scoring"):]
-    section = section[:section.index("\n## ", 3)]
+    section = (PROJECT_ROOT / "docs" / "batch.md").read_text(encoding="utf-8")
     assert "`<output stem>.errors.csv`" in section and "`scores.errors.csv`" in section
     assert "<output>.errors.csv" not in section
     assert "<output stem>.errors.csv" in inference.__doc__ and "<output>.errors.csv" not in inference.__doc__
@@ -146,7 +144,7 @@ def test_child_index_gives_the_features_of_restrict(twin_dir):
         bureau_balance=tables.bureau_balance[tables.bureau_balance["SK_ID_BUREAU"].isin(bureau["SK_ID_BUREAU"])],
         **{name: getattr(tables, name)[getattr(tables, name)[ID_COLUMN].isin(ids)]
            for name in ("previous_application", "pos_cash", "installments", "credit_card")})
-    fast = index.restrict(app)
+    fast = data.Tables.from_index(app, index)
     for (name, got), (_, expected) in zip(fast.items()[1:], direct.items()[1:], strict=True):
         key = ["SK_ID_BUREAU", "MONTHS_BALANCE"] if name == "bureau_balance" else list(expected.columns[:2])
         pd.testing.assert_frame_equal(got.sort_values(key, kind="stable").reset_index(drop=True),

@@ -1,4 +1,4 @@
-"""Batch scoring (inference.py / api.batch): raw and features input, chunking, bad rows, bad files."""
+"""Batch scoring (inference.py / serving.batch): raw and features input, chunking, bad rows, bad files."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from api.batch import BatchInputError, detect_kind, score_file
 from scoring import data, features
 from scoring.schema import ID_COLUMN, LABEL_HIGH_RISK, LABEL_LOW_RISK
+from serving.batch import BatchInputError, detect_kind, score_file
 from tests.helpers import PROJECT_ROOT
 
 

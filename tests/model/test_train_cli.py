@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from api.predictor import Predictor
 from scoring.artifacts import load_artifacts, sha256_of
 from scoring.schema import ARTIFACT_FILES, MANIFEST_FILE, REPORT_FILE, UI_FEATURE_NAMES
+from serving.predictor import Predictor
 from tests.helpers import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
@@ -76,7 +76,7 @@ def test_train_on_real_extract(homecredit_sample, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     # 70 defaults: the audit says the figures cannot be trusted, on stderr and in metrics.json
     codes = {w["code"] for w in metrics["warnings"]}
-    assert "few_defaults" in codes and "WARNING [few_defaults]" in result.stderr
+    assert "few_defaults" in codes and "WARNING: [few_defaults]" in result.stderr
     assert metrics["rows"]["defaults"] < 100
     assert metrics["intervals"]["auc"]["high"] - metrics["intervals"]["auc"]["low"] > 0.1
     assert metrics["data_source"]["kind"] == "kaggle"

@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from api.predictor import Predictor
 from scoring import features, synthetic
 from scoring.schema import ID_COLUMN, TARGET_COLUMN, UI_FEATURE_NAMES
+from serving.predictor import Predictor
 from tests.helpers import PROJECT_ROOT
 
 

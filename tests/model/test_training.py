@@ -107,9 +107,9 @@ def test_single_class_target_is_refused(small_training):
 
 def test_reference_scores_are_what_the_service_computes(small_training, tmp_path):
     """The score reference of drift monitoring = the predictor's score for the form features."""
-    from api.predictor import Predictor
     from scoring.schema import UI_FEATURE_NAMES
     from scoring.training import served_scores
+    from serving.predictor import Predictor
 
     frame, _, _, _, result = small_training
     write_artifacts(tmp_path, model=result.model, features=result.features, threshold=result.threshold,

@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from api.predictor import Predictor
 from scoring import config, synthetic
 from scoring.features import align_features, build_features
 from scoring.schema import APPLICATION_TEST, FEATURES_FILE, ID_COLUMN, METRICS_FILE
 from scoring.store import FeatureStore
 from scoring.store_build import model_identity, open_default_store
+from serving.predictor import Predictor
 from tests.helpers import PROJECT_ROOT
 
 MODEL_FILES = ("manifest.json", "features.txt", "threshold.json", "metrics.json")

@@ -4,13 +4,13 @@ Gradio, the JSON API, batch inference and the benchmarks all go through `Predict
 
 One applicant: a numpy row prefilled with the training medians (`reference.json` `template`) is
 copied, the given features are written at precomputed column indices, and the row backend of
-`api/backends.py` scores it (a numba walk of the model's trees, `api/kernels.py`; without numba,
+`serving/backends.py` scores it (a numba walk of the model's trees, `serving/kernels.py`; without numba,
 ONNX Runtime on one thread when the folder holds a verified `best_model.onnx`; else XGBoost).
 Small batches go through the same backend, so a row scores bit for bit the same alone or with
 others; large batches go to the batch backend (XGBoost on every core; within 1e-6, same decisions).
-Reasons are exact TreeSHAP (`api/treeshap.py`, equal to XGBoost's `pred_contribs`), given in
+Reasons are exact TreeSHAP (`serving/treeshap.py`, equal to XGBoost's `pred_contribs`), given in
 log-odds and in points of default probability, restricted to the features the caller gave
-(`api/reasons.py`).
+(`serving/reasons.py`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,11 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from api.backends import (
+from scoring.artifacts import Artifacts, load_artifacts
+from scoring.reference import served_matrix
+from scoring.schema import EXCLUSIVE_GROUPS, ONNX_FILE, feature_label, label_for, prediction_for
+from scoring.trees import Trees, UnsupportedModel, read_trees, used_booster
+from serving.backends import (
     BATCH_BACKEND,
     NUMBA,
     ONNXRUNTIME,
@@ -37,13 +41,9 @@ from api.backends import (
     compiled_scorer,
     onnx_scorer,
 )
-from api.kernels import CompiledTrees
-from api.reasons import NO_REASONS, Reason, Reasons, reasons_of
-from api.treeshap import TreeShap
-from scoring.artifacts import Artifacts, load_artifacts
-from scoring.reference import served_matrix
-from scoring.schema import EXCLUSIVE_GROUPS, ONNX_FILE, feature_label, label_for, prediction_for
-from scoring.trees import Trees, UnsupportedModel, read_trees, used_booster
+from serving.kernels import CompiledTrees
+from serving.reasons import NO_REASONS, Reason, Reasons, reasons_of
+from serving.treeshap import TreeShap
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +266,7 @@ class Predictor:
         """Score one applicant given as {model feature: number}; missing features take the template.
 
         The score comes from the row backend either way; `explain` adds the exact TreeSHAP reasons
-        (`api.reasons.reasons_of`): the features in `given` (default: those in `features`) listed, in
+        (`serving.reasons.reasons_of`): the features in `given` (default: those in `features`) listed, in
         log-odds and in points of default probability, the others summed in one line. A bare form
         (11 features) lists its fields and sums the median-filled rest; a dossier's full row lists its
         `per_side` strongest factors each way (default N_REASONS), the others summed.
@@ -334,7 +334,7 @@ class Predictor:
 
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
         """Exact TreeSHAP contributions (log-odds), shape (rows, n_features + 1); the last column is the
-        bias (the base margin). One row: `api.treeshap` (its tables, read by numba or numpy); several: XGBoost's
+        bias (the base margin). One row: `serving.treeshap` (its tables, read by numba or numpy); several: XGBoost's
         `pred_contribs`."""
         if len(matrix) == 1:
             if self._shap is not None:

@@ -16,8 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from api.batch_read import Chunk
 from scoring.data import parse_numbers
+from serving.batch_read import Chunk
 
 _EMPTY_ID = -2
 _NOT_INTEGER_ID = -3

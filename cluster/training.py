@@ -2,7 +2,7 @@
 
 The same model settings (`TrainConfig.xgb_params`), threshold rule (`scoring.cost.best_threshold`
 on out-of-fold scores), reference (`scoring.reference.build_reference`) and writer
-(`scoring.artifacts.write_artifacts`) as the single process, so the app serves either model.
+(`scoring.publish.write_model`) as the single process, so the app serves either model.
 
 What differs, and why:
 - Rows are split by a hash of SK_ID_CURR and the seed (`split_of`), not by a stratified shuffle:
@@ -32,14 +32,14 @@ import xgboost as xgb
 import xgboost.dask  # noqa: F401 - xgb.dask
 from sklearn.metrics import roc_auc_score
 
+from cluster import connect, parse_spec, pin, worker_order
+from cluster.features import Layout, feature_frame, is_layout, open_layout
 from scoring import data
-from scoring.artifacts import write_artifacts
-from scoring.cluster import connect, parse_spec, pin, worker_order
-from scoring.cluster.features import Layout, feature_frame, is_layout, open_layout
 from scoring.cost import best_threshold, business_cost, confusion_at
 from scoring.evaluation import calibration
 from scoring.partition import TRUE_PROBABILITY_COLUMN, write_twin
 from scoring.plots import PLOT_FILES, cost_png, roc_png
+from scoring.publish import write_model
 from scoring.reference import build_reference, finite_or_none
 from scoring.schema import TARGET_COLUMN
 from scoring.training import TrainConfig, TrainResult, served_scores
@@ -95,7 +95,7 @@ def plain_model(dask_model: xgb.dask.DaskXGBClassifier, params: dict[str, Any]) 
 
 def _fit(client, rows, names: list[str], params: dict[str, Any], *, rounds: int, valid=None,
          early_stopping: int | None = None) -> xgb.dask.DaskXGBClassifier:
-    """`DaskXGBClassifier` on pinned partitions (`scoring.cluster.pin`): the same rows, the same model."""
+    """`DaskXGBClassifier` on pinned partitions (`cluster.pin`): the same rows, the same model."""
     workers = worker_order(client)
     model = xgb.dask.DaskXGBClassifier(n_estimators=rounds, early_stopping_rounds=early_stopping, **params)
     model.client = client
@@ -244,6 +244,6 @@ def run_cluster_training(data_dir: Path, model_dir: Path, cfg: TrainConfig, *, c
     model_dir = Path(model_dir)
     charts = {PLOT_FILES[0]: roc_png(result.holdout_target, result.holdout_scores, result.metrics["auc"]),
               PLOT_FILES[1]: cost_png(result.oof_target, result.oof_scores, result.threshold)}
-    write_artifacts(model_dir, model=result.model, features=result.features, threshold=result.threshold,
+    write_model(model_dir, model=result.model, features=result.features, threshold=result.threshold,
                     metrics=result.metrics, reference=result.reference, extra_files=charts)
     return result.metrics

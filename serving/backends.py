@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import xgboost as xgb
 
-from api import kernels
-from api.kernels import CompiledTrees
 from scoring.trees import Trees
+from serving import kernels
+from serving.kernels import CompiledTrees
 
 log = logging.getLogger(__name__)
 

@@ -57,7 +57,7 @@ def _probabilities(matrix, roots, first, feature, threshold, default_right, valu
 
 
 def _shap(x, edge_feature, edge_threshold, edge_left, nan_follows, n_edges, table, table_base, out):  # pragma: no cover
-    """TreeSHAP of row `x` from the tables of `api.treeshap.TreeShap` (added into `out`)."""
+    """TreeSHAP of row `x` from the tables of `serving.treeshap.TreeShap` (added into `out`)."""
     for leaf in range(edge_feature.shape[0]):
         pattern = 0
         for e in range(n_edges[leaf]):  # no branches: bit e = the row follows edge e
@@ -155,5 +155,5 @@ def _flat_siblings(trees: Trees) -> tuple[np.ndarray, ...]:
 def shap_into(x: np.ndarray, edge_feature: np.ndarray, edge_threshold: np.ndarray, edge_left: np.ndarray,
               nan_follows: np.ndarray, n_edges: np.ndarray, table: np.ndarray, table_base: np.ndarray,
               out: np.ndarray) -> None:
-    """Add the TreeSHAP contributions of float32 row `x` into `out` (see `api.treeshap`); needs `ready()`."""
+    """Add the TreeSHAP contributions of float32 row `x` into `out` (see `serving.treeshap`); needs `ready()`."""
     _shap(x, edge_feature, edge_threshold, edge_left, nan_follows, n_edges, table, table_base, out)

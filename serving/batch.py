@@ -6,8 +6,8 @@ other table (e.g. bureau.csv) is refused. Rows that cannot be scored are never d
 each is reported with its line number and the reason, in `<output stem>.errors.csv` beside the
 output and on stderr.
 
-Both cores: two threads parse the next chunks (`api.batch_read`; pyarrow works without the GIL)
-while this one checks (`api.batch_check`), scores and writes the current one. At most three
+Both cores: two threads parse the next chunks (`serving.batch_read`; pyarrow works without the GIL)
+while this one checks (`serving.batch_check`), scores and writes the current one. At most three
 chunks wait, so memory depends on the chunk size, not on the file's size.
 """
 
@@ -26,11 +26,11 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from api.batch_check import Checked, Layout, RowError, SeenIds, check_chunk, malformed_errors, numbers_of
-from api.batch_read import Chunk, InputFileError, is_parquet, read_chunks, read_header
 from scoring import data, features, tables
 from scoring.child_index import ChildIndex
 from scoring.schema import APPLICATION_TEST, CHILD_TABLES, ID_COLUMN, LABEL_HIGH_RISK, LABEL_LOW_RISK, TARGET_COLUMN
+from serving.batch_check import Checked, Layout, RowError, SeenIds, check_chunk, malformed_errors, numbers_of
+from serving.batch_read import Chunk, InputFileError, is_parquet, read_chunks, read_header
 
 DEFAULT_CHUNK_SIZE = 20_000
 LINE_COLUMN = "line"  # the identifier column of the output when the input has no SK_ID_CURR
@@ -170,7 +170,7 @@ class _Scorer:
         numbers = pd.DataFrame(checked.matrix, columns=self.plan.numeric, index=frame.index)
         frame = pd.concat([pd.DataFrame({ID_COLUMN: checked.ids}, index=frame.index), numbers, frame], axis=1)
         app = data.coerce_table(frame.drop(columns=[TARGET_COLUMN], errors="ignore"), self.source, APPLICATION_TEST)
-        tables = self.children.restrict(app)
+        tables = data.Tables.from_index(app, self.children)
         aligned = features.align_features(features.build_features(tables, progress=False), self.predictor.features)
         return aligned.index.to_numpy(dtype=np.int64), self.predictor.predict_many(aligned)
 

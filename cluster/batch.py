@@ -1,6 +1,6 @@
 """`inference.py --cluster`: score a folder or glob of Parquet/CSV files on Dask, file by file.
 
-Each input file is one task that runs the single-process batch scorer (`api.batch.score_file`:
+Each input file is one task that runs the single-process batch scorer (`serving.batch.score_file`:
 same validation, features, model and output format) into ``OUT/part-<i>.csv`` (and
 ``part-<i>.errors.csv``), so a worker holds one file's rows at a time and the scores equal the
 single-process ones. A task only writes its own part and rewrites it from scratch when run again,
@@ -27,13 +27,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from api.batch import BatchInputError, detect_kind, score_file
+from cluster import connect, parse_spec
+from cluster.features import is_layout, open_layout
 from scoring import data
-from scoring.cluster import connect, parse_spec
-from scoring.cluster.features import is_layout, open_layout
+from scoring.artifacts import verify_manifest
 from scoring.partition import part_name, part_of
 from scoring.schema import BUREAU, BUREAU_BALANCE, CHILD_TABLES, ID_COLUMN, TABLE_EXTENSIONS
 from scoring.tables import BUREAU_ID
+from serving.backends import BATCH_RUN_ROW_BACKEND
+from serving.batch import BatchInputError, detect_kind, score_file
+from serving.predictor import Predictor
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +70,6 @@ def input_files(spec: str | Path) -> list[Path]:
 @functools.lru_cache(maxsize=2)
 def _predictor(model_dir: str, version: str):
     """The model, loaded once per worker process (`version` keys the cache to the artifacts)."""
-    from api.backends import BATCH_RUN_ROW_BACKEND
-    from api.predictor import Predictor
 
     return Predictor.from_dir(model_dir, row_backend=BATCH_RUN_ROW_BACKEND)
 
@@ -169,8 +170,6 @@ def score_on_cluster(inputs: str | Path, output_dir: str | Path, *, cluster: str
     """Score every file of `inputs` on the cluster into `output_dir` (parts + errors.csv)."""
     from distributed import as_completed
     from tqdm.auto import tqdm
-
-    from scoring.artifacts import verify_manifest
 
     parse_spec(cluster)  # a typo fails before any work
     files = input_files(inputs)

@@ -5,7 +5,7 @@ CSV: the file is read in blocks of bytes cut at a line end, and each block is pa
 pyarrow's threads, without the GIL. Owning the blocks (rather than one streaming reader) keeps the
 line number of every row and lets a block whose fast parse fails (text in a numeric column, a row
 with the wrong number of fields, blank lines) be parsed again with every column as text: the
-checks (`api.batch_check`) then say which row is wrong and why, and the next block goes on at
+checks (`serving.batch_check`) then say which row is wrong and why, and the next block goes on at
 full speed. Parquet: `ParquetFile.iter_batches`, so memory does not depend on the row groups.
 
 Line numbers are the file's: the header is line 1 (for Parquet, the row's position + 2, as if the

@@ -1,6 +1,6 @@
 """The dossier form of a request body: `SK_ID_CURR` plus optional overrides (what-if).
 
-`POST /api/predict` takes either an applicant of model features (`api.validation.Validator`) or a
+`POST /api/predict` takes either an applicant of model features (`serving.validation.Validator`) or a
 known applicant's number with, optionally, new values for the 11 form features and for the
 application amounts an adviser negotiates (`scoring.store.NEGOTIABLE_FIELDS`). The overrides follow the same rules
 as the form and the API (`Validator.bounds`: domain, then the widened training range; flags 0/1;
@@ -13,10 +13,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from api.validation import UNKNOWN, FieldError, InputError, Validator, range_message
 from scoring.schema import ID_COLUMN, MAY_BE_UNKNOWN, UI_FEATURE_NAMES
 from scoring.store import NEGOTIABLE_FIELDS as WHAT_IF_AMOUNTS
 from scoring.store import WHAT_IF_FIELDS
+from serving.validation import UNKNOWN, FieldError, InputError, Validator, range_message
 
 MAX_AMOUNT = 1e9  # an amount the model has no training range for is still bounded (euros)
 MAX_APPLICANT_ID = 2**31 - 1  # SK_ID_CURR is a positive 32-bit integer in the lender's tables

@@ -2,7 +2,7 @@
 
 Why not XGBoost's own: for one row it needs a DMatrix (~90 µs, it reads the cgroup CPU files) and
 its TreeSHAP (~110 µs for the default model). Here the work that does not depend on the row is done
-once at load, so a row costs one pass over the leaves' edges: a numba loop (`api.kernels`), or a
+once at load, so a row costs one pass over the leaves' edges: a numba loop (`serving.kernels`), or a
 few vectorised numpy operations without numba (measured in `benchmarks/bench_predictor.py`).
 
 The maths (Lundberg et al. 2018, the algorithm XGBoost implements). For a leaf l of value v whose
@@ -27,8 +27,8 @@ import sys
 
 import numpy as np
 
-from api import kernels
 from scoring.trees import Tree, Trees, UnsupportedModel
+from serving import kernels
 
 # Table entries = leaves × 2^depth × depth; past this the model is left to XGBoost's TreeSHAP.
 MAX_TABLE_ENTRIES = 1 << 23
@@ -171,7 +171,7 @@ class TreeShap:
 
     def __call__(self, row: np.ndarray) -> np.ndarray:
         """Contributions of one float32 row of n_features values (NaN = missing)."""
-        if kernels.ready():  # the same table reads in a compiled loop (`api.kernels`)
+        if kernels.ready():  # the same table reads in a compiled loop (`serving.kernels`)
             out = np.zeros(self.n_features + 1)
             kernels.shap_into(np.ascontiguousarray(row, dtype=np.float32), *self._compiled, out)
             out[self.n_features] = self.bias
