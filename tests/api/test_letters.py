@@ -20,7 +20,8 @@ def _prediction(up: list[Reason], down: list[Reason], score: float, threshold: f
 
 
 UP = [Reason("DAYS_BIRTH", "Âge", -9000.0, 0.5, 4.0), Reason("CODE_GENDER_M", "Homme", 1.0, 0.3, 2.5),
-      Reason("EXT_SOURCE_2", "Score externe 2", 0.1, 0.4, 3.0), Reason("EXT_SOURCE_3", "Score externe 3", 0.2, 0.2, 1.5),
+      Reason("EXT_SOURCE_2", "Score externe 2", 0.1, 0.4, 3.0),
+      Reason("EXT_SOURCE_3", "Score externe 3", 0.2, 0.2, 1.5),
       Reason("EXT_SOURCE_1", "Score externe 1", 0.5, 0.01, 0.04),
       Reason("BUREAU_AMT_CREDIT_SUM_OVERDUE_max", "Impayé", 900.0, 0.2, 1.2),
       Reason("NAME_FAMILY_STATUS_Single / not married", "Célibataire", 1.0, 0.2, 1.1)]
