@@ -2,7 +2,7 @@
 
 The same model settings (`TrainConfig.xgb_params`), threshold rule (`scoring.cost.best_threshold`
 on out-of-fold scores), reference (`scoring.reference.build_reference`) and writer
-(`scoring.publish.write_model`) as the single process, so the app serves either model.
+(`scoring.assessment`) as the single process, so the app serves either model.
 
 What differs, and why:
 - Rows are split by a hash of SK_ID_CURR and the seed (`split_of`), not by a stratified shuffle:
@@ -35,11 +35,9 @@ from sklearn.metrics import roc_auc_score
 from cluster import connect, parse_spec, pin, worker_order
 from cluster.features import Layout, feature_frame, is_layout, open_layout
 from scoring import data
-from scoring.cost import best_threshold, business_cost, confusion_at
-from scoring.evaluation import calibration
+from scoring.assessment import Holdout, finish_metrics, holdout_metrics, publish_training
+from scoring.cost import best_threshold
 from scoring.partition import TRUE_PROBABILITY_COLUMN, write_twin
-from scoring.plots import PLOT_FILES, cost_png, roc_png
-from scoring.publish import write_model
 from scoring.reference import build_reference, finite_or_none
 from scoring.schema import TARGET_COLUMN
 from scoring.training import TrainConfig, TrainResult, served_scores
@@ -173,32 +171,31 @@ def train_on_cluster(client, layout: Layout, cfg: TrainConfig, *, quiet: bool = 
     reference["n_rows"] = int(n_train)
     reference["ranges"] = _exact_ranges(client, train, names)
 
-    tn, fp, fn, tp = confusion_at(y_hold, hold_scores, choice.threshold)
-    hold_cost = business_cost(y_hold, hold_scores, choice.threshold, cfg.cost_fn, cfg.cost_fp)
-    hold_auc = float(roc_auc_score(y_hold, hold_scores))
-    metrics: dict[str, Any] = {
-        "auc": hold_auc, "cv_auc": cv_auc, "cv_fold_auc": fold_aucs,
+    truth = held[TRUE_PROBABILITY_COLUMN].to_numpy()
+    metrics = holdout_metrics(final, Holdout(y_hold, hold_scores, true_probability=truth), choice,
+                              cost_fn=cfg.cost_fn, cost_fp=cfg.cost_fp, fold_auc=fold_aucs, n_splits=cfg.n_splits,
+                              seed=cfg.seed)
+    metrics |= {
+        "cv_auc": cv_auc,
+        "cv_fold_rounds": [fold_rounds] * cfg.n_splits,
         "baseline_ext_source_logreg_cv_auc": _baseline_cv_auc(base[base_cols], base[TARGET_COLUMN].to_numpy(int),
                                                                folds),
-        "threshold": choice.threshold,
-        "business_cost": hold_cost,
-        "business_cost_per_applicant": hold_cost / len(y_hold),
-        "oof_business_cost_per_applicant": choice.cost_per_applicant,
-        "cost_fn": cfg.cost_fn, "cost_fp": cfg.cost_fp,
-        "recall": tp / max(tp + fn, 1), "precision": tp / max(tp + fp, 1),
-        "confusion": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
-        "calibration": calibration(y_hold, hold_scores),
+        "oof_cost_accept_all_per_applicant": float(cfg.cost_fn * n_pos / n_train),
+        "hyperparameters": {**{k: params[k] for k in ("learning_rate", "max_depth", "min_child_weight", "reg_lambda",
+                                                      "colsample_bytree", "subsample") if k in params},
+                            "n_rounds": n_rounds},
         "n_rounds": n_rounds, "scale_pos_weight": pos_weight, "n_features": len(names),
+        "excluded_features": list(cfg.exclude_features),
         "rows": {"train": int(n_train), "holdout": int(len(y_hold)),
-                 "positives_rate": float((n_pos + y_hold.sum()) / (n_train + len(y_hold)))},
+                 "positives_rate": float((n_pos + y_hold.sum()) / (n_train + len(y_hold))),
+                 "defaults": int(n_pos + y_hold.sum()), "holdout_defaults": int(y_hold.sum())},
         "train_seconds": round(cv_seconds, 1), "seed": cfg.seed,
         "engine": {"kind": "dask", "workers": len(client.scheduler_info(n_workers=-1)["workers"]),
                    "parts": layout.parts, "split": "hash of SK_ID_CURR and seed"},
     }
-    truth = held[TRUE_PROBABILITY_COLUMN].to_numpy()
-    if not np.isnan(truth).any():
-        metrics["oracle_auc"] = float(roc_auc_score(y_hold, truth))
-        metrics["auc_to_oracle"] = hold_auc / metrics["oracle_auc"]
+    metrics["not_computed"]["cv_vs_baseline"] = "the cluster's folds keep no per-fold baseline AUC"
+    metrics["not_computed"]["tuning"] = "the cluster trains the reference candidate only"
+    finish_metrics(metrics)
     threshold_doc = {"threshold": choice.threshold, "cost_fn": cfg.cost_fn, "cost_fp": cfg.cost_fp,
                      "grey_zone": {"low": choice.grey_low, "high": choice.grey_high}, "selected_on": "out-of-fold"}
     return TrainResult(model=final, features=names, threshold=threshold_doc, metrics=metrics, reference=reference,
@@ -241,9 +238,5 @@ def run_cluster_training(data_dir: Path, model_dir: Path, cfg: TrainConfig, *, c
     result.metrics["data_source"] = {**layout.source, "row_counts": layout.tables,
                                      "partitioned": None if generated else str(layout.directory)}
     result.metrics["total_seconds"] = round(time.perf_counter() - started, 1)
-    model_dir = Path(model_dir)
-    charts = {PLOT_FILES[0]: roc_png(result.holdout_target, result.holdout_scores, result.metrics["auc"]),
-              PLOT_FILES[1]: cost_png(result.oof_target, result.oof_scores, result.threshold)}
-    write_model(model_dir, model=result.model, features=result.features, threshold=result.threshold,
-                    metrics=result.metrics, reference=result.reference, extra_files=charts)
+    publish_training(Path(model_dir), result)
     return result.metrics

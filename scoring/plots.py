@@ -133,11 +133,13 @@ def save_plots(images: dict[str, bytes], model_dir: Path) -> list[Path]:
 def chart_images(result: TrainResult) -> dict[str, bytes]:
     """Every chart of the report, as PNG bytes."""
     m = result.metrics
-    return {
+    images = {
         "roc": roc_png(result.holdout_target, result.holdout_scores, m["auc"], result.baseline_holdout_scores),
         "pr": pr_png(result.holdout_target, result.holdout_scores),
         "cost": cost_png(result.oof_target, result.oof_scores, result.threshold),
         "calibration": calibration_png(m["calibration"]),
         "confusion": confusion_png(m["confusion"], m["threshold"]),
-        "importance": importance_png(m["importance"]),
     }
+    if m.get("importance"):  # not computed without the holdout features (cluster training)
+        images["importance"] = importance_png(m["importance"])
+    return images

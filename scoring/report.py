@@ -193,7 +193,18 @@ def _fair_dimension(title: str, doc: dict[str, Any], rules: dict[str, Any]) -> s
               "</p>" + verdict)
 
 
+def _not_computed(m: dict[str, Any], key: str) -> str:
+    """The French note for a figure `metrics.json` names under `not_computed` (its reason is in English there)."""
+    if key not in m.get("not_computed", {}):
+        return ""
+    why = (" : l'entraînement sur le cluster (Dask) ne conserve pas les variables du holdout"
+           if m.get("engine", {}).get("kind") == "dask" else "")
+    return f'<p class="bad">Non calculé pour ce modèle{why}.</p>'
+
+
 def _fairness(m: dict[str, Any]) -> str:
+    if "fairness" not in m:
+        return _not_computed(m, "fairness")
     fair = m.get("fairness", {})
     rules = fair.get("rules", {})
     parts = [f"<p>Sur le holdout, au seuil. Règles : quatre cinquièmes sur les taux d'accord "
@@ -235,6 +246,8 @@ def _fairness(m: dict[str, Any]) -> str:
 
 
 def _importance(m: dict[str, Any], images: dict[str, bytes]) -> str:
+    if "importance" not in m:
+        return _not_computed(m, "importance")
     rows = [[_e(r["label"]), f"<code>{_e(r['feature'])}</code>", _f(r["mean_abs_shap"], 4)]
             for r in m.get("importance", [])]
     return (_img(images["importance"], "importance") if "importance" in images else "") + _table(

@@ -21,32 +21,23 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from scoring import config, data, datadir, features, synthetic
+from scoring.assessment import Holdout, finish_metrics, holdout_metrics, publish_training
 from scoring.config import FEATURE_STORE_FILE
-from scoring.cost import best_threshold, business_cost, confusion_at
+from scoring.cost import best_threshold
 from scoring.evaluation import (
     MIN_DEFAULTS,
-    audit_warnings,
-    calibration,
     corrected_diff,
-    holdout_intervals,
-    mean_interval,
-    shap_importance,
     variant_summary,
 )
-from scoring.fairness import GENDER_PATTERN, fairness_audit
-from scoring.plots import PLOT_FILES, chart_images
-from scoring.publish import write_model
+from scoring.fairness import GENDER_PATTERN
 from scoring.reference import build_reference, served_matrix, template_of, template_row
-from scoring.report import build_report
 from scoring.schema import (
     APPLICATION_TEST,
     EXT_SOURCE_1,
     EXT_SOURCE_2,
     EXT_SOURCE_3,
-    REPORT_FILE,
     TARGET_COLUMN,
     UI_FEATURE_NAMES,
-    feature_label,
 )
 from scoring.store_build import build_store, with_test_applicants
 from scoring.tracking import log_training_run
@@ -208,36 +199,20 @@ def train_model(
 
     hold_scores = final.predict_proba(x_hold)[:, 1]
     base_hold = baseline_scores(x, y, x_hold)
-    tn, fp, fn, tp = confusion_at(y_hold, hold_scores, choice.threshold)
-    hold_cost = business_cost(y_hold, hold_scores, choice.threshold, cfg.cost_fn, cfg.cost_fp)
-    hold_auc = float(roc_auc_score(y_hold, hold_scores))
-    share = 1 / (cfg.n_splits - 1)
-    metrics: dict[str, Any] = {
-        "auc": hold_auc,
+    holdout = Holdout(y_hold, hold_scores, features=x_hold,
+                      groups=None if groups_from is None else groups_from.iloc[hold_idx], baseline_scores=base_hold,
+                      true_probability=None if true_probability is None else np.asarray(true_probability)[hold_idx])
+    metrics = holdout_metrics(final, holdout, choice, cost_fn=cfg.cost_fn, cost_fp=cfg.cost_fp,
+                              fold_auc=best.fold_auc, n_splits=cfg.n_splits, seed=cfg.seed)
+    metrics |= {
         "cv_auc": cv_auc,
-        "cv_fold_auc": best.fold_auc,
-        "cv_fold_auc_sd": float(np.std(best.fold_auc, ddof=1)),
-        "cv_auc_interval": mean_interval(best.fold_auc, share),
         "cv_fold_rounds": best.fold_rounds,
         "baseline_ext_source_logreg_cv_auc": (float(roc_auc_score(y, tuning.baseline_oof))
                                               if tuning.baseline_oof is not None else None),
         "baseline_ext_source_logreg_auc": float(roc_auc_score(y_hold, base_hold)) if base_hold is not None else None,
-        "cv_vs_baseline": (corrected_diff(np.subtract(best.fold_auc, tuning.baseline_fold_auc), share)
+        "cv_vs_baseline": (corrected_diff(np.subtract(best.fold_auc, tuning.baseline_fold_auc), 1 / (cfg.n_splits - 1))
                            if tuning.baseline_fold_auc is not None else None),
-        "threshold": choice.threshold,
-        "grey_zone": {"low": choice.grey_low, "high": choice.grey_high},
-        "business_cost": hold_cost,
-        "business_cost_per_applicant": hold_cost / len(y_hold),
-        "oof_business_cost_per_applicant": choice.cost_per_applicant,
         "oof_cost_accept_all_per_applicant": float(cfg.cost_fn * y.mean()),
-        "cost_fn": cfg.cost_fn,
-        "cost_fp": cfg.cost_fp,
-        "recall": tp / max(tp + fn, 1),
-        "precision": tp / max(tp + fp, 1),
-        "confusion": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
-        "intervals": holdout_intervals(y_hold, hold_scores, choice.threshold, cfg.cost_fn, cfg.cost_fp,
-                                       baseline_scores=base_hold, seed=cfg.seed),
-        "calibration": calibration(y_hold, hold_scores),
         "hyperparameters": {**chosen, "n_rounds": n_rounds},
         "tuning": tuning.summary(),
         "n_rounds": n_rounds,
@@ -248,15 +223,9 @@ def train_model(
                  "defaults": int(y_all.sum()), "holdout_defaults": int(y_hold.sum())},
         "train_seconds": round(cv_seconds, 1),
         "seed": cfg.seed,
+        "engine": {"kind": "single process"},
     }
-    if true_probability is not None:
-        oracle = float(roc_auc_score(y_hold, np.asarray(true_probability)[hold_idx]))
-        metrics["oracle_auc"] = oracle
-        metrics["auc_to_oracle"] = hold_auc / oracle
-    groups = None if groups_from is None else groups_from.iloc[hold_idx]
-    metrics["fairness"] = fairness_audit(final, x_hold, y_hold, hold_scores, choice.threshold, groups_from=groups)
-    metrics["importance"] = shap_importance(final, x_hold, labels=feature_label)
-    metrics["warnings"] = audit_warnings(metrics)
+    finish_metrics(metrics)
     threshold_doc = {
         "threshold": choice.threshold,
         "cost_fn": cfg.cost_fn,
@@ -345,17 +314,8 @@ def run_training(data_dir: Path, model_dir: Path, cfg: TrainConfig, *, applicant
         variant = train_model(frame, target, variant_cfg, groups_from=frame, quiet=True)
         result.metrics["variant_without_gender"] = variant_summary(variant.metrics)
     result.metrics["total_seconds"] = round(time.perf_counter() - started, 1)
-    images = chart_images(result)
     model_dir = Path(model_dir)
-    extra = {
-        REPORT_FILE: lambda version: build_report(result.metrics, result.threshold, images, version).encode(),
-        PLOT_FILES[0]: images["roc"],
-        PLOT_FILES[1]: images["cost"],
-    }
-    manifest = write_model(model_dir, model=result.model, features=result.features, threshold=result.threshold,
-                               metrics=result.metrics, reference=result.reference, extra_files=extra)
-    for warning in result.metrics["warnings"]:
-        log.warning("[%s] %s", warning["code"], warning["message"])
+    manifest = publish_training(model_dir, result)
 
     store_path = model_dir / FEATURE_STORE_FILE
     store_path.unlink(missing_ok=True)  # the previous model's: neither logged to MLflow nor kept stale

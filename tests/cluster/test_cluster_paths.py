@@ -54,12 +54,21 @@ def test_cluster_model_is_served_and_as_good_as_single_process(cluster_model, tw
     artifacts = load_artifacts(cluster_model)  # manifest, checksums, feature list
     assert artifacts.features == list(single_features.columns)
     assert {p.name for p in cluster_model.iterdir()} >= set(ARTIFACT_FILES) | {"roc.png", "cost_threshold.png"}
-    # what the app, the monitoring and the README read; the model audit (intervals, fairness, report) is
-    # the single-process path's only (README, "Scale-out")
+    # one assessment for both ways of training (scoring.assessment): the same figures, the report and
+    # the audit; what the cluster cannot compute is named under not_computed
     core = {"auc", "cv_auc", "baseline_ext_source_logreg_cv_auc", "threshold", "business_cost_per_applicant",
-            "recall", "precision", "confusion", "calibration", "data_source", "oracle_auc"}
+            "recall", "precision", "confusion", "calibration", "data_source", "oracle_auc", "intervals",
+            "cv_auc_interval", "warnings", "hyperparameters", "rows"}
     assert core <= set(json.loads((config.MODELS_DIR / "metrics.json").read_text()))
     assert not core - set(artifacts.metrics)
+    single_keys = set(json.loads((config.MODELS_DIR / "metrics.json").read_text()))
+    named = set(artifacts.metrics) | set(artifacts.metrics["not_computed"])
+    assert single_keys - named <= {"variant_without_gender", "mlflow"}, single_keys - named  # run extras
+    assert {"fairness", "importance"} <= set(artifacts.metrics["not_computed"])
+    assert set(artifacts.metrics["intervals"]) >= {"auc", "business_cost_per_applicant", "recall"}
+    report = (cluster_model / "model_report.html").read_text(encoding="utf-8")
+    assert "Non calculé pour ce modèle : l'entraînement sur le cluster" in report
+    assert artifacts.metrics["threshold"] == artifacts.threshold["threshold"]
     assert set(artifacts.threshold) == set(json.loads((config.MODELS_DIR / "threshold.json").read_text()))
     assert artifacts.metrics["engine"]["kind"] == "dask"
     assert 0 < artifacts.threshold["threshold"] < 1
