@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from scoring import config
-from scoring.cli import add_logging_options, setup_logging
+from scoring.cli import add_logging_options, plain_warnings, setup_logging
 from scoring.data import DataError
 from scoring.store import FeatureStore, StoreError
 from scoring.store_build import build_model_store
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     add_logging_options(parser, quiet_help="warnings and errors only, no progress bars")
     args = parser.parse_args(argv)
     setup_logging(verbose=args.verbose, quiet=args.quiet)
+    plain_warnings("build_store.py")
     if args.data_dir is not None and (args.applicants is not None or args.seed is not None):
         parser.error("--applicants / --seed describe the twin: not with --data-dir")
     if args.applicants is not None and args.applicants < 1:

@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--rows must be at least 1000")
     model_dir = args.model_dir or config.model_dir()
     try:
+        onnx_path = Path(model_dir) / "best_model.onnx"
+        before = onnx_path.stat().st_mtime_ns if onnx_path.is_file() else None
         path, report = export_onnx(model_dir, n_rows=args.rows)
     except ParityError as exc:
         print(f"convert_to_onnx.py: refused, nothing written: {exc.report.summary()}", file=sys.stderr)
@@ -41,7 +43,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"convert_to_onnx.py: error: {exc}", file=sys.stderr)
         return 2
     print(f"parity: {report.summary()}")
-    print(f"wrote {path} ({path.stat().st_size:,} bytes), recorded in {Path(model_dir) / 'manifest.json'}")
+    if before is not None and path.stat().st_mtime_ns == before:
+        print(f"{path} is up to date (same model, same bytes): nothing rewritten")
+    else:
+        print(f"wrote {path} ({path.stat().st_size:,} bytes), recorded in {Path(model_dir) / 'manifest.json'}")
     return 0
 
 

@@ -201,7 +201,9 @@ def main() -> None:
                             help="a path, several separated by commas, or a glob (logs/*.log: one log per replica)")
         model_dir = st.text_input("Model folder (reference.json)", value=str(config.model_dir()))
         outcomes_path = st.text_input("Outcomes (optional CSV: SK_ID_CURR, defaulted, date)", value="").strip()
-        choice = st.selectbox("Time window", list(WINDOWS), index=2, help="counted back from the latest call")
+        # the whole log by default: the same figures as `analyse_logs.py` on the same log
+        choice = st.selectbox("Time window", list(WINDOWS), index=list(WINDOWS).index("Whole log"),
+                              help="counted back from the latest call")
         bucket = st.selectbox("Average over", BUCKETS, index=1)
         defaults = AlertConfig()
         slow = st.number_input("Slow call (s)", 0.01, 60.0, defaults.slow_call_s, 0.05)

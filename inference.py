@@ -16,12 +16,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import warnings
 from pathlib import Path
 
 from scoring import config
 from scoring.artifacts import ArtifactError
-from scoring.cli import add_logging_options, setup_logging
+from scoring.cli import add_logging_options, plain_warnings, setup_logging
 from scoring.data import DataError
 from scoring.schema import APPLICATION_TEST
 from serving.backends import BATCH_RUN_ROW_BACKEND
@@ -31,14 +30,12 @@ from serving.predictor import Predictor
 SHOWN_ERRORS = 10
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"inference.py: warning: {message}", file=sys.stderr)
-
-
-def _default_input() -> tuple[Path, Path] | None:
-    """The seed's command scores datasets/application_test.csv with the child tables beside it."""
-    path = config.DATASETS_DIR / f"{APPLICATION_TEST}.csv"
-    return (path, config.DATASETS_DIR) if path.is_file() else None
+def _default_input(data_dir: Path | None) -> tuple[Path, Path] | None:
+    """The seed's command scores application_test.csv of --data-dir (default datasets/) with the child
+    tables beside it."""
+    folder = data_dir or config.DATASETS_DIR
+    path = folder / f"{APPLICATION_TEST}.csv"
+    return (path, folder) if path.is_file() else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,15 +58,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.chunk_size < 1:
         parser.error("--chunk-size must be at least 1")
     if args.input is None:
-        default = _default_input()
+        default = _default_input(args.data_dir)
         if default is None:
-            print(f"inference.py: error: no --input given and {config.DATASETS_DIR / (APPLICATION_TEST + '.csv')} "
+            expected = (args.data_dir or config.DATASETS_DIR) / f"{APPLICATION_TEST}.csv"
+            print(f"inference.py: error: no --input given and {expected} "
                   "does not exist. Pass the file to score, e.g.\n"
                   "  python inference.py --input application_test.csv --data-dir DIR_OF_CHILD_TABLES\n"
                   "  python inference.py --input features.csv", file=sys.stderr)
             return 2
         args.input, args.data_dir = default[0], args.data_dir or default[1]
-    warnings.showwarning = _show_warning
+    plain_warnings("inference.py")
     if args.cluster:
         return _main_cluster(args)
     output = args.output or Path(f"{args.input.name.split('.')[0]}_scores.csv")

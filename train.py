@@ -22,6 +22,7 @@ from scoring import config  # noqa: E402
 from scoring.cli import add_logging_options, setup_logging  # noqa: E402
 from scoring.data import DataError  # noqa: E402
 from scoring.datadir import training_source  # noqa: E402
+from scoring.fairness import GENDER_PATTERN  # noqa: E402
 from scoring.schema import REPORT_FILE  # noqa: E402
 from scoring.training import TrainConfig, run_training  # noqa: E402
 
@@ -45,8 +46,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="repetitions of the K-fold (default: 3 below 1,000 defaults, else 1)")
     parser.add_argument("--no-tune", action="store_true",
                         help="keep the reference hyperparameters instead of choosing among the candidates by CV")
-    parser.add_argument("--exclude-features", action="append", default=[], metavar="PATTERN",
-                        help="leave out the features matching this glob, e.g. 'CODE_GENDER_*' (repeatable)")
+    parser.add_argument("--exclude-features", action="append", default=None, metavar="PATTERN",
+                        help=f"leave out the features matching this glob (repeatable; default: {GENDER_PATTERN!r}: "
+                             "gender is recorded for fairness monitoring, never a model input)")
+    parser.add_argument("--include-gender", action="store_true",
+                        help=f"train on every feature, gender included (the seed's model: no {GENDER_PATTERN!r} "
+                             "exclusion by default)")
     parser.add_argument("--no-variant", action="store_true",
                         help="skip the variant without the gender features that the report compares")
     parser.add_argument("--no-mlflow", action="store_true",
@@ -69,8 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--repeats must be at least 1")
     if args.cluster and args.features:
         parser.error("--cluster trains on the tables of --data-dir, not on a --features table")
+    excluded = args.exclude_features if args.exclude_features is not None else \
+        ([] if args.include_gender else [GENDER_PATTERN])
     cfg = TrainConfig(seed=args.seed, cost_fn=args.cost_fn, cost_fp=args.cost_fp, n_splits=args.folds,
-                      n_repeats=args.repeats, tune=not args.no_tune, exclude_features=tuple(args.exclude_features))
+                      n_repeats=args.repeats, tune=not args.no_tune, exclude_features=tuple(excluded))
     source = args.features or args.data_dir or config.DATASETS_DIR
     try:
         if args.cluster:
@@ -94,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         summary["intervals"] = {k: metrics["intervals"][k] for k in ("auc", "business_cost_per_applicant", "recall")}
     print(json.dumps({k: v for k, v in summary.items() if v is not None}, indent=2))
     report = f" and {REPORT_FILE}" if (Path(args.model_dir) / REPORT_FILE).is_file() else ""
-    print(f"artifacts{report} written to {args.model_dir}")
+    print(f"artifacts{report} written to {args.model_dir}", file=sys.stderr)  # stdout: the JSON summary only
     return 0
 
 

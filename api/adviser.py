@@ -7,24 +7,20 @@
   (the opposite of the model's decision). A reason is required whenever the final decision differs
   from the model's; in the grey zone ("à étudier") the model gives no decision, so there is nothing
   to override and accept/refuse need no reason.
-- `letter_html`: a printable page for the applicant in plain French: the decision and the main
-  elements of their file behind it, without score, threshold or model vocabulary.
+- The applicant's letter is written by `api.letters`.
 """
 
 from __future__ import annotations
 
-import html
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from scoring.schema import ADVISER_ACCEPT as ACCEPT
 from scoring.schema import ADVISER_OVERRIDE as OVERRIDE
 from scoring.schema import ADVISER_REFUSE as REFUSE
-from scoring.schema import FEATURE_LABELS
 from scoring.schema import MODEL_REVIEW as REVIEW
 from serving.predictor import Prediction
 
@@ -33,8 +29,6 @@ DECISION_LABELS_FR = {ACCEPT: "Accepter", REFUSE: "Refuser", OVERRIDE: "Passer o
 MAX_RECENT = 10_000  # evaluations kept for decisions and letters (~1.7 KB each with reasons: ~17 MB)
 MAX_REASON_CHARS = 1000
 
-_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-           "novembre", "décembre")
 
 
 class DecisionError(ValueError):
@@ -42,9 +36,10 @@ class DecisionError(ValueError):
     conflicts with the model's decision on that request (no reason for an override, nothing to
     override in the grey zone): the API's 409; otherwise 422."""
 
-    def __init__(self, field: str, message: str, *, conflict: bool = False):
+    def __init__(self, field: str, message: str, *, conflict: bool = False, already: AdviserDecision | None = None):
         self.field = field
         self.conflict = conflict
+        self.already = already  # the decision already recorded on that evaluation (a second one is refused)
         super().__init__(message)
 
 
@@ -67,10 +62,16 @@ class AdviserDecision:
     model_decision: str  # accept / refuse / review
     override: bool  # the final decision differs from the model's
     reason: str | None
+    replaces: AdviserDecision | None = None  # the decision this one explicitly replaces (same evaluation)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"request_id": self.of_request, "decision": self.decision, "final": self.final,
-                "model_decision": self.model_decision, "override": self.override, "reason": self.reason}
+        out = {"request_id": self.of_request, "decision": self.decision, "final": self.final,
+               "model_decision": self.model_decision, "override": self.override, "reason": self.reason}
+        if self.replaces is not None:
+            previous = self.replaces.as_dict()
+            previous.pop("replaces", None)
+            out["replaces"] = previous
+        return out
 
 
 def model_decision(prediction: Prediction) -> str:
@@ -100,6 +101,14 @@ def decide(evaluation: Evaluation, decision: Any, reason: Any) -> AdviserDecisio
         raise DecisionError("reason", "a reason is required when the decision differs from the model's",
                             conflict=True)
     return AdviserDecision(evaluation.request_id, decision, final, model, override, reason)
+
+
+def replace_decision(decision: AdviserDecision, previous: AdviserDecision) -> AdviserDecision:
+    """`decision` marked as replacing `previous` (only the one it replaces is kept, not the chain)."""
+    plain_previous = AdviserDecision(previous.of_request, previous.decision, previous.final, previous.model_decision,
+                                     previous.override, previous.reason)
+    return AdviserDecision(decision.of_request, decision.decision, decision.final, decision.model_decision,
+                           decision.override, decision.reason, plain_previous)
 
 
 class RecentEvaluations:
@@ -132,15 +141,25 @@ class RecentEvaluations:
     def _evaluation(request_id: str, kept: tuple) -> Evaluation:
         return Evaluation(request_id, Prediction.unpacked(kept[3:]), kept[0], kept[1], kept[2])
 
-    def record(self, decision: AdviserDecision) -> None:
+    def record(self, decision: AdviserDecision, *, replace: bool = False) -> AdviserDecision:
+        """Record `decision`: one per evaluation. A second one raises `DecisionError` (409) unless
+        `replace`; then it is returned with `replaces` set to the one it replaces (logged as such)."""
         with self._lock:
             kept = self._items.get(decision.of_request)
             if kept is None:
-                return
+                return decision
+            previous = self._decisions.get(decision.of_request)
+            if previous is not None and not replace:
+                raise DecisionError("decision", "a decision is already recorded on this evaluation (one per "
+                                                "evaluation): send replace=true to replace it", conflict=True,
+                                    already=previous)
+            if previous is not None:
+                decision = replace_decision(decision, previous)
             self._decisions[decision.of_request] = decision
             applicant_id = kept[1]
             if applicant_id is not None:
                 self._latest_decided[applicant_id] = decision.of_request
+            return decision
 
     def decision(self, request_id: str) -> AdviserDecision | None:
         with self._lock:
@@ -153,51 +172,3 @@ class RecentEvaluations:
             if request_id is None or request_id not in self._decisions:
                 return None
             return self._evaluation(request_id, self._items[request_id]), self._decisions[request_id]
-
-
-def _french_date(moment: float) -> str:
-    d = datetime.fromtimestamp(moment, UTC)
-    return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
-
-
-LETTER_CSS = """
-body {font-family: Georgia, 'DejaVu Serif', serif; max-width: 42em; margin: 2em auto; line-height: 1.5; color: #111;}
-header {display: flex; justify-content: space-between; border-bottom: 1px solid #999; margin-bottom: 1.5em;}
-.decision {font-weight: bold;} .print {margin-top: 2em;} @media print {.print {display: none;}}
-"""
-
-
-def letter_html(evaluation: Evaluation, decision: AdviserDecision | None = None) -> str:
-    """The applicant's letter: the decision (the adviser's when recorded, else the model's) and the
-    main elements behind it, in plain French. A complete HTML page."""
-    final = decision.final if decision else model_decision(evaluation.prediction)
-    p = evaluation.prediction
-    if final == ACCEPT:
-        verdict = "Nous avons le plaisir de vous informer que votre demande de crédit est acceptée."
-        intro = "Les éléments de votre dossier qui ont le plus joué en sa faveur :"
-        elements = p.reasons_down
-    elif final == REFUSE:
-        verdict = ("Après étude de votre dossier, nous ne sommes pas en mesure de donner une suite favorable "
-                   "à votre demande de crédit.")
-        intro = "Les éléments de votre dossier qui ont le plus pesé dans cette décision :"
-        elements = p.reasons_up
-    else:
-        verdict = ("Votre demande de crédit est en cours d'étude par votre conseiller : vous recevrez une "
-                   "réponse définitive prochainement.")
-        intro, elements = "", ()
-    # Only features with a plain French name (no composed "Demandes précédentes : taux middle (part)").
-    items = "".join(f"<li>{html.escape(r.label)}</li>" for r in elements if r.feature in FEATURE_LABELS)
-    listed = f"<p>{intro}</p><ul>{items}</ul>" if items else ""
-    dossier = f"Dossier n° {evaluation.applicant_id}" if evaluation.applicant_id is not None else "Votre demande"
-    return (
-        '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">'
-        f"<title>Réponse à votre demande de crédit</title><style>{LETTER_CSS}</style></head><body>"
-        f"<header><strong>Prêt à dépenser</strong><span>le {_french_date(evaluation.at or time.time())}</span>"
-        f"</header><p>{html.escape(dossier)} — référence {html.escape(evaluation.request_id)}</p>"
-        f"<p>Madame, Monsieur,</p><p class=\"decision\">{verdict}</p>{listed}"
-        "<p>Vous pouvez demander à votre conseiller des explications sur cette décision et un nouvel examen "
-        "de votre dossier par une personne de notre établissement.</p>"
-        "<p>Nous vous prions d'agréer, Madame, Monsieur, nos salutations distinguées.</p>"
-        "<p>Votre conseiller, Prêt à dépenser</p>"
-        '<p class="print"><button onclick="window.print()">Imprimer</button></p></body></html>'
-    )

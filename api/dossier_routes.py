@@ -3,7 +3,8 @@ decision and the applicant's letter. Added to the app by `api.rest.create_api`.
 
 - `GET /api/applicants/{SK_ID_CURR}`: raw facts, score, label, grey-zone flag, reasons.
 - `POST /api/predict` with `SK_ID_CURR` (and optional overrides) is answered by `predict_dossier`.
-- `POST /api/decisions` `{request_id, decision, reason}`: the adviser's final decision, one log line.
+- `POST /api/decisions` `{request_id, decision, reason, replace}`: the adviser's final decision, one log
+  line; one per evaluation (a second one: 409, unless `replace: true`, logged as replacing the first).
 - `GET /api/applicants/{SK_ID_CURR}/letter`, `GET /api/letters/{request_id}`: the printable letter.
 
 Unknown applicant or request → 404 naming it; malformed → 422; no feature store → 503 with why.
@@ -63,6 +64,9 @@ class DecisionRequestDoc(BaseModel):
     decision: Literal[ADVISER_DECISIONS]  # type: ignore[valid-type]
     reason: str | None = Field(default=None, max_length=1000,
                                description="required when the final decision differs from the model's")
+    replace: bool = Field(default=False, description="one decision per evaluation: a second one is refused (409) "
+                                                     "unless replace=true; the new line then names the one it "
+                                                     "replaces")
 
 
 class DecisionDoc(BaseModel):
@@ -72,6 +76,7 @@ class DecisionDoc(BaseModel):
     model_decision: Literal["accept", "refuse", "review"]
     override: bool
     reason: str | None
+    replaces: dict[str, Any] | None = Field(None, description="the decision this one replaced (replace=true)")
 
 
 def dossier_body(result: DossierResult, request_id: str) -> dict[str, Any]:
@@ -179,15 +184,18 @@ def add_dossier_routes(app: FastAPI, service: ScoringService) -> None:
         if type(data) is not dict:
             return refusal(InputError([FieldError("body", "must be a JSON object {request_id, decision, reason}")]),
                             None)
-        unknown = [FieldError(str(k)[:60], "is not a field of a decision (request_id, decision, reason)")
-                   for k in data if k not in ("request_id", "decision", "reason")]
+        unknown = [FieldError(str(k)[:60], "is not a field of a decision (request_id, decision, reason, replace)")
+                   for k in data if k not in ("request_id", "decision", "reason", "replace")]
         if "request_id" not in data or type(data["request_id"]) is not str:
             unknown.append(FieldError("request_id", "is required: the request_id of an evaluation, a string"))
+        if type(data.get("replace", False)) is not bool:
+            unknown.append(FieldError("replace", "must be true or false"))
         if unknown:
             return refusal(InputError(unknown), None)
         try:
             made = service.record_decision(data["request_id"], data.get("decision"), data.get("reason"),
-                                           source=SOURCE_API, client=client_of(request))
+                                           source=SOURCE_API, client=client_of(request),
+                                           replace=data.get("replace", False))
         except DecisionError as exc:
             answer = refusal(InputError([FieldError(exc.field, str(exc))]), None)
             answer.status_code = 409 if exc.conflict else 422

@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from typing import Any
 
+from api.form_numbers import SHOWN_DECIMALS, NotANumber, fr_input, fr_refusal, parse_fr_number
 from api.logger import safe_input
 from scoring.explain_format import format_value, fr_percent, fr_points
-from scoring.schema import EXCLUSIVE_GROUPS, UI_FEATURES, ExclusiveGroup, UIFeature
+from scoring.schema import EXCLUSIVE_GROUPS, MAY_BE_UNKNOWN, UI_FEATURES, ExclusiveGroup, UIFeature, domain_rule
 from scoring.store import FACT_LABELS
+from scoring.store import NEGOTIABLE_FIELDS as AMOUNT_FIELDS
 from serving.predictor import Prediction, Reason
-from serving.validation import Bound
+from serving.validation import UNKNOWN, Bound
+
+AMOUNT_LABELS = {"AMT_CREDIT": "Montant du crédit (€)", "AMT_ANNUITY": "Annuité (€)",
+                 "AMT_GOODS_PRICE": "Prix du bien (€)"}
 
 # One input of the form: a feature widget, or the radio of an exclusive group.
 FormInput = UIFeature | ExclusiveGroup
@@ -34,7 +40,12 @@ def form_inputs() -> list[FormInput]:
 
 
 class FormRefusal(ValueError):
-    """A form value refused, with the French message shown in the form."""
+    """A form value refused, with the French message shown in the form and the fields to mark
+    (`form_inputs()` names, amounts, or "dossier")."""
+
+    def __init__(self, message: str, fields: tuple[str, ...] | list[str] = ()):
+        super().__init__(message)
+        self.fields = tuple(fields)
 
 
 class _Missing:
@@ -47,8 +58,17 @@ class _Missing:
 MISSING = _Missing()
 
 
-def _fr(x: float) -> str:
-    return f"{x:.6g}".replace(".", ",")
+class _Keep:
+    """A what-if value equal to the dossier's own: not sent, the dossier's exact value stays."""
+
+    def __repr__(self) -> str:
+        return "<inchangé>"
+
+
+KEEP = _Keep()
+# Radios that may be left without a choice: gender (recorded for fairness monitoring only; unknown
+# for some applicants, CODE_GENDER = XNA). Both options then read 0.
+OPTIONAL_GROUPS = frozenset({"CODE_GENDER"})
 
 
 def _shown(value: Any) -> str:
@@ -67,10 +87,12 @@ def to_features(values: tuple[Any, ...] | list[Any], bounds: dict[str, Bound] | 
                 partial: bool = False) -> dict[str, float]:
     """Form values as sent (in `form_inputs()` order) → model features; radios become one-hot 0/1.
 
-    Nothing is coerced: a number box takes a number within the accepted range (`bounds`: the same
-    rules as the API; the schema's form range when no model is loaded), a checkbox true/false (or
-    0/1), a radio one of its choices. Raises `FormRefusal` with a French message naming the field.
-    `partial` (a dossier's what-if): a value None is left out (the dossier's own value stays).
+    A number box takes a number typed the French way (`0,45`, `1 200`; programs may send numbers),
+    within the accepted range (`bounds`: the same rules as the API; the schema's form range when no
+    model is loaded); left empty, it is unknown (NaN: scored as missing, `MAY_BE_UNKNOWN`). A
+    checkbox takes true/false (or 0/1), a radio one of its choices (gender may be left unset). Raises
+    `FormRefusal` with a French message naming each bad field. `partial` (a dossier's what-if): a
+    value `KEEP` is left out (the dossier's own value stays).
     """
     items = form_inputs()
     sent = sum(1 for v in values if v is not MISSING)
@@ -78,36 +100,57 @@ def to_features(values: tuple[Any, ...] | list[Any], bounds: dict[str, Bound] | 
         raise FormRefusal(f"Le formulaire attend {len(items)} valeurs (reçu {sent}).")
     features: dict[str, float] = {}
     problems: list[str] = []
+    bad: list[str] = []
     for item, value in zip(items, values, strict=True):
-        if partial and value is None:
+        if partial and value is KEEP:
             continue
+        before = len(problems)
         if isinstance(item, ExclusiveGroup):
-            if not isinstance(value, str) or value not in item.options:
+            if value is None and item.name in OPTIONAL_GROUPS:
+                for name in item.options.values():
+                    if name is not None:
+                        features[name] = 0.0
+            elif not isinstance(value, str) or value not in item.options:
                 problems.append(f"{item.label} : choisir parmi {', '.join(item.options)} (reçu {_shown(value)}).")
-                continue
-            for option, name in item.options.items():
-                if name is not None:
-                    features[name] = 1.0 if option == value else 0.0
+            else:
+                for option, name in item.options.items():
+                    if name is not None:
+                        features[name] = 1.0 if option == value else 0.0
         elif item.widget == "checkbox":
             if value is True or value is False or (type(value) in (int, float) and value in (0, 1)):
                 features[item.name] = float(value)
             else:
                 problems.append(f"{item.label} : cocher ou décocher la case (reçu {_shown(value)}).")
         else:
-            x = _number(value)
-            b = (bounds or {}).get(item.name)
-            low, high = (b.low, b.high) if b else (item.minimum, item.maximum)
-            if x is None:
-                problems.append(f"{item.label} : saisir un nombre (reçu {_shown(value)}).")
-            elif not math.isfinite(x):
-                problems.append(f"{item.label} : saisir un nombre fini (reçu {_shown(value)}).")
-            elif not low <= x <= high:
-                problems.append(f"{item.label} : saisir un nombre entre {_fr(low)} et {_fr(high)} (reçu {_fr(x)}).")
+            x = _typed_number(value)
+            b = (bounds or {}).get(item.name) or Bound(item.minimum, item.maximum, False, domain_rule(item.name))
+            if x is NOT_A_NUMBER:
+                problems.append(f"{item.label} : saisir un nombre, par exemple 0,45 ou 1 200 (reçu {_shown(value)}).")
+            elif x is None:
+                if item.name in MAY_BE_UNKNOWN:
+                    features[item.name] = UNKNOWN
+                else:
+                    problems.append(f"{item.label} : saisir un nombre.")
+            elif not (math.isfinite(x) and b.low <= x <= b.high):
+                problems.append(fr_refusal(item.label, x, b))
             else:
                 features[item.name] = x
+        if len(problems) > before:
+            bad.append(item.name)
     if problems:
-        raise FormRefusal(" ".join(problems))
+        raise FormRefusal(" ".join(problems), bad)
     return features
+
+
+NOT_A_NUMBER = object()
+
+
+def _typed_number(value: Any) -> Any:
+    """`parse_fr_number(value)`, or NOT_A_NUMBER."""
+    try:
+        return parse_fr_number(value)
+    except NotANumber:
+        return NOT_A_NUMBER
 
 
 def sent_input(values: tuple[Any, ...] | list[Any]) -> dict[str, Any]:
@@ -204,21 +247,27 @@ def _fact(key: str, value: Any) -> str:
     return str(value)
 
 
-def facts_markdown(applicant_id: int, facts: dict[str, Any]) -> str:
-    """The dossier's key facts, in French (labels of `scoring.store.FACT_LABELS`)."""
-    lines = "\n".join(f"- {FACT_LABELS[k]} : {_fact(k, facts.get(k))}" for k in KEY_FACTS if k in FACT_LABELS)
-    return (f"**Dossier n° {applicant_id}**\n{lines}\n\nLes 11 champs ci-dessous portent les valeurs du dossier ; "
-            "les autres informations sont celles du dossier.")
+def facts_markdown(applicant_id: int, facts: dict[str, Any], amounts: dict[str, float] | None = None) -> str:
+    """The dossier's key facts, in French (labels of `scoring.store.FACT_LABELS`); `amounts`: the
+    negotiated amounts scored instead of the dossier's (a what-if), shown with the dossier's."""
+    amounts = amounts or {}
 
+    def line(k: str) -> str:
+        if k in amounts:
+            return (f"- {FACT_LABELS[k]} : **{_fact(k, amounts[k])}** (évalué ; dossier : {_fact(k, facts.get(k))})")
+        return f"- {FACT_LABELS[k]} : {_fact(k, facts.get(k))}"
 
-SHOWN_DECIMALS = 4  # a dossier's numbers in the form (a field left as shown is not sent: the exact value stays)
+    lines = "\n".join(line(k) for k in KEY_FACTS if k in FACT_LABELS)
+    return (f"**Dossier n° {applicant_id}**\n{lines}\n\nLes champs ci-dessous portent les valeurs du dossier "
+            "(vide : inconnu) ; les autres informations sont celles du dossier.")
 
 
 def dossier_values(dossier: Any, features: list[str]) -> list[Any]:
     """The form's values (in `form_inputs()` order) of a stored applicant: raw application values
-    where the field is one, else the stored row's, rounded to `SHOWN_DECIMALS`; None where missing (an
-    empty box, a radio without choice). Re-evaluating sends only the fields that differ from these,
-    so an unchanged field keeps the dossier's exact value."""
+    where the field is one, else the stored row's; numbers as the boxes show them (`fr_input`, "" when
+    unknown), radios by their choice (gender from the raw `CODE_GENDER`, None when unknown: a model
+    without gender has no such column). Re-evaluating sends only the fields that differ from these
+    (`what_if_changes`), so an unchanged field keeps the dossier's exact value."""
     index = {name: i for i, name in enumerate(features)}
 
     def value(name: str) -> float | None:
@@ -232,22 +281,105 @@ def dossier_values(dossier: Any, features: list[str]) -> list[Any]:
     out: list[Any] = []
     for item in form_inputs():
         if isinstance(item, ExclusiveGroup):
-            chosen = [o for o, f in item.options.items() if f and value(f) == 1.0]
+            category = dossier.raw.get(item.name)
+            chosen = [o for o, f in item.options.items() if f and (value(f) == 1.0 if f in index else
+                                                                    f == f"{item.name}_{category}")]
             other = [o for o, f in item.options.items() if f is None]  # "Autre": no option of the model
             out.append(chosen[0] if chosen else other[0] if other else None)
         elif item.widget == "checkbox":
             out.append(value(item.name) == 1.0)
         else:
-            x = value(item.name)
-            out.append(None if x is None else round(x, SHOWN_DECIMALS))
+            out.append(fr_input(value(item.name)))
     return out
 
 
-def change_text(result: Prediction, base: Prediction | None) -> str:
-    """"+3,2 points par rapport au dossier" (percentage points of default probability), or ""."""
-    if base is None:
+def dossier_amounts(dossier: Any) -> list[str]:
+    """The dossier's negotiated amounts (`AMOUNT_FIELDS`) as the boxes show them."""
+    return [fr_input(_finite_or_none(dossier.raw.get(name))) for name in AMOUNT_FIELDS]
+
+
+def _finite_or_none(value: Any) -> float | None:
+    if value is None or isinstance(value, str):
+        return None
+    x = float(value)
+    return x if math.isfinite(x) else None
+
+
+def what_if_changes(form: list[Any] | tuple[Any, ...], own: list[Any]) -> tuple[list[Any], list[str]]:
+    """The form's values with those equal to the dossier's own (`dossier_values`) replaced by `KEEP`,
+    and the labels of the fields that differ. Numbers are compared as read (`0,45` = `0.45`)."""
+    out: list[Any] = []
+    changed: list[str] = []
+    for item, value, mine in zip(form_inputs(), form, own, strict=True):
+        same = value == mine
+        if not same and not isinstance(item, ExclusiveGroup) and item.widget != "checkbox":
+            a, b = _typed_number(value), _typed_number(mine)
+            same = a is not NOT_A_NUMBER and (a == b or (a is not None and b is not None
+                                                          and abs(a - b) <= 0.5 * 10 ** -SHOWN_DECIMALS))
+        out.append(KEEP if same else value)
+        if not same:
+            changed.append(item.label)
+    return out, changed
+
+
+def amount_overrides(values: list[Any] | tuple[Any, ...], own: list[str] | None,
+                     high: dict[str, float]) -> dict[str, float]:
+    """The negotiated amounts typed that differ from the dossier's (`own`; None without a dossier:
+    then every box must stay empty). Raises `FormRefusal` naming the field."""
+    out: dict[str, float] = {}
+    problems: list[str] = []
+    bad: list[str] = []
+    for i, (name, value) in enumerate(zip(AMOUNT_FIELDS, values, strict=True)):
+        label = AMOUNT_LABELS[name]
+        x = None if value is MISSING else _typed_number(value)
+        if own is None:
+            if x is not None:
+                problems.append(f"{label} : les montants se modifient sur un dossier chargé (sans dossier, les "
+                                "autres informations sont celles du client médian).")
+                bad.append(name)
+            continue
+        mine = _typed_number(own[i])
+        if x is NOT_A_NUMBER:
+            problems.append(f"{label} : saisir un montant, par exemple 250 000 (reçu {_shown(value)}).")
+        elif x == mine or (x is not None and mine is not None and abs(x - mine) < 0.005):
+            continue
+        elif x is None:
+            problems.append(f"{label} : saisir le montant (il ne peut pas être inconnu).")
+        elif not (math.isfinite(x) and 0 < x <= high.get(name, math.inf)):
+            problems.append(f"{label} : {fr_input(x) or x} est impossible ou hors des montants connus "
+                            f"(de plus de 0 à {fr_input(high.get(name))} €).")
+        else:
+            out[name] = x
+            continue
+        bad.append(name)
+    if problems:
+        raise FormRefusal(" ".join(problems), bad)
+    return out
+
+
+def change_text(result: Prediction, base: Prediction | None, applicant_id: int | None = None,
+                changed: list[str] | tuple[str, ...] = ()) -> str:
+    """What was scored against what: "**Dossier n° 100002** — champs modifiés : Score externe 2.
+    **+3,2 points** par rapport au dossier (…)" (percentage points of default probability); without a
+    dossier, ""."""
+    if applicant_id is None:
         return ""
+    head = f"**Dossier n° {applicant_id}**"
+    if base is None:
+        return f"{head} — aucun champ modifié : score du dossier."
     delta = 100 * (result.score - base.score)
     shown = f"{delta:+.1f}".replace(".", ",").replace("-", "−")
     words = "risque élevé" if base.prediction else "faible risque"
-    return f"**{shown} points** par rapport au dossier (score du dossier : {_pct(base.score)}, {words})."
+    fields = f" — champs modifiés : {', '.join(changed)}." if changed else ""
+    return (f"{head}{fields} **{shown} points** par rapport au dossier (score du dossier : {_pct(base.score)}, "
+            f"{words}).")
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")  # emphasis, code, links, tables, strike, headings
+
+
+def plain(text: Any) -> str:
+    """Text a user typed, made inert for a Markdown component: HTML escaped, Markdown punctuation
+    backslash-escaped; it is shown as typed, never as bold, a link or an element."""
+    one_line = " ".join(str(text).split())  # no line break: nothing typed starts a list or a heading
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(one_line, quote=False))

@@ -114,7 +114,9 @@ async def _post(app: Any, path: str, body: bytes, query: bytes = b"") -> int:
 
 
 def profile_api(model_dir: Path, out_dir: Path, n: int) -> Profile:
-    service = ScoringService.load(model_dir, out_dir / "profile_predictions.log")
+    # the calls' log goes to a temporary folder: in logs/, a `logs/*.log` glob would merge it into the real log
+    scratch = tempfile.TemporaryDirectory(prefix="profile-log-")
+    service = ScoringService.load(model_dir, Path(scratch.name) / "profile_predictions.log")
     if service.predictor is None:
         raise RuntimeError(service.load_error)
     app = create_api(service)
@@ -134,6 +136,7 @@ def profile_api(model_dir: Path, out_dir: Path, n: int) -> Profile:
             profile = pool.submit(job).result()
     finally:
         service.logger.close()
+        scratch.cleanup()
     failed = [s for s in statuses if s != 200]
     if failed:
         raise RuntimeError(f"{len(failed)} of {n} /api/predict calls failed (status {failed[0]})")

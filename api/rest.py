@@ -33,7 +33,15 @@ from api.dossier_routes import add_dossier_routes, predict_dossier
 from api.logger import new_request_id, safe_input
 from api.responses import client_of, error_docs, json_error_docs, json_response, refusal
 from api.scoring_service import ModelUnavailable, ScoringService
-from scoring.schema import ID_COLUMN, LABEL_HIGH_RISK, LABEL_LOW_RISK, LABEL_REVIEW, SOURCE_API, UI_FEATURE_NAMES
+from scoring.schema import (
+    ID_COLUMN,
+    LABEL_HIGH_RISK,
+    LABEL_LOW_RISK,
+    LABEL_REVIEW,
+    SOURCE_API,
+    SOURCE_BATCH,
+    UI_FEATURE_NAMES,
+)
 from serving.validation import MAX_BATCH_ROWS, MAX_BODY_BYTES, FieldError, InputError
 from serving.whatif import WHAT_IF_AMOUNTS, WhatIfRules
 
@@ -256,7 +264,7 @@ def create_api(service: ScoringService) -> FastAPI:
         client = client_of(request)
         try:
             with service.refusals(request_id=request_id, started=started, input=lambda: _caller_input(body),
-                                  client=client):
+                                  client=client, source=SOURCE_API):  # a refused call is the API's too
                 explain = _explain(request.scope["query_string"])
                 predictor, validator = service.require_model()  # one model for the whole call, even mid-swap
                 if DOSSIER_KEY in body:  # a known applicant, maybe with overrides (what-if): api.dossier_routes
@@ -266,7 +274,7 @@ def create_api(service: ScoringService) -> FastAPI:
                                                explain=explain, client=client)
                 features = validator.parse(body)
                 result = service.score(features, request_id=request_id, started=started, explain=explain,
-                                       client=client, predictor=predictor)
+                                       client=client, model=(predictor, validator))
             return json_response(_prediction_body(result, request_id), request_id=request_id)
         except InputError as exc:
             return refusal(exc, request_id)
@@ -282,7 +290,8 @@ def create_api(service: ScoringService) -> FastAPI:
         body = await request.body()
         client = client_of(request)
         try:  # a refused batch is logged without its rows
-            with service.refusals(request_id=request_id, started=started, input=dict, client=client):
+            with service.refusals(request_id=request_id, started=started, input=dict, client=client,
+                                  source=SOURCE_BATCH):
                 rows = service.require_model()[1].parse_batch(body)
                 results = service.score_rows(rows, request_id=request_id, started=started, client=client)
         except InputError as exc:

@@ -8,6 +8,8 @@ own (`record_decision`)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 import threading
@@ -20,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from api.adviser import AdviserDecision, RecentEvaluations, decide, letter_html
+from api.adviser import AdviserDecision, RecentEvaluations, decide
+from api.letters import letter_html
 from api.logger import PredictionLogger, log_prediction, new_request_id
 from api.model_swap import ModelSwapper
 from api.shadow import Shadow
@@ -29,6 +32,7 @@ from scoring.artifacts import ArtifactError
 from scoring.schema import (
     ADVISER_DECISION_KEY,
     ID_COLUMN,
+    MANIFEST_FILE,
     REPORT_FILE,
     SOURCE_API,
     SOURCE_BATCH,
@@ -160,6 +164,8 @@ class ScoringService:
     swapper: ModelSwapper | None = field(default=None, init=False)  # watches the folders (api/model_swap.py)
 
     def __post_init__(self) -> None:
+        self._report: tuple[Predictor, bytes | None] | None = None
+        self.report_html()  # read with the model, so a later train.py into the folder does not change it
         if self.predictor is not None:
             self.validator = validator_for(self.predictor)
             self.what_if_rules = WhatIfRules(self.validator)
@@ -221,8 +227,10 @@ class ScoringService:
         def build() -> None:
             store, reason = _open_store(model_dir, build=True)
             self.attach_store(store, reason)
-            log.warning("feature store %s", f"ready ({len(self.store)} applicants)" if self.store is not None
-                        else f"unavailable: {self.store_reason}")
+            if self.store is not None:
+                log.info("feature store ready (%d applicants)", len(self.store))
+            else:
+                log.warning("feature store unavailable: %s", self.store_reason)
 
         thread = threading.Thread(target=build, name="feature-store-build", daemon=True)
         thread.start()
@@ -245,13 +253,14 @@ class ScoringService:
 
     def score(self, features: dict[str, float], *, request_id: str, started: float,
               explain: bool = True, client: str | None = None, source: str = SOURCE_API,
-              predictor: Predictor | None = None) -> Prediction:
+              model: tuple[Predictor, Validator] | None = None) -> Prediction:
         """Score one valid applicant and log the call (`features` is logged as given: not copied).
-        `predictor`: the one the caller validated with (default: the serving one)."""
-        predictor = predictor or self.require_model()[0]
-        result = predictor.predict(features, explain=explain)
-        self._logged(request_id, features, result, started, client, source, None,
-                     (tuple(features), tuple(features.values())))
+        `model`: the (predictor, validator) the caller validated with (default: the serving one); the
+        model reads the features without the recorded-only ones (gender)."""
+        predictor, validator = model or self.require_model()
+        scored = validator.scored(features)
+        result = predictor.predict(scored, explain=explain)
+        self._logged(request_id, features, result, started, client, source, None, (tuple(scored), tuple(scored.values())))
         return result
 
     def _logged(self, request_id: str, given: dict[str, Any], result: Prediction, started: float,
@@ -280,11 +289,11 @@ class ScoringService:
         """Score a stored applicant on their own full row, or with `overrides` (what-if: the store
         recomputes the row from their raw fields, the base decision is their stored row's). Logged
         with source dossier / what-if and the applicant's number."""
-        predictor, _ = self.require_model()
+        predictor, validator = self.require_model()
         dossier = self.dossier(applicant_id)
         stored = np.asarray(dossier.row, dtype=np.float32).reshape(1, -1)
-        if overrides:
-            row = np.asarray(self.store.what_if(dossier, overrides), dtype=np.float32).reshape(1, -1)
+        if overrides:  # recorded-only fields (gender) are logged, not scored
+            row = np.asarray(self.store.what_if(dossier, validator.scored(overrides)), dtype=np.float32).reshape(1, -1)
             result = predictor.predict_row(row, explain=explain)
             base, source = predictor.predict_row(stored, explain=False), SOURCE_WHAT_IF
         else:
@@ -295,17 +304,19 @@ class ScoringService:
         return DossierResult(dossier, result, base, source)
 
     def record_decision(self, of_request: str, decision: Any, reason: Any, *, source: str,
-                        client: str | None = None) -> AdviserDecision:
+                        client: str | None = None, replace: bool = False) -> AdviserDecision:
         """The adviser's final decision on a recent evaluation, logged as a line of its own
-        (`ADVISER_DECISION_KEY`, `prediction` null); raises UnknownRequest or `api.adviser.DecisionError`."""
+        (`ADVISER_DECISION_KEY`, `prediction` null); one per evaluation: a second one raises
+        `DecisionError` (409) unless `replace`, then its line names the decision it replaces
+        (`replaces`). Raises UnknownRequest or `api.adviser.DecisionError`."""
         started = time.perf_counter()
         evaluation = self.recent.get(of_request) if isinstance(of_request, str) else None
         if evaluation is None:
             raise UnknownRequest(str(of_request))
-        made = decide(evaluation, decision, reason)
-        self.recent.record(made)
+        made = self.recent.record(decide(evaluation, decision, reason), replace=replace)
         log_prediction(request_id=new_request_id(), input={"request_id": of_request, "decision": decision,
-                                                           "reason": made.reason},
+                                                           "reason": made.reason}
+                       | ({"replace": True} if made.replaces is not None else {}),
                        prediction=None, duration=time.perf_counter() - started,
                        model_version=evaluation.prediction.model_version, client=client, source=source,
                        applicant_id=evaluation.applicant_id, extra={ADVISER_DECISION_KEY: made.as_dict()},
@@ -332,14 +343,15 @@ class ScoringService:
     def score_rows(self, rows: list[dict[str, float]], *, request_id: str, started: float,
                    client: str | None = None, source: str | None = None) -> list[Prediction]:
         """Score valid applicants in one call; one log record per row (`<request_id>-<i>`)."""
-        predictor, _ = self.require_model()
-        results = predictor.predict_rows(rows)
+        predictor, validator = self.require_model()
+        scored = [validator.scored(row) for row in rows]
+        results = predictor.predict_rows(scored)
         duration = (time.perf_counter() - started) / max(len(rows), 1)
-        for i, (row, result) in enumerate(zip(rows, results, strict=True)):
+        for i, (row, kept, result) in enumerate(zip(rows, scored, results, strict=True)):
             self._emit({"request_id": f"{request_id}-{i}", "input": row,
                         "prediction": {"score": result.score, "label": result.label, "decision": result.prediction},
                         "duration": duration, "model_version": result.model_version, "client": client,
-                        "source": SOURCE_BATCH}, tuple(row), tuple(row.values()))
+                        "source": SOURCE_BATCH}, tuple(kept), tuple(kept.values()))
         return results
 
     def refusals(self, *, request_id: str, started: float, input: Callable[[], dict[str, Any]],
@@ -355,22 +367,43 @@ class ScoringService:
                        source=source, applicant_id=applicant if type(applicant) is int else None, logger=self.logger)
 
     def report_html(self) -> bytes | None:
-        """The loaded model's report (`REPORT_FILE`, checked against the manifest at load), or None."""
+        """The loaded model's report (`REPORT_FILE`), read once per loaded model and checked against the
+        manifest it was loaded with: a later `train.py` into the same folder does not change what the
+        running model reports (None when absent or no longer the loaded model's)."""
+        predictor = self.predictor
+        if predictor is None:
+            return None
+        cached = self._report
+        if cached is None or cached[0] is not predictor:
+            cached = self._report = (predictor, _verified_report(predictor.artifacts))
+        return cached[1]
+
+    def model_folder_changed(self) -> str | None:
+        """The model version now written in the loaded model's folder when it is not the loaded one
+        (someone trained into it since), else None."""
         if self.predictor is None:
             return None
-        artifacts = self.predictor.artifacts
-        path = artifacts.directory / REPORT_FILE
-        if REPORT_FILE not in artifacts.manifest.get("files", {}) or not path.is_file():
-            return None
-        return path.read_bytes()
+        try:
+            manifest = json.loads((self.predictor.artifacts.directory / MANIFEST_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return "unreadable"
+        on_disk = manifest.get("model_version")
+        return None if on_disk == self.model_version else str(on_disk)
 
     def health(self) -> dict[str, Any]:
+        changed = self.model_folder_changed()
+        reason = shown_path(self.load_error)
+        if changed is not None:
+            reason = (f"the model folder now holds model {changed}, not the loaded {self.model_version}: "
+                      "restart the service (or promote the new model) to serve it")
         return {
-            # degraded: predictions are served but the log is failing now (see logger.last_error)
-            "status": "unavailable" if not self.predictor else "degraded" if self.logger.failing else "ok",
+            # degraded: predictions are served but the log is failing now (see logger.last_error), or the
+            # model folder was overwritten since loading (the service still serves the model it loaded)
+            "status": "unavailable" if not self.predictor else
+                      "degraded" if self.logger.failing or changed is not None else "ok",
             "model_loaded": self.predictor is not None,
             "model_version": self.model_version,
-            "reason": shown_path(self.load_error),
+            "reason": reason,
             "uptime_s": round(time.time() - self.started_at, 1),
             "logger": {k: shown_path(v) if k in ("path", "last_error") else v for k, v in self.logger.stats().items()},
             "feature_store": self.store_health(),
@@ -409,3 +442,13 @@ def _twin_model(model_dir: Path) -> bool:
     except StoreError:
         return False
     return isinstance(source, dict) and source.get("kind") == "synthetic"
+
+
+def _verified_report(artifacts: Any) -> bytes | None:
+    """The report of `artifacts` when its bytes match the manifest the model was loaded with."""
+    expected = artifacts.manifest.get("files", {}).get(REPORT_FILE)
+    path = artifacts.directory / REPORT_FILE
+    if expected is None or not path.is_file():
+        return None
+    data = path.read_bytes()
+    return data if hashlib.sha256(data).hexdigest() == expected else None

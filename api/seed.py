@@ -16,7 +16,8 @@ from scoring.schema import UI_FEATURE_NAMES, label_for
 from serving.predictor import Predictor
 
 _standalone: Predictor | None = None  # loaded once from MODEL_DIR when no server runs in this process
-_checked: tuple[Predictor, Callable[[Sequence[Any]], None]] | None = None
+# (predictor, argument check, the model's names among the 11 and their positions in the arguments)
+_checked: tuple[Predictor, Callable[[Sequence[Any]], None], tuple[str, ...], tuple[int, ...]] | None = None
 
 
 def _predictor() -> Predictor:
@@ -34,13 +35,16 @@ def _predictor() -> Predictor:
     return _standalone
 
 
-def _scorer() -> tuple[Predictor, Callable[[Sequence[Any]], None]]:
-    """The predictor and the argument check (the API's rules), built once per predictor."""
+def _scorer() -> tuple[Predictor, Callable[[Sequence[Any]], None], tuple[str, ...], tuple[int, ...]]:
+    """The predictor, the argument check (the API's rules) and the arguments the model reads (gender
+    is checked but not scored by a model without it), built once per predictor."""
     global _checked
     predictor = _predictor()
     if _checked is None or _checked[0] is not predictor:
         args = list(inspect.signature(predict_credit_score).parameters)
-        _checked = (predictor, validator_for(predictor).scalar_checker(list(zip(args, UI_FEATURE_NAMES, strict=True))))
+        check = validator_for(predictor).scalar_checker(list(zip(args, UI_FEATURE_NAMES, strict=True)))
+        used = tuple(i for i, name in enumerate(UI_FEATURE_NAMES) if name in predictor.index)
+        _checked = (predictor, check, tuple(UI_FEATURE_NAMES[i] for i in used), used)
     return _checked
 
 
@@ -61,12 +65,14 @@ def predict_credit_score(
 
     The arguments follow the API's rules (`serving.validation`): a ValueError names the argument for a
     NaN, an infinity, a string, a value outside its domain or training range, a flag other than 0/1,
-    or both options of an exclusive group (gender, education).
+    or both options of an exclusive group (gender, education). An external score, the card withdrawals
+    or the bureau overdue may be None: unknown, scored as missing. Gender is checked, and scored only by
+    a model that uses it (the default model does not).
     """
     values = (ext_source_1, ext_source_2, ext_source_3, education_higher, education_secondary,
               card_atm_drawings_mean, income_working, gender_female, gender_male, flag_document_3,
               bureau_overdue_max)
-    predictor, check = _scorer()
+    predictor, check, names, used = _scorer()
     check(values)
-    score = predictor.score_values(UI_FEATURE_NAMES, values)
+    score = predictor.score_values(names, values if len(used) == len(values) else tuple(values[i] for i in used))
     return score, label_for(score, predictor.threshold)

@@ -24,21 +24,27 @@ from typing import Any
 import gradio as gr
 
 from api.adviser import ACCEPT, DECISION_LABELS_FR, DecisionError
+from api.form_numbers import fr_input, range_hint
 from api.form_parts import (
+    AMOUNT_FIELDS,
+    AMOUNT_LABELS,
     MISSING,
     NO_DOSSIER,
     FormInput,
     FormRefusal,
-    _fr,
+    amount_overrides,
     change_text,
+    dossier_amounts,
     dossier_values,
     facts_markdown,
     form_inputs,
     gauge_html,
+    plain,
     reasons_markdown,
     score_text,
     sent_input,
     to_features,
+    what_if_changes,
 )
 from api.logger import new_request_id
 from api.rest import REPORT_ROUTE
@@ -51,7 +57,7 @@ from api.scoring_service import (
     UnknownRequest,
     shown_path,
 )
-from scoring.schema import LABEL_HIGH_RISK, LABEL_REVIEW, SOURCE_DOSSIER, SOURCE_FORM, ExclusiveGroup
+from scoring.schema import LABEL_HIGH_RISK, LABEL_REVIEW, SOURCE_DOSSIER, SOURCE_FORM, ExclusiveGroup, domain_rule
 from serving.predictor import Prediction
 from serving.validation import Bound
 
@@ -70,23 +76,47 @@ CSS = """
   font-weight: 600;}
 .decision-high textarea, .decision-high input {background: #fee2e2 !important; color: #7f1d1d !important;
   font-weight: 600;}
+.field-invalid {box-shadow: inset 0 0 0 3px #dc2626 !important; background: #fef2f2 !important; border-radius: 6px;}
+.field-invalid label, .field-invalid span {color: #991b1b !important;}
+#message:not(:empty) {border-left: 4px solid #dc2626; padding-left: 0.6em;}
 #letter iframe {width: 100%; height: 32em; border: 1px solid #d1d5db; background: white;}
 """
 
-# The decision box's colour, set in the browser from the decision and the review flag, so that the
-# events' outputs stay plain text for programs: green (low risk), amber (à étudier), red (high risk).
-COLOUR_JS = f"""(decision, review) => {{
+# After each event, in the browser: the decision box's colour from the decision and the review flag
+# (green low risk, amber "à étudier", red high risk), the refused fields marked (`invalid`: their
+# names, one a line), and a refusal message scrolled into view. The events' outputs stay plain text.
+COLOUR_JS = f"""(decision, review, invalid) => {{
   const box = document.querySelector('#decision');
-  if (!box) return;
-  box.classList.remove('decision-low', 'decision-review', 'decision-high');
-  if (!decision) return;
-  box.classList.add(review === {json.dumps(LABEL_REVIEW)} ? 'decision-review'
+  if (box) {{
+    box.classList.remove('decision-low', 'decision-review', 'decision-high');
+    if (decision) box.classList.add(review === {json.dumps(LABEL_REVIEW)} ? 'decision-review'
                     : decision === {json.dumps(LABEL_HIGH_RISK)} ? 'decision-high' : 'decision-low');
+  }}
+  document.querySelectorAll('.field-invalid').forEach(el => el.classList.remove('field-invalid'));
+  const names = (invalid || '').split('\\n').filter(Boolean);
+  for (const name of names) {{
+    const el = document.getElementById(name === 'dossier' ? 'dossier-id' : 'in-' + name);
+    if (el) el.classList.add('field-invalid');
+  }}
+  const message = document.querySelector('#message');
+  if (message && message.innerText.trim()) {{
+    const r = message.getBoundingClientRect();
+    if (r.top < 0 || r.bottom > window.innerHeight) message.scrollIntoView({{block: 'center'}});
+  }}
 }}"""
 REFUSED = "**Saisie refusée.** "
+NOT_FOUND = "**Dossier introuvable.** "
+NOT_LOADED = "**Dossier non chargé.** "
+UNAVAILABLE = "**Évaluation impossible.** "
 NO_STORE = ("Les dossiers ne sont pas disponibles pour le moment (base des clients connus absente ou en "
             "construction) : le formulaire reste utilisable avec les 11 champs.")
+GENDER_NOTE = ("Enregistré pour le suivi de l'équité entre femmes et hommes uniquement : le genre n'entre pas "
+               "dans la décision.")
 CHOICES_FR = {label: code for code, label in DECISION_LABELS_FR.items()}
+
+
+class NotLoaded(FormRefusal):
+    """Évaluer with a dossier number that is not the dossier loaded in the form."""
 
 
 def parse_dossier_number(value: Any) -> int | None:
@@ -98,9 +128,9 @@ def parse_dossier_number(value: Any) -> int | None:
     elif isinstance(value, str) and value.strip().replace(" ", "").isdigit():
         number = int(value.strip().replace(" ", ""))
     else:
-        raise FormRefusal(f"N° de dossier : saisir un nombre entier positif (reçu {str(value)[:40]!r}).")
+        raise FormRefusal(f"N° de dossier : saisir un nombre entier positif (reçu {str(value)[:40]!r}).", ["dossier"])
     if not 1 <= number <= 2**31 - 1:
-        raise FormRefusal(f"N° de dossier : saisir un nombre entier positif (reçu {number}).")
+        raise FormRefusal(f"N° de dossier : saisir un nombre entier positif (reçu {number}).", ["dossier"])
     return number
 
 
@@ -118,44 +148,52 @@ def _named(fn: Callable[..., Any], names: list[str]) -> Callable[..., Any]:
 def build_ui(service: ScoringService) -> gr.Blocks:
     """The Blocks of the form; events `predict`, `load_dossier`, `decide`, `letter` (gradio_client names).
 
-    The events take the values as sent (`preprocess=False`: Gradio's own checks, in English and
-    outside our log, never run) and check them with the API's rules (`to_features`). A refusal is
-    one log line with the input as sent, one console line, and a French message in the form
-    (`#message`), never an error badge on the outputs.
+    One applicant at a time: "Charger le dossier" remembers the dossier loaded (a per-session state);
+    "Évaluer" with a dossier number scores that dossier only when it is the one loaded (else it asks
+    to load it: the fields on screen would be another applicant's), sending as what-if the fields
+    that differ from it. The events take the values as sent (`preprocess=False`) and check them with
+    the API's rules (`to_features`). A refusal is one log line with the input as sent, one console
+    line, and a French message under the "Évaluer" button with the fields marked.
     """
     bounds = service.validator.bounds if service.validator else None
     items = form_inputs()
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         with gr.Tab("Évaluation"):
-            gr.Markdown(f"# {TITLE}\nChargez un dossier par son numéro, ou renseignez les 11 champs, puis "
-                        "cliquez sur **Évaluer**.")
+            gr.Markdown(f"# {TITLE}\nChargez un dossier par son numéro, ou renseignez les champs, puis cliquez "
+                        "sur **Évaluer**. Nombres à la française (0,45 ; 1 200) ; un score externe, les retraits "
+                        "ou l'impayé inconnus se laissent vides.")
             if service.predictor is None:
                 gr.Markdown("**Service indisponible : aucun modèle chargé.** "
-                            f"{html.escape(shown_path(service.load_error) or '')}")
+                            f"{plain(shown_path(service.load_error) or '')}")
             template = dict(zip(service.predictor.features, service.predictor.template[0].tolist(), strict=True)) \
                 if service.predictor else {}
             binary = {n for n, b in bounds.items() if b.binary} if bounds else set()
             widgets: list[gr.components.Component] = []
+            loaded = gr.State(None)  # the dossier loaded in this session's form: {"id", "facts"}, or None
             with gr.Row():
                 with gr.Column(scale=3):
                     with gr.Row(equal_height=True):
                         dossier = gr.Textbox(label="N° de dossier", value="", placeholder="par exemple 100002",
                                              elem_id="dossier-id", scale=2)
                         load = gr.Button("Charger le dossier", elem_id="load", scale=1)
-                    facts = gr.Markdown(NO_DOSSIER, elem_id="facts")
+                    facts = gr.Markdown(NO_DOSSIER, elem_id="facts", label="Dossier")
                     for item in items:
-                        widgets.append(_widget(item, template, bounds))
+                        widgets.append(_widget(item, template, bounds, service.validator))
+                    with gr.Row():
+                        amounts = [gr.Textbox(label=AMOUNT_LABELS[name], value="", elem_id=f"in-{name}",
+                                              info="dossier chargé : montant négocié") for name in AMOUNT_FIELDS]
                     submit = gr.Button("Évaluer", variant="primary", elem_id="submit")
+                    message = gr.Markdown(elem_id="message", label="Message")
+                    invalid = gr.Textbox(label="Champs à corriger", value="", visible=False, elem_id="invalid-fields")
                 with gr.Column(scale=2):
-                    message = gr.Markdown(elem_id="message")
                     decision = gr.Textbox(label="Décision", value="", interactive=False, elem_id="decision",
                                           elem_classes=["decision"])
                     review = gr.Textbox(label="Revue", value="", interactive=False, elem_id="review")
                     score = gr.Textbox(label="Score (probabilité de défaut)", value="", interactive=False,
                                        elem_id="score")
-                    change = gr.Markdown(elem_id="change")
-                    gauge = gr.HTML(elem_id="gauge")
-                    reasons = gr.Markdown(elem_id="reasons")
+                    change = gr.Markdown(elem_id="change", label="Dossier et champs modifiés")
+                    gauge = gr.HTML(elem_id="gauge", label="Jauge")
+                    reasons = gr.Markdown(elem_id="reasons", label="Raisons")
                     request_id = gr.Textbox(label="Référence de l'évaluation", value="", interactive=False,
                                             elem_id="request-id")
                     with gr.Group():
@@ -163,10 +201,12 @@ def build_ui(service: ScoringService) -> gr.Blocks:
                                            elem_id="adviser-decision")
                         motive = gr.Textbox(label="Motif (obligatoire pour passer outre le modèle)", value="",
                                             elem_id="adviser-reason")
+                        replace = gr.Checkbox(label="Remplacer la décision déjà enregistrée sur cette évaluation",
+                                              value=False, elem_id="adviser-replace")
                     record = gr.Button("Enregistrer la décision", elem_id="record")
-                    recorded = gr.Markdown(elem_id="recorded")
+                    recorded = gr.Markdown(elem_id="recorded", label="Décision enregistrée")
                     print_letter = gr.Button("Imprimer le courrier", elem_id="print-letter")
-                    letter = gr.HTML(elem_id="letter")
+                    letter = gr.HTML(elem_id="letter", label="Courrier")
         with gr.Tab("Rapport du modèle"):
             if service.report_html() is not None:
                 # an iframe: the report's own styles stay out of the form
@@ -175,88 +215,118 @@ def build_ui(service: ScoringService) -> gr.Blocks:
             else:
                 gr.Markdown("Ce modèle n'a pas de rapport (il est écrit par `python train.py`).")
 
-        outputs = [score, decision, review, gauge, reasons, message, change, facts, request_id]
+        outputs = [score, decision, review, gauge, reasons, message, change, facts, request_id, invalid]
 
-        def shown(result: Prediction, rid: str, facts_text: Any, base: Prediction | None = None) -> tuple:
+        def shown(result: Prediction, rid: str, facts_text: Any, change_line: str = "") -> tuple:
             flag = LABEL_REVIEW if result.review else "—"
             return (score_text(result.score), result.label, flag, gauge_html(result, service.predictor.grey_zone),
-                    reasons_markdown(result, binary), "", change_text(result, base), facts_text, rid)
+                    reasons_markdown(result, binary), "", change_line, facts_text, rid, "")
 
-        def refused(rid: str, started: float, given: dict[str, Any], french: str, error: str,
-                    source: str = SOURCE_FORM) -> tuple:
+        def refused(rid: str, started: float, given: dict[str, Any], prefix: str, french: str, error: str,
+                    facts_text: Any, fields: tuple[str, ...] = (), source: str = SOURCE_FORM) -> tuple:
             service.log_refusal(request_id=rid, input=given, started=started, error=error, source=source)
             log.warning("form call %s refused: %s", rid, error)
-            return ("", "", "", "", "", REFUSED + french, "", gr.update(), "")
+            facts_text = facts_text if isinstance(facts_text, str) else NO_DOSSIER
+            return ("", "", "", "", "", prefix + plain(french), "", facts_text, "", "\n".join(fields))
 
-        def attempt(rid: str, started: float, given: dict[str, Any], work: Callable[[], tuple]) -> tuple:
+        def attempt(rid: str, started: float, given: dict[str, Any], session: Any,
+                    work: Callable[[], tuple]) -> tuple:
+            facts_text = session.get("facts") if isinstance(session, dict) else NO_DOSSIER
             try:
                 return work()
+            except NotLoaded as exc:
+                return refused(rid, started, given, NOT_LOADED, str(exc), str(exc), facts_text, exc.fields)
             except FormRefusal as exc:
-                return refused(rid, started, given, str(exc), str(exc))
+                return refused(rid, started, given, REFUSED, str(exc), str(exc), facts_text, exc.fields)
             except ModelUnavailable as exc:
-                return refused(rid, started, given,
-                               "aucun modèle n'est chargé : le service ne peut pas évaluer de dossier.", str(exc))
+                return refused(rid, started, given, UNAVAILABLE, "aucun modèle n'est chargé : le service ne peut "
+                               "pas évaluer de dossier.", str(exc), facts_text)
             except UnknownApplicant as exc:
-                return refused(rid, started, given, f"dossier n° {exc.applicant_id} introuvable parmi les clients "
-                                                    "connus.", str(exc), SOURCE_DOSSIER)
+                return refused(rid, started, given, NOT_FOUND, f"Le dossier n° {exc.applicant_id} ne figure pas "
+                               "parmi les clients connus.", str(exc), facts_text, ("dossier",), SOURCE_DOSSIER)
             except StoreUnavailable as exc:
-                return refused(rid, started, given, NO_STORE, str(exc), SOURCE_DOSSIER)
+                return refused(rid, started, given, UNAVAILABLE, NO_STORE, str(exc), facts_text, (), SOURCE_DOSSIER)
             except Exception as exc:  # noqa: BLE001 - one log line and one console line, no traceback
-                return refused(rid, started, given, "erreur interne : le dossier n'a pas pu être évalué.",
-                               f"internal error: {type(exc).__name__}: {exc}")
+                return refused(rid, started, given, UNAVAILABLE, "erreur interne : le dossier n'a pas pu être évalué.",
+                               f"internal error: {type(exc).__name__}: {exc}", facts_text)
+
+        n_items, n_amounts = len(items), len(AMOUNT_FIELDS)
 
         def on_submit(*values: Any) -> tuple:
             started, rid = time.perf_counter(), new_request_id()
-            form, number = values[:len(items)], values[len(items)] if len(values) > len(items) else MISSING
-            given = sent_input(form) | ({"SK_ID_CURR": number} if number not in (MISSING, None, "") else {})
+            values = list(values) + [MISSING] * max(0, n_items + n_amounts + 2 - len(values))
+            form, money = values[:n_items], values[n_items:n_items + n_amounts]
+            number, session = values[n_items + n_amounts:n_items + n_amounts + 2]
+            loaded_id = session.get("id") if isinstance(session, dict) else None
+            given = sent_input(form) | {name: v for name, v in zip(AMOUNT_FIELDS, money, strict=True)
+                                        if v not in (MISSING, None, "")}
+            given |= {"SK_ID_CURR": safe_number(number)} if number not in (MISSING, None, "") else {}
 
             def work() -> tuple:
                 applicant = parse_dossier_number(number)
                 if applicant is None:
+                    amount_overrides(money, None, {})  # amounts belong to a loaded dossier
                     result = service.score(to_features(form, bounds), request_id=rid, started=started,
                                            source=SOURCE_FORM)
                     return shown(result, rid, NO_DOSSIER)
-                if len(form) != len(items) or any(v is MISSING for v in form):
-                    to_features(form, bounds)  # raises: the form's values are incomplete
+                if loaded_id != applicant:
+                    where = f"les champs affichés sont ceux du dossier n° {loaded_id}" if loaded_id else \
+                        "aucun dossier n'est chargé dans le formulaire"
+                    raise NotLoaded(f"Le dossier n° {applicant} n'est pas chargé ({where}) : cliquez sur « Charger "
+                                    "le dossier » avant d'évaluer.", ["dossier"])
                 predictor, _ = service.require_model()
-                own = dossier_values(service.dossier(applicant), predictor.features)
-                changed = [v if v != mine else None for v, mine in zip(form, own, strict=True)]
-                overrides = to_features(changed, bounds, partial=True)
-                done = service.score_dossier(applicant, overrides or None, request_id=rid, started=started)
-                out = shown(done.result, rid, facts_markdown(applicant, done.dossier.facts), done.base)
-                return out if done.base else (*out[:6], "Aucun champ modifié : score du dossier.", *out[7:])
+                stored = service.dossier(applicant)
+                kept, changed = what_if_changes(form, dossier_values(stored, predictor.features))
+                overrides = to_features(kept, bounds, partial=True)
+                high = service.what_if_rules.amount_high if service.what_if_rules else {}
+                new_amounts = amount_overrides(money, dossier_amounts(stored), high)
+                changed += [AMOUNT_LABELS[name] for name in new_amounts]
+                done = service.score_dossier(applicant, (overrides | new_amounts) or None, request_id=rid,
+                                             started=started)
+                return shown(done.result, rid, facts_markdown(applicant, done.dossier.facts, new_amounts),
+                             change_text(done.result, done.base, applicant, changed))
 
-            return attempt(rid, started, given, work)
+            return attempt(rid, started, given, session, work)
 
-        def on_load(number: Any) -> tuple:
+        def on_load(number: Any, session: Any = None) -> tuple:
             started, rid = time.perf_counter(), new_request_id()
 
             def work() -> tuple:
                 applicant = parse_dossier_number(number)
                 if applicant is None:
-                    raise FormRefusal("N° de dossier : saisir le numéro du dossier à charger.")
+                    raise FormRefusal("N° de dossier : saisir le numéro du dossier à charger.", ["dossier"])
                 done: DossierResult = service.score_dossier(applicant, request_id=rid, started=started)
                 values = dossier_values(done.dossier, service.predictor.features)
-                return (*values, *shown(done.result, rid, facts_markdown(applicant, done.dossier.facts)))
+                facts_text = facts_markdown(applicant, done.dossier.facts)
+                out = shown(done.result, rid, facts_text, change_text(done.result, None, applicant))
+                return (*values, *dossier_amounts(done.dossier), {"id": applicant, "facts": facts_text}, *out)
 
-            out = attempt(rid, started, {"SK_ID_CURR": safe_number(number)}, work)
-            return out if len(out) > len(outputs) else (*[gr.update()] * len(items), *out)
+            out = attempt(rid, started, {"SK_ID_CURR": safe_number(number)}, session, work)
+            # refused: the fields, the amounts and the loaded dossier stay as they were
+            return out if len(out) > len(outputs) else (*[gr.update()] * (n_items + n_amounts), session, *out)
 
-        def on_decide(rid: Any, choice: Any, motive_text: Any) -> str:
+        def on_number_changed(number: Any, session: Any) -> tuple:
+            """Another dossier number typed: the loaded dossier is forgotten, its amounts cleared."""
+            loaded_id = session.get("id") if isinstance(session, dict) else None
+            if loaded_id is None or str(number).strip() == str(loaded_id):
+                return (gr.update(),) * (n_amounts + 2)
+            return ("",) * n_amounts + (None, NO_DOSSIER + f" (dossier n° {loaded_id} déchargé)")
+
+        def on_decide(rid: Any, choice: Any, motive_text: Any, replace_it: Any = False) -> str:
             code = CHOICES_FR.get(choice) if isinstance(choice, str) else None
             if code is None:
                 return "Choisir la décision : " + ", ".join(CHOICES_FR) + "."
             try:
                 made = service.record_decision(str(rid or ""), code, motive_text if motive_text else None,
-                                               source=SOURCE_FORM)
+                                               source=SOURCE_FORM, replace=replace_it is True)
             except UnknownRequest:
                 return "Aucune évaluation à décider : évaluez ou chargez d'abord un dossier."
             except DecisionError as exc:
-                return ("Motif obligatoire : la décision diffère de celle du modèle." if exc.field == "reason" else
-                        "Le modèle ne tranche pas (à étudier) : choisir Accepter ou Refuser.")
+                return decision_refusal_fr(exc)
             final = "acceptée" if made.final == ACCEPT else "refusée"
             note = " (contre l'avis du modèle)" if made.override else ""
-            return f"Décision enregistrée : demande {final}{note}."
+            again = " Elle remplace la décision précédente." if made.replaces else ""
+            return f"Décision enregistrée : demande {final}{note}.{again}"
 
         def on_letter(rid: Any) -> str:
             try:
@@ -266,18 +336,32 @@ def build_ui(service: ScoringService) -> gr.Blocks:
             return (f'<iframe title="Courrier au client" srcdoc="{html.escape(page, quote=True)}"></iframe>')
 
         names = [item.name for item in items]
-        submit.click(_named(on_submit, [*names, "dossier"]), inputs=[*widgets, dossier], outputs=outputs,
-                     api_name="predict", preprocess=False) \
-            .then(None, inputs=[decision, review], js=COLOUR_JS, api_visibility="private")
-        load.click(_named(on_load, ["dossier"]), inputs=[dossier], outputs=[*widgets, *outputs],
-                   api_name="load_dossier", preprocess=False) \
-            .then(None, inputs=[decision, review], js=COLOUR_JS, api_visibility="private")
-        record.click(_named(on_decide, ["request_id", "decision", "reason"]), inputs=[request_id, adviser, motive],
-                     outputs=[recorded], api_name="decide", preprocess=False)
+        mark = {"fn": None, "inputs": [decision, review, invalid], "js": COLOUR_JS, "api_visibility": "private"}
+        submit.click(_named(on_submit, [*names, *AMOUNT_FIELDS, "dossier", "session"]),
+                     inputs=[*widgets, *amounts, dossier, loaded], outputs=outputs,
+                     api_name="predict", preprocess=False).then(**mark)
+        load.click(_named(on_load, ["dossier", "session"]), inputs=[dossier, loaded],
+                   outputs=[*widgets, *amounts, loaded, *outputs], api_name="load_dossier", preprocess=False) \
+            .then(**mark)
+        dossier.input(on_number_changed, inputs=[dossier, loaded], outputs=[*amounts, loaded, facts],
+                      api_visibility="private", preprocess=False)
+        record.click(_named(on_decide, ["request_id", "decision", "reason", "replace"]),
+                     inputs=[request_id, adviser, motive, replace], outputs=[recorded], api_name="decide",
+                     preprocess=False)
         print_letter.click(_named(on_letter, ["request_id"]), inputs=[request_id], outputs=[letter],
                            api_name="letter", preprocess=False)
     _pad_short_calls(demo)
     return demo
+
+
+def decision_refusal_fr(exc: DecisionError) -> str:
+    """A refused adviser decision, in French."""
+    if exc.field == "reason":
+        return "Motif obligatoire : la décision diffère de celle du modèle."
+    if exc.already is not None:
+        return ("Une décision est déjà enregistrée sur cette évaluation (une seule par évaluation) : cochez "
+                "« Remplacer la décision déjà enregistrée » pour la changer, le remplacement est enregistré.")
+    return "Le modèle ne tranche pas (à étudier) : choisir Accepter ou Refuser."
 
 
 def safe_number(value: Any) -> Any:
@@ -300,19 +384,21 @@ def _pad_short_calls(demo: gr.Blocks) -> None:
     demo.validate_inputs = validate_inputs  # type: ignore[method-assign]
 
 
-def _widget(item: FormInput, template: dict[str, float], bounds: dict[str, Bound] | None) -> gr.components.Component:
+def _widget(item: FormInput, template: dict[str, float], bounds: dict[str, Bound] | None,
+            validator: Any = None) -> gr.components.Component:
     # Defaults: the median applicant (the template); a loaded dossier replaces them.
     if isinstance(item, ExclusiveGroup):
         choices = list(item.options)
         default = next((o for o, f in item.options.items() if f and template.get(f) == 1.0), choices[-1])
-        return gr.Radio(choices=choices, value=default, label=item.label, elem_id=f"in-{item.name}")
+        recorded_only = validator is not None and all(f in validator.recorded for f in item.options.values() if f)
+        return gr.Radio(choices=choices, value=default, label=item.label, elem_id=f"in-{item.name}",
+                        info=GENDER_NOTE if recorded_only else None)
     default = template.get(item.name, item.minimum)
     if item.widget == "checkbox":
         return gr.Checkbox(value=default == 1.0, label=item.label, elem_id=f"in-{item.name}")
-    b = (bounds or {}).get(item.name)
-    low, high = (b.low, b.high) if b else (item.minimum, item.maximum)
-    default = min(max(default if default == default else low, low), high)  # NaN → the lowest accepted
-    # A number box, no slider: a browser slider clamps a typed value silently; here an out-of-range
-    # value is refused with a message. The accepted range is the API's, stated under the label.
-    return gr.Number(value=round(default, 4), step=item.step, label=item.label, elem_id=f"in-{item.name}",
-                     info=f"entre {_fr(low)} et {_fr(high)}")
+    b = (bounds or {}).get(item.name) or Bound(item.minimum, item.maximum, False, domain_rule(item.name))
+    default = None if default != default else min(max(default, b.low), b.high)  # NaN: unknown, an empty box
+    # A text box, not a number box: a browser's number box reads "0,45" as 45 (or nothing) and a
+    # slider clamps silently; here "0,45" and "1 200" are read the French way and a bad value is
+    # refused with a message. The accepted range is the API's, stated under the label.
+    return gr.Textbox(value=fr_input(default), label=item.label, elem_id=f"in-{item.name}", info=range_hint(b))

@@ -20,6 +20,7 @@ What differs, and why:
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import tempfile
 import time
@@ -119,7 +120,8 @@ def train_on_cluster(client, layout: Layout, cfg: TrainConfig, *, quiet: bool = 
 
     frame = feature_frame(layout).map_partitions(_with_split, cfg.seed, cfg.holdout_size, cfg.n_splits)
     frame = pin(client, frame, worker_order(client))
-    names = [c for c in frame.columns if c not in (TARGET_COLUMN, TRUE_PROBABILITY_COLUMN, SPLIT_COLUMN)]
+    names = [c for c in frame.columns if c not in (TARGET_COLUMN, TRUE_PROBABILITY_COLUMN, SPLIT_COLUMN)
+             and not any(fnmatch.fnmatchcase(c, pattern) for pattern in cfg.exclude_features)]  # gender by default
     train, hold = frame[frame[SPLIT_COLUMN] >= 0], frame[frame[SPLIT_COLUMN] < 0]
     n_train, n_pos, n_hold = client.compute([train.shape[0], train[TARGET_COLUMN].sum(), hold.shape[0]], sync=True)
     if n_pos == 0 or n_pos == n_train or n_hold == 0:

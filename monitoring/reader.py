@@ -36,6 +36,7 @@ import pandas as pd
 from monitoring.blocks import blocks, parse_block
 from monitoring.records import (
     ADVISER,
+    ADVISER_OF,
     APPLICANT,
     CATEGORY_COLUMNS,
     ERROR,
@@ -227,4 +228,13 @@ def split_calls(data: LogData) -> tuple[LogData, LogData]:
     """(the calls, the advisers' decisions) of `data`: a decision line (`ADVISER` set) is not a call, and
     nothing that counts calls (counts, latency, errors, drift, shares, sources) may see it."""
     decided = data.frame[ADVISER].notna().to_numpy()
-    return _rows(data, ~decided), _rows(data, decided)
+    return _rows(data, ~decided), _rows(data, decided & final_decisions(data.frame))
+
+
+def final_decisions(frame: pd.DataFrame) -> np.ndarray:
+    """True on each evaluation's last decision line: an explicit replacement (`replaces`) supersedes
+    the earlier decision on the same evaluation, so counts and the override rate see final decisions."""
+    of = frame[ADVISER_OF].astype(object)
+    keyed = of.notna().to_numpy()
+    last = ~of.where(keyed, None).duplicated(keep="last").to_numpy() | ~keyed
+    return last

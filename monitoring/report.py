@@ -142,6 +142,10 @@ def to_json(report: dict[str, Any]) -> str:
     return json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False)
 
 
+def _ms(seconds: float | None) -> str:
+    return fmt(None if seconds is None else 1000 * seconds, ".2f")
+
+
 def render_text(report: dict[str, Any], max_alerts: int = 20) -> str:
     """The console report."""
     stats = report["stats"]
@@ -153,8 +157,8 @@ def render_text(report: dict[str, Any], max_alerts: int = 20) -> str:
         "",
         f"Calls: {stats['count']}  errors: {stats['errors']} ({fmt(stats['error_rate'], '.1%')})  "
         f"corrupt lines skipped: {report['corrupt_lines']}",
-        f"Latency (s): mean {fmt(lat['mean'])}  p50 {fmt(lat['p50'])}  p95 {fmt(lat['p95'])}  "
-        f"p99 {fmt(lat['p99'])}  max {fmt(lat['max'])}",
+        f"Latency (ms): mean {_ms(lat['mean'])}  p50 {_ms(lat['p50'])}  p95 {_ms(lat['p95'])}  "
+        f"p99 {_ms(lat['p99'])}  max {_ms(lat['max'])}",  # milliseconds: a 0.4 ms call is not "0.000 s"
         f"CPU (%): mean {fmt(stats['cpu_percent']['mean'], '.1f')}  max {fmt(stats['cpu_percent']['max'], '.1f')}"
         f"   Memory (MB): mean {fmt(stats['memory_MB']['mean'], '.0f')}  max {fmt(stats['memory_MB']['max'], '.0f')}",
         f"Score: mean {fmt(stats['score']['mean'])}  p50 {fmt(stats['score']['p50'])}   high-risk share "

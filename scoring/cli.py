@@ -63,3 +63,14 @@ def add_logging_options(parser: argparse.ArgumentParser, quiet_help: str = "warn
     group = parser.add_mutually_exclusive_group()
     group.add_argument("-q", "--quiet", action="store_true", help=quiet_help)
     group.add_argument("-v", "--verbose", action="store_true", help="show every log record, with time and module")
+
+
+def plain_warnings(program: str) -> None:
+    """Show Python warnings (a missing optional table, ...) as one line "<program>: warning: …" on
+    stderr, without the source line a raw `UserWarning` prints."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+        print(f"{program}: warning: {message}", file=sys.stderr)
+
+    warnings.showwarning = show

@@ -113,8 +113,13 @@ def calibration(y: np.ndarray, scores: np.ndarray, n_bins: int = 10) -> dict[str
     return {"brier": float(brier_score_loss(y, scores)), "ece": float(ece), "bins": table}
 
 
-def _warning(code: str, message: str) -> dict[str, str]:
-    return {"code": code, "message": message}
+def _warning(code: str, message: str, french: str) -> dict[str, str]:
+    """A warning: English for logs (`message`), French for the model report (`message_fr`)."""
+    return {"code": code, "message": message, "message_fr": french}
+
+
+def _fr(x: float, fmt: str = ".3f") -> str:
+    return format(x, fmt).replace(".", ",").replace("-", "−")
 
 
 def audit_warnings(metrics: dict[str, Any]) -> list[dict[str, str]]:
@@ -124,28 +129,38 @@ def audit_warnings(metrics: dict[str, Any]) -> list[dict[str, str]]:
     if defaults is not None and defaults < MIN_DEFAULTS:
         found.append(_warning("few_defaults", (
             f"only {defaults} defaults in the data (fewer than {MIN_DEFAULTS}): the holdout AUC is known "
-            f"to about ±{_half_width(metrics.get('intervals', {}).get('auc')):.3f} and the threshold is unstable")))
+            f"to about ±{_half_width(metrics.get('intervals', {}).get('auc')):.3f} and the threshold is unstable"),
+            f"seulement {defaults} défauts dans les données (moins de {MIN_DEFAULTS}) : l'AUC du holdout n'est connue "
+            f"qu'à ±{_fr(_half_width(metrics.get('intervals', {}).get('auc')))} près et le seuil est instable"))
     gain = metrics.get("cv_vs_baseline")
     if gain is not None and not gain["low"] > 0:
         found.append(_warning("no_gain_over_baseline", (
             f"the model does not beat the EXT_SOURCE logistic baseline beyond the interval: CV AUC difference "
-            f"{gain['mean']:+.3f} [{gain['low']:+.3f}, {gain['high']:+.3f}]")))
+            f"{gain['mean']:+.3f} [{gain['low']:+.3f}, {gain['high']:+.3f}]"),
+            "le modèle ne bat pas la régression logistique sur EXT_SOURCE au-delà de l'intervalle : écart d'AUC "
+            f"{_fr(gain['mean'], '+.3f')} [{_fr(gain['low'], '+.3f')} ; {_fr(gain['high'], '+.3f')}]"))
     rounds = metrics.get("cv_fold_rounds") or []
     if rounds and min(rounds) < MIN_ROUNDS:
         found.append(_warning("early_stop", (
             f"a fold stopped after {min(rounds)} boosting rounds (fewer than {MIN_ROUNDS}): the trees learn "
-            "noise-level patterns; the data are too small for this learning rate")))
+            "noise-level patterns; the data are too small for this learning rate"),
+            f"un pli s'est arrêté après {min(rounds)} arbres (moins de {MIN_ROUNDS}) : les arbres apprennent du "
+            "bruit ; les données sont trop petites pour ce taux d'apprentissage"))
     zone = metrics.get("grey_zone")
     if zone is not None and zone["high"] - zone["low"] < MIN_GREY_WIDTH:
         found.append(_warning("degenerate_grey_zone", (
             f"the grey zone {zone['low']:.3f}-{zone['high']:.3f} is narrower than {MIN_GREY_WIDTH}: "
-            "the cost curve has a sharp, noisy minimum")))
+            "the cost curve has a sharp, noisy minimum"),
+            f"la zone grise {_fr(zone['low'])} – {_fr(zone['high'])} est plus étroite que {_fr(MIN_GREY_WIDTH, 'g')} : "
+            "le minimum de la courbe de coût est étroit et bruité"))
     accept_all = metrics.get("oof_cost_accept_all_per_applicant")
     oof_cost = metrics.get("oof_business_cost_per_applicant")
     if accept_all and oof_cost is not None and oof_cost >= NEAR_ACCEPT_ALL * accept_all:
         found.append(_warning("cost_near_accept_all", (
             f"the business cost {oof_cost:.3f} per applicant is within {1 - NEAR_ACCEPT_ALL:.0%} of accepting "
-            f"everyone ({accept_all:.3f}): the model barely pays for itself")))
+            f"everyone ({accept_all:.3f}): the model barely pays for itself"),
+            f"le coût métier {_fr(oof_cost)} par dossier est à moins de {round(100 * (1 - NEAR_ACCEPT_ALL))} % de "
+            f"celui de « tout accepter » ({_fr(accept_all)}) : le modèle se paie à peine"))
     return found
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 import re
 
+from scoring.schema import UNKNOWN_FR
+
 NNBSP = "\u202f"  # narrow no-break space: thousands separator and before units (€, %, ans)
 MINUS = "\u2212"
 DAYS_PER_YEAR = 365.25
@@ -35,7 +37,7 @@ def fr_number(x: float, decimals: int | None = None, *, keep_zeros: bool = False
     """`x` in French: `1 691`, `12,5`, `0,045`; `decimals` fixed, else by size (3 significant digits
     below 100, whole numbers above); trailing zeros dropped unless `keep_zeros`; never scientific notation."""
     if not math.isfinite(x):
-        return "non renseigné" if math.isnan(x) else ("+∞" if x > 0 else f"{MINUS}∞")
+        return UNKNOWN_FR if math.isnan(x) else ("+∞" if x > 0 else f"{MINUS}∞")
     if decimals is None:
         size = abs(x)
         decimals = 0 if size >= 100 or size == 0 else min(6, 2 - math.floor(math.log10(size)))
@@ -99,7 +101,7 @@ def fr_points(points: float) -> str:
 def format_value(name: str, value: float | None, *, binary: bool = False) -> str:
     """The value of feature `name` as an adviser reads it (`DAYS_BIRTH` -14 100 → `38 ans`)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "non renseigné"
+        return UNKNOWN_FR
     if binary:
         return "oui" if value == 1 else "non"
     if _PERCENT.fullmatch(name):

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ import numpy as np
 import xgboost as xgb
 
 from scoring.artifacts import Artifacts, load_artifacts, record_derived_file
-from scoring.schema import MODEL_FILE, ONNX_FILE
+from scoring.schema import MANIFEST_FILE, MODEL_FILE, ONNX_FILE
 from scoring.trees import Trees, read_trees, used_booster
 
 log = logging.getLogger(__name__)
@@ -171,11 +172,27 @@ def build_and_check(artifacts: Artifacts, *, n_rows: int = N_PROBING_ROWS) -> tu
     return onnx_bytes, report
 
 
+def _already_recorded(model_dir: Path, onnx_bytes: bytes) -> bool:
+    """True when `best_model.onnx` holds these bytes and the manifest records it for the current model."""
+    path = model_dir / ONNX_FILE
+    try:
+        manifest = json.loads((model_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+        same_bytes = path.is_file() and path.read_bytes() == onnx_bytes
+    except (OSError, ValueError):
+        return False
+    files = manifest.get("files", {})
+    derived = manifest.get("derived", {}).get(ONNX_FILE, {})
+    return same_bytes and ONNX_FILE in files and derived.get("source_sha256") == files.get(MODEL_FILE)
+
+
 def export_onnx(model_dir: Path, *, n_rows: int = N_PROBING_ROWS) -> tuple[Path, Parity]:
     """Convert, check, then write `best_model.onnx` and record it in the manifest."""
     artifacts = load_artifacts(Path(model_dir), with_derived=False)
     onnx_bytes, report = build_and_check(artifacts, n_rows=n_rows)
     path = Path(model_dir) / ONNX_FILE
+    if _already_recorded(Path(model_dir), onnx_bytes):  # an unchanged model: no tracked file is rewritten
+        log.info("%s unchanged (same bytes, same source model); parity: %s", path, report.summary())
+        return path, report
     tmp = path.with_suffix(".onnx.tmp")
     tmp.write_bytes(onnx_bytes)
     tmp.replace(path)

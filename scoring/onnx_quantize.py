@@ -17,11 +17,12 @@ file is written only when it changes the tree node, flips no decision and is sma
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,26 @@ def _round_attributes(model: Any, names: tuple[str, ...]) -> tuple[Any, str]:
     return out, f"rounded, stored as float32; {overflow} value(s) beyond float16's ±65,504 became infinite"
 
 
+@contextlib.contextmanager
+def _quiet_preprocessing_hint() -> Iterator[None]:
+    """ONNX Runtime's quantiser logs "Please consider to run pre-processing before quantization" on the
+    root logger: advice for neural networks, not for a tree ensemble; left out of the report's output."""
+    def keep(record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Please consider to run pre-processing")
+
+    root = logging.getLogger()
+    root.addFilter(keep)
+    handlers = list(root.handlers)
+    for handler in handlers:
+        handler.addFilter(keep)
+    try:
+        yield
+    finally:
+        root.removeFilter(keep)
+        for handler in handlers:
+            handler.removeFilter(keep)
+
+
 def _ort_dynamic(model: Any) -> tuple[Any, str]:
     import onnx
     from onnx import helper
@@ -95,7 +116,8 @@ def _ort_dynamic(model: Any) -> tuple[Any, str]:
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "in.onnx", Path(tmp) / "out.onnx"
         onnx.save(prepared, str(src))
-        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
+        with _quiet_preprocessing_hint():
+            quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
         quantised = onnx.load(str(dst))
     same = _tree_node(quantised).SerializeToString() == _tree_node(model).SerializeToString()
     ops = sorted({n.op_type for n in quantised.graph.node})

@@ -65,10 +65,18 @@ def cost_png(y: np.ndarray, scores: np.ndarray, threshold: dict[str, Any]) -> by
     plt = _pyplot()
     costs = cost_curve(y, scores, DEFAULT_GRID, threshold["cost_fn"], threshold["cost_fp"])
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(DEFAULT_GRID, costs / len(scores))
-    ax.axvline(threshold["threshold"], color="red", linestyle="--", label=f"seuil {threshold['threshold']:.3f}")
     zone = threshold["grey_zone"]
+    # the x-axis ends at three times the grey zone's top (not at 1): a threshold near 0,1 and its grey
+    # zone would otherwise be squeezed into the first tenth of the chart
+    right = min(1.0, max(3 * zone["high"], 2 * threshold["threshold"], 0.05))
+    shown = right >= DEFAULT_GRID
+    ax.plot(DEFAULT_GRID[shown], (costs / len(scores))[shown])
+    ax.set_xlim(0, right)
+    ax.axvline(threshold["threshold"], color="red", linestyle="--",
+               label=f"seuil {threshold['threshold']:.3f}".replace(".", ","))
     ax.axvspan(zone["low"], zone["high"], color="orange", alpha=0.2, label="zone à étudier")
+    ax.xaxis.set_major_formatter(lambda x, _: f"{x:g}".replace(".", ","))
+    ax.yaxis.set_major_formatter(lambda y, _: f"{y:g}".replace(".", ","))
     ax.set(xlabel="Seuil", ylabel=f"Coût par dossier ({threshold['cost_fn']:g}·FN + {threshold['cost_fp']:g}·FP)",
            title="Coût métier (out-of-fold)")
     ax.legend()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,18 +37,35 @@ def _e(value: Any) -> str:
     return html.escape(str(value))
 
 
+def _dec(value: float, digits: int = 3) -> str:
+    """A decimal in French: `0,847`, `−0,012`."""
+    return f"{value:.{digits}f}".replace(".", ",").replace("-", "−")
+
+
 def _f(value: Any, digits: int = 3) -> str:
     if value is None:
         return "—"
     if isinstance(value, float):
-        return f"{value:.{digits}f}"
+        return _dec(value, digits)
     return _e(value)
 
 
 def _ci(interval: dict[str, float] | None, digits: int = 3) -> str:
     if not interval:
         return ""
-    return f" [{interval['low']:.{digits}f} ; {interval['high']:.{digits}f}]"
+    return f" [{_dec(interval['low'], digits)} ; {_dec(interval['high'], digits)}]"
+
+
+_METHOD = re.compile(r"stratified bootstrap of the holdout, (\d+) replicates, (\d+)% percentile interval")
+
+
+def _method_fr(method: str) -> str:
+    """The interval method of metrics.json (written in English) as the report says it."""
+    found = _METHOD.fullmatch(method or "")
+    if not found:
+        return method or ""
+    return (f"Intervalles : bootstrap stratifié du holdout ({found.group(1)} tirages), intervalle des percentiles "
+            f"à {found.group(2)} %.")
 
 
 def _img(png: bytes, alt: str) -> str:
@@ -69,7 +87,7 @@ def _source(m: dict[str, Any]) -> str:
                                          for k, v in src.get("row_counts", {}).items()])
     return (f"<p>Source : <b>{kind}</b> ({_e(where)}). Apprentissage : {rows['train']} demandeurs, holdout : "
             f"{rows['holdout']} ({rows.get('holdout_defaults', '?')} défauts) ; {rows.get('defaults', '?')} défauts "
-            f"en tout (taux {rows['positives_rate']:.3f}) ; {m['n_features']} variables"
+            f"en tout (taux {_dec(rows['positives_rate'])}) ; {m['n_features']} variables"
             + (f", sans {_e(', '.join(m['excluded_features']))}" if m.get("excluded_features") else "")
             + f".</p>{tables}")
 
@@ -79,7 +97,7 @@ def _warnings(m: dict[str, Any]) -> str:
         return '<div class="ok">Aucun avertissement : données assez nombreuses, gain sur la référence démontré, ' \
                "arbres en nombre suffisant, zone grise non dégénérée.</div>"
     return "".join(f'<div class="warn"><b>{_e(WARNING_TITLES.get(w["code"], w["code"]))}</b><br>'
-                   f'<span class="small">{_e(w["message"])}</span></div>' for w in m["warnings"])
+                   f'<span class="small">{_e(w.get("message_fr") or w["message"])}</span></div>' for w in m["warnings"])
 
 
 def _metrics(m: dict[str, Any], threshold: dict[str, Any]) -> str:
@@ -97,8 +115,8 @@ def _metrics(m: dict[str, Any], threshold: dict[str, Any]) -> str:
          (_f(gain.get("mean"), 3) + _ci(gain)) if gain else "—"],
         ["Gain d'AUC sur la référence, holdout apparié (IC bootstrap)",
          (_f(hold_gain.get("value"), 3) + _ci(hold_gain)) if hold_gain else "—"],
-        ["Seuil (minimum du coût out-of-fold) ; zone grise", f"{threshold['threshold']:.3f} ; "
-         f"{zone['low']:.3f} – {zone['high']:.3f}"],
+        ["Seuil (minimum du coût out-of-fold) ; zone grise", f"{_dec(threshold['threshold'])} ; "
+         f"{_dec(zone['low'])} – {_dec(zone['high'])}"],
         [f"Coût métier par dossier ({m['cost_fn']:g}·FN + {m['cost_fp']:g}·FP), holdout (IC)",
          _f(m["business_cost_per_applicant"]) + _ci(iv.get("business_cost_per_applicant"))],
         ["Coût out-of-fold ; « tout accepter »", f"{_f(m['oof_business_cost_per_applicant'])} ; "
@@ -113,7 +131,7 @@ def _metrics(m: dict[str, Any], threshold: dict[str, Any]) -> str:
     rows.append(["Arbres (profondeur max.) ; hyperparamètres",
                  f"{m['n_rounds']} ({m['hyperparameters'].get('max_depth')}) ; "
                  + _e(", ".join(f"{k}={v}" for k, v in m["hyperparameters"].items() if k != "n_rounds"))])
-    return _table(["Mesure", "Valeur"], rows) + f'<p class="small">{_e(iv.get("method", ""))}</p>'
+    return _table(["Mesure", "Valeur"], rows) + f'<p class="small">{_e(_method_fr(iv.get("method", "")))}</p>'
 
 
 def _tuning(m: dict[str, Any]) -> str:
@@ -129,24 +147,44 @@ def _tuning(m: dict[str, Any]) -> str:
                      _f(c["mean_fold_auc"], 4) + f" ± {_f(c['sd_fold_auc'], 4)}",
                      (_f(diff["mean"], 4) + _ci(diff, 4)) if diff else "référence"])
     return ("<h3>Choix des hyperparamètres</h3>"
-            f"<p>{tuning['folds']} plis ({tuning['n_splits']} plis × {tuning['folds'] // tuning['n_splits']} "
-            "répétitions), les mêmes pour chaque candidat ; différences appariées avec la référence.</p>"
+            f"<p>{tuning['folds']} plis ({tuning['n_splits']} plis × {_times(tuning['folds'] // tuning['n_splits'])}"
+            "), les mêmes pour chaque candidat ; différences appariées avec la référence.</p>"
             + _table(["Candidat", "Arbres", "AUC moyenne des plis", "Écart apparié (IC)"], rows))
 
 
+def _times(n: int) -> str:
+    return f"{n} répétition" if n == 1 else f"{n} répétitions"
+
+
 def _pct(value: Any) -> str:
-    return "—" if value is None else f"{100 * value:.1f} %"
+    return "—" if value is None else f"{_dec(100 * value, 1)}\u202f%"
 
 
-def _fair_dimension(title: str, doc: dict[str, Any]) -> str:
+def _points(value: Any) -> str:
+    """A gap between two rates, in percentage points."""
+    return "—" if value is None else f"{_dec(100 * value, 1)}\u202fpt"
+
+
+def _verdict_fr(doc: dict[str, Any], rules: dict[str, Any]) -> str:
+    """The fairness verdict in French, from the figures (metrics.json keeps an English sentence)."""
+    if doc.get("four_fifths_ok") is None:
+        return f"non jugé : moins de deux groupes d'au moins {rules.get('min_group', '?')} personnes"
+    ratio, eod = doc["approval_ratio"], doc["equalised_odds_difference"]
+    return (f"règle des quatre cinquièmes {'respectée' if doc['four_fifths_ok'] else 'NON respectée'} (rapport des "
+            f"taux d'accord {_f(ratio, 2)}, règle ≥ {_f(rules.get('four_fifths'), 2)}) ; égalité des chances "
+            f"{'respectée' if doc['equalised_odds_ok'] else 'NON respectée'} (plus grand écart de TPR/FPR "
+            f"{_f(eod)}, règle ≤ {_f(rules.get('equalised_odds_limit'), 2)})")
+
+
+def _fair_dimension(title: str, doc: dict[str, Any], rules: dict[str, Any]) -> str:
     rows = [[_e(g) + ("" if g in doc["judged_groups"] else " <span class='small'>(non jugé)</span>"), r["n"],
              _pct(r["approval_rate"]), _pct(r["fnr"]), _pct(r["fpr"]), _f(r["auc"])]
             for g, r in doc["groups"].items()]
     gaps = doc["gaps"]
-    rows.append(["<b>Écart max.</b>", "", _pct(gaps["approval_rate"]), _pct(gaps["fnr"]), _pct(gaps["fpr"]),
-                 _f(gaps["auc"])])
+    rows.append(["<b>Écart max.</b>", "", _points(gaps["approval_rate"]), _points(gaps["fnr"]),
+                 _points(gaps["fpr"]), _f(gaps["auc"])])
     ok = doc["four_fifths_ok"] and doc["equalised_odds_ok"]
-    verdict = f'<p class="{"good" if ok else "bad"}">Verdict : {_e(doc["verdict"])}</p>'
+    verdict = f'<p class="{"good" if ok else "bad"}">Verdict : {_e(_verdict_fr(doc, rules))}</p>'
     return (f"<h3>{_e(title)}</h3>"
             + _table(["Groupe", "n", "Taux d'accord", "Défauts accordés (FNR)", "Bons clients refusés (FPR)", "AUC"],
                      rows)
@@ -169,14 +207,15 @@ def _fairness(m: dict[str, Any]) -> str:
         return _not_computed(m, "fairness")
     fair = m.get("fairness", {})
     rules = fair.get("rules", {})
-    parts = [f"<p>Sur le holdout, au seuil. Règles : règle des quatre cinquièmes sur les taux d'accord "
-             f"(≥ {rules.get('four_fifths')}), différence d'equalised odds ≤ {rules.get('equalised_odds_limit')} ; "
+    parts = [f"<p>Sur le holdout, au seuil. Règles : quatre cinquièmes sur les taux d'accord "
+             f"(≥ {_f(rules.get('four_fifths'), 2)}), plus grand écart de TPR/FPR (égalité des chances, "
+             f"« equalised odds ») ≤ {_f(rules.get('equalised_odds_limit'), 2)} ; "
              f"groupes de moins de {rules.get('min_group')} personnes montrés mais non jugés. Calculé avec "
              "fairlearn (MetricFrame).</p>"]
     if "gender" in fair:
-        parts.append(_fair_dimension("Par genre (CODE_GENDER)", fair["gender"]))
+        parts.append(_fair_dimension("Par genre (CODE_GENDER)", fair["gender"], rules))
     if "age" in fair:
-        parts.append(_fair_dimension("Par tranche d'âge", fair["age"]))
+        parts.append(_fair_dimension("Par tranche d'âge", fair["age"], rules))
     switch = fair.get("gender_switch")
     if switch:
         parts.append(
@@ -196,9 +235,9 @@ def _fairness(m: dict[str, Any]) -> str:
                           ("Sans " + ", ".join(variant["excluded_features"]), variant)):
             gender, age = doc["gaps"].get("gender", {}), doc["gaps"].get("age", {})
             rows.append([_e(name), _f(doc["auc"]) + _ci(doc["auc_interval"]), _f(doc["business_cost_per_applicant"]),
-                         _f(doc["threshold"]), _pct(gender.get("approval_rate")), _pct(gender.get("fnr")),
-                         _pct(gender.get("fpr")), _f(doc["approval_ratio"].get("gender"), 2),
-                         _pct(age.get("approval_rate"))])
+                         _f(doc["threshold"]), _points(gender.get("approval_rate")), _points(gender.get("fnr")),
+                         _points(gender.get("fpr")), _f(doc["approval_ratio"].get("gender"), 2),
+                         _points(age.get("approval_rate"))])
         parts.append("<h3>Avec et sans les variables de genre</h3><p>Mêmes hyperparamètres, même holdout.</p>"
                      + _table(["Variante", "AUC holdout (IC)", "Coût / dossier", "Seuil", "Écart accord (genre)",
                                "Écart FNR (genre)", "Écart FPR (genre)", "Rapport accords (genre)",

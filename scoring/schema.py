@@ -107,6 +107,12 @@ UI_FEATURES: tuple[UIFeature, ...] = (
     UIFeature(BUREAU_OVERDUE_MAX, "Impayé max. auprès d'autres organismes (€)", "number", 0.0, 100_000.0, 100.0),
 )
 UI_FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in UI_FEATURES)
+# The form features a real applicant often lacks (no external score, no credit card, no bureau
+# record): at every door (form, API, dossier what-if, predict_credit_score, batch) they may be left
+# empty, absent or null and are scored as missing (NaN, which the model handles), never as 0 or a median.
+MAY_BE_UNKNOWN: frozenset[str] = frozenset((EXT_SOURCE_1, EXT_SOURCE_2, EXT_SOURCE_3, CARD_ATM_DRAWINGS,
+                                            BUREAU_OVERDUE_MAX))
+UNKNOWN_FR = "inconnu"  # how a missing value is shown to advisers
 UI_FEATURES_BY_NAME: dict[str, UIFeature] = {f.name: f for f in UI_FEATURES}
 
 EXCLUSIVE_GROUPS: tuple[ExclusiveGroup, ...] = (

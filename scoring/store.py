@@ -28,7 +28,7 @@ import pandas as pd
 
 from scoring.data import CATEGORIES, DAYS_SENTINEL, empty_table
 from scoring.features import application_features
-from scoring.schema import APPLICATION_TEST, APPLICATION_TRAIN, ID_COLUMN, UI_FEATURE_NAMES
+from scoring.schema import APPLICATION_TEST, APPLICATION_TRAIN, ID_COLUMN, MAY_BE_UNKNOWN, UI_FEATURE_NAMES
 
 STORE_FORMAT = 1
 CODECS = ("zlib", "none")  # how the row and raw values are stored (meta "codec")
@@ -234,7 +234,8 @@ class FeatureStore:
         chosen: dict[str, str] = {}
         # Options set to 0 first, so that {"CODE_GENDER_F": 0, "CODE_GENDER_M": 1} reads as "M".
         for name, value in sorted(overrides.items(), key=lambda item: item[1] == 1):
-            if not isinstance(value, int | float | np.number) or not math.isfinite(value):
+            if not isinstance(value, int | float | np.number) or math.isinf(value) or (
+                    math.isnan(value) and name not in MAY_BE_UNKNOWN):
                 raise ValueError(f"{name}: expected a finite number, got {value!r}")
             value = float(value)
             if name in self.raw_columns:

@@ -35,6 +35,7 @@ from serving.batch_read import Chunk, InputFileError, is_parquet, read_chunks, r
 DEFAULT_CHUNK_SIZE = 20_000
 LINE_COLUMN = "line"  # the identifier column of the output when the input has no SK_ID_CURR
 OUTPUT_COLUMNS = (ID_COLUMN, "score", "prediction", "label", "review")
+UTF8_BOM = b"\xef\xbb\xbf"
 ERRORS_SUFFIX = ".errors.csv"
 # An input with at least this share of the model's feature names is taken as a features file.
 FEATURES_FILE_SHARE = 0.5
@@ -228,7 +229,9 @@ def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | No
                 pacsv.CSVWriter(sink, schema, write_options=pacsv.WriteOptions(include_header=False,
                                                                                quoting_style="none")) as writer, \
                 tqdm(desc="scoring", unit="row", total=total, file=sys.stderr, disable=not progress) as bar:
-            sink.write((",".join(schema.names) + "\n").encode())
+            # UTF-8 with a byte-order mark: Excel then reads the labels' accents and symbols as UTF-8 (without
+            # it, a French Excel shows "âœ… Faible risque"); pandas and csv readers with utf-8-sig skip it.
+            sink.write(UTF8_BOM + (",".join(schema.names) + "\n").encode())
             for chunk, numbers in chunks:
                 checked = check_chunk(chunk, plan.id_column, layout, numbers, seen)
                 report.errors.extend(sorted(malformed_errors(chunk) + checked.errors, key=lambda e: e.line))

@@ -27,7 +27,7 @@ import pandas as pd
 from pydantic import ConfigDict, Field, StrictBool, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
-from scoring.schema import EXCLUSIVE_GROUPS, UI_FEATURE_NAMES, DomainRule, domain_rule
+from scoring.schema import EXCLUSIVE_GROUPS, MAY_BE_UNKNOWN, UI_FEATURE_NAMES, DomainRule, domain_rule
 
 try:  # orjson (a Gradio dependency) parses a body in a few µs and refuses NaN/Infinity by itself
     from orjson import loads as _loads
@@ -41,6 +41,7 @@ MAX_BODY_BYTES = 4 * 1024 * 1024  # the batch route's body limit (api.middleware
 
 StrictNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 FlagValue = StrictBool | StrictNumber
+UNKNOWN = math.nan  # a feature of MAY_BE_UNKNOWN left empty, absent or null: scored as missing
 
 
 @dataclass(frozen=True)
@@ -111,20 +112,30 @@ class Validator:
 
     def __init__(self, features: list[str], ranges: dict[str, Any]):
         self.features = list(features)
-        self.bounds = accepted_bounds(self.features, ranges)
+        # Form features the model does not use (gender, left out by default): still accepted and
+        # checked (0/1, one option at most), logged for fairness monitoring, never scored.
+        self.recorded = [n for n in UI_FEATURE_NAMES if n not in set(self.features)]
+        accepted = self.features + self.recorded
+        self.bounds = accepted_bounds(accepted, ranges)
         # Every model column of an exclusive group (the form's options and others such as
         # CODE_GENDER_XNA): at most one of them may be 1.
-        self.groups = [(g, [f for f in self.features if f.startswith(g.name + "_")]) for g in EXCLUSIVE_GROUPS]
+        self.groups = [(g, [f for f in accepted if f.startswith(g.name + "_")]) for g in EXCLUSIVE_GROUPS]
         self.groups = [(g, members) for g, members in self.groups if len(members) > 1]
-        self._required = frozenset(UI_FEATURE_NAMES)
+        # Required: the form features the model uses, except those a real applicant may lack
+        # (absent or null: scored as missing, `MAY_BE_UNKNOWN`).
+        self._required = frozenset(n for n in UI_FEATURE_NAMES if n in set(self.features) and n not in MAY_BE_UNKNOWN)
+        self._unknown_allowed = tuple(n for n in UI_FEATURE_NAMES if n in MAY_BE_UNKNOWN and n in set(self.features))
+        self._recorded = frozenset(self.recorded)
         self._fast_bounds = {n: (b.low, b.high, b.binary) for n, b in self.bounds.items()}  # finite bounds
         self._group_sets = [frozenset(m) for _, m in self.groups]
         # A TypedDict, not a BaseModel: names such as "NAME_EDUCATION_TYPE_Secondary / secondary
         # special" need no aliases. Optional features may be omitted, never null.
         fields: dict[str, Any] = {}
-        for name in self.features:
+        for name in accepted:
             kind = FlagValue if self.bounds[name].binary else StrictNumber
-            fields[name] = Required[kind] if name in UI_FEATURE_NAMES else NotRequired[kind]
+            if name in MAY_BE_UNKNOWN:
+                kind = kind | None  # type: ignore[assignment]
+            fields[name] = Required[kind] if name in self._required else NotRequired[kind]
         request = with_config(ConfigDict(extra="forbid"))(TypedDict("PredictRequest", fields, total=False))
         rows = Annotated[list[request], Field(min_length=1, max_length=MAX_BATCH_ROWS)]  # type: ignore[valid-type]
         batch = with_config(ConfigDict(extra="forbid"))(TypedDict("PredictBatchRequest", {"rows": Required[rows]}))
@@ -154,6 +165,9 @@ class Validator:
             if b is None:
                 return None
             kind = type(value)
+            if value is None and name in MAY_BE_UNKNOWN:
+                out[name] = UNKNOWN
+                continue
             if kind is float or kind is int:
                 x = float(value)
             elif kind is bool and b[2]:
@@ -171,12 +185,26 @@ class Validator:
         for members in self._group_sets:
             if sum(1 for m in members if out.get(m) == 1.0) > 1:
                 return None
-        return out
+        return self.with_unknowns(out)
 
     def _slow(self, body: bytes) -> dict[str, float]:
         features = _to_features(self._typed(self.request_adapter, body))
         self.check_domain(features)
+        return self.with_unknowns(features)
+
+    def with_unknowns(self, features: dict[str, float]) -> dict[str, float]:
+        """`features` with every form feature of `MAY_BE_UNKNOWN` the caller left out set to missing
+        (NaN), not to the template's median: an absent external score is an unknown one."""
+        for name in self._unknown_allowed:
+            if name not in features:
+                features[name] = UNKNOWN
         return features
+
+    def scored(self, features: dict[str, float]) -> dict[str, float]:
+        """The features the model reads: `features` without the recorded-only ones (gender)."""
+        if not self._recorded or self._recorded.isdisjoint(features):
+            return features
+        return {k: v for k, v in features.items() if k not in self._recorded}
 
     def _typed(self, adapter: TypeAdapter[dict[str, Any]], body: bytes) -> dict[str, Any]:
         if len(body) > MAX_BODY_BYTES:
@@ -188,7 +216,7 @@ class Validator:
 
     def parse_batch(self, body: bytes) -> list[dict[str, float]]:
         """`{"rows": [applicant, ...]}` → list of {feature: float}; raises `InputError`."""
-        rows = [_to_features(r) for r in self._typed(self.batch_adapter, body)["rows"]]
+        rows = [self.with_unknowns(_to_features(r)) for r in self._typed(self.batch_adapter, body)["rows"]]
         errors = [FieldError(f"rows[{i}].{e.field}", e.message, e.value, e.bound)
                   for i, row in enumerate(rows) for e in self.errors(row)]
         if errors:
@@ -202,7 +230,7 @@ class Validator:
         out: list[FieldError] = []
         for name, value in features.items():
             b = self.bounds.get(name)
-            if b is None:
+            if b is None or (value != value and name in MAY_BE_UNKNOWN):  # NaN: unknown, allowed there
                 continue
             ok = (value == 0.0 or value == 1.0) if b.binary else b.low <= value <= b.high
             if not ok:
@@ -257,6 +285,8 @@ class Validator:
         def check(values: Sequence[Any]) -> None:
             for (arg, feature, low, high, binary), v in zip(specs, values, strict=True):
                 kind = type(v)
+                if v is None and feature in MAY_BE_UNKNOWN:
+                    continue  # unknown: scored as missing
                 if kind is bool:
                     if not binary:
                         raise ValueError(f"{arg}: a boolean where a number is expected ({feature})")
@@ -289,7 +319,7 @@ class Validator:
                 prop["anyOf"] = [{"type": "boolean"}, {"enum": [0, 1]}]
             else:
                 prop.pop("anyOf", None)
-                prop["type"] = "number"
+                prop["type"] = ["number", "null"] if name in MAY_BE_UNKNOWN else "number"
                 if math.isfinite(b.low):
                     prop["minimum"] = b.low
                 if math.isfinite(b.high):
@@ -327,7 +357,7 @@ class Validator:
 
 
 def _to_features(given: dict[str, Any]) -> dict[str, float]:
-    return {k: float(v) for k, v in given.items()}  # true/false → 1.0/0.0
+    return {k: UNKNOWN if v is None else float(v) for k, v in given.items()}  # true/false → 1.0/0.0; null: unknown
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -343,7 +373,8 @@ def _loc(loc: tuple[Any, ...]) -> str:
 
 
 _MESSAGES = {
-    "missing": "is required (one of the 11 form features)",
+    "missing": "is required (a form feature; only the external scores, the card withdrawals and the bureau "
+               "overdue may be null or absent: unknown)",
     "extra_forbidden": "is not a feature of the model (see GET /model/info for the feature list)",
     "json_invalid": "is not valid JSON: send a JSON object of feature names to numbers",
     "dict_type": "must be a JSON object of feature names to numbers",

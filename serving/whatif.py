@@ -13,10 +13,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from scoring.schema import ID_COLUMN, UI_FEATURE_NAMES
+from scoring.schema import ID_COLUMN, MAY_BE_UNKNOWN, UI_FEATURE_NAMES
 from scoring.store import NEGOTIABLE_FIELDS as WHAT_IF_AMOUNTS
 from scoring.store import WHAT_IF_FIELDS
-from serving.validation import FieldError, InputError, Validator, range_message
+from serving.validation import UNKNOWN, FieldError, InputError, Validator, range_message
 
 MAX_AMOUNT = 1e9  # an amount the model has no training range for is still bounded (euros)
 MAX_APPLICANT_ID = 2**31 - 1  # SK_ID_CURR is a positive 32-bit integer in the lender's tables
@@ -57,6 +57,9 @@ class WhatIfRules:
                 continue
             b = bounds.get(name)
             binary = b is not None and b.binary
+            if value is None and name in MAY_BE_UNKNOWN:  # null: the value becomes unknown (scored as missing)
+                overrides[name] = UNKNOWN
+                continue
             if type(value) is bool and binary:
                 overrides[name] = 1.0 if value else 0.0
                 continue

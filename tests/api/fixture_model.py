@@ -56,9 +56,12 @@ def make_frame(n: int = 3000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     return frame, target
 
 
-def build_model_dir(model_dir: Path, *, n: int = 3000, seed: int = 0, n_estimators: int = 60) -> Path:
-    """Train the fixture model and write a complete, verified artifact folder into `model_dir`."""
-    frame, target = make_frame(n, seed)
+def build_model_dir(model_dir: Path, *, n: int = 3000, seed: int = 0, n_estimators: int = 60,
+                    exclude: tuple[str, ...] = ()) -> Path:
+    """Train the fixture model and write a complete, verified artifact folder into `model_dir`
+    (`exclude`: feature names left out, as `train.py --exclude-features` does)."""
+    full, target = make_frame(n, seed)
+    frame = full.drop(columns=list(exclude))
     monotone = {name: -1 for name in (schema.EXT_SOURCE_1, schema.EXT_SOURCE_2, schema.EXT_SOURCE_3)}
     model = xgb.XGBClassifier(tree_method="hist", n_estimators=n_estimators, max_depth=4, learning_rate=0.1,
                               monotone_constraints=monotone, n_jobs=1, random_state=seed)
@@ -73,6 +76,6 @@ def build_model_dir(model_dir: Path, *, n: int = 3000, seed: int = 0, n_estimato
                    "grey_zone": {"low": threshold - 0.03, "high": threshold + 0.03}, "selected_on": "out-of-fold"},
         metrics={"auc": 0.75, "business_cost": 1.0, "threshold": threshold, "data_source": "fixture",
                  "n_train": n},
-        reference=build_reference(frame, scores),
+        reference=build_reference(full, scores),  # left-out form features still described, as train.py does
     )
     return Path(model_dir)

@@ -62,8 +62,9 @@ def _body_with(**changes: object) -> dict:
 
 BAD_INPUTS = {
     "unknown feature": (_body_with(NOT_A_FEATURE=1), "NOT_A_FEATURE", "not a feature of the model"),
-    "missing UI feature": ({k: v for k, v in VALID.items() if k != schema.EXT_SOURCE_2}, schema.EXT_SOURCE_2,
+    "missing UI feature": ({k: v for k, v in VALID.items() if k != schema.DOCUMENT_3}, schema.DOCUMENT_3,
                            "required"),
+    "null where unknown is not allowed": (_body_with(FLAG_DOCUMENT_3=None), schema.DOCUMENT_3, "0 or 1"),
     "wrong type (list)": (_body_with(EXT_SOURCE_1=[0.5]), schema.EXT_SOURCE_1, "JSON number"),
     "wrong type (null)": (_body_with(AMT_CREDIT=None), "AMT_CREDIT", "JSON number"),
     "number as string": (_body_with(EXT_SOURCE_1="0.5"), schema.EXT_SOURCE_1, "got a string"),
@@ -86,7 +87,7 @@ BAD_INPUTS = {
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
-def test_bad_input_is_refused_naming_the_field(client: TestClient, case: str) -> None:
+def test_bad_input_is_refused_naming_the_field(client: TestClient, service, case: str) -> None:
     payload, field, words = BAD_INPUTS[case]
     resp = client.post("/api/predict", json=payload)
     assert resp.status_code == 422, resp.text
@@ -96,6 +97,9 @@ def test_bad_input_is_refused_naming_the_field(client: TestClient, case: str) ->
     assert words in matching[0]["message"]
     assert field in body["detail"]
     assert "Traceback" not in resp.text
+    service.logger.flush()
+    record = json.loads(service.logger.path.read_text().splitlines()[-1])
+    assert record["status"] == "error" and record["source"] == "api"  # a refused call counts as the API's
 
 
 @pytest.mark.parametrize("raw", [b"{\"EXT_SOURCE_1\": NaN}", b"{\"EXT_SOURCE_1\": Infinity}",
@@ -203,7 +207,10 @@ def test_openapi_tells_the_truth(client: TestClient, service: ScoringService) ->
         for part in ref.removeprefix("#/").split("/"):
             node = node[part]
     request = spec["components"]["schemas"]["PredictRequest"]
-    assert set(schema.UI_FEATURE_NAMES) <= set(request["required"]) and request["additionalProperties"] is False
+    required = set(schema.UI_FEATURE_NAMES) - schema.MAY_BE_UNKNOWN
+    assert required <= set(request["required"]) and request["additionalProperties"] is False
+    assert not schema.MAY_BE_UNKNOWN & set(request["required"])  # unknown is an answer: absent or null
+    assert all(request["properties"][n]["type"] == ["number", "null"] for n in schema.MAY_BE_UNKNOWN)
     props = request["properties"]
     assert props[schema.EXT_SOURCE_1]["minimum"] == 0 and props[schema.EXT_SOURCE_1]["maximum"] <= 1
     assert props[schema.BUREAU_OVERDUE_MAX]["minimum"] == 0

@@ -21,7 +21,11 @@ def committed() -> Predictor:
 
 
 def test_it_loads_and_knows_the_form_features(committed: Predictor) -> None:
-    assert set(schema.UI_FEATURE_NAMES) <= set(committed.features)
+    gender = {schema.GENDER_F, schema.GENDER_M}
+    assert set(schema.UI_FEATURE_NAMES) - gender <= set(committed.features)
+    assert not any(f.startswith("CODE_GENDER_") for f in committed.features)  # recorded, never a model input
+    assert committed.artifacts.metrics["excluded_features"] == ["CODE_GENDER_*"]
+    assert "gender" in committed.artifacts.metrics["fairness"]  # still measured
     template = committed.artifacts.reference["template"]
     assert set(committed.features) <= set(template)
     assert template.get("DAYS_BIRTH", -1) is None or template.get("DAYS_BIRTH", -1) < 0
@@ -31,14 +35,15 @@ def test_it_loads_and_knows_the_form_features(committed: Predictor) -> None:
 def test_the_form_example_is_valid_and_scored(committed: Predictor) -> None:
     validator = Validator(committed.features, committed.artifacts.reference["ranges"])
     features = validator.parse(json.dumps(VALID).encode())
-    result = committed.predict(features)
+    result = committed.predict(validator.scored(features))
     assert 0 < result.score < 1 and result.label == schema.label_for(result.score, committed.threshold)
     assert result.reasons_up or result.reasons_down
 
 
 def test_monotone_external_scores_and_additive_reasons(committed: Predictor) -> None:
     rng = np.random.default_rng(0)
-    rows = [VALID | {schema.EXT_SOURCE_1: a, schema.EXT_SOURCE_2: b, schema.EXT_SOURCE_3: c}
+    scored = {k: v for k, v in VALID.items() if k in committed.index}  # gender is not a model input
+    rows = [scored | {schema.EXT_SOURCE_1: a, schema.EXT_SOURCE_2: b, schema.EXT_SOURCE_3: c}
             for a, b, c in rng.uniform(0.05, 0.85, size=(100, 3))]
     matrix = np.concatenate([committed.row(r) for r in rows])
     for feature in (schema.EXT_SOURCE_1, schema.EXT_SOURCE_2, schema.EXT_SOURCE_3):

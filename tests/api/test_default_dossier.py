@@ -66,7 +66,8 @@ def test_chromium_loads_a_dossier_then_changes_a_field(default_app: str, chromiu
     page = chromium.new_page(viewport={"width": 1280, "height": 1300})
     shots = [tmp_path / "form.png", tmp_path / "form_dossier.png", tmp_path / "form_whatif.png"]
     try:
-        page.goto(url + "/", wait_until="networkidle")
+        page.goto(url + "/", wait_until="load")  # not "networkidle": the session state keeps a heartbeat open
+        page.get_by_role("button", name="Évaluer").wait_for(timeout=60_000)
         assert page.locator("#score textarea, #score input").first.input_value() == ""  # empty before evaluating
         assert "client médian" in page.locator("#facts").inner_text()
         page.get_by_role("button", name="Évaluer").click()  # the bare form: the median applicant's defaults
@@ -90,11 +91,12 @@ def test_chromium_loads_a_dossier_then_changes_a_field(default_app: str, chromiu
         assert colour == BACKGROUNDS[css]
         facts = page.locator("#facts").inner_text()
         assert "Montant du crédit" in facts and "Situation familiale" in facts
-        box = page.locator(f"#in-{schema.EXT_SOURCE_2} input").first
-        assert box.input_value() == "" or 0 <= float(box.input_value()) <= 1  # the dossier's value (or missing)
+        box = page.locator(f"#in-{schema.EXT_SOURCE_2} textarea, #in-{schema.EXT_SOURCE_2} input").first
+        shown = box.input_value()
+        assert shown == "" or 0 <= float(shown.replace(",", ".")) <= 1  # the dossier's value, French (or unknown)
         page.screenshot(path=str(shots[1]), full_page=True)
 
-        box.fill("0.05")
+        box.fill("0,05")
         page.get_by_role("button", name="Évaluer").click()
         page.locator("#change").get_by_text("par rapport au dossier").wait_for(timeout=30_000)
         what_if = httpx.post(f"{url}/api/predict", json={schema.ID_COLUMN: APPLICANT,
@@ -104,7 +106,9 @@ def test_chromium_loads_a_dossier_then_changes_a_field(default_app: str, chromiu
                                arg=[page.locator("#score textarea, #score input").first.element_handle(), shown],
                                timeout=20_000)
         points = f"{100 * what_if['score_change']:+.1f}".replace(".", ",").replace("-", "−")
-        assert f"{points} points par rapport au dossier" in page.locator("#change").inner_text()
+        change = page.locator("#change").inner_text()
+        assert f"{points} points par rapport au dossier" in change
+        assert change.startswith(f"Dossier n° {APPLICANT} — champs modifiés : Score externe 2")
         assert decision.input_value() == what_if["label"]
         page.screenshot(path=str(shots[2]), full_page=True)
 

@@ -176,13 +176,20 @@ def test_the_advisers_decision_is_logged_tied_to_the_request(api: TestClient,
     assert api.post("/api/decisions", json={"request_id": rid, "decision": "maybe"}).status_code == 422
     same = api.post("/api/decisions", json={"request_id": rid, "decision": model})  # no override: no reason needed
     assert same.status_code == 200 and same.json()["override"] is False
-    made = api.post("/api/decisions", json={"request_id": rid, "decision": "override", "reason": "garant solvable"})
+    override = {"request_id": rid, "decision": "override", "reason": "garant solvable"}
+    second = api.post("/api/decisions", json=override)  # one decision per evaluation: a second one is refused
+    assert second.status_code == 409 and "already recorded" in second.json()["detail"]
+    assert api.post("/api/decisions", json=override | {"replace": "yes"}).status_code == 422
+    made = api.post("/api/decisions", json=override | {"replace": True})  # ... unless it says it replaces it
     assert made.status_code == 200
+    first = same.json()
     assert made.json() == {"request_id": rid, "decision": "override", "final": "accept" if model == "refuse" else
-                           "refuse", "model_decision": model, "override": True, "reason": "garant solvable"}
+                           "refuse", "model_decision": model, "override": True, "reason": "garant solvable",
+                           "replaces": first}
     lines = [r for r in _records(dossier_service) if "adviser_decision" in r]
     assert len(lines) == 2 and all(r["prediction"] is None and r["status"] == "ok" for r in lines)
     assert lines[-1]["adviser_decision"] == made.json() and lines[-1]["applicant_id"] == 100002
+    assert lines[-1]["input"]["replace"] is True
     assert lines[-1]["source"] == "api" and lines[-1]["request_id"] != rid and lines[-1]["input"]["request_id"] == rid
 
 

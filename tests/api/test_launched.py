@@ -87,8 +87,9 @@ def test_gradio_client_calls_the_predict_event(app_url) -> None:
 
     url, log = app_url
     client = Client(url + "/", verbose=False)
-    score, label, review, gauge, reasons, message, change, facts, request_id = client.predict(
+    score, label, review, gauge, reasons, message, change, facts, request_id, invalid = client.predict(
         0.45, 0.6, 0.55, "Supérieur", 2.0, True, "Homme", True, 0.0, api_name="/predict")  # form_inputs() order
+    assert invalid == ""
     assert message == "" and change == "" and "client médian" in facts
     expected = httpx.post(f"{url}/api/predict", json=VALID).json()
     assert score == f"{100 * expected['score']:.2f} %".replace(".", ",")
@@ -109,8 +110,8 @@ def test_gradio_client_calls_the_predict_event(app_url) -> None:
 HOSTILE_FORM_CALLS = [  # through gradio_client: each refused in French, each one log line with the input as sent
     (1.5, 0.6, 0.55, "Supérieur", 2.0, True, "Homme", True, 0.0),
     (-0.05, 0.6, 0.55, "Supérieur", 2.0, True, "Homme", True, 0.0),  # (NaN/inf: gradio_client cannot send them)
-    ("0.5", 0.6, 0.55, "Supérieur", 2.0, True, "Homme", True, 0.0),
-    (None, 0.6, 0.55, "Supérieur", 2.0, True, "Homme", True, 0.0),
+    ("0.5.1", 0.6, 0.55, "Supérieur", 2.0, True, "Homme", True, 0.0),
+    (0.45, 0.6, 0.55, "Supérieur", 2.0, True, "Homme", True, 0.0, "1 000", "", ""),  # an amount without a dossier
     ([0.5], 0.6, 0.55, "Supérieur", 2.0, True, "Homme", True, 0.0),
     (True, 0.6, 0.55, "Supérieur", 2.0, True, "Homme", True, 0.0),
     (0.45, 0.6, 0.55, "Doctorat", 2.0, True, "Homme", True, 0.0),
@@ -140,7 +141,8 @@ def test_gradio_client_hostile_calls_are_refused_in_french_and_logged_once_each(
     added = _log_records(log)[before:]
     assert len(added) == len(HOSTILE_FORM_CALLS) + 1 and all(r["status"] == "error" for r in added)
     assert added[-1]["input"] == {"EXT_SOURCE_1": 0.5}
-    assert [r["input"]["EXT_SOURCE_1"] for r in added[:6]] == [1.5, -0.05, "0.5", None, "[0.5]", True]
+    assert [r["input"]["EXT_SOURCE_1"] for r in added[:6]] == [1.5, -0.05, "0.5.1", 0.45, "[0.5]", True]
+    assert added[3]["input"]["AMT_CREDIT"] == "1 000"
     assert added[-2]["input"]["CODE_GENDER"] == "Autre"
     console = (log.parent / "server.out").read_text(encoding="utf-8")
     assert console.count("form call") >= len(HOSTILE_FORM_CALLS) and "Traceback" not in console
@@ -213,12 +215,13 @@ def test_chromium_fills_the_form_and_reads_the_label(app_url, chromium, tmp_path
 
 def _form_page(chromium, url: str):
     page = chromium.new_page(viewport={"width": 1280, "height": 1100})
-    page.goto(url + "/", wait_until="networkidle")
+    page.goto(url + "/", wait_until="load")  # not "networkidle": the session state keeps a heartbeat open
+    page.get_by_role("button", name="Évaluer").wait_for(timeout=60_000)
     return page
 
 
 def _number_box(page, name: str):
-    return page.locator(f"#in-{name} input").first
+    return page.locator(f"#in-{name} textarea, #in-{name} input").first
 
 
 @pytest.mark.browser
@@ -233,8 +236,8 @@ def test_chromium_shows_a_refused_value_in_french_without_error_badges(app_url, 
         message = page.locator("#message")
         message.get_by_text("Saisie refusée").wait_for(timeout=20_000)
         text = message.inner_text()
-        assert "Score externe 1 : saisir un nombre entre 0 et" in text and "(reçu 1,5)" in text
-        assert "Impayé max. auprès d'autres organismes (€) : saisir un nombre entre 0 et" in text
+        assert "Score externe 1 : 1,5 est impossible" in text
+        assert "Impayé max. auprès d'autres organismes (€) : −500 est impossible" in text
         assert page.get_by_text("Error", exact=True).count() == 0  # no red badge on the outputs
         assert "less than minimum" not in page.content()
         page.screenshot(path=str(tmp_path / "form_refused.png"), full_page=True)
@@ -245,7 +248,7 @@ def test_chromium_shows_a_refused_value_in_french_without_error_badges(app_url, 
         while len(_log_records(log)) == before and time.monotonic() < deadline:
             time.sleep(0.05)
         record = _log_records(log)[before]
-        assert record["status"] == "error" and record["input"][schema.EXT_SOURCE_1] == 1.5
+        assert record["status"] == "error" and record["input"][schema.EXT_SOURCE_1] == "1.5"  # as typed
     finally:
         page.close()
 

@@ -64,7 +64,12 @@ def test_the_cli_writes_the_file_with_its_figures(copied: Path, capsys: pytest.C
     assert predictor.backends["row"] == ONNXRUNTIME
     assert predictor.model_version == version  # a derived file never changes the version
     assert _manifest(copied)["model_version"] == version
-    assert convert_to_onnx.main(["--model-dir", str(copied), "--rows", "2000"]) == 0  # again, over the first
+    before = {name: (copied / name).read_bytes() for name in (ONNX_FILE, MANIFEST_FILE)}
+    stamp = (copied / ONNX_FILE).stat().st_mtime_ns
+    assert convert_to_onnx.main(["--model-dir", str(copied), "--rows", "2000"]) == 0  # again, on the same model
+    assert "up to date" in capsys.readouterr().out
+    assert {name: (copied / name).read_bytes() for name in before} == before  # no tracked file rewritten
+    assert (copied / ONNX_FILE).stat().st_mtime_ns == stamp
     assert Predictor.from_dir(copied, row_backend=ONNXRUNTIME).backends["row"] == ONNXRUNTIME
 
 

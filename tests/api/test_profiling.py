@@ -44,7 +44,8 @@ def test_profiles_of_the_three_paths(fresh_service, model_dir: Path, tmp_path: P
     api_stats = pstats.Stats(str(out_dir / "profile_api.prof"))
     files = {file for (file, _, _) in api_stats.stats}  # type: ignore[attr-defined]
     assert any(f.endswith("predictor.py") for f in files)  # the handler's work, not only the framework's
-    assert (out_dir / "profile_predictions.log").read_text().count("\n") == 41  # logging was on (+ warm-up)
+    assert any(f.endswith("logger.py") for f in files)  # logging was on during the calls ...
+    assert not list(out_dir.glob("*.log"))  # ... into a temporary log: nothing a `logs/*.log` glob would merge
 
     snakeviz_stats = pytest.importorskip("snakeviz.stats")
     rows = snakeviz_stats.table_rows(stats)

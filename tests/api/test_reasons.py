@@ -118,7 +118,7 @@ def test_french_numbers_money_days_and_shares() -> None:
     assert format_value("PREV_NAME_CONTRACT_STATUS_Refused_mean", 0.25) == f"25{NNBSP}%"
     assert format_value("INSTAL_DPD_mean", 3.0) == f"3{NNBSP}jours"
     assert format_value(schema.GENDER_F, 1.0, binary=True) == "oui"
-    assert format_value("EXT_SOURCE_2", float("nan")) == "non renseigné"
+    assert format_value("EXT_SOURCE_2", float("nan")) == "inconnu"
     assert fr_points(2.94) == f"+2,9{NNBSP}points" and fr_points(-0.38) == f"−0,4{NNBSP}point"
     assert fr_points(0.04) == f"+0,04{NNBSP}point"
 

@@ -80,7 +80,7 @@ def test_the_form_has_a_report_tab(model_dir: Path, tmp_path: Path) -> None:
 
     predictor = Predictor.from_dir(_with_report(model_dir, tmp_path))
     service = ScoringService(predictor, PredictionLogger(tmp_path / "p.log"))
-    config = json.dumps(build_ui(service).get_config_file(), ensure_ascii=False)
+    config = json.dumps(build_ui(service).get_config_file(), ensure_ascii=False, default=str)
     assert "Rapport du modèle" in config
     assert f'src=\\"{REPORT_ROUTE}\\"' in config
     service.logger.close()

@@ -99,7 +99,7 @@ def test_the_same_value_is_refused_by_the_api_the_batch_and_predict_credit_score
 @pytest.mark.parametrize("position, value, arg", [
     (0, math.nan, "ext_source_1"), (1, math.inf, "ext_source_2"), (2, -math.inf, "ext_source_3"),
     (2, 1.2, "ext_source_3"), (5, -0.5, "card_atm_drawings_mean"), (10, -1.0, "bureau_overdue_max"),
-    (6, 0.5, "income_working"), (0, "0.4", "ext_source_1"), (0, True, "ext_source_1"), (0, None, "ext_source_1"),
+    (6, 0.5, "income_working"), (0, "0.4", "ext_source_1"), (0, True, "ext_source_1"), (6, None, "income_working"),
 ])
 def test_predict_credit_score_names_the_argument(service: ScoringService, monkeypatch, position: int, value: object,
                                                  arg: str) -> None:

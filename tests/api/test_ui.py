@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import pytest
@@ -15,6 +16,7 @@ from serving.predictor import Predictor
 from tests.api.conftest import VALID
 
 FORM_VALID = (0.45, 0.6, 0.55, "Supérieur", 2.0, True, "Homme", True, 0.0)
+NO_AMOUNTS = ("", "", "")  # the negotiated amounts: only with a loaded dossier
 
 
 def test_form_has_one_radio_per_exclusive_group_and_every_other_feature() -> None:
@@ -35,14 +37,43 @@ def test_form_values_become_the_model_features() -> None:
 
 
 HOSTILE = [  # (position, value, words of the French message): refused, never coerced
-    (0, 1.5, "Score externe 1 : saisir un nombre entre 0 et"), (0, -0.05, "Score externe 1"),
-    (0, True, "Score externe 1 : saisir un nombre (reçu True)"), (0, "0.5", "saisir un nombre (reçu '0.5')"),
-    (0, None, "saisir un nombre (reçu vide)"), (0, [0.5], "saisir un nombre"), (0, float("nan"), "nombre fini"),
-    (0, float("inf"), "nombre fini"), (8, -500.0, "Impayé max. auprès d'autres organismes (€) : saisir un nombre"),
+    (0, 1.5, "Score externe 1 : 1,5 est impossible (la valeur est toujours comprise entre 0 et 1)"),
+    (0, -0.05, "Score externe 1"), (0, True, "Score externe 1 : saisir un nombre, par exemple 0,45"),
+    (0, "0,5,1", "saisir un nombre, par exemple 0,45 ou 1 200 (reçu '0,5,1')"),
+    (0, "abc", "(reçu 'abc')"), (0, [0.5], "saisir un nombre"), (0, float("nan"), "nombre fini"),
+    (0, float("inf"), "nombre fini"), (8, -500.0, "Impayé max. auprès d'autres organismes (€) : −500 est impossible"),
     (4, -1.0, "Retraits DAB"), (3, "Doctorat", "Niveau d'études : choisir parmi"), (3, None, "Niveau d'études"),
     (6, "Autre", "Genre : choisir parmi Femme, Homme"), (5, "false", "Salarié : cocher ou décocher la case"),
     (5, "abc", "Salarié"), (5, 2, "Salarié"), (5, float("nan"), "Salarié"), (7, 0.5, "Document n° 3 fourni"),
 ]
+
+
+def test_numbers_typed_the_french_way_are_read_as_such(service: ScoringService) -> None:
+    bounds = service.validator.bounds
+    typed = to_features(("0,45", " 0,6 ", "0.55", "Supérieur", "2", True, "Homme", True, "1 200"), bounds)
+    assert typed == {k: float(v) for k, v in VALID.items()} | {schema.BUREAU_OVERDUE_MAX: 1200.0}
+    narrow = to_features(FORM_VALID[:8] + ("1\u202f200,5",), bounds)
+    assert narrow[schema.BUREAU_OVERDUE_MAX] == 1200.5
+
+
+def test_an_empty_number_box_is_unknown_and_scored_as_missing(service: ScoringService) -> None:
+    features = to_features(("", None, "0,55", "Supérieur", "", True, None, True, "  "), service.validator.bounds)
+    for name in (schema.EXT_SOURCE_1, schema.EXT_SOURCE_2, schema.CARD_ATM_DRAWINGS, schema.BUREAU_OVERDUE_MAX):
+        assert math.isnan(features[name])
+    assert features[schema.GENDER_F] == features[schema.GENDER_M] == 0.0  # gender left unset: both 0
+
+
+def test_a_refusal_says_impossible_or_outside_what_the_model_has_seen(service: ScoringService) -> None:
+    bounds = service.validator.bounds
+    high = bounds[schema.BUREAU_OVERDUE_MAX].high
+    with pytest.raises(FormRefusal) as seen:
+        to_features(FORM_VALID[:8] + (high * 1.5,), bounds)
+    assert "en dehors de ce que le modèle a vu (de 0 à" in str(seen.value) and "impossible" not in str(seen.value)
+    assert seen.value.fields == (schema.BUREAU_OVERDUE_MAX,)
+    with pytest.raises(FormRefusal) as impossible:
+        to_features(("1,3",) + FORM_VALID[1:5] + ("oui",) + FORM_VALID[6:], bounds)
+    assert "1,3 est impossible" in str(impossible.value)
+    assert impossible.value.fields == (schema.EXT_SOURCE_1, schema.INCOME_WORKING)  # every bad field, marked
 
 
 @pytest.mark.parametrize("index, value, words", HOSTILE)
@@ -87,28 +118,30 @@ def _predict_fn(blocks):
 
 def test_the_predict_event_scores_and_logs_every_call_with_its_input(service: ScoringService, caplog) -> None:
     predict = _predict_fn(build_ui(service))
-    score, label, review, gauge, reasons, message, change, facts, request_id = predict(*FORM_VALID, "")
+    out = predict(*FORM_VALID, *NO_AMOUNTS, "")
+    score, label, review, gauge, reasons, message, change, facts, request_id, invalid = out
     expected = service.predictor.predict(VALID)
     assert (score, label, message, change) == (f"{100 * expected.score:.2f} %".replace(".", ","),
                                                expected.label, "", "")
     assert "client médian" in facts and len(request_id) == 32
     assert review == (schema.LABEL_REVIEW if expected.review else "—")
     assert "seuil" in gauge and "diminue" in reasons
-    refused = [predict(*FORM_VALID[:i], value, *FORM_VALID[i + 1:], "") for i, value, _ in HOSTILE]
+    refused = [predict(*FORM_VALID[:i], value, *FORM_VALID[i + 1:], *NO_AMOUNTS, "") for i, value, _ in HOSTILE]
     assert all(r[0] == "" and r[5].startswith("**Saisie refusée.**") for r in refused)
+    assert invalid == "" and [r[9] for r in refused[:2]] == [schema.EXT_SOURCE_1] * 2  # the field to mark
     service.logger.flush()
     records = [json.loads(line) for line in service.logger.path.read_text().splitlines()]
     assert [r["status"] for r in records] == ["ok"] + ["error"] * len(HOSTILE)
     first = records[1]["input"]  # the input as sent, by field name (groups by their name)
     assert first["EXT_SOURCE_1"] == 1.5 and first["NAME_EDUCATION_TYPE"] == "Supérieur"
-    assert records[1 + 3]["input"]["EXT_SOURCE_1"] == "0.5"  # a string stays a string
+    assert records[1 + 3]["input"]["EXT_SOURCE_1"] == "0,5,1"  # a string stays a string
     console = [r for r in caplog.records if r.name == "api.ui"]  # the console: one line per refusal
     assert len(console) == len(HOSTILE) and all("refused" in r.getMessage() and not r.exc_info for r in console)
 
 
 def test_the_predict_event_without_a_model(service: ScoringService) -> None:
     blocks = build_ui(ScoringService(None, service.logger, load_error="gone"))
-    message = _predict_fn(blocks)(*FORM_VALID, "")[5]
+    message = _predict_fn(blocks)(*FORM_VALID, *NO_AMOUNTS, "")[5]
     assert "aucun modèle n'est chargé" in message
 
 

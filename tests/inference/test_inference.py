@@ -143,6 +143,21 @@ def test_cli_exit_codes_and_messages(twin_dir, tmp_path):
     assert helped.returncode == 0 and "--data-dir" in helped.stdout
 
 
+def test_data_dir_alone_scores_its_application_test_into_an_excel_readable_file(twin_dir, tmp_path):
+    done = run_cli("--data-dir", str(twin_dir), "--output", str(tmp_path / "s.csv"), "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "60 of 60 applicants scored" in done.stdout  # D/application_test.csv, not datasets/
+    raw = (tmp_path / "s.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfSK_ID_CURR,score,")  # the BOM: Excel reads UTF-8
+    text = raw.decode("utf-8-sig")
+    assert ("Faible risque" in text or "Risque élevé" in text) and "â" not in text
+    assert list(pd.read_csv(tmp_path / "s.csv").columns)[0] == ID_COLUMN  # pandas skips the BOM
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    missing = run_cli("--data-dir", str(empty), cwd=tmp_path)
+    assert missing.returncode == 2 and str(empty / "application_test.csv") in missing.stderr
+
+
 def test_real_extract_all_applicants_scored(homecredit_sample, predictor, tmp_path):
     report = score_file(homecredit_sample / "application_test.csv", tmp_path / "real.csv", predictor=predictor,
                         data_dir=homecredit_sample, chunk_size=50, progress=False)

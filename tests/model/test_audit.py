@@ -188,7 +188,13 @@ def test_report_is_self_contained(small_training):
     for section in ("Données", "Avertissements", "Performances", "Courbes", "Importance", "Équité",
                     "Par genre", "Par tranche d&#x27;âge", "Seul le genre change"):
         assert section in report, section
-    assert f"{result.metrics['auc']:.3f} [{result.metrics['intervals']['auc']['low']:.3f}" in report
+    french = f"{result.metrics['auc']:.3f} [{result.metrics['intervals']['auc']['low']:.3f}".replace(".", ",")
+    assert french in report  # French decimals
+    text = re.sub(r"<style>.*?</style>|<code>.*?</code>|<[^>]+>", " ", report, flags=re.S)
+    text = re.sub(r"\w+=[\w.]+", " ", text)  # hyperparameters are shown as code: max_depth=3
+    for english in (" met ", "NOT met", "rule", "replicates", "bootstrap of", " 1 répétitions", "taux middle"):
+        assert english not in text, english
+    assert not re.search(r"\d\.\d", text), re.findall(r".{30}\d\.\d.{10}", text)[:3]  # no decimal point
 
 
 def test_model_without_gender_is_still_audited_by_gender(small_training):

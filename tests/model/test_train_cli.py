@@ -38,14 +38,18 @@ def test_train_on_synthetic_twin_writes_every_artifact(tmp_path):
     manifest = json.loads((out / MANIFEST_FILE).read_text())
     assert {REPORT_FILE, "roc.png", "cost_threshold.png"} <= set(manifest["files"])  # covered by the checksums
     report = (out / REPORT_FILE).read_text()
-    assert manifest["model_version"] in report and "Sans CODE_GENDER_*" in report
+    assert manifest["model_version"] in report and "Par genre" in report  # fairness by gender still measured
     assert all(sha256_of(out / name) == digest for name, digest in manifest["files"].items())
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["data_source"]["kind"] == "synthetic"
     assert metrics["rows"]["train"] + metrics["rows"]["holdout"] == 3000
     assert 0.5 < metrics["auc"] <= 1 and 0.5 < metrics["oracle_auc"] <= 1
     artifacts = load_artifacts(out)
-    assert set(UI_FEATURE_NAMES) <= set(artifacts.features)
+    assert set(UI_FEATURE_NAMES) - {"CODE_GENDER_F", "CODE_GENDER_M"} <= set(artifacts.features)
+    assert not [f for f in artifacts.features if f.startswith("CODE_GENDER_")]  # gender: never a model input
+    assert metrics["excluded_features"] == ["CODE_GENDER_*"]
+    summary = json.loads(result.stdout)  # stdout is the JSON summary only
+    assert summary["auc"] == pytest.approx(metrics["auc"])
     assert not {"SK_ID_CURR", "TARGET"} & set(artifacts.features)
     assert Predictor.from_dir(out).threshold == metrics["threshold"]
 
@@ -93,6 +97,12 @@ def test_train_rejects_bad_options_and_data(tmp_path):
 
 
 def test_exclude_features_trains_without_them(tmp_path):
+    seed_model = tmp_path / "with-gender"
+    kept = run_train("--data-dir", str(tmp_path), "--model-dir", str(seed_model), "--applicants", "1500", "--folds",
+                     "2", "--quiet", "--no-tune", "--repeats", "1", "--include-gender", cwd=tmp_path)
+    assert kept.returncode == 0, kept.stderr
+    assert {"CODE_GENDER_F", "CODE_GENDER_M"} <= set(load_artifacts(seed_model).features)  # the seed's model
+    assert "Sans CODE_GENDER_*" in (seed_model / REPORT_FILE).read_text()  # compared with the variant without
     out = tmp_path / "model"
     result = run_train("--data-dir", str(tmp_path), "--model-dir", str(out), "--applicants", "1500", "--folds", "2",
                        "--quiet", "--no-tune", "--repeats", "1", "--exclude-features", "CODE_GENDER_*", cwd=tmp_path)

@@ -93,6 +93,19 @@ def test_decision_lines_are_not_calls(logs, model_dir):
     assert mixed["stats"]["count"] == 500 and set(mixed["stats"]["sources"]) == set(plain["stats"]["sources"])
 
 
+def test_a_replaced_decision_counts_once_the_final_one(logs, model_dir, tmp_path):
+    """Evaluation r0 decided twice (accept, then an override that replaces it): one final decision."""
+    replaced = json.loads(decision_line(0, "accept", "accept", "accept", False))
+    again = json.loads(decision_line(0, "override", "refuse", "accept", True))
+    again["request_id"], again["timestamp"] = "d0b", (START + timedelta(minutes=30)).isoformat()
+    again[ADVISER_DECISION_KEY]["replaces"] = replaced[ADVISER_DECISION_KEY]
+    log = tmp_path / "replaced.log"
+    log.write_text(logs[1].read_text() + json.dumps(again) + "\n")
+    adviser = analyse(log, model_dir)[0]["stats"]["adviser"]
+    assert adviser["decisions"] == 40 and adviser["overrides"] == 13  # r0's final decision is the override
+    assert adviser["override_rate"] == pytest.approx(13 / 40)
+
+
 def test_adviser_figures(logs, model_dir):
     adviser = analyse(logs[1], model_dir)[0]["stats"]["adviser"]
     assert {k: adviser[k] for k in ("decisions", "accepted", "refused", "overrides")} == {

@@ -31,6 +31,8 @@ def test_no_alert_exits_0(logs, model_dir, tmp_path):
                  "--json", str(out))
     assert result.returncode == 0, result.stderr
     assert "Calls: 1000" in result.stdout and "Alerts: 0 — none" in result.stdout
+    latency = next(line for line in result.stdout.splitlines() if line.startswith("Latency"))
+    assert latency.startswith("Latency (ms): mean ") and " p50 0.00 " not in latency  # fast calls, in ms
     report = json.loads(out.read_text())
     assert {"stats", "drift", "alerts", "corrupt_lines"} <= set(report)
     assert report["stats"]["count"] == 1000 and report["alerts"] == [] and report["corrupt_lines"] == 0

@@ -59,6 +59,29 @@ def test_dashboard_on_a_simulated_log(monkeypatch, incident_log, model_dir):
     assert not at.info and not at.error
 
 
+def test_dashboard_opens_on_the_figures_of_analyse_logs(monkeypatch, tmp_path, reference, model_dir):
+    import json
+
+    import analyse_logs
+
+    log = tmp_path / "predictions.log"  # two days of calls: a 24-hour default window would show less
+    traffic = generate(reference, 600, seed=5, threshold=THRESHOLD, start=START, span=timedelta(hours=48),
+                       incidents=Incidents(slow_calls=6, cpu_spikes=1, error_rate=0.3, errors_from=100))
+    write_log(log, traffic.records, append=False)
+    out = tmp_path / "report.json"
+    analyse_logs.main(["--log", str(log), "--model-dir", str(model_dir), "--json", str(out)])
+    cli = json.loads(out.read_text(encoding="utf-8"))
+    at = app(monkeypatch, log, model_dir)
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["Calls"].replace(",", "")) == cli["stats"]["count"], (metrics, cli["stats"]["count"])
+    assert cli["alerts"], [e.value for e in at.error]
+    shown = next(d.value for d in at.dataframe if "severity" in d.value.columns)
+    assert sorted(shown["message"]) == sorted(a["message"] for a in cli["alerts"][:len(shown)]) or \
+        sorted(shown["message"]) == sorted(a["message"] for a in cli["alerts"])
+    assert int(metrics["Alerts"]) == len(cli["alerts"])
+
+
 def test_dashboard_time_window_and_threshold_widgets(monkeypatch, incident_log, model_dir):
     at = app(monkeypatch, incident_log, model_dir)
     at.number_input[0].set_value(5.0).run()  # slow-call threshold: 5 s, above every simulated call

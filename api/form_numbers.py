@@ -1,0 +1,95 @@
+"""Numbers on the form, the French way: read what an adviser types (`0,45`, `1 200`, `1 200,50`),
+show values and bounds in French with sensible rounding, and say why a number is refused (impossible,
+or only outside what the model has seen). No Gradio; `api.form_parts` and `api.ui` use it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from scoring.explain_format import NNBSP, fr_number
+from serving.validation import RANGE_MARGIN, Bound
+
+# Digits with optional thousands separators (spaces of any kind) and one decimal mark (comma or point).
+_SPACES = re.compile(r"[\s\u00a0\u202f\u2007']+")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)")
+SHOWN_DECIMALS = 4  # a value shown in a box: at most 4 decimals (a score 0,5011), whole euros stay whole
+
+
+class NotANumber(ValueError):
+    """The text typed is not a number."""
+
+
+def parse_fr_number(value: Any) -> float | None:
+    """The number typed in a box, or None when it is left empty (unknown).
+
+    Accepts `0,45` and `0.45`, spaces between thousands (`1 200`, also no-break and narrow ones),
+    a sign; numbers sent by programs (int, float) as they are. Raises `NotANumber` otherwise
+    (`1,200,5`, `abc`, a boolean); a NaN or an infinity is refused later by the range check."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise NotANumber(value)
+    if isinstance(value, int | float):
+        return float(value)
+    if not isinstance(value, str):
+        raise NotANumber(value)
+    text = _SPACES.sub("", value.strip()).replace("−", "-")
+    if not text:
+        return None
+    if not _NUMBER.fullmatch(text):
+        raise NotANumber(value)
+    return float(text.replace(",", "."))
+
+
+def fr_input(x: float | None) -> str:
+    """A value as a box shows it: French decimal comma, at most `SHOWN_DECIMALS` decimals, thousands
+    separated by a narrow no-break space (which `parse_fr_number` reads back); "" when unknown."""
+    if x is None or not math.isfinite(x):
+        return ""
+    decimals = 0 if abs(x) >= 1000 or float(x).is_integer() else SHOWN_DECIMALS
+    return fr_number(round(x, decimals), decimals) if decimals else fr_number(round(x), 0)
+
+
+def _inward(x: float, up: bool) -> float:
+    """`x` rounded to 3 significant digits towards the inside of a range (a bound shown is accepted)."""
+    if x == 0 or not math.isfinite(x):
+        return x
+    step = 10 ** (math.floor(math.log10(abs(x))) - 2)
+    return (math.ceil if up else math.floor)(x / step - 1e-9 * (1 if up else -1)) * step
+
+
+def fr_bounds(b: Bound) -> tuple[str, str]:
+    """The accepted range as shown to advisers: `0` and `0,875`, `0` and `104 000`."""
+    low, high = _inward(b.low, up=True), _inward(b.high, up=False)
+    return fr_number(low), fr_number(high)
+
+
+def range_hint(b: Bound) -> str:
+    """The hint under a number box."""
+    low, high = fr_bounds(b)
+    return f"de {low} à {high} — laisser vide si inconnu"
+
+
+def fr_refusal(label: str, x: float, b: Bound) -> str:
+    """Why `x` is refused for the field `label`, in French: not a finite number, impossible (outside
+    the feature's domain: what the value can mean), or only outside what the model has seen."""
+    shown = fr_number(x) if math.isfinite(x) else str(x)
+    if not math.isfinite(x):
+        return f"{label} : saisir un nombre fini (reçu {shown})."
+    rule = b.rule
+    if not rule.low <= x <= rule.high:
+        if math.isfinite(rule.low) and math.isfinite(rule.high):
+            what = f"la valeur est toujours comprise entre {fr_number(rule.low)} et {fr_number(rule.high)}"
+        elif rule.low == 0:
+            what = "la valeur ne peut pas être négative"
+        else:
+            what = f"la valeur est toujours comprise entre {fr_number(rule.low)} et {fr_number(rule.high)}"
+        return f"{label} : {shown} est impossible ({what})."
+    low, high = fr_bounds(b)
+    margin = f"{round(100 * RANGE_MARGIN)}{NNBSP}%"
+    return (f"{label} : {shown} est en dehors de ce que le modèle a vu (de {low} à {high}, marge de {margin} "
+            "comprise) : il ne peut pas l'évaluer de façon fiable. Vérifier la saisie, ou laisser vide si la valeur "
+            "est inconnue.")
