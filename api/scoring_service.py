@@ -260,7 +260,8 @@ class ScoringService:
         predictor, validator = model or self.require_model()
         scored = validator.scored(features)
         result = predictor.predict(scored, explain=explain)
-        self._logged(request_id, features, result, started, client, source, None, (tuple(scored), tuple(scored.values())))
+        self._logged(request_id, features, result, started, client, source, None,
+                     (tuple(scored), tuple(scored.values())))
         return result
 
     def _logged(self, request_id: str, given: dict[str, Any], result: Prediction, started: float,
