@@ -114,14 +114,24 @@ class RecentEvaluations:
         self._items: OrderedDict[str, tuple] = OrderedDict()  # request id -> (source, id, at, *packed prediction)
         self._decisions: dict[str, AdviserDecision] = {}
         self._latest_decided: dict[int, str] = {}  # applicant id -> request id of their latest decision
+        self._owners: dict[str, str] = {}  # request id -> identity that made the evaluation (access control on)
         self._lock = threading.Lock()
 
-    def add(self, request_id: str, prediction: Prediction, source: str, applicant_id: int | None) -> None:
+    def add(self, request_id: str, prediction: Prediction, source: str, applicant_id: int | None,
+            owner: str | None = None) -> None:
         with self._lock:
             self._items[request_id] = (source, applicant_id, time.time(), *prediction.packed())
+            if owner is not None:
+                self._owners[request_id] = owner
             while len(self._items) > self.limit:
                 old, _ = self._items.popitem(last=False)
                 self._decisions.pop(old, None)
+                self._owners.pop(old, None)
+
+    def owner(self, request_id: str) -> str | None:
+        """The identity that made the evaluation (None: made without access control)."""
+        with self._lock:
+            return self._owners.get(request_id)
 
     def get(self, request_id: str) -> Evaluation | None:
         with self._lock:
@@ -133,10 +143,14 @@ class RecentEvaluations:
         return Evaluation(request_id, Prediction.unpacked(kept[3:]), kept[0], kept[1], kept[2])
 
     def record(self, decision: AdviserDecision) -> None:
+        """Keep `decision`; one per evaluation: a second raises `DecisionError` (conflict: 409)."""
         with self._lock:
             kept = self._items.get(decision.of_request)
             if kept is None:
                 return
+            if decision.of_request in self._decisions:
+                raise DecisionError("request_id", "a decision is already recorded on this evaluation: evaluate "
+                                                  "again to decide anew", conflict=True)
             self._decisions[decision.of_request] = decision
             applicant_id = kept[1]
             if applicant_id is not None:

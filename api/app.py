@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from api.auth import TokenChecker, api_tokens, form_users
+from api.auth import Access
 from api.middleware import Gate
 from api.rest import api_methods, create_api
 from api.scoring_service import ScoringService
@@ -62,17 +62,21 @@ def build_app(service: ScoringService) -> Gate:
     # Node SSR off (no Node server to start), no footer link to Gradio's own site; show_error off:
     # an unexpected exception's text stays in the server log (our gr.Error messages still show).
     methods = api_methods(app)  # the API's own routes, before Gradio's are added
-    users = form_users()
-    gr.mount_gradio_app(app, build_ui(service), path="/", ssr_mode=False, css=CSS, footer_links=["api"],
+    access = Access.from_env()
+    users = access.form_users
+    gr.mount_gradio_app(app, build_ui(service, access), path="/", ssr_mode=False, css=CSS, footer_links=["api"],
                         run_history=False, show_error=False, max_file_size=0, auth=users or None,
                         auth_message="Connexion requise pour le formulaire." if users else None)
-    return gated(app, methods)
+    return gated(app, methods, service=service, access=access)
 
 
-def gated(app: FastAPI, methods: dict[str, set[str]] | None = None) -> Gate:
-    """`app` behind the gate: body limits, 405, no upload, tokens from `API_TOKENS` when set."""
+def gated(app: FastAPI, methods: dict[str, set[str]] | None = None, *, service: ScoringService | None = None,
+          access: Access | None = None) -> Gate:
+    """`app` behind the gate: body limits, 405, no upload, the access policy of `API_TOKENS` / `FORM_USERS`;
+    with `service`, each refusal of the gate is an audit line of its log."""
     return Gate(app, methods=methods or api_methods(app), body_limits={"/api/predict/batch": MAX_BODY_BYTES},
-                tokens=TokenChecker(api_tokens()))
+                access=access if access is not None else Access.from_env(),
+                audit=service.audit_refusal if service is not None else None)
 
 
 def freeze_startup_objects() -> None:

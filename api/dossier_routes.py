@@ -98,6 +98,16 @@ def _plain(facts: Any) -> dict[str, Any]:
     return out
 
 
+# A letter is a page of its own: never framed by another site, no script but its print button, nothing fetched.
+LETTER_HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
+                  "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                             "script-src 'unsafe-inline'; frame-ancestors 'none'"}
+
+
+def letter_page(page: str) -> HTMLResponse:
+    return HTMLResponse(page, headers=LETTER_HEADERS)
+
+
 _ABSENT = (UnknownApplicant, StoreUnavailable, ModelUnavailable)  # 404, 503, 503
 
 
@@ -152,15 +162,18 @@ def add_dossier_routes(app: FastAPI, service: ScoringService) -> None:
         try:
             page = service.letter_for_applicant(applicant_id, client=client_of(request))
         except _ABSENT as exc:
+            service.log_refusal(request_id=new_request_id(), input={ID_COLUMN: applicant_id, "letter": True},
+                                started=time.perf_counter(), error=str(exc), client=client_of(request),
+                                source=SOURCE_DOSSIER)
             return _absent(exc)
-        return HTMLResponse(page)
+        return letter_page(page)
 
     @app.get("/api/letters/{request_id}", tags=["dossiers"], response_class=HTMLResponse,
              summary="The applicant's letter for a recent evaluation (HTML, French)",
              responses=json_error_docs(401, 404, 422))
-    async def request_letter(request_id: RequestId) -> Response:
+    async def request_letter(request_id: RequestId, request: Request) -> Response:
         try:
-            return HTMLResponse(service.letter_for_request(request_id))
+            return letter_page(service.letter_for_request(request_id, client=client_of(request), source=SOURCE_API))
         except UnknownRequest as exc:
             return json_response({"detail": str(exc)}, 404)
 

@@ -4,8 +4,10 @@ throughput): in front of every route, the JSON API's and Gradio's alike.
 - No upload: Gradio's upload routes answer 403 (the form takes no file).
 - 405 (with `Allow`) for a wrong method on one of the API's routes (otherwise the request would fall
   through to the Gradio app mounted at "/" and get a 404).
-- Optional bearer tokens (`api.auth`) on `/api/*` and `/model/info`: 401 without a known token;
-  the token's name is put in `scope["state"]["client"]` for the log.
+- Access control (`api.auth.Access`, on when `API_TOKENS` or `FORM_USERS` is set): the API, the model's
+  description, the docs and OpenAPI document, Gradio's monitoring and (without form users, whose login
+  Gradio checks itself) Gradio's event routes answer 401 without an identity; the identity is put in
+  `scope["state"]["client"]` for the log, and each refusal is one audit line (`audit`).
 - A body limit on every route: 413 for a declared `Content-Length` over the limit (the server
   never reads past a declared length), and for a chunked body (no length) as soon as it grows past
   the limit: such a body is read here (at most the limit) and handed to the app as one message.
@@ -16,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from api.auth import TokenChecker
+from api.auth import Access
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -26,7 +28,10 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 DEFAULT_BODY_LIMIT = 64 * 1024  # one applicant with every model feature is ~15 KB; the form's calls ~1 KB
 BLOCKED_PATHS = ("/gradio_api/upload", "/gradio_api/upload_progress", "/upload")
-PROTECTED_PREFIXES = ("/api/", "/model/info", "/model/report")
+PROTECTED_PREFIXES = ("/api/", "/model/info", "/model/report", "/monitoring", "/openapi.json", "/docs", "/redoc")
+# Gradio's own routes that run events or describe them; guarded by Gradio's login when FORM_USERS is set.
+GRADIO_PREFIXES = ("/gradio_api/", "/config", "/file=", "/proxy=", "/gradio_api")
+AuditHook = Callable[[str, str, str], None]  # (method, path, why): one audit line per refusal
 
 
 def _json_response(status: int, body: bytes, extra: list[tuple[bytes, bytes]] = ()) -> tuple[Message, Message]:
@@ -39,12 +44,17 @@ class Gate:
     """Checks every HTTP request before the app sees it (see the module docstring)."""
 
     def __init__(self, app: ASGIApp, *, methods: dict[str, set[str]], body_limits: dict[str, int] | None = None,
-                 default_limit: int = DEFAULT_BODY_LIMIT, tokens: TokenChecker | None = None):
+                 default_limit: int = DEFAULT_BODY_LIMIT, access: Access | None = None,
+                 audit: AuditHook | None = None):
         self.app = app
         self.methods = {path: frozenset(m) | ({"HEAD"} if "GET" in m else set()) for path, m in methods.items()}
         self.body_limits = body_limits or {}
         self.default_limit = default_limit
-        self.tokens = tokens if tokens else None
+        self.access = access if access is not None and access.enabled else None
+        self.protected = PROTECTED_PREFIXES
+        if self.access is not None and not self.access.form_login:
+            self.protected = PROTECTED_PREFIXES + GRADIO_PREFIXES
+        self.audit = audit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,10 +62,12 @@ class Gate:
             return
         path = scope["path"]
         if path in BLOCKED_PATHS:
+            self._audit(scope, "403: upload refused")
             await self._answer(send, 403, b'{"detail":"uploads are disabled: the form takes no file"}')
             return
         allowed = self.methods.get(path)
         if allowed is not None and scope["method"] not in allowed:
+            self._audit(scope, "405: method not allowed")
             await self._answer(send, 405, b'{"detail":"method not allowed"}',
                                [(b"allow", ", ".join(sorted(allowed)).encode())])
             return
@@ -68,10 +80,11 @@ class Gate:
                 chunked = True
             elif key == b"authorization":
                 authorization = value
-        if self.tokens is not None and path.startswith(PROTECTED_PREFIXES):
-            client = self.tokens.client(authorization)
+        if self.access is not None and path.startswith(self.protected):
+            client = self.access.identify(authorization)
             if client is None:
-                await self._answer(send, 401, b'{"detail":"a valid API token is required: '
+                self._audit(scope, "401: no valid identity" if authorization else "401: no Authorization header")
+                await self._answer(send, 401, b'{"detail":"an identity is required: '
                                               b'Authorization: Bearer <token>"}',
                                    [(b"www-authenticate", b"Bearer")])
                 return
@@ -82,6 +95,7 @@ class Gate:
         limit = self.body_limits.get(path, self.default_limit)
         if length is not None and not chunked:
             if not length.isdigit() or int(length) > limit:
+                self._audit(scope, "413: body too large")
                 await self._too_large(send, limit)
                 return
             await self.app(scope, receive, send)  # the server reads no more than the declared length
@@ -94,6 +108,7 @@ class Gate:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
+                self._audit(scope, "413: body too large")
                 await self._too_large(send, limit)
                 return
             chunks.append(chunk)
@@ -110,6 +125,10 @@ class Gate:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    def _audit(self, scope: Scope, why: str) -> None:
+        if self.audit is not None:
+            self.audit(scope["method"], scope["path"][:200], why)
 
     async def _too_large(self, send: Send, limit: int) -> None:
         await self._answer(send, 413, b'{"detail":"request body too large: at most %d bytes"}' % limit,

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from api.adviser import AdviserDecision, RecentEvaluations, decide, letter_html
+from api.adviser import AdviserDecision, Evaluation, RecentEvaluations, decide, letter_html
 from api.logger import PredictionLogger, log_prediction, new_request_id
 from api.model_swap import ModelSwapper
 from api.shadow import Shadow
@@ -115,7 +115,7 @@ def validator_for(predictor: Predictor) -> Validator:
 def refusal_message(exc: BaseException) -> str:
     """What the log says of a call that raised: the refusal's own words (bad input, no model), or the
     type and text of an unexpected error."""
-    if isinstance(exc, ValueError | ModelUnavailable):
+    if isinstance(exc, ValueError | ModelUnavailable | LookupError | StoreUnavailable):
         return str(exc)
     return f"internal error: {type(exc).__name__}: {exc}"
 
@@ -261,7 +261,7 @@ class ScoringService:
                     "prediction": {"score": result.score, "label": result.label, "decision": result.prediction},
                     "duration": time.perf_counter() - started, "model_version": result.model_version,
                     "client": client, "source": source, "applicant_id": applicant_id}, *scored)
-        self.recent.add(request_id, result, source, applicant_id)
+        self.recent.add(request_id, result, source, applicant_id, owner=client)
 
     def _emit(self, record: dict[str, Any], names: tuple[str, ...], values: Any) -> None:
         """Log a scored call: through the shadow worker when a challenger is set (it adds its fields)."""
@@ -297,13 +297,17 @@ class ScoringService:
     def record_decision(self, of_request: str, decision: Any, reason: Any, *, source: str,
                         client: str | None = None) -> AdviserDecision:
         """The adviser's final decision on a recent evaluation, logged as a line of its own
-        (`ADVISER_DECISION_KEY`, `prediction` null); raises UnknownRequest or `api.adviser.DecisionError`."""
+        (`ADVISER_DECISION_KEY`, `prediction` null); raises UnknownRequest or `api.adviser.DecisionError`.
+
+        Only the identity that made the evaluation may decide on it (another's is unknown to them: 404), and
+        once (a second decision: `DecisionError` with `conflict`, 409). Each refusal is one audit line."""
         started = time.perf_counter()
-        evaluation = self.recent.get(of_request) if isinstance(of_request, str) else None
-        if evaluation is None:
-            raise UnknownRequest(str(of_request))
-        made = decide(evaluation, decision, reason)
-        self.recent.record(made)
+        sent = {"request_id": str(of_request)[:64], "decision": str(decision)[:40]}
+        with self.refusals(request_id=new_request_id(), started=started, input=lambda: sent, client=client,
+                           source=source):
+            evaluation = self.own_evaluation(of_request, client)
+            made = decide(evaluation, decision, reason)
+            self.recent.record(made)
         log_prediction(request_id=new_request_id(), input={"request_id": of_request, "decision": decision,
                                                            "reason": made.reason},
                        prediction=None, duration=time.perf_counter() - started,
@@ -312,22 +316,30 @@ class ScoringService:
                        logger=self.logger)
         return made
 
-    def letter_for_request(self, request_id: str) -> str:
-        """The applicant's letter for a recent evaluation (with the adviser's decision when recorded)."""
-        evaluation = self.recent.get(request_id)
-        if evaluation is None:
-            raise UnknownRequest(request_id)
+    def own_evaluation(self, request_id: Any, client: str | None) -> Evaluation:
+        """The recent evaluation `request_id` made by `client`; another identity's is unknown (UnknownRequest)."""
+        evaluation = self.recent.get(request_id) if isinstance(request_id, str) else None
+        if evaluation is None or self.recent.owner(request_id) != client:
+            raise UnknownRequest(str(request_id)[:64])
+        return evaluation
+
+    def letter_for_request(self, request_id: str, *, client: str | None = None, source: str | None = None) -> str:
+        """The applicant's letter for a recent evaluation of `client` (with the adviser's decision when
+        recorded); a refusal is one audit line."""
+        with self.refusals(request_id=new_request_id(), started=time.perf_counter(),
+                           input=lambda: {"letter_of": str(request_id)[:64]}, client=client, source=source):
+            evaluation = self.own_evaluation(request_id, client)
         return letter_html(evaluation, self.recent.decision(request_id))
 
     def letter_for_applicant(self, applicant_id: int, *, client: str | None = None) -> str:
         """The letter of the applicant's latest decided evaluation, else of their stored row scored now."""
         self.dossier(applicant_id)  # 503 without a store, 404 for an unknown number
         decided = self.recent.latest_decided(applicant_id)
-        if decided is not None:
+        if decided is not None and self.recent.owner(decided[0].request_id) == client:
             return letter_html(*decided)
         request_id = new_request_id()
         self.score_dossier(applicant_id, request_id=request_id, started=time.perf_counter(), client=client)
-        return self.letter_for_request(request_id)
+        return self.letter_for_request(request_id, client=client)
 
     def score_rows(self, rows: list[dict[str, float]], *, request_id: str, started: float,
                    client: str | None = None, source: str | None = None) -> list[Prediction]:
@@ -353,6 +365,11 @@ class ScoringService:
         log_prediction(request_id=request_id, input=input, prediction=None, duration=time.perf_counter() - started,
                        model_version=self.model_version, status=STATUS_ERROR, error=error[:1000], client=client,
                        source=source, applicant_id=applicant if type(applicant) is int else None, logger=self.logger)
+
+    def audit_refusal(self, method: str, path: str, why: str, client: str | None = None) -> None:
+        """One audit line for a request refused before any route ran (401, 403, 405, 413: `api.middleware`)."""
+        self.log_refusal(request_id=new_request_id(), input={"method": method, "path": path},
+                         started=time.perf_counter(), error=why, client=client)
 
     def report_html(self) -> bytes | None:
         """The loaded model's report (`REPORT_FILE`, checked against the manifest at load), or None."""

@@ -24,6 +24,7 @@ from typing import Any
 import gradio as gr
 
 from api.adviser import ACCEPT, DECISION_LABELS_FR, DecisionError
+from api.auth import Access
 from api.form_parts import (
     MISSING,
     NO_DOSSIER,
@@ -86,6 +87,7 @@ COLOUR_JS = f"""(decision, review) => {{
 REFUSED = "**Saisie refusée.** "
 NO_STORE = ("Les dossiers ne sont pas disponibles pour le moment (base des clients connus absente ou en "
             "construction) : le formulaire reste utilisable avec les 11 champs.")
+NO_IDENTITY = "Identification requise : connectez-vous (ou présentez un jeton d'accès) pour utiliser le formulaire."
 CHOICES_FR = {label: code for code, label in DECISION_LABELS_FR.items()}
 
 
@@ -104,25 +106,44 @@ def parse_dossier_number(value: Any) -> int | None:
     return number
 
 
+def identity_of(request: gr.Request | None, access: Access | None) -> str | None:
+    """Who calls an event: the form's logged-in user (FORM_USERS), else the identity of the request's
+    `Authorization` header (`api.auth.Access`), else None."""
+    if request is None:
+        return None
+    user = getattr(request, "username", None)
+    if user:
+        return str(user)
+    if access is None or not access.enabled:
+        return None
+    headers = getattr(request, "headers", None) or {}
+    return access.identify(headers.get("authorization"))
+
+
 def _named(fn: Callable[..., Any], names: list[str]) -> Callable[..., Any]:
-    """`fn(*values)` with a signature naming each input: gradio_client shows these names."""
-    def event(*values: Any) -> Any:
-        return fn(*values)
+    """`fn(request, *values)` with a signature naming each input (gradio_client shows these names); the
+    `gr.Request` comes first, filled in by Gradio and hidden from the API."""
+    def event(request: gr.Request, *values: Any) -> Any:
+        return fn(request, *values)
 
     event.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in names])
+        [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=gr.Request),
+         *[inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in names]])
+    event.__annotations__ = {"request": gr.Request}
     event.__name__ = fn.__name__
     return event
 
 
-def build_ui(service: ScoringService) -> gr.Blocks:
+def build_ui(service: ScoringService, access: Access | None = None) -> gr.Blocks:
     """The Blocks of the form; events `predict`, `load_dossier`, `decide`, `letter` (gradio_client names).
 
     The events take the values as sent (`preprocess=False`: Gradio's own checks, in English and
     outside our log, never run) and check them with the API's rules (`to_features`). A refusal is
     one log line with the input as sent, one console line, and a French message in the form
-    (`#message`), never an error badge on the outputs.
+    (`#message`), never an error badge on the outputs. With access control on (`access`), every event
+    needs an identity (the form's login or a token) and works on that identity's evaluations only.
     """
+    guarded = access is not None and access.enabled
     bounds = service.validator.bounds if service.validator else None
     items = form_inputs()
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
@@ -183,30 +204,35 @@ def build_ui(service: ScoringService) -> gr.Blocks:
                     reasons_markdown(result, binary), "", change_text(result, base), facts_text, rid)
 
         def refused(rid: str, started: float, given: dict[str, Any], french: str, error: str,
-                    source: str = SOURCE_FORM) -> tuple:
-            service.log_refusal(request_id=rid, input=given, started=started, error=error, source=source)
+                    source: str = SOURCE_FORM, client: str | None = None) -> tuple:
+            service.log_refusal(request_id=rid, input=given, started=started, error=error, source=source,
+                                client=client)
             log.warning("form call %s refused: %s", rid, error)
             return ("", "", "", "", "", REFUSED + french, "", gr.update(), "")
 
-        def attempt(rid: str, started: float, given: dict[str, Any], work: Callable[[], tuple]) -> tuple:
+        def attempt(rid: str, started: float, given: dict[str, Any], work: Callable[[], tuple],
+                    client: str | None) -> tuple:
+            if guarded and client is None:
+                return refused(rid, started, given, NO_IDENTITY, "no identity: access control is on", client=client)
             try:
                 return work()
             except FormRefusal as exc:
-                return refused(rid, started, given, str(exc), str(exc))
+                return refused(rid, started, given, str(exc), str(exc), client=client)
             except ModelUnavailable as exc:
                 return refused(rid, started, given,
-                               "aucun modèle n'est chargé : le service ne peut pas évaluer de dossier.", str(exc))
+                               "aucun modèle n'est chargé : le service ne peut pas évaluer de dossier.", str(exc),
+                               client=client)
             except UnknownApplicant as exc:
                 return refused(rid, started, given, f"dossier n° {exc.applicant_id} introuvable parmi les clients "
-                                                    "connus.", str(exc), SOURCE_DOSSIER)
+                                                    "connus.", str(exc), SOURCE_DOSSIER, client)
             except StoreUnavailable as exc:
-                return refused(rid, started, given, NO_STORE, str(exc), SOURCE_DOSSIER)
+                return refused(rid, started, given, NO_STORE, str(exc), SOURCE_DOSSIER, client)
             except Exception as exc:  # noqa: BLE001 - one log line and one console line, no traceback
                 return refused(rid, started, given, "erreur interne : le dossier n'a pas pu être évalué.",
-                               f"internal error: {type(exc).__name__}: {exc}")
+                               f"internal error: {type(exc).__name__}: {exc}", client=client)
 
-        def on_submit(*values: Any) -> tuple:
-            started, rid = time.perf_counter(), new_request_id()
+        def on_submit(request: gr.Request, *values: Any) -> tuple:
+            started, rid, client = time.perf_counter(), new_request_id(), identity_of(request, access)
             form, number = values[:len(items)], values[len(items)] if len(values) > len(items) else MISSING
             given = sent_input(form) | ({"SK_ID_CURR": number} if number not in (MISSING, None, "") else {})
 
@@ -214,7 +240,7 @@ def build_ui(service: ScoringService) -> gr.Blocks:
                 applicant = parse_dossier_number(number)
                 if applicant is None:
                     result = service.score(to_features(form, bounds), request_id=rid, started=started,
-                                           source=SOURCE_FORM)
+                                           source=SOURCE_FORM, client=client)
                     return shown(result, rid, NO_DOSSIER)
                 if len(form) != len(items) or any(v is MISSING for v in form):
                     to_features(form, bounds)  # raises: the form's values are incomplete
@@ -222,45 +248,63 @@ def build_ui(service: ScoringService) -> gr.Blocks:
                 own = dossier_values(service.dossier(applicant), predictor.features)
                 changed = [v if v != mine else None for v, mine in zip(form, own, strict=True)]
                 overrides = to_features(changed, bounds, partial=True)
-                done = service.score_dossier(applicant, overrides or None, request_id=rid, started=started)
+                done = service.score_dossier(applicant, overrides or None, request_id=rid, started=started,
+                                             client=client)
                 out = shown(done.result, rid, facts_markdown(applicant, done.dossier.facts), done.base)
                 return out if done.base else (*out[:6], "Aucun champ modifié : score du dossier.", *out[7:])
 
-            return attempt(rid, started, given, work)
+            return attempt(rid, started, given, work, client)
 
-        def on_load(number: Any) -> tuple:
-            started, rid = time.perf_counter(), new_request_id()
+        def on_load(request: gr.Request, number: Any) -> tuple:
+            started, rid, client = time.perf_counter(), new_request_id(), identity_of(request, access)
 
             def work() -> tuple:
                 applicant = parse_dossier_number(number)
                 if applicant is None:
                     raise FormRefusal("N° de dossier : saisir le numéro du dossier à charger.")
-                done: DossierResult = service.score_dossier(applicant, request_id=rid, started=started)
+                done: DossierResult = service.score_dossier(applicant, request_id=rid, started=started, client=client)
                 values = dossier_values(done.dossier, service.predictor.features)
                 return (*values, *shown(done.result, rid, facts_markdown(applicant, done.dossier.facts)))
 
-            out = attempt(rid, started, {"SK_ID_CURR": safe_number(number)}, work)
+            out = attempt(rid, started, {"SK_ID_CURR": safe_number(number)}, work, client)
             return out if len(out) > len(outputs) else (*[gr.update()] * len(items), *out)
 
-        def on_decide(rid: Any, choice: Any, motive_text: Any) -> str:
+        def on_decide(request: gr.Request, rid: Any, choice: Any, motive_text: Any) -> str:
+            client = identity_of(request, access)
             code = CHOICES_FR.get(choice) if isinstance(choice, str) else None
+            if guarded and client is None:
+                service.log_refusal(request_id=new_request_id(), input={"request_id": safe_number(rid)},
+                                    started=time.perf_counter(), error="no identity: access control is on",
+                                    source=SOURCE_FORM)
+                return NO_IDENTITY
             if code is None:
+                service.log_refusal(request_id=new_request_id(), input={"decision": safe_number(choice)},
+                                    started=time.perf_counter(), error="decision: not one of the choices",
+                                    source=SOURCE_FORM, client=client)
                 return "Choisir la décision : " + ", ".join(CHOICES_FR) + "."
             try:
                 made = service.record_decision(str(rid or ""), code, motive_text if motive_text else None,
-                                               source=SOURCE_FORM)
+                                               source=SOURCE_FORM, client=client)
             except UnknownRequest:
                 return "Aucune évaluation à décider : évaluez ou chargez d'abord un dossier."
             except DecisionError as exc:
+                if exc.field == "request_id":
+                    return "Une décision est déjà enregistrée pour cette évaluation : évaluez de nouveau pour décider."
                 return ("Motif obligatoire : la décision diffère de celle du modèle." if exc.field == "reason" else
                         "Le modèle ne tranche pas (à étudier) : choisir Accepter ou Refuser.")
             final = "acceptée" if made.final == ACCEPT else "refusée"
             note = " (contre l'avis du modèle)" if made.override else ""
             return f"Décision enregistrée : demande {final}{note}."
 
-        def on_letter(rid: Any) -> str:
+        def on_letter(request: gr.Request, rid: Any) -> str:
+            client = identity_of(request, access)
+            if guarded and client is None:
+                service.log_refusal(request_id=new_request_id(), input={"letter_of": safe_number(rid)},
+                                    started=time.perf_counter(), error="no identity: access control is on",
+                                    source=SOURCE_FORM)
+                return "<p>" + NO_IDENTITY + "</p>"
             try:
-                page = service.letter_for_request(str(rid or ""))
+                page = service.letter_for_request(str(rid or ""), client=client, source=SOURCE_FORM)
             except UnknownRequest:
                 return "<p>Aucune évaluation : évaluez ou chargez d'abord un dossier.</p>"
             return (f'<iframe title="Courrier au client" srcdoc="{html.escape(page, quote=True)}"></iframe>')

@@ -176,6 +176,9 @@ def test_the_advisers_decision_is_logged_tied_to_the_request(api: TestClient,
     assert api.post("/api/decisions", json={"request_id": rid, "decision": "maybe"}).status_code == 422
     same = api.post("/api/decisions", json={"request_id": rid, "decision": model})  # no override: no reason needed
     assert same.status_code == 200 and same.json()["override"] is False
+    again = api.post("/api/decisions", json={"request_id": rid, "decision": "override", "reason": "garant solvable"})
+    assert again.status_code == 409 and again.json()["errors"][0]["field"] == "request_id"  # one per evaluation
+    rid = api.get("/api/applicants/100002").json()["request_id"]  # evaluated anew: decided anew
     made = api.post("/api/decisions", json={"request_id": rid, "decision": "override", "reason": "garant solvable"})
     assert made.status_code == 200
     assert made.json() == {"request_id": rid, "decision": "override", "final": "accept" if model == "refuse" else
