@@ -25,3 +25,11 @@ def rehash(folder: Path, *names: str) -> None:
     for name in names:
         manifest["files"][name] = sha256_of(folder / name)
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest))
+
+
+from tests.api.conftest import (  # noqa: E402,F401 - shared fixtures: the committed model and a small twin store
+    committed,
+    committed_store,
+    dossier_service,
+    twin_store_tables,
+)
