@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -14,7 +15,9 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from api.auth import Access
+from api.form_queue import QueueGuard
 from api.middleware import Gate
+from api.rate_limit import ClientRate
 from api.rest import api_methods, create_api
 from api.scoring_service import ScoringService
 from scoring import config
@@ -48,35 +51,41 @@ def build_app(service: ScoringService) -> Gate:
 
     app = create_api(service)
     previous = app.router.lifespan_context
+    access = Access.from_env()
+    demo = build_ui(service, access)
+    guard = QueueGuard(demo).install()  # bounded, abandoned events dropped, revived when stopped
+    service.queue_health = guard.health
 
     @contextlib.asynccontextmanager
     async def lifespan(a: FastAPI) -> AsyncIterator[None]:
         async with previous(a):
             service.start_store_build()  # the default twin store, built once the server answers
+            watchdog = asyncio.get_running_loop().create_task(guard.watch())
             try:
                 yield
             finally:
+                guard.close()
+                watchdog.cancel()
                 service.close()
 
     app.router.lifespan_context = lifespan
     # Node SSR off (no Node server to start), no footer link to Gradio's own site; show_error off:
     # an unexpected exception's text stays in the server log (our gr.Error messages still show).
     methods = api_methods(app)  # the API's own routes, before Gradio's are added
-    access = Access.from_env()
     users = access.form_users
-    gr.mount_gradio_app(app, build_ui(service, access), path="/", ssr_mode=False, css=CSS, footer_links=["api"],
+    gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, css=CSS, footer_links=["api"],
                         run_history=False, show_error=False, max_file_size=0, auth=users or None,
                         auth_message="Connexion requise pour le formulaire." if users else None)
-    return gated(app, methods, service=service, access=access)
+    return gated(app, methods, service=service, access=access, event_rate=ClientRate())
 
 
 def gated(app: FastAPI, methods: dict[str, set[str]] | None = None, *, service: ScoringService | None = None,
-          access: Access | None = None) -> Gate:
+          access: Access | None = None, event_rate: ClientRate | None = None) -> Gate:
     """`app` behind the gate: body limits, 405, no upload, the access policy of `API_TOKENS` / `FORM_USERS`;
     with `service`, each refusal of the gate is an audit line of its log."""
     return Gate(app, methods=methods or api_methods(app), body_limits={"/api/predict/batch": MAX_BODY_BYTES},
                 access=access if access is not None else Access.from_env(),
-                audit=service.audit_refusal if service is not None else None)
+                audit=service.audit_refusal if service is not None else None, event_rate=event_rate)
 
 
 def freeze_startup_objects() -> None:

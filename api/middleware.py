@@ -8,6 +8,7 @@ throughput): in front of every route, the JSON API's and Gradio's alike.
   description, the docs and OpenAPI document, Gradio's monitoring and (without form users, whose login
   Gradio checks itself) Gradio's event routes answer 401 without an identity; the identity is put in
   `scope["state"]["client"]` for the log, and each refusal is one audit line (`audit`).
+- Bounded work per client on the form's event routes (`api.rate_limit`): 429 past the client's rate.
 - A body limit on every route: 413 for a declared `Content-Length` over the limit (the server
   never reads past a declared length), and for a chunked body (no length) as soon as it grows past
   the limit: such a body is read here (at most the limit) and handed to the app as one message.
@@ -19,6 +20,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from api.auth import Access
+from api.rate_limit import EVENT_PREFIXES, ClientRate
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -45,7 +47,7 @@ class Gate:
 
     def __init__(self, app: ASGIApp, *, methods: dict[str, set[str]], body_limits: dict[str, int] | None = None,
                  default_limit: int = DEFAULT_BODY_LIMIT, access: Access | None = None,
-                 audit: AuditHook | None = None):
+                 audit: AuditHook | None = None, event_rate: ClientRate | None = None):
         self.app = app
         self.methods = {path: frozenset(m) | ({"HEAD"} if "GET" in m else set()) for path, m in methods.items()}
         self.body_limits = body_limits or {}
@@ -55,6 +57,7 @@ class Gate:
         if self.access is not None and not self.access.form_login:
             self.protected = PROTECTED_PREFIXES + GRADIO_PREFIXES
         self.audit = audit
+        self.event_rate = event_rate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -89,6 +92,12 @@ class Gate:
                                    [(b"www-authenticate", b"Bearer")])
                 return
             scope.setdefault("state", {})["client"] = client
+        if self.event_rate is not None and scope["method"] == "POST" and path.startswith(EVENT_PREFIXES):
+            who = (scope.get("state") or {}).get("client") or (scope.get("client") or ("?",))[0]
+            if not self.event_rate.allow(who):
+                self._audit(scope, "429: too many form events from this client")
+                await self._answer(send, 429, b'{"detail":"too many requests: slow down"}', [(b"retry-after", b"1")])
+                return
         if length is None and not chunked:  # no body
             await self.app(scope, receive, send)
             return

@@ -134,6 +134,8 @@ class HealthDoc(BaseModel):
                                                           "to, at) and the last refused model with its reason")
     shadow: dict[str, Any] | None = Field(None, description="shadow scoring: on, the challenger's version, calls "
                                                             "scored, pending, skipped, failed")
+    queue: dict[str, Any] | None = Field(default=None, description='the form\'s event queue: {"status": "ok" | '
+                                         '"degraded", "waiting": n, "max_size": n, "revived": n, ...}')
 
 
 class ReloadDoc(BaseModel):

@@ -158,6 +158,8 @@ class ScoringService:
     _model: tuple[Predictor, Validator] | None = field(default=None, init=False, repr=False)
     shadow: Shadow | None = field(default=None, init=False)  # the challenger's worker (api/shadow.py)
     swapper: ModelSwapper | None = field(default=None, init=False)  # watches the folders (api/model_swap.py)
+    # the form's queue (`api.form_queue.QueueGuard.health`), set when the form is mounted
+    queue_health: Callable[[], dict[str, Any]] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.predictor is not None:
@@ -382,9 +384,12 @@ class ScoringService:
         return path.read_bytes()
 
     def health(self) -> dict[str, Any]:
+        queue = self.queue_health() if self.queue_health is not None else None
+        degraded = self.logger.failing or (queue is not None and queue["status"] != "ok")
         return {
-            # degraded: predictions are served but the log is failing now (see logger.last_error)
-            "status": "unavailable" if not self.predictor else "degraded" if self.logger.failing else "ok",
+            # degraded: predictions are served but the log is failing now (see logger.last_error), or the
+            # form's queue is stopped (it is restarted within a second: api.form_queue)
+            "status": "unavailable" if not self.predictor else "degraded" if degraded else "ok",
             "model_loaded": self.predictor is not None,
             "model_version": self.model_version,
             "reason": shown_path(self.load_error),
@@ -393,6 +398,7 @@ class ScoringService:
             "feature_store": self.store_health(),
             "swap": self.swapper.health() if self.swapper is not None else None,
             "shadow": self.shadow.stats() if self.shadow is not None else None,
+            **({"queue": queue} if queue is not None else {}),
         }
 
     def close(self) -> None:

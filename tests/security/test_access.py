@@ -17,7 +17,6 @@ from api.auth import Access
 from api.logger import new_request_id
 from api.scoring_service import ScoringService
 from api.ui import NO_IDENTITY, build_ui
-from tests.api.conftest import VALID
 
 ALICE, BOB = {"Authorization": "Bearer alice-token"}, {"Authorization": "Bearer bob-token"}
 TOKENS = "alice:alice-token,bob:bob-token"

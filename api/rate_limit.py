@@ -1,0 +1,43 @@
+"""A per-client token bucket for the form's event submissions (bounded work per client: issue 19).
+
+A client is its identity when access control names one, else its IP address as the server sees it
+(behind a proxy, every client shares the proxy's address: set the proxy's own limits, docs/security.md).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import OrderedDict
+
+DEFAULT_RATE = 5.0  # events a second, sustained, per client (an adviser clicks far less often)
+DEFAULT_BURST = 20  # events at once per client
+MAX_CLIENTS = 10_000  # buckets kept (least recently seen forgotten first)
+EVENT_PREFIXES = ("/gradio_api/call/", "/gradio_api/queue/join", "/gradio_api/run/", "/gradio_api/api/")
+
+
+def _number(name: str, default: float) -> float:
+    text = os.environ.get(name)
+    return float(text) if text else default
+
+
+class ClientRate:
+    """`allow(client)`: True while `client` stays within `rate` events a second with bursts of `burst`."""
+
+    def __init__(self, rate: float | None = None, burst: float | None = None):
+        self.rate = rate if rate is not None else _number("FORM_RATE", DEFAULT_RATE)
+        self.burst = burst if burst is not None else _number("FORM_RATE_BURST", DEFAULT_BURST)
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # client -> (tokens, time)
+        self._lock = threading.Lock()
+
+    def allow(self, client: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            tokens, then = self._buckets.pop(client, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - then) * self.rate)
+            allowed = tokens >= 1.0
+            self._buckets[client] = (tokens - 1.0 if allowed else tokens, now)
+            if len(self._buckets) > MAX_CLIENTS:
+                self._buckets.popitem(last=False)
+        return allowed
