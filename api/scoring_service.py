@@ -9,6 +9,7 @@ own (`record_decision`)."""
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
@@ -39,7 +40,7 @@ from scoring.schema import (
 from scoring.store import StoreError
 from scoring.store_build import model_identity, open_default_store
 from serving.predictor import Prediction, Predictor
-from serving.validation import Validator
+from serving.validation import FLOAT32_MAX, FieldError, InputError, Validator
 from serving.whatif import WhatIfRules
 
 log = logging.getLogger(__name__)
@@ -287,6 +288,7 @@ class ScoringService:
         stored = np.asarray(dossier.row, dtype=np.float32).reshape(1, -1)
         if overrides:
             row = np.asarray(self.store.what_if(dossier, overrides), dtype=np.float32).reshape(1, -1)
+            self.check_derived(stored[0], row[0], overrides)
             result = predictor.predict_row(row, explain=explain)
             base, source = predictor.predict_row(stored, explain=False), SOURCE_WHAT_IF
         else:
@@ -295,6 +297,30 @@ class ScoringService:
         self._logged(request_id, {ID_COLUMN: applicant_id} | (overrides or {}), result, started, client, source,
                      applicant_id, (tuple(predictor.features), row[0]))
         return DossierResult(dossier, result, base, source)
+
+    def check_derived(self, stored: np.ndarray, changed: np.ndarray, overrides: dict[str, float]) -> None:
+        """The features a what-if recomputed from the overrides (payment rate, credit/income, ...) checked
+        with the domain rules of every door: finite, inside the feature's domain (float32 range included),
+        and known when they were known before. Not the training range: a negotiated amount legitimately
+        moves a ratio past what the training set held (the overrides themselves had every rule).
+        Raises `InputError` naming each derived feature and what it was derived from."""
+        _, validator = self.require_model()
+        features = self.predictor.features if self.predictor is not None else []
+        moved = np.flatnonzero(~((stored == changed) | (np.isnan(stored) & np.isnan(changed))))
+        source = ", ".join(sorted(overrides))
+        errors = []
+        for i in moved:
+            name, x = features[i], float(changed[i])
+            b = validator.bounds.get(name)
+            if name in overrides or b is None:
+                continue
+            if math.isnan(x):
+                errors.append(FieldError(name, f"cannot be computed from {source} (it was known before)"))
+            elif not (math.isfinite(x) and max(b.rule.low, -FLOAT32_MAX) <= x <= min(b.rule.high, FLOAT32_MAX)):
+                errors.append(FieldError(name, f"{x:.6g} is outside its domain ({b.rule.meaning}) "
+                                               f"(derived from {source})"))
+        if errors:
+            raise InputError(errors)
 
     def record_decision(self, of_request: str, decision: Any, reason: Any, *, source: str,
                         client: str | None = None) -> AdviserDecision:

@@ -54,7 +54,7 @@ from api.scoring_service import (
 )
 from scoring.schema import LABEL_HIGH_RISK, LABEL_REVIEW, SOURCE_DOSSIER, SOURCE_FORM, ExclusiveGroup
 from serving.predictor import Prediction
-from serving.validation import Bound
+from serving.validation import Bound, InputError
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +218,10 @@ def build_ui(service: ScoringService, access: Access | None = None) -> gr.Blocks
                 return work()
             except FormRefusal as exc:
                 return refused(rid, started, given, str(exc), str(exc), client=client)
+            except InputError as exc:  # a value recomputed from the changed fields is out of its bounds
+                fields = ", ".join(e.field for e in exc.errors)
+                french = f"les valeurs recalculées sortent des limites acceptées ({fields})."
+                return refused(rid, started, given, french, str(exc), client=client)
             except ModelUnavailable as exc:
                 return refused(rid, started, given,
                                "aucun modèle n'est chargé : le service ne peut pas évaluer de dossier.", str(exc),

@@ -19,6 +19,7 @@ from scoring.store import WHAT_IF_FIELDS
 from serving.validation import FieldError, InputError, Validator, range_message
 
 MAX_AMOUNT = 1e9  # an amount the model has no training range for is still bounded (euros)
+MIN_AMOUNT = 1.0  # euros: below, ratios such as the payment rate overflow (1e-300 gave infinite features)
 MAX_APPLICANT_ID = 2**31 - 1  # SK_ID_CURR is a positive 32-bit integer in the lender's tables
 
 
@@ -67,8 +68,9 @@ class WhatIfRules:
             x = float(value)
             if name in WHAT_IF_AMOUNTS:
                 high = self.amount_high[name]
-                if not (math.isfinite(x) and 0 < x <= high):
-                    errors.append(FieldError(name, f"must be a positive amount, at most {high:.6g}, got {x:.6g}"))
+                if not (math.isfinite(x) and MIN_AMOUNT <= x <= high):
+                    errors.append(FieldError(name, f"must be an amount between {MIN_AMOUNT:g} and {high:.6g}, "
+                                                   f"got {x:.6g}"))
                     continue
             elif b is not None and not ((x == 0.0 or x == 1.0) if binary else b.low <= x <= b.high):
                 errors.append(FieldError(name, range_message(x, b), x, b))
@@ -94,7 +96,7 @@ class WhatIfRules:
             if name in props:
                 properties[name] = dict(props[name])
         for name in WHAT_IF_AMOUNTS:
-            properties[name] = {"type": "number", "exclusiveMinimum": 0, "maximum": self.amount_high[name],
+            properties[name] = {"type": "number", "minimum": MIN_AMOUNT, "maximum": self.amount_high[name],
                                 "title": name, "description": "a new amount (what-if); derived features follow"}
         schema: dict[str, Any] = {
             "type": "object", "title": "DossierRequest", "additionalProperties": False,
