@@ -20,6 +20,7 @@ from api.middleware import Gate
 from api.rate_limit import ClientRate
 from api.rest import api_methods, create_api
 from api.scoring_service import ScoringService
+from api.server_protocol import protocol_class
 from scoring import config
 from serving.validation import MAX_BODY_BYTES
 
@@ -137,5 +138,6 @@ def serve(host: str | None = None, port: int | None = None, model_dir: Path | No
     app = build_app(_service)
     freeze_startup_objects()
     log.info("serving on http://%s:%s (form at /, API at /api/predict, docs at /docs); Ctrl+C stops", host, port)
+    # The HTTP protocol closes connections whose request does not arrive whole in REQUEST_READ_TIMEOUT.
     uvicorn.run(app, host=host, port=port, access_log=False,
-                log_level="warning", loop="auto", http="auto", timeout_graceful_shutdown=5)
+                log_level="warning", loop="auto", http=protocol_class(), timeout_graceful_shutdown=5)

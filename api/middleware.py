@@ -11,7 +11,8 @@ throughput): in front of every route, the JSON API's and Gradio's alike.
 - Bounded work per client on the form's event routes (`api.rate_limit`): 429 past the client's rate.
 - A body limit on every route: 413 for a declared `Content-Length` over the limit (the server
   never reads past a declared length), and for a chunked body (no length) as soon as it grows past
-  the limit: such a body is read here (at most the limit) and handed to the app as one message.
+  the limit. Every body is read here (at most the limit) and handed to the app as one message; a
+  client that leaves mid-body is dropped without reaching a route.
 """
 
 from __future__ import annotations
@@ -102,13 +103,12 @@ class Gate:
             await self.app(scope, receive, send)
             return
         limit = self.body_limits.get(path, self.default_limit)
-        if length is not None and not chunked:
-            if not length.isdigit() or int(length) > limit:
-                self._audit(scope, "413: body too large")
-                await self._too_large(send, limit)
-                return
-            await self.app(scope, receive, send)  # the server reads no more than the declared length
+        if length is not None and not chunked and (not length.isdigit() or int(length) > limit):
+            self._audit(scope, "413: body too large")
+            await self._too_large(send, limit)
             return
+        # The body is read here (at most the limit), so that a client that leaves or stalls mid-body
+        # (closed by `api.server_protocol` after its read timeout) is dropped quietly, before any route.
         chunks, size = [], 0
         while True:
             message = await receive()
