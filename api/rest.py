@@ -29,6 +29,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import Access
 from api.dossier_routes import add_dossier_routes, predict_dossier
 from api.logger import new_request_id, safe_input
 from api.responses import client_of, error_docs, json_error_docs, json_response, refusal
@@ -356,6 +357,16 @@ def create_api(service: ScoringService) -> FastAPI:
                 predict_body = doc["paths"]["/api/predict"]["post"]["requestBody"]["content"]["application/json"]
                 predict_body["schema"] = {"oneOf": [REQUEST_REF, {"$ref": "#/components/schemas/DossierRequest"}]}
             schemas.update(app.state.dossier_docs)
+            if Access.from_env().enabled:  # the one policy (api.auth): every documented route but /health
+                doc["components"]["securitySchemes"] = {
+                    "bearer": {"type": "http", "scheme": "bearer", "description": "a token of API_TOKENS"},
+                    "basic": {"type": "http", "scheme": "basic", "description": "a user of FORM_USERS"}}
+                for path, operations in doc["paths"].items():
+                    for operation in operations.values():
+                        if path != "/health":
+                            operation["security"] = [{"bearer": []}, {"basic": []}]
+                            operation.setdefault("responses", {}).setdefault(
+                                "401", {"description": "No valid identity (Authorization: Bearer or Basic)"})
             app.openapi_schema = doc
         return app.openapi_schema
 

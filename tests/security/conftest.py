@@ -27,9 +27,12 @@ def rehash(folder: Path, *names: str) -> None:
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest))
 
 
-from tests.api.conftest import (  # noqa: E402,F401 - shared fixtures: the committed model and a small twin store
+# Shared fixtures: the committed model with a small twin store, and the fixture model with its store.
+from tests.api.conftest import (  # noqa: E402,F401
     committed,
     committed_store,
     dossier_service,
+    fixture_store,
+    model_dir,
     twin_store_tables,
 )
