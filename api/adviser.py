@@ -86,7 +86,9 @@ def decide(evaluation: Evaluation, decision: Any, reason: Any) -> AdviserDecisio
         raise DecisionError("decision", f"must be one of {', '.join(ADVISER_DECISIONS)}, got {decision!r:.60}")
     if reason is not None and not isinstance(reason, str):
         raise DecisionError("reason", "must be a string")
-    reason = (reason or "").strip()[:MAX_REASON_CHARS] or None
+    if reason is not None and len(reason) > MAX_REASON_CHARS:  # refused, never cut without notice
+        raise DecisionError("reason", f"at most {MAX_REASON_CHARS} characters, got {len(reason)}")
+    reason = (reason or "").strip() or None
     model = model_decision(evaluation.prediction)
     if decision == OVERRIDE:
         if model == REVIEW:

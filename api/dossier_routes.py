@@ -184,20 +184,25 @@ def add_dossier_routes(app: FastAPI, service: ScoringService) -> None:
                               "reason": "garant solvable présenté en agence"}}}}},
               responses={200: {"model": DecisionDoc}, **error_docs(401, 404, 409, 413, 422)})
     async def decisions(request: Request) -> Response:
+        def refused(errors: list[FieldError]) -> Response:
+            exc = InputError(errors)
+            service.log_refusal(request_id=new_request_id(), input={"decision": "malformed"},
+                                started=time.perf_counter(), error=str(exc)[:500], client=client_of(request),
+                                source=SOURCE_API)
+            return refusal(exc, None)
+
         try:
             data = orjson.loads(await request.body())
         except orjson.JSONDecodeError:
-            return refusal(InputError([FieldError("body", "is not valid JSON: send {request_id, decision, reason}")]),
-                            None)
+            return refused([FieldError("body", "is not valid JSON: send {request_id, decision, reason}")])
         if type(data) is not dict:
-            return refusal(InputError([FieldError("body", "must be a JSON object {request_id, decision, reason}")]),
-                            None)
+            return refused([FieldError("body", "must be a JSON object {request_id, decision, reason}")])
         unknown = [FieldError(str(k)[:60], "is not a field of a decision (request_id, decision, reason)")
                    for k in data if k not in ("request_id", "decision", "reason")]
         if "request_id" not in data or type(data["request_id"]) is not str:
             unknown.append(FieldError("request_id", "is required: the request_id of an evaluation, a string"))
         if unknown:
-            return refusal(InputError(unknown), None)
+            return refused(unknown)
         try:
             made = service.record_decision(data["request_id"], data.get("decision"), data.get("reason"),
                                            source=SOURCE_API, client=client_of(request))

@@ -343,6 +343,23 @@ def create_api(service: ScoringService) -> FastAPI:
 
     add_dossier_routes(app, service)
 
+    @app.api_route("/api/{rest:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+                   include_in_schema=False)
+    async def no_such_route(request: Request, rest: str) -> Response:
+        """A path of the API that no route serves: 405 with `Allow` when another method would be served
+        (a route with a path parameter), else 404; one audit line either way (probes included)."""
+        path = request.url.path
+        allowed = sorted({m for r in app.routes if getattr(r, "methods", None) and r.path != "/api/{rest:path}"
+                          and getattr(r, "path_regex", None) is not None and r.path_regex.match(path)
+                          for m in r.methods})
+        status = 405 if allowed else 404
+        service.log_refusal(request_id=new_request_id(), input={"method": request.method, "path": path[:200]},
+                            started=time.perf_counter(), error=f"{status}: no such route", client=client_of(request))
+        if allowed:
+            return Response(b'{"detail":"method not allowed"}', 405, media_type="application/json",
+                            headers={"Allow": ", ".join(allowed)})
+        return json_response({"detail": "no such route"}, 404)
+
     def openapi() -> dict[str, Any]:
         # written again when a swapped model (api.model_swap) brings other accepted ranges
         if app.openapi_schema is None or app.state.openapi_model != service.model_version:
@@ -377,6 +394,12 @@ def create_api(service: ScoringService) -> FastAPI:
     async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = [{"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
                   for e in exc.errors()]
+        # an audit line for every refusal: probes of a dossier number or a letter reference included
+        service.log_refusal(request_id=new_request_id(), input={"method": request.method,
+                                                                "path": request.url.path[:200]},
+                            started=time.perf_counter(), error="; ".join(f"{e['field']}: {e['message']}"
+                                                                         for e in errors)[:500],
+                            client=client_of(request))
         return json_response({"detail": "invalid request", "errors": errors}, 422)
 
     @app.exception_handler(Exception)

@@ -44,6 +44,8 @@ from serving.validation import FLOAT32_MAX, FieldError, InputError, Validator
 from serving.whatif import WhatIfRules
 
 log = logging.getLogger(__name__)
+# One line per read of applicant data that the prediction log does not hold (letters), with the identity.
+audit_log = logging.getLogger("api.audit")
 
 
 class ModelUnavailable(RuntimeError):
@@ -357,6 +359,8 @@ class ScoringService:
         with self.refusals(request_id=new_request_id(), started=time.perf_counter(),
                            input=lambda: {"letter_of": str(request_id)[:64]}, client=client, source=source):
             evaluation = self.own_evaluation(request_id, client)
+        audit_log.info("letter read: request %s, applicant %s, client %s, via %s", request_id,
+                       evaluation.applicant_id, client, source)
         return letter_html(evaluation, self.recent.decision(request_id))
 
     def letter_for_applicant(self, applicant_id: int, *, client: str | None = None) -> str:
@@ -364,6 +368,8 @@ class ScoringService:
         self.dossier(applicant_id)  # 503 without a store, 404 for an unknown number
         decided = self.recent.latest_decided(applicant_id)
         if decided is not None and self.recent.owner(decided[0].request_id) == client:
+            audit_log.info("letter read: request %s, applicant %s, client %s, via %s", decided[0].request_id,
+                           applicant_id, client, SOURCE_API)
             return letter_html(*decided)
         request_id = new_request_id()
         self.score_dossier(applicant_id, request_id=request_id, started=time.perf_counter(), client=client)

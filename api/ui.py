@@ -294,6 +294,8 @@ def build_ui(service: ScoringService, access: Access | None = None) -> gr.Blocks
             except DecisionError as exc:
                 if exc.field == "request_id":
                     return "Une décision est déjà enregistrée pour cette évaluation : évaluez de nouveau pour décider."
+                if exc.field == "reason" and not exc.conflict:
+                    return "Motif trop long : 1 000 caractères au plus."
                 return ("Motif obligatoire : la décision diffère de celle du modèle." if exc.field == "reason" else
                         "Le modèle ne tranche pas (à étudier) : choisir Accepter ou Refuser.")
             final = "acceptée" if made.final == ACCEPT else "refusée"
