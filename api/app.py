@@ -26,6 +26,8 @@ from serving.validation import MAX_BODY_BYTES
 
 log = logging.getLogger(__name__)
 
+LOGIN_RATE, LOGIN_BURST = 0.2, 5  # form logins per second and at once, per address: guessing passwords is slow
+
 _service: ScoringService | None = None
 
 
@@ -77,16 +79,20 @@ def build_app(service: ScoringService) -> Gate:
     gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, css=CSS, footer_links=["api"],
                         run_history=False, show_error=False, max_file_size=0, auth=users or None,
                         auth_message="Connexion requise pour le formulaire." if users else None)
-    return gated(app, methods, service=service, access=access, event_rate=ClientRate())
+    events = frozenset(fn.api_name for fn in demo.fns.values() if isinstance(fn.api_name, str))
+    return gated(app, methods, service=service, access=access, event_rate=ClientRate(),
+                 login_rate=ClientRate(LOGIN_RATE, LOGIN_BURST), gradio_events=events)
 
 
 def gated(app: FastAPI, methods: dict[str, set[str]] | None = None, *, service: ScoringService | None = None,
-          access: Access | None = None, event_rate: ClientRate | None = None) -> Gate:
+          access: Access | None = None, event_rate: ClientRate | None = None,
+          login_rate: ClientRate | None = None, gradio_events: frozenset[str] | None = None) -> Gate:
     """`app` behind the gate: body limits, 405, no upload, the access policy of `API_TOKENS` / `FORM_USERS`;
     with `service`, each refusal of the gate is an audit line of its log."""
     return Gate(app, methods=methods or api_methods(app), body_limits={"/api/predict/batch": MAX_BODY_BYTES},
                 access=access if access is not None else Access.from_env(),
-                audit=service.audit_refusal if service is not None else None, event_rate=event_rate)
+                audit=service.audit_refusal if service is not None else None, event_rate=event_rate,
+                login_rate=login_rate, gradio_events=gradio_events)
 
 
 def freeze_startup_objects() -> None:

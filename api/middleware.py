@@ -34,6 +34,7 @@ BLOCKED_PATHS = ("/gradio_api/upload", "/gradio_api/upload_progress", "/upload")
 PROTECTED_PREFIXES = ("/api/", "/model/info", "/model/report", "/monitoring", "/openapi.json", "/docs", "/redoc")
 # Gradio's own routes that run events or describe them; guarded by Gradio's login when FORM_USERS is set.
 GRADIO_PREFIXES = ("/gradio_api/", "/config", "/file=", "/proxy=", "/gradio_api")
+GRADIO_EVENT_PATHS = ("/gradio_api/call/", "/gradio_api/run/", "/gradio_api/api/")  # followed by the api_name
 AuditHook = Callable[[str, str, str], None]  # (method, path, why): one audit line per refusal
 
 
@@ -48,7 +49,8 @@ class Gate:
 
     def __init__(self, app: ASGIApp, *, methods: dict[str, set[str]], body_limits: dict[str, int] | None = None,
                  default_limit: int = DEFAULT_BODY_LIMIT, access: Access | None = None,
-                 audit: AuditHook | None = None, event_rate: ClientRate | None = None):
+                 audit: AuditHook | None = None, event_rate: ClientRate | None = None,
+                 login_rate: ClientRate | None = None, gradio_events: frozenset[str] | None = None):
         self.app = app
         self.methods = {path: frozenset(m) | ({"HEAD"} if "GET" in m else set()) for path, m in methods.items()}
         self.body_limits = body_limits or {}
@@ -59,6 +61,8 @@ class Gate:
             self.protected = PROTECTED_PREFIXES + GRADIO_PREFIXES
         self.audit = audit
         self.event_rate = event_rate
+        self.login_rate = login_rate
+        self.gradio_events = gradio_events
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,7 +79,7 @@ class Gate:
             await self._answer(send, 405, b'{"detail":"method not allowed"}',
                                [(b"allow", ", ".join(sorted(allowed)).encode())])
             return
-        length = authorization = None
+        length = authorization = content_type = encoding = None
         chunked = False
         for key, value in scope["headers"]:
             if key == b"content-length":
@@ -84,6 +88,10 @@ class Gate:
                 chunked = True
             elif key == b"authorization":
                 authorization = value
+            elif key == b"content-type":
+                content_type = value
+            elif key == b"content-encoding":
+                encoding = value
         if self.access is not None and path.startswith(self.protected):
             client = self.access.identify(authorization)
             if client is None:
@@ -99,6 +107,13 @@ class Gate:
                 self._audit(scope, "429: too many form events from this client")
                 await self._answer(send, 429, b'{"detail":"too many requests: slow down"}', [(b"retry-after", b"1")])
                 return
+        refusal = self._refusal(scope, path, content_type, encoding, length is not None or chunked)
+        if refusal is not None:
+            status, why = refusal
+            self._audit(scope, f"{status}: {why}")
+            await self._answer(send, status, b'{"detail":"%s"}' % why.encode(),
+                               [(b"retry-after", b"2")] if status == 429 else [])
+            return
         if length is None and not chunked:  # no body
             await self.app(scope, receive, send)
             return
@@ -134,6 +149,24 @@ class Gate:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    def _refusal(self, scope: Scope, path: str, content_type: bytes | None, encoding: bytes | None,
+                 has_body: bool) -> tuple[int, str] | None:
+        """(status, why) of the checks that need no body: encodings, JSON only on the API (a form posted
+        cross-site as text/plain is refused), wrong form passwords throttled, unknown form events."""
+        if encoding is not None and encoding.strip().lower() != b"identity":
+            return 415, "Content-Encoding is not accepted: send the body as is"
+        if scope["method"] == "POST" and path.startswith("/api/") and (
+                content_type is None or content_type.split(b";")[0].strip().lower() != b"application/json"):
+            return 415, "the body must be JSON: Content-Type: application/json"
+        if (self.login_rate is not None and scope["method"] == "POST" and path.rstrip("/") == "/login"
+                and not self.login_rate.allow((scope.get("client") or ("?",))[0])):
+            return 429, "too many login attempts: wait and try again"
+        if self.gradio_events is not None and path.startswith(GRADIO_EVENT_PATHS):
+            name = path.split("/")[4 if path.startswith("/gradio_api/call/v2/") else 3]
+            if name not in self.gradio_events:
+                return 404, "no such form event"
+        return None
 
     def _audit(self, scope: Scope, why: str) -> None:
         if self.audit is not None:

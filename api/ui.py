@@ -97,8 +97,8 @@ def parse_dossier_number(value: Any) -> int | None:
         return None
     if type(value) is int:
         number = value
-    elif isinstance(value, str) and value.strip().replace(" ", "").isdigit():
-        number = int(value.strip().replace(" ", ""))
+    elif isinstance(value, str) and (digits := value.strip().replace(" ", "")).isascii() and digits.isdigit():
+        number = int(digits)
     else:
         raise FormRefusal(f"N° de dossier : saisir un nombre entier positif (reçu {str(value)[:40]!r}).")
     if not 1 <= number <= 2**31 - 1:
@@ -343,6 +343,8 @@ def _pad_short_calls(demo: gr.Blocks) -> None:
         return
 
     def validate_inputs(fn: Any, inputs: list[Any]) -> None:
+        if isinstance(inputs, list) and len(inputs) > len(fn.inputs):  # extra values are refused, not ignored
+            raise gr.Error(f"{len(inputs)} valeurs reçues pour {len(fn.inputs)} champs.")
         if getattr(fn, "api_name", None) == "predict" and isinstance(inputs, list):
             inputs.extend([MISSING] * (len(fn.inputs) - len(inputs)))
         original(fn, inputs)
