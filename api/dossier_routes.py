@@ -33,7 +33,7 @@ from api.scoring_service import (
     UnknownRequest,
 )
 from scoring.schema import ID_COLUMN, LABEL_REVIEW, SOURCE_API, SOURCE_DOSSIER
-from serving.validation import FieldError, InputError
+from serving.validation import FieldError, InputError, refuse_duplicate_keys
 from serving.whatif import MAX_APPLICANT_ID
 
 ApplicantId = Annotated[int, Path(ge=1, le=MAX_APPLICANT_ID, description="SK_ID_CURR, the applicant's number")]
@@ -191,8 +191,13 @@ def add_dossier_routes(app: FastAPI, service: ScoringService) -> None:
                                 source=SOURCE_API)
             return refusal(exc, None)
 
+        body = await request.body()
         try:
-            data = orjson.loads(await request.body())
+            refuse_duplicate_keys(body, flat=True)
+        except InputError as exc:
+            return refused(exc.errors)
+        try:
+            data = orjson.loads(body)
         except orjson.JSONDecodeError:
             return refused([FieldError("body", "is not valid JSON: send {request_id, decision, reason}")])
         if type(data) is not dict:

@@ -35,7 +35,7 @@ from api.logger import new_request_id, safe_input
 from api.responses import client_of, error_docs, json_error_docs, json_response, refusal
 from api.scoring_service import ModelUnavailable, ScoringService
 from scoring.schema import ID_COLUMN, LABEL_HIGH_RISK, LABEL_LOW_RISK, LABEL_REVIEW, SOURCE_API, UI_FEATURE_NAMES
-from serving.validation import MAX_BATCH_ROWS, MAX_BODY_BYTES, FieldError, InputError
+from serving.validation import MAX_BATCH_ROWS, MAX_BODY_BYTES, FieldError, InputError, refuse_duplicate_keys
 from serving.whatif import WHAT_IF_AMOUNTS, WhatIfRules
 
 log = logging.getLogger(__name__)
@@ -263,6 +263,7 @@ def create_api(service: ScoringService) -> FastAPI:
                 explain = _explain(request.scope["query_string"])
                 predictor, validator = service.require_model()  # one model for the whole call, even mid-swap
                 if DOSSIER_KEY in body:  # a known applicant, maybe with overrides (what-if): api.dossier_routes
+                    refuse_duplicate_keys(body, flat=True)
                     data = _loads_or_none(body)
                     if WhatIfRules.is_dossier(data):
                         return predict_dossier(service, data, request_id=request_id, started=started,

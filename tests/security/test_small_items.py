@@ -84,3 +84,20 @@ def test_the_form_events_are_the_four_documented_ones(dossier_service: ScoringSe
     (letter,) = [functools.partial(f.fn, None) for f in build_ui(dossier_service).fns.values()
                  if f.api_name == "letter"]
     assert "Aucune évaluation" in letter("0" * 32)
+
+
+@pytest.mark.parametrize("path,body", [
+    ("/api/predict", b'{"EXT_SOURCE_1": 0.9, "EXT_SOURCE_1": 0.1}'),
+    ("/api/predict", b'{"SK_ID_CURR": 100002, "SK_ID_CURR": 100003}'),
+    ("/api/decisions", b'{"request_id": "ab", "decision": "accept", "decision": "refuse"}'),
+    ("/api/predict/batch", b'{"rows": [{"EXT_SOURCE_2": 0.5, "EXT_SOURCE_2": 0.6}]}'),
+])
+def test_a_key_given_twice_is_refused_naming_it(app: TestClient, path: str, body: bytes) -> None:
+    resp = app.post(path, content=body, headers={"content-type": "application/json"})
+    assert resp.status_code == 422 and "twice" in resp.text, resp.text[:300]
+
+
+def test_a_value_that_looks_like_a_key_is_not_a_duplicate(app: TestClient) -> None:
+    rid = app.get("/api/applicants/100002").json()["request_id"]
+    body = json.dumps({"request_id": rid, "decision": "refuse", "reason": 'dit "decision": deux fois'})
+    assert app.post("/api/decisions", content=body, headers={"content-type": "application/json"}).status_code == 200
