@@ -182,7 +182,7 @@ def add_dossier_routes(app: FastAPI, service: ScoringService) -> None:
                   "schema": {"$ref": "#/components/schemas/DecisionRequestDoc"},
                   "example": {"request_id": "0f53b164b6b64ba90000000000000001", "decision": "override",
                               "reason": "garant solvable présenté en agence"}}}}},
-              responses={200: {"model": DecisionDoc}, **error_docs(401, 404, 409, 413, 422)})
+              responses={200: {"model": DecisionDoc}, **error_docs(401, 404, 409, 413, 415, 422)})
     async def decisions(request: Request) -> Response:
         def refused(errors: list[FieldError]) -> Response:
             exc = InputError(errors)

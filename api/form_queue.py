@@ -18,18 +18,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from typing import Any
+
+from scoring.config import settings
 
 log = logging.getLogger(__name__)
 
-DEFAULT_QUEUE_MAX = 64  # events waiting at once, every client together (~5 ms each: a third of a second of work)
 WATCH_INTERVAL_S = 1.0
 
 
 def queue_max() -> int:
-    """`FORM_QUEUE_MAX` (events waiting at once), default 64."""
-    return max(1, int(os.environ.get("FORM_QUEUE_MAX") or DEFAULT_QUEUE_MAX))
+    """`FORM_QUEUE_MAX` (events waiting at once, every client together), default 64: ~5 ms each, a third
+    of a second of work."""
+    return settings().form_queue_max
 
 
 class QueueGuard:

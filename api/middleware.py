@@ -156,7 +156,7 @@ class Gate:
         cross-site as text/plain is refused), wrong form passwords throttled, unknown form events."""
         if encoding is not None and encoding.strip().lower() != b"identity":
             return 415, "Content-Encoding is not accepted: send the body as is"
-        if scope["method"] == "POST" and path.startswith("/api/") and (
+        if has_body and scope["method"] == "POST" and "POST" in self.methods.get(path, ()) and (
                 content_type is None or content_type.split(b";")[0].strip().lower() != b"application/json"):
             return 415, "the body must be JSON: Content-Type: application/json"
         if (self.login_rate is not None and scope["method"] == "POST" and path.rstrip("/") == "/login"

@@ -6,28 +6,23 @@ A client is its identity when access control names one, else its IP address as t
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import OrderedDict
 
-DEFAULT_RATE = 5.0  # events a second, sustained, per client (an adviser clicks far less often)
-DEFAULT_BURST = 20  # events at once per client
+from scoring.config import settings
+
 MAX_CLIENTS = 10_000  # buckets kept (least recently seen forgotten first)
 EVENT_PREFIXES = ("/gradio_api/call/", "/gradio_api/queue/join", "/gradio_api/run/", "/gradio_api/api/")
-
-
-def _number(name: str, default: float) -> float:
-    text = os.environ.get(name)
-    return float(text) if text else default
 
 
 class ClientRate:
     """`allow(client)`: True while `client` stays within `rate` events a second with bursts of `burst`."""
 
     def __init__(self, rate: float | None = None, burst: float | None = None):
-        self.rate = rate if rate is not None else _number("FORM_RATE", DEFAULT_RATE)
-        self.burst = burst if burst is not None else _number("FORM_RATE_BURST", DEFAULT_BURST)
+        current = settings() if rate is None or burst is None else None
+        self.rate = rate if rate is not None else current.form_rate  # an adviser clicks far less often
+        self.burst = burst if burst is not None else current.form_rate_burst
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # client -> (tokens, time)
         self._lock = threading.Lock()
 

@@ -251,7 +251,7 @@ def create_api(service: ScoringService) -> FastAPI:
 
     @app.post("/api/predict", tags=["prediction"], summary="Score one applicant (features, or a known applicant)",
               openapi_extra=_body_doc(REQUEST_REF, EXAMPLE) | reasons_doc,
-              responses={200: {"model": PredictionDoc}, **error_docs(401, 404, 413, 422, 503)})
+              responses={200: {"model": PredictionDoc}, **error_docs(401, 404, 413, 415, 422, 503)})
     async def predict(request: Request) -> Response:
         started = time.perf_counter()
         request_id = new_request_id()
@@ -279,7 +279,7 @@ def create_api(service: ScoringService) -> FastAPI:
 
     @app.post("/api/predict/batch", tags=["prediction"], summary=f"Score up to {MAX_BATCH_ROWS} applicants",
               openapi_extra=_body_doc(batch_schema, {"rows": [EXAMPLE]}),
-              responses={200: {"model": BatchDoc}, **error_docs(401, 413, 422, 503)})
+              responses={200: {"model": BatchDoc}, **error_docs(401, 413, 415, 422, 503)})
     async def predict_batch(request: Request) -> Response:
         started = time.perf_counter()
         request_id = new_request_id()

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from typing import Any
+
+from scoring.config import settings
 
 log = logging.getLogger(__name__)
 
-DEFAULT_READ_TIMEOUT = 10.0  # seconds for a request's headers and body to arrive (a form's call takes ms)
-
-
 def read_timeout() -> float:
-    """`REQUEST_READ_TIMEOUT` in seconds, default 10."""
-    return float(os.environ.get("REQUEST_READ_TIMEOUT") or DEFAULT_READ_TIMEOUT)
+    """`REQUEST_READ_TIMEOUT` in seconds, default 10 (a form's call arrives in milliseconds)."""
+    return settings().request_read_timeout
 
 
 def guarded(base: type) -> type:

@@ -17,9 +17,10 @@ import hashlib
 import hmac
 import json
 import math
-import os
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
+
+from scoring.config import settings
 
 SIGNATURE_KEY = "signature"
 
@@ -100,8 +101,11 @@ def check_reference(doc: Any, features: list[str], where: str) -> None:
 
 def manifest_key() -> bytes | None:
     """The HMAC key: `MANIFEST_KEY_FILE` (its bytes, stripped) or `MANIFEST_KEY`; None when neither is set."""
-    path = os.environ.get("MANIFEST_KEY_FILE")
-    key = Path(path).read_bytes().strip() if path else os.environ.get("MANIFEST_KEY", "").encode()
+    current = settings()
+    if current.manifest_key_file is not None:
+        key = Path(current.manifest_key_file).read_bytes().strip()
+    else:
+        key = current.manifest_key.get_secret_value().encode() if current.manifest_key is not None else b""
     return key or None
 
 

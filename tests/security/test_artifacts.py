@@ -11,11 +11,11 @@ import joblib
 import numpy as np
 import pytest
 
-from api.predictor import Predictor
 from scoring.artifact_checks import sign
 from scoring.artifacts import ArtifactError, load_artifacts, write_artifacts
 from scoring.config import MODELS_DIR
 from scoring.schema import MANIFEST_FILE, MODEL_FILE, SERVED_MODEL_FILE, THRESHOLD_FILE
+from serving.predictor import Predictor
 from tests.security.conftest import rehash
 
 
@@ -132,8 +132,7 @@ def test_write_artifacts_signs_when_a_key_is_set(tmp_path: Path, monkeypatch: py
     source = load_artifacts(MODELS_DIR)
     monkeypatch.setenv("MANIFEST_KEY", "k" * 32)
     manifest = write_artifacts(tmp_path / "m", model=source.model, features=source.features,
-                               threshold=source.threshold, metrics=source.metrics, reference=source.reference,
-                               onnx=False)
+                               threshold=source.threshold, metrics=source.metrics, reference=source.reference)
     assert len(manifest["signature"]) == 64
     assert (tmp_path / "m" / SERVED_MODEL_FILE).is_file() and (tmp_path / "m" / MODEL_FILE).is_file()
     assert load_artifacts(tmp_path / "m").model_version == manifest["model_version"]

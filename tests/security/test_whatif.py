@@ -36,7 +36,7 @@ def test_a_tiny_credit_cannot_make_infinite_derived_features(api: TestClient, do
 def test_derived_features_out_of_bounds_are_refused_naming_them(dossier_service: ScoringService) -> None:
     """Past the amount's own rule, what the store recomputes is checked too (the defence in depth that
     caught 1e-300 before the amount rule did)."""
-    from api.validation import InputError
+    from serving.validation import InputError
 
     dossier = dossier_service.dossier(100002)
     stored = np.asarray(dossier.row, dtype=np.float32)
