@@ -34,6 +34,8 @@ BLOCKED_PATHS = ("/gradio_api/upload", "/gradio_api/upload_progress", "/upload")
 PROTECTED_PREFIXES = ("/api/", "/model/info", "/model/report", "/monitoring", "/openapi.json", "/docs", "/redoc")
 # Gradio's own routes that run events or describe them; guarded by Gradio's login when FORM_USERS is set.
 GRADIO_PREFIXES = ("/gradio_api/", "/config", "/file=", "/proxy=", "/gradio_api")
+# The body types a browser sends cross-site without a preflight request (CORS "simple" requests).
+CROSS_SITE_TYPES = (b"text/plain", b"application/x-www-form-urlencoded", b"multipart/form-data")
 GRADIO_EVENT_PATHS = ("/gradio_api/call/", "/gradio_api/run/", "/gradio_api/api/")  # followed by the api_name
 AuditHook = Callable[[str, str, str], None]  # (method, path, why): one audit line per refusal
 
@@ -107,7 +109,11 @@ class Gate:
                 self._audit(scope, "429: too many form events from this client")
                 await self._answer(send, 429, b'{"detail":"too many requests: slow down"}', [(b"retry-after", b"1")])
                 return
-        refusal = self._refusal(scope, path, content_type, encoding, length is not None or chunked)
+        has_body = chunked or (length is not None and length != b"0")
+        refusal = self._refusal(scope, path, encoding)
+        if refusal is None and has_body and not (length is not None and not chunked and (
+                not length.isdigit() or int(length) > self.body_limits.get(path, self.default_limit))):
+            refusal = self._not_json(scope, path, content_type)
         if refusal is not None:
             status, why = refusal
             self._audit(scope, f"{status}: {why}")
@@ -150,15 +156,19 @@ class Gate:
 
         await self.app(scope, replay, send)
 
-    def _refusal(self, scope: Scope, path: str, content_type: bytes | None, encoding: bytes | None,
-                 has_body: bool) -> tuple[int, str] | None:
-        """(status, why) of the checks that need no body: encodings, JSON only on the API (a form posted
-        cross-site as text/plain is refused), wrong form passwords throttled, unknown form events."""
+    def _not_json(self, scope: Scope, path: str, content_type: bytes | None) -> tuple[int, str] | None:
+        """415 for a body sent to the API's POST routes with a type a browser may send cross-site without
+        asking (text/plain, a form's types): a page of another site cannot record a decision."""
+        if (content_type is not None and scope["method"] == "POST" and "POST" in self.methods.get(path, ())
+                and content_type.split(b";")[0].strip().lower() in CROSS_SITE_TYPES):
+            return 415, "the body must be JSON: Content-Type: application/json"
+        return None
+
+    def _refusal(self, scope: Scope, path: str, encoding: bytes | None) -> tuple[int, str] | None:
+        """(status, why) of the checks that need no body: encodings, wrong form passwords throttled,
+        unknown form events."""
         if encoding is not None and encoding.strip().lower() != b"identity":
             return 415, "Content-Encoding is not accepted: send the body as is"
-        if has_body and scope["method"] == "POST" and "POST" in self.methods.get(path, ()) and (
-                content_type is None or content_type.split(b";")[0].strip().lower() != b"application/json"):
-            return 415, "the body must be JSON: Content-Type: application/json"
         if (self.login_rate is not None and scope["method"] == "POST" and path.rstrip("/") == "/login"
                 and not self.login_rate.allow((scope.get("client") or ("?",))[0])):
             return 429, "too many login attempts: wait and try again"
