@@ -38,6 +38,7 @@ from scoring.artifact_checks import (
     check_threshold,
     confined_name,
     loads_strict,
+    manifest_key,
     sign,
 )
 from scoring.reference import template_row
@@ -159,6 +160,16 @@ def record_derived_file(model_dir: Path, name: str, info: dict[str, Any], *, mod
     return manifest
 
 
+def sign_folder(model_dir: Path) -> dict[str, Any]:
+    """Sign the manifest of a folder whose checksums hold, with the key of MANIFEST_KEY / MANIFEST_KEY_FILE
+    (what a deployment does once to a folder it trusts, e.g. the committed model)."""
+    if manifest_key() is None:
+        raise ArtifactError("no key to sign with: set MANIFEST_KEY_FILE (a file outside the model folder)")
+    manifest = sign(verify_manifest(Path(model_dir), signed=False))
+    _write_json(Path(model_dir) / MANIFEST_FILE, manifest)
+    return manifest
+
+
 def add_served_model(model_dir: Path) -> dict[str, Any]:
     """Write `best_model.ubj` next to a folder's verified `best_model.pkl` (a folder of an older form), without
     retraining, and add it to the manifest. Unpickles the pickle once: run it only on a folder you trust."""
@@ -179,8 +190,9 @@ def _read_json(path: Path, model_dir: Path) -> Any:
         raise ArtifactError(f"{path} cannot be read as JSON ({exc}); {FIX_HINT.format(dir=model_dir)}") from exc
 
 
-def verify_manifest(model_dir: Path, *, skip: str | None = None) -> dict[str, Any]:
-    """Check that every artifact (but `skip`) exists and matches its sha256; returns the manifest."""
+def verify_manifest(model_dir: Path, *, skip: str | None = None, signed: bool = True) -> dict[str, Any]:
+    """Check that every artifact (but `skip`) exists and matches its sha256, and (`signed`) the manifest's
+    signature when a key is set; returns the manifest."""
     model_dir = Path(model_dir)
     hint = FIX_HINT.format(dir=model_dir)
     if not model_dir.is_dir():
@@ -193,7 +205,8 @@ def verify_manifest(model_dir: Path, *, skip: str | None = None) -> dict[str, An
     if not isinstance(listed, dict) or not all(isinstance(v, str) for v in listed.values()):
         raise ArtifactError(f"{manifest_path} is not a manifest (an object with \"files\": {{name: sha256}}); {hint}")
     try:
-        check_signature(manifest, str(manifest_path))
+        if signed:
+            check_signature(manifest, str(manifest_path))
         for name in listed:
             confined_name(name)
     except ArtifactValueError as exc:

@@ -11,8 +11,7 @@ import joblib
 import numpy as np
 import pytest
 
-from scoring.artifact_checks import sign
-from scoring.artifacts import ArtifactError, load_artifacts, write_artifacts
+from scoring.artifacts import ArtifactError, load_artifacts, sign_folder, write_artifacts
 from scoring.config import MODELS_DIR
 from scoring.schema import MANIFEST_FILE, MODEL_FILE, SERVED_MODEL_FILE, THRESHOLD_FILE
 from serving.predictor import Predictor
@@ -115,8 +114,7 @@ def test_a_signed_manifest_is_required_and_checked_when_a_key_is_set(model_copy:
     monkeypatch.setenv("MANIFEST_KEY_FILE", str(key_file))
     with pytest.raises(ArtifactError, match="not signed"):
         load_artifacts(model_copy)
-    manifest = json.loads((model_copy / MANIFEST_FILE).read_text())
-    (model_copy / MANIFEST_FILE).write_text(json.dumps(sign(manifest)))
+    sign_folder(model_copy)  # what the deployment does once to a folder it trusts
     assert load_artifacts(model_copy).model_version  # signed by the deployment: served
     doc = json.loads((model_copy / THRESHOLD_FILE).read_text())
     (model_copy / THRESHOLD_FILE).write_text(json.dumps(doc | {"threshold": 0.5}))
