@@ -9,7 +9,6 @@ own (`record_decision`)."""
 from __future__ import annotations
 
 import logging
-import math
 import re
 import threading
 import time
@@ -40,8 +39,8 @@ from scoring.schema import (
 from scoring.store import StoreError
 from scoring.store_build import model_identity, open_default_store
 from serving.predictor import Prediction, Predictor
-from serving.validation import FLOAT32_MAX, FieldError, InputError, Validator
-from serving.whatif import WhatIfRules
+from serving.validation import Validator
+from serving.whatif import WhatIfRules, check_derived
 
 log = logging.getLogger(__name__)
 # One line per read of applicant data that the prediction log does not hold (letters), with the identity.
@@ -301,28 +300,9 @@ class ScoringService:
         return DossierResult(dossier, result, base, source)
 
     def check_derived(self, stored: np.ndarray, changed: np.ndarray, overrides: dict[str, float]) -> None:
-        """The features a what-if recomputed from the overrides (payment rate, credit/income, ...) checked
-        with the domain rules of every door: finite, inside the feature's domain (float32 range included),
-        and known when they were known before. Not the training range: a negotiated amount legitimately
-        moves a ratio past what the training set held (the overrides themselves had every rule).
-        Raises `InputError` naming each derived feature and what it was derived from."""
-        _, validator = self.require_model()
-        features = self.predictor.features if self.predictor is not None else []
-        moved = np.flatnonzero(~((stored == changed) | (np.isnan(stored) & np.isnan(changed))))
-        source = ", ".join(sorted(overrides))
-        errors = []
-        for i in moved:
-            name, x = features[i], float(changed[i])
-            b = validator.bounds.get(name)
-            if name in overrides or b is None:
-                continue
-            if math.isnan(x):
-                errors.append(FieldError(name, f"cannot be computed from {source} (it was known before)"))
-            elif not (math.isfinite(x) and max(b.rule.low, -FLOAT32_MAX) <= x <= min(b.rule.high, FLOAT32_MAX)):
-                errors.append(FieldError(name, f"{x:.6g} is outside its domain ({b.rule.meaning}) "
-                                               f"(derived from {source})"))
-        if errors:
-            raise InputError(errors)
+        """`serving.whatif.check_derived` with the loaded model's features and rules (raises `InputError`)."""
+        predictor, validator = self.require_model()
+        check_derived(validator, predictor.features, stored, changed, overrides)
 
     def record_decision(self, of_request: str, decision: Any, reason: Any, *, source: str,
                         client: str | None = None) -> AdviserDecision:
