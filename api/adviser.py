@@ -87,7 +87,9 @@ def decide(evaluation: Evaluation, decision: Any, reason: Any) -> AdviserDecisio
         raise DecisionError("decision", f"must be one of {', '.join(ADVISER_DECISIONS)}, got {decision!r:.60}")
     if reason is not None and not isinstance(reason, str):
         raise DecisionError("reason", "must be a string")
-    reason = (reason or "").strip()[:MAX_REASON_CHARS] or None
+    if reason is not None and len(reason) > MAX_REASON_CHARS:  # refused, never cut without notice
+        raise DecisionError("reason", f"at most {MAX_REASON_CHARS} characters, got {len(reason)}")
+    reason = (reason or "").strip() or None
     model = model_decision(evaluation.prediction)
     if decision == OVERRIDE:
         if model == REVIEW:
@@ -123,14 +125,24 @@ class RecentEvaluations:
         self._items: OrderedDict[str, tuple] = OrderedDict()  # request id -> (source, id, at, *packed prediction)
         self._decisions: dict[str, AdviserDecision] = {}
         self._latest_decided: dict[int, str] = {}  # applicant id -> request id of their latest decision
+        self._owners: dict[str, str] = {}  # request id -> identity that made the evaluation (access control on)
         self._lock = threading.Lock()
 
-    def add(self, request_id: str, prediction: Prediction, source: str, applicant_id: int | None) -> None:
+    def add(self, request_id: str, prediction: Prediction, source: str, applicant_id: int | None,
+            owner: str | None = None) -> None:
         with self._lock:
             self._items[request_id] = (source, applicant_id, time.time(), *prediction.packed())
+            if owner is not None:
+                self._owners[request_id] = owner
             while len(self._items) > self.limit:
                 old, _ = self._items.popitem(last=False)
                 self._decisions.pop(old, None)
+                self._owners.pop(old, None)
+
+    def owner(self, request_id: str) -> str | None:
+        """The identity that made the evaluation (None: made without access control)."""
+        with self._lock:
+            return self._owners.get(request_id)
 
     def get(self, request_id: str) -> Evaluation | None:
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -13,14 +14,19 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from api.auth import TokenChecker, api_tokens, form_users
+from api.auth import Access
+from api.form_queue import QueueGuard
 from api.middleware import Gate
+from api.rate_limit import ClientRate
 from api.rest import api_methods, create_api
 from api.scoring_service import ScoringService
+from api.server_protocol import protocol_class
 from scoring import config
 from serving.validation import MAX_BODY_BYTES
 
 log = logging.getLogger(__name__)
+
+LOGIN_RATE, LOGIN_BURST = 0.2, 5  # form logins per second and at once, per address: guessing passwords is slow
 
 _service: ScoringService | None = None
 
@@ -48,31 +54,45 @@ def build_app(service: ScoringService) -> Gate:
 
     app = create_api(service)
     previous = app.router.lifespan_context
+    access = Access.from_env()
+    demo = build_ui(service, access)
+    guard = QueueGuard(demo).install()  # bounded, abandoned events dropped, revived when stopped
+    service.queue_health = guard.health
 
     @contextlib.asynccontextmanager
     async def lifespan(a: FastAPI) -> AsyncIterator[None]:
         async with previous(a):
             service.start_store_build()  # the default twin store, built once the server answers
+            watchdog = asyncio.get_running_loop().create_task(guard.watch())
             try:
                 yield
             finally:
+                guard.close()
+                watchdog.cancel()
                 service.close()
 
     app.router.lifespan_context = lifespan
     # Node SSR off (no Node server to start), no footer link to Gradio's own site; show_error off:
     # an unexpected exception's text stays in the server log (our gr.Error messages still show).
     methods = api_methods(app)  # the API's own routes, before Gradio's are added
-    users = form_users()
-    gr.mount_gradio_app(app, build_ui(service), path="/", ssr_mode=False, css=CSS, footer_links=["api"],
+    users = access.form_users
+    gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, css=CSS, footer_links=["api"],
                         run_history=False, show_error=False, max_file_size=0, auth=users or None,
                         auth_message="Connexion requise pour le formulaire." if users else None)
-    return gated(app, methods)
+    events = frozenset(fn.api_name for fn in demo.fns.values() if isinstance(fn.api_name, str))
+    return gated(app, methods, service=service, access=access, event_rate=ClientRate(),
+                 login_rate=ClientRate(LOGIN_RATE, LOGIN_BURST), gradio_events=events)
 
 
-def gated(app: FastAPI, methods: dict[str, set[str]] | None = None) -> Gate:
-    """`app` behind the gate: body limits, 405, no upload, tokens from `API_TOKENS` when set."""
+def gated(app: FastAPI, methods: dict[str, set[str]] | None = None, *, service: ScoringService | None = None,
+          access: Access | None = None, event_rate: ClientRate | None = None,
+          login_rate: ClientRate | None = None, gradio_events: frozenset[str] | None = None) -> Gate:
+    """`app` behind the gate: body limits, 405, no upload, the access policy of `API_TOKENS` / `FORM_USERS`;
+    with `service`, each refusal of the gate is an audit line of its log."""
     return Gate(app, methods=methods or api_methods(app), body_limits={"/api/predict/batch": MAX_BODY_BYTES},
-                tokens=TokenChecker(api_tokens()))
+                access=access if access is not None else Access.from_env(),
+                audit=service.audit_refusal if service is not None else None, event_rate=event_rate,
+                login_rate=login_rate, gradio_events=gradio_events)
 
 
 def freeze_startup_objects() -> None:
@@ -124,5 +144,6 @@ def serve(host: str | None = None, port: int | None = None, model_dir: Path | No
     app = build_app(_service)
     freeze_startup_objects()
     log.info("serving on http://%s:%s (form at /, API at /api/predict, docs at /docs); Ctrl+C stops", host, port)
+    # The HTTP protocol closes connections whose request does not arrive whole in REQUEST_READ_TIMEOUT.
     uvicorn.run(app, host=host, port=port, access_log=False,
-                log_level="warning", loop="auto", http="auto", timeout_graceful_shutdown=5)
+                log_level="warning", loop="auto", http=protocol_class(), timeout_graceful_shutdown=5)

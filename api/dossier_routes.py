@@ -34,7 +34,7 @@ from api.scoring_service import (
     UnknownRequest,
 )
 from scoring.schema import ID_COLUMN, LABEL_REVIEW, SOURCE_API, SOURCE_DOSSIER
-from serving.validation import FieldError, InputError
+from serving.validation import FieldError, InputError, refuse_duplicate_keys
 from serving.whatif import MAX_APPLICANT_ID
 
 ApplicantId = Annotated[int, Path(ge=1, le=MAX_APPLICANT_ID, description="SK_ID_CURR, the applicant's number")]
@@ -103,6 +103,16 @@ def _plain(facts: Any) -> dict[str, Any]:
     return out
 
 
+# A letter is a page of its own: never framed by another site, no script but its print button, nothing fetched.
+LETTER_HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
+                  "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                             "script-src 'unsafe-inline'; frame-ancestors 'none'"}
+
+
+def letter_page(page: str) -> HTMLResponse:
+    return HTMLResponse(page, headers=LETTER_HEADERS)
+
+
 _ABSENT = (UnknownApplicant, StoreUnavailable, ModelUnavailable)  # 404, 503, 503
 
 
@@ -157,15 +167,18 @@ def add_dossier_routes(app: FastAPI, service: ScoringService) -> None:
         try:
             page = service.letter_for_applicant(applicant_id, client=client_of(request))
         except _ABSENT as exc:
+            service.log_refusal(request_id=new_request_id(), input={ID_COLUMN: applicant_id, "letter": True},
+                                started=time.perf_counter(), error=str(exc), client=client_of(request),
+                                source=SOURCE_DOSSIER)
             return _absent(exc)
-        return HTMLResponse(page)
+        return letter_page(page)
 
     @app.get("/api/letters/{request_id}", tags=["dossiers"], response_class=HTMLResponse,
              summary="The applicant's letter for a recent evaluation (HTML, French)",
              responses=json_error_docs(401, 404, 422))
-    async def request_letter(request_id: RequestId) -> Response:
+    async def request_letter(request_id: RequestId, request: Request) -> Response:
         try:
-            return HTMLResponse(service.letter_for_request(request_id))
+            return letter_page(service.letter_for_request(request_id, client=client_of(request), source=SOURCE_API))
         except UnknownRequest as exc:
             return json_response({"detail": str(exc)}, 404)
 
@@ -174,16 +187,26 @@ def add_dossier_routes(app: FastAPI, service: ScoringService) -> None:
                   "schema": {"$ref": "#/components/schemas/DecisionRequestDoc"},
                   "example": {"request_id": "0f53b164b6b64ba90000000000000001", "decision": "override",
                               "reason": "garant solvable présenté en agence"}}}}},
-              responses={200: {"model": DecisionDoc}, **error_docs(401, 404, 409, 413, 422)})
+              responses={200: {"model": DecisionDoc}, **error_docs(401, 404, 409, 413, 415, 422)})
     async def decisions(request: Request) -> Response:
+        def refused(errors: list[FieldError]) -> Response:
+            exc = InputError(errors)
+            service.log_refusal(request_id=new_request_id(), input={"decision": "malformed"},
+                                started=time.perf_counter(), error=str(exc)[:500], client=client_of(request),
+                                source=SOURCE_API)
+            return refusal(exc, None)
+
+        body = await request.body()
         try:
-            data = orjson.loads(await request.body())
+            refuse_duplicate_keys(body, flat=True)
+        except InputError as exc:
+            return refused(exc.errors)
+        try:
+            data = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return refusal(InputError([FieldError("body", "is not valid JSON: send {request_id, decision, reason}")]),
-                            None)
+            return refused([FieldError("body", "is not valid JSON: send {request_id, decision, reason}")])
         if type(data) is not dict:
-            return refusal(InputError([FieldError("body", "must be a JSON object {request_id, decision, reason}")]),
-                            None)
+            return refused([FieldError("body", "must be a JSON object {request_id, decision, reason}")])
         unknown = [FieldError(str(k)[:60], "is not a field of a decision (request_id, decision, reason, replace)")
                    for k in data if k not in ("request_id", "decision", "reason", "replace")]
         if "request_id" not in data or type(data["request_id"]) is not str:
@@ -191,7 +214,7 @@ def add_dossier_routes(app: FastAPI, service: ScoringService) -> None:
         if type(data.get("replace", False)) is not bool:
             unknown.append(FieldError("replace", "must be true or false"))
         if unknown:
-            return refusal(InputError(unknown), None)
+            return refused(unknown)
         try:
             made = service.record_decision(data["request_id"], data.get("decision"), data.get("reason"),
                                            source=SOURCE_API, client=client_of(request),

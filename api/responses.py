@@ -32,6 +32,7 @@ def error_docs(*codes: int) -> dict[int | str, dict[str, Any]]:
              404: "Not found (the message names what)", 405: "Wrong method",
              409: "The decision conflicts with the model's on that request: a reason is required to override it, "
                   "and in the grey zone there is nothing to override", 413: "Body too large",
+             415: "The body is not sent as JSON (Content-Type: application/json, no Content-Encoding)",
              422: "Refused input: each entry names the field and what is allowed",
              503: "No model loaded (the reason is in `detail`)"}
     return {code: {"model": ErrorDoc, "description": words[code]} for code in codes}

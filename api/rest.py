@@ -29,6 +29,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import Access
 from api.dossier_routes import add_dossier_routes, predict_dossier
 from api.logger import new_request_id, safe_input
 from api.responses import client_of, error_docs, json_error_docs, json_response, refusal
@@ -42,7 +43,7 @@ from scoring.schema import (
     SOURCE_BATCH,
     UI_FEATURE_NAMES,
 )
-from serving.validation import MAX_BATCH_ROWS, MAX_BODY_BYTES, FieldError, InputError
+from serving.validation import MAX_BATCH_ROWS, MAX_BODY_BYTES, FieldError, InputError, refuse_duplicate_keys
 from serving.whatif import WHAT_IF_AMOUNTS, WhatIfRules
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,8 @@ class HealthDoc(BaseModel):
                                                           "to, at) and the last refused model with its reason")
     shadow: dict[str, Any] | None = Field(None, description="shadow scoring: on, the challenger's version, calls "
                                                             "scored, pending, skipped, failed")
+    queue: dict[str, Any] | None = Field(default=None, description='the form\'s event queue: {"status": "ok" | '
+                                         '"degraded", "waiting": n, "max_size": n, "revived": n, ...}')
 
 
 class ReloadDoc(BaseModel):
@@ -256,7 +259,7 @@ def create_api(service: ScoringService) -> FastAPI:
 
     @app.post("/api/predict", tags=["prediction"], summary="Score one applicant (features, or a known applicant)",
               openapi_extra=_body_doc(REQUEST_REF, EXAMPLE) | reasons_doc,
-              responses={200: {"model": PredictionDoc}, **error_docs(401, 404, 413, 422, 503)})
+              responses={200: {"model": PredictionDoc}, **error_docs(401, 404, 413, 415, 422, 503)})
     async def predict(request: Request) -> Response:
         started = time.perf_counter()
         request_id = new_request_id()
@@ -268,6 +271,7 @@ def create_api(service: ScoringService) -> FastAPI:
                 explain = _explain(request.scope["query_string"])
                 predictor, validator = service.require_model()  # one model for the whole call, even mid-swap
                 if DOSSIER_KEY in body:  # a known applicant, maybe with overrides (what-if): api.dossier_routes
+                    refuse_duplicate_keys(body, flat=True)
                     data = _loads_or_none(body)
                     if WhatIfRules.is_dossier(data):
                         return predict_dossier(service, data, request_id=request_id, started=started,
@@ -283,7 +287,7 @@ def create_api(service: ScoringService) -> FastAPI:
 
     @app.post("/api/predict/batch", tags=["prediction"], summary=f"Score up to {MAX_BATCH_ROWS} applicants",
               openapi_extra=_body_doc(batch_schema, {"rows": [EXAMPLE]}),
-              responses={200: {"model": BatchDoc}, **error_docs(401, 413, 422, 503)})
+              responses={200: {"model": BatchDoc}, **error_docs(401, 413, 415, 422, 503)})
     async def predict_batch(request: Request) -> Response:
         started = time.perf_counter()
         request_id = new_request_id()
@@ -349,6 +353,23 @@ def create_api(service: ScoringService) -> FastAPI:
 
     add_dossier_routes(app, service)
 
+    @app.api_route("/api/{rest:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+                   include_in_schema=False)
+    async def no_such_route(request: Request, rest: str) -> Response:
+        """A path of the API that no route serves: 405 with `Allow` when another method would be served
+        (a route with a path parameter), else 404; one audit line either way (probes included)."""
+        path = request.url.path
+        allowed = sorted({m for r in app.routes if getattr(r, "methods", None) and r.path != "/api/{rest:path}"
+                          and getattr(r, "path_regex", None) is not None and r.path_regex.match(path)
+                          for m in r.methods})
+        status = 405 if allowed else 404
+        service.log_refusal(request_id=new_request_id(), input={"method": request.method, "path": path[:200]},
+                            started=time.perf_counter(), error=f"{status}: no such route", client=client_of(request))
+        if allowed:
+            return Response(b'{"detail":"method not allowed"}', 405, media_type="application/json",
+                            headers={"Allow": ", ".join(allowed)})
+        return json_response({"detail": "no such route"}, 404)
+
     def openapi() -> dict[str, Any]:
         # written again when a swapped model (api.model_swap) brings other accepted ranges
         if app.openapi_schema is None or app.state.openapi_model != service.model_version:
@@ -363,6 +384,16 @@ def create_api(service: ScoringService) -> FastAPI:
                 predict_body = doc["paths"]["/api/predict"]["post"]["requestBody"]["content"]["application/json"]
                 predict_body["schema"] = {"oneOf": [REQUEST_REF, {"$ref": "#/components/schemas/DossierRequest"}]}
             schemas.update(app.state.dossier_docs)
+            if Access.from_env().enabled:  # the one policy (api.auth): every documented route but /health
+                doc["components"]["securitySchemes"] = {
+                    "bearer": {"type": "http", "scheme": "bearer", "description": "a token of API_TOKENS"},
+                    "basic": {"type": "http", "scheme": "basic", "description": "a user of FORM_USERS"}}
+                for path, operations in doc["paths"].items():
+                    for operation in operations.values():
+                        if path != "/health":
+                            operation["security"] = [{"bearer": []}, {"basic": []}]
+                            operation.setdefault("responses", {}).setdefault(
+                                "401", {"description": "No valid identity (Authorization: Bearer or Basic)"})
             app.openapi_schema = doc
         return app.openapi_schema
 
@@ -373,6 +404,12 @@ def create_api(service: ScoringService) -> FastAPI:
     async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = [{"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
                   for e in exc.errors()]
+        # an audit line for every refusal: probes of a dossier number or a letter reference included
+        service.log_refusal(request_id=new_request_id(), input={"method": request.method,
+                                                                "path": request.url.path[:200]},
+                            started=time.perf_counter(), error="; ".join(f"{e['field']}: {e['message']}"
+                                                                         for e in errors)[:500],
+                            client=client_of(request))
         return json_response({"detail": "invalid request", "errors": errors}, 422)
 
     @app.exception_handler(Exception)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from api.adviser import AdviserDecision, RecentEvaluations, decide
+from api.adviser import AdviserDecision, Evaluation, RecentEvaluations, decide
 from api.letters import letter_html
 from api.logger import PredictionLogger, log_prediction, new_request_id
 from api.model_swap import ModelSwapper
@@ -44,9 +44,11 @@ from scoring.store import StoreError
 from scoring.store_build import model_identity, open_default_store
 from serving.predictor import Prediction, Predictor
 from serving.validation import Validator
-from serving.whatif import WhatIfRules
+from serving.whatif import WhatIfRules, check_derived
 
 log = logging.getLogger(__name__)
+# One line per read of applicant data that the prediction log does not hold (letters), with the identity.
+audit_log = logging.getLogger("api.audit")
 
 
 class ModelUnavailable(RuntimeError):
@@ -119,7 +121,7 @@ def validator_for(predictor: Predictor) -> Validator:
 def refusal_message(exc: BaseException) -> str:
     """What the log says of a call that raised: the refusal's own words (bad input, no model), or the
     type and text of an unexpected error."""
-    if isinstance(exc, ValueError | ModelUnavailable):
+    if isinstance(exc, ValueError | ModelUnavailable | LookupError | StoreUnavailable):
         return str(exc)
     return f"internal error: {type(exc).__name__}: {exc}"
 
@@ -162,6 +164,8 @@ class ScoringService:
     _model: tuple[Predictor, Validator] | None = field(default=None, init=False, repr=False)
     shadow: Shadow | None = field(default=None, init=False)  # the challenger's worker (api/shadow.py)
     swapper: ModelSwapper | None = field(default=None, init=False)  # watches the folders (api/model_swap.py)
+    # the form's queue (`api.form_queue.QueueGuard.health`), set when the form is mounted
+    queue_health: Callable[[], dict[str, Any]] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._report: tuple[Predictor, bytes | None] | None = None
@@ -271,7 +275,7 @@ class ScoringService:
                     "prediction": {"score": result.score, "label": result.label, "decision": result.prediction},
                     "duration": time.perf_counter() - started, "model_version": result.model_version,
                     "client": client, "source": source, "applicant_id": applicant_id}, *scored)
-        self.recent.add(request_id, result, source, applicant_id)
+        self.recent.add(request_id, result, source, applicant_id, owner=client)
 
     def _emit(self, record: dict[str, Any], names: tuple[str, ...], values: Any) -> None:
         """Log a scored call: through the shadow worker when a challenger is set (it adds its fields)."""
@@ -294,7 +298,9 @@ class ScoringService:
         dossier = self.dossier(applicant_id)
         stored = np.asarray(dossier.row, dtype=np.float32).reshape(1, -1)
         if overrides:  # recorded-only fields (gender) are logged, not scored
-            row = np.asarray(self.store.what_if(dossier, validator.scored(overrides)), dtype=np.float32).reshape(1, -1)
+            kept = validator.scored(overrides)
+            row = np.asarray(self.store.what_if(dossier, kept), dtype=np.float32).reshape(1, -1)
+            self.check_derived(stored[0], row[0], kept)
             result = predictor.predict_row(row, explain=explain)
             base, source = predictor.predict_row(stored, explain=False), SOURCE_WHAT_IF
         else:
@@ -304,17 +310,25 @@ class ScoringService:
                      applicant_id, (tuple(predictor.features), row[0]))
         return DossierResult(dossier, result, base, source)
 
+    def check_derived(self, stored: np.ndarray, changed: np.ndarray, overrides: dict[str, float]) -> None:
+        """`serving.whatif.check_derived` with the loaded model's features and rules (raises `InputError`)."""
+        predictor, validator = self.require_model()
+        check_derived(validator, predictor.features, stored, changed, overrides)
+
     def record_decision(self, of_request: str, decision: Any, reason: Any, *, source: str,
                         client: str | None = None, replace: bool = False) -> AdviserDecision:
         """The adviser's final decision on a recent evaluation, logged as a line of its own
-        (`ADVISER_DECISION_KEY`, `prediction` null); one per evaluation: a second one raises
-        `DecisionError` (409) unless `replace`, then its line names the decision it replaces
-        (`replaces`). Raises UnknownRequest or `api.adviser.DecisionError`."""
+        (`ADVISER_DECISION_KEY`, `prediction` null); raises UnknownRequest or `api.adviser.DecisionError`.
+
+        Only the identity that made the evaluation may decide on it (another's is unknown to them: 404), and
+        once: a second decision raises `DecisionError` (409) unless `replace`, then its line names the
+        decision it replaces (`replaces`). Each refusal is one audit line."""
         started = time.perf_counter()
-        evaluation = self.recent.get(of_request) if isinstance(of_request, str) else None
-        if evaluation is None:
-            raise UnknownRequest(str(of_request))
-        made = self.recent.record(decide(evaluation, decision, reason), replace=replace)
+        sent = {"request_id": str(of_request)[:64], "decision": str(decision)[:40]}
+        with self.refusals(request_id=new_request_id(), started=started, input=lambda: sent, client=client,
+                           source=source):
+            evaluation = self.own_evaluation(of_request, client)
+            made = self.recent.record(decide(evaluation, decision, reason), replace=replace)
         log_prediction(request_id=new_request_id(), input={"request_id": of_request, "decision": decision,
                                                            "reason": made.reason}
                        | ({"replace": True} if made.replaces is not None else {}),
@@ -324,22 +338,34 @@ class ScoringService:
                        logger=self.logger)
         return made
 
-    def letter_for_request(self, request_id: str) -> str:
-        """The applicant's letter for a recent evaluation (with the adviser's decision when recorded)."""
-        evaluation = self.recent.get(request_id)
-        if evaluation is None:
-            raise UnknownRequest(request_id)
+    def own_evaluation(self, request_id: Any, client: str | None) -> Evaluation:
+        """The recent evaluation `request_id` made by `client`; another identity's is unknown (UnknownRequest)."""
+        evaluation = self.recent.get(request_id) if isinstance(request_id, str) else None
+        if evaluation is None or self.recent.owner(request_id) != client:
+            raise UnknownRequest(str(request_id)[:64])
+        return evaluation
+
+    def letter_for_request(self, request_id: str, *, client: str | None = None, source: str | None = None) -> str:
+        """The applicant's letter for a recent evaluation of `client` (with the adviser's decision when
+        recorded); a refusal is one audit line."""
+        with self.refusals(request_id=new_request_id(), started=time.perf_counter(),
+                           input=lambda: {"letter_of": str(request_id)[:64]}, client=client, source=source):
+            evaluation = self.own_evaluation(request_id, client)
+        audit_log.info("letter read: request %s, applicant %s, client %s, via %s", request_id,
+                       evaluation.applicant_id, client, source)
         return letter_html(evaluation, self.recent.decision(request_id))
 
     def letter_for_applicant(self, applicant_id: int, *, client: str | None = None) -> str:
         """The letter of the applicant's latest decided evaluation, else of their stored row scored now."""
         self.dossier(applicant_id)  # 503 without a store, 404 for an unknown number
         decided = self.recent.latest_decided(applicant_id)
-        if decided is not None:
+        if decided is not None and self.recent.owner(decided[0].request_id) == client:
+            audit_log.info("letter read: request %s, applicant %s, client %s, via %s", decided[0].request_id,
+                           applicant_id, client, SOURCE_API)
             return letter_html(*decided)
         request_id = new_request_id()
         self.score_dossier(applicant_id, request_id=request_id, started=time.perf_counter(), client=client)
-        return self.letter_for_request(request_id)
+        return self.letter_for_request(request_id, client=client)
 
     def score_rows(self, rows: list[dict[str, float]], *, request_id: str, started: float,
                    client: str | None = None, source: str | None = None) -> list[Prediction]:
@@ -366,6 +392,11 @@ class ScoringService:
         log_prediction(request_id=request_id, input=input, prediction=None, duration=time.perf_counter() - started,
                        model_version=self.model_version, status=STATUS_ERROR, error=error[:1000], client=client,
                        source=source, applicant_id=applicant if type(applicant) is int else None, logger=self.logger)
+
+    def audit_refusal(self, method: str, path: str, why: str, client: str | None = None) -> None:
+        """One audit line for a request refused before any route ran (401, 403, 405, 413: `api.middleware`)."""
+        self.log_refusal(request_id=new_request_id(), input={"method": method, "path": path},
+                         started=time.perf_counter(), error=why, client=client)
 
     def report_html(self) -> bytes | None:
         """The loaded model's report (`REPORT_FILE`), read once per loaded model and checked against the
@@ -397,11 +428,13 @@ class ScoringService:
         if changed is not None:
             reason = (f"the model folder now holds model {changed}, not the loaded {self.model_version}: "
                       "restart the service (or promote the new model) to serve it")
+        queue = self.queue_health() if self.queue_health is not None else None
+        degraded = self.logger.failing or changed is not None or (queue is not None and queue["status"] != "ok")
         return {
-            # degraded: predictions are served but the log is failing now (see logger.last_error), or the
-            # model folder was overwritten since loading (the service still serves the model it loaded)
-            "status": "unavailable" if not self.predictor else
-                      "degraded" if self.logger.failing or changed is not None else "ok",
+            # degraded: predictions are served but the log is failing now (see logger.last_error), the model
+            # folder was overwritten since loading (the service still serves the model it loaded), or the
+            # form's queue is stopped (it is restarted within a second: api.form_queue)
+            "status": "unavailable" if not self.predictor else "degraded" if degraded else "ok",
             "model_loaded": self.predictor is not None,
             "model_version": self.model_version,
             "reason": reason,
@@ -410,6 +443,7 @@ class ScoringService:
             "feature_store": self.store_health(),
             "swap": self.swapper.health() if self.swapper is not None else None,
             "shadow": self.shadow.stats() if self.shadow is not None else None,
+            **({"queue": queue} if queue is not None else {}),
         }
 
     def close(self) -> None:

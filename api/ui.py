@@ -24,6 +24,7 @@ from typing import Any
 import gradio as gr
 
 from api.adviser import ACCEPT, DECISION_LABELS_FR, DecisionError
+from api.auth import Access
 from api.form_numbers import fr_input, range_hint
 from api.form_parts import (
     AMOUNT_FIELDS,
@@ -59,7 +60,7 @@ from api.scoring_service import (
 )
 from scoring.schema import LABEL_HIGH_RISK, LABEL_REVIEW, SOURCE_DOSSIER, SOURCE_FORM, ExclusiveGroup, domain_rule
 from serving.predictor import Prediction
-from serving.validation import Bound
+from serving.validation import Bound, InputError
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,8 @@ NO_STORE = ("Les dossiers ne sont pas disponibles pour le moment (base des clien
 GENDER_NOTE = ("Enregistré pour le suivi de l'équité entre femmes et hommes uniquement : le genre n'entre pas "
                "dans la décision.")
 CHOICES_FR = {label: code for code, label in DECISION_LABELS_FR.items()}
+NO_ACCESS = "**Accès refusé.** "
+NO_IDENTITY = "Identification requise : connectez-vous (ou présentez un jeton d'accès) pour utiliser le formulaire."
 
 
 class NotLoaded(FormRefusal):
@@ -125,8 +128,8 @@ def parse_dossier_number(value: Any) -> int | None:
         return None
     if type(value) is int:
         number = value
-    elif isinstance(value, str) and value.strip().replace(" ", "").isdigit():
-        number = int(value.strip().replace(" ", ""))
+    elif isinstance(value, str) and (digits := value.strip().replace(" ", "")).isascii() and digits.isdigit():
+        number = int(digits)
     else:
         raise FormRefusal(f"N° de dossier : saisir un nombre entier positif (reçu {str(value)[:40]!r}).", ["dossier"])
     if not 1 <= number <= 2**31 - 1:
@@ -134,18 +137,35 @@ def parse_dossier_number(value: Any) -> int | None:
     return number
 
 
+def identity_of(request: gr.Request | None, access: Access | None) -> str | None:
+    """Who calls an event: the form's logged-in user (FORM_USERS), else the identity of the request's
+    `Authorization` header (`api.auth.Access`), else None."""
+    if request is None:
+        return None
+    user = getattr(request, "username", None)
+    if user:
+        return str(user)
+    if access is None or not access.enabled:
+        return None
+    headers = getattr(request, "headers", None) or {}
+    return access.identify(headers.get("authorization"))
+
+
 def _named(fn: Callable[..., Any], names: list[str]) -> Callable[..., Any]:
-    """`fn(*values)` with a signature naming each input: gradio_client shows these names."""
-    def event(*values: Any) -> Any:
-        return fn(*values)
+    """`fn(request, *values)` with a signature naming each input (gradio_client shows these names); the
+    `gr.Request` comes first, filled in by Gradio and hidden from the API."""
+    def event(request: gr.Request, *values: Any) -> Any:
+        return fn(request, *values)
 
     event.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in names])
+        [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=gr.Request),
+         *[inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in names]])
+    event.__annotations__ = {"request": gr.Request}
     event.__name__ = fn.__name__
     return event
 
 
-def build_ui(service: ScoringService) -> gr.Blocks:
+def build_ui(service: ScoringService, access: Access | None = None) -> gr.Blocks:
     """The Blocks of the form; events `predict`, `load_dossier`, `decide`, `letter` (gradio_client names).
 
     One applicant at a time: "Charger le dossier" remembers the dossier loaded (a per-session state);
@@ -153,8 +173,11 @@ def build_ui(service: ScoringService) -> gr.Blocks:
     to load it: the fields on screen would be another applicant's), sending as what-if the fields
     that differ from it. The events take the values as sent (`preprocess=False`) and check them with
     the API's rules (`to_features`). A refusal is one log line with the input as sent, one console
-    line, and a French message under the "Évaluer" button with the fields marked.
+    line, and a French message under the "Évaluer" button with the fields marked. With access control
+    on (`access`), every event needs an identity (the form's login or a token) and works on that
+    identity's evaluations only.
     """
+    guarded = access is not None and access.enabled
     bounds = service.validator.bounds if service.validator else None
     items = form_inputs()
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
@@ -223,37 +246,50 @@ def build_ui(service: ScoringService) -> gr.Blocks:
                     reasons_markdown(result, binary), "", change_line, facts_text, rid, "")
 
         def refused(rid: str, started: float, given: dict[str, Any], prefix: str, french: str, error: str,
-                    facts_text: Any, fields: tuple[str, ...] = (), source: str = SOURCE_FORM) -> tuple:
-            service.log_refusal(request_id=rid, input=given, started=started, error=error, source=source)
+                    facts_text: Any, fields: tuple[str, ...] = (), source: str = SOURCE_FORM,
+                    client: str | None = None) -> tuple:
+            service.log_refusal(request_id=rid, input=given, started=started, error=error, source=source,
+                                client=client)
             log.warning("form call %s refused: %s", rid, error)
             facts_text = facts_text if isinstance(facts_text, str) else NO_DOSSIER
             return ("", "", "", "", "", prefix + plain(french), "", facts_text, "", "\n".join(fields))
 
         def attempt(rid: str, started: float, given: dict[str, Any], session: Any,
-                    work: Callable[[], tuple]) -> tuple:
+                    work: Callable[[], tuple], client: str | None) -> tuple:
             facts_text = session.get("facts") if isinstance(session, dict) else NO_DOSSIER
+            if guarded and client is None:
+                return refused(rid, started, given, NO_ACCESS, NO_IDENTITY, "no identity: access control is on",
+                               facts_text)
             try:
                 return work()
             except NotLoaded as exc:
-                return refused(rid, started, given, NOT_LOADED, str(exc), str(exc), facts_text, exc.fields)
+                return refused(rid, started, given, NOT_LOADED, str(exc), str(exc), facts_text, exc.fields,
+                               client=client)
             except FormRefusal as exc:
-                return refused(rid, started, given, REFUSED, str(exc), str(exc), facts_text, exc.fields)
+                return refused(rid, started, given, REFUSED, str(exc), str(exc), facts_text, exc.fields,
+                               client=client)
+            except InputError as exc:  # a value recomputed from the changed fields is out of its bounds
+                fields = ", ".join(e.field for e in exc.errors)
+                return refused(rid, started, given, REFUSED, "les valeurs recalculées sortent des limites "
+                               f"acceptées ({fields}).", str(exc), facts_text, client=client)
             except ModelUnavailable as exc:
                 return refused(rid, started, given, UNAVAILABLE, "aucun modèle n'est chargé : le service ne peut "
-                               "pas évaluer de dossier.", str(exc), facts_text)
+                               "pas évaluer de dossier.", str(exc), facts_text, client=client)
             except UnknownApplicant as exc:
                 return refused(rid, started, given, NOT_FOUND, f"Le dossier n° {exc.applicant_id} ne figure pas "
-                               "parmi les clients connus.", str(exc), facts_text, ("dossier",), SOURCE_DOSSIER)
+                               "parmi les clients connus.", str(exc), facts_text, ("dossier",), SOURCE_DOSSIER,
+                               client)
             except StoreUnavailable as exc:
-                return refused(rid, started, given, UNAVAILABLE, NO_STORE, str(exc), facts_text, (), SOURCE_DOSSIER)
+                return refused(rid, started, given, UNAVAILABLE, NO_STORE, str(exc), facts_text, (), SOURCE_DOSSIER,
+                               client)
             except Exception as exc:  # noqa: BLE001 - one log line and one console line, no traceback
                 return refused(rid, started, given, UNAVAILABLE, "erreur interne : le dossier n'a pas pu être évalué.",
-                               f"internal error: {type(exc).__name__}: {exc}", facts_text)
+                               f"internal error: {type(exc).__name__}: {exc}", facts_text, client=client)
 
         n_items, n_amounts = len(items), len(AMOUNT_FIELDS)
 
-        def on_submit(*values: Any) -> tuple:
-            started, rid = time.perf_counter(), new_request_id()
+        def on_submit(request: gr.Request, *values: Any) -> tuple:
+            started, rid, client = time.perf_counter(), new_request_id(), identity_of(request, access)
             values = list(values) + [MISSING] * max(0, n_items + n_amounts + 2 - len(values))
             form, money = values[:n_items], values[n_items:n_items + n_amounts]
             number, session = values[n_items + n_amounts:n_items + n_amounts + 2]
@@ -267,7 +303,7 @@ def build_ui(service: ScoringService) -> gr.Blocks:
                 if applicant is None:
                     amount_overrides(money, None, {})  # amounts belong to a loaded dossier
                     result = service.score(to_features(form, bounds), request_id=rid, started=started,
-                                           source=SOURCE_FORM)
+                                           source=SOURCE_FORM, client=client)
                     return shown(result, rid, NO_DOSSIER)
                 if loaded_id != applicant:
                     where = f"les champs affichés sont ceux du dossier n° {loaded_id}" if loaded_id else \
@@ -282,26 +318,27 @@ def build_ui(service: ScoringService) -> gr.Blocks:
                 new_amounts = amount_overrides(money, dossier_amounts(stored), high)
                 changed += [AMOUNT_LABELS[name] for name in new_amounts]
                 done = service.score_dossier(applicant, (overrides | new_amounts) or None, request_id=rid,
-                                             started=started)
+                                             started=started, client=client)
                 return shown(done.result, rid, facts_markdown(applicant, done.dossier.facts, new_amounts),
                              change_text(done.result, done.base, applicant, changed))
 
-            return attempt(rid, started, given, session, work)
+            return attempt(rid, started, given, session, work, client)
 
-        def on_load(number: Any, session: Any = None) -> tuple:
-            started, rid = time.perf_counter(), new_request_id()
+        def on_load(request: gr.Request, number: Any, session: Any = None) -> tuple:
+            started, rid, client = time.perf_counter(), new_request_id(), identity_of(request, access)
 
             def work() -> tuple:
                 applicant = parse_dossier_number(number)
                 if applicant is None:
                     raise FormRefusal("N° de dossier : saisir le numéro du dossier à charger.", ["dossier"])
-                done: DossierResult = service.score_dossier(applicant, request_id=rid, started=started)
+                done: DossierResult = service.score_dossier(applicant, request_id=rid, started=started,
+                                                            client=client)
                 values = dossier_values(done.dossier, service.predictor.features)
                 facts_text = facts_markdown(applicant, done.dossier.facts)
                 out = shown(done.result, rid, facts_text, change_text(done.result, None, applicant))
                 return (*values, *dossier_amounts(done.dossier), {"id": applicant, "facts": facts_text}, *out)
 
-            out = attempt(rid, started, {"SK_ID_CURR": safe_number(number)}, session, work)
+            out = attempt(rid, started, {"SK_ID_CURR": safe_number(number)}, session, work, client)
             # refused: the fields, the amounts and the loaded dossier stay as they were
             return out if len(out) > len(outputs) else (*[gr.update()] * (n_items + n_amounts), session, *out)
 
@@ -312,13 +349,22 @@ def build_ui(service: ScoringService) -> gr.Blocks:
                 return (gr.update(),) * (n_amounts + 2)
             return ("",) * n_amounts + (None, NO_DOSSIER + f" (dossier n° {loaded_id} déchargé)")
 
-        def on_decide(rid: Any, choice: Any, motive_text: Any, replace_it: Any = False) -> str:
+        def on_decide(request: gr.Request, rid: Any, choice: Any, motive_text: Any, replace_it: Any = False) -> str:
+            client = identity_of(request, access)
             code = CHOICES_FR.get(choice) if isinstance(choice, str) else None
+            if guarded and client is None:
+                service.log_refusal(request_id=new_request_id(), input={"request_id": safe_number(rid)},
+                                    started=time.perf_counter(), error="no identity: access control is on",
+                                    source=SOURCE_FORM)
+                return NO_IDENTITY
             if code is None:
+                service.log_refusal(request_id=new_request_id(), input={"decision": safe_number(choice)},
+                                    started=time.perf_counter(), error="decision: not one of the choices",
+                                    source=SOURCE_FORM, client=client)
                 return "Choisir la décision : " + ", ".join(CHOICES_FR) + "."
             try:
                 made = service.record_decision(str(rid or ""), code, motive_text if motive_text else None,
-                                               source=SOURCE_FORM, replace=replace_it is True)
+                                               source=SOURCE_FORM, client=client, replace=replace_it is True)
             except UnknownRequest:
                 return "Aucune évaluation à décider : évaluez ou chargez d'abord un dossier."
             except DecisionError as exc:
@@ -328,9 +374,15 @@ def build_ui(service: ScoringService) -> gr.Blocks:
             again = " Elle remplace la décision précédente." if made.replaces else ""
             return f"Décision enregistrée : demande {final}{note}.{again}"
 
-        def on_letter(rid: Any) -> str:
+        def on_letter(request: gr.Request, rid: Any) -> str:
+            client = identity_of(request, access)
+            if guarded and client is None:
+                service.log_refusal(request_id=new_request_id(), input={"letter_of": safe_number(rid)},
+                                    started=time.perf_counter(), error="no identity: access control is on",
+                                    source=SOURCE_FORM)
+                return "<p>" + NO_IDENTITY + "</p>"
             try:
-                page = service.letter_for_request(str(rid or ""))
+                page = service.letter_for_request(str(rid or ""), client=client, source=SOURCE_FORM)
             except UnknownRequest:
                 return "<p>Aucune évaluation : évaluez ou chargez d'abord un dossier.</p>"
             return (f'<iframe title="Courrier au client" srcdoc="{html.escape(page, quote=True)}"></iframe>')
@@ -356,6 +408,8 @@ def build_ui(service: ScoringService) -> gr.Blocks:
 
 def decision_refusal_fr(exc: DecisionError) -> str:
     """A refused adviser decision, in French."""
+    if exc.field == "reason" and not exc.conflict:
+        return "Motif trop long : 1 000 caractères au plus."
     if exc.field == "reason":
         return "Motif obligatoire : la décision diffère de celle du modèle."
     if exc.already is not None:
@@ -377,6 +431,8 @@ def _pad_short_calls(demo: gr.Blocks) -> None:
         return
 
     def validate_inputs(fn: Any, inputs: list[Any]) -> None:
+        if isinstance(inputs, list) and len(inputs) > len(fn.inputs):  # extra values are refused, not ignored
+            raise gr.Error(f"{len(inputs)} valeurs reçues pour {len(fn.inputs)} champs.")
         if getattr(fn, "api_name", None) == "predict" and isinstance(inputs, list):
             inputs.extend([MISSING] * (len(fn.inputs) - len(inputs)))
         original(fn, inputs)

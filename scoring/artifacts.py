@@ -1,8 +1,11 @@
 """Writing and verifying the model artifacts in `models/`.
 
 `write_artifacts` is the only writer; `load_artifacts` the only reader. The reader checks
-`manifest.json` (sha256 of each file) *before* unpickling the model, and checks that the model's
-feature names agree with `features.txt`, so a tampered or half-copied folder is refused with a
+`manifest.json` (sha256 of each file, names confined to the folder, its signature when a key is set:
+`scoring.artifact_checks`) *before* reading the model, then reads the model from XGBoost's own format
+(`best_model.ubj`, UBJSON: data, never code; the pickle `best_model.pkl` is written for the seed's
+users and never loaded here), and checks every value for sense (threshold in (0, 1), grey zone in
+order, the feature list equal to the model's), so a tampered or half-copied folder is refused with a
 message that says which file and what to do.
 
 Derived files (`best_model.onnx`) are listed in the manifest's `files` (so their checksums are
@@ -25,7 +28,19 @@ from typing import Any
 
 import joblib
 import numpy as np
+import xgboost as xgb
 
+from scoring.artifact_checks import (
+    ArtifactValueError,
+    check_features,
+    check_reference,
+    check_signature,
+    check_threshold,
+    confined_name,
+    loads_strict,
+    manifest_key,
+    sign,
+)
 from scoring.reference import template_row
 from scoring.schema import (
     ARTIFACT_FILES,
@@ -35,6 +50,7 @@ from scoring.schema import (
     MODEL_FILE,
     ONNX_FILE,
     REFERENCE_FILE,
+    SERVED_MODEL_FILE,
     THRESHOLD_FILE,
 )
 
@@ -112,6 +128,7 @@ def write_artifacts(
     model_dir.mkdir(parents=True, exist_ok=True)
     (model_dir / ONNX_FILE).unlink(missing_ok=True)  # made from the previous model
     joblib.dump(model, model_dir / MODEL_FILE, compress=3)
+    model.save_model(model_dir / SERVED_MODEL_FILE)  # UBJSON (by its extension): what the service loads
     (model_dir / FEATURES_FILE).write_text("\n".join(features) + "\n", encoding="utf-8")
     _write_json(model_dir / THRESHOLD_FILE, threshold)
     _write_json(model_dir / METRICS_FILE, metrics)
@@ -121,11 +138,11 @@ def write_artifacts(
     for name, content in (extra_files or {}).items():
         (model_dir / name).write_bytes(content(version) if callable(content) else content)
         files[name] = sha256_of(model_dir / name)
-    manifest = {
+    manifest = sign({
         "model_version": version,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "files": files,
-    }
+    })
     _write_json(model_dir / MANIFEST_FILE, manifest)
     return manifest
 
@@ -138,19 +155,44 @@ def record_derived_file(model_dir: Path, name: str, info: dict[str, Any], *, mod
     manifest["model_version"] = model_version
     manifest["files"][name] = sha256_of(model_dir / name)
     manifest.setdefault("derived", {})[name] = {**info, "source_sha256": manifest["files"][MODEL_FILE]}
+    manifest = sign(manifest)
+    _write_json(model_dir / MANIFEST_FILE, manifest)
+    return manifest
+
+
+def sign_folder(model_dir: Path) -> dict[str, Any]:
+    """Sign the manifest of a folder whose checksums hold, with the key of MANIFEST_KEY / MANIFEST_KEY_FILE
+    (what a deployment does once to a folder it trusts, e.g. the committed model)."""
+    if manifest_key() is None:
+        raise ArtifactError("no key to sign with: set MANIFEST_KEY_FILE (a file outside the model folder)")
+    manifest = sign(verify_manifest(Path(model_dir), signed=False))
+    _write_json(Path(model_dir) / MANIFEST_FILE, manifest)
+    return manifest
+
+
+def add_served_model(model_dir: Path) -> dict[str, Any]:
+    """Write `best_model.ubj` next to a folder's verified `best_model.pkl` (a folder of an older form), without
+    retraining, and add it to the manifest. Unpickles the pickle once: run it only on a folder you trust."""
+    model_dir = Path(model_dir)
+    manifest = verify_manifest(model_dir, skip=SERVED_MODEL_FILE)
+    model = joblib.load(model_dir / MODEL_FILE)
+    model.save_model(model_dir / SERVED_MODEL_FILE)
+    manifest["files"][SERVED_MODEL_FILE] = sha256_of(model_dir / SERVED_MODEL_FILE)
+    manifest = sign(manifest)
     _write_json(model_dir / MANIFEST_FILE, manifest)
     return manifest
 
 
 def _read_json(path: Path, model_dir: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return loads_strict(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ArtifactError(f"{path} cannot be read as JSON ({exc}); {FIX_HINT.format(dir=model_dir)}") from exc
 
 
-def verify_manifest(model_dir: Path, *, skip: str | None = None) -> dict[str, Any]:
-    """Check that every artifact (but `skip`) exists and matches its sha256; returns the manifest."""
+def verify_manifest(model_dir: Path, *, skip: str | None = None, signed: bool = True) -> dict[str, Any]:
+    """Check that every artifact (but `skip`) exists and matches its sha256, and (`signed`) the manifest's
+    signature when a key is set; returns the manifest."""
     model_dir = Path(model_dir)
     hint = FIX_HINT.format(dir=model_dir)
     if not model_dir.is_dir():
@@ -159,7 +201,16 @@ def verify_manifest(model_dir: Path, *, skip: str | None = None) -> dict[str, An
     if not manifest_path.is_file():
         raise ArtifactError(f"{manifest_path} is missing; {hint}")
     manifest = _read_json(manifest_path, model_dir)
-    listed = manifest.get("files", {})
+    listed = manifest.get("files", {}) if isinstance(manifest, dict) else None
+    if not isinstance(listed, dict) or not all(isinstance(v, str) for v in listed.values()):
+        raise ArtifactError(f"{manifest_path} is not a manifest (an object with \"files\": {{name: sha256}}); {hint}")
+    try:
+        if signed:
+            check_signature(manifest, str(manifest_path))
+        for name in listed:
+            confined_name(name)
+    except ArtifactValueError as exc:
+        raise ArtifactError(f"{exc}; {hint}") from exc
     for name in dict.fromkeys([*ARTIFACT_FILES, *listed]):
         if name == skip:
             continue
@@ -193,18 +244,24 @@ def load_artifacts(model_dir: Path, *, with_derived: bool = True) -> Artifacts:
     """Verify, then load, the artifacts of `model_dir` (and list its verified derived files)."""
     model_dir = Path(model_dir)
     manifest = verify_manifest(model_dir)
-    features = [line for line in (model_dir / FEATURES_FILE).read_text(encoding="utf-8").splitlines() if line]
-    model = joblib.load(model_dir / MODEL_FILE)
-    model_features = list(model.get_booster().feature_names or [])
-    if model_features != features:
-        raise ArtifactError(
-            f"{model_dir / FEATURES_FILE} lists {len(features)} features but the model was trained on "
-            f"{len(model_features)} in another order or with other names; {FIX_HINT.format(dir=model_dir)}"
-        )
+    hint = FIX_HINT.format(dir=model_dir)
+    try:
+        features = [line for line in (model_dir / FEATURES_FILE).read_text(encoding="utf-8").splitlines() if line]
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"{model_dir / FEATURES_FILE} cannot be read ({exc}); {hint}") from exc
+    model = xgb.XGBClassifier()
+    try:
+        model.load_model(model_dir / SERVED_MODEL_FILE)  # UBJSON: read as data, nothing executed
+    except (xgb.core.XGBoostError, ValueError, TypeError) as exc:
+        raise ArtifactError(f"{model_dir / SERVED_MODEL_FILE} is not an XGBoost model ({exc}); {hint}") from exc
     threshold = _read_json(model_dir / THRESHOLD_FILE, model_dir)
-    if not isinstance(threshold, dict) or not isinstance(threshold.get("threshold"), int | float):
-        raise ArtifactError(f"{model_dir / THRESHOLD_FILE} has no numeric \"threshold\"; "
-                            f"{FIX_HINT.format(dir=model_dir)}")
+    reference = _read_json(model_dir / REFERENCE_FILE, model_dir)
+    try:
+        check_features(features, list(model.get_booster().feature_names or []), str(model_dir / FEATURES_FILE))
+        check_threshold(threshold, str(model_dir / THRESHOLD_FILE))
+        check_reference(reference, features, str(model_dir / REFERENCE_FILE))
+    except ArtifactValueError as exc:
+        raise ArtifactError(f"{exc}; {hint}") from exc
     version = model_version_of(manifest["files"][MODEL_FILE], features, threshold)
     if manifest.get("model_version") != version:
         log.info("%s: model_version %s is not derived from the model and threshold (older manifest); using %s",
@@ -214,7 +271,7 @@ def load_artifacts(model_dir: Path, *, with_derived: bool = True) -> Artifacts:
         features=features,
         threshold=threshold,
         metrics=_read_json(model_dir / METRICS_FILE, model_dir),
-        reference=_read_json(model_dir / REFERENCE_FILE, model_dir),
+        reference=reference,
         manifest=manifest,
         directory=model_dir,
         model_version=version,

@@ -13,7 +13,7 @@ import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +74,15 @@ class Settings(BaseSettings):
     model_watch_seconds: float = Field(DEFAULT_MODEL_WATCH_SECONDS, ge=0, allow_inf_nan=False,
                                        description="MODEL_WATCH_SECONDS: how often the service looks for a "
                                                    "promoted model (0: never)")
+    # Abuse bounds (docs/security.md): the form's events per client, its queue, a request's read time.
+    form_rate: float = Field(5.0, gt=0, description="FORM_RATE: form events a second per client (sustained)")
+    form_rate_burst: float = Field(20.0, ge=1, description="FORM_RATE_BURST: form events at once per client")
+    form_queue_max: int = Field(64, ge=1, description="FORM_QUEUE_MAX: form events waiting, all clients together")
+    request_read_timeout: float = Field(10.0, gt=0, description="REQUEST_READ_TIMEOUT: seconds for a request's "
+                                                                 "headers and body to arrive")
+    # The key of a signed manifest.json (scoring.artifact_checks): a file outside the model folder, or the value.
+    manifest_key_file: Path | None = Field(None, description="MANIFEST_KEY_FILE: the manifest's HMAC key, a file")
+    manifest_key: SecretStr | None = Field(None, description="MANIFEST_KEY: the manifest's HMAC key")
 
     @field_validator("log_sync", mode="before")
     @classmethod

@@ -85,6 +85,7 @@ def _read_raw(path: Path, name: str) -> pd.DataFrame:
         if path.name.endswith(".parquet"):
             return pd.read_parquet(path)
         dtype = {c: ("str" if k == "str" else "float64") for c, k in schema.items()}
+        refuse_short_rows(path, name)
         return pd.read_csv(path, dtype=dtype, encoding="utf-8-sig", low_memory=False)
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path}: the file is empty; expected {_expected(name)} and a header line") from exc
@@ -99,6 +100,34 @@ def _read_raw(path: Path, name: str) -> pd.DataFrame:
         raise _locate_bad_number(path, name) from exc
     except Exception as exc:  # gzip, zip, OS and pyarrow errors: the file is not what it claims to be
         raise DataError(f"{path}: cannot be read as {_expected(name)}: {exc}") from exc
+
+
+def refuse_short_rows(path: Path, name: str) -> None:
+    """Raise `DataError` naming the first row whose field count differs from the header's: pandas fills a
+    short row with NaN (an applicant with 10 of 122 fields was trained on). One pass of pyarrow's C parser."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    first: list[str] = []
+
+    def handler(row) -> str:
+        if not first:
+            where = f"line {row.number}" if row.number is not None else f"the row starting {row.text[:40]!r}"
+            first.append(f"{where} has {row.actual_columns} fields, the header {row.expected_columns}")
+        return "skip"
+
+    try:
+        reader = pacsv.open_csv(path, parse_options=pacsv.ParseOptions(invalid_row_handler=handler,
+                                                                      newlines_in_values=True),
+                                read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 22))
+        for _ in reader:
+            if first:
+                break
+    except (pa.ArrowInvalid, OSError, EOFError):
+        return  # pandas' own reading says what is wrong with the file
+    if first:
+        raise DataError(f"{path}: {first[0]}: a row must have every field of {_expected(name)} "
+                        "(empty between commas when unknown)")
 
 
 def parse_numbers(cells: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -258,7 +258,8 @@ def untranslated_features(names: Iterable[str]) -> list[str]:
 
 # --- Model artifacts ----------------------------------------------------------------------
 
-MODEL_FILE = "best_model.pkl"
+MODEL_FILE = "best_model.pkl"  # joblib pickle, written for the seed's users; never loaded by the service
+SERVED_MODEL_FILE = "best_model.ubj"  # the same model in XGBoost's own format (UBJSON): what the service loads
 FEATURES_FILE = "features.txt"
 THRESHOLD_FILE = "threshold.json"
 METRICS_FILE = "metrics.json"
@@ -271,7 +272,7 @@ ONNX_FILE = "best_model.onnx"  # derived from MODEL_FILE by convert_to_onnx.py (
 # The self-contained HTML model report (written by train.py, listed in the manifest when present):
 # the app links it from /model/info and shows it on a tab.
 REPORT_FILE = "model_report.html"
-ARTIFACT_FILES = (MODEL_FILE, FEATURES_FILE, THRESHOLD_FILE, METRICS_FILE, REFERENCE_FILE)
+ARTIFACT_FILES = (MODEL_FILE, SERVED_MODEL_FILE, FEATURES_FILE, THRESHOLD_FILE, METRICS_FILE, REFERENCE_FILE)
 SCORE_KEY = "score"  # the score's entry among drift features in reference.json and reports
 
 # --- Prediction log record ----------------------------------------------------------------

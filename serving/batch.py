@@ -224,8 +224,12 @@ def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | No
     layout = _layout(plan, predictor)
     chunks = read_chunks(input_path, names, plan.read, plan.types, chunk_size,
                          prepare=lambda chunk: (chunk, numbers_of(chunk, layout)))
+    # Written aside and renamed when complete: a failed run leaves no output that looks done (and
+    # none of an earlier run either: it was replaced by this one's attempt).
+    output.unlink(missing_ok=True)
+    partial_path = output.with_name(output.name + ".partial")
     try:
-        with open(output, "wb") as sink, \
+        with open(partial_path, "wb") as sink, \
                 pacsv.CSVWriter(sink, schema, write_options=pacsv.WriteOptions(include_header=False,
                                                                                quoting_style="none")) as writer, \
                 tqdm(desc="scoring", unit="row", total=total, file=sys.stderr, disable=not progress) as bar:
@@ -246,11 +250,16 @@ def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | No
                 report.rows += n
                 bar.update(n)
     except InputFileError as exc:
+        partial_path.unlink(missing_ok=True)
         raise BatchInputError(str(exc)) from exc
+    except BaseException:
+        partial_path.unlink(missing_ok=True)
+        raise
     finally:
         chunks.close()
     if report.rows == 0:
-        output.unlink(missing_ok=True)
+        partial_path.unlink(missing_ok=True)
         raise BatchInputError(f"{input_path}: no rows to score")
+    partial_path.replace(output)
     _write_errors(report.errors, report.errors_path)
     return report

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,6 +35,50 @@ NA_VALUES = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan
              "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
 # Bytes read at the start of a CSV file to measure its mean line length (block size = rows x length).
 SAMPLE_BYTES = 1 << 20
+# A line longer than this is refused (a CSV of applicants has lines of a few KB): reading /dev/zero or a
+# file without line ends stops here instead of filling memory.
+MAX_LINE_BYTES = 1 << 20
+_READ_ERRORS = (OSError, EOFError, zlib.error)  # EOFError: a truncated .gz; zlib.error: corrupt compressed data
+
+
+def _read_failure(path: Path, exc: BaseException, line: int) -> InputFileError:
+    if isinstance(exc, EOFError):
+        return InputFileError(f"{path}: the compressed file is truncated (it ends inside line {line}); "
+                              "copy it again")
+    return InputFileError(f"{path}: cannot be read at line {line} ({exc})")
+
+
+def _too_long(path: Path, line: int) -> InputFileError:
+    return InputFileError(f"{path}: line {line} is longer than {MAX_LINE_BYTES} bytes (not a CSV of applicants?)")
+
+
+def _header_line(fh, path: Path) -> bytes:
+    """The header line, at most MAX_LINE_BYTES."""
+    try:
+        first = fh.readline(MAX_LINE_BYTES + 1)
+    except _READ_ERRORS as exc:
+        raise _read_failure(path, exc, 1) from exc
+    if len(first) > MAX_LINE_BYTES:
+        raise _too_long(path, 1)
+    return first
+
+
+def _check_line_lengths(path: Path, block: bytes, first_line: int) -> None:
+    ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+    lengths = np.diff(ends, prepend=-1)
+    longest = int(np.argmax(lengths))
+    if lengths[longest] > MAX_LINE_BYTES:
+        raise _too_long(path, first_line + longest)
+
+
+def bad_text_line(block: bytes, first_line: int) -> int | None:
+    """The line number of the first line of `block` that is not UTF-8, or None."""
+    for i, line in enumerate(block.split(b"\n")):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            return first_line + i
+    return None
 
 
 class InputFileError(ValueError):
@@ -72,42 +117,46 @@ def read_header(path: Path) -> list[str]:
         except (OSError, pa.ArrowException) as exc:
             raise InputFileError(f"{path}: cannot be read as Parquet ({exc})") from exc
     with _open_bytes(path) as fh:
-        try:
-            first = fh.readline()
-        except (OSError, EOFError) as exc:
-            raise InputFileError(f"{path}: cannot be read ({exc})") from exc
+        first = _header_line(fh, path)
     try:
         text = first.decode("utf-8-sig").rstrip("\r\n")
     except UnicodeDecodeError as exc:
-        raise InputFileError(f"{path}: cannot be read as CSV (not UTF-8 text: {exc})") from exc
+        raise InputFileError(f"{path}: cannot be read as CSV at line 1 (not UTF-8 text: {exc})") from exc
     if not text.strip():
         raise InputFileError(f"{path}: the file is empty; expected a CSV with a header line")
     if "\x00" in text:
         raise InputFileError(f"{path}: cannot be read as CSV (binary content)")
-    return next(csv.reader([text]))
+    try:
+        return next(csv.reader([text]))
+    except csv.Error as exc:
+        raise InputFileError(f"{path}: line 1 is not a CSV header ({exc})") from exc
 
 
 def _blocks(path: Path, block_bytes: int) -> Iterator[tuple[int, bytes]]:
     """(line number of the block's first row, whole lines), after the header."""
     line = 2
     with _open_bytes(path) as fh:
-        fh.readline()
+        _header_line(fh, path)
         rest = b""
         while True:
             try:
                 data = fh.read(block_bytes)
-            except (OSError, EOFError) as exc:
-                raise InputFileError(f"{path}: cannot be read ({exc})") from exc
+            except _READ_ERRORS as exc:
+                raise _read_failure(path, exc, line + rest.count(b"\n")) from exc
             if not data:
                 if rest:
                     yield line, rest
                 return
             data = rest + data
             cut = data.rfind(b"\n") + 1
-            if cut == 0:  # one line longer than a block: read on
+            if cut == 0:  # one line longer than a block: read on, up to the longest line accepted
+                if len(data) > MAX_LINE_BYTES:
+                    raise _too_long(path, line)
                 rest = data
                 continue
             block, rest = data[:cut], data[cut:]
+            if len(block) > MAX_LINE_BYTES:
+                _check_line_lengths(path, block, line)
             yield line, block
             line += block.count(b"\n")
 
@@ -125,7 +174,7 @@ def _parse(block: bytes, names: list[str], read: list[str], types: dict[str, pa.
         null_values=list(NA_VALUES), strings_can_be_null=True, quoted_strings_can_be_null=True)
     table = pacsv.read_csv(
         pa.BufferReader(block),
-        read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
+        read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=len(block) + 1),
         parse_options=pacsv.ParseOptions(invalid_row_handler=skip, ignore_empty_lines=not text),
         convert_options=convert)
     return table, malformed
@@ -136,8 +185,10 @@ def _slow_chunk(path: Path, block: bytes, first_line: int, names: list[str], rea
     """Every column as text, one thread (so that pyarrow numbers the rows it cannot split)."""
     try:
         table, bad = _parse(block, names, read, types, text=True)
-    except pa.ArrowInvalid as exc:  # e.g. invalid UTF-8
-        raise InputFileError(f"{path}: cannot be read as CSV near line {first_line} ({exc})") from exc
+    except pa.ArrowInvalid as exc:  # e.g. invalid UTF-8: name its line
+        bad = bad_text_line(block, first_line)
+        where = f"at line {bad} (not UTF-8 text)" if bad is not None else f"near line {first_line} ({exc})"
+        raise InputFileError(f"{path}: cannot be read as CSV {where}") from exc
     physical = np.arange(first_line, first_line + table.num_rows + len(bad))
     skipped = np.array([number - 1 for number, _, _ in bad], dtype=np.int64)
     malformed = [(first_line + number - 1, f"has {fields} fields, expected {len(names)}")
@@ -166,8 +217,11 @@ def csv_tasks(path: Path, names: list[str], read: list[str], types: dict[str, pa
               chunk_rows: int) -> Iterator[Callable[[], Chunk]]:
     """One parse task per block of about `chunk_rows` rows (the blocks are read as tasks are taken)."""
     with _open_bytes(path) as fh:
-        fh.readline()
-        sample = fh.read(SAMPLE_BYTES)
+        _header_line(fh, path)
+        try:
+            sample = fh.read(SAMPLE_BYTES)
+        except _READ_ERRORS as exc:
+            raise _read_failure(path, exc, 2) from exc
     line_bytes = len(sample) / max(sample.count(b"\n"), 1)
     block_bytes = max(1, int(chunk_rows * line_bytes))
     for first_line, block in _blocks(path, block_bytes):

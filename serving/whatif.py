@@ -13,12 +13,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from scoring.schema import ID_COLUMN, MAY_BE_UNKNOWN, UI_FEATURE_NAMES
 from scoring.store import NEGOTIABLE_FIELDS as WHAT_IF_AMOUNTS
 from scoring.store import WHAT_IF_FIELDS
-from serving.validation import UNKNOWN, FieldError, InputError, Validator, range_message
+from serving.validation import FLOAT32_MAX, UNKNOWN, FieldError, InputError, Validator, range_message
 
 MAX_AMOUNT = 1e9  # an amount the model has no training range for is still bounded (euros)
+MIN_AMOUNT = 1.0  # euros: below, ratios such as the payment rate overflow (1e-300 gave infinite features)
 MAX_APPLICANT_ID = 2**31 - 1  # SK_ID_CURR is a positive 32-bit integer in the lender's tables
 
 
@@ -70,8 +73,9 @@ class WhatIfRules:
             x = float(value)
             if name in WHAT_IF_AMOUNTS:
                 high = self.amount_high[name]
-                if not (math.isfinite(x) and 0 < x <= high):
-                    errors.append(FieldError(name, f"must be a positive amount, at most {high:.6g}, got {x:.6g}"))
+                if not (math.isfinite(x) and MIN_AMOUNT <= x <= high):
+                    errors.append(FieldError(name, f"must be an amount between {MIN_AMOUNT:g} and {high:.6g}, "
+                                                   f"got {x:.6g}"))
                     continue
             elif b is not None and not ((x == 0.0 or x == 1.0) if binary else b.low <= x <= b.high):
                 errors.append(FieldError(name, range_message(x, b), x, b))
@@ -97,7 +101,7 @@ class WhatIfRules:
             if name in props:
                 properties[name] = dict(props[name])
         for name in WHAT_IF_AMOUNTS:
-            properties[name] = {"type": "number", "exclusiveMinimum": 0, "maximum": self.amount_high[name],
+            properties[name] = {"type": "number", "minimum": MIN_AMOUNT, "maximum": self.amount_high[name],
                                 "title": name, "description": "a new amount (what-if); derived features follow"}
         schema: dict[str, Any] = {
             "type": "object", "title": "DossierRequest", "additionalProperties": False,
@@ -120,3 +124,27 @@ def _kind(value: Any) -> str:
     if isinstance(value, float):
         return "a decimal number" if math.isfinite(value) else "a non-finite number"
     return type(value).__name__
+
+
+def check_derived(validator: Validator, features: list[str], stored: np.ndarray, changed: np.ndarray,
+                  overrides: dict[str, float]) -> None:
+    """The features a what-if recomputed from the overrides (payment rate, credit/income, ...) checked with
+    the domain rules of every door: finite, inside the feature's domain (float32 range included), and
+    known when they were known before. Not the training range: a negotiated amount legitimately moves a
+    ratio past what the training set held (the overrides themselves had every rule). `stored` and
+    `changed` are the applicant's rows before and after, in model order. Raises `InputError` naming each
+    derived feature and what it was derived from."""
+    moved = np.flatnonzero(~((stored == changed) | (np.isnan(stored) & np.isnan(changed))))
+    source = ", ".join(sorted(overrides))
+    errors = []
+    for i in moved:
+        name, x = features[i], float(changed[i])
+        b = validator.bounds.get(name)
+        if name in overrides or b is None:
+            continue
+        if math.isnan(x):
+            errors.append(FieldError(name, f"cannot be computed from {source} (it was known before)"))
+        elif not (math.isfinite(x) and max(b.rule.low, -FLOAT32_MAX) <= x <= min(b.rule.high, FLOAT32_MAX)):
+            errors.append(FieldError(name, f"{x:.6g} is outside its domain ({b.rule.meaning}) (derived from {source})"))
+    if errors:
+        raise InputError(errors)

@@ -263,12 +263,12 @@ def test_an_unloadable_model_leaves_the_service_up(model_dir: Path, tmp_path: Pa
     from scoring.artifacts import sha256_of
 
     broken = Path(shutil.copytree(model_dir, tmp_path / "broken"))
-    (broken / schema.MODEL_FILE).write_bytes(b"not a pickle")
+    (broken / schema.SERVED_MODEL_FILE).write_bytes(b"not a model")
     manifest = json.loads((broken / schema.MANIFEST_FILE).read_text())
-    manifest["files"][schema.MODEL_FILE] = sha256_of(broken / schema.MODEL_FILE)  # checksums agree
+    manifest["files"][schema.SERVED_MODEL_FILE] = sha256_of(broken / schema.SERVED_MODEL_FILE)  # checksums agree
     (broken / schema.MANIFEST_FILE).write_text(json.dumps(manifest))
     svc = ScoringService.load(broken, tmp_path / "p.log")
-    assert svc.predictor is None and "could not be loaded" in svc.load_error
+    assert svc.predictor is None and "is not an XGBoost model" in svc.load_error
     svc.logger.close()
 
 

@@ -3,6 +3,7 @@ the adviser's decision and the letter; the events' named parameters for gradio_c
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
@@ -21,7 +22,7 @@ N_FIELDS, AMOUNTS = len(form_inputs()), len(AMOUNT_FIELDS)
 
 
 def _events(service: ScoringService) -> dict:
-    return {f.api_name: f.fn for f in build_ui(service).fns.values()}
+    return {f.api_name: functools.partial(f.fn, None) for f in build_ui(service).fns.values() if f.fn}  # no gr.Request
 
 
 def _named(out: tuple) -> dict:

@@ -94,5 +94,5 @@ def test_a_threshold_file_without_a_number_is_refused(copied: Path) -> None:
     from scoring.artifacts import ArtifactError
 
     _rewrite(copied, THRESHOLD_FILE, lambda text: json.dumps({"threshold": "0.1"}))
-    with pytest.raises(ArtifactError, match="no numeric"):
+    with pytest.raises(ArtifactError, match="must be a number strictly between 0 and 1"):
         Predictor.from_dir(copied)

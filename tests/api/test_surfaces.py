@@ -75,7 +75,9 @@ def test_form_login_when_form_users_is_set(service: ScoringService, monkeypatch)
         assert client.post("/login", data={"username": "conseiller", "password": "faux"}).status_code == 400
         assert client.post("/login", data={"username": "conseiller", "password": "motdepasse"}).status_code == 200
         assert client.get("/gradio_api/info").status_code == 200
-        assert client.post("/api/predict", json=VALID).status_code == 200  # the JSON API is not the form's
+        # one policy for every door: the JSON API needs an identity too (the form user's, as HTTP Basic)
+        assert client.post("/api/predict", json=VALID).status_code == 401
+        assert client.post("/api/predict", json=VALID, auth=("conseiller", "motdepasse")).status_code == 200
 
 
 def test_no_model_answers_carry_no_absolute_path(tmp_path: Path) -> None:
