@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scoring import config, synthetic
+from scoring import config
 from scoring.artifacts import model_version_of
 from scoring.data import (
     DataError,
@@ -180,6 +180,7 @@ def kaggle_tables(data_dir: str | Path, *, progress: bool = True) -> Tables:
 
 def twin_tables(applicants: int, seed: int, *, progress: bool = True) -> Tables:
     """The synthetic twin (`applicants`, `seed`) with its application_test applicants."""
+    from scoring import synthetic  # the generator needs pyarrow, which the served image does not install
 
     twin = synthetic.generate(applicants, seed, progress=progress, test_applicants=synthetic.DEFAULT_TEST_APPLICANTS)
     return with_test_applicants(twin.tables, twin.test_application)

@@ -23,6 +23,7 @@ ALLOWED_INNER_IMPORTS = {
     ("serving/backends.py", "scoring.onnx_export"),  # ONNX Runtime only when numba is missing
     ("promote.py", "lifecycle.cli"),  # `--check` runs in the deploy job before any install: standard library only
     ("cluster/__init__.py", "scoring.features"),  # run on a worker: the check that it can import the project
+    ("scoring/store_build.py", "scoring.synthetic"),  # the twin's generator (pyarrow) only when a store is built
 }
 
 
