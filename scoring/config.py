@@ -121,6 +121,14 @@ def log_sync() -> str:
     return settings().log_sync
 
 
+DEFAULT_CLUSTER_TIMEOUT = 30.0  # seconds: a remote scheduler on a busy network can take a while to answer
+
+
+def cluster_timeout() -> float:
+    """`CLUSTER_TIMEOUT`: seconds to wait for a remote Dask scheduler and for its first worker (default 30)."""
+    return _positive("CLUSTER_TIMEOUT", DEFAULT_CLUSTER_TIMEOUT)
+
+
 def log_max_age_days() -> float:
     """`LOG_MAX_AGE_DAYS`: rotated log files whose last record is older are deleted (default 30)."""
     return settings().log_max_age_days
