@@ -55,9 +55,9 @@ def score_in_memory(data_dir: Path, output: Path, chunk: int = 20_000) -> None:
     """The raw path before issue 21: every child table loaded, `ChildIndex`, then chunks (no row checks)."""
     import pandas as pd
 
-    from api.predictor import Predictor
     from scoring import data, features
     from scoring.child_index import ChildIndex
+    from serving.predictor import Predictor
 
     predictor = Predictor.from_dir(config.model_dir())
     app = data.read_table(data_dir / "application_train.csv", "application_train").drop(columns=["TARGET"])
@@ -65,7 +65,7 @@ def score_in_memory(data_dir: Path, output: Path, chunk: int = 20_000) -> None:
     parts = []
     for start in range(0, len(app), chunk):
         part = app.iloc[start:start + chunk].reset_index(drop=True)
-        frame = features.align_features(features.build_features(index.restrict(part), progress=False),
+        frame = features.align_features(features.build_features(data.Tables.from_index(part, index), progress=False),
                                         predictor.features)
         parts.append(pd.DataFrame({"SK_ID_CURR": frame.index, "score": predictor.predict_many(frame)}))
     pd.concat(parts).to_csv(output, index=False)

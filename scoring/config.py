@@ -39,6 +39,7 @@ DEFAULT_SEED = 42
 DEFAULT_LOG_INTERVAL = 0.05
 DEFAULT_LOG_MAX_AGE_DAYS = 30.0  # rotated files whose last record is older are deleted
 DEFAULT_LOG_MAX_TOTAL_MB = 600.0  # the log and its rotated files together (50 MB x 11 files fit)
+DEFAULT_CLUSTER_TIMEOUT = 30.0  # seconds (train.py / inference.py --cluster tcp://...)
 LOG_SYNC_MODES = ("0", "1", "fsync")
 # The feature store of known applicants (scoring/store.py), next to the model artifacts by default.
 FEATURE_STORE_FILE = "feature_store.sqlite"
@@ -74,6 +75,9 @@ class Settings(BaseSettings):
     model_watch_seconds: float = Field(DEFAULT_MODEL_WATCH_SECONDS, ge=0, allow_inf_nan=False,
                                        description="MODEL_WATCH_SECONDS: how often the service looks for a "
                                                    "promoted model (0: never)")
+    # a remote scheduler on a busy network can take a while to answer
+    cluster_timeout: float = Field(DEFAULT_CLUSTER_TIMEOUT, gt=0, description="CLUSTER_TIMEOUT: seconds to wait for "
+                                   "a remote Dask scheduler and its first worker")
 
     @field_validator("log_sync", mode="before")
     @classmethod
@@ -121,12 +125,9 @@ def log_sync() -> str:
     return settings().log_sync
 
 
-DEFAULT_CLUSTER_TIMEOUT = 30.0  # seconds: a remote scheduler on a busy network can take a while to answer
-
-
 def cluster_timeout() -> float:
     """`CLUSTER_TIMEOUT`: seconds to wait for a remote Dask scheduler and for its first worker (default 30)."""
-    return _positive("CLUSTER_TIMEOUT", DEFAULT_CLUSTER_TIMEOUT)
+    return settings().cluster_timeout
 
 
 def log_max_age_days() -> float:
