@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from scoring.child_index import ChildIndex
 from scoring.schema import (
@@ -123,6 +122,8 @@ def iter_table(path: str | Path, name: str, rows: int) -> Iterator[pd.DataFrame]
     required = REQUIRED.get(name, ())
     with _read_errors(path, name):
         if path.name.endswith(".parquet"):
+            import pyarrow.parquet as pq  # here: the served image has no pyarrow (it loads no table)
+
             parquet = pq.ParquetFile(path)
             blocks: Iterable[pd.DataFrame] = (batch.to_pandas() for batch in parquet.iter_batches(batch_size=rows))
             if parquet.metadata.num_rows == 0:
