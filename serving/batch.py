@@ -223,14 +223,17 @@ def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | No
         raise BatchInputError(str(exc)) from exc
     plan = _plan(input_path, names, predictor.features)
     report = BatchReport(kind=plan.kind, output=output, errors_path=errors_path_for(output))
-    children = load_children(data_dir, input_path, names, chunk_size) if plan.kind == "application" else None
-    scorer = _Scorer(plan, predictor, children, input_path)
     seen = SeenIds()
     id_name = ID_COLUMN if plan.id_column else LINE_COLUMN
     schema = pa.schema([(id_name, pa.int64()), ("score", pa.float64()), ("prediction", pa.int8()),
                         ("label", pa.string()), ("review", pa.int8())])
     total = pq.ParquetFile(input_path).metadata.num_rows if is_parquet(input_path) else None
     output.parent.mkdir(parents=True, exist_ok=True)
+    try:  # the child tables, split on disk for the applicants of the input (a first pass over their ids)
+        children = load_children(data_dir, input_path, names, chunk_size) if plan.kind == "application" else None
+    except InputFileError as exc:
+        raise BatchInputError(str(exc)) from exc
+    scorer = _Scorer(plan, predictor, children, input_path)
     layout = _layout(plan, predictor)
     chunks = read_chunks(input_path, names, plan.read, plan.types, chunk_size,
                          prepare=lambda chunk: (chunk, numbers_of(chunk, layout)))
