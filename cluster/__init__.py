@@ -24,6 +24,8 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from scoring import config
+
 log = logging.getLogger(__name__)
 
 LOCAL_SPEC = re.compile(r"^local(?::(\d+)x(\d+(?:\.\d+)?\s*[KMGT]i?B))?$", re.IGNORECASE)
@@ -101,10 +103,12 @@ def pin(client, frame, workers: list[str]):
 
 
 @contextmanager
-def connect(spec: str, *, timeout: float = 30.0) -> Iterator:
-    """A `distributed.Client` on the cluster of `spec` (a LocalCluster is closed on exit)."""
+def connect(spec: str, *, timeout: float | None = None) -> Iterator:
+    """A `distributed.Client` on the cluster of `spec` (a LocalCluster is closed on exit); a remote
+    scheduler and its first worker are waited for `timeout` seconds (default `config.cluster_timeout()`)."""
     from distributed import Client
 
+    timeout = config.cluster_timeout() if timeout is None else timeout
     options = parse_spec(spec)
     cluster = None
     try:

@@ -39,6 +39,7 @@ DEFAULT_SEED = 42
 DEFAULT_LOG_INTERVAL = 0.05
 DEFAULT_LOG_MAX_AGE_DAYS = 30.0  # rotated files whose last record is older are deleted
 DEFAULT_LOG_MAX_TOTAL_MB = 600.0  # the log and its rotated files together (50 MB x 11 files fit)
+DEFAULT_CLUSTER_TIMEOUT = 30.0  # seconds (train.py / inference.py --cluster tcp://...)
 LOG_SYNC_MODES = ("0", "1", "fsync")
 # The feature store of known applicants (scoring/store.py), next to the model artifacts by default.
 FEATURE_STORE_FILE = "feature_store.sqlite"
@@ -83,6 +84,9 @@ class Settings(BaseSettings):
     # The key of a signed manifest.json (scoring.artifact_checks): a file outside the model folder, or the value.
     manifest_key_file: Path | None = Field(None, description="MANIFEST_KEY_FILE: the manifest's HMAC key, a file")
     manifest_key: SecretStr | None = Field(None, description="MANIFEST_KEY: the manifest's HMAC key")
+    # a remote scheduler on a busy network can take a while to answer
+    cluster_timeout: float = Field(DEFAULT_CLUSTER_TIMEOUT, gt=0, description="CLUSTER_TIMEOUT: seconds to wait for "
+                                   "a remote Dask scheduler and its first worker")
 
     @field_validator("log_sync", mode="before")
     @classmethod
@@ -128,6 +132,11 @@ def log_sync() -> str:
     """`LOG_SYNC`: "0" (default: a background writer, ~50 ms in memory), "1" (each call written before it is
     answered) or "fsync" (written and fsync'd before it is answered)."""
     return settings().log_sync
+
+
+def cluster_timeout() -> float:
+    """`CLUSTER_TIMEOUT`: seconds to wait for a remote Dask scheduler and for its first worker (default 30)."""
+    return settings().cluster_timeout
 
 
 def log_max_age_days() -> float:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import sys
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -80,19 +81,30 @@ def _expected(name: str, required: tuple[str, ...] | None = None) -> str:
 
 def _read_raw(path: Path, name: str) -> pd.DataFrame:
     """Read the file with declared dtypes for known columns; numbers are read as float64 first."""
-    schema = COLUMNS[name]
-    try:
+    with _read_errors(path, name):
         if path.name.endswith(".parquet"):
             return pd.read_parquet(path)
-        dtype = {c: ("str" if k == "str" else "float64") for c, k in schema.items()}
         refuse_short_rows(path, name)
-        return pd.read_csv(path, dtype=dtype, encoding="utf-8-sig", low_memory=False)
+        return pd.read_csv(path, dtype=_csv_dtypes(name), encoding="utf-8-sig", low_memory=False)
+
+
+def _csv_dtypes(name: str) -> dict[str, str]:
+    return {c: ("str" if k == "str" else "float64") for c, k in COLUMNS[name].items()}
+
+
+@contextmanager
+def _read_errors(path: Path, name: str) -> Iterator[None]:
+    """Turn what reading `path` raises into a `DataError` that says what was expected."""
+    try:
+        yield
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path}: the file is empty; expected {_expected(name)} and a header line") from exc
     except pd.errors.ParserError as exc:
         raise DataError(f"{path}: not a valid CSV file ({exc}); expected {_expected(name)}") from exc
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text ({exc}); expected {_expected(name)} as a UTF-8 CSV") from exc
+    except DataError:
+        raise
     except ValueError as exc:
         text = str(exc)
         if path.name.endswith(".parquet") or ("could not convert" not in text and "Unable to parse" not in text):
@@ -128,6 +140,30 @@ def refuse_short_rows(path: Path, name: str) -> None:
     if first:
         raise DataError(f"{path}: {first[0]}: a row must have every field of {_expected(name)} "
                         "(empty between commas when unknown)")
+def iter_table(path: str | Path, name: str, rows: int) -> Iterator[pd.DataFrame]:
+    """Table `name` read from `path` in blocks of at most `rows` rows, in file order, each block as
+    `read_table` types it (same parser, same checks): a table larger than memory can be streamed."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found; expected {_expected(name)}")
+    required = REQUIRED.get(name, ())
+    with _read_errors(path, name):
+        if path.name.endswith(".parquet"):
+            import pyarrow.parquet as pq  # here: the served image has no pyarrow (it loads no table)
+
+            parquet = pq.ParquetFile(path)
+            blocks: Iterable[pd.DataFrame] = (batch.to_pandas() for batch in parquet.iter_batches(batch_size=rows))
+            if parquet.metadata.num_rows == 0:
+                blocks = [parquet.schema_arrow.empty_table().to_pandas()]
+        else:
+            blocks = pd.read_csv(path, dtype=_csv_dtypes(name), encoding="utf-8-sig", chunksize=rows)
+        for block in blocks:
+            try:
+                coerced = _coerce(block, path, name, required)
+            except DataError:
+                _read_table(path, name, required)  # the message with the row number in the whole file
+                raise
+            yield coerced
 
 
 def parse_numbers(cells: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,6 +11,8 @@ NaN when the table is absent). An absent table gives the same columns, all NaN.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -132,35 +134,97 @@ def _one_hot(values: pd.Series, column: str, categories: list[str] | tuple[str, 
     return {f"{column}_{cat}": (codes == i).astype("float64") for i, cat in enumerate(categories)}
 
 
+# Domain ratios of the application row: (feature, numerator, denominator), after the DAYS_EMPLOYED sentinel.
+APPLICATION_RATIOS: tuple[tuple[str, str, str], ...] = (
+    ("DAYS_EMPLOYED_PERC", "DAYS_EMPLOYED", "DAYS_BIRTH"),
+    ("CREDIT_INCOME_PERC", "AMT_CREDIT", "AMT_INCOME_TOTAL"),
+    ("INCOME_PER_PERSON", "AMT_INCOME_TOTAL", "CNT_FAM_MEMBERS"),
+    ("ANNUITY_INCOME_PERC", "AMT_ANNUITY", "AMT_INCOME_TOTAL"),
+    ("PAYMENT_RATE", "AMT_ANNUITY", "AMT_CREDIT"),
+    ("GOODS_CREDIT_PERC", "AMT_GOODS_PRICE", "AMT_CREDIT"),
+)
+_YES_NO, _ONE_HOT, _NUMBER = "yes/no", "one-hot", "number"
+
+
+def _application_plan() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """(raw column, how it becomes features, its categories) in the order of the application features."""
+    cats = CATEGORIES[APPLICATION_TRAIN]
+    plan = []
+    for name, kind in COLUMNS[APPLICATION_TRAIN].items():
+        if name in (ID_COLUMN, TARGET_COLUMN) or name in DROPPED_APPLICATION_COLUMNS:
+            continue
+        if name in YES_NO_COLUMNS:
+            plan.append((name, _YES_NO, ()))
+        elif kind == "str":
+            plan.append((name, _ONE_HOT, tuple(cats[name])))
+        else:
+            plan.append((name, _NUMBER, ()))
+    return tuple(plan)
+
+
+APPLICATION_PLAN = _application_plan()
+
+
+def _add_ratios(out: dict[str, np.ndarray]) -> None:
+    """Clear the DAYS_EMPLOYED sentinel and add `APPLICATION_RATIOS` to `out` (1-d float arrays)."""
+    # A new array: the column may be a read-only view of the caller's frame.
+    out["DAYS_EMPLOYED"] = np.where(out["DAYS_EMPLOYED"] == DAYS_SENTINEL, np.nan, out["DAYS_EMPLOYED"])
+    for name, num, den in APPLICATION_RATIOS:
+        out[name] = _ratio(out[num], out[den])
+
+
 def application_features(app: pd.DataFrame) -> pd.DataFrame:
     """Application columns (one-hot, sentinel -> NaN, Y/N -> 1/0) and domain ratios."""
-    schema = COLUMNS[APPLICATION_TRAIN]
-    cats = CATEGORIES[APPLICATION_TRAIN]
     out: dict[str, np.ndarray] = {}
 
     def col(name: str) -> pd.Series:
         return app[name] if name in app else pd.Series(np.nan, index=app.index)
 
-    for name, kind in schema.items():
-        if name in (ID_COLUMN, TARGET_COLUMN) or name in DROPPED_APPLICATION_COLUMNS:
-            continue
-        if name in YES_NO_COLUMNS:
+    for name, how, categories in APPLICATION_PLAN:
+        if how == _YES_NO:
             values = col(name)
             out[name] = np.where(values == "Y", 1.0, np.where(values == "N", 0.0, np.nan))
-        elif kind == "str":
-            out.update(_one_hot(col(name), name, list(cats[name])))
+        elif how == _ONE_HOT:
+            out.update(_one_hot(col(name), name, categories))
         else:
             out[name] = pd.to_numeric(col(name), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    # A new array: the column may be a read-only view of the caller's frame.
-    employed = np.where(out["DAYS_EMPLOYED"] == DAYS_SENTINEL, np.nan, out["DAYS_EMPLOYED"])
-    out["DAYS_EMPLOYED"] = employed
-    out["DAYS_EMPLOYED_PERC"] = _ratio(employed, out["DAYS_BIRTH"])
-    out["CREDIT_INCOME_PERC"] = _ratio(out["AMT_CREDIT"], out["AMT_INCOME_TOTAL"])
-    out["INCOME_PER_PERSON"] = _ratio(out["AMT_INCOME_TOTAL"], out["CNT_FAM_MEMBERS"])
-    out["ANNUITY_INCOME_PERC"] = _ratio(out["AMT_ANNUITY"], out["AMT_INCOME_TOTAL"])
-    out["PAYMENT_RATE"] = _ratio(out["AMT_ANNUITY"], out["AMT_CREDIT"])
-    out["GOODS_CREDIT_PERC"] = _ratio(out["AMT_GOODS_PRICE"], out["AMT_CREDIT"])
+    _add_ratios(out)
     return pd.DataFrame(out, index=pd.Index(app[ID_COLUMN].to_numpy(), name=ID_COLUMN))
+
+
+def _number(value: Any) -> float:
+    """One value as `pd.to_numeric(..., errors="coerce")` reads it: text that is no number and None are NaN."""
+    if value is None:
+        return np.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return np.nan
+
+
+def application_row(raw: Mapping[str, Any]) -> np.ndarray:
+    """`application_features` of one raw application row (a mapping of column -> value, missing None or
+    absent), in that function's column order, float64: the what-if path, without building a DataFrame
+    (equal to `application_features` on a one-row frame; tested)."""
+    out: dict[str, Any] = {}
+    for name, how, categories in APPLICATION_PLAN:
+        value = raw.get(name)
+        if how == _YES_NO:
+            out[name] = 1.0 if value == "Y" else 0.0 if value == "N" else np.nan
+        elif how == _ONE_HOT:
+            text = value if isinstance(value, str) else None
+            for category in categories:
+                out[f"{name}_{category}"] = 1.0 if text == category else 0.0
+        else:
+            out[name] = _number(value)
+    arrays = {name: np.array([out[name]], dtype="float64") for name in _RATIO_INPUTS}
+    _add_ratios(arrays)
+    for name, values in arrays.items():
+        out[name] = float(values[0])
+    return np.fromiter(out.values(), dtype="float64", count=len(out))
+
+
+_RATIO_INPUTS = tuple(dict.fromkeys(c for _, num, den in APPLICATION_RATIOS for c in (num, den)))
 
 
 def _aggregate(

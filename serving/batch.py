@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from scoring import data, features, tables
-from scoring.child_index import ChildIndex
+from scoring.child_spill import ChildSpill
 from scoring.schema import APPLICATION_TEST, CHILD_TABLES, ID_COLUMN, LABEL_HIGH_RISK, LABEL_LOW_RISK, TARGET_COLUMN
 from serving.batch_check import Checked, Layout, RowError, SeenIds, check_chunk, malformed_errors, numbers_of
 from serving.batch_read import Chunk, InputFileError, is_parquet, read_chunks, read_header
@@ -141,13 +141,23 @@ def _plan(path: Path, names: list[str], model_features: list[str]) -> _Plan:
     return _Plan(kind, names, read, types, id_column, numeric)
 
 
-def load_children(data_dir: Path | None) -> data.Tables:
-    """The six child tables of `data_dir` (absent ones None, with a warning)."""
-    empty = pd.DataFrame({ID_COLUMN: pd.Series(dtype="int64")})
+def _input_ids(path: Path, names: list[str], chunk_size: int) -> np.ndarray:
+    """The applicant ids of the input in file order (rows whose id is not an integer left out: refused later)."""
+    parts = []
+    for chunk in read_chunks(path, names, [ID_COLUMN], {ID_COLUMN: pa.string()}, chunk_size):
+        if chunk.table.num_rows:
+            values, _ = data.parse_numbers(chunk.table.column(ID_COLUMN).to_pandas())
+            parts.append(values[np.isfinite(values) & (values == np.round(values))].astype(np.int64))
+    return np.concatenate(parts) if parts else np.empty(0, np.int64)
+
+
+def load_children(data_dir: Path | None, input_path: Path, names: list[str], chunk_size: int) -> ChildSpill | None:
+    """The child tables of `data_dir` for the applicants of the input, split by chunk (`ChildSpill`), or
+    None without a data folder (then every child feature is missing, with a warning)."""
     if data_dir is None:
         warnings.warn("no --data-dir: the child-table features of every applicant are missing (NaN)", stacklevel=2)
-        return data.Tables(application=empty)
-    return data.Tables(application=empty, **data.load_child_tables(Path(data_dir)))
+        return None
+    return ChildSpill(data_dir, _input_ids(input_path, names, chunk_size), chunk_size)
 
 
 def _layout(plan: _Plan, predictor) -> Layout:
@@ -159,7 +169,7 @@ def _layout(plan: _Plan, predictor) -> Layout:
 class _Scorer:
     """Turns checked rows into (ids, scores)."""
 
-    def __init__(self, plan: _Plan, predictor, children: ChildIndex | None, source: Path):
+    def __init__(self, plan: _Plan, predictor, children: ChildSpill | None, source: Path):
         self.plan, self.predictor, self.children, self.source = plan, predictor, children, source
 
     def __call__(self, chunk: Chunk, checked: Checked) -> tuple[np.ndarray, np.ndarray]:
@@ -170,7 +180,7 @@ class _Scorer:
         numbers = pd.DataFrame(checked.matrix, columns=self.plan.numeric, index=frame.index)
         frame = pd.concat([pd.DataFrame({ID_COLUMN: checked.ids}, index=frame.index), numbers, frame], axis=1)
         app = data.coerce_table(frame.drop(columns=[TARGET_COLUMN], errors="ignore"), self.source, APPLICATION_TEST)
-        tables = data.Tables.from_index(app, self.children)
+        tables = data.Tables(application=app) if self.children is None else self.children.restrict(app)
         aligned = features.align_features(features.build_features(tables, progress=False), self.predictor.features)
         return aligned.index.to_numpy(dtype=np.int64), self.predictor.predict_many(aligned)
 
@@ -213,14 +223,17 @@ def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | No
         raise BatchInputError(str(exc)) from exc
     plan = _plan(input_path, names, predictor.features)
     report = BatchReport(kind=plan.kind, output=output, errors_path=errors_path_for(output))
-    children = ChildIndex(load_children(data_dir)) if plan.kind == "application" else None
-    scorer = _Scorer(plan, predictor, children, input_path)
     seen = SeenIds()
     id_name = ID_COLUMN if plan.id_column else LINE_COLUMN
     schema = pa.schema([(id_name, pa.int64()), ("score", pa.float64()), ("prediction", pa.int8()),
                         ("label", pa.string()), ("review", pa.int8())])
     total = pq.ParquetFile(input_path).metadata.num_rows if is_parquet(input_path) else None
     output.parent.mkdir(parents=True, exist_ok=True)
+    try:  # the child tables, split on disk for the applicants of the input (a first pass over their ids)
+        children = load_children(data_dir, input_path, names, chunk_size) if plan.kind == "application" else None
+    except InputFileError as exc:
+        raise BatchInputError(str(exc)) from exc
+    scorer = _Scorer(plan, predictor, children, input_path)
     layout = _layout(plan, predictor)
     chunks = read_chunks(input_path, names, plan.read, plan.types, chunk_size,
                          prepare=lambda chunk: (chunk, numbers_of(chunk, layout)))
@@ -257,6 +270,8 @@ def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | No
         raise
     finally:
         chunks.close()
+        if children is not None:
+            children.close()
     if report.rows == 0:
         partial_path.unlink(missing_ok=True)
         raise BatchInputError(f"{input_path}: no rows to score")

@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, SHARED_SAMPLE
+
+TESTS = Path(__file__).resolve().parent
+# Folders whose test files share expensive session fixtures: one xdist group for the whole folder.
+SHARED_FOLDERS = ("cluster",)  # a 6,000-applicant twin, its partitioned layout and a LocalCluster
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (--dist loadgroup, pyproject addopts)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """One xdist group per test file (its module fixtures, e.g. a launched app, are made once), one for
+    each folder of `SHARED_FOLDERS`; the groups are shared between the two workers."""
+    for item in items:
+        try:
+            parts = Path(str(item.path)).resolve().relative_to(TESTS).parts
+        except ValueError:
+            continue
+        group = parts[0] if parts[0] in SHARED_FOLDERS else "/".join(parts)
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")

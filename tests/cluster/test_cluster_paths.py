@@ -78,7 +78,7 @@ def test_cluster_model_is_served_and_as_good_as_single_process(cluster_model, tw
     split = split_of(single_features.index.to_numpy(), SEED, 0.2, FOLDS)
     train_rows, hold = split >= 0, split < 0
     single = train_model(single_features[train_rows], target[train_rows],
-                         TrainConfig(seed=SEED, n_splits=FOLDS), quiet=True).model
+                         TrainConfig(seed=SEED, n_splits=FOLDS, tune=False), quiet=True).model  # the cluster's settings
     x_hold = single_features[hold].astype(np.float32)
     cluster_auc = roc_auc_score(target[hold], joblib.load(cluster_model / "best_model.pkl").predict_proba(x_hold)[:, 1])
     single_auc = roc_auc_score(target[hold], single.predict_proba(x_hold)[:, 1])

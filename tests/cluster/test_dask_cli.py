@@ -77,12 +77,14 @@ def test_a_bad_cluster_address_is_exit_2_and_touches_no_output(tmp_path):
     earlier = tmp_path / "scores"
     earlier.mkdir()
     (earlier / "part-00000.csv").write_text("SK_ID_CURR,score\n1,0.5\n")  # an earlier run's results
+    env = os.environ | {"CLUSTER_TIMEOUT": "2"}  # nobody listens: no need to wait the default 30 s
     for output in (earlier, tmp_path / "new_scores"):
         run = subprocess.run([sys.executable, "inference.py", "--cluster", f"tcp://127.0.0.1:{free_port()}",
                               "--input", str(tmp_path / "in"), "--model-dir", str(config.MODELS_DIR),
                               "--output", str(output)],
-                             cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+                             cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, env=env)
         assert run.returncode == 2
         assert "cannot reach the Dask scheduler" in run.stderr
+        assert "after 2 s" in run.stderr  # CLUSTER_TIMEOUT was read
     assert (earlier / "part-00000.csv").read_text() == "SK_ID_CURR,score\n1,0.5\n"  # nothing lost
     assert not (tmp_path / "new_scores").exists()  # nothing made

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from scoring.data import Tables, load_tables
-from scoring.features import align_features, build_features
+from scoring.features import align_features, application_features, application_row, build_features
 from scoring.schema import (
     APPLICATION_TRAIN,
     BUREAU,
@@ -226,3 +226,33 @@ def test_align_features_keeps_a_model_trained_on_the_twin_usable_on_partial_inpu
     assert list(aligned.columns) == names
     pd.testing.assert_frame_equal(aligned[names[:50]], partial)
     assert aligned[names[50:]].isna().all().all()
+
+
+def _rows_as_dicts(app: pd.DataFrame) -> list[dict]:
+    """Each application row as the feature store keeps it: plain values, missing as None."""
+    return [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in app.to_dict("records")]
+
+
+def test_application_row_equals_application_features_on_every_row(twin, homecredit_sample):
+    """The what-if path featurises one raw row without a DataFrame: bit for bit the vectorised result,
+    on the twin and on real rows (DAYS_EMPLOYED sentinel, XNA gender, unknown categories, NaN)."""
+    real = load_tables(homecredit_sample).application
+    for app in (twin.tables.application, real):
+        expected = application_features(app).to_numpy(dtype="float64")
+        got = np.vstack([application_row(raw) for raw in _rows_as_dicts(app)])
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_application_row_of_edited_and_odd_values():
+    """Zero and missing denominators give NaN (never inf), text in a number column is missing, a
+    category is matched as text only, the sentinel is cleared, absent columns are missing."""
+    raw = {"AMT_CREDIT": 0.0, "AMT_ANNUITY": 1000.0, "AMT_INCOME_TOTAL": None, "DAYS_EMPLOYED": DAYS_SENTINEL,
+           "DAYS_BIRTH": -10_000, "CNT_FAM_MEMBERS": "two", "CODE_GENDER": "M", "NAME_CONTRACT_TYPE": 1,
+           "FLAG_OWN_CAR": "Y", "FLAG_OWN_REALTY": "maybe"}
+    frame = pd.DataFrame({ID_COLUMN: [1], **{k: [v] for k, v in raw.items()}})
+    expected = application_features(frame)
+    got = pd.Series(application_row(raw), index=expected.columns)
+    np.testing.assert_array_equal(got.to_numpy(), expected.to_numpy()[0])
+    assert np.isnan(got["PAYMENT_RATE"]) and np.isnan(got["CREDIT_INCOME_PERC"]) and np.isnan(got["DAYS_EMPLOYED"])
+    assert got["CODE_GENDER_M"] == 1 and got["FLAG_OWN_CAR"] == 1 and np.isnan(got["FLAG_OWN_REALTY"])
+    assert np.isnan(got["CNT_FAM_MEMBERS"]) and np.isnan(got["EXT_SOURCE_1"])
