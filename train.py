@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="do not record the run with MLflow (default: MLFLOW_TRACKING_URI, else mlruns/)")
     parser.add_argument("--no-store", action="store_true",
                         help="do not write the feature store of the known applicants next to the artifacts")
+    parser.add_argument("--no-benchmark", action="store_true",
+                        help="skip the optbinning scorecard trained beside XGBoost for the validation section")
     parser.add_argument("--cluster", default=None, metavar="SPEC",
                         help="train on Dask: 'local', 'local:2x3GB' (workers x memory) or a scheduler address "
                              "tcp://HOST:8786; --data-dir is then a partitioned dataset (python -m scoring.partition)")
@@ -70,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.cluster and args.features:
         parser.error("--cluster trains on the tables of --data-dir, not on a --features table")
     cfg = TrainConfig(seed=args.seed, cost_fn=args.cost_fn, cost_fp=args.cost_fp, n_splits=args.folds,
-                      n_repeats=args.repeats, tune=not args.no_tune, exclude_features=tuple(args.exclude_features))
+                      n_repeats=args.repeats, tune=not args.no_tune, exclude_features=tuple(args.exclude_features),
+                      benchmark=not args.no_benchmark)
     source = args.features or args.data_dir or config.DATASETS_DIR
     try:
         if args.cluster:

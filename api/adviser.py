@@ -167,6 +167,16 @@ header {display: flex; justify-content: space-between; border-bottom: 1px solid 
 """
 
 
+def _grade_line(p: Prediction) -> str:
+    """The risk grade and probability of default, as the letter states them (nothing for a model without grades)."""
+    if p.grade is None:
+        return ""
+    percent = f"{p.score * 100:.1f}".replace(".", ",")
+    return (f"<p class=\"grade\">Classe de risque attribuée à votre demande : <strong>{html.escape(p.grade)}</strong> "
+            f"(échelle de A, risque le plus faible, à la dernière classe, risque le plus élevé ; probabilité de "
+            f"défaut estimée : {percent} %).</p>")
+
+
 def letter_html(evaluation: Evaluation, decision: AdviserDecision | None = None) -> str:
     """The applicant's letter: the decision (the adviser's when recorded, else the model's) and the
     main elements behind it, in plain French. A complete HTML page."""
@@ -194,7 +204,7 @@ def letter_html(evaluation: Evaluation, decision: AdviserDecision | None = None)
         f"<title>Réponse à votre demande de crédit</title><style>{LETTER_CSS}</style></head><body>"
         f"<header><strong>Prêt à dépenser</strong><span>le {_french_date(evaluation.at or time.time())}</span>"
         f"</header><p>{html.escape(dossier)} — référence {html.escape(evaluation.request_id)}</p>"
-        f"<p>Madame, Monsieur,</p><p class=\"decision\">{verdict}</p>{listed}"
+        f"<p>Madame, Monsieur,</p><p class=\"decision\">{verdict}</p>{_grade_line(p)}{listed}"
         "<p>Vous pouvez demander à votre conseiller des explications sur cette décision et un nouvel examen "
         "de votre dossier par une personne de notre établissement.</p>"
         "<p>Nous vous prions d'agréer, Madame, Monsieur, nos salutations distinguées.</p>"

@@ -230,7 +230,8 @@ class ScoringService:
     def _logged(self, request_id: str, given: dict[str, Any], result: Prediction, started: float,
                 client: str | None, source: str, applicant_id: int | None) -> None:
         log_prediction(request_id=request_id, input=given,
-                       prediction={"score": result.score, "label": result.label, "decision": result.prediction},
+                       prediction={"score": result.score, "label": result.label, "decision": result.prediction,
+                                   "grade": result.grade},
                        duration=time.perf_counter() - started, model_version=result.model_version, client=client,
                        source=source, applicant_id=applicant_id, logger=self.logger)
         self.recent.add(request_id, result, source, applicant_id)
@@ -303,7 +304,8 @@ class ScoringService:
         duration = (time.perf_counter() - started) / max(len(rows), 1)
         for i, (row, result) in enumerate(zip(rows, results, strict=True)):
             log_prediction(request_id=f"{request_id}-{i}", input=row,
-                           prediction={"score": result.score, "label": result.label, "decision": result.prediction},
+                           prediction={"score": result.score, "label": result.label, "decision": result.prediction,
+                                   "grade": result.grade},
                            duration=duration, model_version=result.model_version, client=client,
                            source=SOURCE_BATCH, logger=self.logger)
         return results

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 
 from scoring import config, data, datadir, features, synthetic
 from scoring.config import FEATURE_STORE_FILE
@@ -34,6 +34,7 @@ from scoring.evaluation import (
     variant_summary,
 )
 from scoring.fairness import GENDER_PATTERN, fairness_audit
+from scoring.master_scale import build_master_scale, grade_index
 from scoring.plots import PLOT_FILES, chart_images
 from scoring.publish import write_model
 from scoring.reference import build_reference, served_matrix, template_of, template_row
@@ -84,6 +85,7 @@ class TrainConfig:
     # (docs/decisions.md). Stratified folds and the cost-optimal threshold handle the imbalance.
     balance_power: float = 0.0
     n_jobs: int = 2
+    benchmark: bool = False  # also train the optbinning scorecard beside XGBoost (train.py does)
 
     def xgb_params(self, pos_weight: float, features: list[str]) -> dict[str, Any]:
         return {
@@ -257,14 +259,20 @@ def train_model(
     metrics["fairness"] = fairness_audit(final, x_hold, y_hold, hold_scores, choice.threshold, groups_from=groups)
     metrics["importance"] = shap_importance(final, x_hold, labels=feature_label)
     metrics["warnings"] = audit_warnings(metrics)
+    scale = build_master_scale(y, oof)
+    train_scores = served_scores(final, x)
+    # the grade shares of the scores the service gives form requests: what monitoring compares with
+    served = np.bincount(grade_index(scale["edges"], train_scores), minlength=scale["n_grades"]) / len(y)
+    scale["served_shares"] = [float(v) for v in served]
+    metrics["validation"] = _validation(cfg, scale, x, y, x_hold, y_hold, final, best, hold_scores, choice.threshold)
     threshold_doc = {
         "threshold": choice.threshold,
         "cost_fn": cfg.cost_fn,
         "cost_fp": cfg.cost_fp,
         "grey_zone": {"low": choice.grey_low, "high": choice.grey_high},
         "selected_on": "out-of-fold",
+        "master_scale": scale,
     }
-    train_scores = served_scores(final, x)
     # a model without some form features (--exclude-features) still describes them for drift
     missing_ui = [n for n in UI_FEATURE_NAMES if n not in x.columns and groups_from is not None and n in groups_from]
     ref_frame = pd.concat([x, groups_from.iloc[train_idx][missing_ui].astype(np.float32)], axis=1) if missing_ui else x
@@ -281,6 +289,21 @@ def train_model(
         holdout_features=x_hold,
         baseline_holdout_scores=base_hold,
     )
+
+
+def _validation(cfg: TrainConfig, scale: dict[str, Any], x: pd.DataFrame, y: np.ndarray, x_hold: pd.DataFrame,
+                y_hold: np.ndarray, final: xgb.XGBClassifier, best: Any, hold_scores: np.ndarray,
+                threshold: float) -> dict[str, Any]:
+    """The holdout validation section, with (cfg.benchmark) the scorecard on the first repeat's folds."""
+    from scoring.validation import benchmark, validation_section
+
+    section = validation_section(y_hold, hold_scores, scale, seed=cfg.seed)
+    if cfg.benchmark:
+        folds = list(RepeatedStratifiedKFold(n_splits=cfg.n_splits, n_repeats=1, random_state=cfg.seed).split(x, y))
+        section["benchmark"] = benchmark(x, y, x_hold, y_hold, xgb_model=final, xgb_fold_auc=best.fold_auc,
+                                         xgb_hold=hold_scores, folds=folds, cost_fn=cfg.cost_fn, cost_fp=cfg.cost_fp,
+                                         xgb_threshold=threshold)
+    return section
 
 
 def load_training_frame(data_dir: Path, *, seed: int, applicants: int, quiet: bool = False):
@@ -341,7 +364,8 @@ def run_training(data_dir: Path, model_dir: Path, cfg: TrainConfig, *, applicant
             fnmatch.fnmatchcase(c, GENDER_PATTERN) for c in result.features):
         _log(f"training the variant without {GENDER_PATTERN} for the report's comparison", quiet)
         chosen = tuple((k, v) for k, v in result.metrics["hyperparameters"].items() if k != "n_rounds")
-        variant_cfg = replace(cfg, tune=False, n_repeats=1, exclude_features=(GENDER_PATTERN,), fixed_params=chosen)
+        variant_cfg = replace(cfg, tune=False, n_repeats=1, exclude_features=(GENDER_PATTERN,), fixed_params=chosen,
+                              benchmark=False)
         variant = train_model(frame, target, variant_cfg, groups_from=frame, quiet=True)
         result.metrics["variant_without_gender"] = variant_summary(variant.metrics)
     result.metrics["total_seconds"] = round(time.perf_counter() - started, 1)
