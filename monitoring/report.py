@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 
 from monitoring.alerts import AlertConfig, all_alerts, override_rate
+from monitoring.backtest import BacktestConfig, backtest, stability
+from monitoring.backtest_alerts import backtest_alerts
 from monitoring.context import ModelContext, load_context
 from monitoring.drift import (
     DRIFT,
@@ -60,7 +62,8 @@ def drift_columns(data: LogData) -> tuple[dict[str, np.ndarray], np.ndarray]:
 def build_report(data: LogData, context: ModelContext, drift_config: DriftConfig | None = None,
                  alert_config: AlertConfig | None = None, since: datetime | None = None,
                  until: datetime | None = None, outcomes: Outcomes | None = None,
-                 outcome_config: OutcomeConfig | None = None) -> dict[str, Any]:
+                 outcome_config: OutcomeConfig | None = None,
+                 backtest_config: BacktestConfig | None = None) -> dict[str, Any]:
     """The whole report as a JSON-ready document (keys: stats, drift, drift_verdict, alerts, corrupt_lines...):
     the one serialised form of the drift results and alerts (dataclasses), which `--json`, the HTML page and
     the dashboard all read. The advisers' decision lines are not calls: they make `stats["adviser"]` and the
@@ -93,6 +96,13 @@ def build_report(data: LogData, context: ModelContext, drift_config: DriftConfig
     for found in outcome_alerts(data, perf, joined, outcome_config):
         alerts.append(found)
         counts[found.kind] = counts.get(found.kind, 0) + 1
+    backtest_config = backtest_config or BacktestConfig()
+    times = data.frame[TIME].iloc[ok_rows]
+    stable = stability(times, context.reference, columns, context.master_scale, backtest_config)
+    tested = backtest(joined, context.master_scale, context.metrics, backtest_config)
+    for found in backtest_alerts(data, tested, joined):
+        alerts.append(found)
+        counts[found.kind] = counts.get(found.kind, 0) + 1
     for found in override_rate(decisions, alert_config):
         alerts.append(found)
         counts[found.kind] = counts.get(found.kind, 0) + 1
@@ -104,13 +114,15 @@ def build_report(data: LogData, context: ModelContext, drift_config: DriftConfig
         "threshold": context.threshold,
         "reference_high_risk_share": context.reference_high_risk_share,
         "settings": {"drift": asdict(drift_config), "alerts": asdict(alert_config),
-                     "outcomes": asdict(outcome_config)},
+                     "outcomes": asdict(outcome_config), "backtest": asdict(backtest_config)},
         "stats": compute_stats(data.frame) | {"adviser": adviser_stats(decisions.frame)},
         "drift": drift,
         "drift_verdict": dataset_verdict(drift, drift_config),
         "alerts": alerts,
         "alert_counts": counts,
         "performance": perf,
+        "stability": stable,
+        "backtest": tested,
         "corrupt_lines": data.corrupt_lines,
         "corrupt_examples": data.corrupt_examples,
     })
@@ -245,12 +257,14 @@ def adviser_lines(adviser: dict[str, Any]) -> list[str]:
 def analyse(log: Path | str, model_dir: Path | str, since: datetime | None = None, until: datetime | None = None,
             drift_config: DriftConfig | None = None, alert_config: AlertConfig | None = None,
             outcomes: Path | str | None = None,
-            outcome_config: OutcomeConfig | None = None) -> tuple[dict[str, Any], LogData, ModelContext]:
+            outcome_config: OutcomeConfig | None = None,
+            backtest_config: BacktestConfig | None = None) -> tuple[dict[str, Any], LogData, ModelContext]:
     """Read the log (with rotated files), the outcome file if any, and build the report; also the calls read
     (without the advisers' decision lines) and the model context. Raises LogReadError / ContextError /
     OutcomeError."""
     context = load_context(model_dir)
     data = read_log(log, since, until)
     found = read_outcomes(outcomes) if outcomes is not None else None
-    return (build_report(data, context, drift_config, alert_config, since, until, found, outcome_config),
+    return (build_report(data, context, drift_config, alert_config, since, until, found, outcome_config,
+                         backtest_config),
             split_calls(data)[0], context)

@@ -100,7 +100,8 @@ def _calibration(v: dict[str, Any]) -> str:
             f"exact unilatéral ; une classe échoue quand p &lt; {_n(ALPHA, 2)}.</p>"
             + _table(["Classe", "Demandeurs", "Défauts", "PD de la classe", "PD moyenne", "Taux observé",
                       "p Jeffreys", "p binomial", "Verdict"], rows)
-            + f"<p>Globalement : Hosmer–Lemeshow χ² = {_n(hl['statistic'], 2)} ({hl['df']} ddl), p = {_pv(hl['p_value'])} ; "
+            + f"<p>Globalement : Hosmer–Lemeshow χ² = {_n(hl['statistic'], 2)} ({hl['df']} ddl), "
+              f"p = {_pv(hl['p_value'])} ; "
               f"Spiegelhalter z = {_n(sp['z'], 2)}, p = {_pv(sp['p_value'])}.</p>")
 
 

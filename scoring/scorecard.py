@@ -66,8 +66,8 @@ def scorecard_pd(fit: ScorecardFit, x: pd.DataFrame) -> np.ndarray:
 def points_table(fit: ScorecardFit) -> list[dict[str, Any]]:
     """Points per characteristic and bin (higher points: a better applicant)."""
     table = fit.model.table(style="summary")
-    return [{"characteristic": str(row["Variable"]), "bin": _bin_text(row["Bin"]), "points": round(float(row["Points"]), 1)}
-            for _, row in table.iterrows()]
+    return [{"characteristic": str(row["Variable"]), "bin": _bin_text(row["Bin"]),
+             "points": round(float(row["Points"]), 1)} for _, row in table.iterrows()]
 
 
 def _bin_text(value: Any) -> str:

@@ -72,7 +72,7 @@ def validation_section(y: np.ndarray, scores: np.ndarray, scale: dict[str, Any],
 def benchmark(x: pd.DataFrame, y: np.ndarray, x_hold: pd.DataFrame, y_hold: np.ndarray, *, xgb_model: Any,
               xgb_fold_auc: list[float], xgb_hold: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
               cost_fn: float, cost_fp: float, xgb_threshold: float) -> dict[str, Any]:
-    """The optbinning scorecard beside XGBoost: CV on the same folds (paired), holdout AUC/Gini/KS, cost, calibration."""
+    """The optbinning scorecard beside XGBoost: paired CV on the same folds; holdout AUC/Gini/KS, cost, calibration."""
     from scoring.scorecard import (
         BASE_ODDS,
         BASE_POINTS,
