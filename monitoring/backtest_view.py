@@ -16,6 +16,11 @@ def _pct(value: Any) -> str:
     return "—" if value is None else f"{100 * value:.1f} %".replace(".", ",")
 
 
+def cell(value: Any) -> str:
+    """A figure as the section writes it (French decimal comma, — when missing)."""
+    return _n(value)
+
+
 def _band(value: str | None) -> str:
     return "—" if value is None else BANDS_FR[value]
 

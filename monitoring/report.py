@@ -187,6 +187,7 @@ def render_text(report: dict[str, Any], max_alerts: int = 20) -> str:
             out.append(f"  {name[:24]:<24} {r['count']:>8} {r['errors']:>7} {fmt(r['error_rate'], '.1%'):>6} "
                        f"{fmt(lat['p50']):>8} {fmt(lat['p95']):>8} {fmt(lat['max']):>8}")
     out += performance_lines(report["performance"])
+    out += stability_lines(report)
     out += adviser_lines(stats["adviser"])
     alerts = report["alerts"]
     total = sum(report["alert_counts"].values())
@@ -199,6 +200,26 @@ def render_text(report: dict[str, Any], max_alerts: int = 20) -> str:
     if total > min(len(alerts), max_alerts):
         out.append(f"  ... and {total - min(len(alerts), max_alerts)} more (see --json / --html)")
     return "\n".join(out) + "\n"
+
+
+def stability_lines(report: dict[str, Any]) -> list[str]:
+    """The score PSI, top movers (French names) and the per-grade back-test, in a few console lines."""
+    stable, tested = report.get("stability"), report.get("backtest")
+    if not stable:
+        return []
+    overall = stable["overall"]
+    movers = ", ".join(f"{m['label']} {fmt(m['csi'])}" for m in overall["top_movers"]) or "—"
+    out = ["", f"Stability (windows of {stable['window']}): score PSI {fmt(overall['score_psi'])}; top movers (CSI): "
+               f"{movers}"]
+    if tested:
+        failed = [g["grade"] for g in tested["grades"] if g["failed"]]
+        out.append(f"Back-test per grade (Jeffreys, {tested['alpha']:g} over the scale): "
+                   + (f"FAILED {', '.join(failed)}" if failed else "every judged grade passes"))
+        change = tested.get("auc_change")
+        if change:
+            out.append(f"AUC on outcomes {fmt(change['auc_now'])} vs {fmt(change['auc_development'])} at development "
+                       f"(one-sided p = {change['p_value_fell']:.2g})")
+    return out
 
 
 def performance_rows(perf: dict[str, Any]) -> list[list[str]]:
