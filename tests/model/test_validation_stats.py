@@ -109,3 +109,35 @@ def test_auc_change_test_sees_a_fall_and_not_noise():
     assert fell["p_value_fell"] < 0.001 < same["p_value_fell"]
     se = vs.auc_standard_error(0.76, 478, 5522)
     assert 0.005 < se < 0.03
+
+
+def test_score_psi_and_characteristic_csi_equal_optbinning_scorecard_monitoring():
+    """optbinning's ScorecardMonitoring on a shifted sample: its score PSI and each characteristic's CSI
+    equal the project's PSI over the same bins (the monitoring module's function)."""
+    import pandas as pd
+    from optbinning import BinningProcess, Scorecard
+    from optbinning.scorecard import ScorecardMonitoring
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(5)
+
+    def sample(n: int, shift: float) -> tuple[pd.DataFrame, np.ndarray]:
+        x = pd.DataFrame({"a": rng.normal(shift, 1, n), "b": rng.gamma(2.0 + shift, 1.0, n)})
+        y = (rng.random(n) < 1 / (1 + np.exp(-(-2 + x["a"] - 0.3 * x["b"])))).astype(int)
+        return x, y.to_numpy()
+
+    x_e, y_e = sample(6000, 0.0)
+    x_a, y_a = sample(3000, 0.4)
+    card = Scorecard(BinningProcess(["a", "b"]), LogisticRegression(), scaling_method="min_max",
+                     scaling_method_params={"min": 0, "max": 1000}).fit(x_e, y_e)
+    monitor = ScorecardMonitoring(card, psi_method="cart", psi_n_bins=10).fit(x_a, y_a, x_e, y_e)
+    table = monitor.psi_table().drop(index="Totals")
+    ours = psi(table["Count E"].to_numpy(float), table["Count A"].to_numpy(float))
+    assert ours == pytest.approx(monitor.psi_table().loc["Totals", "PSI"], rel=1e-3)
+    detailed = monitor.psi_variable_table(style="detailed")
+    summary = monitor.psi_variable_table(style="summary").set_index("Variable")["PSI"]
+    for name in ("a", "b"):
+        bins = detailed[detailed["Variable"] == name]
+        csi = psi(bins["Count E"].to_numpy(float), bins["Count A"].to_numpy(float))
+        assert csi == pytest.approx(summary[name], rel=1e-3, abs=1e-6)
+    assert summary["a"] > 0.05  # the shift is seen
