@@ -20,7 +20,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scoring.schema import EXT_SOURCE_1, EXT_SOURCE_2, EXT_SOURCE_3
+from scoring import data, features
+from scoring.evaluation import corrected_diff
+from scoring.schema import EXT_SOURCE_1, EXT_SOURCE_2, EXT_SOURCE_3, TARGET_COLUMN
+from scoring.training import MONOTONE_DECREASING, TrainConfig
+from scoring.tuning import CANDIDATES as PARAMS
+from scoring.tuning import tune
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +81,6 @@ def add_candidates(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
 def trial(frame: pd.DataFrame, y: np.ndarray, names: list[list[str]], *, n_splits: int = 5, n_repeats: int = 3,
           seed: int = 42) -> dict[str, Any]:
     """Paired CV AUC differences (with − without) of each candidate set in `names`, on the same folds."""
-    from scoring.evaluation import corrected_diff
-    from scoring.training import MONOTONE_DECREASING, TrainConfig
-    from scoring.tuning import CANDIDATES as PARAMS
-    from scoring.tuning import tune
-
     cfg = TrainConfig(seed=seed)
 
     def folds_auc(x: pd.DataFrame) -> list[float]:
@@ -112,9 +112,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the figures as JSON")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from scoring import data, features
-    from scoring.schema import TARGET_COLUMN
-
     tables = data.load_tables(args.data_dir, progress=False)
     frame = features.build_features(tables, progress=False).astype(np.float32)
     present = [c for c in CANDIDATES if c in frame.columns]

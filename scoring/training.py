@@ -52,6 +52,7 @@ from scoring.schema import (
 from scoring.store_build import build_store, with_test_applicants
 from scoring.tracking import log_training_run
 from scoring.tuning import CANDIDATES, baseline_scores, tune
+from scoring.validation import benchmark, validation_section
 
 log = logging.getLogger(__name__)
 
@@ -295,8 +296,6 @@ def _validation(cfg: TrainConfig, scale: dict[str, Any], x: pd.DataFrame, y: np.
                 y_hold: np.ndarray, final: xgb.XGBClassifier, best: Any, hold_scores: np.ndarray,
                 threshold: float) -> dict[str, Any]:
     """The holdout validation section, with (cfg.benchmark) the scorecard on the first repeat's folds."""
-    from scoring.validation import benchmark, validation_section
-
     section = validation_section(y_hold, hold_scores, scale, seed=cfg.seed)
     if cfg.benchmark:
         folds = list(RepeatedStratifiedKFold(n_splits=cfg.n_splits, n_repeats=1, random_state=cfg.seed).split(x, y))

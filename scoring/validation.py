@@ -20,6 +20,16 @@ from scoring import validation_stats as vs
 from scoring.cost import best_threshold, business_cost
 from scoring.evaluation import corrected_diff, stratified_bootstrap
 from scoring.master_scale import grade_index, grade_names
+from scoring.scorecard import (
+    BASE_ODDS,
+    BASE_POINTS,
+    PDO,
+    characteristics_of,
+    cv_scorecard,
+    fit_scorecard,
+    points_table,
+    scorecard_pd,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,17 +83,6 @@ def benchmark(x: pd.DataFrame, y: np.ndarray, x_hold: pd.DataFrame, y_hold: np.n
               xgb_fold_auc: list[float], xgb_hold: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
               cost_fn: float, cost_fp: float, xgb_threshold: float) -> dict[str, Any]:
     """The optbinning scorecard beside XGBoost: paired CV on the same folds; holdout AUC/Gini/KS, cost, calibration."""
-    from scoring.scorecard import (
-        BASE_ODDS,
-        BASE_POINTS,
-        PDO,
-        characteristics_of,
-        cv_scorecard,
-        fit_scorecard,
-        points_table,
-        scorecard_pd,
-    )
-
     chars = characteristics_of(xgb_model, x)
     fold_auc, oof = cv_scorecard(x, y, folds, chars)
     choice = best_threshold(y, oof, cost_fn, cost_fp)

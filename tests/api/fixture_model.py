@@ -14,8 +14,8 @@ import pandas as pd
 import xgboost as xgb
 
 from scoring import schema
-from scoring.publish import write_model
 from scoring.master_scale import build_master_scale
+from scoring.publish import write_model
 from scoring.reference import build_reference
 
 EXTRA_FEATURES = ("DAYS_BIRTH", "AMT_CREDIT", "AMT_INCOME_TOTAL", "NAME_EDUCATION_TYPE_Academic degree",

@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from api.batch import score_file
-from api.predictor import Predictor
 from scoring import schema
 from scoring.artifacts import ArtifactError
 from scoring.master_scale import grade_of
+from serving.batch import score_file
+from serving.predictor import Predictor
 from tests.api.conftest import VALID
 
 

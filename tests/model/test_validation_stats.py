@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from monitoring.drift import psi
 from scoring import validation_stats as vs
+from scoring.stability import psi
 
 optbinning = pytest.importorskip("optbinning")
 

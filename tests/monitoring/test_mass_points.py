@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monitoring.drift import DRIFT, STABLE, WATCH, DriftConfig, feature_drift, psi, share_band
+from monitoring.drift import DRIFT, STABLE, WATCH, DriftConfig, feature_drift, share_band
 from scoring.reference import distribution
+from scoring.stability import psi
 
 OVERDUE = "BUREAU_AMT_CREDIT_SUM_OVERDUE_max"
 DOC3 = "FLAG_DOCUMENT_3"
