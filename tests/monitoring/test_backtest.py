@@ -112,3 +112,23 @@ def test_cli_with_outcomes_flags_the_doubled_grade_and_the_shifted_characteristi
     assert DOCUMENT_3 in movers
     text = page.read_text()
     assert "Back-testing par classe" in text and "Stabilité" in text and worst in text
+
+
+def test_simulator_and_analyser_end_to_end(tmp_path, model_dir, scale):
+    """The two commands a user runs: simulate a log with outcomes where one grade defaults twice as often and
+    one characteristic shifts, then analyse it; both injections are named."""
+    from monitoring.simulate import main as simulate
+
+    grade = scale["grades"][len(scale["grades"]) // 2]["grade"]
+    log, outcomes, out = tmp_path / "p.log", tmp_path / "o.csv", tmp_path / "r.json"
+    common = ["--log", str(log), "--model-dir", str(model_dir), "--n", "12000", "--seed", "3", "--span", "10d",
+              "--outcomes", str(outcomes), "--quiet"]
+    assert simulate([*common, "--grade-factor", "Z=2"]) == 2  # not a grade of the scale
+    assert simulate([*common, "--grade-factor", f"{grade}=2", "--drift", f"{EXT_SOURCE_2}=-1.0"]) == 0
+    code = main(["--log", str(log), "--model-dir", str(model_dir), "--outcomes", str(outcomes), "--json", str(out),
+                 "--quiet"])
+    doc = json.loads(out.read_text())
+    assert code == 1
+    assert [g["grade"] for g in doc["backtest"]["grades"] if g["failed"]] == [grade]
+    assert doc["stability"]["overall"]["top_movers"][0]["label"] == "Score externe 2"
+    assert ("drift", EXT_SOURCE_2) in {(a["kind"], a.get("feature")) for a in doc["alerts"]}
