@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from monitoring.alerts import AlertConfig
+from monitoring.backtest import BacktestConfig
 from monitoring.context import ContextError
 from monitoring.drift import DriftConfig
 from monitoring.outcomes import OutcomeConfig
@@ -32,7 +33,7 @@ def _moment(text: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    a, d, o = AlertConfig(), DriftConfig(), OutcomeConfig()
+    a, d, o, b = AlertConfig(), DriftConfig(), OutcomeConfig(), BacktestConfig()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      epilog="Exit code: 0 no alert, 1 alerts, 2 usage or I/O error.")
     parser.add_argument("--log", nargs="+", metavar="PATH", help="prediction log(s) (default: LOG_PATH or "
@@ -77,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
                         f"{o.min_each} defaults and {o.min_each} repaid)")
     t.add_argument("--auc-drop", type=float, default=o.auc_drop,
                    help=f"alert when the realised AUC is this far below training (default {o.auc_drop:g})")
+    t.add_argument("--stability-window", default=b.window,
+                   help=f"time window of the score PSI, characteristic CSI and grade shares: a pandas offset, 1D "
+                        f"daily, 7D weekly (default {b.window})")
+    t.add_argument("--backtest-alpha", type=float, default=b.alpha,
+                   help=f"false-alarm rate of the back-test over all grades (Bonferroni: each grade at alpha / "
+                        f"grades) and of the test 'the AUC fell' (default {b.alpha:g})")
     return parser
 
 
@@ -106,13 +113,20 @@ def main(argv: list[str] | None = None) -> int:
                                min_shadowed=args.min_shadowed)
     drift_config = DriftConfig(psi_watch=args.psi_watch, psi_drift=args.psi_drift, min_samples=args.min_samples)
     outcome_config = OutcomeConfig(min_outcomes=args.min_outcomes, auc_drop=args.auc_drop)
+    try:
+        pd.tseries.frequencies.to_offset(args.stability_window)
+    except ValueError:
+        parser.error(f"--stability-window {args.stability_window!r}: expected a pandas offset such as 1D, 7D")
+    if not 0 < args.backtest_alpha < 1:
+        parser.error("--backtest-alpha must be between 0 and 1")
+    backtest_config = BacktestConfig(window=args.stability_window, alpha=args.backtest_alpha)
     log = args.log or [config.log_path()]
     try:
         size_mb = sum(p.stat().st_size for p in expand(log)) / 1e6
         if size_mb > 50:
             logger.info("reading %.0f MB of log ...", size_mb)
         report, data, context = analyse(log, args.model_dir or config.model_dir(), args.since, args.until,
-                                        drift_config, alert_config, args.outcomes, outcome_config)
+                                        drift_config, alert_config, args.outcomes, outcome_config, backtest_config)
         if args.json:
             args.json.write_text(to_json(report), encoding="utf-8")
         if args.html:

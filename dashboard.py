@@ -13,6 +13,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from monitoring import backtest_view
 from monitoring.alerts import AlertConfig
 from monitoring.context import ContextError, load_context
 from monitoring.dashboard_data import (
@@ -55,11 +56,13 @@ def load_log(path: str) -> LogData:
 
 @st.cache_data(max_entries=32, show_spinner="Reading the prediction log…")
 def load_view(path: str, model_dir: str, signature: tuple, choice: str, bucket: str,
-              slow_call_s: float, cpu_max: float, memory_max_mb: float, outcomes_path: str = "") -> dict:
+              slow_call_s: float, cpu_max: float, memory_max_mb: float, outcomes_path: str = "",
+              stability_window: str = "1D") -> dict:
     alert_config = AlertConfig(slow_call_s=slow_call_s, cpu_max=cpu_max, memory_max_mb=memory_max_mb, window=bucket)
     # `signature` (the files' mtime and size, the outcome file's too) is in the cache key: a new line, a new view.
     outcomes = read_outcomes(outcomes_path) if outcomes_path else None
-    return dashboard_view(load_log(path), load_context(model_dir), choice, bucket, alert_config, outcomes=outcomes)
+    return dashboard_view(load_log(path), load_context(model_dir), choice, bucket, alert_config, outcomes=outcomes,
+                          stability_window=stability_window)
 
 
 def _time_axis() -> alt.X:
@@ -104,6 +107,29 @@ def _when(iso: str | None) -> str:
 def empty_state(log: str) -> None:
     st.info(f"No prediction log yet at `{log}`.\n\nStart the app (`python app_gradio.py`) and make a few "
             f"predictions, or write simulated traffic:\n\n`python -m monitoring.simulate --log {log} --n 2000`")
+
+
+def draw_stability(report: dict) -> None:
+    """Stability of the score and characteristics per window, grade shares, back-test per grade (French)."""
+    stable, tested = report.get("stability"), report.get("backtest")
+    if not stable:
+        return
+    st.subheader("Stabilité du score et des caractéristiques")
+    st.caption(f"PSI du score sur la période : {backtest_view.cell(stable['overall']['score_psi'])}. "
+               + backtest_view.movers_sentence(stable["overall"]))
+    st.dataframe(pd.DataFrame(backtest_view.csi_rows(stable["overall"]), columns=backtest_view.CSI_HEADER),
+                 hide_index=True, width="content")
+    st.dataframe(pd.DataFrame(backtest_view.window_rows(stable), columns=backtest_view.WINDOW_HEADER),
+                 hide_index=True, width="stretch")
+    header, rows = backtest_view.grade_rows(stable)
+    if rows:
+        st.caption("Répartition des classes de risque par fenêtre")
+        st.dataframe(pd.DataFrame(rows, columns=header), hide_index=True, width="content")
+    if tested:
+        st.subheader("Back-testing par classe")
+        st.dataframe(pd.DataFrame(backtest_view.backtest_rows(tested), columns=backtest_view.BACKTEST_HEADER),
+                     hide_index=True, width="content")
+        st.caption(backtest_view.auc_sentence(tested))
 
 
 def draw(view: dict, alert_config: AlertConfig) -> None:
@@ -163,6 +189,8 @@ def draw(view: dict, alert_config: AlertConfig) -> None:
         column_config={c: st.column_config.Column(width=w, help=helps.get(c))
                        for c, w in column_widths(table).items()})
 
+    draw_stability(report)
+
     st.subheader("Model performance")
     perf = report["performance"]
     st.caption("Expected from the logged scores (confidence-based estimation: right if the scores are calibrated); "
@@ -209,6 +237,8 @@ def main() -> None:
         slow = st.number_input("Slow call (s)", 0.01, 60.0, defaults.slow_call_s, 0.05)
         cpu_max = st.number_input("CPU threshold (%)", 1.0, 100.0, defaults.cpu_max, 5.0)
         memory_max = st.number_input("Memory threshold (MB)", 50.0, 64_000.0, defaults.memory_max_mb, 64.0)
+        stability_window = st.selectbox("Stability window", ["1D", "7D", "1h"], index=0,
+                                        help="time window of the score PSI, characteristic CSI and grade shares")
         refresh = st.selectbox("Auto-refresh", list(REFRESH), index=2)
     alert_config = AlertConfig(slow_call_s=slow, cpu_max=cpu_max, memory_max_mb=memory_max, window=bucket)
 
@@ -220,7 +250,7 @@ def main() -> None:
             return
         try:
             view = load_view(log, model_dir, signature + file_signature(outcomes_path or []), choice, bucket, slow,
-                             cpu_max, memory_max, outcomes_path)
+                             cpu_max, memory_max, outcomes_path, stability_window)
         except (LogReadError, ContextError, OutcomeError) as exc:
             st.error(str(exc))
             return

@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="do not record the run with MLflow (default: MLFLOW_TRACKING_URI, else mlruns/)")
     parser.add_argument("--no-store", action="store_true",
                         help="do not write the feature store of the known applicants next to the artifacts")
+    parser.add_argument("--no-benchmark", action="store_true",
+                        help="skip the optbinning scorecard trained beside XGBoost for the validation section")
     parser.add_argument("--cluster", default=None, metavar="SPEC",
                         help="train on Dask: 'local', 'local:2x3GB' (workers x memory) or a scheduler address "
                              "tcp://HOST:8786; --data-dir is then a partitioned dataset (python -m scoring.partition)")
@@ -77,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     excluded = args.exclude_features if args.exclude_features is not None else \
         ([] if args.include_gender else [GENDER_PATTERN])
     cfg = TrainConfig(seed=args.seed, cost_fn=args.cost_fn, cost_fp=args.cost_fp, n_splits=args.folds,
-                      n_repeats=args.repeats, tune=not args.no_tune, exclude_features=tuple(excluded))
+                      n_repeats=args.repeats, tune=not args.no_tune, exclude_features=tuple(excluded),
+                      benchmark=not args.no_benchmark)
     source = args.features or args.data_dir or config.DATASETS_DIR
     try:
         if args.cluster:

@@ -51,6 +51,7 @@ class DossierDoc(BaseModel):
     threshold: float
     review: bool
     review_label: Literal[LABEL_REVIEW] | None  # type: ignore[valid-type]
+    grade: str | None = Field(description="risk grade on the master scale (A = lowest risk)")
     reasons: dict[str, Any]
     model_version: str
     source: Literal["dossier"]

@@ -169,6 +169,13 @@ def score_text(score: float) -> str:
     return _pct(score)
 
 
+def _grade(result: Prediction) -> str:
+    """The master-scale grade beside the probability (nothing for a model without grades)."""
+    if result.grade is None:
+        return ""
+    return f' — <b id="grade">classe de risque {html.escape(result.grade)}</b> (A : risque le plus faible)'
+
+
 def gauge_html(result: Prediction, grey_zone: tuple[float, float]) -> str:
     """A bar filled to the score, the threshold as a black mark, the grey zone shaded.
 
@@ -184,7 +191,7 @@ def gauge_html(result: Prediction, grey_zone: tuple[float, float]) -> str:
 
     return (
         '<div id="gauge-inner">'
-        f'<div style="margin-bottom:4px"><b>Probabilité de défaut : {_pct(result.score)}</b> '
+        f'<div style="margin-bottom:4px"><b>Probabilité de défaut : {_pct(result.score)}</b>{_grade(result)} '
         f'— seuil de décision : {_pct(result.threshold)}</div>'
         '<div class="bar">'
         f'<div class="fill" style="width:{pos(result.score):.2f}%;background:{colour}"></div>'

@@ -19,6 +19,7 @@ import time
 from datetime import UTC, datetime
 
 from api.adviser import ACCEPT, REFUSE, AdviserDecision, Evaluation, model_decision
+from serving.predictor import Prediction
 from serving.reasons import Reason
 
 MIN_POINTS = 0.5  # a factor cited to the customer moved their risk by at least this many points
@@ -75,6 +76,16 @@ def _french_date(moment: float) -> str:
     return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
 
 
+def _grade_line(p: Prediction) -> str:
+    """The risk grade and probability of default, as the letter states them (nothing for a model without grades)."""
+    if p.grade is None:
+        return ""
+    percent = f"{p.score * 100:.1f}".replace(".", ",")
+    return (f"<p class=\"grade\">Classe de risque attribuée à votre demande : <strong>{html.escape(p.grade)}</strong> "
+            f"(échelle de A, risque le plus faible, à la dernière classe, risque le plus élevé ; probabilité de "
+            f"défaut estimée : {percent} %).</p>")
+
+
 def letter_html(evaluation: Evaluation, decision: AdviserDecision | None = None) -> str:
     """The applicant's letter: the decision (the adviser's when recorded, else the model's) and what is
     behind it (see the module's docstring). A complete HTML page."""
@@ -109,7 +120,7 @@ def letter_html(evaluation: Evaluation, decision: AdviserDecision | None = None)
         f"<title>Réponse à votre demande de crédit</title><style>{LETTER_CSS}</style></head><body>"
         f"<header><strong>Prêt à dépenser</strong><span>le {_french_date(evaluation.at or time.time())}</span>"
         f"</header><p>{html.escape(dossier)} — référence {html.escape(evaluation.request_id)}</p>"
-        f"<p>Madame, Monsieur,</p><p class=\"decision\">{verdict}</p>{behind}"
+        f"<p>Madame, Monsieur,</p><p class=\"decision\">{verdict}</p>{_grade_line(p)}{behind}"
         "<p>Vous pouvez demander à votre conseiller des explications sur cette décision et un nouvel examen "
         "de votre dossier par une personne de notre établissement.</p>"
         "<p>Nous vous prions d'agréer, Madame, Monsieur, nos salutations distinguées.</p>"

@@ -101,6 +101,8 @@ class PredictionDoc(BaseModel):
     prediction: Literal[0, 1] = Field(description="1 = high risk")
     threshold: float
     review: bool = Field(description="the score is in the grey zone around the threshold")
+    grade: str | None = Field(description="risk grade on the model's master scale (A = lowest risk); null for a "
+                                          "model without one")
     reasons: ReasonsDoc
     model_version: str
     review_label: Literal[LABEL_REVIEW] | None  # type: ignore[valid-type]
@@ -120,6 +122,7 @@ class BatchRowDoc(BaseModel):
     prediction: Literal[0, 1]
     threshold: float
     review: bool
+    grade: str | None
     model_version: str
     review_label: Literal[LABEL_REVIEW] | None  # type: ignore[valid-type]
 

@@ -272,7 +272,8 @@ class ScoringService:
                 client: str | None, source: str, applicant_id: int | None,
                 scored: tuple[tuple[str, ...], Any]) -> None:
         self._emit({"request_id": request_id, "input": given,
-                    "prediction": {"score": result.score, "label": result.label, "decision": result.prediction},
+                    "prediction": {"score": result.score, "label": result.label, "decision": result.prediction,
+                                   "grade": result.grade},
                     "duration": time.perf_counter() - started, "model_version": result.model_version,
                     "client": client, "source": source, "applicant_id": applicant_id}, *scored)
         self.recent.add(request_id, result, source, applicant_id, owner=client)
@@ -376,7 +377,8 @@ class ScoringService:
         duration = (time.perf_counter() - started) / max(len(rows), 1)
         for i, (row, kept, result) in enumerate(zip(rows, scored, results, strict=True)):
             self._emit({"request_id": f"{request_id}-{i}", "input": row,
-                        "prediction": {"score": result.score, "label": result.label, "decision": result.prediction},
+                        "prediction": {"score": result.score, "label": result.label, "decision": result.prediction,
+                                   "grade": result.grade},
                         "duration": duration, "model_version": result.model_version, "client": client,
                         "source": SOURCE_BATCH}, tuple(kept), tuple(kept.values()))
         return results

@@ -106,8 +106,8 @@ def one_applicant(model_dir: Path, n: int) -> list[str]:
         return float(model.predict_proba(pd.DataFrame([row], columns=predictor.features))[:, 1][0])
 
     assert abs(seed.predict_credit_score(*forms[0])[0] - seed_path(0)) < 1e-6, "fast and seed paths disagree"
-    seed = timings(seed_path, max(n // 50, 200))
-    ref = float(np.percentile(seed[0], 50))
+    seed_times = timings(seed_path, max(n // 50, 200))
+    ref = float(np.percentile(seed_times[0], 50))
     rows = [
         _line("`predict_credit_score` (app_gradio, the form's function)",
               timings(lambda i: seed.predict_credit_score(*forms[i]), n), ref),
@@ -115,7 +115,7 @@ def one_applicant(model_dir: Path, n: int) -> list[str]:
               ref),
         _line("`Predictor.predict` with exact TreeSHAP reasons", timings(lambda i: predictor.predict(mappings[i]), n),
               ref),
-        _line("seed path: dict of every feature → one-row DataFrame → `predict_proba`", seed),
+        _line("seed path: dict of every feature → one-row DataFrame → `predict_proba`", seed_times),
     ]
     booster = used_booster(model)
     row_matrix = np.concatenate([predictor.row(m) for m in mappings])

@@ -36,13 +36,14 @@ from sklearn.metrics import roc_auc_score
 from cluster import connect, parse_spec, pin, worker_order
 from cluster.features import Layout, feature_frame, is_layout, open_layout
 from scoring import data
-from scoring.assessment import Holdout, finish_metrics, holdout_metrics, publish_training
+from scoring.assessment import Holdout, finish_metrics, holdout_metrics, master_scale_of, publish_training
 from scoring.cost import best_threshold
 from scoring.partition import TRUE_PROBABILITY_COLUMN, write_twin
 from scoring.reference import build_reference, finite_or_none
 from scoring.schema import TARGET_COLUMN
 from scoring.training import TrainConfig, TrainResult, served_scores
 from scoring.tuning import BASELINE_FEATURES, baseline_scores, best_mean_round
+from scoring.validation import validation_section
 
 log = logging.getLogger(__name__)
 
@@ -195,11 +196,15 @@ def train_on_cluster(client, layout: Layout, cfg: TrainConfig, *, quiet: bool = 
         "engine": {"kind": "dask", "workers": len(client.scheduler_info(n_workers=-1)["workers"]),
                    "parts": layout.parts, "split": "hash of SK_ID_CURR and seed"},
     }
+    scale = master_scale_of(y, oof_scores, served_scores(final, sample))  # served shares on the sample
+    metrics["validation"] = validation_section(y_hold, hold_scores, scale, seed=cfg.seed)
+    metrics["not_computed"]["validation.benchmark"] = "the scorecard needs the training features (on the workers)"
     metrics["not_computed"]["cv_vs_baseline"] = "the cluster's folds keep no per-fold baseline AUC"
     metrics["not_computed"]["tuning"] = "the cluster trains the reference candidate only"
     finish_metrics(metrics)
     threshold_doc = {"threshold": choice.threshold, "cost_fn": cfg.cost_fn, "cost_fp": cfg.cost_fp,
-                     "grey_zone": {"low": choice.grey_low, "high": choice.grey_high}, "selected_on": "out-of-fold"}
+                     "grey_zone": {"low": choice.grey_low, "high": choice.grey_high}, "selected_on": "out-of-fold",
+                     "master_scale": scale}
     return TrainResult(model=final, features=names, threshold=threshold_doc, metrics=metrics, reference=reference,
                        oof_scores=oof_scores, holdout_target=y_hold, holdout_scores=hold_scores, oof_target=y,
                        holdout_features=pd.DataFrame(columns=names), baseline_holdout_scores=None)

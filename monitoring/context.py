@@ -27,6 +27,7 @@ class ModelContext:
     threshold: float | None
     metrics: dict[str, Any] | None = None
     model_version: str | None = None
+    master_scale: dict[str, Any] | None = None  # threshold.json's master scale (risk grades); None without one
 
     @property
     def reference_high_risk_share(self) -> float | None:
@@ -55,4 +56,9 @@ def load_context(model_dir: Path | str) -> ModelContext:
             raise ContextError(f"{directory / THRESHOLD_FILE}: expected {{\"threshold\": number in [0, 1]}}")
         threshold = float(value)
     metrics = found.metrics if isinstance(found.metrics, dict) else None
-    return ModelContext(directory, found.reference, threshold, metrics, found.model_version)
+    scale = found.threshold.get("master_scale") if isinstance(found.threshold, dict) else None
+    if scale is not None and not (isinstance(scale, dict) and isinstance(scale.get("edges"), list)
+                                  and isinstance(scale.get("grades"), list)
+                                  and len(scale["grades"]) == len(scale["edges"]) + 1):
+        raise ContextError(f"{directory / THRESHOLD_FILE}: \"master_scale\" needs edges and one more grade")
+    return ModelContext(directory, found.reference, threshold, metrics, found.model_version, scale)

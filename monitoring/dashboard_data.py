@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from monitoring.alerts import AlertConfig
+from monitoring.backtest import BacktestConfig
 from monitoring.challenger import CHALLENGER_HEADER, challenger_rows
 from monitoring.context import ModelContext
 from monitoring.drift import DriftConfig, worse_status
@@ -181,10 +182,11 @@ def _ms(seconds: float | None) -> str:
 
 def dashboard_view(data: LogData, context: ModelContext, choice: str, bucket: str,
                    alert_config: AlertConfig, drift_config: DriftConfig | None = None,
-                   outcomes: Outcomes | None = None) -> dict[str, Any]:
-    """Everything one screen of the dashboard draws, for the chosen window and bucket."""
+                   outcomes: Outcomes | None = None, stability_window: str = "1D") -> dict[str, Any]:
+    """Everything one screen of the dashboard draws, for the chosen window and bucket (and the stability windows)."""
     chosen = select_window(data, choice)
-    report = build_report(chosen, context, drift_config, alert_config, outcomes=outcomes)
+    report = build_report(chosen, context, drift_config, alert_config, outcomes=outcomes,
+                          backtest_config=BacktestConfig(window=stability_window))
     chosen, calls = split_calls(chosen)[0], split_calls(data)[0]  # the plots show calls, not adviser decisions
     return {
         "report": report,

@@ -22,6 +22,7 @@ import pandas as pd
 from scoring import config
 from scoring.evaluation import auc_or_nan, calibration
 from scoring.features import build_features
+from scoring.master_scale import build_master_scale
 from scoring.reference import build_reference
 from scoring.schema import (
     ID_COLUMN,
@@ -67,7 +68,10 @@ def write_model_dir(directory: Path, n: int = 5000, seed: int = 0, threshold: fl
     (directory / REFERENCE_FILE).write_text(json.dumps(build_reference(frame, scores, seed=seed)))
     if threshold is not None:
         (directory / METRICS_FILE).write_text(json.dumps(metrics_of(scores, defaulted, threshold)))
-        doc = {"threshold": threshold, "cost_fn": config.DEFAULT_COST_FN, "cost_fp": config.DEFAULT_COST_FP}
+        scale = build_master_scale(defaulted, scores)  # the true probabilities: the served scores too
+        scale["served_shares"] = [g["share"] for g in scale["grades"]]
+        doc = {"threshold": threshold, "cost_fn": config.DEFAULT_COST_FN, "cost_fp": config.DEFAULT_COST_FP,
+               "master_scale": scale}
         (directory / THRESHOLD_FILE).write_text(json.dumps(doc))
     return directory
 

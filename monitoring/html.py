@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from monitoring.backtest_view import backtest_html  # noqa: E402
 from monitoring.dashboard_data import SERIES, alerts_table, drift_table, series, worst_status  # noqa: E402
 from monitoring.records import CPU, DURATION, MEMORY, TIME  # noqa: E402
 from monitoring.report import ADVISER_HEADER, PERFORMANCE_HEADER, adviser_rows, performance_rows  # noqa: E402
@@ -126,6 +127,7 @@ to {html.escape(str(stats["last"]))} — generated {html.escape(report["generate
 <p>PSI over the reference quantile bins ({html.escape(psi_bands(report))}), confirmed by a KS or chi-square test;
 rows coloured by the worse of the window's status and the status since the change's onset.</p>
 {drift}
+{backtest_html(report)}
 <h2>Performance</h2>
 <p>Expected from the logged scores (confidence-based estimation: right if the scores are calibrated), realised on
 the outcomes joined by applicant ({html.escape(_realised_note(report["performance"]))}), and at training.</p>

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 
 from monitoring.alerts import AlertConfig, all_alerts, override_rate
+from monitoring.backtest import BacktestConfig, backtest, stability
+from monitoring.backtest_alerts import backtest_alerts
 from monitoring.challenger import challenger_alerts, challenger_lines, challenger_stats
 from monitoring.context import ModelContext, load_context
 from monitoring.drift import (
@@ -61,7 +63,8 @@ def drift_columns(data: LogData) -> tuple[dict[str, np.ndarray], np.ndarray]:
 def build_report(data: LogData, context: ModelContext, drift_config: DriftConfig | None = None,
                  alert_config: AlertConfig | None = None, since: datetime | None = None,
                  until: datetime | None = None, outcomes: Outcomes | None = None,
-                 outcome_config: OutcomeConfig | None = None) -> dict[str, Any]:
+                 outcome_config: OutcomeConfig | None = None,
+                 backtest_config: BacktestConfig | None = None) -> dict[str, Any]:
     """The whole report as a JSON-ready document (keys: stats, drift, drift_verdict, alerts, corrupt_lines...):
     the one serialised form of the drift results and alerts (dataclasses), which `--json`, the HTML page and
     the dashboard all read. The advisers' decision lines are not calls: they make `stats["adviser"]` and the
@@ -94,6 +97,13 @@ def build_report(data: LogData, context: ModelContext, drift_config: DriftConfig
     for found in outcome_alerts(data, perf, joined, outcome_config):
         alerts.append(found)
         counts[found.kind] = counts.get(found.kind, 0) + 1
+    backtest_config = backtest_config or BacktestConfig()
+    times = data.frame[TIME].iloc[ok_rows]
+    stable = stability(times, context.reference, columns, context.master_scale, backtest_config)
+    tested = backtest(joined, context.master_scale, context.metrics, backtest_config)
+    for found in backtest_alerts(data, tested, joined):
+        alerts.append(found)
+        counts[found.kind] = counts.get(found.kind, 0) + 1
     for found in override_rate(decisions, alert_config):
         alerts.append(found)
         counts[found.kind] = counts.get(found.kind, 0) + 1
@@ -109,7 +119,7 @@ def build_report(data: LogData, context: ModelContext, drift_config: DriftConfig
         "threshold": context.threshold,
         "reference_high_risk_share": context.reference_high_risk_share,
         "settings": {"drift": asdict(drift_config), "alerts": asdict(alert_config),
-                     "outcomes": asdict(outcome_config)},
+                     "outcomes": asdict(outcome_config), "backtest": asdict(backtest_config)},
         "stats": compute_stats(data.frame) | {"adviser": adviser_stats(decisions.frame)},
         "drift": drift,
         "drift_verdict": dataset_verdict(drift, drift_config),
@@ -117,6 +127,8 @@ def build_report(data: LogData, context: ModelContext, drift_config: DriftConfig
         "alert_counts": counts,
         "performance": perf,
         "challenger": shadow,
+        "stability": stable,
+        "backtest": tested,
         "corrupt_lines": data.corrupt_lines,
         "corrupt_examples": data.corrupt_examples,
     })
@@ -185,6 +197,7 @@ def render_text(report: dict[str, Any], max_alerts: int = 20) -> str:
             out.append(f"  {name[:24]:<24} {r['count']:>8} {r['errors']:>7} {fmt(r['error_rate'], '.1%'):>6} "
                        f"{fmt(lat['p50']):>8} {fmt(lat['p95']):>8} {fmt(lat['max']):>8}")
     out += performance_lines(report["performance"])
+    out += stability_lines(report)
     out += adviser_lines(stats["adviser"])
     out += challenger_lines(report.get("challenger"))
     alerts = report["alerts"]
@@ -198,6 +211,26 @@ def render_text(report: dict[str, Any], max_alerts: int = 20) -> str:
     if total > min(len(alerts), max_alerts):
         out.append(f"  ... and {total - min(len(alerts), max_alerts)} more (see --json / --html)")
     return "\n".join(out) + "\n"
+
+
+def stability_lines(report: dict[str, Any]) -> list[str]:
+    """The score PSI, top movers (French names) and the per-grade back-test, in a few console lines."""
+    stable, tested = report.get("stability"), report.get("backtest")
+    if not stable:
+        return []
+    overall = stable["overall"]
+    movers = ", ".join(f"{m['label']} {fmt(m['csi'])}" for m in overall["top_movers"]) or "—"
+    out = ["", f"Stability (windows of {stable['window']}): score PSI {fmt(overall['score_psi'])}; top movers (CSI): "
+               f"{movers}"]
+    if tested:
+        failed = [g["grade"] for g in tested["grades"] if g["failed"]]
+        out.append(f"Back-test per grade (Jeffreys, {tested['alpha']:g} over the scale): "
+                   + (f"FAILED {', '.join(failed)}" if failed else "every judged grade passes"))
+        change = tested.get("auc_change")
+        if change:
+            out.append(f"AUC on outcomes {fmt(change['auc_now'])} vs {fmt(change['auc_development'])} at development "
+                       f"(one-sided p = {change['p_value_fell']:.2g})")
+    return out
 
 
 def performance_rows(perf: dict[str, Any]) -> list[list[str]]:
@@ -256,12 +289,14 @@ def adviser_lines(adviser: dict[str, Any]) -> list[str]:
 def analyse(log: Path | str, model_dir: Path | str, since: datetime | None = None, until: datetime | None = None,
             drift_config: DriftConfig | None = None, alert_config: AlertConfig | None = None,
             outcomes: Path | str | None = None,
-            outcome_config: OutcomeConfig | None = None) -> tuple[dict[str, Any], LogData, ModelContext]:
+            outcome_config: OutcomeConfig | None = None,
+            backtest_config: BacktestConfig | None = None) -> tuple[dict[str, Any], LogData, ModelContext]:
     """Read the log (with rotated files), the outcome file if any, and build the report; also the calls read
     (without the advisers' decision lines) and the model context. Raises LogReadError / ContextError /
     OutcomeError."""
     context = load_context(model_dir)
     data = read_log(log, since, until)
     found = read_outcomes(outcomes) if outcomes is not None else None
-    return (build_report(data, context, drift_config, alert_config, since, until, found, outcome_config),
+    return (build_report(data, context, drift_config, alert_config, since, until, found, outcome_config,
+                         backtest_config),
             split_calls(data)[0], context)

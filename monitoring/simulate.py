@@ -49,6 +49,17 @@ def _drift_spec(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"{text!r}: SHIFT must be a number") from None
 
 
+def _grade_spec(text: str) -> tuple[str, float]:
+    grade, _, factor = text.partition("=")
+    try:
+        value = float(factor)
+    except ValueError:
+        value = -1.0
+    if len(grade) != 1 or not grade.isupper() or not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"expected GRADE=FACTOR such as E=2, got {text!r}")
+    return grade, value
+
+
 def _duration(text: str) -> timedelta:
     try:
         delta = pd.Timedelta(text)
@@ -102,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
                                "probability its score says")
     outcomes.add_argument("--default-factor", type=float, default=1.0,
                           help="outcomes: default probability = score times this (1: calibrated scores)")
+    outcomes.add_argument("--grade-factor", type=_grade_spec, action="append", default=[], metavar="GRADE=FACTOR",
+                          help="outcomes: the applicants of this master-scale grade default FACTOR times as often "
+                               "(e.g. E=2: a miscalibrated grade); repeatable")
     api = parser.add_argument_group("API mode (instead of writing the log)")
     api.add_argument("--url", help="send requests to this running app, loopback only (http://127.0.0.1:7860)")
     api.add_argument("--max-seconds", type=float, default=60.0, help="stop sending after this long (60)")
@@ -120,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--error-rate must be in [0, 1]")
     if not 0.0 <= args.default_factor <= 100.0:
         parser.error("--default-factor must be in [0, 100]")
+    if args.grade_factor and not args.outcomes:
+        parser.error("--grade-factor changes the simulated outcomes: give --outcomes too")
     if args.outcomes and args.url:
         parser.error("--outcomes writes the outcomes of simulated log records: not available with --url")
     model_dir = args.model_dir or config.model_dir()
@@ -129,6 +145,12 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", exc)
         return 2
     drift = dict(args.drift)
+    letters = [g["grade"] for g in (context.master_scale or {}).get("grades", [])]
+    unknown = [g for g, _ in args.grade_factor if g not in letters]
+    if unknown:
+        log.error("--grade-factor %s: the model's master scale has grades %s", ", ".join(unknown),
+                  ", ".join(letters) or "none (threshold.json has no master_scale)")
+        return 2
     if args.url:
         if args.slow_calls or args.cpu_spikes or args.memory_spikes or args.latency_factor != 1.0:
             parser.error("slow calls, latency and CPU/memory spikes happen in the server: not available with --url")
@@ -163,7 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         write_log(log_file, traffic.records, append=not args.overwrite)
         if args.outcomes:
             args.outcomes.parent.mkdir(parents=True, exist_ok=True)
-            outcomes_for(traffic.records, args.seed, args.default_factor).to_csv(args.outcomes, index=False)
+            scale = context.master_scale or {}
+            outcomes_for(traffic.records, args.seed, args.default_factor, grade_factors=dict(args.grade_factor),
+                         grade_edges=scale.get("edges")).to_csv(args.outcomes, index=False)
     except OSError as exc:
         log.error("cannot write %s: %s", exc.filename or log_file, exc.strerror or exc)
         return 2

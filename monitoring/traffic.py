@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from monitoring.applicants import draw_features, scores_for
 from monitoring.outcomes import DATE, DEFAULTED
+from scoring.master_scale import LETTERS, grade_index
 from scoring.schema import (
     ID_COLUMN,
     SOURCE_DOSSIER,
@@ -189,13 +190,21 @@ OUTCOME_DELAY = timedelta(days=365)  # a default is known about a year after the
 
 
 def outcomes_for(records: list[LogRecord], seed: int = 0, default_factor: float = 1.0,
-                 delay: timedelta = OUTCOME_DELAY) -> pd.DataFrame:
+                 delay: timedelta = OUTCOME_DELAY, grade_factors: dict[str, float] | None = None,
+                 grade_edges: list[float] | None = None) -> pd.DataFrame:
     """Outcomes (SK_ID_CURR, defaulted, date) of the scored dossier calls: each applicant defaults with the
     probability its score says (the twin's model is calibrated), times `default_factor` (above 1: a
-    population riskier than its scores, which realised figures see and the estimate cannot)."""
+    population riskier than its scores, which realised figures see and the estimate cannot), and times
+    `grade_factors[g]` for the applicants of grade g on the master scale of `grade_edges`."""
     scored = [r for r in records if r.applicant_id is not None and r.prediction is not None]
     rng = np.random.default_rng([seed, 12])
-    p = np.clip(np.array([r.prediction["score"] for r in scored], dtype=float) * default_factor, 0.0, 1.0)
+    scores = np.array([r.prediction["score"] for r in scored], dtype=float)
+    factors = np.full(scores.size, default_factor)
+    if grade_factors:  # a miscalibrated grade of the master scale: its applicants default `factor` times as often
+        letters = np.array(list(LETTERS))[grade_index(grade_edges or [], scores)]
+        for grade, factor in grade_factors.items():
+            factors[letters == grade] *= factor
+    p = np.clip(scores * factors, 0.0, 1.0)
     dates = pd.to_datetime([r.timestamp for r in scored], utc=True) + delay
     return pd.DataFrame({ID_COLUMN: [r.applicant_id for r in scored],
                          DEFAULTED: (rng.random(p.size) < p).astype(int), DATE: dates.strftime("%Y-%m-%d")})

@@ -11,7 +11,7 @@ message that says which file and what to do.
 Derived files (`best_model.onnx`) are listed in the manifest's `files` (so their checksums are
 verified too) and under `derived` with the sha256 of the model they were made from; one made from
 another model is ignored. `model_version` is derived from what decides an answer: the model file's
-bytes, the feature list and the threshold / grey zone of `threshold.json`; never from a derived
+bytes, the feature list and the threshold / grey zone / master-scale edges of `threshold.json`; never from a derived
 file (an ONNX export's bytes differ per conversion of the same model).
 """
 
@@ -93,6 +93,9 @@ def model_version_of(model_sha256: str, features: list[str], threshold: dict[str
         "threshold": float(threshold["threshold"]),
         "grey_zone": [zone.get("low"), zone.get("high")] if zone else None,
     }
+    scale = threshold.get("master_scale")
+    if scale:  # the grades are part of every answer (older folders have none: their version stays)
+        decisive["grade_edges"] = [float(e) for e in scale["edges"]]
     return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:12]
 
 

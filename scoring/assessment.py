@@ -22,6 +22,7 @@ from sklearn.metrics import roc_auc_score
 from scoring.cost import ThresholdChoice, business_cost, confusion_at
 from scoring.evaluation import audit_warnings, calibration, holdout_intervals, mean_interval, shap_importance
 from scoring.fairness import fairness_audit
+from scoring.master_scale import build_master_scale, grade_index
 from scoring.plots import PLOT_FILES, chart_images
 from scoring.publish import write_model
 from scoring.report import build_report
@@ -85,6 +86,15 @@ def holdout_metrics(model: xgb.XGBClassifier, holdout: Holdout, choice: Threshol
         not_computed["baseline_ext_source_logreg_auc"] = "no baseline scores on the holdout in this run"
     metrics["not_computed"] = not_computed
     return metrics
+
+
+def master_scale_of(y_oof: np.ndarray, oof_scores: np.ndarray, served: np.ndarray) -> dict[str, Any]:
+    """The master scale chosen on the out-of-fold scores (`scoring.master_scale`), with the grade shares
+    of `served`, the scores the service gives the training rows: what monitoring compares with."""
+    scale = build_master_scale(y_oof, oof_scores)
+    counts = np.bincount(grade_index(scale["edges"], served), minlength=scale["n_grades"])
+    scale["served_shares"] = [float(v) for v in counts / len(served)]
+    return scale
 
 
 def finish_metrics(metrics: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,8 @@ Layout of the document (monitoring and the predictor read it):
     }
 
 Bins: value v falls in bin `searchsorted(edges, v, side="right")`, i.e. bins are
-(-inf, e0), [e0, e1), ..., [e_last, +inf).
+(-inf, e0), [e0, e1), ..., [e_last, +inf). A mass point v (see MASS_POINT_SHARE) has the edges v and
+the next float after v, so its bin holds v alone; the other values are cut at their own quantiles.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ from scoring.schema import SCORE_KEY, UI_FEATURE_NAMES
 
 N_BINS = 10
 SAMPLE_SIZE = 2000
+# A value held by at least this share of the training values (e.g. 0 for an overdue amount that is
+# zero for 98 % of applicants) gets a bin of its own, [v, next float after v): otherwise every
+# quantile edge falls on it, the feature has one bin and its PSI is 0 whatever happens.
+MASS_POINT_SHARE = 0.05
 
 
 def _is_binary(values: np.ndarray) -> bool:
@@ -76,6 +81,18 @@ def bin_index(edges: list[float] | np.ndarray, values: np.ndarray) -> np.ndarray
     return np.searchsorted(np.asarray(edges, dtype=float), values, side="right")
 
 
+def bin_edges(present: np.ndarray, n_bins: int = N_BINS) -> np.ndarray:
+    """Inner bin edges of non-missing values: quantiles of the values off the mass points, plus a bin
+    of its own for each mass point."""
+    values, counts = np.unique(present, return_counts=True)
+    mass = values[counts >= MASS_POINT_SHARE * present.size]
+    rest = present[~np.isin(present, mass)]
+    quantile_edges = (np.quantile(rest, np.linspace(0, 1, n_bins - mass.size + 1)[1:-1])
+                      if rest.size and n_bins - mass.size > 1 else np.array([]))
+    own = np.concatenate([mass, np.nextafter(mass, np.inf)])
+    return np.unique(np.concatenate([quantile_edges, own]))
+
+
 def distribution(values: Any, *, binary: bool | None = None, seed: int = 0) -> dict[str, Any]:
     """Summary of one feature's (or the score's) training distribution."""
     arr = np.asarray(values, dtype=float)
@@ -89,8 +106,7 @@ def distribution(values: Any, *, binary: bool | None = None, seed: int = 0) -> d
     if present.size == 0:
         return {"kind": "continuous", "n": 0, "n_missing": n_missing, "edges": [], "proportions": [1.0],
                 "sample": [], "mean": None, "std": None, "min": None, "max": None}
-    inner = np.quantile(present, np.linspace(0, 1, N_BINS + 1)[1:-1])
-    edges = np.unique(inner)
+    edges = bin_edges(present)
     counts = np.bincount(bin_index(edges, present), minlength=edges.size + 1)
     rng = np.random.default_rng(seed)
     sample = present if present.size <= SAMPLE_SIZE else rng.choice(present, SAMPLE_SIZE, replace=False)

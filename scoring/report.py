@@ -12,6 +12,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from scoring.report_validation import validation_html
+
 WARNING_TITLES = {
     "few_defaults": "Trop peu de défauts pour des chiffres fiables",
     "no_gain_over_baseline": "Pas de gain démontré sur la référence EXT_SOURCE",
@@ -268,6 +270,7 @@ def build_report(metrics: dict[str, Any], threshold: dict[str, Any], images: dic
 <h2>Avertissements</h2>{_warnings(metrics)}
 <h2>Performances et incertitude</h2>{_metrics(metrics, threshold)}{_tuning(metrics)}
 <h2>Courbes</h2><div class="charts">{charts}</div>
+<h2>Validation du risque de crédit</h2>{validation_html(metrics, threshold) or "<p>—</p>"}
 <h2>Importance globale (SHAP)</h2>{_importance(metrics, images)}
 <h2>Équité</h2>{_fairness(metrics)}
 </body></html>

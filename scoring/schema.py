@@ -306,8 +306,9 @@ CHALLENGER_SKIPPED_KEY = "challenger_skipped"  # true: the worker was too far be
 class LogRecord:
     """One prediction call, as one JSON line of the log. Written by api/logger, read by monitoring.
 
-    `prediction` is `{"score": float, "label": str, "decision": 0 | 1}` (1 = high risk; older records have no
-    `decision`: monitoring derives it from the label), or None for a rejected call.
+    `prediction` is `{"score": float, "label": str, "decision": 0 | 1, "grade": str | None}` (1 = high risk; the
+    master-scale grade, A best; older records have no `decision`: monitoring derives it from the label, nor
+    `grade`: monitoring grades the score on the model's scale), or None for a rejected call.
     """
 
     timestamp: str  # ISO 8601, UTC

@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 
 from scoring import config, data, datadir, features, synthetic
-from scoring.assessment import Holdout, finish_metrics, holdout_metrics, publish_training
+from scoring.assessment import Holdout, finish_metrics, holdout_metrics, master_scale_of, publish_training
 from scoring.config import FEATURE_STORE_FILE
 from scoring.cost import best_threshold
 from scoring.evaluation import (
@@ -42,6 +42,7 @@ from scoring.schema import (
 from scoring.store_build import build_store, with_test_applicants
 from scoring.tracking import log_training_run
 from scoring.tuning import CANDIDATES, baseline_scores, tune
+from scoring.validation import benchmark, validation_section
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class TrainConfig:
     # (docs/decisions.md). Stratified folds and the cost-optimal threshold handle the imbalance.
     balance_power: float = 0.0
     n_jobs: int = 2
+    benchmark: bool = False  # also train the optbinning scorecard beside XGBoost (train.py does)
 
     def xgb_params(self, pos_weight: float, features: list[str]) -> dict[str, Any]:
         return {
@@ -225,6 +227,9 @@ def train_model(
         "seed": cfg.seed,
         "engine": {"kind": "single process"},
     }
+    train_scores = served_scores(final, x)
+    scale = master_scale_of(y, oof, train_scores)
+    metrics["validation"] = _validation(cfg, scale, x, y, x_hold, y_hold, final, best, hold_scores, choice.threshold)
     finish_metrics(metrics)
     threshold_doc = {
         "threshold": choice.threshold,
@@ -232,8 +237,8 @@ def train_model(
         "cost_fp": cfg.cost_fp,
         "grey_zone": {"low": choice.grey_low, "high": choice.grey_high},
         "selected_on": "out-of-fold",
+        "master_scale": scale,
     }
-    train_scores = served_scores(final, x)
     # a model without some form features (--exclude-features) still describes them for drift
     missing_ui = [n for n in UI_FEATURE_NAMES if n not in x.columns and groups_from is not None and n in groups_from]
     ref_frame = pd.concat([x, groups_from.iloc[train_idx][missing_ui].astype(np.float32)], axis=1) if missing_ui else x
@@ -250,6 +255,19 @@ def train_model(
         holdout_features=x_hold,
         baseline_holdout_scores=base_hold,
     )
+
+
+def _validation(cfg: TrainConfig, scale: dict[str, Any], x: pd.DataFrame, y: np.ndarray, x_hold: pd.DataFrame,
+                y_hold: np.ndarray, final: xgb.XGBClassifier, best: Any, hold_scores: np.ndarray,
+                threshold: float) -> dict[str, Any]:
+    """The holdout validation section, with (cfg.benchmark) the scorecard on the first repeat's folds."""
+    section = validation_section(y_hold, hold_scores, scale, seed=cfg.seed)
+    if cfg.benchmark:
+        folds = list(RepeatedStratifiedKFold(n_splits=cfg.n_splits, n_repeats=1, random_state=cfg.seed).split(x, y))
+        section["benchmark"] = benchmark(x, y, x_hold, y_hold, xgb_model=final, xgb_fold_auc=best.fold_auc,
+                                         xgb_hold=hold_scores, folds=folds, cost_fn=cfg.cost_fn, cost_fp=cfg.cost_fp,
+                                         xgb_threshold=threshold)
+    return section
 
 
 def load_training_frame(data_dir: Path, *, seed: int, applicants: int, quiet: bool = False):
@@ -310,7 +328,8 @@ def run_training(data_dir: Path, model_dir: Path, cfg: TrainConfig, *, applicant
             fnmatch.fnmatchcase(c, GENDER_PATTERN) for c in result.features):
         _log(f"training the variant without {GENDER_PATTERN} for the report's comparison", quiet)
         chosen = tuple((k, v) for k, v in result.metrics["hyperparameters"].items() if k != "n_rounds")
-        variant_cfg = replace(cfg, tune=False, n_repeats=1, exclude_features=(GENDER_PATTERN,), fixed_params=chosen)
+        variant_cfg = replace(cfg, tune=False, n_repeats=1, exclude_features=(GENDER_PATTERN,), fixed_params=chosen,
+                              benchmark=False)
         variant = train_model(frame, target, variant_cfg, groups_from=frame, quiet=True)
         result.metrics["variant_without_gender"] = variant_summary(variant.metrics)
     result.metrics["total_seconds"] = round(time.perf_counter() - started, 1)

@@ -28,13 +28,14 @@ from tqdm.auto import tqdm
 
 from scoring import data, features, tables
 from scoring.child_spill import ChildSpill
+from scoring.master_scale import LETTERS, grade_index
 from scoring.schema import APPLICATION_TEST, CHILD_TABLES, ID_COLUMN, LABEL_HIGH_RISK, LABEL_LOW_RISK, TARGET_COLUMN
 from serving.batch_check import Checked, Layout, RowError, SeenIds, check_chunk, malformed_errors, numbers_of
 from serving.batch_read import Chunk, InputFileError, is_parquet, read_chunks, read_header
 
 DEFAULT_CHUNK_SIZE = 20_000
 LINE_COLUMN = "line"  # the identifier column of the output when the input has no SK_ID_CURR
-OUTPUT_COLUMNS = (ID_COLUMN, "score", "prediction", "label", "review")
+OUTPUT_COLUMNS = (ID_COLUMN, "score", "prediction", "label", "review", "grade")
 UTF8_BOM = b"\xef\xbb\xbf"
 ERRORS_SUFFIX = ".errors.csv"
 # An input with at least this share of the model's feature names is taken as a features file.
@@ -196,8 +197,17 @@ def _output_table(id_name: str, ids: np.ndarray, scores: np.ndarray, predictor) 
         "prediction": pa.array(high.astype(np.int8)),
         "label": pc.if_else(pa.array(high), LABEL_HIGH_RISK, LABEL_LOW_RISK),
         "review": pa.array(review.astype(np.int8)),
+        "grade": _grades(scores64, predictor.grade_edges),
     })
     return table, int(high.sum()), int(review.sum())
+
+
+def _grades(scores: np.ndarray, edges: list[float] | None) -> pa.Array:
+    """The master-scale grade of each score (null for a model without a master scale)."""
+    if edges is None:
+        return pa.nulls(len(scores), pa.string())
+    letters = np.array(list(LETTERS[:len(edges) + 1]))
+    return pa.array(letters[grade_index(edges, scores)], pa.string())
 
 
 def _write_errors(errors: list[RowError], path: Path) -> None:
@@ -214,7 +224,8 @@ def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | No
     """Score every row of `input_path` into `output` (CSV); refused rows go to `errors_path_for(output)`.
 
     Output columns: SK_ID_CURR (or `line` when the input has no ids), score, prediction (1 = high
-    risk), label, review (1 = in the grey zone around the threshold: to be studied by a person).
+    risk), label, review (1 = in the grey zone around the threshold: to be studied by a person), grade (the
+    master-scale risk grade, A = lowest risk).
     """
     input_path, output = Path(input_path), Path(output)
     try:
@@ -226,7 +237,7 @@ def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | No
     seen = SeenIds()
     id_name = ID_COLUMN if plan.id_column else LINE_COLUMN
     schema = pa.schema([(id_name, pa.int64()), ("score", pa.float64()), ("prediction", pa.int8()),
-                        ("label", pa.string()), ("review", pa.int8())])
+                        ("label", pa.string()), ("review", pa.int8()), ("grade", pa.string())])
     total = pq.ParquetFile(input_path).metadata.num_rows if is_parquet(input_path) else None
     output.parent.mkdir(parents=True, exist_ok=True)
     try:  # the child tables, split on disk for the applicants of the input (a first pass over their ids)

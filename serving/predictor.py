@@ -27,6 +27,7 @@ import pandas as pd
 import xgboost as xgb
 
 from scoring.artifacts import Artifacts, load_artifacts
+from scoring.master_scale import grade_of
 from scoring.reference import served_matrix
 from scoring.schema import EXCLUSIVE_GROUPS, ONNX_FILE, feature_label, label_for, prediction_for
 from scoring.trees import Trees, UnsupportedModel, read_trees, used_booster
@@ -74,6 +75,7 @@ class Prediction:
     threshold: float
     review: bool  # in the grey zone around the threshold: "à étudier"
     model_version: str
+    grade: str | None = None  # the master-scale risk grade (A best); None for a model without one
     reasons: Reasons = NO_REASONS
 
     @property
@@ -86,14 +88,14 @@ class Prediction:
 
     def packed(self) -> tuple:
         """One flat tuple of plain values (untracked by the garbage collector), for caches."""
-        head = (self.score, self.label, self.prediction, self.threshold, self.review, self.model_version)
+        head = (self.score, self.label, self.prediction, self.threshold, self.review, self.model_version, self.grade)
         return head if self.reasons is NO_REASONS else head + self.reasons.packed()
 
     @classmethod
     def unpacked(cls, packed: tuple) -> Prediction:
         """The `Prediction` of `packed()`."""
-        reasons = NO_REASONS if len(packed) == 6 else Reasons.unpacked(packed[6:])
-        return cls(*packed[:6], reasons=reasons)
+        reasons = NO_REASONS if len(packed) == 7 else Reasons.unpacked(packed[7:])
+        return cls(*packed[:7], reasons=reasons)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -102,6 +104,7 @@ class Prediction:
             "prediction": self.prediction,
             "threshold": self.threshold,
             "review": self.review,
+            "grade": self.grade,
             "reasons": self.reasons.as_dict(),
             "model_version": self.model_version,
         }
@@ -124,6 +127,9 @@ class Predictor:
             float(zone.get("high", self.threshold + grey_zone_half_width)),
         )
         self.model_version = artifacts.model_version
+        scale = artifacts.threshold.get("master_scale") or {}
+        self.grade_edges: list[float] | None = [float(e) for e in scale["edges"]] if scale else None
+        self.master_scale: dict[str, Any] | None = scale or None
         self.template = artifacts.template_row()[None, :]  # (1, n_features) float32
         booster = used_booster(artifacts.model)  # early-stopped: the trees predict_proba uses
         # One thread for single rows: OpenMP start-up costs more than a row's traversal.
@@ -301,6 +307,7 @@ class Predictor:
             threshold=self.threshold,
             review=low <= score <= high,
             model_version=self.model_version,
+            grade=None if self.grade_edges is None else grade_of(self.grade_edges, score),
             reasons=reasons,
         )
 
@@ -355,6 +362,8 @@ class Predictor:
             "created_at": a.manifest.get("created_at"),
             "threshold": self.threshold,
             "grey_zone": {"low": self.grey_zone[0], "high": self.grey_zone[1]},
+            "master_scale": None if self.master_scale is None else [
+                {k: g[k] for k in ("grade", "low", "high", "pd")} for g in self.master_scale["grades"]],
             "cost_fn": a.threshold.get("cost_fn"),
             "cost_fp": a.threshold.get("cost_fp"),
             "n_features": len(self.features),

@@ -14,6 +14,7 @@ import pandas as pd
 import xgboost as xgb
 
 from scoring import schema
+from scoring.master_scale import build_master_scale
 from scoring.publish import write_model
 from scoring.reference import build_reference
 
@@ -73,7 +74,8 @@ def build_model_dir(model_dir: Path, *, n: int = 3000, seed: int = 0, n_estimato
         model=model,
         features=list(frame.columns),
         threshold={"threshold": threshold, "cost_fn": 10.0, "cost_fp": 1.0,
-                   "grey_zone": {"low": threshold - 0.03, "high": threshold + 0.03}, "selected_on": "out-of-fold"},
+                   "grey_zone": {"low": threshold - 0.03, "high": threshold + 0.03}, "selected_on": "out-of-fold",
+                   "master_scale": build_master_scale(target, scores)},
         metrics={"auc": 0.75, "business_cost": 1.0, "threshold": threshold, "data_source": "fixture",
                  "n_train": n},
         reference=build_reference(full, scores),  # left-out form features still described, as train.py does

@@ -34,7 +34,8 @@ def test_predict_answers_the_contract(client: TestClient, service: ScoringServic
     service.logger.flush()
     (record,) = _lines(log_file)
     assert record["request_id"] == body["request_id"] and record["status"] == "ok"
-    assert record["prediction"] == {"score": body["score"], "label": body["label"], "decision": body["prediction"]}
+    assert record["prediction"] == {"score": body["score"], "label": body["label"], "decision": body["prediction"],
+                                    "grade": body["grade"]}
     assert record["input"] == {k: float(v) for k, v in VALID.items()}
     assert record["memory_usage_MB"] > 0 and record["duration"] > 0
 

@@ -52,6 +52,18 @@ def test_train_on_synthetic_twin_writes_every_artifact(tmp_path):
     assert summary["auc"] == pytest.approx(metrics["auc"])
     assert not {"SK_ID_CURR", "TARGET"} & set(artifacts.features)
     assert Predictor.from_dir(out).threshold == metrics["threshold"]
+    # the master scale and the validation section, with the optbinning scorecard beside XGBoost
+    scale = json.loads((out / "threshold.json").read_text())["master_scale"]
+    assert 5 <= scale["n_grades"] <= 10 and scale["monotone"]
+    validation = metrics["validation"]
+    assert validation["gini"] == pytest.approx(2 * metrics["auc"] - 1)
+    assert validation["gini_interval"]["low"] < validation["gini"] < validation["gini_interval"]["high"]
+    assert [r["grade"] for r in validation["calibration_grades"]] == [g["grade"] for g in scale["grades"]]
+    bench = validation["benchmark"]
+    assert 0.5 < bench["scorecard"]["auc"] < 1 and bench["points"] and bench["scaling"]["pdo"] == 20
+    for text in ("Validation du risque de crédit", "Échelle de notation", "Kolmogorov", "Courbe CAP", "Jeffreys",
+                 "Herfindahl", "20 points doublent la cote"):
+        assert text in report, text
 
 
 def test_train_is_deterministic_for_a_seed(tmp_path):
