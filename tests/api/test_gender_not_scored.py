@@ -3,6 +3,7 @@ for fairness monitoring at every door, and never changes a score."""
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def test_the_form_says_gender_is_recorded_for_fairness_only(svc: ScoringService)
     blocks = build_ui(svc)
     config = json.dumps(blocks.config, ensure_ascii=False, default=str)
     assert "suivi de l'équité" in config and "n'entre pas dans la décision" in config
-    predict = next(f.fn for f in blocks.fns.values() if f.api_name == "predict")
+    predict = next(functools.partial(f.fn, None) for f in blocks.fns.values() if f.api_name == "predict")
     shown = [predict(0.45, 0.6, 0.55, "Supérieur", 2.0, True, gender, True, 0.0, "", "", "", "")
              for gender in ("Femme", "Homme", None)]
     assert len({s[0] for s in shown}) == 1 and all(s[5] == "" for s in shown)

@@ -5,6 +5,7 @@ rows. Skipped when the extract (../shared/data/homecredit_5k) is not here."""
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -132,7 +133,8 @@ def test_the_form_scores_empty_boxes_as_missing_like_the_batch(real_service, rea
         exact[name] = [float(fr_input(v).replace(",", ".").replace("\u202f", "")) if not math.isnan(v) else v
                        for v in ui[name]]  # the values as the boxes show them (4 decimals)
     expected = _batch_scores(real_service.predictor, exact)
-    predict = next(f.fn for f in build_ui(real_service).fns.values() if f.api_name == "predict")
+    predict = next(functools.partial(f.fn, None) for f in build_ui(real_service).fns.values()
+                   if f.api_name == "predict")  # no gr.Request: called outside a server
     for (_, row), score in zip(exact.iterrows(), expected, strict=True):
         shown = predict(*_form_values(row), "", "", "", "")
         assert shown[5] == "" and shown[0] == f"{100 * score:.2f} %".replace(".", ","), shown[5]

@@ -74,12 +74,12 @@ def test_form_events_need_an_identity_and_work_on_their_own_evaluations(dossier_
     nobody = SimpleNamespace(username=None, headers={})
     alice = SimpleNamespace(username=None, headers={"authorization": "Bearer alice-token"})
     bob = SimpleNamespace(username="bob", headers={})
-    assert NO_IDENTITY in _event(blocks, "load_dossier", nobody)("100002")[-4]
+    assert NO_IDENTITY in _event(blocks, "load_dossier", nobody)("100002")[-5]  # the message
     assert _event(blocks, "decide", nobody)("0" * 32, "Accepter", "") == NO_IDENTITY
     assert NO_IDENTITY in _event(blocks, "letter", nobody)("0" * 32)
     loaded = _event(blocks, "load_dossier", alice)("100002")
-    rid = loaded[-1]
-    assert len(rid) == 32 and "Dossier" not in loaded[-4]
+    rid = loaded[-2]  # outputs end with the request id and the fields to mark
+    assert len(rid) == 32 and loaded[-5] == ""
     # bob cannot read or decide alice's evaluation, even knowing its reference
     assert "Aucune évaluation" in _event(blocks, "letter", bob)(rid)
     assert "Aucune évaluation" in _event(blocks, "decide", bob)(rid, "Refuser", "vu en agence")
@@ -110,7 +110,7 @@ def test_decisions_and_letters_belong_to_the_evaluations_identity(dossier_servic
         # the applicant's letter by number: bob's is his own evaluation's, not alice's decided one
         assert "garant" not in client.get("/api/applicants/100002/letter", headers=BOB).text
     refused = [(r.get("client"), r["error"][:20]) for r in _records(dossier_service) if r["status"] == "error"]
-    assert [c for c, _ in refused] == ["bob", "bob", "alice"]
+    assert [c for c, _ in refused] == ["bob", "bob", "alice", "bob"]  # each refusal is an audit line
 
 
 def test_request_ids_are_128_random_bits() -> None:
