@@ -77,13 +77,12 @@ def _french_date(moment: float) -> str:
 
 
 def _grade_line(p: Prediction) -> str:
-    """The risk grade and probability of default, as the letter states them (nothing for a model without grades)."""
+    """The risk grade, as the letter states it (nothing for a model without grades): the customer's plain
+    words, no probability (tests/api/test_dossiers.py keeps the letter free of such jargon)."""
     if p.grade is None:
         return ""
-    percent = f"{p.score * 100:.1f}".replace(".", ",")
     return (f"<p class=\"grade\">Classe de risque attribuée à votre demande : <strong>{html.escape(p.grade)}</strong> "
-            f"(échelle de A, risque le plus faible, à la dernière classe, risque le plus élevé ; probabilité de "
-            f"défaut estimée : {percent} %).</p>")
+            "(de A, le risque le plus faible, à la dernière classe, le plus élevé).</p>")
 
 
 def letter_html(evaluation: Evaluation, decision: AdviserDecision | None = None) -> str:

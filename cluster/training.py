@@ -40,7 +40,7 @@ from scoring.assessment import Holdout, finish_metrics, holdout_metrics, master_
 from scoring.cost import best_threshold
 from scoring.partition import TRUE_PROBABILITY_COLUMN, write_twin
 from scoring.reference import build_reference, finite_or_none
-from scoring.schema import TARGET_COLUMN
+from scoring.schema import TARGET_COLUMN, UI_FEATURE_NAMES
 from scoring.training import TrainConfig, TrainResult, served_scores
 from scoring.tuning import BASELINE_FEATURES, baseline_scores, best_mean_round
 from scoring.validation import validation_section
@@ -169,10 +169,15 @@ def train_on_cluster(client, layout: Layout, cfg: TrainConfig, *, quiet: bool = 
     base = _collect(client, train[[*base_cols, TARGET_COLUMN, SPLIT_COLUMN]])
     split = base[SPLIT_COLUMN].to_numpy()
     folds = [(np.flatnonzero(split != k), np.flatnonzero(split == k)) for k in range(cfg.n_splits)]
-    sample = _collect(client, train[names].sample(frac=min(1.0, REFERENCE_SAMPLE / n_train), random_state=cfg.seed))
-    reference = build_reference(sample, served_scores(final, sample), seed=cfg.seed)
+    # a model without some form features (gender by default) still describes them for drift, as the
+    # single process does: the reference sample keeps them beside the model's columns
+    described = names + [n for n in UI_FEATURE_NAMES if n not in names and n in frame.columns]
+    sample = _collect(client, train[described].sample(frac=min(1.0, REFERENCE_SAMPLE / n_train),
+                                                      random_state=cfg.seed))
+    sample_scores = served_scores(final, sample[names])
+    reference = build_reference(sample, sample_scores, seed=cfg.seed)
     reference["n_rows"] = int(n_train)
-    reference["ranges"] = _exact_ranges(client, train, names)
+    reference["ranges"] = _exact_ranges(client, train, described)
 
     truth = held[TRUE_PROBABILITY_COLUMN].to_numpy()
     metrics = holdout_metrics(final, Holdout(y_hold, hold_scores, true_probability=truth), choice,
@@ -196,7 +201,7 @@ def train_on_cluster(client, layout: Layout, cfg: TrainConfig, *, quiet: bool = 
         "engine": {"kind": "dask", "workers": len(client.scheduler_info(n_workers=-1)["workers"]),
                    "parts": layout.parts, "split": "hash of SK_ID_CURR and seed"},
     }
-    scale = master_scale_of(y, oof_scores, served_scores(final, sample))  # served shares on the sample
+    scale = master_scale_of(y, oof_scores, sample_scores)  # served shares on the reference sample
     metrics["validation"] = validation_section(y_hold, hold_scores, scale, seed=cfg.seed)
     metrics["not_computed"]["validation.benchmark"] = "the scorecard needs the training features (on the workers)"
     metrics["not_computed"]["cv_vs_baseline"] = "the cluster's folds keep no per-fold baseline AUC"

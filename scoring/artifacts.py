@@ -65,7 +65,7 @@ class ArtifactError(RuntimeError):
 
 @dataclass(frozen=True)
 class Artifacts:
-    model: Any  # xgboost.XGBClassifier
+    model: Any  # xgboost.Booster (the served UBJSON file)
     features: list[str]
     threshold: dict[str, Any]
     metrics: dict[str, Any]
@@ -252,7 +252,7 @@ def load_artifacts(model_dir: Path, *, with_derived: bool = True) -> Artifacts:
         features = [line for line in (model_dir / FEATURES_FILE).read_text(encoding="utf-8").splitlines() if line]
     except (OSError, ValueError) as exc:
         raise ArtifactError(f"{model_dir / FEATURES_FILE} cannot be read ({exc}); {hint}") from exc
-    model = xgb.XGBClassifier()
+    model = xgb.Booster()  # not XGBClassifier: it needs scikit-learn, which the served image does not install
     try:
         model.load_model(model_dir / SERVED_MODEL_FILE)  # UBJSON: read as data, nothing executed
     except (xgb.core.XGBoostError, ValueError, TypeError) as exc:
@@ -260,7 +260,7 @@ def load_artifacts(model_dir: Path, *, with_derived: bool = True) -> Artifacts:
     threshold = _read_json(model_dir / THRESHOLD_FILE, model_dir)
     reference = _read_json(model_dir / REFERENCE_FILE, model_dir)
     try:
-        check_features(features, list(model.get_booster().feature_names or []), str(model_dir / FEATURES_FILE))
+        check_features(features, list(model.feature_names or []), str(model_dir / FEATURES_FILE))
         check_threshold(threshold, str(model_dir / THRESHOLD_FILE))
         check_reference(reference, features, str(model_dir / REFERENCE_FILE))
     except ArtifactValueError as exc:

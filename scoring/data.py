@@ -312,7 +312,7 @@ class Tables:
         """
         ids = np.unique(np.asarray(list(ids) if not hasattr(ids, "__len__") else ids, dtype="int64"))
         application = self.application.loc[self.application[ID_COLUMN].isin(ids)].reset_index(drop=True)
-        return Tables.from_index(application, ChildIndex(self))
+        return Tables(application=application, **ChildIndex(self).children(ids))  # every child row of `ids`
 
     @classmethod
     def from_index(cls, application: pd.DataFrame, index: ChildIndex) -> Tables:

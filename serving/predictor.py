@@ -15,6 +15,7 @@ log-odds and in points of default probability, restricted to the features the ca
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import math
 from collections.abc import Collection, Mapping, Sequence
@@ -118,6 +119,9 @@ class Predictor:
         self.artifacts = artifacts
         self.features: list[str] = list(artifacts.features)
         self.index: dict[str, int] = {name: i for i, name in enumerate(self.features)}
+        # the patterns of features the model was trained without on purpose (gender by default): a
+        # features frame built by `build_features` still has them; they are left out, not refused
+        self.excluded: tuple[str, ...] = tuple(artifacts.metrics.get("excluded_features") or ())
         self._labels = [feature_label(name) for name in self.features]  # French names of the reasons
         self._all_columns = np.arange(len(self.features), dtype=np.intp)  # a full row: every column is given
         self.threshold: float = float(artifacts.threshold["threshold"])
@@ -243,9 +247,10 @@ class Predictor:
     def frame_to_matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """Rows of a features DataFrame in model order; absent columns come from the template."""
         unknown = [c for c in frame.columns if c not in self.index]
-        if unknown:
-            raise UnknownFeatureError([str(c) for c in unknown])
-        return served_matrix(self.template[0], self.index, frame)
+        left_out = [c for c in unknown if any(fnmatch.fnmatchcase(str(c), p) for p in self.excluded)]
+        if len(left_out) < len(unknown):
+            raise UnknownFeatureError([str(c) for c in unknown if c not in left_out])
+        return served_matrix(self.template[0], self.index, frame.drop(columns=left_out) if left_out else frame)
 
     # --- scoring ------------------------------------------------------------------------------
 

@@ -167,7 +167,7 @@ def test_decisions_letters_and_typed_text(page, app_url) -> None:
         assert word not in text
     for typed in ("**gras** _x_", "<img src=x onerror=window.hacked=1>"):
         _load(page, typed)
-        shown = _message(page, "N° de dossier")
-        assert typed in shown  # shown as typed
+        shown = _message(page, typed)  # waits for this refusal (the previous one also names the field)
+        assert typed in shown and "N° de dossier" in shown  # shown as typed
         assert page.locator("#message strong:has-text('gras'), #message em, #message img").count() == 0
     assert page.evaluate("window.hacked === undefined")

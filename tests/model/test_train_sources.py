@@ -45,7 +45,9 @@ def test_a_features_table_in_the_data_dir_is_trained_on(tmp_path, features_table
     assert metrics["data_source"]["file"].endswith("train_final.csv")
     assert metrics["rows"]["train"] + metrics["rows"]["holdout"] == len(features_table)
     predictor = Predictor.from_dir(out)
-    assert set(UI_FEATURE_NAMES) <= set(predictor.features) and TARGET_COLUMN not in predictor.features
+    used = {n for n in UI_FEATURE_NAMES if not n.startswith("CODE_GENDER_")}  # gender: recorded, not scored
+    assert used <= set(predictor.features) and TARGET_COLUMN not in predictor.features
+    assert not any(n.startswith("CODE_GENDER_") for n in predictor.features)
 
 
 @pytest.mark.slow

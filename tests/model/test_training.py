@@ -64,11 +64,11 @@ def test_artifacts_round_trip_and_refuse_tampering(small_training, tmp_path):
     write_artifacts(tmp_path, model=result.model, features=result.features, threshold=result.threshold,
                     metrics=result.metrics, reference=result.reference)
     loaded = load_artifacts(tmp_path)
-    assert loaded.features == result.features == list(loaded.model.get_booster().feature_names)
+    assert loaded.features == result.features == list(loaded.model.feature_names)
     assert loaded.threshold["threshold"] == result.threshold["threshold"]
     assert len(loaded.model_version) == 12
     x = np.zeros((1, len(loaded.features)), dtype=np.float32)
-    assert loaded.model.predict_proba(x)[0, 1] == pytest.approx(result.model.predict_proba(x)[0, 1])
+    assert loaded.model.inplace_predict(x)[0] == pytest.approx(result.model.predict_proba(x)[0, 1])
 
     threshold_path = tmp_path / THRESHOLD_FILE
     threshold_path.write_text(json.dumps({"threshold": 0.01}))
