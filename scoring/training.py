@@ -240,8 +240,9 @@ def train_model(
         "master_scale": scale,
     }
     # a model without some form features (--exclude-features) still describes them for drift
-    missing_ui = [n for n in UI_FEATURE_NAMES if n not in x.columns and groups_from is not None and n in groups_from]
-    ref_frame = pd.concat([x, groups_from.iloc[train_idx][missing_ui].astype(np.float32)], axis=1) if missing_ui else x
+    described = features if groups_from is None else groups_from  # the frame the excluded columns are read from
+    missing_ui = [n for n in UI_FEATURE_NAMES if n not in x.columns and n in described]
+    ref_frame = pd.concat([x, described.iloc[train_idx][missing_ui].astype(np.float32)], axis=1) if missing_ui else x
     return TrainResult(
         model=final,
         features=names,
