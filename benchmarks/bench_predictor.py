@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
 import xgboost as xgb
@@ -39,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from api.profiling import applicants  # noqa: E402
 from scoring import config  # noqa: E402
 from scoring.onnx_export import session, training_like_rows  # noqa: E402
-from scoring.schema import MANIFEST_FILE, ONNX_FILE, UI_FEATURE_NAMES  # noqa: E402
+from scoring.schema import MANIFEST_FILE, MODEL_FILE, ONNX_FILE, UI_FEATURE_NAMES  # noqa: E402
 from scoring.trees import read_trees, used_booster  # noqa: E402
 from serving.backends import OnnxScorer, XGBoostScorer, compiled_scorer  # noqa: E402
 from serving.predictor import Predictor  # noqa: E402
@@ -97,8 +98,9 @@ def one_applicant(model_dir: Path, n: int) -> list[str]:
 
     predictor = seed._predictor()  # the predictor the seed's function scores with (no service: no logger)
     forms = applicants(n)
-    mappings = [dict(zip(UI_FEATURE_NAMES, f, strict=True)) for f in forms]
-    model = predictor.artifacts.model
+    # what the service hands the predictor: the form's features the model reads (gender is recorded, not scored)
+    mappings = [{k: v for k, v in zip(UI_FEATURE_NAMES, f, strict=True) if k in predictor.index} for f in forms]
+    model = joblib.load(model_dir / MODEL_FILE)  # the seed's pickled XGBClassifier (the service reads the UBJSON)
     template = dict(zip(predictor.features, predictor.template[0].astype(float).tolist(), strict=True))
 
     def seed_path(i: int) -> float:
