@@ -69,7 +69,7 @@ def _percent(score: float) -> str:
 
 
 def _message(page, words: str) -> str:
-    page.locator("#message").get_by_text(words).first.wait_for(timeout=20_000)
+    page.locator("#message").get_by_text(words).first.wait_for(timeout=60_000)
     return page.locator("#message").inner_text()
 
 
@@ -137,11 +137,11 @@ def test_one_applicant_at_a_time_and_the_amounts_of_a_loaded_dossier(page, app_u
     page.locator("#facts").get_by_text(f"Dossier n° {APPLICANT}").wait_for(timeout=30_000)
     page.locator("#in-AMT_CREDIT textarea, #in-AMT_CREDIT input").first.fill("150 000")
     page.get_by_role("button", name="Évaluer").click()
-    page.locator("#change").get_by_text("champs modifiés").wait_for(timeout=20_000)
+    page.locator("#change").get_by_text("champs modifiés").wait_for(timeout=60_000)
     what_if = httpx.post(f"{url}/api/predict", json={schema.ID_COLUMN: APPLICANT, "AMT_CREDIT": 150000}).json()
     page.wait_for_function("(args) => args[0].value === args[1]",
                            arg=[page.locator("#score textarea, #score input").first.element_handle(),
-                                _percent(what_if["score"])], timeout=20_000)
+                                _percent(what_if["score"])], timeout=60_000)
     assert "Montant du crédit (€) : 150\u202f000 (évalué ; dossier" in page.locator("#facts").inner_text()
     assert f"Dossier n° {APPLICANT} — champs modifiés : Montant du crédit (€)" in page.locator("#change").inner_text()
 
@@ -153,13 +153,13 @@ def test_decisions_letters_and_typed_text(page, app_url) -> None:
     page.get_by_label("Passer outre le modèle", exact=True).check()
     page.locator("#adviser-reason textarea, #adviser-reason input").first.fill("Revenus instables, CDD de 3 mois")
     page.get_by_role("button", name="Enregistrer la décision").click()
-    page.locator("#recorded").get_by_text("contre l'avis du modèle").wait_for(timeout=20_000)
+    page.locator("#recorded").get_by_text("contre l'avis du modèle").wait_for(timeout=60_000)
     page.get_by_label("Accepter", exact=True).check()
     page.get_by_role("button", name="Enregistrer la décision").click()  # a second decision on the same evaluation
-    page.locator("#recorded").get_by_text("déjà enregistrée").wait_for(timeout=20_000)
+    page.locator("#recorded").get_by_text("déjà enregistrée").wait_for(timeout=60_000)
     page.get_by_role("button", name="Imprimer le courrier").click()
     letter = page.frame_locator("#letter iframe")
-    letter.get_by_text("Madame, Monsieur,", exact=True).wait_for(timeout=20_000)
+    letter.get_by_text("Madame, Monsieur,", exact=True).wait_for(timeout=60_000)
     text = letter.locator("body").inner_text()
     assert "Revenus instables, CDD de 3 mois" in text  # the adviser's reason, not the model's factors
     assert ("suite favorable" in text) == low_risk  # the adviser's decision, the opposite of the model's
