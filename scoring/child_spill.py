@@ -8,7 +8,7 @@ appends each block's rows to the file of their applicant's chunk (a chunk = `chu
 consecutive applicants of the input, in file order; bureau_balance follows its bureau credit).
 `restrict` then reads the files of the chunks an input chunk touches and restricts them with a
 `ChildIndex`: the rows of one applicant keep the file's order, so the features are the same to the
-bit as `build_features` on the whole tables (tests/inference). Peak memory: a block, plus the
+bit as `build_features` on the whole tables (tests/serving/batch). Peak memory: a block, plus the
 child rows of about two chunks.
 
 The files are pickled DataFrames (dtypes kept exactly) in a private temporary folder, deleted by

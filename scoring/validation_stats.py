@@ -5,7 +5,7 @@ gains / lift table of score bands and its rank ordering. Calibration: the Jeffre
 ECB's IRB validation instructions, 2019: one-sided, H0 "the PD is not underestimated"), the
 one-sided binomial test, the Hosmer–Lemeshow and Spiegelhalter tests. Concentration: the
 Herfindahl index. Change of discrimination: the z test of two independent AUCs (Hanley–McNeil
-standard errors). `tests/model/test_validation_stats.py` checks them against scipy and optbinning.
+standard errors). `tests/scoring/training/test_validation_stats.py` checks them against scipy and optbinning.
 """
 
 from __future__ import annotations

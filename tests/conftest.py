@@ -6,6 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from scoring import config
+from scoring.schema import MANIFEST_FILE
+from serving.predictor import Predictor
+from tests.fixture_model import build_model_dir
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, SHARED_SAMPLE
 
 TESTS = Path(__file__).resolve().parent
@@ -44,3 +48,23 @@ def chromium():
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+# The fixture model (a small trained folder) and the committed model, shared by the api, serving,
+# lifecycle and security tests.
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_model_dir(tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture(scope="session")
+def predictor(model_dir: Path) -> Predictor:
+    return Predictor.from_dir(model_dir)
+
+
+@pytest.fixture(scope="session")
+def committed() -> Predictor:
+    """The committed model (models/), for tests that compare with scoring from the twin's tables."""
+    if not (config.MODELS_DIR / MANIFEST_FILE).is_file():
+        pytest.skip(f"no committed model in {config.MODELS_DIR}")
+    return Predictor.from_dir(config.MODELS_DIR)

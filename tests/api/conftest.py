@@ -13,26 +13,12 @@ from api.logger import PredictionLogger
 from api.rest import create_api
 from api.scoring_service import ScoringService
 from scoring import config
-from scoring.schema import MANIFEST_FILE, UI_FEATURE_NAMES
 from scoring.store import FeatureStore
 from serving.predictor import Predictor
-from tests.api.fixture_model import build_model_dir
+from tests.fixture_model import store_for
 from tests.helpers import free_port, launched
 
 STORE_APPLICANTS, STORE_SEED = 300, 11  # a small twin: 300 training and its application_test applicants
-
-# A valid applicant of the 11 form features: higher education, man, working, document 3 given.
-VALID = dict(zip(UI_FEATURE_NAMES, (0.45, 0.6, 0.55, 1, 0, 2.0, 1, 0, 1, 1, 0.0), strict=True))
-
-
-@pytest.fixture(scope="session")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_model_dir(tmp_path_factory.mktemp("model"))
-
-
-@pytest.fixture(scope="session")
-def predictor(model_dir: Path) -> Predictor:
-    return Predictor.from_dir(model_dir)
 
 
 @pytest.fixture()
@@ -61,14 +47,6 @@ def twin_store_tables():
     return twin_tables(STORE_APPLICANTS, STORE_SEED, progress=False)
 
 
-def store_for(model_dir: Path, tables, path: Path) -> Path:
-    """The feature store of `tables` built for the model of `model_dir` (its features and version)."""
-    from scoring.store_build import build_store, model_identity
-
-    version, features, _ = model_identity(model_dir)
-    return build_store(tables, None, features, version, path, progress=False)
-
-
 @pytest.fixture(scope="session")
 def fixture_store(model_dir: Path, twin_store_tables, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store of the small twin for the fixture model (the launched app's dossiers)."""
@@ -87,14 +65,6 @@ def app_url(model_dir: Path, fixture_store: Path,
            "PORT": str(port), "HF_HUB_OFFLINE": "1", "FEATURE_STORE": str(fixture_store)}
     with launched(["app_gradio.py"], f"{url}/health", env=env, log_file=logs / "server.out"):
         yield url, logs / "predictions.log"
-
-
-@pytest.fixture(scope="session")
-def committed() -> Predictor:
-    """The committed model (models/), for tests that compare with scoring from the twin's tables."""
-    if not (config.MODELS_DIR / MANIFEST_FILE).is_file():
-        pytest.skip(f"no committed model in {config.MODELS_DIR}")
-    return Predictor.from_dir(config.MODELS_DIR)
 
 
 @pytest.fixture(scope="session")

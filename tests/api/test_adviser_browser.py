@@ -17,8 +17,7 @@ import httpx
 import pytest
 
 from scoring import schema
-from tests.api.conftest import VALID
-from tests.helpers import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT, VALID
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,7 @@ from api.rest import create_api
 from api.scoring_service import ScoringService
 from scoring import schema
 from serving.validation import MAX_BATCH_ROWS
-from tests.api.conftest import VALID
+from tests.helpers import VALID
 
 
 def _lines(path: Path) -> list[dict]:

@@ -14,7 +14,7 @@ import api.seed
 import app_gradio
 from scoring import schema
 from serving.predictor import Predictor
-from tests.api.conftest import VALID
+from tests.helpers import VALID
 
 
 @pytest.fixture()

@@ -29,7 +29,7 @@ from scoring.store import FeatureStore
 from scoring.synthetic import write_tables
 from serving.batch import score_file
 from serving.predictor import Predictor
-from tests.api.conftest import VALID
+from tests.helpers import VALID
 
 
 @pytest.fixture()

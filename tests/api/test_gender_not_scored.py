@@ -19,8 +19,8 @@ from api.scoring_service import ScoringService
 from api.ui import build_ui
 from scoring import schema
 from serving.predictor import Predictor
-from tests.api.conftest import VALID
-from tests.api.fixture_model import build_model_dir
+from tests.fixture_model import build_model_dir
+from tests.helpers import VALID
 
 GENDER = (schema.GENDER_F, schema.GENDER_M, "CODE_GENDER_XNA")
 

@@ -18,7 +18,7 @@ from scoring.artifacts import ArtifactError
 from scoring.master_scale import grade_of
 from serving.batch import score_file
 from serving.predictor import Predictor
-from tests.api.conftest import VALID
+from tests.helpers import VALID
 
 
 def test_answer_letter_and_log_carry_the_grade_of_the_score(client: TestClient, service, predictor: Predictor) -> None:
@@ -50,7 +50,7 @@ def test_batch_api_and_model_info_show_the_scale(client: TestClient, predictor: 
 
 
 def test_batch_file_has_a_grade_column_equal_to_single_calls(predictor: Predictor, tmp_path: Path) -> None:
-    from tests.api.fixture_model import make_frame
+    from tests.fixture_model import make_frame
 
     frame, _ = make_frame(300, seed=9)
     frame.insert(0, schema.ID_COLUMN, range(100001, 100301))

@@ -13,8 +13,7 @@ import httpx
 import pytest
 
 from scoring import schema
-from tests.api.conftest import VALID
-from tests.helpers import free_port, launched
+from tests.helpers import VALID, free_port, launched
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ from api.logger import PredictionLogger, log_prediction
 from api.rest import create_api
 from api.scoring_service import ScoringService
 from monitoring.reader import read_log
-from tests.api.conftest import VALID
+from tests.helpers import VALID
 
 PAYLOAD = {"EXT_SOURCE_1": 0.5, "CODE_GENDER_F": 1.0, "note": "é" * 100}  # ~400 bytes a line
 PROJECT = Path(__file__).parents[2]

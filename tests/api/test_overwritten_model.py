@@ -14,7 +14,7 @@ from api.scoring_service import ScoringService
 from scoring.artifacts import load_artifacts, write_artifacts
 from scoring.config import MODELS_DIR
 from scoring.schema import METRICS_FILE, REPORT_FILE
-from tests.api.fixture_model import build_model_dir
+from tests.fixture_model import build_model_dir
 
 
 def _with_report(model_dir: Path, text: str, metrics: dict | None = None) -> None:

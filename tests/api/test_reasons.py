@@ -14,8 +14,8 @@ from scoring import schema
 from scoring.explain_format import NNBSP, format_value, fr_money, fr_number, fr_percent, fr_points
 from serving.predictor import Predictor
 from serving.reasons import MAX_LISTED, N_REASONS, REST_LABEL, points_scale, sigmoid
-from tests.api.conftest import VALID
-from tests.api.fixture_model import make_frame
+from tests.fixture_model import make_frame
+from tests.helpers import VALID
 
 
 def _full_rows(predictor: Predictor, n: int, seed: int) -> list[dict[str, float]]:

@@ -16,8 +16,7 @@ from api.scoring_service import ScoringService
 from scoring import schema
 from scoring.schema import DOMAIN_RULES, domain_rule
 from serving.validation import FLOAT32_MAX, InputError
-from tests.api.conftest import VALID
-from tests.helpers import SHARED_SAMPLE
+from tests.helpers import SHARED_SAMPLE, VALID
 
 INF = math.inf
 REAL_EXTRACTS = [SHARED_SAMPLE, SHARED_SAMPLE.parent / "homecredit_5k"]

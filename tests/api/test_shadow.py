@@ -20,8 +20,8 @@ from monitoring.reader import read_log
 from monitoring.report import build_report
 from scoring import schema
 from serving.predictor import Predictor
-from tests.api.conftest import VALID
-from tests.api.fixture_model import build_model_dir
+from tests.fixture_model import build_model_dir
+from tests.helpers import VALID
 
 
 @pytest.fixture(scope="module")

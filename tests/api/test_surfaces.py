@@ -20,8 +20,7 @@ from api.logger import PredictionLogger
 from api.middleware import DEFAULT_BODY_LIMIT
 from api.rest import create_api
 from api.scoring_service import ScoringService
-from tests.api.conftest import VALID
-from tests.helpers import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT, VALID
 
 
 def test_a_wrong_method_on_an_api_route_is_405_with_allow(client: TestClient) -> None:

@@ -17,9 +17,8 @@ import promote
 from lifecycle.folders import exchange
 from scoring.schema import MODEL_FILE
 from serving.predictor import Predictor
-from tests.api.conftest import VALID
-from tests.api.fixture_model import build_model_dir
-from tests.helpers import free_port, launched
+from tests.fixture_model import build_model_dir
+from tests.helpers import VALID, free_port, launched
 from tests.lifecycle.conftest import write_features
 
 pytestmark = pytest.mark.slow

@@ -14,7 +14,7 @@ from api.scoring_service import ScoringService
 from api.ui import build_ui
 from scoring import schema
 from serving.predictor import Predictor
-from tests.api.conftest import VALID
+from tests.helpers import VALID
 
 FORM_VALID = (0.45, 0.6, 0.55, "Supérieur", 2.0, True, "Homme", True, 0.0)
 NO_AMOUNTS = ("", "", "")  # the negotiated amounts: only with a loaded dossier

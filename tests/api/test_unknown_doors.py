@@ -28,7 +28,7 @@ from scoring.config import MODELS_DIR
 from scoring.store import FeatureStore
 from serving.batch import score_file
 from serving.predictor import Predictor
-from tests.api.conftest import store_for
+from tests.fixture_model import store_for
 from tests.helpers import SHARED_SAMPLE
 
 REAL = SHARED_SAMPLE.parent / "homecredit_5k"

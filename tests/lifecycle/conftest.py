@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.api.fixture_model import build_model_dir, make_frame
+from tests.fixture_model import build_model_dir, make_frame
 
 
 def write_features(path: Path, n: int, seed: int, *, shuffle: bool = False) -> Path:

@@ -21,8 +21,8 @@ from scoring import config
 from scoring.gate import GateRule, flips, judge, paired_figures
 from serving.model_checks import ModelRefused, verify
 from serving.predictor import Predictor
-from tests.api.conftest import VALID
-from tests.api.fixture_model import build_model_dir
+from tests.fixture_model import build_model_dir
+from tests.helpers import VALID
 
 
 def test_paired_figures_see_a_worse_model_and_not_an_identical_one():

@@ -114,7 +114,7 @@ def test_forced_promotion_records_its_reason_and_a_retrained_folder_fails_the_ch
     serving = tmp_path / "models"
     shutil.copytree(fixture_champion, serving)
     candidate = tmp_path / "cand"
-    from tests.api.fixture_model import build_model_dir
+    from tests.fixture_model import build_model_dir
 
     build_model_dir(candidate, seed=5, n_estimators=20)
     common = ["--model-dir", str(serving), "--lifecycle-dir", str(tmp_path / "lc"), "--holdout",
@@ -140,7 +140,7 @@ def test_forced_promotion_records_its_reason_and_a_retrained_folder_fails_the_ch
 def test_a_tampered_decision_file_fails_the_deploy_check(tmp_path, tables, fixture_champion):
     serving = tmp_path / "models"
     shutil.copytree(fixture_champion, serving)
-    from tests.api.fixture_model import build_model_dir
+    from tests.fixture_model import build_model_dir
 
     build_model_dir(tmp_path / "cand", seed=3, n_estimators=30)
     promote.main([str(tmp_path / "cand"), "--model-dir", str(serving), "--lifecycle-dir", str(tmp_path / "lc"),

@@ -27,12 +27,11 @@ def rehash(folder: Path, *names: str) -> None:
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest))
 
 
-# Shared fixtures: the committed model with a small twin store, and the fixture model with its store.
+# Shared fixtures: the committed model and the fixture model come from tests/conftest.py; their stores and
+# the dossier service from the api tests' conftest.
 from tests.api.conftest import (  # noqa: E402,F401
-    committed,
     committed_store,
     dossier_service,
     fixture_store,
-    model_dir,
     twin_store_tables,
 )

@@ -13,7 +13,7 @@ from api.app import build_app
 from api.form_parts import FormRefusal
 from api.scoring_service import ScoringService
 from api.ui import build_ui, parse_dossier_number
-from tests.api.conftest import VALID
+from tests.helpers import VALID
 
 
 @pytest.fixture()

@@ -14,8 +14,8 @@ import pytest
 from scoring import schema
 from scoring.artifacts import ArtifactError, sha256_of
 from serving.predictor import Predictor, UnknownFeatureError
-from tests.api.conftest import VALID
-from tests.api.fixture_model import make_frame
+from tests.fixture_model import make_frame
+from tests.helpers import VALID
 
 
 def test_missing_features_come_from_the_training_medians(predictor: Predictor) -> None:

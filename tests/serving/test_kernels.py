@@ -16,8 +16,8 @@ from serving import kernels
 from serving.backends import NUMBA, ONNXRUNTIME, XGBOOST
 from serving.kernels import CompiledTrees
 from serving.predictor import Predictor
-from tests.api.conftest import VALID
-from tests.api.test_treeshap import _data
+from tests.helpers import VALID
+from tests.serving.test_treeshap import _data
 
 
 def _xgboost_scores(booster: xgb.Booster, rows: np.ndarray) -> np.ndarray:

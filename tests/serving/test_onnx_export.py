@@ -20,7 +20,7 @@ from scoring.schema import MANIFEST_FILE, ONNX_FILE
 from scoring.trees import read_trees, used_booster
 from serving.backends import NUMBA, ONNXRUNTIME, XGBOOST
 from serving.predictor import SMALL_BATCH_ROWS, Predictor
-from tests.api.conftest import VALID
+from tests.helpers import VALID
 
 
 @pytest.fixture()

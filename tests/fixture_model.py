@@ -17,6 +17,7 @@ from scoring import schema
 from scoring.master_scale import build_master_scale
 from scoring.publish import write_model
 from scoring.reference import build_reference
+from scoring.store_build import build_store, model_identity
 
 EXTRA_FEATURES = ("DAYS_BIRTH", "AMT_CREDIT", "AMT_INCOME_TOTAL", "NAME_EDUCATION_TYPE_Academic degree",
                   "CODE_GENDER_XNA", "ALL_MISSING")
@@ -81,3 +82,9 @@ def build_model_dir(model_dir: Path, *, n: int = 3000, seed: int = 0, n_estimato
         reference=build_reference(full, scores),  # left-out form features still described, as train.py does
     )
     return Path(model_dir)
+
+
+def store_for(model_dir: Path, tables, path: Path) -> Path:
+    """The feature store of `tables` built for the model of `model_dir` (its features and version)."""
+    version, features, _ = model_identity(model_dir)
+    return build_store(tables, None, features, version, path, progress=False)

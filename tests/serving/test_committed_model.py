@@ -10,7 +10,7 @@ import pytest
 from scoring import config, schema
 from serving.predictor import Predictor
 from serving.validation import Validator
-from tests.api.conftest import VALID
+from tests.helpers import VALID
 
 
 @pytest.fixture(scope="module")

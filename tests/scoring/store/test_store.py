@@ -17,7 +17,7 @@ from scoring.features import align_features, build_features
 from scoring.schema import APPLICATION_TEST, CARD_ATM_DRAWINGS, ID_COLUMN, TARGET_COLUMN
 from scoring.store import FACT_LABELS, NEGOTIABLE_FIELDS, FeatureStore, StoreError
 from scoring.store_build import build_store, kaggle_tables
-from tests.store.conftest import TWIN_APPLICANTS, VERSION
+from tests.scoring.store.conftest import TWIN_APPLICANTS, VERSION
 
 
 def _expected_row(frame: pd.DataFrame, features: list[str], sk_id: int) -> np.ndarray:

@@ -10,7 +10,7 @@ from scoring.onnx_export import probing_rows
 from scoring.trees import UnsupportedModel, read_trees, used_booster
 from serving.predictor import Predictor
 from serving.treeshap import TreeShap
-from tests.api.conftest import VALID
+from tests.helpers import VALID
 
 TOLERANCE = 1e-5
 

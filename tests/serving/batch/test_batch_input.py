@@ -17,7 +17,7 @@ from scoring.child_index import ChildIndex
 from scoring.schema import ID_COLUMN
 from serving.batch import BatchInputError, errors_path_for, score_file
 from tests.helpers import PROJECT_ROOT
-from tests.inference.test_inference import read_scores, run_cli
+from tests.serving.batch.test_inference import read_scores, run_cli
 
 
 @pytest.fixture(scope="module")
