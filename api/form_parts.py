@@ -14,7 +14,8 @@ from typing import Any
 from api.form_numbers import SHOWN_DECIMALS, NotANumber, fr_input, fr_refusal, parse_fr_number
 from api.logger import safe_input
 from scoring.explain_format import format_value, fr_percent, fr_points
-from scoring.schema import EXCLUSIVE_GROUPS, MAY_BE_UNKNOWN, UI_FEATURES, ExclusiveGroup, UIFeature, domain_rule
+from scoring.feature_registry import domain_rule
+from scoring.schema import EXCLUSIVE_GROUPS, MAY_BE_UNKNOWN, UI_FEATURES, ExclusiveGroup, UIFeature
 from scoring.store import FACT_LABELS
 from scoring.store import NEGOTIABLE_FIELDS as AMOUNT_FIELDS
 from serving.predictor import Prediction, Reason

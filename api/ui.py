@@ -58,7 +58,8 @@ from api.scoring_service import (
     UnknownRequest,
     shown_path,
 )
-from scoring.schema import LABEL_HIGH_RISK, LABEL_REVIEW, SOURCE_DOSSIER, SOURCE_FORM, ExclusiveGroup, domain_rule
+from scoring.feature_registry import domain_rule
+from scoring.schema import LABEL_HIGH_RISK, LABEL_REVIEW, SOURCE_DOSSIER, SOURCE_FORM, ExclusiveGroup
 from serving.predictor import Prediction
 from serving.validation import Bound, InputError
 

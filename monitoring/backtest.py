@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 
 from monitoring.drift import binned_shares
+from scoring.feature_registry import feature_label
 from scoring.master_scale import grade_index, grade_names
-from scoring.schema import SCORE_KEY, UI_FEATURE_NAMES, feature_label
+from scoring.schema import SCORE_KEY, UI_FEATURE_NAMES
 from scoring.stability import psi
 from scoring.validation import grade_backtest
 from scoring.validation_stats import auc_change_test

@@ -22,11 +22,12 @@ from sklearn.metrics import roc_auc_score
 from scoring.cost import ThresholdChoice, business_cost, confusion_at
 from scoring.evaluation import audit_warnings, calibration, holdout_intervals, mean_interval, shap_importance
 from scoring.fairness import fairness_audit
+from scoring.feature_registry import feature_label
 from scoring.master_scale import build_master_scale, grade_index
 from scoring.plots import PLOT_FILES, chart_images
 from scoring.publish import write_model
 from scoring.report import build_report
-from scoring.schema import REPORT_FILE, feature_label
+from scoring.schema import REPORT_FILE
 
 log = logging.getLogger(__name__)
 

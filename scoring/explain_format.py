@@ -10,8 +10,9 @@ without slowing the call; the JSON API keeps numbers and leaves text to its call
 from __future__ import annotations
 
 import math
-import re
 
+from scoring.feature_registry import feature_unit
+from scoring.feature_specs import Unit
 from scoring.schema import UNKNOWN_FR
 
 NNBSP = "\u202f"  # narrow no-break space: thousands separator and before units (€, %, ans)
@@ -20,17 +21,6 @@ DAYS_PER_YEAR = 365.25
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12
 # Kaggle's DAYS_EMPLOYED = 365243 (and its kin in previous applications) means "not applicable".
 NOT_APPLICABLE_DAYS = 300_000
-
-_PERCENT = re.compile(r".*(_PERC(_|$)|PAYMENT_RATE|RATE_DOWN_PAYMENT|_RATIO(_|$)|LATE_SHARE|"
-                      r"^INSTAL_(LATE|UNDERPAID)_mean$|"
-                      r"(CREDIT_ACTIVE|CREDIT_TYPE|NAME_CONTRACT_STATUS|NAME_CONTRACT_TYPE|NAME_YIELD_GROUP|"
-                      r"NAME_CLIENT_TYPE)_.+_mean$).*")
-_DAY_COUNTS = re.compile(r".*(DPD|DBD|DAY_OVERDUE).*")  # days late or early: a count of days
-_DAYS = re.compile(r"(^|.*_)DAYS_.*")  # days relative to the application (negative: before)
-_MONTHS = re.compile(r".*MONTHS_BALANCE.*")  # months relative to the application
-_MONTH_COUNTS = re.compile(r".*CNT_PAYMENT.*")
-_YEARS = re.compile(r"OWN_CAR_AGE")
-_MONEY = re.compile(r"(^|.*_)AMT_(?!REQ_).*|INCOME_PER_PERSON|.*PAYMENT_DIFF.*")
 
 
 def fr_number(x: float, decimals: int | None = None, *, keep_zeros: bool = False) -> str:
@@ -99,28 +89,30 @@ def fr_points(points: float) -> str:
 
 
 def format_value(name: str, value: float | None, *, binary: bool = False) -> str:
-    """The value of feature `name` as an adviser reads it (`DAYS_BIRTH` -14 100 → `38 ans`)."""
+    """The value of feature `name` as an adviser reads it, by its unit in the feature registry
+    (`DAYS_BIRTH` -14 100 → `38 ans`)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return UNKNOWN_FR
     if binary:
         return "oui" if value == 1 else "non"
-    if _PERCENT.fullmatch(name):
+    unit = feature_unit(name)
+    if unit is Unit.PERCENT:
         return fr_percent(value)
-    if _DAY_COUNTS.fullmatch(name):
+    if unit is Unit.DAY_COUNT:
         count = round(value, 1)
         return f"{fr_number(count)}{NNBSP}{_plural(count, 'jour', 'jours')}"
-    if _DAYS.fullmatch(name):
+    if unit in (Unit.DAYS, Unit.AGE):
         if abs(value) >= NOT_APPLICABLE_DAYS:
             return "sans objet"
-        span = fr_days(value, whole_years=name == "DAYS_BIRTH")
+        span = fr_days(value, whole_years=unit is Unit.AGE)
         return f"dans {span}" if value > 0 else span  # positive: after the application (a due date)
-    if _MONTHS.fullmatch(name):
+    if unit is Unit.MONTHS:
         return fr_months(value)
-    if _MONTH_COUNTS.fullmatch(name):
+    if unit is Unit.MONTH_COUNT:
         return f"{fr_number(round(value, 1))}{NNBSP}mois"
-    if _YEARS.fullmatch(name):
+    if unit is Unit.YEARS:
         years = round(value, 1)
         return f"{fr_number(years)}{NNBSP}{_plural(years, 'an', 'ans')}"
-    if _MONEY.fullmatch(name):
+    if unit is Unit.MONEY:
         return fr_money(value)
     return fr_number(value)

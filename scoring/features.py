@@ -18,6 +18,19 @@ import numpy as np
 import pandas as pd
 
 from scoring.data import Tables
+from scoring.feature_specs import (
+    APPLICATION_RATIOS,
+    BUREAU_ACTIVE_SPEC,
+    BUREAU_SPEC,
+    CRECARD_SPEC,
+    DROPPED_APPLICATION_COLUMNS,
+    INSTAL_SPEC,
+    POS_SPEC,
+    PREV_SPEC,
+    PREV_STATUS_SPECS,
+    YES_NO_COLUMNS,
+    AggregateSpec,
+)
 from scoring.schema import (
     APPLICATION_TRAIN,
     BUREAU,
@@ -29,93 +42,7 @@ from scoring.schema import (
     PREVIOUS_APPLICATION,
     TARGET_COLUMN,
 )
-from scoring.tables import BUILDING_COLUMNS, BUREAU_ID, CATEGORIES, COLUMNS, DAYS_SENTINEL, empty_table
-
-# Application columns turned into 0/1 under their own name (Y = 1).
-YES_NO_COLUMNS = ("FLAG_OWN_CAR", "FLAG_OWN_REALTY")
-# The _MODE / _MEDI building statistics repeat the _AVG ones almost exactly: kept out.
-DROPPED_APPLICATION_COLUMNS = tuple(c for c in BUILDING_COLUMNS if not c.endswith("_AVG"))
-
-# Aggregates per child table: {column: aggregations}; one-hot means of {column: categories}.
-BUREAU_AGGS: dict[str, list[str]] = {
-    "DAYS_CREDIT": ["min", "max", "mean"],
-    "CREDIT_DAY_OVERDUE": ["max", "mean"],
-    "DAYS_CREDIT_ENDDATE": ["min", "max", "mean"],
-    "DAYS_CREDIT_UPDATE": ["mean"],
-    "AMT_CREDIT_MAX_OVERDUE": ["max", "mean"],
-    "CNT_CREDIT_PROLONG": ["sum"],
-    "AMT_CREDIT_SUM": ["max", "mean", "sum"],
-    "AMT_CREDIT_SUM_DEBT": ["max", "mean", "sum"],
-    "AMT_CREDIT_SUM_OVERDUE": ["max", "mean", "sum"],
-    "AMT_CREDIT_SUM_LIMIT": ["mean", "sum"],
-    "AMT_ANNUITY": ["max", "mean"],
-    "BB_MONTHS_COUNT": ["mean", "sum"],
-    "BB_LATE_SHARE": ["mean", "max"],
-}
-BUREAU_CATEGORICAL = ("CREDIT_ACTIVE", "CREDIT_TYPE")
-BUREAU_ACTIVE_AGGS: dict[str, list[str]] = {
-    "AMT_CREDIT_SUM": ["sum"],
-    "AMT_CREDIT_SUM_DEBT": ["sum"],
-    "DAYS_CREDIT": ["mean"],
-}
-
-PREV_AGGS: dict[str, list[str]] = {
-    "AMT_ANNUITY": ["min", "max", "mean"],
-    "AMT_APPLICATION": ["min", "max", "mean"],
-    "AMT_CREDIT": ["min", "max", "mean"],
-    "APP_CREDIT_PERC": ["min", "max", "mean"],
-    "AMT_DOWN_PAYMENT": ["max", "mean"],
-    "AMT_GOODS_PRICE": ["max", "mean"],
-    "HOUR_APPR_PROCESS_START": ["mean"],
-    "RATE_DOWN_PAYMENT": ["max", "mean"],
-    "DAYS_DECISION": ["min", "max", "mean"],
-    "CNT_PAYMENT": ["mean", "sum"],
-    "DAYS_LAST_DUE_1ST_VERSION": ["max", "mean"],
-}
-PREV_CATEGORICAL = ("NAME_CONTRACT_STATUS", "NAME_CONTRACT_TYPE", "NAME_YIELD_GROUP", "NAME_CLIENT_TYPE")
-PREV_STATUS_AGGS: dict[str, list[str]] = {"AMT_CREDIT": ["mean"], "APP_CREDIT_PERC": ["mean"], "DAYS_DECISION": ["max"]}
-
-POS_AGGS: dict[str, list[str]] = {
-    "MONTHS_BALANCE": ["max", "mean"],
-    "CNT_INSTALMENT_FUTURE": ["mean"],
-    "SK_DPD": ["max", "mean"],
-    "SK_DPD_DEF": ["max", "mean"],
-}
-POS_CATEGORICAL = ("NAME_CONTRACT_STATUS",)
-POS_CATEGORIES = ("Active", "Completed", "Signed")
-
-INSTAL_AGGS: dict[str, list[str]] = {
-    "DPD": ["max", "mean", "sum"],
-    "DBD": ["max", "mean", "sum"],
-    "LATE": ["mean", "sum"],
-    "PAYMENT_PERC": ["min", "mean"],
-    "PAYMENT_DIFF": ["max", "mean", "sum"],
-    "UNDERPAID": ["mean"],
-    "AMT_INSTALMENT": ["max", "mean", "sum"],
-    "AMT_PAYMENT": ["min", "max", "mean", "sum"],
-    "DAYS_ENTRY_PAYMENT": ["max", "mean"],
-}
-
-CRECARD_AGGS: dict[str, list[str]] = {
-    "MONTHS_BALANCE": ["min"],
-    "AMT_BALANCE": ["max", "mean"],
-    "AMT_CREDIT_LIMIT_ACTUAL": ["max", "mean"],
-    "AMT_DRAWINGS_ATM_CURRENT": ["max", "mean", "sum"],
-    "AMT_DRAWINGS_CURRENT": ["max", "mean"],
-    "AMT_DRAWINGS_POS_CURRENT": ["max", "mean"],
-    "AMT_INST_MIN_REGULARITY": ["mean"],
-    "AMT_PAYMENT_CURRENT": ["mean"],
-    "AMT_PAYMENT_TOTAL_CURRENT": ["mean", "sum"],
-    "AMT_RECEIVABLE_PRINCIPAL": ["mean"],
-    "AMT_TOTAL_RECEIVABLE": ["max", "mean"],
-    "CNT_DRAWINGS_ATM_CURRENT": ["max", "mean"],
-    "CNT_DRAWINGS_CURRENT": ["max", "mean"],
-    "CNT_DRAWINGS_POS_CURRENT": ["mean"],
-    "CNT_INSTALMENT_MATURE_CUM": ["max"],
-    "BALANCE_LIMIT_RATIO": ["max", "mean"],
-    "SK_DPD": ["max", "mean"],
-    "SK_DPD_DEF": ["max", "mean"],
-}
+from scoring.tables import BUREAU_ID, CATEGORIES, COLUMNS, DAYS_SENTINEL, empty_table
 
 
 def _ratio(num: pd.Series | np.ndarray, den: pd.Series | np.ndarray) -> np.ndarray:
@@ -134,15 +61,6 @@ def _one_hot(values: pd.Series, column: str, categories: list[str] | tuple[str, 
     return {f"{column}_{cat}": (codes == i).astype("float64") for i, cat in enumerate(categories)}
 
 
-# Domain ratios of the application row: (feature, numerator, denominator), after the DAYS_EMPLOYED sentinel.
-APPLICATION_RATIOS: tuple[tuple[str, str, str], ...] = (
-    ("DAYS_EMPLOYED_PERC", "DAYS_EMPLOYED", "DAYS_BIRTH"),
-    ("CREDIT_INCOME_PERC", "AMT_CREDIT", "AMT_INCOME_TOTAL"),
-    ("INCOME_PER_PERSON", "AMT_INCOME_TOTAL", "CNT_FAM_MEMBERS"),
-    ("ANNUITY_INCOME_PERC", "AMT_ANNUITY", "AMT_INCOME_TOTAL"),
-    ("PAYMENT_RATE", "AMT_ANNUITY", "AMT_CREDIT"),
-    ("GOODS_CREDIT_PERC", "AMT_GOODS_PRICE", "AMT_CREDIT"),
-)
 _YES_NO, _ONE_HOT, _NUMBER = "yes/no", "one-hot", "number"
 
 
@@ -169,7 +87,7 @@ def _add_ratios(out: dict[str, np.ndarray]) -> None:
     """Clear the DAYS_EMPLOYED sentinel and add `APPLICATION_RATIOS` to `out` (1-d float arrays)."""
     # A new array: the column may be a read-only view of the caller's frame.
     out["DAYS_EMPLOYED"] = np.where(out["DAYS_EMPLOYED"] == DAYS_SENTINEL, np.nan, out["DAYS_EMPLOYED"])
-    for name, num, den in APPLICATION_RATIOS:
+    for name, num, den, _ in APPLICATION_RATIOS:
         out[name] = _ratio(out[num], out[den])
 
 
@@ -224,32 +142,25 @@ def application_row(raw: Mapping[str, Any]) -> np.ndarray:
     return np.fromiter(out.values(), dtype="float64", count=len(out))
 
 
-_RATIO_INPUTS = tuple(dict.fromkeys(c for _, num, den in APPLICATION_RATIOS for c in (num, den)))
+_RATIO_INPUTS = tuple(dict.fromkeys(c for _, num, den, _ in APPLICATION_RATIOS for c in (num, den)))
 
 
-def _aggregate(
-    frame: pd.DataFrame,
-    prefix: str,
-    aggs: dict[str, list[str]],
-    categorical: dict[str, tuple[str, ...]] | None = None,
-    *,
-    count: bool = True,
-) -> pd.DataFrame:
-    """Aggregates of `frame` per SK_ID_CURR, named ``<prefix>_<column>_<agg>`` (and ``_COUNT``)."""
+def _aggregate(frame: pd.DataFrame, spec: AggregateSpec) -> pd.DataFrame:
+    """The aggregates of `spec` over `frame` per SK_ID_CURR, named ``<prefix>_<column>_<agg>`` (and ``_COUNT``)."""
     data: dict[str, np.ndarray | pd.Series] = {ID_COLUMN: frame[ID_COLUMN]}
-    for name in aggs:
+    for name in spec.aggs:
         data[name] = frame[name].astype("float64")
-    spec = dict(aggs)
-    for name, categories in (categorical or {}).items():
+    aggs = {name: list(how) for name, how in spec.aggs.items()}
+    for name, categories in spec.categories().items():
         for dummy, values in _one_hot(frame[name], name, categories).items():
             data[dummy] = values
-            spec[dummy] = ["mean"]
+            aggs[dummy] = ["mean"]
     work = pd.DataFrame(data)
     grouped = work.groupby(ID_COLUMN, sort=False)
-    result = grouped.agg(spec)
-    result.columns = [f"{prefix}_{name}_{agg}" for name, agg in result.columns]
-    if count:
-        result[f"{prefix}_COUNT"] = grouped.size().astype("float64")
+    result = grouped.agg(aggs)
+    result.columns = [f"{spec.prefix}_{name}_{agg}" for name, agg in result.columns]
+    if spec.count:
+        result[f"{spec.prefix}_COUNT"] = grouped.size().astype("float64")
     return result
 
 
@@ -264,10 +175,8 @@ def _bureau_features(bureau: pd.DataFrame, balance: pd.DataFrame) -> pd.DataFram
         BB_MONTHS_COUNT=per_bureau["size"].to_numpy(dtype="float64"),
         BB_LATE_SHARE=per_bureau["mean"].to_numpy(dtype="float64"),
     )
-    cats = {c: tuple(CATEGORIES[BUREAU][c]) for c in BUREAU_CATEGORICAL}
-    main = _aggregate(bureau, "BUREAU", BUREAU_AGGS, cats)
-    active_rows = bureau.loc[bureau["CREDIT_ACTIVE"] == "Active"]
-    active = _aggregate(active_rows, "BUREAU_ACTIVE", BUREAU_ACTIVE_AGGS, count=False)
+    main = _aggregate(bureau, BUREAU_SPEC)
+    active = _aggregate(bureau.loc[bureau["CREDIT_ACTIVE"] == "Active"], BUREAU_ACTIVE_SPEC)
     return main.join(active, how="left")
 
 
@@ -277,17 +186,14 @@ def _previous_features(prev: pd.DataFrame) -> pd.DataFrame:
         **{c: prev[c].astype("float64").mask(prev[c] == DAYS_SENTINEL) for c in days},
         APP_CREDIT_PERC=_ratio(prev["AMT_APPLICATION"], prev["AMT_CREDIT"]),
     )
-    cats = {c: tuple(CATEGORIES[PREVIOUS_APPLICATION][c]) for c in PREV_CATEGORICAL}
-    main = _aggregate(prev, "PREV", PREV_AGGS, cats)
-    parts = [main]
-    for status in ("Approved", "Refused"):
-        subset = prev.loc[prev["NAME_CONTRACT_STATUS"] == status]
-        parts.append(_aggregate(subset, f"PREV_{status.upper()}", PREV_STATUS_AGGS, count=False))
-    return parts[0].join(parts[1:], how="left")
+    main = _aggregate(prev, PREV_SPEC)
+    by_status = [_aggregate(prev.loc[prev["NAME_CONTRACT_STATUS"] == status], spec)
+                 for status, spec in PREV_STATUS_SPECS.items()]
+    return main.join(by_status, how="left")
 
 
 def _pos_features(pos: pd.DataFrame) -> pd.DataFrame:
-    return _aggregate(pos, "POS", POS_AGGS, {"NAME_CONTRACT_STATUS": POS_CATEGORIES})
+    return _aggregate(pos, POS_SPEC)
 
 
 def _instalment_features(inst: pd.DataFrame) -> pd.DataFrame:
@@ -301,12 +207,12 @@ def _instalment_features(inst: pd.DataFrame) -> pd.DataFrame:
         PAYMENT_DIFF=diff,
         UNDERPAID=np.where(np.isnan(diff), np.nan, (diff > 0.01).astype("float64")),
     )
-    return _aggregate(inst, "INSTAL", INSTAL_AGGS)
+    return _aggregate(inst, INSTAL_SPEC)
 
 
 def _credit_card_features(card: pd.DataFrame) -> pd.DataFrame:
     card = card.assign(BALANCE_LIMIT_RATIO=_ratio(card["AMT_BALANCE"], card["AMT_CREDIT_LIMIT_ACTUAL"]))
-    return _aggregate(card, "CRECARD", CRECARD_AGGS)
+    return _aggregate(card, CRECARD_SPEC)
 
 
 def _child(frame: pd.DataFrame | None, name: str) -> tuple[pd.DataFrame, bool]:

@@ -1,93 +1,14 @@
-"""French names of the engineered features, composed from their parts (DESIGN.md naming: one-hot
-`<COLUMN>_<category>`, aggregates `<PREFIX>_<COLUMN>_<agg>`), for every feature a reason may show.
-
-`scoring.schema.feature_label` gives the explicit label of a feature when there is one, else the
-label composed here; `composed_label` also says whether every part was translated, so that a test
-checks that no model feature is shown with English or raw column words.
+"""The French words the feature registry (`scoring.feature_registry`) composes labels from: the
+aggregations, the one-hot groups of the application and child tables, the building statistics and
+the Kaggle tables' category values. `category` also says whether a value was translated, so that a
+test checks that no model feature is shown with English words.
 """
 
 from __future__ import annotations
 
 import re
 
-SOURCES = (  # longest prefix first
-    ("BUREAU_ACTIVE_", "Crédits actifs ailleurs"),
-    ("BUREAU_BB_", "Historique mensuel ailleurs"),
-    ("BUREAU_", "Autres organismes"),
-    ("PREV_APPROVED_", "Demandes acceptées"),
-    ("PREV_REFUSED_", "Demandes refusées"),
-    ("PREV_", "Demandes précédentes"),
-    ("POS_", "Prêts POS / espèces"),
-    ("INSTAL_", "Échéances"),
-    ("CRECARD_", "Carte de crédit"),
-)
 AGGREGATES = {"mean": "moyenne", "max": "max.", "min": "min.", "sum": "total"}
-COLUMNS = {  # columns of the child tables
-    "COUNT": "nombre",
-    "AMT_CREDIT": "montant du crédit",
-    "AMT_CREDIT_SUM": "montant des crédits",
-    "AMT_CREDIT_SUM_DEBT": "dette",
-    "AMT_CREDIT_SUM_OVERDUE": "impayé",
-    "AMT_CREDIT_SUM_LIMIT": "plafond",
-    "AMT_CREDIT_MAX_OVERDUE": "plus gros impayé",
-    "AMT_ANNUITY": "annuité",
-    "AMT_APPLICATION": "montant demandé",
-    "AMT_GOODS_PRICE": "prix du bien",
-    "AMT_DOWN_PAYMENT": "apport",
-    "AMT_INSTALMENT": "montant dû",
-    "AMT_PAYMENT": "montant payé",
-    "AMT_BALANCE": "solde",
-    "AMT_CREDIT_LIMIT_ACTUAL": "plafond",
-    "AMT_DRAWINGS_ATM_CURRENT": "retraits DAB (montant)",
-    "AMT_DRAWINGS_CURRENT": "retraits et achats (montant)",
-    "AMT_DRAWINGS_POS_CURRENT": "achats (montant)",
-    "AMT_DRAWINGS_OTHER_CURRENT": "autres retraits (montant)",
-    "AMT_INST_MIN_REGULARITY": "mensualité minimale",
-    "AMT_PAYMENT_CURRENT": "paiements du mois",
-    "AMT_PAYMENT_TOTAL_CURRENT": "paiements totaux du mois",
-    "AMT_RECEIVABLE_PRINCIPAL": "capital restant dû",
-    "AMT_RECIVABLE": "montant à recevoir",
-    "AMT_TOTAL_RECEIVABLE": "total restant dû",
-    "CNT_DRAWINGS_ATM_CURRENT": "retraits DAB (nombre)",
-    "CNT_DRAWINGS_CURRENT": "retraits et achats (nombre)",
-    "CNT_DRAWINGS_POS_CURRENT": "achats (nombre)",
-    "CNT_DRAWINGS_OTHER_CURRENT": "autres retraits (nombre)",
-    "CNT_INSTALMENT_MATURE_CUM": "échéances payées",
-    "CNT_INSTALMENT": "nombre d'échéances",
-    "CNT_INSTALMENT_FUTURE": "échéances restantes",
-    "CNT_CREDIT_PROLONG": "prolongations",
-    "BALANCE_LIMIT_RATIO": "utilisation du plafond",
-    "APP_CREDIT_PERC": "demandé / accordé",
-    "CNT_PAYMENT": "durée (mois)",
-    "DAYS_CREDIT": "ancienneté du crédit",
-    "DAYS_CREDIT_ENDDATE": "fin prévue du crédit",
-    "DAYS_ENDDATE_FACT": "fin effective du crédit",
-    "DAYS_CREDIT_UPDATE": "dernière mise à jour",
-    "DAYS_DECISION": "ancienneté de la décision",
-    "DAYS_FIRST_DRAWING": "premier versement",
-    "DAYS_FIRST_DUE": "première échéance",
-    "DAYS_LAST_DUE_1ST_VERSION": "dernière échéance prévue",
-    "DAYS_LAST_DUE": "dernière échéance",
-    "DAYS_TERMINATION": "fin du contrat",
-    "DAYS_INSTALMENT": "date d'échéance",
-    "DAYS_ENTRY_PAYMENT": "date de paiement",
-    "HOUR_APPR_PROCESS_START": "heure de la demande",
-    "RATE_DOWN_PAYMENT": "taux d'apport",
-    "MONTHS_BALANCE": "ancienneté du relevé",
-    "CREDIT_DAY_OVERDUE": "jours d'impayé",
-    "DPD": "jours de retard",
-    "DBD": "jours d'avance",
-    "SK_DPD": "jours de retard",
-    "SK_DPD_DEF": "jours de retard significatif",
-    "LATE": "échéances en retard",
-    "LATE_SHARE": "part des mois en retard",
-    "UNDERPAID": "échéances sous-payées",
-    "PAYMENT_PERC": "part payée",
-    "PAYMENT_DIFF": "reste dû",
-    "MONTHS_COUNT": "mois d'historique",
-    "NAME_CONTRACT_STATUS_Refused": "part refusée",
-    "NAME_CONTRACT_STATUS_Approved": "part acceptée",
-}
 CHILD_GROUPS = {  # one-hot columns inside child tables: their mean is a share
     "CREDIT_ACTIVE": "statut",
     "CREDIT_TYPE": "type",
@@ -202,42 +123,3 @@ def category(value: str) -> tuple[str, bool]:
         return f"{_EMPLOYER_TYPES[m['kind']]} (type {m['n']})", True
     return value, False
 
-
-def _plain(column: str) -> str:
-    return column.replace("_", " ").lower()
-
-
-def composed_label(name: str) -> tuple[str, bool]:
-    """The French label composed from the parts of `name`, and whether every part was translated.
-
-    `PREV_REFUSED_AMT_CREDIT_mean` -> "Demandes refusées : montant du crédit (moyenne)";
-    `NAME_FAMILY_STATUS_Married` -> "Situation familiale : marié(e)".
-    """
-    for prefix, source in SOURCES:
-        if name.startswith(prefix):
-            column, _, agg = name[len(prefix):].rpartition("_")
-            if agg not in AGGREGATES:
-                column, agg = name[len(prefix):], ""
-            done = True
-            if column in COLUMNS:
-                what = COLUMNS[column]
-            else:
-                group = next((g for g in CHILD_GROUPS if column.startswith(g + "_")), None)
-                if group is not None:
-                    value, done = category(column[len(group) + 1:])
-                    what = f"{CHILD_GROUPS[group]} {value}"
-                    agg = "share" if agg == "mean" else agg
-                else:
-                    what, done = _plain(column), False
-            agg_fr = {"share": "part", **AGGREGATES}.get(agg)
-            return f"{source} : {what}" + (f" ({agg_fr})" if agg_fr else ""), done
-    for group, label in APPLICATION_GROUPS.items():
-        if name.startswith(group + "_"):
-            value, done = category(name[len(group) + 1:])
-            return f"{label} : {value}", done
-    if name.startswith("FLAG_DOCUMENT_"):
-        return f"Document n° {name.rsplit('_', 1)[1]} fourni", True
-    column, _, stat = name.rpartition("_")
-    if stat in BUILDING_STATS and column in BUILDING:
-        return f"Immeuble : {BUILDING[column]} ({BUILDING_STATS[stat]})", True
-    return _plain(name).capitalize(), False

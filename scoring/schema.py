@@ -1,7 +1,8 @@
 """The one source of truth for names shared across the project.
 
 Table file names, the 11 features the advisers fill in (with their French labels, widget kinds
-and form ranges), the decision labels, the artifact file names and the prediction log record.
+and form ranges; the labels, units and domain rules of every other feature are in the feature
+registry, `scoring.feature_registry`), the decision labels, the artifact file names and the prediction log record.
 Training, the predictor, the UI, the API, the logger and monitoring import from here; nothing
 else spells these names.
 """
@@ -10,14 +11,10 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import orjson
-
-from scoring.labels import composed_label
 
 # --- Tables -------------------------------------------------------------------------------
 
@@ -125,11 +122,9 @@ EXCLUSIVE_GROUPS: tuple[ExclusiveGroup, ...] = (
 )
 
 # --- Domain rules: what a value can be, from what it means --------------------------------
-# Checked before the training range (which is only widened by a margin). One table for the API,
-# the form, the batch and predict_credit_score. Amounts that are negative by definition in the
-# Kaggle tables (bureau AMT_CREDIT_SUM_DEBT / _LIMIT, card AMT_BALANCE / receivables / drawings
-# amounts, previous AMT_DOWN_PAYMENT, instalment PAYMENT_DIFF) and every relative DAYS_* or
-# MONTHS_* of the child tables get no sign rule; the real extracts pass every rule (tested).
+# Each feature's rule is in the feature registry (`scoring.feature_registry.domain_rule`), derived from
+# the meaning of its columns (`scoring.feature_specs`). Checked before the training range (which is only
+# widened by a margin), the same for the API, the form, the batch and predict_credit_score.
 
 
 @dataclass(frozen=True)
@@ -140,120 +135,6 @@ class DomainRule:
     high: float = math.inf
     binary: bool = False
     meaning: str = "any finite number"
-
-
-_ONE_HOT_PREFIXES = "|".join(re.escape(p) for p in (
-    "NAME_CONTRACT_TYPE", "CODE_GENDER", "NAME_TYPE_SUITE", "NAME_INCOME_TYPE", "NAME_EDUCATION_TYPE",
-    "NAME_FAMILY_STATUS", "NAME_HOUSING_TYPE", "OCCUPATION_TYPE", "ORGANIZATION_TYPE", "WEEKDAY_APPR_PROCESS_START",
-    "FONDKAPREMONT_MODE", "HOUSETYPE_MODE", "WALLSMATERIAL_MODE", "EMERGENCYSTATE_MODE"))
-_BINARY = DomainRule(0.0, 1.0, True, "0 or 1")
-_SHARE = DomainRule(0.0, 1.0, False, "a share or a normalised score, in [0, 1]")
-_NON_NEGATIVE = DomainRule(0.0, math.inf, False, "a count, an amount or a ratio that cannot be negative")
-_PAST = DomainRule(-math.inf, 0.0, False, "days before the application, at most 0")
-
-# (regular expression matched against the whole feature name, rule); the first match wins.
-DOMAIN_RULES: tuple[tuple[str, DomainRule], ...] = (
-    (rf"(?:{_ONE_HOT_PREFIXES})_.+|FLAG_.+|(?:REG|LIVE)_(?:REGION|CITY)_NOT_\w+", _BINARY),
-    (r"EXT_SOURCE_\d", DomainRule(0.0, 1.0, False, "an external score, in [0, 1]")),
-    (r"DAYS_(?:BIRTH|EMPLOYED|REGISTRATION|ID_PUBLISH|LAST_PHONE_CHANGE)", _PAST),
-    (r"(?:BUREAU|PREV|POS)_(?:CREDIT_ACTIVE|CREDIT_TYPE|NAME_CONTRACT_STATUS|NAME_CONTRACT_TYPE|NAME_YIELD_GROUP|"
-     r"NAME_CLIENT_TYPE)_.+_mean|\w+_(?:AVG|MODE|MEDI)|REGION_POPULATION_RELATIVE|BUREAU_BB_LATE_SHARE_\w+|"
-     r"INSTAL_(?:LATE|UNDERPAID)_mean", _SHARE),
-    (r"(?:PREV_)?HOUR_APPR_PROCESS_START(?:_mean)?", DomainRule(0.0, 23.0, False, "an hour of the day, 0 to 23")),
-    (r"REGION_RATING_CLIENT(?:_W_CITY)?", DomainRule(1.0, 3.0, False, "a rating from 1 to 3")),
-    (r"\w*CNT_\w+|\w+_COUNT(?:_\w+)?|\w*(?:DPD|DBD)\w*|\w*OVERDUE\w*|AMT_REQ_CREDIT_BUREAU_\w+|OWN_CAR_AGE|"
-     r"AMT_(?:INCOME_TOTAL|CREDIT|ANNUITY|GOODS_PRICE)|BUREAU_(?:ACTIVE_)?AMT_CREDIT_SUM_(?:max|mean|sum)|"
-     r"BUREAU_AMT_ANNUITY_\w+|PREV_(?:APPROVED_|REFUSED_)?AMT_(?:ANNUITY|APPLICATION|CREDIT|GOODS_PRICE)_\w+|"
-     r"INSTAL_AMT_(?:INSTALMENT|PAYMENT)_\w+|INSTAL_LATE_sum|"
-     r"CRECARD_AMT_(?:CREDIT_LIMIT_ACTUAL|INST_MIN_REGULARITY|PAYMENT_CURRENT|PAYMENT_TOTAL_CURRENT)_\w+|"
-     r"\w*(?:CREDIT_INCOME|ANNUITY_INCOME|GOODS_CREDIT|DAYS_EMPLOYED|APP_CREDIT|PAYMENT)_PERC\w*|PAYMENT_RATE|"
-     r"INCOME_PER_PERSON", _NON_NEGATIVE),
-)
-_DOMAIN_PATTERNS = tuple((re.compile(pattern), rule) for pattern, rule in DOMAIN_RULES)
-
-
-def domain_rule(name: str) -> DomainRule:
-    """The domain rule of a model feature (no rule: any finite number)."""
-    for pattern, rule in _DOMAIN_PATTERNS:
-        if pattern.fullmatch(name):
-            return rule
-    return DomainRule()
-
-
-# Readable French names for reasons; a feature absent here is shown by its model name.
-FEATURE_LABELS: dict[str, str] = {f.name: f.label for f in UI_FEATURES} | {
-    "DAYS_BIRTH": "Âge",
-    "DAYS_EMPLOYED": "Ancienneté dans l'emploi",
-    "DAYS_EMPLOYED_PERC": "Part de la vie en emploi",
-    "AMT_CREDIT": "Montant du crédit",
-    "AMT_ANNUITY": "Annuité",
-    "AMT_INCOME_TOTAL": "Revenu annuel",
-    "AMT_GOODS_PRICE": "Prix du bien",
-    "CREDIT_INCOME_PERC": "Crédit / revenu",
-    "ANNUITY_INCOME_PERC": "Annuité / revenu",
-    "PAYMENT_RATE": "Taux de remboursement annuel",
-    "INCOME_PER_PERSON": "Revenu par personne du foyer",
-    "CODE_GENDER_F": "Femme",
-    "CODE_GENDER_M": "Homme",
-    "OWN_CAR_AGE": "Âge du véhicule",
-    "DAYS_ID_PUBLISH": "Ancienneté de la pièce d'identité",
-    "DAYS_REGISTRATION": "Ancienneté de l'enregistrement",
-    "REGION_RATING_CLIENT": "Note de la région",
-    "INSTAL_DPD_mean": "Retard moyen des échéances (jours)",
-    "INSTAL_DPD_max": "Retard max. des échéances (jours)",
-    "INSTAL_PAYMENT_PERC_mean": "Part payée des échéances",
-    "PREV_NAME_CONTRACT_STATUS_Refused_mean": "Part de demandes précédentes refusées",
-    "BUREAU_AMT_CREDIT_SUM_DEBT_sum": "Dette en cours auprès d'autres organismes",
-    "POS_SK_DPD_DEF_mean": "Retards POS (jours)",
-    "GOODS_CREDIT_PERC": "Prix du bien / crédit",
-    "INSTAL_LATE_mean": "Part des échéances payées en retard",
-    "INSTAL_DPD_sum": "Jours de retard cumulés sur les échéances",
-    "INSTAL_DBD_mean": "Avance moyenne de paiement (jours)",
-    "PREV_REFUSED_AMT_CREDIT_mean": "Montant moyen des demandes refusées",
-    "CRECARD_AMT_DRAWINGS_ATM_CURRENT_mean": "Retraits DAB par mois (montant moyen)",
-    "BUREAU_AMT_CREDIT_SUM_OVERDUE_sum": "Impayés cumulés auprès d'autres organismes (€)",
-    "BUREAU_CREDIT_DAY_OVERDUE_max": "Retard max. auprès d'autres organismes (jours)",
-    "YEARS_BEGINEXPLUATATION_AVG": "Immeuble : ancienneté d'exploitation (moyenne, normalisée)",
-    "CNT_CHILDREN": "Nombre d'enfants",
-    "CNT_FAM_MEMBERS": "Taille du foyer",
-    "FLAG_OWN_CAR": "Propriétaire d'un véhicule",
-    "FLAG_OWN_REALTY": "Propriétaire de son logement",
-    "REGION_POPULATION_RELATIVE": "Densité de la région",
-    "REGION_RATING_CLIENT_W_CITY": "Note de la région (avec la ville)",
-    "DAYS_LAST_PHONE_CHANGE": "Ancienneté du téléphone",
-    "HOUR_APPR_PROCESS_START": "Heure de la demande",
-    "REG_REGION_NOT_LIVE_REGION": "Région de domicile ≠ région déclarée",
-    "REG_REGION_NOT_WORK_REGION": "Région de travail ≠ région déclarée",
-    "LIVE_REGION_NOT_WORK_REGION": "Région de travail ≠ région de domicile",
-    "REG_CITY_NOT_LIVE_CITY": "Ville de domicile ≠ ville déclarée",
-    "REG_CITY_NOT_WORK_CITY": "Ville de travail ≠ ville déclarée",
-    "LIVE_CITY_NOT_WORK_CITY": "Ville de travail ≠ ville de domicile",
-    "OBS_30_CNT_SOCIAL_CIRCLE": "Entourage observé (30 j)",
-    "DEF_30_CNT_SOCIAL_CIRCLE": "Entourage en défaut (30 j)",
-    "OBS_60_CNT_SOCIAL_CIRCLE": "Entourage observé (60 j)",
-    "DEF_60_CNT_SOCIAL_CIRCLE": "Entourage en défaut (60 j)",
-    "FLAG_MOBIL": "Mobile fourni",
-    "FLAG_EMP_PHONE": "Téléphone professionnel fourni",
-    "FLAG_WORK_PHONE": "Téléphone au travail fourni",
-    "FLAG_CONT_MOBILE": "Mobile joignable",
-    "FLAG_PHONE": "Téléphone fixe fourni",
-    "FLAG_EMAIL": "E-mail fourni",
-    "TOTALAREA_MODE": "Immeuble : surface totale",
-    **{f"AMT_REQ_CREDIT_BUREAU_{k}": f"Consultations du bureau de crédit ({v})" for k, v in
-       (("HOUR", "heure"), ("DAY", "jour"), ("WEEK", "semaine"), ("MON", "mois"), ("QRT", "trimestre"),
-        ("YEAR", "année"))},
-}
-
-
-def feature_label(name: str) -> str:
-    """French name of a model feature for reasons: the explicit one, or one composed from the name
-    (`scoring.labels`): `PREV_REFUSED_AMT_CREDIT_mean` -> "Demandes refusées : montant du crédit (moyenne)"."""
-    return FEATURE_LABELS.get(name) or composed_label(name)[0]
-
-
-def untranslated_features(names: Iterable[str]) -> list[str]:
-    """The features among `names` whose French label still holds an untranslated part."""
-    return [n for n in names if n not in FEATURE_LABELS and not composed_label(n)[1]]
 
 
 # --- Model artifacts ----------------------------------------------------------------------

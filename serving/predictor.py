@@ -28,9 +28,10 @@ import pandas as pd
 import xgboost as xgb
 
 from scoring.artifacts import Artifacts, load_artifacts
+from scoring.feature_registry import feature_label
 from scoring.master_scale import grade_of
 from scoring.reference import served_matrix
-from scoring.schema import EXCLUSIVE_GROUPS, ONNX_FILE, feature_label, label_for, prediction_for
+from scoring.schema import EXCLUSIVE_GROUPS, ONNX_FILE, label_for, prediction_for
 from scoring.trees import Trees, UnsupportedModel, read_trees, used_booster
 from serving.backends import (
     BATCH_BACKEND,

@@ -1,7 +1,7 @@
 """One set of input rules for the API, the form, the batch and `predict_credit_score`.
 
 Each feature's accepted values come from two sources, in this order:
-1. its domain rule (`scoring.schema.domain_rule`: what the value means — an external score is in
+1. its domain rule (`scoring.feature_registry.domain_rule`: what the value means — an external score is in
    [0, 1], an overdue amount is never negative, a flag is exactly 0 or 1);
 2. the range seen in training widened by `RANGE_MARGIN` of its span on each side (not for flags).
 Plus: at most one option of each exclusive one-hot group (gender, education) is 1, no NaN, no
@@ -27,7 +27,8 @@ import pandas as pd
 from pydantic import ConfigDict, Field, StrictBool, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
-from scoring.schema import EXCLUSIVE_GROUPS, MAY_BE_UNKNOWN, UI_FEATURE_NAMES, DomainRule, domain_rule
+from scoring.feature_registry import domain_rule
+from scoring.schema import EXCLUSIVE_GROUPS, MAY_BE_UNKNOWN, UI_FEATURE_NAMES, DomainRule
 
 try:  # orjson (a Gradio dependency) parses a body in a few µs and refuses NaN/Infinity by itself
     from orjson import loads as _loads

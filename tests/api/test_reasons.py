@@ -12,6 +12,7 @@ from api.scoring_service import ScoringService
 from api.ui import reasons_markdown
 from scoring import schema
 from scoring.explain_format import NNBSP, format_value, fr_money, fr_number, fr_percent, fr_points
+from scoring.feature_registry import feature_label
 from serving.predictor import Predictor
 from serving.reasons import MAX_LISTED, N_REASONS, REST_LABEL, points_scale, sigmoid
 from tests.fixture_model import make_frame
@@ -136,7 +137,7 @@ def test_the_form_shows_the_fields_points_and_the_median_line(predictor: Predict
     assert "Ce qui augmente le risque" in text and "Score externe 1 : 0,05 (+" in text and "points)" in text
     assert f"{REST_LABEL} : " in text and "Femme : non" in text
     assert "&#x27;" not in text and "e+0" not in text
-    names = {schema.feature_label(n) for n in predictor.features} - {schema.feature_label(n) for n in VALID}
+    names = {feature_label(n) for n in predictor.features} - {feature_label(n) for n in VALID}
     assert not any(f"- {label} :" in text for label in names)  # no median-filled feature listed
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from scoring import schema
 from scoring.artifacts import ArtifactError, sha256_of
+from scoring.feature_registry import feature_label
 from serving.predictor import Predictor, UnknownFeatureError
 from tests.fixture_model import make_frame
 from tests.helpers import VALID
@@ -133,7 +134,7 @@ def test_reasons_of_a_bare_form_are_its_fields_with_french_names(predictor: Pred
     assert result.reasons_up[0].feature == predictor.features[given[int(np.argmax(contribs[given]))]]
     labels = {r.feature: r.label for r in listed}
     for name, label in labels.items():
-        assert label == schema.feature_label(name)
+        assert label == feature_label(name)
     assert "Score externe 1" in labels.values()  # a very low external score pushes the risk up
     rest = result.reasons.rest  # the 378 median-filled features in one line
     assert rest is not None and rest.features == len(predictor.features) - len(features)

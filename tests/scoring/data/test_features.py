@@ -13,7 +13,6 @@ from scoring.schema import (
     BUREAU,
     BUREAU_BALANCE,
     CREDIT_CARD,
-    FEATURE_LABELS,
     ID_COLUMN,
     INSTALMENTS,
     PREVIOUS_APPLICATION,
@@ -113,11 +112,6 @@ def test_ui_features_exist_on_the_twin(twin_features):
     assert not missing
     assert twin_features["CRECARD_CNT_DRAWINGS_ATM_CURRENT_mean"].notna().any()
     assert (twin_features["BUREAU_AMT_CREDIT_SUM_OVERDUE_max"] > 0).any()
-
-
-def test_every_labelled_feature_exists(twin_features):
-    """The French labels of scoring.schema name real features (reasons would otherwise show raw names)."""
-    assert not [name for name in FEATURE_LABELS if name not in twin_features.columns]
 
 
 def test_shape_index_and_types(twin, twin_features):

@@ -1,0 +1,159 @@
+"""The feature registry: for every feature `scoring.features` can build, its French label, unit, domain
+rule and source table, derived from the specs of `scoring.feature_specs` (never from the feature's name).
+
+An aggregate's entry comes from its base column's `Meaning` and the aggregation: a count has no unit
+and is at least 0; a mean, min or max keeps the column's unit and bounds; a sum keeps the unit and is
+at least 0 when the column is; the mean of a 0/1 column is a share (in %, within [0, 1]) and its sum a
+count. The labels for advisers (form, reasons, letters), the formatting of values
+(`scoring.explain_format`) and the input rules (`serving.validation`) read this registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from scoring.feature_specs import (
+    ANY,
+    APPLICATION_MEANINGS,
+    APPLICATION_RATIOS,
+    BINARY,
+    CHILD_SPECS,
+    COLUMN_MEANINGS,
+    NON_NEGATIVE,
+    SHARE,
+    AggregateSpec,
+    Meaning,
+    Unit,
+)
+from scoring.features import APPLICATION_PLAN
+from scoring.labels import AGGREGATES, APPLICATION_GROUPS, BUILDING, BUILDING_STATS, CHILD_GROUPS, category
+from scoring.schema import APPLICATION_TRAIN, CHILD_TABLES, UI_FEATURES_BY_NAME, DomainRule
+
+TABLE_NAMES = frozenset((APPLICATION_TRAIN, *CHILD_TABLES))
+
+@dataclass(frozen=True)
+class FeatureInfo:
+    """What one model feature means. `translated` is False when a part of the label is still the raw
+    English of the tables (an unknown category)."""
+
+    name: str
+    label: str
+    unit: Unit
+    domain: DomainRule
+    table: str
+    translated: bool = True
+
+
+def _application_meaning(column: str) -> Meaning | None:
+    """The meaning of a numeric application column: written in `APPLICATION_MEANINGS`, or composed from
+    the parts of the documents' flags and the building statistics."""
+    if column in APPLICATION_MEANINGS:
+        return APPLICATION_MEANINGS[column]
+    if column.startswith("FLAG_DOCUMENT_"):
+        return Meaning(f"Document n° {column.rsplit('_', 1)[1]} fourni", Unit.NUMBER, BINARY)
+    base, _, stat = column.rpartition("_")
+    if stat in BUILDING_STATS and base in BUILDING:
+        return Meaning(f"Immeuble : {BUILDING[base]} ({BUILDING_STATS[stat]})", Unit.NUMBER, SHARE)
+    return None
+
+
+def _application_entries() -> Iterator[FeatureInfo]:
+    for column, _, categories in APPLICATION_PLAN:
+        for value in categories:  # one-hot columns
+            french, done = category(value)
+            yield FeatureInfo(f"{column}_{value}", f"{APPLICATION_GROUPS[column]} : {french}", Unit.NUMBER, BINARY,
+                              APPLICATION_TRAIN, done)
+        if categories:
+            continue
+        meaning = _application_meaning(column)
+        if meaning is None:  # no entry: `incomplete_entries` names the feature
+            continue
+        yield FeatureInfo(column, meaning.label, meaning.unit, meaning.domain, APPLICATION_TRAIN)
+    for name, _, _, meaning in APPLICATION_RATIOS:
+        yield FeatureInfo(name, meaning.label, meaning.unit, meaning.domain, APPLICATION_TRAIN)
+
+
+def _aggregated(meaning: Meaning, agg: str) -> tuple[str, Unit, DomainRule]:
+    """(the aggregation's French word, unit, domain) of `agg` over a column of that meaning."""
+    if meaning.domain.binary:  # a 0/1 column: its mean is a share, its sum a count
+        return ("part", Unit.PERCENT, SHARE) if agg == "mean" else (AGGREGATES[agg], Unit.NUMBER, NON_NEGATIVE)
+    if agg == "sum":  # a sum keeps the sign of non-negative values only (bounds above do not add up)
+        return AGGREGATES[agg], meaning.unit, NON_NEGATIVE if meaning.domain.low >= 0 else ANY
+    return AGGREGATES[agg], meaning.unit, meaning.domain  # mean, min, max: within the column's bounds
+
+
+def aggregate_entries(spec: AggregateSpec) -> Iterator[FeatureInfo]:
+    """The entries of the columns `spec` builds, in their order; none for a column without a `Meaning`
+    (`incomplete_entries` then names its features)."""
+    meanings = COLUMN_MEANINGS.get(spec.table, {})
+    for column, aggs in spec.aggs.items():
+        meaning = meanings.get(column)
+        if meaning is None:
+            continue
+        for agg in aggs:
+            word, unit, domain = _aggregated(meaning, agg)
+            label = spec.named.get(f"{column}_{agg}") or f"{meaning.source or spec.source} : {meaning.label} ({word})"
+            yield FeatureInfo(f"{spec.prefix}_{column}_{agg}", label, unit, domain, meaning.table or spec.table)
+    for column, categories in spec.categories().items():
+        for value in categories:
+            french, done = category(value)
+            name = f"{column}_{value}_mean"
+            label = spec.named.get(name) or f"{spec.source} : {CHILD_GROUPS[column]} {french} (part)"
+            yield FeatureInfo(f"{spec.prefix}_{name}", label, Unit.PERCENT, SHARE, spec.table, done)
+    if spec.count:
+        yield FeatureInfo(f"{spec.prefix}_COUNT", f"{spec.source} : nombre", Unit.NUMBER, NON_NEGATIVE, spec.table)
+
+
+def build_registry(specs: Iterable[AggregateSpec] = CHILD_SPECS) -> dict[str, FeatureInfo]:
+    """Every feature `scoring.features.build_features` builds -> its entry, in the column order; the form's
+    labels (`scoring.schema.UI_FEATURES`) win over the composed ones."""
+    entries = [*_application_entries(), *(e for spec in specs for e in aggregate_entries(spec))]
+    registry: dict[str, FeatureInfo] = {}
+    for entry in entries:
+        ui = UI_FEATURES_BY_NAME.get(entry.name)
+        registry[entry.name] = entry if ui is None else FeatureInfo(entry.name, ui.label, entry.unit, entry.domain,
+                                                                    entry.table, True)
+    return registry
+
+
+REGISTRY: dict[str, FeatureInfo] = build_registry()
+
+
+def feature_info(name: str) -> FeatureInfo | None:
+    """The entry of a feature, or None for a name the feature code does not build."""
+    return REGISTRY.get(name)
+
+
+def feature_label(name: str) -> str:
+    """French name of a model feature for advisers (form, reasons, letters); its model name when unknown."""
+    info = REGISTRY.get(name)
+    return info.label if info is not None else name
+
+
+def feature_unit(name: str) -> Unit:
+    """How a value of the feature reads (`Unit.NUMBER` for an unknown name)."""
+    info = REGISTRY.get(name)
+    return info.unit if info is not None else Unit.NUMBER
+
+
+def domain_rule(name: str) -> DomainRule:
+    """The domain rule of a model feature (an unknown name: any finite number)."""
+    info = REGISTRY.get(name)
+    return info.domain if info is not None else ANY
+
+
+def incomplete_entries(names: Iterable[str], registry: Mapping[str, FeatureInfo] = REGISTRY) -> list[str]:
+    """The features among `names` without a complete entry: unknown to the registry, or with an empty or
+    untranslated label, a unit that is not a `Unit`, a domain that is not a `DomainRule`, or no table."""
+    def complete(info: FeatureInfo | None) -> bool:
+        return (info is not None and bool(info.label.strip()) and info.translated and isinstance(info.unit, Unit)
+                and isinstance(info.domain, DomainRule) and info.table in TABLE_NAMES)
+
+    return [n for n in names if not complete(registry.get(n))]
+
+
+def untranslated_features(names: Iterable[str]) -> list[str]:
+    """The features among `names` without a complete French label: unknown to the registry, or with an
+    untranslated part."""
+    return [n for n in names if n not in REGISTRY or not REGISTRY[n].translated]
