@@ -65,84 +65,68 @@ class Meaning:
     source: str | None = None
 
 
-def _m(label: str, unit: Unit = Unit.NUMBER, domain: DomainRule = ANY, **where: str) -> Meaning:
-    return Meaning(label, unit, domain, **where)
+def _kind(unit: Unit, domain: DomainRule, **labels: str) -> dict[str, Meaning]:
+    """Columns of one kind: {column: Meaning(label, unit, domain)}."""
+    return {column: Meaning(label, unit, domain) for column, label in labels.items()}
 
 
-_MONEY_POS, _MONEY_ANY = (Unit.MONEY, NON_NEGATIVE), (Unit.MONEY, ANY)
-_DAYS_ANY, _LATE_DAYS = (Unit.DAYS, ANY), (Unit.DAY_COUNT, NON_NEGATIVE)
-_COUNT, _MONTHS = (Unit.NUMBER, NON_NEGATIVE), (Unit.MONTHS, ANY)
+_COUNT = (Unit.NUMBER, NON_NEGATIVE)
 _HISTORY = {"table": BUREAU_BALANCE, "source": "Historique mensuel ailleurs"}
+_DPD = _kind(Unit.DAY_COUNT, NON_NEGATIVE, SK_DPD="jours de retard", SK_DPD_DEF="jours de retard significatif")
 
-# Columns of the child tables (and those derived from them in `scoring.features`), per table.
+# Columns of the child tables (and those derived from them in `scoring.features`), per table, by kind.
 # Amounts negative by definition in the Kaggle tables (bureau debt and limit, card balance, receivables
 # and drawings, previous down payment, instalment PAYMENT_DIFF) and relative DAYS_* / MONTHS_* get no
 # sign rule; the real extracts pass every rule (tests/api/test_rules.py).
 COLUMN_MEANINGS: dict[str, dict[str, Meaning]] = {
     BUREAU: {
-        "DAYS_CREDIT": _m("ancienneté du crédit", *_DAYS_ANY),
-        "CREDIT_DAY_OVERDUE": _m("jours d'impayé", *_LATE_DAYS),
-        "DAYS_CREDIT_ENDDATE": _m("fin prévue du crédit", *_DAYS_ANY),
-        "DAYS_CREDIT_UPDATE": _m("dernière mise à jour", *_DAYS_ANY),
-        "AMT_CREDIT_MAX_OVERDUE": _m("plus gros impayé", *_MONEY_POS),
-        "CNT_CREDIT_PROLONG": _m("prolongations", *_COUNT),
-        "AMT_CREDIT_SUM": _m("montant des crédits", *_MONEY_POS),
-        "AMT_CREDIT_SUM_DEBT": _m("dette", *_MONEY_ANY),
-        "AMT_CREDIT_SUM_OVERDUE": _m("impayé", *_MONEY_POS),
-        "AMT_CREDIT_SUM_LIMIT": _m("plafond", *_MONEY_ANY),
-        "AMT_ANNUITY": _m("annuité", *_MONEY_POS),
-        "BB_MONTHS_COUNT": _m("mois d'historique", *_COUNT, **_HISTORY),
-        "BB_LATE_SHARE": _m("part des mois en retard", Unit.PERCENT, SHARE, **_HISTORY),
+        **_kind(Unit.DAYS, ANY, DAYS_CREDIT="ancienneté du crédit", DAYS_CREDIT_ENDDATE="fin prévue du crédit",
+                DAYS_CREDIT_UPDATE="dernière mise à jour"),
+        **_kind(Unit.DAY_COUNT, NON_NEGATIVE, CREDIT_DAY_OVERDUE="jours d'impayé"),
+        **_kind(Unit.MONEY, NON_NEGATIVE, AMT_CREDIT_MAX_OVERDUE="plus gros impayé",
+                AMT_CREDIT_SUM="montant des crédits", AMT_CREDIT_SUM_OVERDUE="impayé", AMT_ANNUITY="annuité"),
+        **_kind(Unit.MONEY, ANY, AMT_CREDIT_SUM_DEBT="dette", AMT_CREDIT_SUM_LIMIT="plafond"),
+        **_kind(*_COUNT, CNT_CREDIT_PROLONG="prolongations"),
+        "BB_MONTHS_COUNT": Meaning("mois d'historique", *_COUNT, **_HISTORY),
+        "BB_LATE_SHARE": Meaning("part des mois en retard", Unit.PERCENT, SHARE, **_HISTORY),
     },
     PREVIOUS_APPLICATION: {
-        "AMT_ANNUITY": _m("annuité", *_MONEY_POS),
-        "AMT_APPLICATION": _m("montant demandé", *_MONEY_POS),
-        "AMT_CREDIT": _m("montant du crédit", *_MONEY_POS),
-        "APP_CREDIT_PERC": _m("demandé / accordé", Unit.PERCENT, NON_NEGATIVE),
-        "AMT_DOWN_PAYMENT": _m("apport", *_MONEY_ANY),
-        "AMT_GOODS_PRICE": _m("prix du bien", *_MONEY_POS),
-        "HOUR_APPR_PROCESS_START": _m("heure de la demande", Unit.NUMBER, HOUR),
-        "RATE_DOWN_PAYMENT": _m("taux d'apport", Unit.PERCENT, ANY),
-        "DAYS_DECISION": _m("ancienneté de la décision", *_DAYS_ANY),
-        "CNT_PAYMENT": _m("durée (mois)", Unit.MONTH_COUNT, NON_NEGATIVE),
-        "DAYS_LAST_DUE_1ST_VERSION": _m("dernière échéance prévue", *_DAYS_ANY),
+        **_kind(Unit.MONEY, NON_NEGATIVE, AMT_ANNUITY="annuité", AMT_APPLICATION="montant demandé",
+                AMT_CREDIT="montant du crédit", AMT_GOODS_PRICE="prix du bien"),
+        **_kind(Unit.MONEY, ANY, AMT_DOWN_PAYMENT="apport"),
+        **_kind(Unit.PERCENT, NON_NEGATIVE, APP_CREDIT_PERC="demandé / accordé"),
+        **_kind(Unit.PERCENT, ANY, RATE_DOWN_PAYMENT="taux d'apport"),
+        **_kind(Unit.NUMBER, HOUR, HOUR_APPR_PROCESS_START="heure de la demande"),
+        **_kind(Unit.DAYS, ANY, DAYS_DECISION="ancienneté de la décision",
+                DAYS_LAST_DUE_1ST_VERSION="dernière échéance prévue"),
+        **_kind(Unit.MONTH_COUNT, NON_NEGATIVE, CNT_PAYMENT="durée (mois)"),
     },
     POS_CASH: {
-        "MONTHS_BALANCE": _m("ancienneté du relevé", *_MONTHS),
-        "CNT_INSTALMENT_FUTURE": _m("échéances restantes", *_COUNT),
-        "SK_DPD": _m("jours de retard", *_LATE_DAYS),
-        "SK_DPD_DEF": _m("jours de retard significatif", *_LATE_DAYS),
+        **_kind(Unit.MONTHS, ANY, MONTHS_BALANCE="ancienneté du relevé"),
+        **_kind(*_COUNT, CNT_INSTALMENT_FUTURE="échéances restantes"),
+        **_DPD,
     },
     INSTALMENTS: {
-        "DPD": _m("jours de retard", *_LATE_DAYS),
-        "DBD": _m("jours d'avance", *_LATE_DAYS),
-        "LATE": _m("échéances en retard", Unit.NUMBER, BINARY),
-        "PAYMENT_PERC": _m("part payée", Unit.PERCENT, NON_NEGATIVE),
-        "PAYMENT_DIFF": _m("reste dû", *_MONEY_ANY),
-        "UNDERPAID": _m("échéances sous-payées", Unit.NUMBER, BINARY),
-        "AMT_INSTALMENT": _m("montant dû", *_MONEY_POS),
-        "AMT_PAYMENT": _m("montant payé", *_MONEY_POS),
-        "DAYS_ENTRY_PAYMENT": _m("date de paiement", *_DAYS_ANY),
+        **_kind(Unit.DAY_COUNT, NON_NEGATIVE, DPD="jours de retard", DBD="jours d'avance"),
+        **_kind(Unit.NUMBER, BINARY, LATE="échéances en retard", UNDERPAID="échéances sous-payées"),
+        **_kind(Unit.PERCENT, NON_NEGATIVE, PAYMENT_PERC="part payée"),
+        **_kind(Unit.MONEY, ANY, PAYMENT_DIFF="reste dû"),
+        **_kind(Unit.MONEY, NON_NEGATIVE, AMT_INSTALMENT="montant dû", AMT_PAYMENT="montant payé"),
+        **_kind(Unit.DAYS, ANY, DAYS_ENTRY_PAYMENT="date de paiement"),
     },
     CREDIT_CARD: {
-        "MONTHS_BALANCE": _m("ancienneté du relevé", *_MONTHS),
-        "AMT_BALANCE": _m("solde", *_MONEY_ANY),
-        "AMT_CREDIT_LIMIT_ACTUAL": _m("plafond", *_MONEY_POS),
-        "AMT_DRAWINGS_ATM_CURRENT": _m("retraits DAB (montant)", *_MONEY_ANY),
-        "AMT_DRAWINGS_CURRENT": _m("retraits et achats (montant)", *_MONEY_ANY),
-        "AMT_DRAWINGS_POS_CURRENT": _m("achats (montant)", *_MONEY_ANY),
-        "AMT_INST_MIN_REGULARITY": _m("mensualité minimale", *_MONEY_POS),
-        "AMT_PAYMENT_CURRENT": _m("paiements du mois", *_MONEY_POS),
-        "AMT_PAYMENT_TOTAL_CURRENT": _m("paiements totaux du mois", *_MONEY_POS),
-        "AMT_RECEIVABLE_PRINCIPAL": _m("capital restant dû", *_MONEY_ANY),
-        "AMT_TOTAL_RECEIVABLE": _m("total restant dû", *_MONEY_ANY),
-        "CNT_DRAWINGS_ATM_CURRENT": _m("retraits DAB (nombre)", *_COUNT),
-        "CNT_DRAWINGS_CURRENT": _m("retraits et achats (nombre)", *_COUNT),
-        "CNT_DRAWINGS_POS_CURRENT": _m("achats (nombre)", *_COUNT),
-        "CNT_INSTALMENT_MATURE_CUM": _m("échéances payées", *_COUNT),
-        "BALANCE_LIMIT_RATIO": _m("utilisation du plafond", Unit.PERCENT, ANY),
-        "SK_DPD": _m("jours de retard", *_LATE_DAYS),
-        "SK_DPD_DEF": _m("jours de retard significatif", *_LATE_DAYS),
+        **_kind(Unit.MONTHS, ANY, MONTHS_BALANCE="ancienneté du relevé"),
+        **_kind(Unit.MONEY, ANY, AMT_BALANCE="solde", AMT_DRAWINGS_ATM_CURRENT="retraits DAB (montant)",
+                AMT_DRAWINGS_CURRENT="retraits et achats (montant)", AMT_DRAWINGS_POS_CURRENT="achats (montant)",
+                AMT_RECEIVABLE_PRINCIPAL="capital restant dû", AMT_TOTAL_RECEIVABLE="total restant dû"),
+        **_kind(Unit.MONEY, NON_NEGATIVE, AMT_CREDIT_LIMIT_ACTUAL="plafond",
+                AMT_INST_MIN_REGULARITY="mensualité minimale", AMT_PAYMENT_CURRENT="paiements du mois",
+                AMT_PAYMENT_TOTAL_CURRENT="paiements totaux du mois"),
+        **_kind(*_COUNT, CNT_DRAWINGS_ATM_CURRENT="retraits DAB (nombre)",
+                CNT_DRAWINGS_CURRENT="retraits et achats (nombre)", CNT_DRAWINGS_POS_CURRENT="achats (nombre)",
+                CNT_INSTALMENT_MATURE_CUM="échéances payées"),
+        **_kind(Unit.PERCENT, ANY, BALANCE_LIMIT_RATIO="utilisation du plafond"),
+        **_DPD,
     },
 }
 
@@ -215,21 +199,22 @@ POS_SPEC = AggregateSpec(
 )
 INSTAL_SPEC = AggregateSpec(
     "INSTAL", INSTALMENTS, "Échéances",
-    _aggs(DPD="max mean sum", DBD="max mean sum", LATE="mean sum", PAYMENT_PERC="min mean",
-          PAYMENT_DIFF="max mean sum", UNDERPAID="mean", AMT_INSTALMENT="max mean sum",
-          AMT_PAYMENT="min max mean sum", DAYS_ENTRY_PAYMENT="max mean"),
     named={"DPD_mean": "Retard moyen des échéances (jours)", "DPD_max": "Retard max. des échéances (jours)",
            "DPD_sum": "Jours de retard cumulés sur les échéances", "DBD_mean": "Avance moyenne de paiement (jours)",
            "LATE_mean": "Part des échéances payées en retard", "PAYMENT_PERC_mean": "Part payée des échéances"},
+    aggs=_aggs(DPD="max mean sum", DBD="max mean sum", LATE="mean sum", PAYMENT_PERC="min mean",
+               PAYMENT_DIFF="max mean sum", UNDERPAID="mean", AMT_INSTALMENT="max mean sum",
+               AMT_PAYMENT="min max mean sum", DAYS_ENTRY_PAYMENT="max mean"),
 )
 CRECARD_SPEC = AggregateSpec(
     "CRECARD", CREDIT_CARD, "Carte de crédit",
     _aggs(MONTHS_BALANCE="min", AMT_BALANCE="max mean", AMT_CREDIT_LIMIT_ACTUAL="max mean",
           AMT_DRAWINGS_ATM_CURRENT="max mean sum", AMT_DRAWINGS_CURRENT="max mean", AMT_DRAWINGS_POS_CURRENT="max mean",
           AMT_INST_MIN_REGULARITY="mean", AMT_PAYMENT_CURRENT="mean", AMT_PAYMENT_TOTAL_CURRENT="mean sum",
-          AMT_RECEIVABLE_PRINCIPAL="mean", AMT_TOTAL_RECEIVABLE="max mean", CNT_DRAWINGS_ATM_CURRENT="max mean",
-          CNT_DRAWINGS_CURRENT="max mean", CNT_DRAWINGS_POS_CURRENT="mean", CNT_INSTALMENT_MATURE_CUM="max",
-          BALANCE_LIMIT_RATIO="max mean", SK_DPD="max mean", SK_DPD_DEF="max mean"),
+          AMT_RECEIVABLE_PRINCIPAL="mean", AMT_TOTAL_RECEIVABLE="max mean",
+          **dict.fromkeys(("CNT_DRAWINGS_ATM_CURRENT", "CNT_DRAWINGS_CURRENT"), "max mean"),
+          CNT_DRAWINGS_POS_CURRENT="mean", CNT_INSTALMENT_MATURE_CUM="max", BALANCE_LIMIT_RATIO="max mean",
+          SK_DPD="max mean", SK_DPD_DEF="max mean"),
     named={"AMT_DRAWINGS_ATM_CURRENT_mean": "Retraits DAB par mois (montant moyen)"},
 )
 # Every aggregate, in the order of the feature columns.
@@ -244,58 +229,49 @@ YES_NO_COLUMNS = ("FLAG_OWN_CAR", "FLAG_OWN_REALTY")
 DROPPED_APPLICATION_COLUMNS = tuple(c for c in BUILDING_COLUMNS if not c.endswith("_AVG"))
 
 # Domain ratios of the application row: (feature, numerator, denominator, meaning).
+_RATIO = (Unit.PERCENT, NON_NEGATIVE)
 APPLICATION_RATIOS: tuple[tuple[str, str, str, Meaning], ...] = (
-    ("DAYS_EMPLOYED_PERC", "DAYS_EMPLOYED", "DAYS_BIRTH", _m("Part de la vie en emploi", Unit.PERCENT, NON_NEGATIVE)),
-    ("CREDIT_INCOME_PERC", "AMT_CREDIT", "AMT_INCOME_TOTAL", _m("Crédit / revenu", Unit.PERCENT, NON_NEGATIVE)),
-    ("INCOME_PER_PERSON", "AMT_INCOME_TOTAL", "CNT_FAM_MEMBERS", _m("Revenu par personne du foyer", *_MONEY_POS)),
-    ("ANNUITY_INCOME_PERC", "AMT_ANNUITY", "AMT_INCOME_TOTAL", _m("Annuité / revenu", Unit.PERCENT, NON_NEGATIVE)),
-    ("PAYMENT_RATE", "AMT_ANNUITY", "AMT_CREDIT", _m("Taux de remboursement annuel", Unit.PERCENT, NON_NEGATIVE)),
-    ("GOODS_CREDIT_PERC", "AMT_GOODS_PRICE", "AMT_CREDIT", _m("Prix du bien / crédit", Unit.PERCENT, NON_NEGATIVE)),
+    ("DAYS_EMPLOYED_PERC", "DAYS_EMPLOYED", "DAYS_BIRTH", Meaning("Part de la vie en emploi", *_RATIO)),
+    ("CREDIT_INCOME_PERC", "AMT_CREDIT", "AMT_INCOME_TOTAL", Meaning("Crédit / revenu", *_RATIO)),
+    ("INCOME_PER_PERSON", "AMT_INCOME_TOTAL", "CNT_FAM_MEMBERS",
+     Meaning("Revenu par personne du foyer", Unit.MONEY, NON_NEGATIVE)),
+    ("ANNUITY_INCOME_PERC", "AMT_ANNUITY", "AMT_INCOME_TOTAL", Meaning("Annuité / revenu", *_RATIO)),
+    ("PAYMENT_RATE", "AMT_ANNUITY", "AMT_CREDIT", Meaning("Taux de remboursement annuel", *_RATIO)),
+    ("GOODS_CREDIT_PERC", "AMT_GOODS_PRICE", "AMT_CREDIT", Meaning("Prix du bien / crédit", *_RATIO)),
 )
 
-_FLAG = (Unit.NUMBER, BINARY)
-_SINCE = (Unit.DAYS, PAST)
 _CREDIT_BUREAU = (("HOUR", "heure"), ("DAY", "jour"), ("WEEK", "semaine"), ("MON", "mois"), ("QRT", "trimestre"),
                   ("YEAR", "année"))
-_CITIES = (("REG_REGION_NOT_LIVE_REGION", "Région de domicile ≠ région déclarée"),
-           ("REG_REGION_NOT_WORK_REGION", "Région de travail ≠ région déclarée"),
-           ("LIVE_REGION_NOT_WORK_REGION", "Région de travail ≠ région de domicile"),
-           ("REG_CITY_NOT_LIVE_CITY", "Ville de domicile ≠ ville déclarée"),
-           ("REG_CITY_NOT_WORK_CITY", "Ville de travail ≠ ville déclarée"),
-           ("LIVE_CITY_NOT_WORK_CITY", "Ville de travail ≠ ville de domicile"))
-# The numeric and yes/no columns of the application (FLAG_DOCUMENT_<n> and the building statistics are
-# named by `scoring.feature_registry` from their parts; an entry here wins).
+_CITIES = {"REG_REGION_NOT_LIVE_REGION": "Région de domicile ≠ région déclarée",
+           "REG_REGION_NOT_WORK_REGION": "Région de travail ≠ région déclarée",
+           "LIVE_REGION_NOT_WORK_REGION": "Région de travail ≠ région de domicile",
+           "REG_CITY_NOT_LIVE_CITY": "Ville de domicile ≠ ville déclarée",
+           "REG_CITY_NOT_WORK_CITY": "Ville de travail ≠ ville déclarée",
+           "LIVE_CITY_NOT_WORK_CITY": "Ville de travail ≠ ville de domicile"}
+# The numeric and yes/no columns of the application, by kind (FLAG_DOCUMENT_<n> and the building
+# statistics are named by `scoring.feature_registry` from their parts; an entry here wins).
 APPLICATION_MEANINGS: dict[str, Meaning] = {
-    "FLAG_OWN_CAR": _m("Propriétaire d'un véhicule", *_FLAG),
-    "FLAG_OWN_REALTY": _m("Propriétaire de son logement", *_FLAG),
-    "CNT_CHILDREN": _m("Nombre d'enfants", *_COUNT),
-    "AMT_INCOME_TOTAL": _m("Revenu annuel", *_MONEY_POS),
-    "AMT_CREDIT": _m("Montant du crédit", *_MONEY_POS),
-    "AMT_ANNUITY": _m("Annuité", *_MONEY_POS),
-    "AMT_GOODS_PRICE": _m("Prix du bien", *_MONEY_POS),
-    "REGION_POPULATION_RELATIVE": _m("Densité de la région", Unit.NUMBER, SHARE),
-    "DAYS_BIRTH": _m("Âge", Unit.AGE, PAST),
-    "DAYS_EMPLOYED": _m("Ancienneté dans l'emploi", *_SINCE),
-    "DAYS_REGISTRATION": _m("Ancienneté de l'enregistrement", *_SINCE),
-    "DAYS_ID_PUBLISH": _m("Ancienneté de la pièce d'identité", *_SINCE),
-    "DAYS_LAST_PHONE_CHANGE": _m("Ancienneté du téléphone", *_SINCE),
-    "OWN_CAR_AGE": _m("Âge du véhicule", Unit.YEARS, NON_NEGATIVE),
-    "FLAG_MOBIL": _m("Mobile fourni", *_FLAG),
-    "FLAG_EMP_PHONE": _m("Téléphone professionnel fourni", *_FLAG),
-    "FLAG_WORK_PHONE": _m("Téléphone au travail fourni", *_FLAG),
-    "FLAG_CONT_MOBILE": _m("Mobile joignable", *_FLAG),
-    "FLAG_PHONE": _m("Téléphone fixe fourni", *_FLAG),
-    "FLAG_EMAIL": _m("E-mail fourni", *_FLAG),
-    "CNT_FAM_MEMBERS": _m("Taille du foyer", *_COUNT),
-    "REGION_RATING_CLIENT": _m("Note de la région", Unit.NUMBER, RATING),
-    "REGION_RATING_CLIENT_W_CITY": _m("Note de la région (avec la ville)", Unit.NUMBER, RATING),
-    "HOUR_APPR_PROCESS_START": _m("Heure de la demande", Unit.NUMBER, HOUR),
-    **{column: _m(label, *_FLAG) for column, label in _CITIES},
-    **{f"EXT_SOURCE_{i}": _m(f"Score externe {i}", Unit.NUMBER, EXTERNAL_SCORE) for i in (1, 2, 3)},
-    "YEARS_BEGINEXPLUATATION_AVG": _m("Immeuble : ancienneté d'exploitation (moyenne, normalisée)", Unit.NUMBER, SHARE),
-    "TOTALAREA_MODE": _m("Immeuble : surface totale", Unit.NUMBER, SHARE),
-    **{f"{kind}_{days}_CNT_SOCIAL_CIRCLE": _m(f"Entourage {word} ({days} j)", *_COUNT)
-       for days in (30, 60) for kind, word in (("OBS", "observé"), ("DEF", "en défaut"))},
-    **{f"AMT_REQ_CREDIT_BUREAU_{k}": _m(f"Consultations du bureau de crédit ({v})", *_COUNT)
-       for k, v in _CREDIT_BUREAU},
+    **_kind(Unit.NUMBER, BINARY, FLAG_OWN_CAR="Propriétaire d'un véhicule",
+            FLAG_OWN_REALTY="Propriétaire de son logement",
+            FLAG_MOBIL="Mobile fourni", FLAG_EMP_PHONE="Téléphone professionnel fourni",
+            FLAG_WORK_PHONE="Téléphone au travail fourni", FLAG_CONT_MOBILE="Mobile joignable",
+            FLAG_PHONE="Téléphone fixe fourni", FLAG_EMAIL="E-mail fourni", **_CITIES),
+    **_kind(*_COUNT, CNT_CHILDREN="Nombre d'enfants", CNT_FAM_MEMBERS="Taille du foyer",
+            **{f"{kind}_{days}_CNT_SOCIAL_CIRCLE": f"Entourage {word} ({days} j)"
+               for days in (30, 60) for kind, word in (("OBS", "observé"), ("DEF", "en défaut"))},
+            **{f"AMT_REQ_CREDIT_BUREAU_{k}": f"Consultations du bureau de crédit ({v})" for k, v in _CREDIT_BUREAU}),
+    **_kind(Unit.MONEY, NON_NEGATIVE, AMT_INCOME_TOTAL="Revenu annuel", AMT_CREDIT="Montant du crédit",
+            AMT_ANNUITY="Annuité", AMT_GOODS_PRICE="Prix du bien"),
+    **_kind(Unit.NUMBER, SHARE, REGION_POPULATION_RELATIVE="Densité de la région",
+            YEARS_BEGINEXPLUATATION_AVG="Immeuble : ancienneté d'exploitation (moyenne, normalisée)",
+            TOTALAREA_MODE="Immeuble : surface totale"),
+    **_kind(Unit.AGE, PAST, DAYS_BIRTH="Âge"),
+    **_kind(Unit.DAYS, PAST, DAYS_EMPLOYED="Ancienneté dans l'emploi",
+            DAYS_REGISTRATION="Ancienneté de l'enregistrement",
+            DAYS_ID_PUBLISH="Ancienneté de la pièce d'identité", DAYS_LAST_PHONE_CHANGE="Ancienneté du téléphone"),
+    **_kind(Unit.YEARS, NON_NEGATIVE, OWN_CAR_AGE="Âge du véhicule"),
+    **_kind(Unit.NUMBER, RATING, REGION_RATING_CLIENT="Note de la région",
+            REGION_RATING_CLIENT_W_CITY="Note de la région (avec la ville)"),
+    **_kind(Unit.NUMBER, HOUR, HOUR_APPR_PROCESS_START="Heure de la demande"),
+    **_kind(Unit.NUMBER, EXTERNAL_SCORE, **{f"EXT_SOURCE_{i}": f"Score externe {i}" for i in (1, 2, 3)}),
 }
