@@ -1,6 +1,9 @@
 """The feature registry: for every feature `scoring.features` can build, its French label, unit, domain
 rule and source table, derived from the specs of `scoring.feature_specs` (never from the feature's name).
 
+`python -m scoring.feature_registry` prints the entries of a model's features (exit 1 when one is
+incomplete); `--against SNAPSHOT` prints what changed since a snapshot that `--snapshot OUT` wrote.
+
 An aggregate's entry comes from its base column's `Meaning` and the aggregation: a count has no unit
 and is at least 0; a mean, min or max keeps the column's unit and bounds; a sum keeps the unit and is
 at least 0 when the column is; the mean of a 0/1 column is a share (in %, within [0, 1]) and its sum a
@@ -10,9 +13,17 @@ count. The labels for advisers (form, reasons, letters), the formatting of value
 
 from __future__ import annotations
 
+import argparse
+import difflib
+import json
+import math
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
+from scoring.cli import add_logging_options, setup_logging
+from scoring.config import MODELS_DIR
 from scoring.feature_specs import (
     ANY,
     APPLICATION_MEANINGS,
@@ -28,7 +39,7 @@ from scoring.feature_specs import (
 )
 from scoring.features import APPLICATION_PLAN
 from scoring.labels import AGGREGATES, APPLICATION_GROUPS, BUILDING, BUILDING_STATS, CHILD_GROUPS, category
-from scoring.schema import APPLICATION_TRAIN, CHILD_TABLES, UI_FEATURES_BY_NAME, DomainRule
+from scoring.schema import APPLICATION_TRAIN, CHILD_TABLES, FEATURES_FILE, UI_FEATURES_BY_NAME, DomainRule
 
 TABLE_NAMES = frozenset((APPLICATION_TRAIN, *CHILD_TABLES))
 
@@ -157,3 +168,50 @@ def untranslated_features(names: Iterable[str]) -> list[str]:
     """The features among `names` without a complete French label: unknown to the registry, or with an
     untranslated part."""
     return [n for n in names if n not in REGISTRY or not REGISTRY[n].translated]
+
+
+def _bound(x: float) -> float | str:
+    return x if math.isfinite(x) else str(x)  # JSON has no infinity
+
+
+def snapshot(names: Iterable[str]) -> dict[str, dict[str, object]]:
+    """The label, unit and domain of each feature of `names` that has an entry, as JSON-ready values."""
+    return {n: {"label": i.label, "unit": i.unit.value, "low": _bound(i.domain.low), "high": _bound(i.domain.high),
+                "binary": i.domain.binary, "meaning": i.domain.meaning}
+            for n in names if (i := REGISTRY.get(n)) is not None}
+
+
+def _lines(entries: Mapping[str, Mapping[str, object]]) -> list[str]:
+    return [f"{n}: {e['label']} | {e['unit']} | [{e['low']}, {e['high']}]{' 0/1' if e['binary'] else ''}"
+            for n, e in entries.items()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--features", type=Path, default=MODELS_DIR / FEATURES_FILE,
+                        help="one feature a line (default: %(default)s)")
+    parser.add_argument("--against", type=Path, help="a snapshot (JSON): print the differences only")
+    parser.add_argument("--snapshot", type=Path, help="write the entries of the features to this JSON file")
+    add_logging_options(parser)
+    args = parser.parse_args(argv)
+    setup_logging(verbose=args.verbose, quiet=args.quiet)
+    names = [n for n in args.features.read_text(encoding="utf-8").splitlines() if n]
+    current = snapshot(names)
+    if args.snapshot:
+        args.snapshot.write_text(json.dumps({"features": current}, ensure_ascii=False, indent=0), encoding="utf-8")
+    if args.against:
+        before = json.loads(args.against.read_text(encoding="utf-8"))["features"]
+        diff = list(difflib.unified_diff(_lines({n: before[n] for n in names if n in before}),
+                                         _lines({n: current[n] for n in names if n in current}),
+                                         str(args.against), "registry", n=0, lineterm=""))
+        print("\n".join(diff) if diff else f"no difference over {len(names)} features")
+    elif not args.snapshot:
+        print("\n".join(_lines(current)))
+    missing = incomplete_entries(names)
+    for name in missing:
+        print(f"incomplete entry: {name}", file=sys.stderr)
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

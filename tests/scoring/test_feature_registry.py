@@ -17,7 +17,7 @@ import pytest
 from scoring import feature_specs, features, synthetic
 from scoring.config import MODELS_DIR
 from scoring.explain_format import format_value
-from scoring.feature_registry import REGISTRY, build_registry, domain_rule, feature_label, incomplete_entries
+from scoring.feature_registry import REGISTRY, build_registry, domain_rule, feature_label, incomplete_entries, main
 from scoring.feature_specs import BINARY, CHILD_SPECS, COLUMN_MEANINGS, NON_NEGATIVE, SHARE, Meaning, Unit
 from scoring.schema import BUREAU, FEATURES_FILE
 
@@ -142,6 +142,23 @@ def test_the_committed_model_reads_as_before() -> None:
         rule = info.domain
         assert (rule.low, rule.high, rule.binary, rule.meaning) == (
             float(old["low"]), float(old["high"]), old["binary"], old["meaning"]), name
+
+
+def test_the_command_prints_the_label_diff_and_refuses_an_incomplete_list(tmp_path: Path, capsys) -> None:
+    """What a reviewer runs: the diff against the snapshot shows the two improved labels and nothing else;
+    a snapshot written now compares equal; a list with a feature the code does not build exits 1."""
+    assert main(["--against", str(BEFORE)]) == 0
+    changed = [line for line in capsys.readouterr().out.splitlines() if line[:1] in "+-" and line[:3] not in "+++---"]
+    assert sorted(line[1:].split(":")[0] for line in changed) == sorted(2 * list(IMPROVED))
+    snap = tmp_path / "snap.json"
+    assert main(["--snapshot", str(snap), "-q"]) == 0
+    assert main(["--against", str(snap)]) == 0
+    assert f"no difference over {len(_committed())} features" in capsys.readouterr().out
+    listed = tmp_path / "features.txt"
+    listed.write_text("EXT_SOURCE_1\nBUREAU_NEW_THING_mean\n")
+    assert main(["--features", str(listed)]) == 1
+    out = capsys.readouterr()
+    assert "Score externe 1" in out.out and "incomplete entry: BUREAU_NEW_THING_mean" in out.err
 
 
 @pytest.mark.parametrize(("name", "value", "text"), [
