@@ -4,44 +4,43 @@
   adviser's decision and the reason they wrote (as written, shown as text), not the model's factors:
   those pointed the other way.
 - Otherwise, a refusal cites the elements of the file that raised the risk, in words a customer
-  understands (`CUSTOMER_TOPICS`: several features become one topic, "les évaluations de votre
-  solvabilité…"), only when they weighed (at least `MIN_POINTS` points of default probability),
-  and never a protected characteristic (sex, age, family situation, place of residence: French law
-  forbids them as grounds to refuse a service) nor a feature without a customer wording.
+  understands (each feature's topic in the feature registry, worded by `CUSTOMER_WORDS`: several
+  features become one topic, "les évaluations de votre solvabilité…"), only when they weighed (at
+  least `MIN_POINTS` points of default probability), and never a protected characteristic (sex, age,
+  family situation, place of residence: French law forbids them as grounds to refuse a service;
+  `Topic.PERSONAL` in the registry) nor a feature without a customer wording.
 - No score, threshold or model vocabulary.
 """
 
 from __future__ import annotations
 
 import html
-import re
 import time
 from datetime import UTC, datetime
 
 from api.adviser import ACCEPT, REFUSE, AdviserDecision, Evaluation, model_decision
+from scoring.feature_registry import feature_info
+from scoring.feature_specs import Topic
 from serving.predictor import Prediction
 from serving.reasons import Reason
 
 MIN_POINTS = 0.5  # a factor cited to the customer moved their risk by at least this many points
 MAX_TOPICS = 3
 
-# (feature name pattern, what the customer reads); the first match wins; no match: not cited.
-CUSTOMER_TOPICS: tuple[tuple[str, str], ...] = (
-    (r"CODE_GENDER_.*|DAYS_BIRTH|AGE.*|NAME_FAMILY_STATUS_.*|CNT_CHILDREN|CNT_FAM_MEMBERS|REGION_.*|"
-     r"(REG|LIVE)_(REGION|CITY)_.*|.*SOCIAL_CIRCLE|NAME_EDUCATION_TYPE_.*|NAME_HOUSING_TYPE_.*", ""),  # never cited
-    (r"EXT_SOURCE_\d", "les évaluations de votre solvabilité transmises par des organismes extérieurs"),
-    (r"BUREAU_.*OVERDUE.*|BUREAU_CREDIT_DAY_OVERDUE.*", "des impayés sur vos crédits auprès d'autres établissements"),
-    (r"BUREAU_.*", "vos crédits en cours ou passés auprès d'autres établissements"),
-    (r"INSTAL_.*|POS_.*DPD.*", "des retards de paiement sur vos crédits précédents chez nous"),
-    (r"PREV_(NAME_CONTRACT_STATUS_Refused|REFUSED)_.*", "des demandes de crédit précédemment refusées"),
-    (r"CRECARD_.*", "l'utilisation de votre carte de crédit"),
-    (r"AMT_CREDIT|AMT_ANNUITY|AMT_GOODS_PRICE|CREDIT_INCOME_PERC|ANNUITY_INCOME_PERC|PAYMENT_RATE|GOODS_CREDIT_PERC",
-     "le montant du crédit et de ses échéances au regard de vos revenus"),
-    (r"AMT_INCOME_TOTAL|INCOME_PER_PERSON", "le niveau de vos revenus"),
-    (r"DAYS_EMPLOYED.*|NAME_INCOME_TYPE_.*", "votre situation professionnelle (ancienneté, nature des revenus)"),
-    (r"FLAG_DOCUMENT_\d+", "les pièces justificatives de votre dossier"),
-)
-_TOPICS = tuple((re.compile(pattern), words) for pattern, words in CUSTOMER_TOPICS)
+# What the customer reads for each topic of the feature registry; a protected characteristic
+# (`Topic.PERSONAL`) or a feature without a topic is not cited.
+CUSTOMER_WORDS: dict[Topic, str] = {
+    Topic.EXTERNAL_SCORES: "les évaluations de votre solvabilité transmises par des organismes extérieurs",
+    Topic.OTHER_LENDERS_OVERDUE: "des impayés sur vos crédits auprès d'autres établissements",
+    Topic.OTHER_LENDERS: "vos crédits en cours ou passés auprès d'autres établissements",
+    Topic.LATE_PAYMENTS: "des retards de paiement sur vos crédits précédents chez nous",
+    Topic.REFUSED_APPLICATIONS: "des demandes de crédit précédemment refusées",
+    Topic.CARD: "l'utilisation de votre carte de crédit",
+    Topic.CREDIT_VS_INCOME: "le montant du crédit et de ses échéances au regard de vos revenus",
+    Topic.INCOME: "le niveau de vos revenus",
+    Topic.EMPLOYMENT: "votre situation professionnelle (ancienneté, nature des revenus)",
+    Topic.DOCUMENTS: "les pièces justificatives de votre dossier",
+}
 _MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
            "novembre", "décembre")
 
@@ -55,10 +54,8 @@ header {display: flex; justify-content: space-between; border-bottom: 1px solid 
 
 def customer_topic(feature: str) -> str:
     """What a customer reads for `feature`; "" for a protected characteristic or a feature without one."""
-    for pattern, words in _TOPICS:
-        if pattern.fullmatch(feature):
-            return words
-    return ""
+    info = feature_info(feature)
+    return "" if info is None or info.topic is None else CUSTOMER_WORDS.get(info.topic, "")
 
 
 def customer_topics(reasons: tuple[Reason, ...] | list[Reason]) -> list[str]:

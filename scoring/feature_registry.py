@@ -14,6 +14,7 @@ count. The labels for advisers (form, reasons, letters), the formatting of value
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import json
 import math
@@ -26,6 +27,7 @@ from scoring.cli import add_logging_options, setup_logging
 from scoring.config import MODELS_DIR
 from scoring.feature_specs import (
     ANY,
+    APPLICATION_GROUP_TOPICS,
     APPLICATION_MEANINGS,
     APPLICATION_RATIOS,
     BINARY,
@@ -35,6 +37,7 @@ from scoring.feature_specs import (
     SHARE,
     AggregateSpec,
     Meaning,
+    Topic,
     Unit,
 )
 from scoring.features import APPLICATION_PLAN
@@ -46,7 +49,7 @@ TABLE_NAMES = frozenset((APPLICATION_TRAIN, *CHILD_TABLES))
 @dataclass(frozen=True)
 class FeatureInfo:
     """What one model feature means. `translated` is False when a part of the label is still the raw
-    English of the tables (an unknown category)."""
+    English of the tables (an unknown category); `topic`: what it is about, for the customer's letter."""
 
     name: str
     label: str
@@ -54,6 +57,7 @@ class FeatureInfo:
     domain: DomainRule
     table: str
     translated: bool = True
+    topic: Topic | None = None
 
 
 def _application_meaning(column: str) -> Meaning | None:
@@ -62,7 +66,7 @@ def _application_meaning(column: str) -> Meaning | None:
     if column in APPLICATION_MEANINGS:
         return APPLICATION_MEANINGS[column]
     if column.startswith("FLAG_DOCUMENT_"):
-        return Meaning(f"Document n° {column.rsplit('_', 1)[1]} fourni", Unit.NUMBER, BINARY)
+        return Meaning(f"Document n° {column.rsplit('_', 1)[1]} fourni", Unit.NUMBER, BINARY, topic=Topic.DOCUMENTS)
     base, _, stat = column.rpartition("_")
     if stat in BUILDING_STATS and base in BUILDING:
         return Meaning(f"Immeuble : {BUILDING[base]} ({BUILDING_STATS[stat]})", Unit.NUMBER, SHARE)
@@ -74,15 +78,15 @@ def _application_entries() -> Iterator[FeatureInfo]:
         for value in categories:  # one-hot columns
             french, done = category(value)
             yield FeatureInfo(f"{column}_{value}", f"{APPLICATION_GROUPS[column]} : {french}", Unit.NUMBER, BINARY,
-                              APPLICATION_TRAIN, done)
+                              APPLICATION_TRAIN, done, APPLICATION_GROUP_TOPICS.get(column))
         if categories:
             continue
         meaning = _application_meaning(column)
         if meaning is None:  # no entry: `incomplete_entries` names the feature
             continue
-        yield FeatureInfo(column, meaning.label, meaning.unit, meaning.domain, APPLICATION_TRAIN)
+        yield FeatureInfo(column, meaning.label, meaning.unit, meaning.domain, APPLICATION_TRAIN, topic=meaning.topic)
     for name, _, _, meaning in APPLICATION_RATIOS:
-        yield FeatureInfo(name, meaning.label, meaning.unit, meaning.domain, APPLICATION_TRAIN)
+        yield FeatureInfo(name, meaning.label, meaning.unit, meaning.domain, APPLICATION_TRAIN, topic=meaning.topic)
 
 
 def _aggregated(meaning: Meaning, agg: str) -> tuple[str, Unit, DomainRule]:
@@ -105,15 +109,18 @@ def aggregate_entries(spec: AggregateSpec) -> Iterator[FeatureInfo]:
         for agg in aggs:
             word, unit, domain = _aggregated(meaning, agg)
             label = spec.named.get(f"{column}_{agg}") or f"{meaning.source or spec.source} : {meaning.label} ({word})"
-            yield FeatureInfo(f"{spec.prefix}_{column}_{agg}", label, unit, domain, meaning.table or spec.table)
+            yield FeatureInfo(f"{spec.prefix}_{column}_{agg}", label, unit, domain, meaning.table or spec.table,
+                              topic=spec.topics.get(column, spec.topic))
     for column, categories in spec.categories().items():
         for value in categories:
             french, done = category(value)
             name = f"{column}_{value}_mean"
             label = spec.named.get(name) or f"{spec.source} : {CHILD_GROUPS[column]} {french} (part)"
-            yield FeatureInfo(f"{spec.prefix}_{name}", label, Unit.PERCENT, SHARE, spec.table, done)
+            yield FeatureInfo(f"{spec.prefix}_{name}", label, Unit.PERCENT, SHARE, spec.table, done,
+                              spec.topics.get(f"{column}_{value}", spec.topic))
     if spec.count:
-        yield FeatureInfo(f"{spec.prefix}_COUNT", f"{spec.source} : nombre", Unit.NUMBER, NON_NEGATIVE, spec.table)
+        yield FeatureInfo(f"{spec.prefix}_COUNT", f"{spec.source} : nombre", Unit.NUMBER, NON_NEGATIVE, spec.table,
+                          topic=spec.topic)
 
 
 def build_registry(specs: Iterable[AggregateSpec] = CHILD_SPECS) -> dict[str, FeatureInfo]:
@@ -123,8 +130,7 @@ def build_registry(specs: Iterable[AggregateSpec] = CHILD_SPECS) -> dict[str, Fe
     registry: dict[str, FeatureInfo] = {}
     for entry in entries:
         ui = UI_FEATURES_BY_NAME.get(entry.name)
-        registry[entry.name] = entry if ui is None else FeatureInfo(entry.name, ui.label, entry.unit, entry.domain,
-                                                                    entry.table, True)
+        registry[entry.name] = entry if ui is None else dataclasses.replace(entry, label=ui.label, translated=True)
     return registry
 
 

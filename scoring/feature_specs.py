@@ -41,6 +41,22 @@ class Unit(StrEnum):
     YEARS = "years"
 
 
+class Topic(StrEnum):
+    """What a feature is about, for the customer's letter (`api.letters` words each topic)."""
+
+    PERSONAL = "personal"  # a protected characteristic (sex, age, family, place of residence): never cited
+    EXTERNAL_SCORES = "external scores"
+    OTHER_LENDERS = "other lenders"
+    OTHER_LENDERS_OVERDUE = "overdue at other lenders"
+    LATE_PAYMENTS = "late payments here"
+    REFUSED_APPLICATIONS = "refused applications"
+    CARD = "credit card"
+    CREDIT_VS_INCOME = "credit against income"
+    INCOME = "income"
+    EMPLOYMENT = "employment"
+    DOCUMENTS = "documents"
+
+
 # The domain rules (checked before the training range, which is only widened by a margin).
 ANY = DomainRule()
 BINARY = DomainRule(0.0, 1.0, True, "0 or 1")
@@ -56,18 +72,20 @@ RATING = DomainRule(1.0, 3.0, False, "a rating from 1 to 3")
 class Meaning:
     """What one column means: its French name (a whole label for an application column, the part after
     "<source> : " for a child column), unit and domain; `table` and `source` when the column comes from
-    another table than its aggregate's (the bureau's monthly history)."""
+    another table than its aggregate's (the bureau's monthly history); the `topic` of an application
+    column (a child column's is its aggregate's)."""
 
     label: str
     unit: Unit = Unit.NUMBER
     domain: DomainRule = ANY
     table: str | None = None
     source: str | None = None
+    topic: Topic | None = None
 
 
-def _kind(unit: Unit, domain: DomainRule, **labels: str) -> dict[str, Meaning]:
-    """Columns of one kind: {column: Meaning(label, unit, domain)}."""
-    return {column: Meaning(label, unit, domain) for column, label in labels.items()}
+def _kind(unit: Unit, domain: DomainRule, topic: Topic | None = None, **labels: str) -> dict[str, Meaning]:
+    """Columns of one kind: {column: Meaning(label, unit, domain, topic=topic)}."""
+    return {column: Meaning(label, unit, domain, topic=topic) for column, label in labels.items()}
 
 
 _COUNT = (Unit.NUMBER, NON_NEGATIVE)
@@ -136,7 +154,8 @@ class AggregateSpec:
     """One aggregation of a child table per applicant: ``<prefix>_<column>_<agg>`` for `aggs`, the share of
     each category of `categorical` (``<prefix>_<column>_<category>_mean``), and ``<prefix>_COUNT`` when
     `count`. `source` is the French name of the rows aggregated; `named` gives a hand-written label
-    (``{"<column>_<agg>": label}``) where the composed one reads worse."""
+    (``{"<column>_<agg>": label}``) where the composed one reads worse. `topic` is what its features are
+    about (`topics`: another one for some columns or ``<column>_<category>``; None: no topic)."""
 
     prefix: str
     table: str
@@ -145,6 +164,8 @@ class AggregateSpec:
     categorical: Mapping[str, tuple[str, ...] | None] = field(default_factory=dict)  # None: all categories
     count: bool = True
     named: Mapping[str, str] = field(default_factory=dict)
+    topic: Topic | None = None
+    topics: Mapping[str, Topic | None] = field(default_factory=dict)
 
     def categories(self) -> dict[str, tuple[str, ...]]:
         """The one-hot columns and their categories (the table's declared ones unless given)."""
@@ -167,10 +188,14 @@ BUREAU_SPEC = AggregateSpec(
     named={"AMT_CREDIT_SUM_DEBT_sum": "Dette en cours auprès d'autres organismes",
            "AMT_CREDIT_SUM_OVERDUE_sum": "Impayés cumulés auprès d'autres organismes (€)",
            "CREDIT_DAY_OVERDUE_max": "Retard max. auprès d'autres organismes (jours)"},
+    topic=Topic.OTHER_LENDERS,
+    topics=dict.fromkeys(("CREDIT_DAY_OVERDUE", "AMT_CREDIT_MAX_OVERDUE", "AMT_CREDIT_SUM_OVERDUE"),
+                         Topic.OTHER_LENDERS_OVERDUE),
 )
 BUREAU_ACTIVE_SPEC = AggregateSpec(
     "BUREAU_ACTIVE", BUREAU, "Crédits actifs ailleurs",
     _aggs(AMT_CREDIT_SUM="sum", AMT_CREDIT_SUM_DEBT="sum", DAYS_CREDIT="mean"), count=False,
+    topic=Topic.OTHER_LENDERS,
 )
 PREV_SPEC = AggregateSpec(
     "PREV", PREVIOUS_APPLICATION, "Demandes précédentes",
@@ -182,6 +207,7 @@ PREV_SPEC = AggregateSpec(
                                    "NAME_CLIENT_TYPE")},
     named={"NAME_CONTRACT_STATUS_Refused_mean": "Part de demandes précédentes refusées",
            "NAME_CONTRACT_STATUS_Approved_mean": "Part de demandes précédentes acceptées"},
+    topics={"NAME_CONTRACT_STATUS_Refused": Topic.REFUSED_APPLICATIONS},
 )
 _PREV_STATUS_AGGS = _aggs(AMT_CREDIT="mean", APP_CREDIT_PERC="mean", DAYS_DECISION="max")
 # The previous applications of one status, aggregated apart: {status: spec}.
@@ -189,16 +215,18 @@ PREV_STATUS_SPECS: dict[str, AggregateSpec] = {
     "Approved": AggregateSpec("PREV_APPROVED", PREVIOUS_APPLICATION, "Demandes acceptées", _PREV_STATUS_AGGS,
                               count=False),
     "Refused": AggregateSpec("PREV_REFUSED", PREVIOUS_APPLICATION, "Demandes refusées", _PREV_STATUS_AGGS,
-                             count=False, named={"AMT_CREDIT_mean": "Montant moyen des demandes refusées"}),
+                             count=False, named={"AMT_CREDIT_mean": "Montant moyen des demandes refusées"},
+                             topic=Topic.REFUSED_APPLICATIONS),
 }
 POS_SPEC = AggregateSpec(
     "POS", POS_CASH, "Prêts POS / espèces",
     _aggs(MONTHS_BALANCE="max mean", CNT_INSTALMENT_FUTURE="mean", SK_DPD="max mean", SK_DPD_DEF="max mean"),
     categorical={"NAME_CONTRACT_STATUS": ("Active", "Completed", "Signed")},
     named={"SK_DPD_DEF_mean": "Retards POS (jours)"},
+    topics=dict.fromkeys(("SK_DPD", "SK_DPD_DEF"), Topic.LATE_PAYMENTS),
 )
 INSTAL_SPEC = AggregateSpec(
-    "INSTAL", INSTALMENTS, "Échéances",
+    "INSTAL", INSTALMENTS, "Échéances", topic=Topic.LATE_PAYMENTS,
     named={"DPD_mean": "Retard moyen des échéances (jours)", "DPD_max": "Retard max. des échéances (jours)",
            "DPD_sum": "Jours de retard cumulés sur les échéances", "DBD_mean": "Avance moyenne de paiement (jours)",
            "LATE_mean": "Part des échéances payées en retard", "PAYMENT_PERC_mean": "Part payée des échéances"},
@@ -216,6 +244,7 @@ CRECARD_SPEC = AggregateSpec(
           CNT_DRAWINGS_POS_CURRENT="mean", CNT_INSTALMENT_MATURE_CUM="max", BALANCE_LIMIT_RATIO="max mean",
           SK_DPD="max mean", SK_DPD_DEF="max mean"),
     named={"AMT_DRAWINGS_ATM_CURRENT_mean": "Retraits DAB par mois (montant moyen)"},
+    topic=Topic.CARD,
 )
 # Every aggregate, in the order of the feature columns.
 CHILD_SPECS: tuple[AggregateSpec, ...] = (BUREAU_SPEC, BUREAU_ACTIVE_SPEC, PREV_SPEC, *PREV_STATUS_SPECS.values(),
@@ -230,14 +259,16 @@ DROPPED_APPLICATION_COLUMNS = tuple(c for c in BUILDING_COLUMNS if not c.endswit
 
 # Domain ratios of the application row: (feature, numerator, denominator, meaning).
 _RATIO = (Unit.PERCENT, NON_NEGATIVE)
+_CREDIT = {"topic": Topic.CREDIT_VS_INCOME}
 APPLICATION_RATIOS: tuple[tuple[str, str, str, Meaning], ...] = (
-    ("DAYS_EMPLOYED_PERC", "DAYS_EMPLOYED", "DAYS_BIRTH", Meaning("Part de la vie en emploi", *_RATIO)),
-    ("CREDIT_INCOME_PERC", "AMT_CREDIT", "AMT_INCOME_TOTAL", Meaning("Crédit / revenu", *_RATIO)),
+    ("DAYS_EMPLOYED_PERC", "DAYS_EMPLOYED", "DAYS_BIRTH",
+     Meaning("Part de la vie en emploi", *_RATIO, topic=Topic.EMPLOYMENT)),
+    ("CREDIT_INCOME_PERC", "AMT_CREDIT", "AMT_INCOME_TOTAL", Meaning("Crédit / revenu", *_RATIO, **_CREDIT)),
     ("INCOME_PER_PERSON", "AMT_INCOME_TOTAL", "CNT_FAM_MEMBERS",
-     Meaning("Revenu par personne du foyer", Unit.MONEY, NON_NEGATIVE)),
-    ("ANNUITY_INCOME_PERC", "AMT_ANNUITY", "AMT_INCOME_TOTAL", Meaning("Annuité / revenu", *_RATIO)),
-    ("PAYMENT_RATE", "AMT_ANNUITY", "AMT_CREDIT", Meaning("Taux de remboursement annuel", *_RATIO)),
-    ("GOODS_CREDIT_PERC", "AMT_GOODS_PRICE", "AMT_CREDIT", Meaning("Prix du bien / crédit", *_RATIO)),
+     Meaning("Revenu par personne du foyer", Unit.MONEY, NON_NEGATIVE, topic=Topic.INCOME)),
+    ("ANNUITY_INCOME_PERC", "AMT_ANNUITY", "AMT_INCOME_TOTAL", Meaning("Annuité / revenu", *_RATIO, **_CREDIT)),
+    ("PAYMENT_RATE", "AMT_ANNUITY", "AMT_CREDIT", Meaning("Taux de remboursement annuel", *_RATIO, **_CREDIT)),
+    ("GOODS_CREDIT_PERC", "AMT_GOODS_PRICE", "AMT_CREDIT", Meaning("Prix du bien / crédit", *_RATIO, **_CREDIT)),
 )
 
 _CREDIT_BUREAU = (("HOUR", "heure"), ("DAY", "jour"), ("WEEK", "semaine"), ("MON", "mois"), ("QRT", "trimestre"),
@@ -252,26 +283,34 @@ _CITIES = {"REG_REGION_NOT_LIVE_REGION": "Région de domicile ≠ région décla
 # statistics are named by `scoring.feature_registry` from their parts; an entry here wins).
 APPLICATION_MEANINGS: dict[str, Meaning] = {
     **_kind(Unit.NUMBER, BINARY, FLAG_OWN_CAR="Propriétaire d'un véhicule",
-            FLAG_OWN_REALTY="Propriétaire de son logement",
-            FLAG_MOBIL="Mobile fourni", FLAG_EMP_PHONE="Téléphone professionnel fourni",
-            FLAG_WORK_PHONE="Téléphone au travail fourni", FLAG_CONT_MOBILE="Mobile joignable",
-            FLAG_PHONE="Téléphone fixe fourni", FLAG_EMAIL="E-mail fourni", **_CITIES),
-    **_kind(*_COUNT, CNT_CHILDREN="Nombre d'enfants", CNT_FAM_MEMBERS="Taille du foyer",
+            FLAG_OWN_REALTY="Propriétaire de son logement", FLAG_MOBIL="Mobile fourni",
+            FLAG_EMP_PHONE="Téléphone professionnel fourni", FLAG_WORK_PHONE="Téléphone au travail fourni",
+            FLAG_CONT_MOBILE="Mobile joignable", FLAG_PHONE="Téléphone fixe fourni", FLAG_EMAIL="E-mail fourni"),
+    **_kind(Unit.NUMBER, BINARY, Topic.PERSONAL, **_CITIES),
+    **_kind(*_COUNT, Topic.PERSONAL, CNT_CHILDREN="Nombre d'enfants", CNT_FAM_MEMBERS="Taille du foyer",
             **{f"{kind}_{days}_CNT_SOCIAL_CIRCLE": f"Entourage {word} ({days} j)"
-               for days in (30, 60) for kind, word in (("OBS", "observé"), ("DEF", "en défaut"))},
-            **{f"AMT_REQ_CREDIT_BUREAU_{k}": f"Consultations du bureau de crédit ({v})" for k, v in _CREDIT_BUREAU}),
-    **_kind(Unit.MONEY, NON_NEGATIVE, AMT_INCOME_TOTAL="Revenu annuel", AMT_CREDIT="Montant du crédit",
-            AMT_ANNUITY="Annuité", AMT_GOODS_PRICE="Prix du bien"),
-    **_kind(Unit.NUMBER, SHARE, REGION_POPULATION_RELATIVE="Densité de la région",
-            YEARS_BEGINEXPLUATATION_AVG="Immeuble : ancienneté d'exploitation (moyenne, normalisée)",
-            TOTALAREA_MODE="Immeuble : surface totale"),
-    **_kind(Unit.AGE, PAST, DAYS_BIRTH="Âge"),
-    **_kind(Unit.DAYS, PAST, DAYS_EMPLOYED="Ancienneté dans l'emploi",
-            DAYS_REGISTRATION="Ancienneté de l'enregistrement",
+               for days in (30, 60) for kind, word in (("OBS", "observé"), ("DEF", "en défaut"))}),
+    **_kind(*_COUNT, **{f"AMT_REQ_CREDIT_BUREAU_{k}": f"Consultations du bureau de crédit ({v})"
+                        for k, v in _CREDIT_BUREAU}),
+    **_kind(Unit.MONEY, NON_NEGATIVE, Topic.INCOME, AMT_INCOME_TOTAL="Revenu annuel"),
+    **_kind(Unit.MONEY, NON_NEGATIVE, Topic.CREDIT_VS_INCOME, AMT_CREDIT="Montant du crédit", AMT_ANNUITY="Annuité",
+            AMT_GOODS_PRICE="Prix du bien"),
+    **_kind(Unit.NUMBER, SHARE, Topic.PERSONAL, REGION_POPULATION_RELATIVE="Densité de la région"),
+    **_kind(Unit.NUMBER, SHARE, TOTALAREA_MODE="Immeuble : surface totale",
+            YEARS_BEGINEXPLUATATION_AVG="Immeuble : ancienneté d'exploitation (moyenne, normalisée)"),
+    **_kind(Unit.AGE, PAST, Topic.PERSONAL, DAYS_BIRTH="Âge"),
+    **_kind(Unit.DAYS, PAST, Topic.EMPLOYMENT, DAYS_EMPLOYED="Ancienneté dans l'emploi"),
+    **_kind(Unit.DAYS, PAST, DAYS_REGISTRATION="Ancienneté de l'enregistrement",
             DAYS_ID_PUBLISH="Ancienneté de la pièce d'identité", DAYS_LAST_PHONE_CHANGE="Ancienneté du téléphone"),
     **_kind(Unit.YEARS, NON_NEGATIVE, OWN_CAR_AGE="Âge du véhicule"),
-    **_kind(Unit.NUMBER, RATING, REGION_RATING_CLIENT="Note de la région",
+    **_kind(Unit.NUMBER, RATING, Topic.PERSONAL, REGION_RATING_CLIENT="Note de la région",
             REGION_RATING_CLIENT_W_CITY="Note de la région (avec la ville)"),
     **_kind(Unit.NUMBER, HOUR, HOUR_APPR_PROCESS_START="Heure de la demande"),
-    **_kind(Unit.NUMBER, EXTERNAL_SCORE, **{f"EXT_SOURCE_{i}": f"Score externe {i}" for i in (1, 2, 3)}),
+    **_kind(Unit.NUMBER, EXTERNAL_SCORE, Topic.EXTERNAL_SCORES,
+            **{f"EXT_SOURCE_{i}": f"Score externe {i}" for i in (1, 2, 3)}),
+}
+# The topic of the one-hot columns of an application column (the others have none).
+APPLICATION_GROUP_TOPICS: dict[str, Topic] = {
+    **dict.fromkeys(("CODE_GENDER", "NAME_FAMILY_STATUS", "NAME_EDUCATION_TYPE", "NAME_HOUSING_TYPE"), Topic.PERSONAL),
+    "NAME_INCOME_TYPE": Topic.EMPLOYMENT,
 }

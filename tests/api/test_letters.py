@@ -4,10 +4,15 @@ factors that weighed, in customer words, never a protected characteristic."""
 from __future__ import annotations
 
 import html
+import json
 import re
+from pathlib import Path
 
 from api.adviser import Evaluation, decide
-from api.letters import customer_topics, letter_html
+from api.letters import customer_topic, customer_topics, letter_html
+from scoring.config import MODELS_DIR
+from scoring.feature_registry import REGISTRY
+from scoring.feature_specs import Topic
 from serving.predictor import Prediction
 from serving.reasons import Reason, Reasons
 
@@ -49,3 +54,18 @@ def test_after_an_override_the_letter_gives_the_advisers_decision_and_reason() -
     assert "suite favorable" in text and "Revenus instables, CDD de 3 mois <b>" in text  # as written, as text
     assert "joué en sa faveur" not in text and "pesé" not in text and "organismes extérieurs" not in text
     assert "<b>" not in letter_html(evaluation, made).split("motive")[1].split("</blockquote>")[0]
+
+
+def test_every_feature_keeps_its_customer_topic_from_the_registry() -> None:
+    """The topics come from the feature registry; for every feature of the committed model the letter
+    words it as the regex table it replaced did (snapshot of 76809d8), and no protected characteristic
+    of any built feature is ever cited (gender included, though the model leaves it out)."""
+    before = json.loads((Path(__file__).parents[1] / "scoring" / "data" / "feature_meanings_76809d8.json")
+                        .read_text(encoding="utf-8"))["features"]
+    names = [n for n in (MODELS_DIR / "features.txt").read_text().splitlines() if n]
+    assert {n: customer_topic(n) for n in names} == {n: before[n]["letter_topic"] for n in names}
+    personal = {n for n, info in REGISTRY.items() if info.topic is Topic.PERSONAL}
+    assert {"CODE_GENDER_F", "CODE_GENDER_M", "DAYS_BIRTH", "NAME_FAMILY_STATUS_Married", "CNT_CHILDREN",
+            "REG_CITY_NOT_LIVE_CITY", "NAME_EDUCATION_TYPE_Higher education"} <= personal
+    assert not [n for n in personal if customer_topic(n)]
+    assert customer_topic("NOT_A_FEATURE") == ""

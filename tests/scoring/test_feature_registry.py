@@ -18,7 +18,7 @@ from scoring import feature_specs, features, synthetic
 from scoring.config import MODELS_DIR
 from scoring.explain_format import format_value
 from scoring.feature_registry import REGISTRY, build_registry, domain_rule, feature_label, incomplete_entries, main
-from scoring.feature_specs import BINARY, CHILD_SPECS, COLUMN_MEANINGS, NON_NEGATIVE, SHARE, Meaning, Unit
+from scoring.feature_specs import BINARY, CHILD_SPECS, COLUMN_MEANINGS, NON_NEGATIVE, SHARE, Meaning, Topic, Unit
 from scoring.schema import BUREAU, FEATURES_FILE
 
 BEFORE = Path(__file__).parent / "data" / "feature_meanings_76809d8.json"
@@ -107,6 +107,10 @@ def test_a_new_aggregation_of_a_known_column_derives_its_meaning() -> None:
     assert registry["INSTAL_DPD_min"].label == "Échéances : jours de retard (min.)"
     assert registry["INSTAL_DPD_mean"].label == "Retard moyen des échéances (jours)"  # the hand-written one kept
     assert registry["INSTAL_COUNT"].unit is Unit.NUMBER and registry["INSTAL_COUNT"].domain is NON_NEGATIVE
+    # and the letter's topic: what the aggregate's rows are about, the overdue columns apart
+    assert registry["BUREAU_AMT_ANNUITY_sum"].topic is Topic.OTHER_LENDERS
+    assert registry["BUREAU_AMT_CREDIT_SUM_OVERDUE_max"].topic is Topic.OTHER_LENDERS_OVERDUE
+    assert registry["INSTAL_DPD_min"].topic is Topic.LATE_PAYMENTS
 
 
 def test_a_mean_or_extreme_keeps_the_column_bounds_and_a_flag_mean_is_a_share() -> None:
