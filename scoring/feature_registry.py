@@ -1,5 +1,5 @@
 """The feature registry: for every feature `scoring.features` can build, its French label, unit, domain
-rule and source table, derived from the specs of `scoring.feature_specs` (never from the feature's name).
+rule, source table and letter topic, derived from the specs of `scoring.feature_specs` (never from the feature's name).
 
 `python -m scoring.feature_registry` prints the entries of a model's features (exit 1 when one is
 incomplete); `--against SNAPSHOT` prints what changed since a snapshot that `--snapshot OUT` wrote.
@@ -7,8 +7,9 @@ incomplete); `--against SNAPSHOT` prints what changed since a snapshot that `--s
 An aggregate's entry comes from its base column's `Meaning` and the aggregation: a count has no unit
 and is at least 0; a mean, min or max keeps the column's unit and bounds; a sum keeps the unit and is
 at least 0 when the column is; the mean of a 0/1 column is a share (in %, within [0, 1]) and its sum a
-count. The labels for advisers (form, reasons, letters), the formatting of values
-(`scoring.explain_format`) and the input rules (`serving.validation`) read this registry.
+count. The labels for advisers (form, reasons, reports), the formatting of values
+(`scoring.explain_format`), the input rules (`serving.validation`) and the customer's letter
+(`api.letters`: topics) read this registry.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from scoring.labels import AGGREGATES, APPLICATION_GROUPS, BUILDING, BUILDING_ST
 from scoring.schema import APPLICATION_TRAIN, CHILD_TABLES, FEATURES_FILE, UI_FEATURES_BY_NAME, DomainRule
 
 TABLE_NAMES = frozenset((APPLICATION_TRAIN, *CHILD_TABLES))
+
 
 @dataclass(frozen=True)
 class FeatureInfo:
