@@ -60,7 +60,7 @@ def test_every_feature_keeps_its_customer_topic_from_the_registry() -> None:
     """The topics come from the feature registry; for every feature of the committed model the letter
     words it as the regex table it replaced did (snapshot of 76809d8), and no protected characteristic
     of any built feature is ever cited (gender included, though the model leaves it out)."""
-    before = json.loads((Path(__file__).parents[1] / "scoring" / "data" / "feature_meanings_76809d8.json")
+    before = json.loads((Path(__file__).parents[1] / "scoring" / "feature_meanings_76809d8.json")
                         .read_text(encoding="utf-8"))["features"]
     names = [n for n in (MODELS_DIR / "features.txt").read_text().splitlines() if n]
     assert {n: customer_topic(n) for n in names} == {n: before[n]["letter_topic"] for n in names}

@@ -21,7 +21,7 @@ from scoring.feature_registry import REGISTRY, build_registry, domain_rule, feat
 from scoring.feature_specs import BINARY, CHILD_SPECS, COLUMN_MEANINGS, NON_NEGATIVE, SHARE, Meaning, Topic, Unit
 from scoring.schema import BUREAU, FEATURES_FILE
 
-BEFORE = Path(__file__).parent / "data" / "feature_meanings_76809d8.json"
+BEFORE = Path(__file__).parent / "feature_meanings_76809d8.json"
 RAW_NAME = re.compile(r"[A-Z]{2,}_[A-Z]{2,}")  # SCREAMING_SNAKE left in a label
 # Labels changed on purpose (old -> new), each read by a French reader: the mean of a 0/1 column is a share.
 IMPROVED = {
@@ -133,7 +133,7 @@ def _committed() -> list[str]:
 
 def test_the_committed_model_reads_as_before() -> None:
     """Labels, units and bounds of every feature of models/features.txt equal those of the regex tables
-    the registry replaced (tests/scoring/data, written from commit 76809d8), but for `IMPROVED`."""
+    the registry replaced (`BEFORE`, written from commit 76809d8), but for `IMPROVED`."""
     before = json.loads(BEFORE.read_text(encoding="utf-8"))["features"]
     names = _committed()
     assert sorted(before) == sorted(names)
