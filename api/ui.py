@@ -77,6 +77,13 @@ COLOUR_JS = f"""(decision, review, invalid) => {{
     if (r.top < 0 || r.bottom > window.innerHeight) message.scrollIntoView({{block: 'center'}});
   }}
 }}"""
+# Gradio's status tracker (what a screen reader reads after each event) asks its i18n for keys that
+# gradio 6.31 ships in no language ("common.complete" is shown raw); Gradio's own I18n supplies them, in
+# French whatever the browser's language, since the whole form is French. Passed to mount_gradio_app.
+STATUS_FR = {"common.complete": "Terminé", "common.error": "Erreur", "common.loading": "Chargement",
+             "common.progress": "Progression", "common.clear": "Effacer",
+             "status.queue_position": "En file d'attente : {position} sur {size}"}
+I18N = gr.I18n(fr=STATUS_FR, en=STATUS_FR)
 GENDER_NOTE = ("Enregistré pour le suivi de l'équité entre femmes et hommes uniquement : le genre n'entre pas "
                "dans la décision.")
 
