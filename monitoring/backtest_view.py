@@ -49,10 +49,10 @@ def window_rows(stability: dict[str, Any]) -> list[list[str]]:
     rows = []
     for w in stability["windows"]:
         if "csi" not in w:
-            rows.append([w["start"][:16], str(w["n"]), "—", "trop peu d'appels", "—", ""])
+            rows.append([w["start"][:16].replace("T", " "), str(w["n"]), "—", "trop peu d'appels", "—", ""])
             continue
         movers = ", ".join(f"{m['label']} {_n(m['csi'])}" for m in w["top_movers"])
-        rows.append([w["start"][:16], str(w["n"]), _n(w["score_psi"]), _band(w["score_band"]),
+        rows.append([w["start"][:16].replace("T", " "), str(w["n"]), _n(w["score_psi"]), _band(w["score_band"]),
                      _n(w.get("grade_psi")), movers])
     return rows
 
