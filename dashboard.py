@@ -18,7 +18,6 @@ from monitoring.alerts import AlertConfig
 from monitoring.context import ContextError, load_context
 from monitoring.dashboard_data import (
     BUCKETS,
-    DRIFT_SHOWN,
     LIVE,
     LIVE_MEAN,
     MAX,
@@ -35,6 +34,7 @@ from monitoring.dashboard_data import (
     column_widths,
     dashboard_view,
     drift_cells,
+    drift_columns,
     worst_status,
 )
 from monitoring.drift import DRIFT, INSUFFICIENT, STABLE, WATCH
@@ -49,6 +49,9 @@ from scoring import config
 TITLE = "Prêt à dépenser — suivi du service de scoring"
 REFRESH = {"désactivé": None, "10 s": 10, "30 s": 30, "60 s": 60}
 THRESHOLD_RED = "#d62728"
+# The charts' numbers the French way (Vega's d3-format locale): 0,5 ; 1 000 ; 60 %
+FR_LOCALE = {"number": {"decimal": ",", "thousands": "\u202f", "grouping": [3], "currency": ["", "\u00a0€"],
+                        "percent": "\u202f%"}}
 
 BUCKETS_FR = {"1min": "1 minute", "5min": "5 minutes", "15min": "15 minutes", "1h": "1 heure"}
 STABILITY_FR = {"1D": "1 jour", "7D": "7 jours", "1h": "1 heure"}
@@ -106,7 +109,7 @@ def metric_chart(series: pd.DataFrame, metric: str, limit: float, slow: pd.DataF
                       .encode(x=_time_axis(), y="value:Q",
                               tooltip=[alt.Tooltip(f"{TIME}:T", title="heure (UTC)", format="%d/%m/%Y %H:%M:%S"),
                                        alt.Tooltip("value:Q", title="durée (s)", format=".3f")]))
-    return alt.layer(*layers).properties(height=230)
+    return alt.layer(*layers).properties(height=230).configure(locale=FR_LOCALE)
 
 
 def score_chart(scores: pd.DataFrame, threshold: float | None) -> alt.LayerChart:
@@ -122,7 +125,7 @@ def score_chart(scores: pd.DataFrame, threshold: float | None) -> alt.LayerChart
         layers.append(alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(
             color=THRESHOLD_RED, strokeDash=[6, 4]).encode(
             x="threshold:Q", tooltip=[alt.Tooltip("threshold:Q", title="seuil de décision", format=".4f")]))
-    return alt.layer(*layers).properties(height=300)
+    return alt.layer(*layers).properties(height=300).configure(locale=FR_LOCALE)
 
 
 def _when(iso: str | None) -> str:
@@ -144,7 +147,9 @@ def draw_stability(report: dict) -> None:
     st.caption(f"PSI du score sur la période : {backtest_view.cell(stable['overall']['score_psi'])}. "
                + backtest_view.movers_sentence(stable["overall"]))
     st.dataframe(pd.DataFrame(backtest_view.csi_rows(stable["overall"]), columns=backtest_view.CSI_HEADER),
-                 hide_index=True, width="content")
+                 hide_index=True, width="content", column_order=[backtest_view.CSI_HEADER[i] for i in (0, 2, 3, 1)],
+                 column_config={c: st.column_config.TextColumn(width=w) for c, w in
+                                zip(backtest_view.CSI_HEADER, (330, 390, 70, 90), strict=True)})
     st.dataframe(pd.DataFrame(backtest_view.window_rows(stable), columns=backtest_view.WINDOW_HEADER),
                  hide_index=True, width="stretch")
     header, rows = backtest_view.grade_rows(stable)
@@ -237,7 +242,8 @@ def draw(view: dict, alert_config: AlertConfig) -> None:
     else:
         alerts = view["alerts"]
         st.dataframe(alerts, hide_index=True, width="stretch", height=36 * (min(len(alerts), 15) + 1) + 4,
-                     column_config={"Message": st.column_config.TextColumn(width="large")})
+                     column_config={"Message": st.column_config.TextColumn(width="large"),
+                                    "Gravité": st.column_config.TextColumn(width=110)})
 
 
 def draw_drift(table: pd.DataFrame, report: dict) -> None:
@@ -248,13 +254,13 @@ def draw_drift(table: pd.DataFrame, report: dict) -> None:
              ONSET: "jour/mois heure:minute où un changement a commencé dans la fenêtre",
              P_VALUE: "test de Kolmogorov-Smirnov (ks) ou du khi-deux (chi2)", N_VALUES: "valeurs connues",
              NOTE: "pourquoi un chiffre n'est pas calculé"}
-    cells = drift_cells(table)
+    cells, shown = drift_cells(table), drift_columns(table)
     colours = [STATUS_COLOURS[worst_status(row, report)] for _, row in table.iterrows()]
     st.dataframe(
         cells.style.apply(lambda row: [f"background-color: {colours[row.name]}"] * len(row), axis=1),
-        hide_index=True, width="content", height=36 * (len(table) + 1) + 4, column_order=DRIFT_SHOWN,
+        hide_index=True, width="content", height=36 * (len(table) + 1) + 4, column_order=shown,
         column_config={c: st.column_config.TextColumn(c, width=w, help=helps.get(c))
-                       for c, w in column_widths(table).items()})
+                       for c, w in column_widths(table, shown).items()})
 
 
 def main() -> None:
@@ -272,9 +278,10 @@ def main() -> None:
                               help="comptée à rebours depuis le dernier appel")
         bucket = st.selectbox("Moyenne par période de", BUCKETS, index=1, format_func=BUCKETS_FR.get)
         defaults = AlertConfig()
-        slow = st.number_input("Appel lent (s)", 0.01, 60.0, defaults.slow_call_s, 0.05)
-        cpu_max = st.number_input("Seuil CPU (%)", 1.0, 100.0, defaults.cpu_max, 5.0)
-        memory_max = st.number_input("Seuil mémoire (Mo)", 50.0, 64_000.0, defaults.memory_max_mb, 64.0)
+        # whole numbers: Streamlit writes a number box's decimals with a point ("0.50"), never a comma
+        slow = st.number_input("Appel lent (ms)", 10, 60_000, round(defaults.slow_call_s * 1000), 50) / 1000
+        cpu_max = float(st.number_input("Seuil CPU (%)", 1, 100, round(defaults.cpu_max), 5))
+        memory_max = float(st.number_input("Seuil mémoire (Mo)", 50, 64_000, round(defaults.memory_max_mb), 64))
         stability_window = st.selectbox("Fenêtre de stabilité", list(STABILITY_FR), index=0,
                                         format_func=STABILITY_FR.get,
                                         help="fenêtre du PSI du score, du CSI des caractéristiques et des parts par "

@@ -56,7 +56,7 @@ LIVE, REFERENCE = "en production", "référence"  # the score distributions comp
 FEATURE, STATUS, PSI, LIVE_MEAN, REFERENCE_MEAN, P_VALUE, N_VALUES, TEST = (
     "Caractéristique", "Statut", "PSI", "En production", "Référence", "p-valeur", "Valeurs", "Test")
 PSI_SINCE, ONSET, NOTE, MODEL_NAME = "PSI depuis le début", "Début (UTC)", "Remarque", "Nom dans le modèle"
-DRIFT_SHOWN = (FEATURE, STATUS, PSI, LIVE_MEAN, REFERENCE_MEAN, P_VALUE, N_VALUES, TEST, PSI_SINCE, ONSET, NOTE)
+DRIFT_SHOWN = (FEATURE, STATUS, NOTE, PSI, LIVE_MEAN, REFERENCE_MEAN, P_VALUE, N_VALUES, TEST, PSI_SINCE, ONSET)
 DRIFT_FORMATS = {PSI: ".3f", P_VALUE: ".1e", REFERENCE_MEAN: ",.3f", LIVE_MEAN: ",.3f", PSI_SINCE: ".3f",
                  N_VALUES: ","}
 CHAR_PX = 7.2  # a bound on the mean character width in the grid's 14 px Source Sans (digits 7 px, letters ~6)
@@ -146,6 +146,12 @@ def drift_cells(table: pd.DataFrame) -> pd.DataFrame:
     return shown.assign(**{MODEL_NAME: table[MODEL_NAME].to_numpy()})
 
 
+def drift_columns(table: pd.DataFrame) -> tuple[str, ...]:
+    """The drift columns shown: the onset, the PSI since then and the note only when one row has one."""
+    return tuple(c for c in DRIFT_SHOWN if c not in (PSI_SINCE, ONSET, NOTE)
+                 or any(cell_text(c, v) not in (MISSING, "") for v in table[c]))
+
+
 def column_widths(table: pd.DataFrame, columns: tuple[str, ...] = DRIFT_SHOWN) -> dict[str, int]:
     """Pixels each column needs to show its header and its longest cell whole."""
     widths = {}
@@ -161,28 +167,31 @@ def worst_status(row: pd.Series | dict[str, Any], report: dict[str, Any]) -> str
     return worse_status(result["status"], (result.get("since_onset") or {}).get("status"))
 
 
-def _short_time(iso: str | None) -> str:
-    return "—" if iso is None else pd.Timestamp(iso).strftime("%Y-%m-%d %H:%M:%S")
+DAY_FIRST = "%d/%m/%Y %H:%M:%S"
 
 
-ALERT_COLUMNS = ["Gravité", "Type", "Début (UTC)", "Fin (UTC)", "Message", "Où (fichier:ligne)"]
-ALERT_COLUMNS_EN = ["severity", "kind", "start (UTC)", "end (UTC)", "message", "where"]
+def _short_time(iso: str | None, form: str = "%Y-%m-%d %H:%M:%S") -> str:
+    return "—" if iso is None else pd.Timestamp(iso).strftime(form)
+
+
+ALERT_COLUMNS = ["Gravité", "Type", "Début (UTC)", "Fin (UTC)", "Où (fichier:ligne)", "Message"]
+ALERT_COLUMNS_EN = ["severity", "kind", "start (UTC)", "end (UTC)", "where", "message"]
 
 
 def alerts_table(report: dict[str, Any], french: bool = True) -> pd.DataFrame:
-    """One row per alert, latest first: severity, kind, start and end (UTC), message, file:line of its first
-    call; in French (the alert's `message_fr`) for the dashboard, in English for the HTML report."""
-    def words(a: dict[str, Any]) -> list[str]:
+    """One row per alert, latest first: severity, kind, start and end (UTC), file:line of its first call, and
+    the message last (the longest text); in French (the alert's `message_fr`, dates day first) for the
+    dashboard, in English for the HTML report."""
+    def row(a: dict[str, Any]) -> list[str]:
+        where = f"{Path(a['where']['file']).name}:{a['where']['line'] or '—'}"
         if not french:
-            return [a["severity"], a["kind"], a["message"]]
+            return [a["severity"], a["kind"], _short_time(a["start"]), _short_time(a["end"]), where, a["message"]]
         return [SEVERITY_FR.get(a["severity"], a["severity"]), KIND_FR.get(a["kind"], a["kind"]),
+                _short_time(a["start"], DAY_FIRST), _short_time(a["end"], DAY_FIRST), where,
                 a.get("message_fr") or a["message"]]
 
-    rows = [[*(w := words(a))[:2], _short_time(a["start"]), _short_time(a["end"]), w[2],
-             f"{Path(a['where']['file']).name}:{a['where']['line'] or '—'}"] for a in report["alerts"]]
-    columns = ALERT_COLUMNS if french else ALERT_COLUMNS_EN
-    table = pd.DataFrame(rows, columns=columns)
-    return table.sort_values(columns[2], ascending=False, kind="stable").reset_index(drop=True)
+    latest_first = sorted(report["alerts"], key=lambda a: a["start"] or "", reverse=True)  # ISO times sort
+    return pd.DataFrame([row(a) for a in latest_first], columns=ALERT_COLUMNS if french else ALERT_COLUMNS_EN)
 
 
 REPLICA_COLUMNS = ["Instance", "Appels", "Erreurs", "Taux d'erreur", "Latence p50 (ms)", "Latence p95 (ms)"]
@@ -190,7 +199,7 @@ REPLICA_COLUMNS = ["Instance", "Appels", "Erreurs", "Taux d'erreur", "Latence p5
 
 def replica_table(report: dict[str, Any]) -> pd.DataFrame:
     """One row per app replica: calls, errors, error rate, median and p95 latency (ms)."""
-    rows = [["non renseignée (anciens enregistrements)" if name == UNKNOWN_REPLICA else name, fr(r["count"], ","),
+    rows = [["non renseignée" if name == UNKNOWN_REPLICA else name, fr(r["count"], ","),
              fr(r["errors"], ","), fr(r["error_rate"], ".1%"),
              _ms(r["latency_s"]["p50"]), _ms(r["latency_s"]["p95"])]
             for name, r in report["stats"].get("replicas", {}).items()]

@@ -104,7 +104,7 @@ def test_dashboard_opens_on_the_figures_of_analyse_logs(monkeypatch, tmp_path, r
 
 def test_dashboard_time_window_and_threshold_widgets(monkeypatch, incident_log, model_dir):
     at = app(monkeypatch, incident_log, model_dir)
-    at.number_input[0].set_value(5.0).run()  # slow-call threshold: 5 s, above every simulated call
+    at.number_input[0].set_value(5000).run()  # slow-call threshold: 5 s, above every simulated call
     assert not at.exception
     assert "appel lent" not in set(drift_and_alerts(at)[1]["Type"])
     at.selectbox[0].set_value("Dernière heure").run()
