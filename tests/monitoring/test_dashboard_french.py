@@ -11,10 +11,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from monitoring.dashboard_data import MODEL_NAME, NOTE, PSI, STATUS
-from tests.helpers import PROJECT_ROOT
 from tests.monitoring.conftest import simulated_log
+from tests.monitoring.test_dashboard_widths import _app
 
-DASHBOARD = str(PROJECT_ROOT / "dashboard.py")
 # English words the dashboard used to show (none of them is also a French word)
 ENGLISH = ("drift", "overrides", "requests", "calls", "alerts", "latency", "memory", "settings", "window", "share",
            "reference", "live", "none", "mean", "status", "feature", "severity", "kind", "replica", "figure",
@@ -22,15 +21,6 @@ ENGLISH = ("drift", "overrides", "requests", "calls", "alerts", "latency", "memo
            "rate", "outcomes", "decisions", "model", "threshold", "unknown", "since", "onset", "bucket", "value",
            "statistic", "refresh", "average", "folder", "prediction", "stability", "no", "yet")
 CODE = re.compile(r"`[^`]*`|\S*[./_]\S*")  # paths, file names and commands are not words to translate
-
-
-def _app(monkeypatch, log, model_dir) -> AppTest:
-    monkeypatch.setenv("LOG_PATH", str(log))
-    monkeypatch.setenv("MODEL_DIR", str(model_dir))
-    at = AppTest.from_file(DASHBOARD, default_timeout=60)
-    at.run()
-    assert not at.exception
-    return at
 
 
 def _spec_texts(node) -> list[str]:
