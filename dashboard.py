@@ -18,24 +18,47 @@ from monitoring.alerts import AlertConfig
 from monitoring.context import ContextError, load_context
 from monitoring.dashboard_data import (
     BUCKETS,
-    DRIFT_SHOWN,
+    LIVE,
+    LIVE_MEAN,
+    MAX,
+    MEAN,
+    N_VALUES,
+    NOTE,
+    ONSET,
+    P_VALUE,
+    REFERENCE,
+    REFERENCE_MEAN,
     SERIES,
+    WHOLE_LOG,
     WINDOWS,
-    cell_text,
     column_widths,
     dashboard_view,
+    drift_cells,
+    drift_columns,
     worst_status,
 )
+from monitoring.drift import DRIFT, INSUFFICIENT, STABLE, WATCH
+from monitoring.labels_fr import KIND_FR, age_fr, psi_bands_fr, verdict_fr
 from monitoring.outcomes import OutcomeError, read_outcomes
 from monitoring.reader import LogData, read_log, refresh
 from monitoring.records import CPU, DURATION, MEMORY, TIME
 from monitoring.sources import LogReadError, file_signature
-from monitoring.style import STATUS_COLOURS, psi_bands
+from monitoring.style import STATUS_COLOURS, fr
 from scoring import config
 
-TITLE = "Credit scoring service — monitoring"
-REFRESH = {"off": None, "10 s": 10, "30 s": 30, "60 s": 60}
+TITLE = "Prêt à dépenser — suivi du service de scoring"
+REFRESH = {"désactivé": None, "10 s": 10, "30 s": 30, "60 s": 60}
 THRESHOLD_RED = "#d62728"
+# The charts' numbers the French way (Vega's d3-format locale): 0,5 ; 1 000 ; 60 %
+FR_LOCALE = {"number": {"decimal": ",", "thousands": "\u202f", "grouping": [3], "currency": ["", "\u00a0€"],
+                        "percent": "\u202f%"}}
+
+BUCKETS_FR = {"1min": "1 minute", "5min": "5 minutes", "15min": "15 minutes", "1h": "1 heure"}
+STABILITY_FR = {"1D": "1 jour", "7D": "7 jours", "1h": "1 heure"}
+READ_ERRORS_FR = {LogReadError: "Journal des prédictions illisible ou introuvable.",
+                  ContextError: "Dossier du modèle illisible : reference.json ou threshold.json manquant ou invalide.",
+                  OutcomeError: "Fichier des issues constatées illisible ou introuvable."}
+VERDICT_BOX = {STABLE: st.success, WATCH: st.warning, DRIFT: st.error, INSUFFICIENT: st.info}
 
 st.set_page_config(page_title="Monitoring — Prêt à dépenser", page_icon="📈", layout="wide")
 
@@ -54,7 +77,7 @@ def load_log(path: str) -> LogData:
         return holder["data"]
 
 
-@st.cache_data(max_entries=32, show_spinner="Reading the prediction log…")
+@st.cache_data(max_entries=32, show_spinner="Lecture du journal des prédictions…")
 def load_view(path: str, model_dir: str, signature: tuple, choice: str, bucket: str,
               slow_call_s: float, cpu_max: float, memory_max_mb: float, outcomes_path: str = "",
               stability_window: str = "1D") -> dict:
@@ -66,7 +89,7 @@ def load_view(path: str, model_dir: str, signature: tuple, choice: str, bucket: 
 
 
 def _time_axis() -> alt.X:
-    return alt.X(f"{TIME}:T", title="UTC", scale=alt.Scale(type="utc"), axis=alt.Axis(format="%H:%M"))
+    return alt.X(f"{TIME}:T", title="heure (UTC)", scale=alt.Scale(type="utc"), axis=alt.Axis(format="%H:%M"))
 
 
 def metric_chart(series: pd.DataFrame, metric: str, limit: float, slow: pd.DataFrame | None = None) -> alt.LayerChart:
@@ -74,39 +97,45 @@ def metric_chart(series: pd.DataFrame, metric: str, limit: float, slow: pd.DataF
     line = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=16)).encode(
         x=_time_axis(), y=alt.Y("value:Q", title=metric),
         color=alt.Color("statistic:N", title=None, legend=alt.Legend(orient="top"),
-                        scale=alt.Scale(domain=["mean", "max"], range=["#1f77b4", "#aec7e8"])),
-        tooltip=[alt.Tooltip(f"{TIME}:T", format="%Y-%m-%d %H:%M", title="bucket (UTC)"), "statistic:N",
-                 alt.Tooltip("value:Q", format=".3f"), "calls:Q"])
+                        scale=alt.Scale(domain=[MEAN, MAX], range=["#1f77b4", "#aec7e8"])),
+        tooltip=[alt.Tooltip(f"{TIME}:T", format="%d/%m/%Y %H:%M", title="période (UTC)"),
+                 alt.Tooltip("statistic:N", title="statistique"), alt.Tooltip("value:Q", format=".3f", title="valeur"),
+                 alt.Tooltip("calls:Q", title="appels")])
     rule = alt.Chart(pd.DataFrame({"threshold": [limit]})).mark_rule(color=THRESHOLD_RED, strokeDash=[6, 4]).encode(
-        y="threshold:Q", tooltip=["threshold:Q"])
+        y="threshold:Q", tooltip=[alt.Tooltip("threshold:Q", title="seuil d'alerte")])
     layers = [line, rule]
     if slow is not None and len(slow):
         layers.append(alt.Chart(slow.rename(columns={DURATION: "value"})).mark_point(color=THRESHOLD_RED, filled=True)
-                      .encode(x=_time_axis(), y="value:Q", tooltip=[f"{TIME}:T", "value:Q"]))
-    return alt.layer(*layers).properties(height=230)
+                      .encode(x=_time_axis(), y="value:Q",
+                              tooltip=[alt.Tooltip(f"{TIME}:T", title="heure (UTC)", format="%d/%m/%Y %H:%M:%S"),
+                                       alt.Tooltip("value:Q", title="durée (s)", format=".3f")]))
+    return alt.layer(*layers).properties(height=230).configure(locale=FR_LOCALE)
 
 
 def score_chart(scores: pd.DataFrame, threshold: float | None) -> alt.LayerChart:
     lines = alt.Chart(scores).mark_line(point=alt.OverlayMarkDef(size=20)).encode(
-        x=alt.X("bin:Q", title="score", scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("share:Q", title="share of calls", axis=alt.Axis(format="%")),
+        x=alt.X("bin:Q", title="score (probabilité de défaut)", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("share:Q", title="part des appels", axis=alt.Axis(format="%")),
         color=alt.Color("source:N", title=None, legend=alt.Legend(orient="top"),
-                        scale=alt.Scale(domain=["reference", "live"], range=["#9aa5b1", "#1f77b4"])),
-        tooltip=["source:N", alt.Tooltip("bin:Q", format=".3f"), alt.Tooltip("share:Q", format=".1%")])
+                        scale=alt.Scale(domain=[REFERENCE, LIVE], range=["#9aa5b1", "#1f77b4"])),
+        tooltip=[alt.Tooltip("source:N", title="série"), alt.Tooltip("bin:Q", format=".3f", title="score"),
+                 alt.Tooltip("share:Q", format=".1%", title="part")])
     layers = [lines]
     if threshold is not None:
         layers.append(alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(
-            color=THRESHOLD_RED, strokeDash=[6, 4]).encode(x="threshold:Q", tooltip=["threshold:Q"]))
-    return alt.layer(*layers).properties(height=300)
+            color=THRESHOLD_RED, strokeDash=[6, 4]).encode(
+            x="threshold:Q", tooltip=[alt.Tooltip("threshold:Q", title="seuil de décision", format=".4f")]))
+    return alt.layer(*layers).properties(height=300).configure(locale=FR_LOCALE)
 
 
 def _when(iso: str | None) -> str:
-    return "—" if iso is None else pd.Timestamp(iso).strftime("%Y-%m-%d %H:%M UTC")
+    return "—" if iso is None else pd.Timestamp(iso).strftime("%d/%m/%Y %H:%M UTC")
 
 
 def empty_state(log: str) -> None:
-    st.info(f"No prediction log yet at `{log}`.\n\nStart the app (`python app_gradio.py`) and make a few "
-            f"predictions, or write simulated traffic:\n\n`python -m monitoring.simulate --log {log} --n 2000`")
+    st.info(f"Aucun journal de prédictions pour l'instant à `{log}`.\n\nDémarrez l'application "
+            "(`python app_gradio.py`) et faites quelques évaluations, ou écrivez un trafic simulé :\n\n"
+            f"`python -m monitoring.simulate --log {log} --n 2000`")
 
 
 def draw_stability(report: dict) -> None:
@@ -118,7 +147,9 @@ def draw_stability(report: dict) -> None:
     st.caption(f"PSI du score sur la période : {backtest_view.cell(stable['overall']['score_psi'])}. "
                + backtest_view.movers_sentence(stable["overall"]))
     st.dataframe(pd.DataFrame(backtest_view.csi_rows(stable["overall"]), columns=backtest_view.CSI_HEADER),
-                 hide_index=True, width="content")
+                 hide_index=True, width="content", column_order=[backtest_view.CSI_HEADER[i] for i in (0, 2, 3, 1)],
+                 column_config={c: st.column_config.TextColumn(width=w) for c, w in
+                                zip(backtest_view.CSI_HEADER, (330, 390, 70, 90), strict=True)})
     st.dataframe(pd.DataFrame(backtest_view.window_rows(stable), columns=backtest_view.WINDOW_HEADER),
                  hide_index=True, width="stretch")
     header, rows = backtest_view.grade_rows(stable)
@@ -138,30 +169,32 @@ def draw(view: dict, alert_config: AlertConfig) -> None:
     last = view["last_call"]
     age = (datetime.now(UTC) - last.to_pydatetime()) if last is not None else None
     files = report["log"]["files"]
-    shown = files[-1] if len(files) == 1 else f"{len(files)} files"
-    st.caption(f"Log {shown} · calls from {_when(stats['first'])} to {_when(stats['last'])} · "
-               f"last call "
-               f"{'—' if age is None else f'{age.total_seconds() / 60:.0f} min ago'} · "
-               f"corrupt lines skipped: {report['corrupt_lines']}")
+    shown = files[-1] if len(files) == 1 else f"{len(files)} fichiers"
+    st.caption(f"Journal {shown} · appels du {_when(stats['first'])} au {_when(stats['last'])} · dernier appel "
+               f"{'—' if age is None else age_fr(age.total_seconds() / 60)} · "
+               f"lignes illisibles ignorées : {report['corrupt_lines']}")
     if stats["count"] == 0:
-        st.warning("No call in this time window. Choose a longer window in the sidebar.")
+        st.warning("Aucun appel dans cette fenêtre de temps : choisissez une fenêtre plus longue dans le panneau "
+                   "de gauche.")
         for alert in report["alerts"]:  # e.g. a log whose lines are all corrupt
-            st.error(f"{alert['kind']}: {alert['message']}")
+            st.error(f"{KIND_FR.get(alert['kind'], alert['kind'])} : {alert.get('message_fr') or alert['message']}")
         return
     ref_share = report["reference_high_risk_share"]
-    cols = st.columns(6)
-    cols[0].metric("Calls", f"{stats['count']:,}")
-    cols[1].metric("Error rate", f"{stats['error_rate']:.1%}")
-    cols[2].metric("Latency p95", f"{stats['latency_s']['p95'] * 1000:.0f} ms")
+    cols = st.columns(5)
+    cols[0].metric("Appels", fr(stats["count"], ","))
+    cols[1].metric("Taux d'erreur", fr(stats["error_rate"], ".1%"))
+    cols[2].metric("Latence p95", f"{fr(stats['latency_s']['p95'] * 1000, ',.0f')} ms")
     share = stats["high_risk_share"]
-    cols[3].metric("High-risk share", "—" if share is None else f"{share:.1%}",
-                   None if share is None or ref_share is None else f"{(share - ref_share) * 100:+.1f} pts",
-                   delta_color="off", help=None if ref_share is None else f"reference {ref_share:.1%}; the "
-                   "change is in percentage points")
-    cols[4].metric("Drift verdict", report["drift_verdict"]["status"])
-    cols[5].metric("Alerts", sum(report["alert_counts"].values()))
+    cols[3].metric("Part de risque élevé", fr(share, ".1%"),
+                   None if share is None or ref_share is None else f"{fr((share - ref_share) * 100, '+.1f')} pts",
+                   delta_color="off", help=None if ref_share is None else f"référence {fr(ref_share, '.1%')} ; "
+                   "l'écart est en points de pourcentage")
+    cols[4].metric("Alertes", sum(report["alert_counts"].values()))
+    # A sentence, not a metric: a metric's value is one short line and "données insuffisantes" was cut.
+    verdict = report["drift_verdict"]
+    VERDICT_BOX[verdict["status"]](verdict_fr(verdict))
 
-    st.subheader("Latency, CPU and memory")
+    st.subheader("Latence, CPU et mémoire")
     chart_cols = st.columns(3)
     limits = {DURATION: alert_config.slow_call_s, CPU: alert_config.cpu_max, MEMORY: alert_config.memory_max_mb}
     for col, (column, metric) in zip(chart_cols, SERIES.items(), strict=True):
@@ -169,77 +202,91 @@ def draw(view: dict, alert_config: AlertConfig) -> None:
                                       view["slow"] if column == DURATION else None), width="stretch")
 
     left, right = st.columns([1, 2])
-    left.subheader("Scores vs reference")
+    left.subheader("Scores : production et référence")
     left.altair_chart(score_chart(view["scores"], report["threshold"]), width="stretch")
-    right.subheader("Calls per replica")
+    right.subheader("Appels par instance")
     right.dataframe(view["replicas"], hide_index=True, width="stretch")
-    right.subheader("Calls per source")
+    right.subheader("Appels par origine")
     right.dataframe(view["sources"], hide_index=True, width="stretch")
-    st.subheader(f"Data drift (PSI: {psi_bands(report)})")
-    table = view["drift"]
-    mean_or_share = "mean, or share of 1 for a binary feature"
-    helps = {"reference": mean_or_share, "live": mean_or_share,
-             "onset (UTC)": "month-day hour:minute where a change inside the window began"}
-    # Every column as wide as its longest text (no cut number); the columns that matter first.
-    st.dataframe(
-        table.style.apply(lambda row: [f"background-color: {STATUS_COLOURS[worst_status(row, report)]}"] * len(row),
-                          axis=1)
-        .format({c: (lambda v, c=c: cell_text(c, v)) for c in DRIFT_SHOWN}),
-        hide_index=True, width="content", height=36 * (len(table) + 1) + 4, column_order=DRIFT_SHOWN,
-        column_config={c: st.column_config.Column(width=w, help=helps.get(c))
-                       for c, w in column_widths(table).items()})
+    st.subheader(f"Dérive des données (bandes du PSI : {psi_bands_fr(report)})")
+    draw_drift(view["drift"], report)
 
     draw_stability(report)
 
-    st.subheader("Model performance")
+    st.subheader("Performance du modèle")
     perf = report["performance"]
-    st.caption("Expected from the logged scores (confidence-based estimation: right if the scores are calibrated); "
-               + (f"realised on {perf['realised']['n']} outcomes joined by applicant"
-                  if perf["realised"] else f"realised: {perf['waiting_for']}") + "; training: metrics.json.")
+    st.caption("Attendu : d'après les scores journalisés (juste si les scores sont calibrés) ; "
+               + (f"observé : sur {perf['realised']['n']} issues connues, rapprochées par client"
+                  if perf["realised"] else "observé : pas encore de fichier d'issues (défauts constatés)")
+               + " ; entraînement : metrics.json.")
     st.dataframe(view["performance"], hide_index=True, width="content")
 
     if not view["adviser"].empty:
         adviser = stats["adviser"]
-        st.subheader("Adviser decisions")
-        st.caption(f"{adviser['decisions']} final decisions, {adviser['overrides']} against the model "
-                   f"({adviser['override_rate']:.1%}; alert over {alert_config.override_rate_max:.0%} "
-                   f"from {alert_config.min_decisions} decisions)")
+        st.subheader("Décisions des conseillers")
+        st.caption(f"{adviser['decisions']} décisions finales, dont {adviser['overrides']} contraires au modèle "
+                   f"({fr(adviser['override_rate'], '.1%')} ; alerte au-delà de "
+                   f"{fr(alert_config.override_rate_max, '.0%')} à partir de {alert_config.min_decisions} décisions)")
         st.dataframe(view["adviser"], hide_index=True, width="content")
 
     if not view["challenger"].empty:
         st.subheader("Challenger (évalué dans l'ombre)")
         st.caption(f"Le challenger note chaque appel après la réponse du champion ; alerte au-delà de "
-                   f"{alert_config.challenger_disagreement_max:.0%} de décisions différentes "
+                   f"{fr(alert_config.challenger_disagreement_max, '.0%')} de décisions différentes "
                    f"(sur au moins {alert_config.min_shadowed} appels).")
         st.dataframe(view["challenger"], hide_index=True, width="content")
 
-    st.subheader("Alerts")
+    st.subheader("Alertes")
     if view["alerts"].empty:
-        st.success("No alert in this window.")
+        st.success("Aucune alerte dans cette fenêtre.")
     else:
         alerts = view["alerts"]
-        st.dataframe(alerts, hide_index=True, width="stretch", height=36 * (min(len(alerts), 15) + 1) + 4)
+        st.dataframe(alerts, hide_index=True, width="stretch", height=36 * (min(len(alerts), 15) + 1) + 4,
+                     column_config={"Message": st.column_config.TextColumn(width="large"),
+                                    "Gravité": st.column_config.TextColumn(width=110)})
+
+
+def draw_drift(table: pd.DataFrame, report: dict) -> None:
+    """The drift table: French text in every cell ("—" for a missing figure, the reason in "Remarque"), each
+    row coloured by its status, each column as wide as its longest text."""
+    mean_or_share = "moyenne, ou part de 1 pour une caractéristique binaire"
+    helps = {LIVE_MEAN: mean_or_share + " (appels de la fenêtre)", REFERENCE_MEAN: mean_or_share + " (entraînement)",
+             ONSET: "jour/mois heure:minute où un changement a commencé dans la fenêtre",
+             P_VALUE: "test de Kolmogorov-Smirnov (ks) ou du khi-deux (chi2)", N_VALUES: "valeurs connues",
+             NOTE: "pourquoi un chiffre n'est pas calculé"}
+    cells, shown = drift_cells(table), drift_columns(table)
+    colours = [STATUS_COLOURS[worst_status(row, report)] for _, row in table.iterrows()]
+    st.dataframe(
+        cells.style.apply(lambda row: [f"background-color: {colours[row.name]}"] * len(row), axis=1),
+        hide_index=True, width="content", height=36 * (len(table) + 1) + 4, column_order=shown,
+        column_config={c: st.column_config.TextColumn(c, width=w, help=helps.get(c))
+                       for c, w in column_widths(table, shown).items()})
 
 
 def main() -> None:
     st.title(TITLE)
     with st.sidebar:
-        st.header("Settings")
-        log = st.text_input("Prediction log", value=str(config.log_path()),
-                            help="a path, several separated by commas, or a glob (logs/*.log: one log per replica)")
-        model_dir = st.text_input("Model folder (reference.json)", value=str(config.model_dir()))
-        outcomes_path = st.text_input("Outcomes (optional CSV: SK_ID_CURR, defaulted, date)", value="").strip()
+        st.header("Réglages")
+        log = st.text_input("Journal des prédictions", value=str(config.log_path()),
+                            help="un chemin, plusieurs séparés par des virgules, ou un motif (logs/*.log : un journal "
+                                 "par instance)")
+        model_dir = st.text_input("Dossier du modèle (reference.json)", value=str(config.model_dir()))
+        outcomes_path = st.text_input("Issues constatées (CSV facultatif : SK_ID_CURR, defaulted, date)",
+                                      value="").strip()
         # the whole log by default: the same figures as `analyse_logs.py` on the same log
-        choice = st.selectbox("Time window", list(WINDOWS), index=list(WINDOWS).index("Whole log"),
-                              help="counted back from the latest call")
-        bucket = st.selectbox("Average over", BUCKETS, index=1)
+        choice = st.selectbox("Fenêtre de temps", list(WINDOWS), index=list(WINDOWS).index(WHOLE_LOG),
+                              help="comptée à rebours depuis le dernier appel")
+        bucket = st.selectbox("Moyenne par période de", BUCKETS, index=1, format_func=BUCKETS_FR.get)
         defaults = AlertConfig()
-        slow = st.number_input("Slow call (s)", 0.01, 60.0, defaults.slow_call_s, 0.05)
-        cpu_max = st.number_input("CPU threshold (%)", 1.0, 100.0, defaults.cpu_max, 5.0)
-        memory_max = st.number_input("Memory threshold (MB)", 50.0, 64_000.0, defaults.memory_max_mb, 64.0)
-        stability_window = st.selectbox("Stability window", ["1D", "7D", "1h"], index=0,
-                                        help="time window of the score PSI, characteristic CSI and grade shares")
-        refresh = st.selectbox("Auto-refresh", list(REFRESH), index=2)
+        # whole numbers: Streamlit writes a number box's decimals with a point ("0.50"), never a comma
+        slow = st.number_input("Appel lent (ms)", 10, 60_000, round(defaults.slow_call_s * 1000), 50) / 1000
+        cpu_max = float(st.number_input("Seuil CPU (%)", 1, 100, round(defaults.cpu_max), 5))
+        memory_max = float(st.number_input("Seuil mémoire (Mo)", 50, 64_000, round(defaults.memory_max_mb), 64))
+        stability_window = st.selectbox("Fenêtre de stabilité", list(STABILITY_FR), index=0,
+                                        format_func=STABILITY_FR.get,
+                                        help="fenêtre du PSI du score, du CSI des caractéristiques et des parts par "
+                                             "classe de risque")
+        refresh = st.selectbox("Actualisation automatique", list(REFRESH), index=2)
     alert_config = AlertConfig(slow_call_s=slow, cpu_max=cpu_max, memory_max_mb=memory_max, window=bucket)
 
     @st.fragment(run_every=REFRESH[refresh])
@@ -252,7 +299,7 @@ def main() -> None:
             view = load_view(log, model_dir, signature + file_signature(outcomes_path or []), choice, bucket, slow,
                              cpu_max, memory_max, outcomes_path, stability_window)
         except (LogReadError, ContextError, OutcomeError) as exc:
-            st.error(str(exc))
+            st.error(f"{READ_ERRORS_FR[type(exc)]}\n\nDétail : `{exc}`")
             return
         draw(view, alert_config)
 

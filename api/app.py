@@ -50,7 +50,7 @@ def build_app(service: ScoringService) -> Gate:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr  # imported late: the JSON API alone does not need it
 
-    from api.ui import CSS, build_ui
+    from api.ui import CSS, I18N, build_ui
 
     app = create_api(service)
     previous = app.router.lifespan_context
@@ -77,7 +77,7 @@ def build_app(service: ScoringService) -> Gate:
     methods = api_methods(app)  # the API's own routes, before Gradio's are added
     users = access.form_users
     gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, css=CSS, footer_links=["api"],
-                        run_history=False, show_error=False, max_file_size=0, auth=users or None,
+                        run_history=False, show_error=False, max_file_size=0, auth=users or None, i18n=I18N,
                         auth_message="Connexion requise pour le formulaire." if users else None)
     events = frozenset(fn.api_name for fn in demo.fns.values() if isinstance(fn.api_name, str))
     return gated(app, methods, service=service, access=access, event_rate=ClientRate(),

@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 
 from monitoring.drift import DRIFT, DriftConfig, FeatureDrift
+from monitoring.labels_fr import corrupt_reason_fr
 from monitoring.reader import LogData
 from monitoring.records import CPU, DURATION, ERROR, HIGH_RISK, MEMORY, OVERRIDE, TIME
+from monitoring.style import fr, label_fr
 
 LATENCY = "latency"
 LATENCY_TREND = "latency_trend"
@@ -27,6 +29,7 @@ HIGH_RISK_SHARE = "high_risk_share"
 DRIFT_KIND = "drift"
 CORRUPT = "corrupt_lines"
 OVERRIDE_RATE = "override_rate"
+NAMES_FR = {CPU_KIND: "CPU", MEMORY_KIND: "Mémoire"}  # what `sustained_over` watches, in the French messages
 WARNING = "warning"
 CRITICAL = "critical"
 
@@ -102,7 +105,8 @@ def slow_calls(data: LogData, config: AlertConfig = AlertConfig()) -> list[Alert
         value = durations[row]
         severity = CRITICAL if value > 4 * config.slow_call_s else WARNING
         alerts.append(alert(LATENCY, data, row, row, value, config.slow_call_s,
-                             f"call took {value:.3f} s (> {config.slow_call_s} s)", severity))
+                             f"call took {value:.3f} s (> {config.slow_call_s} s)", severity,
+                             message_fr=f"appel de {fr(value)} s (seuil {fr(config.slow_call_s, 'g')} s)"))
     return alerts
 
 
@@ -110,6 +114,7 @@ def sustained_over(data: LogData, column: str, limit: float, kind: str, unit: st
                    config: AlertConfig = AlertConfig()) -> list[Alert]:
     """One alert per run of at least `min_consecutive` calls with `column` over `limit`."""
     values = data.frame[column].to_numpy()
+    unit_fr = "\u202f%" if unit == "%" else "\u202fMo" if unit.strip() == "MB" else unit
     alerts = []
     for first, last in runs(values > limit):
         if last - first + 1 < config.min_consecutive:
@@ -117,7 +122,9 @@ def sustained_over(data: LogData, column: str, limit: float, kind: str, unit: st
         peak = float(np.max(values[first:last + 1]))
         alerts.append(alert(kind, data, first, last, peak, limit,
                              f"{column} over {limit:g}{unit} for {last - first + 1} calls in a row "
-                             f"(peak {peak:.1f}{unit})", CRITICAL if peak > 1.5 * limit else WARNING))
+                             f"(peak {peak:.1f}{unit})", CRITICAL if peak > 1.5 * limit else WARNING,
+                             message_fr=f"{NAMES_FR.get(kind, column)} au-dessus de {fr(limit, 'g')}{unit_fr} pendant "
+                             f"{last - first + 1} appels de suite (pic {fr(peak, '.1f')}{unit_fr})"))
     return alerts
 
 
@@ -153,7 +160,9 @@ def latency_trend(data: LogData, config: AlertConfig, buckets: pd.DataFrame) -> 
     flagged = ((buckets["calls"] >= config.min_calls) & (buckets["latency_p50"] > limit)).to_numpy()
     return [alert(LATENCY_TREND, data, first, last, float(part["latency_p50"].max()), round(limit, 6),
                    f"median latency {part['latency_p50'].max():.3f} s, {config.latency_rise:g}x the usual "
-                   f"{baseline:.3f} s, over {len(part)} window(s) of {config.window}")
+                   f"{baseline:.3f} s, over {len(part)} window(s) of {config.window}",
+                   message_fr=f"latence médiane {fr(part['latency_p50'].max())} s, {fr(config.latency_rise, 'g')} "
+                   f"fois l'habituelle ({fr(baseline)} s), sur {len(part)} fenêtre(s) de {config.window}")
             for first, last, part in _bucket_runs(buckets, flagged)]
 
 
@@ -168,7 +177,9 @@ def error_rate(data: LogData, config: AlertConfig, buckets: pd.DataFrame) -> lis
         alerts.append(alert(ERROR_RATE, data, first, last, value, config.error_rate_max,
                              f"{int(part['errors'].sum())} failed calls out of {int(part['calls'].sum())} "
                              f"({value:.1%} > {config.error_rate_max:.0%})",
-                             CRITICAL if value > 4 * config.error_rate_max else WARNING))
+                             CRITICAL if value > 4 * config.error_rate_max else WARNING,
+                             message_fr=f"{int(part['errors'].sum())} appels en échec sur {int(part['calls'].sum())} "
+                             f"({fr(value, '.1%')}, seuil {fr(config.error_rate_max, '.0%')})"))
     return alerts
 
 
@@ -195,7 +206,9 @@ def high_risk_shift(data: LogData, config: AlertConfig, buckets: pd.DataFrame,
         value = float((part["high_risk"] * part["labelled"]).sum() / part["labelled"].sum())
         alerts.append(alert(HIGH_RISK_SHARE, data, first, last, value, round(reference_share, 4),
                              f"high-risk share {value:.1%} against {reference_share:.1%} in the reference",
-                             reference_share=reference_share))
+                             reference_share=reference_share,
+                             message_fr=f"part de risque élevé {fr(value, '.1%')} contre {fr(reference_share, '.1%')} "
+                             "dans la référence"))
     return alerts
 
 
@@ -210,14 +223,18 @@ def drift_alerts(data: LogData, drift: dict[str, FeatureDrift],
         first = result.onset.row if result.onset else 0
         if result.status == DRIFT:
             value, message = float(result.psi), f"{name}: PSI {result.psi:.3f} ({result.test} p={result.p_value:.1e})"
+            message_fr = (f"{label_fr(name)} : PSI {fr(result.psi)} (test {result.test}, "
+                          f"p = {fr(result.p_value, '.1e')})")
         else:
             recent = result.onset.since
             value = float(recent.psi)
             onset = pd.Timestamp(result.onset.time).strftime("%Y-%m-%d %H:%M UTC")
             message = (f"{name}: PSI {value:.3f} over the {recent.n} calls since {onset} "
                        f"({result.psi:.3f} over the whole window)")
+            message_fr = (f"{label_fr(name)} : PSI {fr(value)} sur les {recent.n} appels depuis le {onset} "
+                          f"({fr(result.psi)} sur toute la fenêtre)")
         alerts.append(alert(DRIFT_KIND, data, first, n - 1, value, psi_drift, message,
-                             CRITICAL if value > 0.5 else WARNING, feature=name))
+                             CRITICAL if value > 0.5 else WARNING, feature=name, message_fr=message_fr))
     return alerts
 
 
@@ -234,7 +251,10 @@ def corrupt_lines(data: LogData, config: AlertConfig = AlertConfig()) -> list[Al
                + ("; no valid record" if not data.n else "") + f": first {first.get('reason', 'unknown')}")
     return [Alert(CORRUPT, CRITICAL if not data.n or share > 0.5 else WARNING, message,
                   times.min().isoformat() if data.n else None, times.max().isoformat() if data.n else None,
-                  round(share, 6), config.corrupt_share_max, {"file": first["file"], "line": first["line"]}, None, 0)]
+                  round(share, 6), config.corrupt_share_max, {"file": first["file"], "line": first["line"]}, None, 0,
+                  {"message_fr": f"{data.corrupt_lines} lignes illisibles sur {total} ({fr(share, '.1%')})"
+                   + ("; aucun enregistrement valide" if not data.n else "")
+                   + f" : première cause, {corrupt_reason_fr(first.get('reason', ''))}"})]
 
 
 def all_alerts(data: LogData, drift: dict[str, FeatureDrift], config: AlertConfig = AlertConfig(),
@@ -276,4 +296,6 @@ def override_rate(decisions: LogData, config: AlertConfig = AlertConfig()) -> li
     return [alert(OVERRIDE_RATE, decisions, 0, n - 1, rate, config.override_rate_max,
                   f"advisers overrode the model on {overrides} of {n} decisions "
                   f"({rate:.1%} > {config.override_rate_max:.0%})",
-                  CRITICAL if rate > 2 * config.override_rate_max else WARNING)]
+                  CRITICAL if rate > 2 * config.override_rate_max else WARNING,
+                  message_fr=f"les conseillers sont passés outre le modèle sur {overrides} de {n} décisions "
+                  f"({fr(rate, '.1%')}, seuil {fr(config.override_rate_max, '.0%')})")]

@@ -9,6 +9,7 @@ import pandas as pd
 
 from monitoring.alerts import CRITICAL, WARNING, Alert, alert
 from monitoring.reader import LogData
+from monitoring.style import fr
 from scoring.master_scale import LETTERS, grade_index
 
 GRADE_BACKTEST = "grade_backtest"
@@ -30,7 +31,10 @@ def backtest_alerts(data: LogData, tested: dict[str, Any] | None, joined: pd.Dat
         out.append(alert(GRADE_BACKTEST, data, int(mine[0]), int(mine[-1]), g["default_rate"], round(g["pd"], 6),
                          f"grade {g['grade']}: {g['defaults']} defaults among {g['n']} ({g['default_rate']:.1%}) "
                          f"against a PD of {g['pd']:.1%} (Jeffreys p = {g['jeffreys_p']:.2g})",
-                         CRITICAL, grade=g["grade"], jeffreys_p=g["jeffreys_p"]))
+                         CRITICAL, grade=g["grade"], jeffreys_p=g["jeffreys_p"],
+                         message_fr=f"classe {g['grade']} : {g['defaults']} défauts sur {g['n']} "
+                         f"({fr(g['default_rate'], '.1%')}) pour une PD de {fr(g['pd'], '.1%')} "
+                         f"(Jeffreys p = {fr(g['jeffreys_p'], '.2g')})"))
     change = tested.get("auc_change")
     if change and change["fell"]:
         ordered = np.sort(rows)
@@ -38,6 +42,9 @@ def backtest_alerts(data: LogData, tested: dict[str, Any] | None, joined: pd.Dat
                          round(change["auc_development"], 6),
                          f"AUC {change['auc_now']:.3f} on the outcomes against {change['auc_development']:.3f} at "
                          f"development (z = {change['z']:.2f}, one-sided p = {change['p_value_fell']:.2g})",
-                         WARNING, p_value=change["p_value_fell"]))
+                         WARNING, p_value=change["p_value_fell"],
+                         message_fr=f"AUC {fr(change['auc_now'])} sur les défauts observés contre "
+                         f"{fr(change['auc_development'])} au développement (z = {fr(change['z'], '.2f')}, "
+                         f"p unilatéral = {fr(change['p_value_fell'], '.2g')})"))
     return out
 

@@ -16,6 +16,15 @@ def _pct(value: Any) -> str:
     return "—" if value is None else f"{100 * value:.1f} %".replace(".", ",")
 
 
+def _start(iso: str) -> str:
+    """A window's start, day first: "26/11/2026 00:00"."""
+    return f"{iso[8:10]}/{iso[5:7]}/{iso[:4]} {iso[11:16]}".rstrip()
+
+
+def _count(n: int) -> str:
+    return f"{n:,}".replace(",", "\u202f")
+
+
 def cell(value: Any) -> str:
     """A figure as the section writes it (French decimal comma, — when missing)."""
     return _n(value)
@@ -49,10 +58,10 @@ def window_rows(stability: dict[str, Any]) -> list[list[str]]:
     rows = []
     for w in stability["windows"]:
         if "csi" not in w:
-            rows.append([w["start"][:16], str(w["n"]), "—", "trop peu d'appels", "—", ""])
+            rows.append([_start(w["start"]), _count(w["n"]), "—", "trop peu d'appels", "—", ""])
             continue
         movers = ", ".join(f"{m['label']} {_n(m['csi'])}" for m in w["top_movers"])
-        rows.append([w["start"][:16], str(w["n"]), _n(w["score_psi"]), _band(w["score_band"]),
+        rows.append([_start(w["start"]), _count(w["n"]), _n(w["score_psi"]), _band(w["score_band"]),
                      _n(w.get("grade_psi")), movers])
     return rows
 

@@ -27,6 +27,7 @@ from monitoring.records import (
     SCORE,
     VERSION,
 )
+from monitoring.style import fr
 
 CHALLENGER = "challenger"  # the alert's kind and the report's key
 
@@ -97,7 +98,10 @@ def challenger_alerts(data: LogData, stats: dict[str, Any] | None, config: Alert
     return [alert(CHALLENGER, data, int(rows[0]), int(rows[-1]), rate, config.challenger_disagreement_max,
                   f"le challenger décide autrement sur {rate:.1%} des {stats['calls']} appels "
                   f"(> {config.challenger_disagreement_max:.0%}) : {flips['accepted_to_refused']} accordés → refusés, "
-                  f"{flips['refused_to_accepted']} refusés → accordés", WARNING)]
+                  f"{flips['refused_to_accepted']} refusés → accordés", WARNING,
+                  message_fr=f"le challenger décide autrement sur {fr(rate, '.1%')} des {stats['calls']} appels "
+                  f"(seuil {fr(config.challenger_disagreement_max, '.0%')}) : {flips['accepted_to_refused']} "
+                  f"accordés → refusés, {flips['refused_to_accepted']} refusés → accordés")]
 
 
 def challenger_lines(stats: dict[str, Any] | None) -> list[str]:

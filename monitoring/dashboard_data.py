@@ -14,33 +14,51 @@ from monitoring.backtest import BacktestConfig
 from monitoring.challenger import CHALLENGER_HEADER, challenger_rows
 from monitoring.context import ModelContext
 from monitoring.drift import DriftConfig, worse_status
+from monitoring.labels_fr import (
+    ADVISER_HEADER_FR,
+    FIGURES_FR,
+    KIND_FR,
+    MODEL_DECISION_FR,
+    PERFORMANCE_HEADER_FR,
+    SEVERITY_FR,
+    SOURCE_FR,
+    STATUS_FR,
+    number_fr,
+    reason_fr,
+)
 from monitoring.outcomes import Outcomes
 from monitoring.reader import LogData, split_calls, window
 from monitoring.records import CPU, DURATION, MEMORY, SCORE, TIME
-from monitoring.report import ADVISER_HEADER, PERFORMANCE_HEADER, adviser_rows, build_report, performance_rows
-from monitoring.style import MISSING
-from scoring.schema import SCORE_KEY, UI_FEATURES_BY_NAME
+from monitoring.report import adviser_rows, build_report, performance_rows
+from monitoring.stats import UNKNOWN_REPLICA
+from monitoring.style import MISSING, fr, label_fr
+from scoring.schema import SCORE_KEY
 
+WHOLE_LOG = "Tout le journal"
 # Time windows offered, counted back from the latest call in the log (not from the clock, so that a
 # log that stopped yesterday still shows its last hour, with its age said beside it).
 WINDOWS: dict[str, timedelta | None] = {
-    "Last hour": timedelta(hours=1),
-    "Last 6 hours": timedelta(hours=6),
-    "Last 24 hours": timedelta(hours=24),
-    "Last 7 days": timedelta(days=7),
-    "Whole log": None,
+    "Dernière heure": timedelta(hours=1),
+    "6 dernières heures": timedelta(hours=6),
+    "24 dernières heures": timedelta(hours=24),
+    "7 derniers jours": timedelta(days=7),
+    WHOLE_LOG: None,
 }
 BUCKETS = ("1min", "5min", "15min", "1h")
-SERIES = {DURATION: "latency (s)", CPU: "CPU (%)", MEMORY: "memory (MB)"}
+SERIES = {DURATION: "latence (s)", CPU: "CPU (%)", MEMORY: "mémoire (Mo)"}
+MEAN, MAX = "moyenne", "maximum"
+LIVE, REFERENCE = "en production", "référence"  # the score distributions compared
 
-# The drift table as shown: the columns that matter first (what drifts, by how much), each number formatted
-# once here, and every column as wide as its longest text so that no cell is ever cut ("188.203" must not
-# read "'88.203"). Widths are estimated from the text; tests/monitoring/test_dashboard_widths.py measures the
-# same text in Chromium's font and checks the estimate holds.
-DRIFT_SHOWN = ("feature", "status", "PSI", "live", "reference", "p-value", "n", "test", "PSI since onset",
-               "onset (UTC)")
-DRIFT_FORMATS = {"PSI": "{:.3f}", "p-value": "{:.1e}", "reference": "{:,.3f}", "live": "{:,.3f}",
-                 "PSI since onset": "{:.3f}", "n": "{:,}"}
+# The drift table as shown: the columns that matter first (what drifts, by how much), each cell written once
+# here as French text (a missing figure is "—", never a grid's "None"), and every column as wide as its longest
+# text so that no cell is ever cut ("188,203" must not read "'88,203"). Widths are estimated from the text;
+# tests/monitoring/test_dashboard_widths.py measures the same text in Chromium's font and checks the estimate.
+FEATURE, STATUS, PSI, LIVE_MEAN, REFERENCE_MEAN, P_VALUE, N_VALUES, TEST = (
+    "Caractéristique", "Statut", "PSI", "En production", "Référence", "p-valeur", "Valeurs", "Test")
+PSI_SINCE, ONSET, NOTE, MODEL_NAME = "PSI depuis le début", "Début (UTC)", "Remarque", "Nom dans le modèle"
+DRIFT_SHOWN = (FEATURE, STATUS, NOTE, PSI, LIVE_MEAN, REFERENCE_MEAN, P_VALUE, N_VALUES, TEST, PSI_SINCE, ONSET)
+DRIFT_FORMATS = {PSI: ".3f", P_VALUE: ".1e", REFERENCE_MEAN: ",.3f", LIVE_MEAN: ",.3f", PSI_SINCE: ".3f",
+                 N_VALUES: ","}
 CHAR_PX = 7.2  # a bound on the mean character width in the grid's 14 px Source Sans (digits 7 px, letters ~6)
 CELL_PADDING_PX = 28  # the grid's cell padding (8 px a side) and room for the header's sort arrow
 
@@ -63,7 +81,7 @@ def series(frame: pd.DataFrame, bucket: str) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     grouped = frame.groupby(frame[TIME].dt.floor(bucket), sort=True)
     parts = []
-    for statistic, table in (("mean", grouped[list(SERIES)].mean()), ("max", grouped[list(SERIES)].max())):
+    for statistic, table in ((MEAN, grouped[list(SERIES)].mean()), (MAX, grouped[list(SERIES)].max())):
         table = table.assign(calls=grouped.size()).reset_index()
         long = table.melt(id_vars=[TIME, "calls"], value_vars=list(SERIES), var_name="metric", value_name="value")
         parts.append(long.assign(statistic=statistic))
@@ -76,8 +94,8 @@ def score_distribution(frame: pd.DataFrame, context: ModelContext, bins: int = 2
     """Share of scores per bin of [0, 1], live and in the reference sample (columns: bin, source, share)."""
     edges = np.linspace(0.0, 1.0, bins + 1)
     rows = []
-    sources = {"live": frame[SCORE].to_numpy(),
-               "reference": np.asarray(context.reference["features"].get(SCORE_KEY, {}).get("sample") or [])}
+    sources = {LIVE: frame[SCORE].to_numpy(),
+               REFERENCE: np.asarray(context.reference["features"].get(SCORE_KEY, {}).get("sample") or [])}
     for source, values in sources.items():
         values = np.asarray(values, dtype=float)
         values = values[np.isfinite(values)]
@@ -89,35 +107,49 @@ def score_distribution(frame: pd.DataFrame, context: ModelContext, bins: int = 2
 
 
 def drift_table(report: dict[str, Any]) -> pd.DataFrame:
-    """One row per feature: status, PSI, test, p-value, size, reference/live mean (binary: share of 1), and
-    for a change that started inside the window, its onset and the PSI since then."""
+    """One row per feature: status, PSI, test, p-value, size, reference/live mean (binary: share of 1), for a
+    change that started inside the window its onset and the PSI since then, and why a figure is missing."""
+    min_samples = report["settings"]["drift"]["min_samples"]
     rows = []
     for name, r in report["drift"].items():
         binary = r.get("kind") == "binary"
         rows.append({
-            "feature": UI_FEATURES_BY_NAME[name].label if name in UI_FEATURES_BY_NAME else name,
-            "status": r["status"],
-            "PSI": r.get("psi"),
-            "test": r.get("test"),
-            "p-value": r.get("p_value"),
-            "n": r.get("n", 0),
-            "reference": r.get("reference_p1") if binary else r.get("reference_mean"),
-            "live": r.get("live_p1") if binary else r.get("live_mean"),
-            "PSI since onset": (r.get("since_onset") or {}).get("psi"),
-            "onset (UTC)": pd.Timestamp(r["onset"]).strftime("%m-%d %H:%M") if r.get("onset") else MISSING,
-            "model name": name,
+            FEATURE: label_fr(name),
+            STATUS: STATUS_FR[r["status"]],
+            PSI: r.get("psi"),
+            TEST: r.get("test"),
+            P_VALUE: r.get("p_value"),
+            N_VALUES: r.get("n", 0),
+            REFERENCE_MEAN: r.get("reference_p1") if binary else r.get("reference_mean"),
+            LIVE_MEAN: r.get("live_p1") if binary else r.get("live_mean"),
+            PSI_SINCE: (r.get("since_onset") or {}).get("psi"),
+            ONSET: pd.Timestamp(r["onset"]).strftime("%d/%m %H:%M") if r.get("onset") else MISSING,
+            NOTE: reason_fr(r, min_samples),
+            MODEL_NAME: name,
         })
     table = pd.DataFrame(rows)
-    for column in ("PSI", "p-value", "reference", "live", "PSI since onset"):
+    for column in (PSI, P_VALUE, REFERENCE_MEAN, LIVE_MEAN, PSI_SINCE):
         table[column] = pd.to_numeric(table[column], errors="coerce")
     return table
 
 
 def cell_text(column: str, value: Any) -> str:
-    """A drift table cell as the dashboard writes it."""
+    """A drift table cell as the dashboard writes it (French numbers, "—" when there is none)."""
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return MISSING
-    return DRIFT_FORMATS[column].format(value) if column in DRIFT_FORMATS else str(value)
+    return fr(value, DRIFT_FORMATS[column]) if column in DRIFT_FORMATS else str(value)
+
+
+def drift_cells(table: pd.DataFrame) -> pd.DataFrame:
+    """The drift table as the text shown, with the model's name kept (hidden) to colour each row."""
+    shown = pd.DataFrame({c: [cell_text(c, v) for v in table[c]] for c in DRIFT_SHOWN})
+    return shown.assign(**{MODEL_NAME: table[MODEL_NAME].to_numpy()})
+
+
+def drift_columns(table: pd.DataFrame) -> tuple[str, ...]:
+    """The drift columns shown: the onset, the PSI since then and the note only when one row has one."""
+    return tuple(c for c in DRIFT_SHOWN if c not in (PSI_SINCE, ONSET, NOTE)
+                 or any(cell_text(c, v) not in (MISSING, "") for v in table[c]))
 
 
 def column_widths(table: pd.DataFrame, columns: tuple[str, ...] = DRIFT_SHOWN) -> dict[str, int]:
@@ -129,55 +161,78 @@ def column_widths(table: pd.DataFrame, columns: tuple[str, ...] = DRIFT_SHOWN) -
     return widths
 
 
-def worst_status(row: pd.Series, report: dict[str, Any]) -> str:
+def worst_status(row: pd.Series | dict[str, Any], report: dict[str, Any]) -> str:
     """The worse of a feature's status over the window and since its onset (what its row is coloured by)."""
-    result = report["drift"][row["model name"]]
+    result = report["drift"][row[MODEL_NAME]]
     return worse_status(result["status"], (result.get("since_onset") or {}).get("status"))
 
 
-def _short_time(iso: str | None) -> str:
-    return "—" if iso is None else pd.Timestamp(iso).strftime("%Y-%m-%d %H:%M:%S")
+DAY_FIRST = "%d/%m/%Y %H:%M:%S"
 
 
-def alerts_table(report: dict[str, Any]) -> pd.DataFrame:
-    """One row per alert, latest first: severity, kind, start and end (UTC), message, file:line of its first call."""
-    columns = ["severity", "kind", "start (UTC)", "end (UTC)", "message", "where"]
-    rows = [{"severity": a["severity"], "kind": a["kind"], "start (UTC)": _short_time(a["start"]),
-             "end (UTC)": _short_time(a["end"]), "message": a["message"],
-             "where": f"{Path(a['where']['file']).name}:{a['where']['line'] or '—'}"}
-            for a in report["alerts"]]
-    table = pd.DataFrame(rows, columns=columns)
-    return table.sort_values("start (UTC)", ascending=False, kind="stable").reset_index(drop=True)
+def _short_time(iso: str | None, form: str = "%Y-%m-%d %H:%M:%S") -> str:
+    return "—" if iso is None else pd.Timestamp(iso).strftime(form)
+
+
+ALERT_COLUMNS = ["Gravité", "Type", "Début (UTC)", "Fin (UTC)", "Où (fichier:ligne)", "Message"]
+ALERT_COLUMNS_EN = ["severity", "kind", "start (UTC)", "end (UTC)", "where", "message"]
+
+
+def alerts_table(report: dict[str, Any], french: bool = True) -> pd.DataFrame:
+    """One row per alert, latest first: severity, kind, start and end (UTC), file:line of its first call, and
+    the message last (the longest text); in French (the alert's `message_fr`, dates day first) for the
+    dashboard, in English for the HTML report."""
+    def row(a: dict[str, Any]) -> list[str]:
+        where = f"{Path(a['where']['file']).name}:{a['where']['line'] or '—'}"
+        if not french:
+            return [a["severity"], a["kind"], _short_time(a["start"]), _short_time(a["end"]), where, a["message"]]
+        return [SEVERITY_FR.get(a["severity"], a["severity"]), KIND_FR.get(a["kind"], a["kind"]),
+                _short_time(a["start"], DAY_FIRST), _short_time(a["end"], DAY_FIRST), where,
+                a.get("message_fr") or a["message"]]
+
+    latest_first = sorted(report["alerts"], key=lambda a: a["start"] or "", reverse=True)  # ISO times sort
+    return pd.DataFrame([row(a) for a in latest_first], columns=ALERT_COLUMNS if french else ALERT_COLUMNS_EN)
+
+
+REPLICA_COLUMNS = ["Instance", "Appels", "Erreurs", "Taux d'erreur", "Latence p50 (ms)", "Latence p95 (ms)"]
 
 
 def replica_table(report: dict[str, Any]) -> pd.DataFrame:
     """One row per app replica: calls, errors, error rate, median and p95 latency (ms)."""
-    rows = [{"replica": name, "calls": r["count"], "errors": r["errors"], "error rate": f"{r['error_rate']:.1%}",
-             "p50 (ms)": _ms(r["latency_s"]["p50"]), "p95 (ms)": _ms(r["latency_s"]["p95"])}
+    rows = [["non renseignée" if name == UNKNOWN_REPLICA else name, fr(r["count"], ","),
+             fr(r["errors"], ","), fr(r["error_rate"], ".1%"),
+             _ms(r["latency_s"]["p50"]), _ms(r["latency_s"]["p95"])]
             for name, r in report["stats"].get("replicas", {}).items()]
-    return pd.DataFrame(rows, columns=["replica", "calls", "errors", "error rate", "p50 (ms)", "p95 (ms)"])
+    return pd.DataFrame(rows, columns=REPLICA_COLUMNS)
+
+
+SOURCE_COLUMNS = ["Origine", "Appels", "Part"]
 
 
 def source_table(report: dict[str, Any]) -> pd.DataFrame:
-    """One row per source of the calls (form, api, batch, dossier, what-if; `unknown` for older records)."""
-    rows = [{"source": name, "calls": r["count"], "share": f"{r['share']:.1%}"}
+    """One row per source of the calls (form, api, batch, dossier, what-if; unknown for older records)."""
+    rows = [[SOURCE_FR.get(name, name), fr(r["count"], ","), fr(r["share"], ".1%")]
             for name, r in report["stats"].get("sources", {}).items()]
-    return pd.DataFrame(rows, columns=["source", "calls", "share"])
+    return pd.DataFrame(rows, columns=SOURCE_COLUMNS)
 
 
 def performance_table(report: dict[str, Any]) -> pd.DataFrame:
     """Expected (from the scores), realised (on outcomes) and training figures, one row per figure."""
-    return pd.DataFrame(performance_rows(report["performance"]), columns=PERFORMANCE_HEADER)
+    rows = [[FIGURES_FR.get(name, name), *(number_fr(c) for c in cells)]
+            for name, *cells in performance_rows(report["performance"])]
+    return pd.DataFrame(rows, columns=PERFORMANCE_HEADER_FR)
 
 
 def adviser_table(report: dict[str, Any]) -> pd.DataFrame:
     """The advisers' final decisions by the model's decision, then all (no row when there is none)."""
     adviser = report["stats"]["adviser"]
-    return pd.DataFrame(adviser_rows(adviser) if adviser["decisions"] else [], columns=ADVISER_HEADER)
+    rows = [[MODEL_DECISION_FR.get(name, name), *(number_fr(c) for c in cells)]
+            for name, *cells in (adviser_rows(adviser) if adviser["decisions"] else [])]
+    return pd.DataFrame(rows, columns=ADVISER_HEADER_FR)
 
 
 def _ms(seconds: float | None) -> str:
-    return MISSING if seconds is None else f"{seconds * 1000:,.0f}"
+    return MISSING if seconds is None else fr(seconds * 1000, ",.0f")
 
 
 def dashboard_view(data: LogData, context: ModelContext, choice: str, bucket: str,

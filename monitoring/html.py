@@ -15,7 +15,15 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from monitoring.backtest_view import backtest_html  # noqa: E402
-from monitoring.dashboard_data import SERIES, alerts_table, drift_table, series, worst_status  # noqa: E402
+from monitoring.dashboard_data import (  # noqa: E402
+    MAX,
+    MEAN,
+    MODEL_NAME,
+    SERIES,
+    alerts_table,
+    series,
+    worst_status,
+)
 from monitoring.records import CPU, DURATION, MEMORY, TIME  # noqa: E402
 from monitoring.report import ADVISER_HEADER, PERFORMANCE_HEADER, adviser_rows, performance_rows  # noqa: E402
 from monitoring.style import STATUS_COLOURS, fmt, psi_bands  # noqa: E402
@@ -36,7 +44,7 @@ def _series_plots(frame: pd.DataFrame, report: dict[str, Any], window: str) -> s
     limits = {DURATION: settings["slow_call_s"], CPU: settings["cpu_max"], MEMORY: settings["memory_max_mb"]}
     slow = frame[frame[DURATION] > settings["slow_call_s"]]
     for ax, (column, label) in zip(axes, SERIES.items(), strict=True):
-        for statistic, style in (("mean", {"lw": 1.4}), ("max", {"lw": 0.8, "alpha": 0.6})):
+        for statistic, style in ((MEAN, {"lw": 1.4}), (MAX, {"lw": 0.8, "alpha": 0.6})):
             part = long[(long["metric"] == label) & (long["statistic"] == statistic)]
             ax.plot(part[TIME], part["value"], label=f"{statistic} per {window}", **style)
         ax.axhline(limits[column], color="#c0392b", ls="--", lw=1, label=f"threshold {limits[column]:g}")
@@ -101,13 +109,15 @@ def render_html(report: dict[str, Any], frame: pd.DataFrame, reference: dict[str
         fmt(lat["p50"]), fmt(lat["p95"]), fmt(lat["p99"]), fmt(lat["max"]), fmt(stats["high_risk_share"], ".1%"),
     ]], ["calls", "errors", "error rate", "corrupt lines", "latency p50 (s)", "p95", "p99", "max",
          "high-risk share"])
-    table = drift_table(report)
-    colours = [STATUS_COLOURS.get(worst_status(row, report)) for _, row in table.iterrows()]
-    drift = _table([[row["model name"], str(row["n"]), fmt(_num(row["PSI"])), row["test"] or "—",
-                     "—" if _num(row["p-value"]) is None else f"{row['p-value']:.1e}", row["status"],
-                     fmt(_num(row["PSI since onset"])), row["onset (UTC)"]] for _, row in table.iterrows()],
+    colours = [STATUS_COLOURS.get(worst_status({MODEL_NAME: name}, report)) for name in report["drift"]]
+    drift = _table([[name, str(r.get("n", 0)), fmt(_num(r.get("psi"))), r.get("test") or "—",
+                     "—" if _num(r.get("p_value")) is None else f"{r['p_value']:.1e}", r["status"],
+                     fmt(_num((r.get("since_onset") or {}).get("psi"))),
+                     pd.Timestamp(r["onset"]).strftime("%m-%d %H:%M") if r.get("onset") else "—"]
+                    for name, r in report["drift"].items()],
                    ["feature", "n", "PSI", "test", "p-value", "status", "PSI since onset", "onset (UTC)"], colours)
-    alerts = _table(alerts_table(report).astype(str).values.tolist(), list(alerts_table(report).columns))
+    english = alerts_table(report, french=False)
+    alerts = _table(english.astype(str).values.tolist(), list(english.columns))
     plots = ""
     if len(frame):
         plots = (f"<h2>Latency, CPU and memory</h2>{_series_plots(frame, report, window)}"

@@ -25,6 +25,7 @@ from monitoring.alerts import CRITICAL, WARNING, Alert, alert
 from monitoring.estimate import Estimate, estimate
 from monitoring.reader import LogData
 from monitoring.records import APPLICANT, ERROR, HIGH_RISK, MAX_IDENTIFIER, SCORE, TIME
+from monitoring.style import fr
 from scoring.evaluation import auc_or_nan, calibration
 from scoring.schema import ID_COLUMN
 
@@ -197,17 +198,23 @@ def outcome_alerts(data: LogData, perf: Performance, joined: pd.DataFrame,
     if found.auc is not None and train_auc is not None and found.auc < train_auc - config.auc_drop:
         out.append(alert(OUTCOME_AUC, data, first, last, found.auc, round(train_auc - config.auc_drop, 6),
                          f"AUC {found.auc:.3f} on {found.n} outcomes, against {train_auc:.3f} at training",
-                         CRITICAL if found.auc < train_auc - 2 * config.auc_drop else WARNING))
+                         CRITICAL if found.auc < train_auc - 2 * config.auc_drop else WARNING,
+                         message_fr=f"AUC {fr(found.auc)} sur {found.n} issues connues, contre {fr(train_auc)} à "
+                         "l'entraînement"))
     if found.recall is not None and train_recall is not None and found.recall < train_recall - config.recall_drop:
         out.append(alert(OUTCOME_RECALL, data, first, last, found.recall,
                          round(train_recall - config.recall_drop, 6),
                          f"{found.recall:.1%} of the {found.defaults} defaulters were flagged high risk, against "
-                         f"{train_recall:.1%} at training"))
+                         f"{train_recall:.1%} at training",
+                         message_fr=f"{fr(found.recall, '.1%')} des {found.defaults} défaillants étaient signalés à "
+                         f"risque élevé, contre {fr(train_recall, '.1%')} à l'entraînement"))
     expected = float(joined["score"].mean())
     error = math.sqrt(max(expected * (1 - expected), 1e-6) / found.n)
     gap = found.default_rate - expected
     if abs(gap) > config.calibration_gap and abs(gap) > config.calibration_z * error:
         out.append(alert(CALIBRATION, data, first, last, found.default_rate, round(expected, 6),
                          f"{found.default_rate:.1%} of {found.n} applicants defaulted where the scores expected "
-                         f"{expected:.1%}"))
+                         f"{expected:.1%}",
+                         message_fr=f"{fr(found.default_rate, '.1%')} des {found.n} clients ont fait défaut là où les "
+                         f"scores en attendaient {fr(expected, '.1%')}"))
     return out

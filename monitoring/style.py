@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from monitoring.drift import DRIFT, INSUFFICIENT, STABLE, WATCH
+from scoring.schema import SCORE_KEY, UI_FEATURES_BY_NAME
 
 MISSING = "—"
 STATUS_COLOURS = {STABLE: "#d4edda", WATCH: "#fff3cd", DRIFT: "#f8d7da", INSUFFICIENT: "#e2e3e5"}
@@ -20,3 +21,19 @@ def psi_bands(report: dict[str, Any]) -> str:
     """The PSI bands the report was made with, e.g. "0.1 watch, 0.25 drift"."""
     drift = report["settings"]["drift"]
     return f"{drift['psi_watch']:g} watch, {drift['psi_drift']:g} drift"
+
+
+def fr(value: Any, spec: str = ".3f") -> str:
+    """`value` formatted with `spec` the French way (decimal comma, narrow no-break space for thousands and
+    before %), or a dash when there is none: fr(1234.5, ",.1f") == "1 234,5", fr(0.123, ".1%") == "12,3 %"."""
+    if value is None or (isinstance(value, float) and value != value):
+        return MISSING
+    text = format(value, spec).replace(",", "\u202f").replace(".", ",")
+    return text[:-1] + "\u202f%" if text.endswith("%") else text
+
+
+def label_fr(name: str) -> str:
+    """A feature's French label (the form's), "Score" for the score, else the model's name."""
+    if name == SCORE_KEY:
+        return "Score"
+    return UI_FEATURES_BY_NAME[name].label if name in UI_FEATURES_BY_NAME else name

@@ -62,6 +62,11 @@ def pr_png(y: np.ndarray, scores: np.ndarray) -> bytes:
 
 
 def cost_png(y: np.ndarray, scores: np.ndarray, threshold: dict[str, Any]) -> bytes:
+    return _png(cost_figure(y, scores, threshold))
+
+
+def cost_figure(y: np.ndarray, scores: np.ndarray, threshold: dict[str, Any]):
+    """The business cost per applicant against the threshold, zoomed on the chosen threshold and its grey zone."""
     plt = _pyplot()
     costs = cost_curve(y, scores, DEFAULT_GRID, threshold["cost_fn"], threshold["cost_fp"])
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -80,7 +85,7 @@ def cost_png(y: np.ndarray, scores: np.ndarray, threshold: dict[str, Any]) -> by
     ax.set(xlabel="Seuil", ylabel=f"Coût par dossier ({threshold['cost_fn']:g}·FN + {threshold['cost_fp']:g}·FP)",
            title="Coût métier (out-of-fold)")
     ax.legend()
-    return _png(fig)
+    return fig
 
 
 def calibration_png(calibration: dict[str, Any]) -> bytes:

@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
+from api.form_parts import reasons_markdown
 from api.scoring_service import ScoringService
-from api.ui import reasons_markdown
 from scoring import schema
 from scoring.explain_format import NNBSP, format_value, fr_money, fr_number, fr_percent, fr_points
 from scoring.feature_registry import feature_label

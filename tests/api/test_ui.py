@@ -136,7 +136,7 @@ def test_the_predict_event_scores_and_logs_every_call_with_its_input(service: Sc
     first = records[1]["input"]  # the input as sent, by field name (groups by their name)
     assert first["EXT_SOURCE_1"] == 1.5 and first["NAME_EDUCATION_TYPE"] == "Supérieur"
     assert records[1 + 3]["input"]["EXT_SOURCE_1"] == "0,5,1"  # a string stays a string
-    console = [r for r in caplog.records if r.name == "api.ui"]  # the console: one line per refusal
+    console = [r for r in caplog.records if r.name == "api.form_events"]  # the console: one line per refusal
     assert len(console) == len(HOSTILE) and all("refused" in r.getMessage() and not r.exc_info for r in console)
 
 

@@ -14,9 +14,9 @@ from api.adviser import AdviserDecision
 from monitoring import parse_arrow
 from monitoring.alerts import OVERRIDE_RATE, AlertConfig
 from monitoring.context import load_context
-from monitoring.dashboard_data import dashboard_view
+from monitoring.dashboard_data import MEAN, SERIES, WHOLE_LOG, dashboard_view
 from monitoring.reader import read_log, split_calls
-from monitoring.records import ADVISER, ADVISER_FINAL, ADVISER_MODEL, OVERRIDE
+from monitoring.records import ADVISER, ADVISER_FINAL, ADVISER_MODEL, DURATION, OVERRIDE
 from monitoring.report import analyse, build_report, render_text
 from scoring.schema import ADVISER_DECISION_KEY, STATUS_OK, LogRecord
 from tests.helpers import PROJECT_ROOT
@@ -139,14 +139,14 @@ def test_override_rate_alert_and_its_settings(logs, model_dir, tmp_path, capsys)
 
 
 def test_dashboard_view_shows_calls_and_the_adviser_table(logs, model_dir):
-    view = dashboard_view(read_log(logs[1]), load_context(model_dir), "Whole log", "15min", AlertConfig())
-    one = view["series"][(view["series"]["statistic"] == "mean") & (view["series"]["metric"] == "latency (s)")]
+    view = dashboard_view(read_log(logs[1]), load_context(model_dir), WHOLE_LOG, "15min", AlertConfig())
+    one = view["series"][(view["series"]["statistic"] == MEAN) & (view["series"]["metric"] == SERIES[DURATION])]
     assert int(one["calls"].sum()) == 500
     table = view["adviser"]
-    assert table["model decision"].tolist() == ["accept", "refuse", "review", "all"]
-    assert table.loc[table["model decision"] == "all", "override rate"].item() == "30.0%"
-    assert view["sources"]["calls"].sum() == 500
-    assert dashboard_view(read_log(logs[0]), load_context(model_dir), "Whole log", "15min",
+    assert table["Décision du modèle"].tolist() == ["accepter", "refuser", "à étudier", "toutes"]
+    assert table.loc[table["Décision du modèle"] == "toutes", "Taux de décisions contraires"].item() == "30,0\u202f%"
+    assert view["sources"]["Appels"].map(int).sum() == 500
+    assert dashboard_view(read_log(logs[0]), load_context(model_dir), WHOLE_LOG, "15min",
                           AlertConfig())["adviser"].empty
 
 
@@ -157,7 +157,7 @@ def test_dashboard_app_shows_the_adviser_section(monkeypatch, logs, model_dir):
     at = AppTest.from_file(str(PROJECT_ROOT / "dashboard.py"), default_timeout=60)
     at.run()
     assert not at.exception
-    at.selectbox[0].set_value("Whole log").run()
-    assert "Adviser decisions" in [s.value for s in at.subheader]
-    table = next(d.value for d in at.dataframe if "override rate" in d.value.columns)
-    assert table["overrides"].tolist() == ["6", "2", "4", "12"]
+    at.selectbox[0].set_value(WHOLE_LOG).run()
+    assert "Décisions des conseillers" in [s.value for s in at.subheader]
+    table = next(d.value for d in at.dataframe if "Taux de décisions contraires" in d.value.columns)
+    assert table["Contraires au modèle"].tolist() == ["6", "2", "4", "12"]

@@ -10,7 +10,19 @@ from streamlit.testing.v1 import AppTest
 
 from monitoring.alerts import AlertConfig
 from monitoring.context import load_context
-from monitoring.dashboard_data import WINDOWS, alerts_table, dashboard_view, drift_table, series
+from monitoring.dashboard_data import (
+    MAX,
+    MEAN,
+    MODEL_NAME,
+    NOTE,
+    STATUS,
+    WHOLE_LOG,
+    WINDOWS,
+    alerts_table,
+    dashboard_view,
+    drift_table,
+    series,
+)
 from monitoring.reader import read_log
 from monitoring.traffic import Incidents, generate, outcomes_for, write_log
 from scoring.schema import UI_FEATURE_NAMES
@@ -38,25 +50,34 @@ def app(monkeypatch, log, model_dir) -> AppTest:
 
 def drift_and_alerts(at: AppTest) -> tuple[pd.DataFrame, pd.DataFrame]:
     tables = [d.value for d in at.dataframe]
-    return (next(t for t in tables if "PSI" in t.columns), next(t for t in tables if "severity" in t.columns))
+    return (next(t for t in tables if NOTE in t.columns), next(t for t in tables if "Gravité" in t.columns))
+
+
+def number(text: str) -> int:
+    """A count as the dashboard writes it ("1 500", narrow no-break space)."""
+    return int(text.replace("\u202f", ""))
 
 
 def test_dashboard_on_a_simulated_log(monkeypatch, incident_log, model_dir):
     at = app(monkeypatch, incident_log, model_dir)
     assert not at.exception
-    assert at.title[0].value == "Credit scoring service — monitoring"
+    assert at.title[0].value == "Prêt à dépenser — suivi du service de scoring"
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Calls"] == "1,500"
-    assert int(metrics["Alerts"]) >= 6  # 4 slow calls, 1 CPU spike, the drift of EXT_SOURCE_2
+    assert metrics["Appels"] == "1\u202f500"
+    assert int(metrics["Alertes"]) >= 6  # 4 slow calls, 1 CPU spike, the drift of EXT_SOURCE_2
     assert len(at.get("vega_lite_chart")) == 4  # latency, CPU, memory, scores vs reference
     subheaders = [s.value for s in at.subheader]
-    assert "Latency, CPU and memory" in subheaders and "Data drift (PSI: 0.1 watch, 0.25 drift)" in subheaders
-    sources = next(d.value for d in at.dataframe if "source" in d.value.columns)
-    assert sources.to_dict("records") == [{"source": "unknown", "calls": 1500, "share": "100.0%"}]  # older records
+    assert "Latence, CPU et mémoire" in subheaders
+    assert "Dérive des données (bandes du PSI : 0,1 à surveiller, 0,25 dérive)" in subheaders
+    sources = next(d.value for d in at.dataframe if "Origine" in d.value.columns)
+    assert sources.to_dict("records") == [  # older records
+        {"Origine": "non renseignée (anciens enregistrements)", "Appels": "1\u202f500", "Part": "100,0\u202f%"}]
     drift, alerts = drift_and_alerts(at)
-    assert drift.set_index("model name").loc["EXT_SOURCE_2", "status"] == "drift"
-    assert sorted(alerts["kind"].unique()) == ["cpu", "drift", "latency"]
-    assert not at.info and not at.error
+    assert drift.set_index(MODEL_NAME).loc["EXT_SOURCE_2", STATUS] == "dérive"
+    assert sorted(alerts["Type"].unique()) == ["CPU", "appel lent", "dérive"]
+    assert not at.info and not at.warning and [e.value for e in at.error] == [
+        "**Dérive des données : dérive** — en dérive : Score externe 2 ; score : à surveiller "
+        "(11 caractéristique(s) mesurée(s) sur 11)."]
 
 
 def test_dashboard_opens_on_the_figures_of_analyse_logs(monkeypatch, tmp_path, reference, model_dir):
@@ -74,21 +95,20 @@ def test_dashboard_opens_on_the_figures_of_analyse_logs(monkeypatch, tmp_path, r
     at = app(monkeypatch, log, model_dir)
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert int(metrics["Calls"].replace(",", "")) == cli["stats"]["count"], (metrics, cli["stats"]["count"])
+    assert number(metrics["Appels"]) == cli["stats"]["count"], (metrics, cli["stats"]["count"])
     assert cli["alerts"], [e.value for e in at.error]
-    shown = next(d.value for d in at.dataframe if "severity" in d.value.columns)
-    assert sorted(shown["message"]) == sorted(a["message"] for a in cli["alerts"][:len(shown)]) or \
-        sorted(shown["message"]) == sorted(a["message"] for a in cli["alerts"])
-    assert int(metrics["Alerts"]) == len(cli["alerts"])
+    shown = next(d.value for d in at.dataframe if "Gravité" in d.value.columns)
+    assert sorted(shown["Message"]) == sorted(a["message_fr"] for a in cli["alerts"])  # the same alerts, in French
+    assert int(metrics["Alertes"]) == len(cli["alerts"])
 
 
 def test_dashboard_time_window_and_threshold_widgets(monkeypatch, incident_log, model_dir):
     at = app(monkeypatch, incident_log, model_dir)
-    at.number_input[0].set_value(5.0).run()  # slow-call threshold: 5 s, above every simulated call
+    at.number_input[0].set_value(5000).run()  # slow-call threshold: 5 s, above every simulated call
     assert not at.exception
-    assert "latency" not in set(drift_and_alerts(at)[1]["kind"])
-    at.selectbox[0].set_value("Last hour").run()
-    calls = int(at.metric[0].value.replace(",", ""))
+    assert "appel lent" not in set(drift_and_alerts(at)[1]["Type"])
+    at.selectbox[0].set_value("Dernière heure").run()
+    calls = number(at.metric[0].value)
     assert 500 < calls < 1000  # the last of the two simulated hours
 
 
@@ -98,41 +118,41 @@ def test_dashboard_with_an_outcome_file(monkeypatch, tmp_path, reference, model_
     write_log(log, traffic.records, append=False)
     outcomes_for(traffic.records, seed=5, default_factor=2.5).to_csv(outcomes, index=False)
     at = app(monkeypatch, log, model_dir)
-    assert "Model performance" in [s.value for s in at.subheader]
-    assert any("realised: no outcome file" in c.value for c in at.caption)
+    assert "Performance du modèle" in [s.value for s in at.subheader]
+    assert any("pas encore de fichier d'issues" in c.value for c in at.caption)
     at.text_input[2].set_value(str(outcomes)).run()
-    assert not at.exception and not at.error
-    table = next(d.value for d in at.dataframe if "realised on outcomes" in d.value.columns).set_index("figure")
-    assert table.loc["AUC", "realised on outcomes"] != "—"
-    assert "calibration" in set(drift_and_alerts(at)[1]["kind"])  # 2.5 times the defaults the scores expect
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "Observé sur les issues" in d.value.columns).set_index("Indicateur")
+    assert table.loc["AUC", "Observé sur les issues"] != "—"
+    assert "calibration" in set(drift_and_alerts(at)[1]["Type"])  # 2.5 times the defaults the scores expect
     at.text_input[2].set_value(str(tmp_path / "absent.csv")).run()
-    assert "not found" in at.error[0].value
+    assert at.error[0].value.startswith("Fichier des issues constatées illisible ou introuvable.")
 
 
 def test_dashboard_without_a_log(monkeypatch, tmp_path, model_dir):
     at = app(monkeypatch, tmp_path / "predictions.log", model_dir)
     assert not at.exception
-    assert "No prediction log yet" in at.info[0].value and "monitoring.simulate" in at.info[0].value
+    assert "Aucun journal de prédictions" in at.info[0].value and "monitoring.simulate" in at.info[0].value
     assert not at.metric and not at.get("vega_lite_chart")
 
 
 def test_dashboard_without_a_reference(monkeypatch, incident_log, tmp_path):
     at = app(monkeypatch, incident_log, tmp_path / "no-model")
     assert not at.exception
-    assert "model folder" in at.error[0].value
+    assert at.error[0].value.startswith("Dossier du modèle illisible")
 
 
 def test_view_data(incident_log, model_dir):
     data = read_log(incident_log)
-    view = dashboard_view(data, load_context(model_dir), "Whole log", "15min", AlertConfig())
-    assert set(view["series"]["statistic"]) == {"mean", "max"}
+    view = dashboard_view(data, load_context(model_dir), WHOLE_LOG, "15min", AlertConfig())
+    assert set(view["series"]["statistic"]) == {MEAN, MAX}
     assert view["series"]["calls"].groupby(view["series"]["statistic"]).sum().eq(3 * 1500).all()
     assert len(view["slow"]) == 4
     assert view["scores"].groupby("source")["share"].sum().round(6).eq(1.0).all()
-    assert list(drift_table(view["report"])["model name"]) == [*UI_FEATURE_NAMES, "score"]
-    assert list(alerts_table({"alerts": []}).columns)[:2] == ["severity", "kind"]
+    assert list(drift_table(view["report"])[MODEL_NAME]) == [*UI_FEATURE_NAMES, "score"]
+    assert list(alerts_table({"alerts": []}).columns)[:2] == ["Gravité", "Type"]
     assert series(data.frame.iloc[:0], "5min").empty
-    assert set(WINDOWS) >= {"Last hour", "Whole log"}
+    assert set(WINDOWS) >= {"Dernière heure", WHOLE_LOG}
     assert isinstance(view["last_call"], pd.Timestamp)
 
 
@@ -148,14 +168,14 @@ def test_streamlit_run_renders_the_dashboard(chromium, incident_log, model_dir, 
         page = chromium.new_page(viewport={"width": 1500, "height": 2000})
         try:
             page.goto(url)
-            page.get_by_text("Data drift").wait_for(timeout=60_000)
+            page.get_by_text("Dérive des données (bandes").wait_for(timeout=60_000)
             page.locator(".vega-embed canvas, .vega-embed svg").nth(3).wait_for(timeout=30_000)
             shot = tmp_path / "dashboard.png"
             page.screenshot(path=str(shot))
             assert page.title() == "Monitoring — Prêt à dépenser"
-            assert page.get_by_role("heading", name="Credit scoring service — monitoring").is_visible()
+            assert page.get_by_role("heading", name="Prêt à dépenser — suivi du service de scoring").is_visible()
             assert page.locator(".vega-embed").count() == 4
-            assert page.get_by_text("Scores vs reference").is_visible()
+            assert page.get_by_text("Scores : production et référence").is_visible()
             assert shot.stat().st_size > 50_000
         finally:
             page.close()
@@ -172,4 +192,4 @@ def test_dashboard_follows_a_growing_log(monkeypatch, tmp_path, reference, model
     at.run()
     assert not at.exception
     assert at.metric[0].value == "550"
-    assert "latency" in set(drift_and_alerts(at)[1]["kind"])
+    assert "appel lent" in set(drift_and_alerts(at)[1]["Type"])

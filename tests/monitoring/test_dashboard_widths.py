@@ -8,14 +8,27 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from monitoring.dashboard_data import DRIFT_SHOWN, cell_text, column_widths, drift_table
+from monitoring.dashboard_data import (
+    DRIFT_SHOWN,
+    FEATURE,
+    LIVE_MEAN,
+    MODEL_NAME,
+    NOTE,
+    PSI,
+    REFERENCE_MEAN,
+    STATUS,
+    cell_text,
+    column_widths,
+    drift_columns,
+    drift_table,
+)
 from monitoring.report import analyse
 from scoring.schema import BUREAU_OVERDUE_MAX, CARD_ATM_DRAWINGS
 from tests.helpers import PROJECT_ROOT, free_port, launched
 from tests.monitoring.conftest import simulated_log
 
 DASHBOARD = str(PROJECT_ROOT / "dashboard.py")
-KEY_COLUMNS = ("feature", "status", "PSI", "live", "reference")  # seen without scrolling, whatever the width
+KEY_COLUMNS = (FEATURE, STATUS, PSI, LIVE_MEAN, REFERENCE_MEAN)  # seen without scrolling, whatever the width
 GRID_FONT = '14px "Source Sans", sans-serif'  # Streamlit's data grid
 GRID_PADDING_PX = 16  # 8 px each side of a cell
 
@@ -40,15 +53,19 @@ def _app(monkeypatch, log, model_dir) -> AppTest:
 
 def test_each_drift_column_is_as_wide_as_its_longest_text(monkeypatch, drifted_log, model_dir):
     at = _app(monkeypatch, drifted_log, model_dir)
-    [grid] = [d for d in at.dataframe if "PSI" in d.value.columns]
+    [grid] = [d for d in at.dataframe if NOTE in d.value.columns]
     config = json.loads(grid.proto.columns)
     table = drift_table(analyse(drifted_log, model_dir)[0])
-    assert {c: config[c]["width"] for c in DRIFT_SHOWN} == column_widths(table)
+    shown = drift_columns(table)
+    assert set(KEY_COLUMNS) <= set(shown) and NOTE not in shown  # every figure computed: no empty note column
+    assert {c: config[c]["width"] for c in shown} == column_widths(table, shown)
     assert list(json.loads(grid.proto.column_order) if isinstance(grid.proto.column_order, str)
-                else grid.proto.column_order) == list(DRIFT_SHOWN)
-    live = table.set_index("model name").loc[BUREAU_OVERDUE_MAX, "live"]
-    assert live > 1000 and cell_text("live", live) == f"{live:,.3f}"  # the whole number, thousands marked
-    share = next(m for m in at.metric if m.label == "High-risk share")
+                else grid.proto.column_order) == list(shown)
+    live = table.set_index(MODEL_NAME).loc[BUREAU_OVERDUE_MAX, LIVE_MEAN]
+    expected = f"{live:,.3f}".replace(",", "\u202f").replace(".", ",")  # the whole number, thousands marked
+    assert live > 1000 and cell_text(LIVE_MEAN, live) == expected
+    assert expected in set(grid.value[LIVE_MEAN])  # the grid holds the text shown, never a raw float or None
+    share = next(m for m in at.metric if m.label == "Part de risque élevé")
     assert share.delta is None or share.delta.endswith(" pts")  # a short delta: "+2.7 pts vs refere…" is gone
 
 
@@ -66,7 +83,7 @@ def test_chromium_shows_every_drift_cell_whole(chromium, drifted_log, model_dir,
         page = chromium.new_page(viewport={"width": width, "height": 2200})
         try:
             page.goto(url)
-            grid = page.locator("[data-testid=stDataFrame]:has([role=columnheader]:text-is('feature'))")
+            grid = page.locator(f"[data-testid=stDataFrame]:has([role=columnheader]:text-is('{STATUS}'))")
             grid.locator("canvas").first.wait_for(timeout=90_000)
             grid.scroll_into_view_if_needed()
             page.screenshot(path=str(tmp_path / f"dashboard-{width}.png"), full_page=True)
@@ -96,13 +113,13 @@ def test_the_dashboard_merges_the_logs_of_several_replicas(monkeypatch, tmp_path
         log.write_text("".join(json.dumps(json.loads(line) | {"replica": name}) + "\n"
                                for line in log.read_text().splitlines()))
     at = _app(monkeypatch, f"{folder}/*.log", model_dir)
-    assert next(m for m in at.metric if m.label == "Calls").value == "700"
-    [replicas] = [d.value for d in at.dataframe if "replica" in d.value.columns]
-    assert dict(zip(replicas["replica"], replicas["calls"], strict=True)) == {"api-1": 300, "api-2": 400}
+    assert next(m for m in at.metric if m.label == "Appels").value == "700"
+    [replicas] = [d.value for d in at.dataframe if "Instance" in d.value.columns]
+    assert dict(zip(replicas["Instance"], replicas["Appels"], strict=True)) == {"api-1": "300", "api-2": "400"}
 
 
 def test_a_log_of_corrupt_lines_only_is_shown_as_an_alert(monkeypatch, tmp_path, model_dir):
     log = tmp_path / "predictions.log"
     log.write_text("not json\n" * 20)
     at = _app(monkeypatch, log, model_dir)
-    assert any("20 of 20 lines are corrupt" in e.value for e in at.error)
+    assert any("20 lignes illisibles sur 20" in e.value for e in at.error)

@@ -12,7 +12,7 @@ from sklearn.metrics import roc_auc_score
 
 from monitoring.alerts import AlertConfig
 from monitoring.context import load_context
-from monitoring.dashboard_data import dashboard_view
+from monitoring.dashboard_data import WHOLE_LOG, dashboard_view
 from monitoring.estimate import estimate, expected_auc
 from monitoring.html import render_html
 from monitoring.outcomes import (
@@ -154,9 +154,9 @@ def test_without_an_outcome_file_the_estimate_is_reported(model_dir, scored, tmp
     older = [replace(r, applicant_id=None, source=None) for r in traffic.records]
     assert older[0].applicant_id is None
     context = load_context(model_dir)
-    view = dashboard_view(read_log_of(older, tmp_path), context, "Whole log", "15min", AlertConfig())
-    table = view["performance"].set_index("figure")
-    assert table.loc["AUC", "realised on outcomes"] == "—" and table.loc["AUC", "expected from the scores"] != "—"
+    view = dashboard_view(read_log_of(older, tmp_path), context, WHOLE_LOG, "15min", AlertConfig())
+    table = view["performance"].set_index("Indicateur")
+    assert table.loc["AUC", "Observé sur les issues"] == "—" and table.loc["AUC", "Attendu d'après les scores"] != "—"
     assert build_report(read_log_of(older, tmp_path), context)["performance"]["outcomes"] is None
 
 
@@ -169,10 +169,10 @@ def test_dashboard_view_with_outcomes(model_dir, scored, tmp_path):
     traffic, outcomes = scored
     path = tmp_path / "o.csv"
     outcomes.to_csv(path, index=False)
-    view = dashboard_view(read_log_of(traffic.records, tmp_path), load_context(model_dir), "Whole log", "15min",
+    view = dashboard_view(read_log_of(traffic.records, tmp_path), load_context(model_dir), WHOLE_LOG, "15min",
                           AlertConfig(), outcomes=read_outcomes(path))
-    table = view["performance"].set_index("figure")
-    assert table.loc["AUC", "realised on outcomes"] != "—" and table.loc["AUC", "training"] != "—"
+    table = view["performance"].set_index("Indicateur")
+    assert table.loc["AUC", "Observé sur les issues"] != "—" and table.loc["AUC", "Entraînement"] != "—"
     assert isinstance(read_outcomes(path), Outcomes)
 
 

@@ -14,9 +14,10 @@ from fastapi.testclient import TestClient
 
 from api.app import build_app
 from api.auth import Access
+from api.form_events import NO_IDENTITY
 from api.logger import new_request_id
 from api.scoring_service import ScoringService
-from api.ui import NO_IDENTITY, build_ui
+from api.ui import build_ui
 
 ALICE, BOB = {"Authorization": "Bearer alice-token"}, {"Authorization": "Bearer bob-token"}
 TOKENS = "alice:alice-token,bob:bob-token"

@@ -10,9 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import build_app
+from api.form_events import parse_dossier_number
 from api.form_parts import FormRefusal
 from api.scoring_service import ScoringService
-from api.ui import build_ui, parse_dossier_number
+from api.ui import build_ui
 from tests.helpers import VALID
 
 
