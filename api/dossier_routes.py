@@ -23,8 +23,9 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.adviser import ADVISER_DECISIONS, DecisionError
+from api.dossier_cache import CachedDossier, DossierCache
 from api.logger import new_request_id
-from api.responses import client_of, error_docs, json_error_docs, json_response, refusal
+from api.responses import JSONBytes, client_of, error_docs, json_error_docs, json_response, refusal
 from api.scoring_service import (
     DossierResult,
     ModelUnavailable,
@@ -147,19 +148,32 @@ def predict_dossier(service: ScoringService, data: dict[str, Any], *, request_id
 def add_dossier_routes(app: FastAPI, service: ScoringService) -> None:
     """The routes of this module (called by `api.rest.create_api`)."""
 
+    answers = DossierCache()  # a stored applicant's answer, per (model, store): api.dossier_cache
+
     @app.get("/api/applicants/{applicant_id}", tags=["dossiers"], summary="Score a known applicant (dossier)",
              responses={200: {"model": DossierDoc}, **error_docs(401, 404, 422, 503)})
     async def applicant(applicant_id: ApplicantId, request: Request) -> Response:
         started = time.perf_counter()
         request_id = new_request_id()
+        client = client_of(request)
         try:
-            result = service.score_dossier(applicant_id, request_id=request_id, started=started,
-                                           client=client_of(request))
+            predictor, store = service.require_model()[0], service.require_store()
+            cached = answers.get(predictor, store, applicant_id)
+            if cached is None:
+                result = service.score_dossier(applicant_id, request_id=request_id, started=started, client=client)
+                doc = dossier_body(result, request_id)
+                del doc["request_id"]  # each answer's own, put back last by `body_for`
+                cached = CachedDossier(result.result, tuple(predictor.features),
+                                       np.asarray(result.dossier.row, dtype=np.float32), orjson.dumps(doc))
+                answers.put(predictor, store, applicant_id, cached)
+            else:
+                service.log_dossier(applicant_id, cached.result, (cached.names, cached.row), request_id=request_id,
+                                    started=started, client=client)
         except _ABSENT as exc:
             service.log_refusal(request_id=request_id, input={ID_COLUMN: applicant_id}, started=started,
-                                error=str(exc), client=client_of(request), source=SOURCE_DOSSIER)
+                                error=str(exc), client=client, source=SOURCE_DOSSIER)
             return _absent(exc, request_id)
-        return json_response(dossier_body(result, request_id), request_id=request_id)
+        return JSONBytes(cached.body_for(request_id), 200, request_id)
 
     @app.get("/api/applicants/{applicant_id}/letter", tags=["dossiers"], response_class=HTMLResponse,
              summary="The applicant's letter (HTML, French): the decision and its main reasons",

@@ -311,6 +311,13 @@ class ScoringService:
                      applicant_id, (tuple(predictor.features), row[0]))
         return DossierResult(dossier, result, base, source)
 
+    def log_dossier(self, applicant_id: int, result: Prediction, scored: tuple[tuple[str, ...], Any], *,
+                    request_id: str, started: float, client: str | None = None) -> None:
+        """Log a stored applicant's look-up answered from `api.dossier_cache` as `score_dossier` logs one
+        (`scored`: the feature names and the stored row), and keep it as the caller's recent evaluation."""
+        self._logged(request_id, {ID_COLUMN: applicant_id}, result, started, client, SOURCE_DOSSIER, applicant_id,
+                     scored)
+
     def check_derived(self, stored: np.ndarray, changed: np.ndarray, overrides: dict[str, float]) -> None:
         """`serving.whatif.check_derived` with the loaded model's features and rules (raises `InputError`)."""
         predictor, validator = self.require_model()

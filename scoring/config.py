@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     form_queue_max: int = Field(64, ge=1, description="FORM_QUEUE_MAX: form events waiting, all clients together")
     request_read_timeout: float = Field(10.0, gt=0, description="REQUEST_READ_TIMEOUT: seconds for a request's "
                                                                  "headers and body to arrive")
+    # one answer ~5 KB: 4,096 answers ~20 MB (api.dossier_cache)
+    dossier_cache: int = Field(4096, ge=0, description="DOSSIER_CACHE: stored applicants' answers kept in memory "
+                                                       "(0: none)")
     # The key of a signed manifest.json (scoring.artifact_checks): a file outside the model folder, or the value.
     manifest_key_file: Path | None = Field(None, description="MANIFEST_KEY_FILE: the manifest's HMAC key, a file")
     manifest_key: SecretStr | None = Field(None, description="MANIFEST_KEY: the manifest's HMAC key")
