@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import bench_batch, bench_serving  # noqa: E402
-from benchmarks._launch import free_port, launched  # noqa: E402
+from benchmarks._launch import free_port, launched, run_wrk, wrk_script  # noqa: E402
 from scoring import config  # noqa: E402
 
 ROWS = ("raw", "whatif", "dossier", "train", "cluster", "suite")
@@ -151,20 +151,16 @@ def app_rows(work: Path, quick: bool, rows: set[str]) -> list[str]:
         if "dossier" in rows and wrk is None:
             out.append("| GET /api/applicants/{id} | wrk not found (apt-get install wrk) | | | ≥ 50 % | |")
         elif "dossier" in rows:
-            (work / "paths.txt").write_text("".join(f"/api/applicants/{i}\n" for i in ids))
-            get_script = work / "get.lua"
-            get_script.write_text(bench_serving.LUA_GET % {"paths": work / "paths.txt"})
+            get_script = wrk_script(work, "get", [f"/api/applicants/{i}" for i in ids], get=True)
             bodies = [json.dumps(a, separators=(",", ":")) for a in bench_serving.applicants(200, model_dir)]
-            (work / "bodies.jsonl").write_text("\n".join(bodies) + "\n")
-            post_script = work / "post.lua"
-            post_script.write_text(bench_serving.LUA % {"bodies": work / "bodies.jsonl"})
+            post_script = wrk_script(work, "post", bodies)
             duration, rounds = (3, 1) if quick else (10, bench_serving.ROUNDS)
             bare_runs, app_runs = [], []
             with launched([str(ROOT / "benchmarks" / "bench_serving.py"), "--serve-bare-fastapi", str(bare_port)],
                           f"{bare_url}/health"):
                 for _ in range(rounds):
-                    bare_runs.append(bench_serving.run_wrk(wrk, post_script, f"{bare_url}/api/predict", 16, duration))
-                    app_runs.append(bench_serving.run_wrk(wrk, get_script, url, 16, duration))
+                    bare_runs.append(run_wrk(wrk, post_script, f"{bare_url}/api/predict", 16, duration))
+                    app_runs.append(run_wrk(wrk, get_script, url, 16, duration))
             ratio = float(np.median([a["rps"] / b["rps"] for a, b in zip(app_runs, bare_runs, strict=True)]))
             app_rps = float(np.median([r["rps"] for r in app_runs]))
             bare_rps = float(np.median([r["rps"] for r in bare_runs]))

@@ -18,13 +18,10 @@ Uses MODEL_DIR / models/ when it holds a model with its ONNX export, else trains
 
 from __future__ import annotations
 
-import argparse
 import ctypes
 import math
 import os
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -38,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.profiling import applicants  # noqa: E402
-from scoring import config  # noqa: E402
+from benchmarks._launch import bench_main, bench_parser  # noqa: E402
 from scoring.onnx_export import session, training_like_rows  # noqa: E402
 from scoring.schema import MANIFEST_FILE, MODEL_FILE, ONNX_FILE, UI_FEATURE_NAMES  # noqa: E402
 from scoring.trees import read_trees, used_booster  # noqa: E402
@@ -194,26 +191,16 @@ def batches(model_dir: Path, sizes: list[int], repeats: int) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer calls and smaller batches")
-    parser.add_argument("--model-dir", type=Path, default=None, help="model artifacts (default: MODEL_DIR or models/)")
-    args = parser.parse_args(argv)
-    work = Path(tempfile.mkdtemp(prefix="bench_predictor_"))
-    os.environ["LOG_PATH"] = str(work / "unused.log")
-    try:
-        model_dir = args.model_dir or config.model_dir()
-        if not (model_dir / MANIFEST_FILE).is_file() or not (model_dir / ONNX_FILE).is_file():
-            print(f"bench_predictor.py: no model with its ONNX export in {model_dir}: run `python train.py` "
-                  "and `python convert_to_onnx.py` first", file=sys.stderr)
-            return 2
-        print(f"Machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start.\n", flush=True)
+    args = bench_parser(__doc__, "fewer calls and smaller batches").parse_args(argv)
+
+    def run(model_dir: Path, work: Path) -> None:
+        os.environ["LOG_PATH"] = str(work / "unused.log")
         print("\n".join(one_applicant(model_dir, 3_000 if args.quick else 30_000)) + "\n", flush=True)
         sizes = [1, 16, 256, 1_000, 10_000] if args.quick else [1, 16, 256, 1_000, 10_000, 100_000]
         print("\n".join(batches(model_dir, sizes, 20 if args.quick else 100)), flush=True)
-        print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return 0
+
+    return bench_main("bench_predictor.py", args.model_dir, run, needs=(MANIFEST_FILE, ONNX_FILE),
+                      fix="run `python train.py` and `python convert_to_onnx.py` first")
 
 
 if __name__ == "__main__":

@@ -6,9 +6,10 @@ usage: python benchmarks/bench_serving.py [--quick] [--model-dir DIR] [--duratio
    small JSON object), launched with the same uvicorn settings as the app.
 2. `python app_gradio.py` on 127.0.0.1 with logging on; `wrk` (Debian) with N connections for S seconds
    on POST /api/predict, with and without reasons, and on GET /api/applicants/{id} over the store's
-   known applicants (the app's default store: built on its first start when missing). Every request
-   carries another applicant (a wrk lua
-   script cycles through pre-generated distinct bodies), so no cache can fake the figure.
+   known applicants (the app's default store, or FEATURE_STORE: built on its first start when missing).
+   Every POST carries another applicant (a wrk lua script cycles through pre-generated distinct bodies).
+   Dossier look-ups twice: 2,000 applicants in turn (their answers cached by the app after the first
+   look-up, `api.dossier_cache`), and first look-ups of applicants never asked before (computed).
 3. Exact log check: a fixed number of calls from 16 threads, and the log lines they added (none lost,
    none torn).
 4. The Gradio path: the form's `predict` event called with gradio_client, next to a bare Gradio event.
@@ -23,10 +24,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -41,9 +39,8 @@ from fastapi import FastAPI, Request
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._launch import free_port, launched  # noqa: E402
-from scoring import config  # noqa: E402
-from scoring.schema import MANIFEST_FILE, REFERENCE_FILE, UI_FEATURE_NAMES, UI_FEATURES  # noqa: E402
+from benchmarks._launch import bench_main, bench_parser, free_port, launched, run_wrk, wrk_script  # noqa: E402
+from scoring.schema import REFERENCE_FILE, UI_FEATURE_NAMES, UI_FEATURES  # noqa: E402
 
 APPLICANT = dict(zip(UI_FEATURE_NAMES, (0.45, 0.6, 0.55, 1, 0, 2.0, 1, 0, 1, 1, 0.0), strict=True))
 ROUNDS = 3  # turns of the bare route and the app (medians)
@@ -87,33 +84,11 @@ def pct(values: np.ndarray, q: float, scale: float) -> str:
     return f"{np.percentile(values, q) * scale:,.1f}"
 
 
-# wrk: the bodies are read once per thread; each request takes the next one.
-LUA = """wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-bodies = {}
-for line in io.lines("%(bodies)s") do bodies[#bodies + 1] = line end
-counter = 0
-request = function()
-  counter = counter + 1
-  return wrk.format(nil, nil, nil, bodies[(counter %% #bodies) + 1])
-end
-"""
-
-
-# wrk: GET one known applicant after another (dossier look-ups).
-LUA_GET = """paths = {}
-for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
-counter = 0
-request = function()
-  counter = counter + 1
-  return wrk.format("GET", paths[(counter %% #paths) + 1])
-end
-"""
 STORE_WAIT_S = 600  # the default twin store is built by the app on its first start (~30 s on a quiet machine)
 
 
-def dossier_script(url: str, work: Path, model_dir: Path) -> Path | None:
-    """A wrk script cycling over the known applicants of the launched app's store (None: no store)."""
+def dossier_ids(url: str, model_dir: Path) -> list[int] | None:
+    """Every known applicant of the launched app's store, ascending (None: no store)."""
     from scoring.store_build import open_default_store
 
     deadline = time.monotonic() + STORE_WAIT_S
@@ -127,36 +102,7 @@ def dossier_script(url: str, work: Path, model_dir: Path) -> Path | None:
     if store is None:
         return None
     with store:
-        ids = store.ids(N_BODIES)
-    (work / "paths.txt").write_text("".join(f"/api/applicants/{i}\n" for i in ids))
-    script = work / "get.lua"
-    script.write_text(LUA_GET % {"paths": work / "paths.txt"})
-    return script
-
-
-def parse_wrk(out: str) -> dict[str, float]:
-    def latency(q: str) -> float:
-        m = re.search(rf"^\s+{q}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-        if not m:
-            return float("nan")
-        return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
-
-    total = int(re.search(r"(\d+) requests in", out).group(1))
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    return {
-        "p50_ms": latency("50"), "p99_ms": latency("99"),
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "requests": total,
-        "errors": (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0),
-    }
-
-
-def run_wrk(wrk: str, script: Path, url: str, connections: int, duration: int) -> dict[str, float]:
-    subprocess.run([wrk, "-t1", "-c4", "-d1s", "-s", str(script), url], capture_output=True, check=True)  # warm-up
-    out = subprocess.run([wrk, "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url],
-                         capture_output=True, text=True, check=True).stdout
-    return parse_wrk(out)
+        return store.ids(len(store))
 
 
 def exact_calls(host: str, port: int, bodies: list[bytes], workers: int) -> int:
@@ -250,9 +196,7 @@ def http_figures(model_dir: Path, duration: int, connections: int, exact_n: int,
                  work: Path) -> list[str]:
     wrk = shutil.which("wrk")
     bodies = [json.dumps(a, separators=(",", ":")) for a in applicants(N_BODIES, model_dir)]
-    (work / "bodies.jsonl").write_text("\n".join(bodies) + "\n")
-    script = work / "post.lua"
-    script.write_text(LUA % {"bodies": work / "bodies.jsonl"})
+    script = wrk_script(work, "post", bodies)
     lines = ["| HTTP path | connections | requests | errors | req/s | vs bare | p50 ms | p99 ms |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     notes: list[str] = []
@@ -282,23 +226,34 @@ def http_figures(model_dir: Path, duration: int, connections: int, exact_n: int,
             launched(["app_gradio.py"], f"{url}/health", env=env):
         # First the feature store: on a first start the app builds it in the background (~30 s of CPU),
         # which would be measured with the calls.
-        get_script = dossier_script(url, work, model_dir)
+        ids = dossier_ids(url, model_dir)
+        get_script = None if ids is None else wrk_script(work, "get", [f"/api/applicants/{i}" for i in ids[:N_BODIES]],
+                                                         get=True)
+        fresh = [] if ids is None else np.array_split(ids[N_BODIES:], ROUNDS)  # never asked before: not cached
         # The host's speed drifts from one minute to the next: the bare route and the app take turns,
         # ROUNDS times, and each ratio compares runs made side by side.
-        runs: dict[str, list[dict[str, float]]] = {"bare": [], **{name: [] for name in paths}, "dossier": []}
-        for _ in range(ROUNDS):
+        runs: dict[str, list[dict[str, float]]] = {"bare": [], **{name: [] for name in paths}, "dossier": [],
+                                                   "first": []}
+        for i in range(ROUNDS):
             runs["bare"].append(run_wrk(wrk, script, f"{bare_url}/api/predict", connections, duration))
             for name, path in paths.items():
                 runs[name].append(run_wrk(wrk, script, url + path, connections, duration))
             if get_script is not None:
                 runs["dossier"].append(run_wrk(wrk, get_script, url, connections, duration))
+                first = wrk_script(work, f"first{i}", [f"/api/applicants/{a}" for a in fresh[i]], get=True)
+                runs["first"].append(run_wrk(wrk, first, url, connections, duration, warm=False))
         lines.append(row("bare FastAPI app: one route, `await request.json()`", runs["bare"], None))
         for name in paths:
             lines.append(row(name, runs[name], runs["bare"]))
         if get_script is None:
             notes.append("GET /api/applicants/{id}: no feature store for this model (see /health): row skipped.")
         else:
-            lines.append(row("GET /api/applicants/{id} (dossier look-up, with reasons)", runs["dossier"], runs["bare"]))
+            lines.append(row(f"GET /api/applicants/{{id}}, {N_BODIES:,} applicants in turn (answers cached after the "
+                             "first look-up)", runs["dossier"], runs["bare"]))
+            lines.append(row("GET /api/applicants/{id}, first look-ups (store read + reasons computed)",
+                             runs["first"], runs["bare"]))
+            notes.append(f"First look-ups: {len(fresh[0]):,} applicants not asked before in each round; a run that "
+                         "asks for more cycles back to cached answers.")
         notes.append(f"Each row: the median of {ROUNDS} wrk runs of {duration} s, taken in turns with the bare "
                      "route's; req/s, p50 and p99 are medians of the runs, the ratio the median of the rounds' ratios.")
         stats = wait_logged(url)
@@ -380,11 +335,7 @@ def _cycler(fn: Callable[[int], object], n: int) -> Callable[[], object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 s load runs and fewer calls")
-    parser.add_argument("--model-dir", type=Path, default=None, help="model artifacts (default: MODEL_DIR or models/)")
-    parser.add_argument("--duration", type=int, default=None, help="seconds of each wrk run (default 10, quick 3)")
-    parser.add_argument("--connections", type=int, default=16)
+    parser = bench_parser(__doc__, "3 s load runs and fewer calls", load=True)
     parser.add_argument("--serve-bare-fastapi", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--serve-bare-gradio", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -394,22 +345,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve_bare_gradio:
         serve_bare_gradio(args.serve_bare_gradio)
         return 0
-    work = Path(tempfile.mkdtemp(prefix="bench_serving_"))
-    try:
-        model_dir = args.model_dir or config.model_dir()
-        if not (model_dir / MANIFEST_FILE).is_file():
-            print(f"bench_serving.py: no model in {model_dir}: run `python train.py` first", file=sys.stderr)
-            return 2
-        print(f"Machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start "
-              "(other work on the machine slows every figure).\n", flush=True)
+
+    def run(model_dir: Path, work: Path) -> None:
         duration = args.duration or (3 if args.quick else 10)
         print("\n".join(http_figures(model_dir, duration, args.connections, 400 if args.quick else 2_000,
                                      20 if args.quick else 100, work)), flush=True)
         print("\n" + "\n".join(_call_parts(model_dir, 500 if args.quick else 5_000)))
-        print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return 0
+
+    return bench_main("bench_serving.py", args.model_dir, run)
 
 
 if __name__ == "__main__":

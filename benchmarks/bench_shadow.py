@@ -11,12 +11,9 @@ side). Then the log of the shadowed app is checked: every line carries the chall
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,10 +22,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._launch import free_port, launched  # noqa: E402
-from benchmarks.bench_serving import LUA, applicants, run_wrk  # noqa: E402
-from scoring import config  # noqa: E402
-from scoring.schema import CHALLENGER_VERSION_KEY, MANIFEST_FILE  # noqa: E402
+from benchmarks._launch import bench_main, bench_parser, free_port, launched, run_wrk, wrk_script  # noqa: E402
+from benchmarks.bench_serving import applicants  # noqa: E402
+from scoring.schema import CHALLENGER_VERSION_KEY  # noqa: E402
 
 ROUNDS = 3
 TARGET = 1.10  # p99 with the shadow on / off
@@ -39,9 +35,7 @@ def shadow_figures(model_dir: Path, duration: int, connections: int, work: Path)
     if wrk is None:
         return ["wrk not found (apt-get install wrk): skipped."]
     bodies = [json.dumps(a, separators=(",", ":")) for a in applicants(2_000, model_dir)]
-    (work / "bodies.jsonl").write_text("\n".join(bodies) + "\n")
-    script = work / "post.lua"
-    script.write_text(LUA % {"bodies": work / "bodies.jsonl"})
+    script = wrk_script(work, "post", bodies)
     challenger = work / "challenger"
     shutil.copytree(model_dir, challenger)
     apps = {}
@@ -114,26 +108,14 @@ def in_process_figures(model_dir: Path, calls: int, work: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 s load runs")
-    parser.add_argument("--model-dir", type=Path, default=None, help="the champion (default: MODEL_DIR or models/)")
-    parser.add_argument("--duration", type=int, default=None, help="seconds of each wrk run (default 10, quick 3)")
-    parser.add_argument("--connections", type=int, default=16)
-    args = parser.parse_args(argv)
-    model_dir = args.model_dir or config.model_dir()
-    if not (model_dir / MANIFEST_FILE).is_file():
-        print(f"bench_shadow.py: no model in {model_dir}: run `python train.py` first", file=sys.stderr)
-        return 2
-    work = Path(tempfile.mkdtemp(prefix="bench_shadow_"))
-    try:
-        print(f"Machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start.\n", flush=True)
+    args = bench_parser(__doc__, "3 s load runs", load=True).parse_args(argv)
+
+    def run(model_dir: Path, work: Path) -> None:
         print("\n".join(shadow_figures(model_dir, args.duration or (3 if args.quick else 10), args.connections,
                                        work)))
         print("\n" + "\n".join(in_process_figures(model_dir, 4_000 if args.quick else 40_000, work)))
-        print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return 0
+
+    return bench_main("bench_shadow.py", args.model_dir, run)
 
 
 if __name__ == "__main__":
