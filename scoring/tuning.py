@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import xgboost as xgb
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import RepeatedStratifiedKFold
@@ -26,6 +25,7 @@ from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
 from scoring.evaluation import corrected_diff
+from scoring.fold_fits import Fold, FoldFit, fit_fold, run_fits
 from scoring.schema import EXT_SOURCE_1, EXT_SOURCE_2, EXT_SOURCE_3
 
 log = logging.getLogger(__name__)
@@ -98,55 +98,62 @@ def best_mean_round(curves: list[np.ndarray], max_rounds: int) -> int:
     return int(np.argmax(np.mean(padded, axis=0))) + 1
 
 
-def _evaluate(x: pd.DataFrame, y: np.ndarray, params: dict[str, Any], folds, n_splits: int,
-              max_rounds: int, patience: int, bar) -> CandidateResult:
-    curves, models, rounds = [], [], []
-    for fit_idx, valid_idx in folds:
-        model = xgb.XGBClassifier(n_estimators=max_rounds, early_stopping_rounds=patience, **params)
-        model.fit(x.iloc[fit_idx], y[fit_idx], eval_set=[(x.iloc[valid_idx], y[valid_idx])], verbose=False)
-        curve = np.asarray(model.evals_result()["validation_0"]["auc"])
-        curves.append(np.pad(curve, (0, max_rounds - curve.size), mode="edge"))
-        models.append(model)
-        rounds.append(int(model.best_iteration) + 1)
-        bar.update(1)
-        bar.set_postfix(auc=f"{curve.max():.4f}", rounds=rounds[-1])
+def _summarise(params: dict[str, Any], fits: list[FoldFit], folds: list[Fold], x: pd.DataFrame, n: int,
+               n_splits: int, max_rounds: int) -> CandidateResult:
+    """A candidate's result from its fits on every fold: rounds of the best mean curve, fold AUCs, OOF scores."""
+    curves = [np.pad(fit.curve, (0, max_rounds - fit.curve.size), mode="edge") for fit in fits]
     n_rounds = best_mean_round(curves, max_rounds)
     fold_auc, repeats = [], []
-    for i, (model, (_, valid_idx)) in enumerate(zip(models, folds, strict=True)):
+    for i, (fit, fold) in enumerate(zip(fits, folds, strict=True)):
         if i % n_splits == 0:
-            repeats.append(np.zeros(len(y)))
+            repeats.append(np.zeros(n))
         # a fold that stopped before n_rounds (no gain for `patience` rounds) keeps its last tree
-        kept = min(n_rounds, model.get_booster().num_boosted_rounds())
-        scores = model.predict_proba(x.iloc[valid_idx], iteration_range=(0, kept))[:, 1]
-        repeats[-1][valid_idx] = scores
-        fold_auc.append(float(np.mean(curves[i][n_rounds - 1])))
-    return CandidateResult(params=params, n_rounds=n_rounds, fold_auc=fold_auc, fold_rounds=rounds,
-                           oof=repeats[0], oof_repeats=repeats)
+        repeats[-1][fold.valid_idx] = fit.scores(x.iloc[fold.valid_idx], n_rounds)
+        fold_auc.append(float(curves[i][n_rounds - 1]))
+    return CandidateResult(params=params, n_rounds=n_rounds, fold_auc=fold_auc,
+                           fold_rounds=[fit.best_round for fit in fits], oof=repeats[0], oof_repeats=repeats)
 
 
 def tune(x: pd.DataFrame, y: np.ndarray, base_params: dict[str, Any], *, n_splits: int, n_repeats: int,
          seed: int, candidates: tuple[dict[str, Any], ...] = CANDIDATES, max_rounds: int = MAX_ROUNDS,
-         patience: int = 50, quiet: bool = False) -> TuningResult:
-    """Evaluate every candidate on the same repeated stratified folds; the best mean fold AUC wins."""
-    folds = list(RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed).split(x, y))
-    results = []
+         patience: int = 50, quiet: bool = False, workers: int | None = None) -> TuningResult:
+    """Evaluate every candidate on the same repeated stratified folds; the best mean fold AUC wins.
+
+    `workers` fits run at once on one thread each (default: the `n_jobs` of `base_params`), on each
+    fold's matrices built once (`scoring.fold_fits`).
+    """
+    split = list(RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed).split(x, y))
+    folds = [Fold(fit_idx, valid_idx) for fit_idx, valid_idx in split]
+    params = [{**base_params, **cand} for cand in candidates]
+    # a slower learning rate needs a longer patience to see past a plateau
+    waits = [min(2 * patience, int(round(patience * 0.1 / p["learning_rate"]))) for p in params]
+    workers = workers or int(base_params.get("n_jobs") or 1)
+    slowest_first = sorted(range(len(params)), key=lambda i: params[i]["learning_rate"])
     bar = tqdm(total=len(candidates) * len(folds), desc="cross-validation", unit="fold", disable=quiet,
                file=sys.stderr)
-    for cand in candidates:
-        params = {**base_params, **cand}
-        # a slower learning rate needs a longer patience to see past a plateau
-        wait = min(2 * patience, int(round(patience * 0.1 / params["learning_rate"])))
-        results.append(_evaluate(x, y, params, folds, n_splits, max_rounds, wait, bar))
-        log.debug("candidate %s: mean fold AUC %.4f at %d rounds", cand, results[-1].mean_auc, results[-1].n_rounds)
+
+    def progress(_: int, __: int, fit: FoldFit) -> None:
+        bar.update(1)
+        bar.set_postfix(auc=f"{fit.curve.max():.4f}", rounds=fit.best_round)
+
+    fits = run_fits([(i, f) for i in slowest_first for f in range(len(folds))],
+                    lambda i, f: fit_fold(x, y, folds[f], params[i], max_rounds=max_rounds, patience=waits[i]),
+                    workers=workers, done=progress)
     bar.close()
+    for fold in folds:
+        fold.release()
+    results = [_summarise(params[i], [fits[(i, f)] for f in range(len(folds))], folds, x, len(y), n_splits,
+                          max_rounds) for i in range(len(params))]
+    for cand, result in zip(candidates, results, strict=True):
+        log.debug("candidate %s: mean fold AUC %.4f at %d rounds", cand, result.mean_auc, result.n_rounds)
     best = max(results, key=lambda r: r.mean_auc)  # ties: the earlier (reference first)
     base_auc, base_oof = None, None
     if any(c in x.columns for c in BASELINE_FEATURES):
         base_auc, base_oof = [], np.zeros(len(y))
-        for i, (fit_idx, valid_idx) in enumerate(folds):
+        for i, (fit_idx, valid_idx) in enumerate(split):
             scores = baseline_scores(x.iloc[fit_idx], y[fit_idx], x.iloc[valid_idx])
             base_auc.append(float(roc_auc_score(y[valid_idx], scores)))
             if i < n_splits:
                 base_oof[valid_idx] = scores
-    return TuningResult(best=best, candidates=results, folds=folds, n_splits=n_splits,
+    return TuningResult(best=best, candidates=results, folds=split, n_splits=n_splits,
                         baseline_fold_auc=base_auc, baseline_oof=base_oof)

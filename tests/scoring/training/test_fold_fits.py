@@ -1,0 +1,120 @@
+"""Cross-validation on shared fold matrices, two fits at a time: the same curves, rounds and scores as
+one `XGBClassifier.fit` per candidate and fold (the tuning before), whatever the number of workers."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import xgboost as xgb
+from sklearn.model_selection import RepeatedStratifiedKFold
+
+from scoring.fold_fits import Fold, fit_fold, run_fits
+from scoring.training import TrainConfig
+from scoring.tuning import best_mean_round, tune
+
+from .conftest import make_frame
+
+STUMP = {"learning_rate": 0.1, "max_depth": 1, "min_child_weight": 5, "reg_lambda": 5.0, "colsample_bytree": 0.5}
+SLOW = {"learning_rate": 0.05, "max_depth": 3, "min_child_weight": 10, "reg_lambda": 10.0, "colsample_bytree": 0.3}
+
+
+@pytest.fixture(scope="module")
+def data():
+    frame, y, _ = make_frame(1500, seed=11)
+    frame.loc[frame.index[::7], "AMT_CREDIT"] = np.nan  # missing values take the default branch on both paths
+    x = frame.astype("float32")
+    # one thread for the fits made here: two OpenMP threads crawl on a busy machine (same trees, tested below)
+    return x, y, TrainConfig(seed=5, n_jobs=1).xgb_params(1.0, list(x.columns))
+
+
+def tuning_before(x, y, base, candidates, *, n_splits, n_repeats, seed, max_rounds, patience):
+    """The tuning as it was: one scikit-learn fit per candidate and fold, its eval set binned by the wrapper."""
+    folds = list(RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed).split(x, y))
+    out = []
+    for cand in candidates:
+        params = {**base, **cand}
+        wait = min(2 * patience, int(round(patience * 0.1 / params["learning_rate"])))
+        models, curves = [], []
+        for fit_idx, valid_idx in folds:
+            model = xgb.XGBClassifier(n_estimators=max_rounds, early_stopping_rounds=wait, **params)
+            model.fit(x.iloc[fit_idx], y[fit_idx], eval_set=[(x.iloc[valid_idx], y[valid_idx])], verbose=False)
+            curve = np.asarray(model.evals_result()["validation_0"]["auc"])
+            curves.append(np.pad(curve, (0, max_rounds - curve.size), mode="edge"))
+            models.append(model)
+        n_rounds = best_mean_round(curves, max_rounds)
+        oof = np.zeros((n_repeats, len(y)))
+        for i, (model, (_, valid_idx)) in enumerate(zip(models, folds, strict=True)):
+            kept = min(n_rounds, model.get_booster().num_boosted_rounds())
+            oof[i // n_splits, valid_idx] = model.predict_proba(x.iloc[valid_idx], iteration_range=(0, kept))[:, 1]
+        out.append({"n_rounds": n_rounds, "fold_auc": [float(c[n_rounds - 1]) for c in curves], "oof": oof,
+                    "fold_rounds": [int(m.best_iteration) + 1 for m in models]})
+    return out
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_tuning_equals_one_classifier_fit_per_fold(data, workers):
+    x, y, base = data
+    kwargs = {"n_splits": 3, "n_repeats": 2, "seed": 5, "max_rounds": 80, "patience": 10}
+    before = tuning_before(x, y, base, (STUMP, SLOW), **kwargs)
+    now = tune(x, y, base, candidates=(STUMP, SLOW), quiet=True, workers=workers, **kwargs)
+    for was, cand in zip(before, now.candidates, strict=True):
+        assert cand.n_rounds == was["n_rounds"]
+        assert cand.fold_auc == was["fold_auc"]  # to the bit
+        assert cand.fold_rounds == was["fold_rounds"]
+        assert np.array_equal(np.vstack(cand.oof_repeats), was["oof"])
+    assert now.best is max(now.candidates, key=lambda c: c.mean_auc)
+
+
+def test_a_fold_fit_is_the_classifier_fit_whatever_the_threads(data):
+    x, y, base = data
+    fit_idx, valid_idx = next(iter(RepeatedStratifiedKFold(n_splits=4, n_repeats=1, random_state=0).split(x, y)))
+    params = {**base, **SLOW, "n_jobs": 2}
+    model = xgb.XGBClassifier(n_estimators=60, early_stopping_rounds=100, **params)
+    model.fit(x.iloc[fit_idx], y[fit_idx], eval_set=[(x.iloc[valid_idx], y[valid_idx])], verbose=False)
+    fold = Fold(fit_idx, valid_idx)
+    first = fit_fold(x, y, fold, params, max_rounds=60, patience=100)  # on one thread
+    again = fit_fold(x, y, fold, {**params, "colsample_bytree": 0.9}, max_rounds=60, patience=100)  # same matrices
+    assert bytes(first.booster.save_raw("ubj")) == bytes(model.get_booster().save_raw("ubj"))
+    assert np.array_equal(first.curve, model.evals_result()["validation_0"]["auc"])
+    assert np.array_equal(first.scores(x.iloc[valid_idx], 25),
+                          model.predict_proba(x.iloc[valid_idx], iteration_range=(0, 25))[:, 1])
+    assert not np.array_equal(again.curve, first.curve)  # the shared matrices serve another candidate
+
+
+def test_run_fits_never_shares_a_fold_between_two_running_fits():
+    running: dict[int, int] = {}
+    overlaps, lock = [], threading.Lock()
+
+    def fit(key, fold):
+        with lock:
+            running[fold] = running.get(fold, 0) + 1
+            overlaps.append(running[fold])
+            both = sum(running.values())
+        time.sleep(0.01)
+        with lock:
+            running[fold] -= 1
+        return key, fold, both
+
+    done = []
+    tasks = [(k, f) for k in "abc" for f in range(3)] + [("d", 0)]
+    out = run_fits(tasks, fit, workers=2, done=lambda k, f, r: done.append((k, f)))
+    assert set(out) == set(tasks) and sorted(done) == sorted(tasks)
+    assert max(overlaps) == 1  # never two fits on one fold
+    assert max(r[2] for r in out.values()) == 2  # but two fits at once
+
+
+def test_run_fits_raises_the_first_error_and_starts_nothing_after_it():
+    started = []
+
+    def fit(key, fold):
+        started.append(key)
+        if key == 1:
+            raise RuntimeError("fold fit failed")
+        return key
+
+    with pytest.raises(RuntimeError, match="fold fit failed"):
+        run_fits([(i, i) for i in range(6)], fit, workers=1)
+    assert started == [0, 1]
