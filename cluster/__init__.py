@@ -2,7 +2,13 @@
 
 `connect` opens the cluster of `--cluster`: ``local`` (a `LocalCluster` sized to the machine: one
 single-threaded worker process per core, the memory shared evenly), ``local:WxM`` (W workers of M
-memory each, e.g. ``local:2x3GB``) or a scheduler address (``tcp://HOST:8786``). The workers must
+memory each, e.g. ``local:2x3GB``) or a scheduler address (``tcp://HOST:8786``). Batch scoring asks
+for a local cluster *in process* instead (`connect(..., in_process=True)`): one worker thread per
+worker of the spec inside the client's process, the memory added up. Its tasks read files, featurise
+with pandas and score with XGBoost's lock-free `inplace_predict`; worker processes would each import
+the project and load the model again and ship every result between processes, which made
+`inference.py --cluster local` half as fast as the single process on 2 cores (docs/performance.md).
+Training keeps worker processes (`xgboost.dask` needs one communicator per worker). The workers must
 run the same requirements and project code (checked on connection) and read the data and model
 folders at the same paths as the client (a shared file system or the same image with the data).
 
@@ -81,6 +87,21 @@ def local_cluster(n_workers: int, memory_limit: str | int | None = "auto"):
                             dashboard_address=":0")
 
 
+def in_process_cluster(n_threads: int, memory_limit: str | int | None = "auto"):
+    """A `LocalCluster` of one worker inside this process with `n_threads` threads (`memory_limit` in all)."""
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=1, threads_per_worker=n_threads, processes=False, memory_limit=memory_limit,
+                        dashboard_address=":0")
+
+
+def _total_memory(n_workers: int, memory_limit: str) -> str | int:
+    """`local:WxM`'s memory for one in-process worker: W x M ("auto" stays "auto")."""
+    from dask.utils import parse_bytes
+
+    return memory_limit if memory_limit == "auto" else n_workers * parse_bytes(memory_limit)
+
+
 def worker_order(client) -> list[str]:
     """The workers' addresses ordered by worker name (LocalCluster: 0, 1, ...; `dask worker --name`)."""
     workers = client.scheduler_info(n_workers=-1)["workers"]
@@ -103,16 +124,21 @@ def pin(client, frame, workers: list[str]):
 
 
 @contextmanager
-def connect(spec: str, *, timeout: float | None = None) -> Iterator:
+def connect(spec: str, *, timeout: float | None = None, in_process: bool = False) -> Iterator:
     """A `distributed.Client` on the cluster of `spec` (a LocalCluster is closed on exit); a remote
-    scheduler and its first worker are waited for `timeout` seconds (default `config.cluster_timeout()`)."""
+    scheduler and its first worker are waited for `timeout` seconds (default `config.cluster_timeout()`).
+    `in_process`: a local spec runs as threads of this process (`in_process_cluster`)."""
     from distributed import Client
 
     timeout = config.cluster_timeout() if timeout is None else timeout
     options = parse_spec(spec)
     cluster = None
     try:
-        if options.get("local"):
+        if options.get("local") and in_process:
+            cluster = in_process_cluster(options["n_workers"],
+                                         _total_memory(options["n_workers"], options["memory_limit"]))
+            client = Client(cluster)
+        elif options.get("local"):
             cluster = local_cluster(options["n_workers"], options["memory_limit"])
             client = Client(cluster)
         else:

@@ -182,7 +182,7 @@ def score_on_cluster(inputs: str | Path, output_dir: str | Path, *, cluster: str
     output_dir = Path(output_dir)
     report = ClusterBatchReport(output_dir=output_dir, files=len(files))
     results: list[dict[str, Any]] = [{}] * len(files)
-    with connect(cluster) as client:
+    with connect(cluster, in_process=True) as client:
         # only once the cluster answers: an unreachable scheduler leaves no folder and an earlier run's parts
         output_dir.mkdir(parents=True, exist_ok=True)
         for stale in output_dir.glob("part-*.csv"):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 
 import joblib
 import numpy as np
@@ -11,6 +13,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 import train
+from cluster import connect
 from cluster.batch import score_on_cluster
 from cluster.features import feature_frame, open_layout
 from cluster.training import split_of
@@ -142,9 +145,13 @@ def _inputs(tmp_path, twin, layout):
     return folder, tmp_path / "all.csv"
 
 
-def test_cluster_batch_scores_equal_single_process(local_cluster, layout, flat_dir, twin, tmp_path):
+@pytest.mark.parametrize("spec", ["worker processes", "local:2x1GB"])
+def test_cluster_batch_scores_equal_single_process(spec, request, layout, flat_dir, twin, tmp_path):
+    """On worker processes (a scheduler address) and on `--cluster local:...`, which batch scoring runs as
+    two threads of one in-process worker: the tasks share the model and run side by side."""
+    cluster = request.getfixturevalue("local_cluster") if spec == "worker processes" else spec
     folder, together = _inputs(tmp_path, twin, layout)
-    report = score_on_cluster(folder, tmp_path / "out", cluster=local_cluster, model_dir=config.MODELS_DIR,
+    report = score_on_cluster(folder, tmp_path / "out", cluster=cluster, model_dir=config.MODELS_DIR,
                               data_dir=layout, progress=False)
     single = score_file(together, tmp_path / "single.csv", predictor=Predictor.from_dir(config.MODELS_DIR),
                         data_dir=flat_dir, progress=False)
@@ -164,6 +171,19 @@ def test_cluster_batch_scores_equal_single_process(local_cluster, layout, flat_d
     repeat = errors[errors["reason"].str.contains("earlier in the input")].iloc[0]
     raw = pd.read_csv(folder / "apps_1.csv", dtype=str)
     assert raw["SK_ID_CURR"].iloc[int(repeat["line"]) - 2] == repeat["SK_ID_CURR"]
+
+
+def _where() -> tuple[int, int]:
+    return os.getpid(), threading.get_ident()
+
+
+def test_a_local_spec_in_process_is_one_worker_of_its_threads_and_memory():
+    with connect("local:2x1GB", in_process=True) as client:
+        workers = client.scheduler_info(n_workers=-1)["workers"]
+        assert [(w["nthreads"], w["memory_limit"]) for w in workers.values()] == [(2, 2 * 10**9)]
+        where = client.gather(client.map(lambda _: _where(), range(4), pure=False))
+    assert {pid for pid, _ in where} == {os.getpid()}  # no worker process
+    assert threading.get_ident() not in {thread for _, thread in where}  # the worker's threads, not the caller's
 
 
 def test_features_file_input_and_a_bad_file(local_cluster, single_features, tmp_path):
