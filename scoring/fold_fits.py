@@ -2,7 +2,7 @@
 fits run side by side on one thread each.
 
 What it changes against fitting `xgb.XGBClassifier(...).fit(x, y, eval_set=...)` once per candidate and
-fold, and what it does not (tested equal, curve and scores, in tests/model/test_fold_fits.py):
+fold, and what it does not (tested equal, curve and scores, in tests/scoring/training/test_fold_fits.py):
 
 - The training rows of a fold are binned once (`QuantileDMatrix`, the quantile sketch of `max_bin`
   cuts) and every candidate trains on that matrix; the sketch depends on the rows and `max_bin` only.
