@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from scoring.explain_format import NNBSP, fr_number
-from serving.validation import RANGE_MARGIN, Bound
+from serving.rules import NOT_FINITE, OUT_OF_DOMAIN, RANGE_MARGIN, Bound, Violation
 
 # Digits with optional thousands separators (spaces of any kind) and one decimal mark (comma or point).
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2007']+")
@@ -73,17 +73,17 @@ def range_hint(b: Bound) -> str:
     return f"de {low} à {high} — laisser vide si inconnu"
 
 
-def fr_refusal(label: str, x: float, b: Bound) -> str:
-    """Why `x` is refused for the field `label`, in French: not a finite number, impossible (outside
-    the feature's domain: what the value can mean), or only outside what the model has seen."""
+def fr_refusal(label: str, v: Violation) -> str:
+    """Why a number is refused for the field `label`, in French (`v`: the rule of `serving.rules` it
+    breaks): not a finite number, impossible (outside the feature's domain: what the value can mean),
+    or only outside what the model has seen."""
+    x, b = float(v.value), v.bound
     shown = fr_number(x) if math.isfinite(x) else str(x)
-    if not math.isfinite(x):
+    if v.kind == NOT_FINITE or b is None:
         return f"{label} : saisir un nombre fini (reçu {shown})."
     rule = b.rule
-    if not rule.low <= x <= rule.high:
-        if math.isfinite(rule.low) and math.isfinite(rule.high):
-            what = f"la valeur est toujours comprise entre {fr_number(rule.low)} et {fr_number(rule.high)}"
-        elif rule.low == 0:
+    if v.kind == OUT_OF_DOMAIN:
+        if rule.low == 0 and not math.isfinite(rule.high):
             what = "la valeur ne peut pas être négative"
         else:
             what = f"la valeur est toujours comprise entre {fr_number(rule.low)} et {fr_number(rule.high)}"

@@ -6,6 +6,7 @@ values for the form, and what the outputs show (French numbers, gauge, reasons, 
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import re
@@ -15,11 +16,12 @@ from api.form_numbers import SHOWN_DECIMALS, NotANumber, fr_input, fr_refusal, p
 from api.logger import safe_input
 from scoring.explain_format import format_value, fr_percent, fr_points
 from scoring.feature_registry import domain_rule
-from scoring.schema import EXCLUSIVE_GROUPS, MAY_BE_UNKNOWN, UI_FEATURES, ExclusiveGroup, UIFeature
+from scoring.schema import EXCLUSIVE_GROUPS, UI_FEATURES, ExclusiveGroup, UIFeature
 from scoring.store import FACT_LABELS
 from scoring.store import NEGOTIABLE_FIELDS as AMOUNT_FIELDS
 from serving.predictor import Prediction, Reason
-from serving.validation import UNKNOWN, Bound
+from serving.rules import MISSING as NOT_GIVEN
+from serving.rules import Bound, Rules, Violation
 
 AMOUNT_LABELS = {"AMT_CREDIT": "Montant du crédit (€)", "AMT_ANNUITY": "Annuité (€)",
                  "AMT_GOODS_PRICE": "Prix du bien (€)"}
@@ -84,63 +86,80 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def to_features(values: tuple[Any, ...] | list[Any], bounds: dict[str, Bound] | None = None, *,
+def to_features(values: tuple[Any, ...] | list[Any], bounds: Rules | None = None, *,
                 partial: bool = False) -> dict[str, float]:
     """Form values as sent (in `form_inputs()` order) → model features; radios become one-hot 0/1.
 
-    A number box takes a number typed the French way (`0,45`, `1 200`; programs may send numbers),
-    within the accepted range (`bounds`: the same rules as the API; the schema's form range when no
-    model is loaded); left empty, it is unknown (NaN: scored as missing, `MAY_BE_UNKNOWN`). A
-    checkbox takes true/false (or 0/1), a radio one of its choices (gender may be left unset). Raises
-    `FormRefusal` with a French message naming each bad field. `partial` (a dossier's what-if): a
-    value `KEEP` is left out (the dossier's own value stays).
+    A number box takes a number typed the French way (`0,45`, `1 200`; programs may send numbers);
+    left empty, it is unknown (NaN: scored as missing, `MAY_BE_UNKNOWN`). A checkbox takes
+    true/false (or 0/1), a radio one of its choices (gender may be left unset). The values read are
+    then checked by the model's rules (`bounds`: the `serving.rules.Rules` of the API and every door;
+    without a model, the schema's form ranges). Raises `FormRefusal` with a French message naming
+    each bad field. `partial` (a dossier's what-if): a value `KEEP` is left out (the dossier's own
+    value stays).
     """
     items = form_inputs()
     sent = sum(1 for v in values if v is not MISSING)
     if len(values) != len(items) or sent != len(items):
         raise FormRefusal(f"Le formulaire attend {len(items)} valeurs (reçu {sent}).")
-    features: dict[str, float] = {}
-    problems: list[str] = []
-    bad: list[str] = []
+    read: dict[str, Any] = {}
+    problems: dict[str, str] = {}  # form input name -> French message, in form order
     for item, value in zip(items, values, strict=True):
         if partial and value is KEEP:
             continue
-        before = len(problems)
         if isinstance(item, ExclusiveGroup):
             if value is None and item.name in OPTIONAL_GROUPS:
-                for name in item.options.values():
-                    if name is not None:
-                        features[name] = 0.0
+                read |= {name: 0.0 for name in item.options.values() if name is not None}
             elif not isinstance(value, str) or value not in item.options:
-                problems.append(f"{item.label} : choisir parmi {', '.join(item.options)} (reçu {_shown(value)}).")
+                problems[item.name] = (f"{item.label} : choisir parmi {', '.join(item.options)} "
+                                       f"(reçu {_shown(value)}).")
             else:
-                for option, name in item.options.items():
-                    if name is not None:
-                        features[name] = 1.0 if option == value else 0.0
+                read |= {name: float(option == value) for option, name in item.options.items() if name is not None}
         elif item.widget == "checkbox":
-            if value is True or value is False or (type(value) in (int, float) and value in (0, 1)):
-                features[item.name] = float(value)
-            else:
-                problems.append(f"{item.label} : cocher ou décocher la case (reçu {_shown(value)}).")
+            read[item.name] = value
         else:
             x = _typed_number(value)
-            b = (bounds or {}).get(item.name) or Bound(item.minimum, item.maximum, False, domain_rule(item.name))
             if x is NOT_A_NUMBER:
-                problems.append(f"{item.label} : saisir un nombre, par exemple 0,45 ou 1 200 (reçu {_shown(value)}).")
-            elif x is None:
-                if item.name in MAY_BE_UNKNOWN:
-                    features[item.name] = UNKNOWN
-                else:
-                    problems.append(f"{item.label} : saisir un nombre.")
-            elif not (math.isfinite(x) and b.low <= x <= b.high):
-                problems.append(fr_refusal(item.label, x, b))
+                problems[item.name] = (f"{item.label} : saisir un nombre, par exemple 0,45 ou 1 200 "
+                                       f"(reçu {_shown(value)}).")
             else:
-                features[item.name] = x
-        if len(problems) > before:
-            bad.append(item.name)
+                read[item.name] = x
+    rules = bounds if bounds is not None else schema_rules()
+    features, broken = rules.check(read, partial=True)
+    for v in broken:
+        item = _item_of(v.feature.split(",")[0])
+        if item.name not in problems:
+            problems[item.name] = _fr_violation(item, v, read.get(v.feature))
     if problems:
-        raise FormRefusal(" ".join(problems), bad)
+        order = [item.name for item in items]
+        bad = sorted(problems, key=order.index)
+        raise FormRefusal(" ".join(problems[name] for name in bad), bad)
     return features
+
+
+def _fr_violation(item: FormInput, v: Violation, value: Any) -> str:
+    """A rule broken, in the form's French."""
+    if isinstance(item, ExclusiveGroup):
+        return f"{item.label} : une seule option possible."
+    if item.widget == "checkbox":
+        return f"{item.label} : cocher ou décocher la case (reçu {_shown(value)})."
+    if v.kind == NOT_GIVEN:
+        return f"{item.label} : saisir un nombre."
+    return fr_refusal(item.label, v)
+
+
+def _item_of(feature: str) -> FormInput:
+    for item in form_inputs():
+        if item.name == feature or (isinstance(item, ExclusiveGroup) and feature in item.options.values()):
+            return item
+    raise KeyError(feature)
+
+
+@functools.cache
+def schema_rules() -> Rules:
+    """The form's rules without a model: each number box's range in the schema, flags 0 or 1."""
+    return Rules({f.name: Bound(0.0, 1.0, True, rule) if (rule := domain_rule(f.name)).binary
+                  else Bound(f.minimum, f.maximum, False, rule) for f in UI_FEATURES})
 
 
 NOT_A_NUMBER = object()

@@ -3,7 +3,7 @@
 `POST /api/predict` takes either an applicant of model features (`serving.validation.Validator`) or a
 known applicant's number with, optionally, new values for the 11 form features and for the
 application amounts an adviser negotiates (`scoring.store.NEGOTIABLE_FIELDS`). The overrides follow the same rules
-as the form and the API (`Validator.bounds`: domain, then the widened training range; flags 0/1;
+as the form and the API (the model's `serving.rules.Rules`: domain, then the widened training range; flags 0/1;
 at most one option per exclusive group); amounts must be positive and at most their accepted
 bound. Each refusal names the field, in one `InputError`, like every other 422.
 """
@@ -15,10 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from scoring.schema import ID_COLUMN, MAY_BE_UNKNOWN, UI_FEATURE_NAMES
+from scoring.feature_registry import domain_rule
+from scoring.schema import ID_COLUMN, UI_FEATURE_NAMES
 from scoring.store import NEGOTIABLE_FIELDS as WHAT_IF_AMOUNTS
 from scoring.store import WHAT_IF_FIELDS
-from serving.validation import FLOAT32_MAX, UNKNOWN, FieldError, InputError, Validator, range_message
+from serving.rules import LOST, MISSING, WRONG_TYPE, Bound, Rules, Violation
+from serving.validation import FieldError, InputError, Validator
 
 MAX_AMOUNT = 1e9  # an amount the model has no training range for is still bounded (euros)
 MIN_AMOUNT = 1.0  # euros: below, ratios such as the payment rate overflow (1e-300 gave infinite features)
@@ -26,12 +28,17 @@ MAX_APPLICANT_ID = 2**31 - 1  # SK_ID_CURR is a positive 32-bit integer in the l
 
 
 class WhatIfRules:
-    """Parse and document the dossier form of a predict body, with one model's bounds."""
+    """Parse and document the dossier form of a predict body, with one model's rules: the form
+    features through the model's `Rules`, the amounts through rules of their own (compiled here:
+    [MIN_AMOUNT, the accepted high], never unknown)."""
 
     def __init__(self, validator: Validator):
         self.validator = validator
-        self.amount_high = {name: min(validator.bounds[name].high, MAX_AMOUNT) if name in validator.bounds
-                            else MAX_AMOUNT for name in WHAT_IF_AMOUNTS}
+        rules = validator.rules
+        self.amount_high = {name: min(rules[name].high, MAX_AMOUNT) if name in rules else MAX_AMOUNT
+                            for name in WHAT_IF_AMOUNTS}
+        self.amount_rules = Rules({name: Bound(MIN_AMOUNT, high, False, domain_rule(name))
+                                   for name, high in self.amount_high.items()}, may_lack=frozenset())
 
     @staticmethod
     def is_dossier(data: Any) -> bool:
@@ -49,46 +56,33 @@ class WhatIfRules:
                                                 f"got {_kind(applicant)}"))
         elif not 1 <= applicant <= MAX_APPLICANT_ID:
             errors.append(FieldError(ID_COLUMN, f"must be between 1 and {MAX_APPLICANT_ID}, got {applicant}"))
-        overrides: dict[str, float] = {}
-        bounds = self.validator.bounds
+        features: dict[str, Any] = {}
+        amounts: dict[str, Any] = {}
         for name, value in data.items():
-            if name == ID_COLUMN:
-                continue
-            if name not in WHAT_IF_FIELDS:
+            if name in WHAT_IF_AMOUNTS:
+                amounts[name] = value
+            elif name in WHAT_IF_FIELDS:
+                features[name] = value
+            elif name != ID_COLUMN:
                 errors.append(FieldError(name, "cannot be changed for a dossier: only the 11 form features and "
                                                f"{', '.join(WHAT_IF_AMOUNTS)} can (what-if)"))
-                continue
-            b = bounds.get(name)
-            binary = b is not None and b.binary
-            if value is None and name in MAY_BE_UNKNOWN:  # null: the value becomes unknown (scored as missing)
-                overrides[name] = UNKNOWN
-                continue
-            if type(value) is bool and binary:
-                overrides[name] = 1.0 if value else 0.0
-                continue
-            if type(value) not in (int, float):
-                allowed = "0 or 1 (or false/true)" if binary else "a JSON number"
-                errors.append(FieldError(name, f"must be {allowed}, got {_kind(value)}"))
-                continue
-            x = float(value)
-            if name in WHAT_IF_AMOUNTS:
-                high = self.amount_high[name]
-                if not (math.isfinite(x) and MIN_AMOUNT <= x <= high):
-                    errors.append(FieldError(name, f"must be an amount between {MIN_AMOUNT:g} and {high:.6g}, "
-                                                   f"got {x:.6g}"))
-                    continue
-            elif b is not None and not ((x == 0.0 or x == 1.0) if binary else b.low <= x <= b.high):
-                errors.append(FieldError(name, range_message(x, b), x, b))
-                continue
-            overrides[name] = x
-        for group, members in self.validator.groups:
-            chosen = [m for m in members if overrides.get(m) == 1.0]
-            if len(chosen) > 1:
-                errors.append(FieldError(",".join(chosen), f"{group.label} ({group.name}): at most one of "
-                                                           f"{', '.join(members)} may be 1"))
+        overrides, broken = self.validator.rules.check(features, partial=True)
+        new_amounts, broken_amounts = self.amount_rules.check(amounts, partial=True)
+        errors += [self._error(v) for v in broken] + [self._error(v, amount=True) for v in broken_amounts]
         if errors:
             raise InputError(errors)
-        return applicant, overrides  # type: ignore[return-value]
+        return applicant, overrides | new_amounts  # type: ignore[return-value]
+
+    @staticmethod
+    def _error(v: Violation, *, amount: bool = False) -> FieldError:
+        """A rule broken, worded for the dossier form of the API."""
+        if v.kind in (WRONG_TYPE, MISSING):
+            allowed = "0 or 1 (or false/true)" if v.bound is not None and v.bound.binary else "a JSON number"
+            return FieldError(v.feature, f"must be {allowed}, got {_kind(v.value)}")
+        if amount and v.bound is not None:
+            return FieldError(v.feature, f"must be an amount between {v.bound.low:g} and {v.bound.high:.6g}, "
+                                         f"got {float(v.value):.6g}")
+        return FieldError.of(v)
 
     def schema(self, applicant_schema: dict[str, Any]) -> dict[str, Any]:
         """JSON schema of the dossier form; `applicant_schema` is `Validator.request_schema()` (its
@@ -128,23 +122,12 @@ def _kind(value: Any) -> str:
 
 def check_derived(validator: Validator, features: list[str], stored: np.ndarray, changed: np.ndarray,
                   overrides: dict[str, float]) -> None:
-    """The features a what-if recomputed from the overrides (payment rate, credit/income, ...) checked with
-    the domain rules of every door: finite, inside the feature's domain (float32 range included), and
-    known when they were known before. Not the training range: a negotiated amount legitimately moves a
-    ratio past what the training set held (the overrides themselves had every rule). `stored` and
-    `changed` are the applicant's rows before and after, in model order. Raises `InputError` naming each
-    derived feature and what it was derived from."""
-    moved = np.flatnonzero(~((stored == changed) | (np.isnan(stored) & np.isnan(changed))))
+    """`Rules.check_derived` worded for the API: each derived feature and what it was derived from.
+    `stored` and `changed` are the applicant's rows before and after, in model order. Raises `InputError`."""
     source = ", ".join(sorted(overrides))
-    errors = []
-    for i in moved:
-        name, x = features[i], float(changed[i])
-        b = validator.bounds.get(name)
-        if name in overrides or b is None:
-            continue
-        if math.isnan(x):
-            errors.append(FieldError(name, f"cannot be computed from {source} (it was known before)"))
-        elif not (math.isfinite(x) and max(b.rule.low, -FLOAT32_MAX) <= x <= min(b.rule.high, FLOAT32_MAX)):
-            errors.append(FieldError(name, f"{x:.6g} is outside its domain ({b.rule.meaning}) (derived from {source})"))
+    errors = [FieldError(v.feature, f"cannot be computed from {source} (it was known before)") if v.kind == LOST
+              else FieldError(v.feature, f"{v.value:.6g} is outside its domain ({v.bound.rule.meaning}) "
+                                         f"(derived from {source})")
+              for v in validator.rules.check_derived(features, stored, changed, overrides)]
     if errors:
         raise InputError(errors)

@@ -1,0 +1,304 @@
+"""The one rule engine for inputs: compiled once per model, run by every door.
+
+What a feature accepts, in this order:
+1. a number: an int or a float; a boolean only for a flag (true/false → 1/0); None only for a
+   feature a real applicant may lack (`scoring.schema.MAY_BE_UNKNOWN`: unknown, scored as missing);
+   nothing else is coerced (no number sent as text);
+2. finite (no NaN, no infinity);
+3. inside its domain rule (`scoring.feature_registry.domain_rule`: what the value means — an external score is
+   in [0, 1], an overdue amount is never negative, a flag is exactly 0 or 1);
+4. inside the range seen in training widened by `RANGE_MARGIN` of its span on each side (not flags).
+Plus: at most one option of each exclusive one-hot group (gender, education) is 1, and the required
+form features are given.
+
+The doors — the JSON API (`serving.validation`), the form (`api.form_parts`), the dossier what-if
+(`serving.whatif`), the batch (`Validator.violations`) and `predict_credit_score` (`api.seed`) — run
+`Rules.check` (a mapping of values, plain Python: the measured hot path) or `Rules.check_frame` (a
+DataFrame, vectorised) and word the `Violation`s each its own way (English here and in the API,
+French on the form, line numbers in the batch).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scoring.feature_registry import domain_rule
+from scoring.schema import EXCLUSIVE_GROUPS, MAY_BE_UNKNOWN, UI_FEATURE_NAMES, DomainRule, ExclusiveGroup
+
+RANGE_MARGIN = 0.10  # widen the training range by 10 % of its span on each side
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # the model reads float32: a larger number would become infinite
+UNKNOWN = math.nan  # a feature of MAY_BE_UNKNOWN left empty, absent or null: scored as missing
+
+# What a violation is (`Violation.kind`).
+NOT_A_FEATURE = "not_a_feature"  # the model has no such feature
+WRONG_TYPE = "type"  # not a number: text, a list, a boolean outside a flag
+MISSING = "missing"  # a required feature absent, or null where unknown is not allowed
+NOT_FINITE = "not_finite"  # NaN or an infinity
+NOT_A_FLAG = "flag"  # a flag other than 0 or 1
+OUT_OF_DOMAIN = "domain"  # outside what the value can mean
+OUT_OF_RANGE = "range"  # inside its domain, outside the training range widened by RANGE_MARGIN
+GROUP = "group"  # more than one option of an exclusive group is 1
+LOST = "lost"  # a derived feature that became unknown (a what-if)
+
+
+@dataclass(frozen=True)
+class Bound:
+    """What one feature accepts: [low, high] (domain ∩ widened training range), or 0/1 for a flag."""
+
+    low: float
+    high: float
+    binary: bool
+    rule: DomainRule = field(default_factory=DomainRule)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One rule broken: the feature (the options joined by "," for a group), what kind of rule, the
+    value given and the feature's bound (None for a group, an unknown feature or a missing one)."""
+
+    feature: str
+    kind: str
+    value: Any = None
+    bound: Bound | None = None
+    group: ExclusiveGroup | None = None
+    members: tuple[str, ...] = ()  # a group's options (of the model)
+
+    def message(self) -> str:
+        """Why, in English (the API, the batch, `predict_credit_score`); the form says it in French."""
+        if self.kind == NOT_A_FEATURE:
+            return "is not a feature of the model (see GET /model/info for the feature list)"
+        if self.kind == MISSING:
+            return ("is required (a form feature; only the external scores, the card withdrawals and the bureau "
+                    "overdue may be null or absent: unknown)")
+        if self.kind == WRONG_TYPE:
+            allowed = "0 or 1 (or false/true)" if self.bound and self.bound.binary else "a number"
+            return f"must be {allowed}, got {_kind(self.value)}"
+        if self.kind == GROUP:
+            g = self.group
+            return f"{g.label} ({g.name}): at most one of {', '.join(self.members)} may be 1" if g else \
+                f"at most one of {', '.join(self.members)} may be 1"
+        if self.kind == LOST:
+            return "cannot be computed from the new values (it was known before)"
+        return range_message(float(self.value), self.bound) if self.bound else f"{self.value!r} is refused"
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str | bytes):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    return type(value).__name__
+
+
+def range_message(value: float, b: Bound) -> str:
+    """Why a number is refused, in English (the API); `api.form_numbers.fr_refusal` says it in French."""
+    if not math.isfinite(value):
+        return "must be a finite number (NaN and infinity are refused)"
+    if b.binary:
+        return f"must be 0 or 1 (or false/true), got {_fmt(value)}"
+    if not b.rule.low <= value <= b.rule.high:
+        return (f"{_fmt(value)} is outside its domain [{_fmt(b.rule.low)}, {_fmt(b.rule.high)}] "
+                f"({b.rule.meaning})")
+    return (f"{_fmt(value)} is outside the allowed range [{_fmt(b.low)}, {_fmt(b.high)}] "
+            f"(its domain, then the training range widened by {RANGE_MARGIN:.0%})")
+
+
+def accepted_bounds(features: Sequence[str], ranges: Mapping[str, Any]) -> dict[str, Bound]:
+    """Each feature's bound: its domain rule, narrowed to the widened training range (`ranges`:
+    {feature: {"min", "max"}} of `reference.json`) when training saw it."""
+    out: dict[str, Bound] = {}
+    for name in features:
+        rule = domain_rule(name)
+        r = ranges.get(name) or {}
+        if rule.binary:
+            out[name] = Bound(0.0, 1.0, True, rule)
+            continue
+        low, high = max(rule.low, -FLOAT32_MAX), min(rule.high, FLOAT32_MAX)
+        lo, hi = r.get("min"), r.get("max")
+        if lo is not None and hi is not None:  # else never seen in training (all missing): the domain only
+            span = (hi - lo) or abs(hi) or 1.0
+            low, high = max(low, lo - RANGE_MARGIN * span), min(high, hi + RANGE_MARGIN * span)
+        out[name] = Bound(low, high, False, rule)
+    return out
+
+
+class Rules(Mapping[str, Bound]):
+    """The compiled rules of one model: a mapping feature → `Bound`, the exclusive groups, the
+    required features and those that may be unknown. Built once per model (`Rules.compile`)."""
+
+    def __init__(self, bounds: Mapping[str, Bound], groups: Sequence[tuple[ExclusiveGroup, list[str]]] = (), *,
+                 required: frozenset[str] = frozenset(), may_lack: frozenset[str] | None = None):
+        self._bounds = dict(bounds)
+        self.groups = [(g, list(m)) for g, m in groups]
+        self.required = frozenset(required)
+        self.may_lack = frozenset(MAY_BE_UNKNOWN if may_lack is None else may_lack) & self._bounds.keys()
+        # (low, high, binary, may be unknown) per feature: what the loops read
+        self._table = {n: (b.low, b.high, b.binary, n in self.may_lack) for n, b in self._bounds.items()}
+        self._group_sets = [tuple(m) for _, m in self.groups]
+
+    @classmethod
+    def compile(cls, features: Sequence[str], ranges: Mapping[str, Any],
+                recorded: Sequence[str] = ()) -> Rules:
+        """The rules of a model reading `features`, trained on `ranges`; `recorded`: form features
+        accepted and checked but not scored (gender when the model leaves it out)."""
+        accepted = list(features) + [n for n in recorded if n not in set(features)]
+        groups = [(g, [f for f in accepted if f.startswith(g.name + "_")]) for g in EXCLUSIVE_GROUPS]
+        used = set(features)
+        required = frozenset(n for n in UI_FEATURE_NAMES if n in used and n not in MAY_BE_UNKNOWN)
+        return cls(accepted_bounds(accepted, ranges), [(g, m) for g, m in groups if len(m) > 1], required=required)
+
+    # --- the mapping of bounds ----------------------------------------------------------------
+
+    def __getitem__(self, name: str) -> Bound:
+        return self._bounds[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._bounds)
+
+    def __len__(self) -> int:
+        return len(self._bounds)
+
+    # --- values -------------------------------------------------------------------------------
+
+    def check(self, data: Mapping[str, Any], *, partial: bool = False) -> tuple[dict[str, float], list[Violation]]:
+        """({feature: float} of the accepted values, the rules broken) for a mapping of values as sent.
+
+        Booleans of flags become 1.0/0.0 and None of a feature that may be unknown `UNKNOWN` (NaN).
+        `partial`: no required feature (a what-if's overrides, one value)."""
+        out, broken = self.check_pairs(data.items())
+        if not partial and not self.required <= out.keys():
+            broken.extend(Violation(n, MISSING) for n in sorted(self.required - data.keys()))
+        return out, broken
+
+    def check_pairs(self, pairs: Iterable[tuple[str, Any]]) -> tuple[dict[str, float], list[Violation]]:
+        """`check` of (feature, value) pairs, none required. The loop is plain Python on a table of
+        floats: a valid applicant of 11 features takes a few µs (the API's and `predict_credit_score`'s
+        hot path)."""
+        table = self._table
+        out: dict[str, float] = {}
+        broken: list[Violation] = []
+        for name, value in pairs:
+            spec = table.get(name)
+            if spec is None:
+                broken.append(Violation(name, NOT_A_FEATURE, value))
+                continue
+            kind = type(value)
+            if kind is float or kind is int:
+                x = float(value)
+            elif kind is bool and spec[2]:
+                x = 1.0 if value else 0.0
+            elif value is None and spec[3]:
+                out[name] = UNKNOWN
+                continue
+            else:
+                x = self._odd(name, value)
+                if type(x) is Violation:
+                    broken.append(x)
+                    continue
+            if (x == 0.0 or x == 1.0) if spec[2] else spec[0] <= x <= spec[1]:  # NaN and ±inf fail too
+                out[name] = x
+            else:
+                broken.append(self.refusal(name, x))
+        for i, members in enumerate(self._group_sets):
+            if sum(1 for m in members if out.get(m) == 1.0) > 1:
+                broken.append(self._group_violation(i, out))
+        return out, broken
+
+    def check_value(self, name: str, value: Any) -> float | Violation:
+        """One value of `name` as sent → the float accepted, or the rule it breaks."""
+        out, broken = self.check({name: value}, partial=True)
+        return broken[0] if broken else out[name]
+
+    def _odd(self, name: str, value: Any) -> float | Violation:
+        """A value that is not a plain int or float: a numpy number is one, the rest is refused."""
+        b = self._bounds[name]
+        if value is None:
+            return Violation(name, MISSING, value, b)
+        if isinstance(value, np.number) and not isinstance(value, np.bool_):
+            return float(value)
+        return Violation(name, WRONG_TYPE, value, b)
+
+    def refusal(self, name: str, x: float) -> Violation:
+        """The rule a number refused for `name` breaks (the first of: finite, flag, domain, range)."""
+        b = self._bounds[name]
+        if not math.isfinite(x):
+            kind = NOT_FINITE
+        elif b.binary:
+            kind = NOT_A_FLAG
+        elif not b.rule.low <= x <= b.rule.high:
+            kind = OUT_OF_DOMAIN
+        else:
+            kind = OUT_OF_RANGE
+        return Violation(name, kind, x, b)
+
+    def _group_violation(self, i: int, features: Mapping[str, float]) -> Violation:
+        group, members = self.groups[i]
+        chosen = [m for m in members if features.get(m) == 1.0]
+        return Violation(",".join(chosen), GROUP, group=group, members=tuple(members))
+
+    def group_violations(self, features: Mapping[str, float]) -> list[Violation]:
+        """The exclusive groups with more than one option at 1 in `features`."""
+        return [self._group_violation(i, features) for i, members in enumerate(self._group_sets)
+                if sum(1 for m in members if features.get(m) == 1.0) > 1]
+
+    # --- frames (the batch) -------------------------------------------------------------------
+
+    def check_frame(self, frame: pd.DataFrame) -> list[list[Violation]]:
+        """The rules each row of `frame` breaks, vectorised column by column. A missing cell (NaN,
+        None, empty) is missing for every feature, as in a file; text where a number is expected is
+        refused; unknown columns are not checked."""
+        broken: list[list[Violation]] = [[] for _ in range(len(frame))]
+        for name in frame.columns:
+            b = self._bounds.get(name)
+            if b is None:
+                continue
+            column = frame[name]
+            values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            missing = np.isnan(values)
+            ok = np.isin(values, (0.0, 1.0)) if b.binary else (values >= b.low) & (values <= b.high)
+            for i in np.flatnonzero(~missing & ~ok):  # given but refused (±inf included)
+                broken[i].append(self.refusal(name, float(values[i])))
+            for i in np.flatnonzero(missing & column.notna().to_numpy()):  # text where a number is expected
+                broken[i].append(Violation(name, WRONG_TYPE, column.iat[i], b))
+        for group, members in self.groups:
+            present = [m for m in members if m in frame.columns]
+            if len(present) > 1:
+                ones = {m: (pd.to_numeric(frame[m], errors="coerce") == 1).to_numpy() for m in present}
+                for i in np.flatnonzero(sum(v.astype(int) for v in ones.values()) > 1):
+                    chosen = [m for m in present if ones[m][i]]
+                    broken[i].append(Violation(",".join(chosen), GROUP, group=group, members=tuple(present)))
+        return broken
+
+    # --- derived values (a what-if) -------------------------------------------------------------
+
+    def check_derived(self, features: Sequence[str], stored: np.ndarray, changed: np.ndarray,
+                      given: Mapping[str, float]) -> list[Violation]:
+        """The features a what-if recomputed from the values `given` (payment rate, credit/income, ...):
+        finite, inside their domain (float32 range included), and known when they were known before.
+        Not the training range: a negotiated amount legitimately moves a ratio past what training held
+        (the given values had every rule). `stored` and `changed`: the rows before and after, in
+        `features` order."""
+        moved = np.flatnonzero(~((stored == changed) | (np.isnan(stored) & np.isnan(changed))))
+        out = []
+        for i in moved:
+            name, x = features[i], float(changed[i])
+            b = self._bounds.get(name)
+            if name in given or b is None:
+                continue
+            if math.isnan(x):
+                out.append(Violation(name, LOST, x, b))
+            elif not (math.isfinite(x) and max(b.rule.low, -FLOAT32_MAX) <= x <= min(b.rule.high, FLOAT32_MAX)):
+                out.append(Violation(name, OUT_OF_DOMAIN if math.isfinite(x) else NOT_FINITE, x, b))
+        return out
