@@ -21,7 +21,7 @@ French on the form, line numbers in the batch).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,9 +144,10 @@ class Rules(Mapping[str, Bound]):
         self.groups = [(g, list(m)) for g, m in groups]
         self.required = frozenset(required)
         self.may_lack = frozenset(MAY_BE_UNKNOWN if may_lack is None else may_lack) & self._bounds.keys()
-        # (low, high, binary, may be unknown) per feature: what the loops read
-        self._table = {n: (b.low, b.high, b.binary, n in self.may_lack) for n, b in self._bounds.items()}
-        self._group_sets = [tuple(m) for _, m in self.groups]
+        group_of = {m: i for i, (_, members) in enumerate(self.groups) for m in members}
+        # (low, high, binary, may be unknown, index of its exclusive group or -1) per feature: what the loop reads
+        self._table = {n: (b.low, b.high, b.binary, n in self.may_lack, group_of.get(n, -1))
+                       for n, b in self._bounds.items()}
 
     @classmethod
     def compile(cls, features: Sequence[str], ranges: Mapping[str, Any],
@@ -186,20 +187,24 @@ class Rules(Mapping[str, Bound]):
         """`check` of (feature, value) pairs, none required. The loop is plain Python on a table of
         floats: a valid applicant of 11 features takes a few µs (the API's and `predict_credit_score`'s
         hot path)."""
-        table = self._table
+        get = self._table.get
         out: dict[str, float] = {}
         broken: list[Violation] = []
+        ones: list[int] = []  # the group of each option set to 1
         for name, value in pairs:
-            spec = table.get(name)
+            spec = get(name)
             if spec is None:
                 broken.append(Violation(name, NOT_A_FEATURE, value))
                 continue
+            low, high, binary, may_lack, group = spec
             kind = type(value)
-            if kind is float or kind is int:
+            if kind is float:
+                x = value
+            elif kind is int:
                 x = float(value)
-            elif kind is bool and spec[2]:
+            elif kind is bool and binary:
                 x = 1.0 if value else 0.0
-            elif value is None and spec[3]:
+            elif value is None and may_lack:
                 out[name] = UNKNOWN
                 continue
             else:
@@ -207,14 +212,45 @@ class Rules(Mapping[str, Bound]):
                 if type(x) is Violation:
                     broken.append(x)
                     continue
-            if (x == 0.0 or x == 1.0) if spec[2] else spec[0] <= x <= spec[1]:  # NaN and ±inf fail too
+            if (x == 0.0 or x == 1.0) if binary else low <= x <= high:  # NaN and ±inf fail too
                 out[name] = x
+                if group >= 0 and x == 1.0:
+                    ones.append(group)
             else:
                 broken.append(self.refusal(name, x))
-        for i, members in enumerate(self._group_sets):
-            if sum(1 for m in members if out.get(m) == 1.0) > 1:
-                broken.append(self._group_violation(i, out))
+        if len(ones) > 1 and len(set(ones)) < len(ones):
+            broken.extend(self._group_violation(i, out) for i in sorted(set(ones)) if ones.count(i) > 1)
         return out, broken
+
+    def positional(self, features: Sequence[str]) -> Callable[[Sequence[Any]], list[Violation]]:
+        """A check of values given in the order of `features`, compiled for a fixed signature
+        (`predict_credit_score`, about 2 µs for 11): the same table read without building a mapping;
+        any value that is not a plain number, a flag's boolean or an allowed None, and any refusal,
+        gets `check_pairs`'s answer (the rules broken; [] when none)."""
+        specs = [self._table[n] for n in features]
+        check_pairs = self.check_pairs
+
+        def check(values: Sequence[Any]) -> list[Violation]:
+            seen = 0  # bit i: an option of group i is 1
+            for (low, high, binary, may_lack, group), x in zip(specs, values, strict=True):
+                kind = type(x)
+                if kind is float or kind is int:
+                    ok = (x == 0.0 or x == 1.0) if binary else low <= x <= high
+                elif kind is bool:
+                    ok = binary
+                else:
+                    ok = x is None and may_lack
+                if not ok:
+                    break
+                if group >= 0 and x == 1:
+                    if seen >> group & 1:
+                        break
+                    seen |= 1 << group
+            else:
+                return []
+            return check_pairs(zip(features, values, strict=True))[1]
+
+        return check
 
     def check_value(self, name: str, value: Any) -> float | Violation:
         """One value of `name` as sent → the float accepted, or the rule it breaks."""
@@ -247,11 +283,6 @@ class Rules(Mapping[str, Bound]):
         group, members = self.groups[i]
         chosen = [m for m in members if features.get(m) == 1.0]
         return Violation(",".join(chosen), GROUP, group=group, members=tuple(members))
-
-    def group_violations(self, features: Mapping[str, float]) -> list[Violation]:
-        """The exclusive groups with more than one option at 1 in `features`."""
-        return [self._group_violation(i, features) for i, members in enumerate(self._group_sets)
-                if sum(1 for m in members if features.get(m) == 1.0) > 1]
 
     # --- frames (the batch) -------------------------------------------------------------------
 

@@ -155,13 +155,12 @@ class Validator:
 
     def scalar_checker(self, names: Sequence[tuple[str, str]]) -> Callable[[Sequence[Any]], None]:
         """A check of positional arguments [(argument name, feature)], raising ValueError naming the
-        argument (`Rules.check_pairs`, a few µs for 11): `predict_credit_score`'s wording."""
-        features = [feature for _, feature in names]
+        argument (`Rules.positional`, a few µs for 11): `predict_credit_score`'s wording."""
         arg_of = {feature: arg for arg, feature in names}
-        check = self.rules.check_pairs
+        check = self.rules.positional([feature for _, feature in names])
 
         def run(values: Sequence[Any]) -> None:
-            broken = check(zip(features, values, strict=True))[1]
+            broken = check(values)
             if broken:
                 v = broken[0]
                 raise ValueError(f"{', '.join(arg_of.get(f, f) for f in v.feature.split(','))}: {v.message()} "
