@@ -30,8 +30,10 @@ from scoring import data, features, tables
 from scoring.child_spill import ChildSpill
 from scoring.master_scale import LETTERS, grade_index
 from scoring.schema import APPLICATION_TEST, CHILD_TABLES, ID_COLUMN, LABEL_HIGH_RISK, LABEL_LOW_RISK, TARGET_COLUMN
+from scoring.schema import UI_FEATURE_NAMES as FORM_FEATURES
 from serving.batch_check import Checked, Layout, RowError, SeenIds, check_chunk, malformed_errors, numbers_of
 from serving.batch_read import Chunk, InputFileError, is_parquet, read_chunks, read_header
+from serving.rules import Rules
 
 DEFAULT_CHUNK_SIZE = 20_000
 LINE_COLUMN = "line"  # the identifier column of the output when the input has no SK_ID_CURR
@@ -163,7 +165,11 @@ def load_children(data_dir: Path | None, input_path: Path, names: list[str], chu
 
 def _layout(plan: _Plan, predictor) -> Layout:
     if plan.kind == "features":  # the matrix the predictor scores: model order, float32, absent columns NaN
-        return Layout(plan.numeric, [predictor.index[c] for c in plan.numeric], len(predictor.features), np.float32)
+        # The model's rules: every rule for the form features (what a person types, as at every door), the
+        # domain for the other columns (computed from the tables: as a dossier's what-if, not the training range)
+        rules = Rules.compile(predictor.features, predictor.artifacts.reference.get("ranges", {}))
+        return Layout(plan.numeric, [predictor.index[c] for c in plan.numeric], len(predictor.features), np.float32,
+                      rules, frozenset(FORM_FEATURES))
     return Layout(plan.numeric, list(range(len(plan.numeric))), len(plan.numeric), np.float64)
 
 

@@ -9,6 +9,7 @@ are turned into messages, one by one.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,10 +19,12 @@ import pyarrow.compute as pc
 
 from scoring.data import parse_numbers
 from serving.batch_read import Chunk
+from serving.rules import GROUP, Rules, Violation
 
 _EMPTY_ID = -2
 _NOT_INTEGER_ID = -3
 _REPEATED = -4
+_GROUP = -5
 _FINE = -1
 
 
@@ -52,6 +55,8 @@ class Layout:
     positions: list[int]  # the matrix column of each
     width: int
     dtype: type
+    rules: Rules | None = None  # the model's input rules (a features file); None: only text and infinities
+    strict: frozenset[str] = frozenset()  # the columns under every rule; the others: finite and in their domain
 
     @property
     def absent(self) -> np.ndarray:
@@ -64,8 +69,9 @@ class Numbers:
     """A chunk's numeric columns as one matrix, with the first refused column of each row."""
 
     matrix: np.ndarray  # rows x layout.width, C order
-    first_bad: np.ndarray  # per row: index in layout.numeric of the first text / infinite cell, or -1
+    first_bad: np.ndarray  # per row: index in layout.numeric of the first refused cell, or -1
     texts: dict[int, np.ndarray]  # the cells of the columns that were text, by index in layout.numeric
+    groups: dict[int, str] = field(default_factory=dict)  # rows with two options of a group at 1: why
 
 
 class SeenIds:
@@ -134,19 +140,42 @@ def numbers_of(chunk: Chunk, layout: Layout) -> Numbers:
     bad = np.isinf(filled)
     for position, is_text in text_bad:
         bad[:, position] |= is_text
+    groups = _rules_of(layout, filled, bad)
     first_bad = np.full(n, -1, dtype=np.int64)
     rows = np.flatnonzero(bad.any(axis=1))
     if rows.size:
         to_numeric = np.argsort(layout.positions)  # matrix column -> index in layout.numeric
         by_position = bad[rows][:, np.sort(layout.positions)]
         first_bad[rows] = to_numeric[by_position.argmax(axis=1)]
-    return Numbers(np.ascontiguousarray(filled), first_bad, texts)
+    return Numbers(np.ascontiguousarray(filled), first_bad, texts, groups)
+
+
+def _rules_of(layout: Layout, filled: np.ndarray, bad: np.ndarray) -> dict[int, str]:
+    """Marks in `bad` the cells the model's rules refuse (`Rules.refused`, vectorised); returns the
+    rows with two options of an exclusive group at 1, with the reason."""
+    rules = layout.rules
+    if rules is None:
+        return {}
+    columns = {name: filled[:, p] for name, p in zip(layout.numeric, layout.positions, strict=True) if name in rules}
+    for name, position in zip(layout.numeric, layout.positions, strict=True):
+        if name in columns:
+            bad[:, position] |= rules.refused(name, columns[name], domain_only=name not in layout.strict)
+    ones = {name: values == 1 for name, values in columns.items()}
+    out: dict[int, str] = {}
+    for (group, members), rows in rules.group_rows(ones):
+        for i in rows:
+            chosen = tuple(m for m in members if ones[m][i])
+            out.setdefault(int(i), Violation(",".join(chosen), GROUP, group=group, members=tuple(members)).message())
+    return out
 
 
 def check_chunk(chunk: Chunk, id_column: str | None, layout: Layout, numbers: Numbers, seen: SeenIds) -> Checked:
     """The rows of `chunk` that can be scored, their ids and numbers, and the errors of the others."""
     table = chunk.table
     code = numbers.first_bad.copy()
+    for i in numbers.groups:
+        if code[i] == _FINE:
+            code[i] = _GROUP
     if id_column is None:
         ids, id_text, id_values = chunk.lines.astype(np.int64), None, None
     else:
@@ -172,14 +201,23 @@ def check_chunk(chunk: Chunk, id_column: str | None, layout: Layout, numbers: Nu
             _EMPTY_ID: f"{id_column} is empty",
             _NOT_INTEGER_ID: f"{id_column} must be an integer; got {applicant!r}",
             _REPEATED: f"{id_column} {applicant} appears earlier in the file",
+            _GROUP: numbers.groups.get(i),
         }.get(int(code[i]))
         if reason is None:
-            j = int(code[i])
-            cell = _shown(numbers.texts.get(j), numbers.matrix[:, layout.positions[j]], i)
-            reason = f"column {layout.numeric[j]} must hold a finite number; got {cell!r}"
+            reason = _cell_reason(layout, numbers, int(code[i]), i)
         errors.append(RowError(int(chunk.lines[i]), applicant, reason))
     matrix = numbers.matrix if ok.all() else numbers.matrix[ok]
     return Checked(ok, ids[ok], matrix, errors)
+
+
+def _cell_reason(layout: Layout, numbers: Numbers, j: int, i: int) -> str:
+    """Why the cell of row `i` in numeric column `j` is refused: text or an infinity, else the rule it breaks."""
+    name = layout.numeric[j]
+    x = float(numbers.matrix[i, layout.positions[j]])
+    if layout.rules is not None and math.isfinite(x):
+        return f"column {name}: {layout.rules.refusal(name, x).message()}"
+    cell = _shown(numbers.texts.get(j), numbers.matrix[:, layout.positions[j]], i)
+    return f"column {name} must hold a finite number; got {cell!r}"
 
 
 def malformed_errors(chunk: Chunk) -> list[RowError]:

@@ -286,6 +286,20 @@ class Rules(Mapping[str, Bound]):
 
     # --- frames (the batch) -------------------------------------------------------------------
 
+    def refused(self, name: str, values: np.ndarray, *, domain_only: bool = False) -> np.ndarray:
+        """Vectorised: which of `values` (a column of `name`; NaN is missing, allowed) break a rule.
+        `domain_only`: finiteness and the domain, not the training range (a value computed from the
+        tables, not typed: see `check_derived`)."""
+        b = self._bounds[name]
+        with np.errstate(invalid="ignore"):
+            if b.binary:
+                ok = (values == 0.0) | (values == 1.0)
+            elif domain_only:
+                ok = (values >= max(b.rule.low, -FLOAT32_MAX)) & (values <= min(b.rule.high, FLOAT32_MAX))
+            else:
+                ok = (values >= b.low) & (values <= b.high)
+        return ~ok & ~np.isnan(values)
+
     def check_frame(self, frame: pd.DataFrame) -> list[list[Violation]]:
         """The rules each row of `frame` breaks, vectorised column by column. A missing cell (NaN,
         None, empty) is missing for every feature, as in a file; text where a number is expected is
@@ -297,20 +311,28 @@ class Rules(Mapping[str, Bound]):
                 continue
             column = frame[name]
             values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-            missing = np.isnan(values)
-            ok = np.isin(values, (0.0, 1.0)) if b.binary else (values >= b.low) & (values <= b.high)
-            for i in np.flatnonzero(~missing & ~ok):  # given but refused (±inf included)
+            for i in np.flatnonzero(self.refused(name, values)):  # given but refused (±inf included)
                 broken[i].append(self.refusal(name, float(values[i])))
-            for i in np.flatnonzero(missing & column.notna().to_numpy()):  # text where a number is expected
+            for i in np.flatnonzero(np.isnan(values) & column.notna().to_numpy()):  # text where a number is expected
                 broken[i].append(Violation(name, WRONG_TYPE, column.iat[i], b))
-        for group, members in self.groups:
-            present = [m for m in members if m in frame.columns]
-            if len(present) > 1:
-                ones = {m: (pd.to_numeric(frame[m], errors="coerce") == 1).to_numpy() for m in present}
-                for i in np.flatnonzero(sum(v.astype(int) for v in ones.values()) > 1):
-                    chosen = [m for m in present if ones[m][i]]
-                    broken[i].append(Violation(",".join(chosen), GROUP, group=group, members=tuple(present)))
+        ones = {m: (pd.to_numeric(frame[m], errors="coerce") == 1).to_numpy() for m in frame.columns if m in self}
+        for group, rows in self.group_rows(ones):
+            for i in rows:
+                chosen = [m for m, one in ones.items() if m in group[1] and one[i]]
+                broken[i].append(Violation(",".join(chosen), GROUP, group=group[0], members=tuple(group[1])))
         return broken
+
+    def group_rows(self, ones: Mapping[str, np.ndarray]) -> list[tuple[tuple[ExclusiveGroup, list[str]], np.ndarray]]:
+        """Vectorised: for each exclusive group, the rows with more than one option at 1 (`ones`: per
+        feature, a boolean column "is 1"; groups with fewer than two columns given are skipped)."""
+        out = []
+        for group, members in self.groups:
+            present = [ones[m] for m in members if m in ones]
+            if len(present) > 1:
+                rows = np.flatnonzero(sum(p.astype(int) for p in present) > 1)
+                if rows.size:
+                    out.append(((group, [m for m in members if m in ones]), rows))
+        return out
 
     # --- derived values (a what-if) -------------------------------------------------------------
 
