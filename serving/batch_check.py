@@ -118,29 +118,36 @@ def _shown(text: np.ndarray | None, values: np.ndarray, i: int) -> str:
 def numbers_of(chunk: Chunk, layout: Layout) -> Numbers:
     """The numeric columns of `chunk` in `layout` (run by the reader threads, ahead of the checks).
 
-    Column-major fill (each column written contiguously), one vectorised test for infinities,
-    then one copy to row-major order for the scorer.
+    Column-major fill (each column written contiguously), the model's rules on each column as read
+    (float64, before the matrix's float32: a value just beyond a bound stays beyond it), one
+    vectorised test for infinities, then one copy to row-major order for the scorer.
     """
     table = chunk.table
     n = table.num_rows
     filled = np.empty((n, layout.width), dtype=layout.dtype, order="F")
     filled[:, layout.absent] = np.nan  # usually none: a features file has every model column
     texts: dict[int, np.ndarray] = {}
-    text_bad: list[tuple[int, np.ndarray]] = []
+    flagged: list[tuple[int, np.ndarray]] = []  # (matrix column, cells refused): text, or a rule broken
+    ones: dict[str, np.ndarray] = {}  # the options of exclusive groups: cells at 1
+    rules = layout.rules
     for j, (name, position) in enumerate(zip(layout.numeric, layout.positions, strict=True)):
         column = table[name]
         if pa.types.is_floating(column.type):
-            filled[:, position] = column.to_numpy(zero_copy_only=False)
-            continue
-        values, is_text, text = _cells(column)
+            values, text = column.to_numpy(zero_copy_only=False), None
+        else:
+            values, is_text, text = _cells(column)
+            if text is not None:
+                texts[j] = text
+                flagged.append((position, is_text))
         filled[:, position] = values
-        if text is not None:
-            texts[j] = text
-            text_bad.append((position, is_text))
+        if rules is not None and name in rules:
+            flagged.append((position, rules.refused(name, values, domain_only=name not in layout.strict)))
+            if rules[name].binary:
+                ones[name] = values == 1
     bad = np.isinf(filled)
-    for position, is_text in text_bad:
-        bad[:, position] |= is_text
-    groups = _rules_of(layout, filled, bad)
+    for position, cells in flagged:
+        bad[:, position] |= cells
+    groups = _group_reasons(rules, ones) if rules is not None else {}
     first_bad = np.full(n, -1, dtype=np.int64)
     rows = np.flatnonzero(bad.any(axis=1))
     if rows.size:
@@ -150,17 +157,8 @@ def numbers_of(chunk: Chunk, layout: Layout) -> Numbers:
     return Numbers(np.ascontiguousarray(filled), first_bad, texts, groups)
 
 
-def _rules_of(layout: Layout, filled: np.ndarray, bad: np.ndarray) -> dict[int, str]:
-    """Marks in `bad` the cells the model's rules refuse (`Rules.refused`, vectorised); returns the
-    rows with two options of an exclusive group at 1, with the reason."""
-    rules = layout.rules
-    if rules is None:
-        return {}
-    columns = {name: filled[:, p] for name, p in zip(layout.numeric, layout.positions, strict=True) if name in rules}
-    for name, position in zip(layout.numeric, layout.positions, strict=True):
-        if name in columns:
-            bad[:, position] |= rules.refused(name, columns[name], domain_only=name not in layout.strict)
-    ones = {name: values == 1 for name, values in columns.items()}
+def _group_reasons(rules: Rules, ones: dict[str, np.ndarray]) -> dict[int, str]:
+    """The rows with two options of an exclusive group at 1, with the reason (`Rules.group_rows`)."""
     out: dict[int, str] = {}
     for (group, members), rows in rules.group_rows(ones):
         for i in rows:

@@ -104,11 +104,27 @@ class Validator:
         return self._slow(body)
 
     def _slow(self, body: bytes) -> dict[str, float]:
-        """Types first (pydantic: its messages for strings, nulls, unknown or missing fields), then the rules."""
-        features, broken = self.rules.check(self._typed(self.request_adapter, body))
+        """Types first (pydantic: its messages for strings, nulls, unknown or missing fields), then the
+        rules; a refusal names every bad field (the rules run on the fields the types let through)."""
+        try:
+            given = self._typed(self.request_adapter, body)
+        except InputError as exc:
+            raise InputError(exc.errors + self._beside(body, {e.field for e in exc.errors})) from None
+        features, broken = self.rules.check(given)
         if broken:
             raise InputError([FieldError.of(v) for v in broken])
         return self.with_unknowns(features)
+
+    def _beside(self, body: bytes, typed: set[str]) -> list[FieldError]:
+        """The rules broken by the fields of `body` that passed the types (`typed`: those that did not)."""
+        try:
+            data = json.loads(body)  # the stdlib reads NaN and Infinity: their fields are in `typed`
+        except (ValueError, RecursionError):
+            return []
+        if type(data) is not dict:
+            return []
+        rest = {k: v for k, v in data.items() if k not in typed and k in self.rules}
+        return [FieldError.of(v) for v in self.rules.check(rest, partial=True)[1]]
 
     def with_unknowns(self, features: dict[str, float]) -> dict[str, float]:
         """`features` with every form feature of `MAY_BE_UNKNOWN` the caller left out set to missing
