@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from scoring.explain_format import NNBSP, fr_number
-from serving.rules import NOT_FINITE, OUT_OF_DOMAIN, RANGE_MARGIN, Bound, Violation
+from serving.rules import MISSING, NOT_FINITE, OUT_OF_DOMAIN, RANGE_MARGIN, Bound, Violation
 
 # Digits with optional thousands separators (spaces of any kind) and one decimal mark (comma or point).
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2007']+")
@@ -71,6 +71,24 @@ def range_hint(b: Bound) -> str:
     """The hint under a number box."""
     low, high = fr_bounds(b)
     return f"de {low} à {high} — laisser vide si inconnu"
+
+
+def fr_shown(value: Any) -> str:
+    """A value as sent, quoted in a refusal ("vide" for nothing; long text cut)."""
+    text = repr(value) if isinstance(value, str) else ("vide" if value is None else str(value))
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def fr_violation(label: str, widget: str, v: Violation, value: Any) -> str:
+    """A rule of `serving.rules` broken by the field `label` (a "radio", a "checkbox" or a number box),
+    in the form's French."""
+    if widget == "radio":
+        return f"{label} : une seule option possible."
+    if widget == "checkbox":
+        return f"{label} : cocher ou décocher la case (reçu {fr_shown(value)})."
+    if v.kind == MISSING:
+        return f"{label} : saisir un nombre."
+    return fr_refusal(label, v)
 
 
 def fr_refusal(label: str, v: Violation) -> str:

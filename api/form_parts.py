@@ -12,7 +12,7 @@ import math
 import re
 from typing import Any
 
-from api.form_numbers import SHOWN_DECIMALS, NotANumber, fr_input, fr_refusal, parse_fr_number
+from api.form_numbers import SHOWN_DECIMALS, NotANumber, fr_input, fr_shown, fr_violation, parse_fr_number
 from api.logger import safe_input
 from scoring.explain_format import format_value, fr_percent, fr_points
 from scoring.feature_registry import domain_rule
@@ -20,8 +20,7 @@ from scoring.schema import EXCLUSIVE_GROUPS, UI_FEATURES, ExclusiveGroup, UIFeat
 from scoring.store import FACT_LABELS
 from scoring.store import NEGOTIABLE_FIELDS as AMOUNT_FIELDS
 from serving.predictor import Prediction, Reason
-from serving.rules import MISSING as NOT_GIVEN
-from serving.rules import Bound, Rules, Violation
+from serving.rules import Bound, Rules
 
 AMOUNT_LABELS = {"AMT_CREDIT": "Montant du crédit (€)", "AMT_ANNUITY": "Annuité (€)",
                  "AMT_GOODS_PRICE": "Prix du bien (€)"}
@@ -74,11 +73,6 @@ KEEP = _Keep()
 OPTIONAL_GROUPS = frozenset({"CODE_GENDER"})
 
 
-def _shown(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else ("vide" if value is None else str(value))
-    return text if len(text) <= 40 else text[:40] + "…"
-
-
 def _number(value: Any) -> float | None:
     """A real number as sent (int or float, not a boolean, not a string), else None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -112,7 +106,7 @@ def to_features(values: tuple[Any, ...] | list[Any], bounds: Rules | None = None
                 read |= {name: 0.0 for name in item.options.values() if name is not None}
             elif not isinstance(value, str) or value not in item.options:
                 problems[item.name] = (f"{item.label} : choisir parmi {', '.join(item.options)} "
-                                       f"(reçu {_shown(value)}).")
+                                       f"(reçu {fr_shown(value)}).")
             else:
                 read |= {name: float(option == value) for option, name in item.options.items() if name is not None}
         elif item.widget == "checkbox":
@@ -121,7 +115,7 @@ def to_features(values: tuple[Any, ...] | list[Any], bounds: Rules | None = None
             x = _typed_number(value)
             if x is NOT_A_NUMBER:
                 problems[item.name] = (f"{item.label} : saisir un nombre, par exemple 0,45 ou 1 200 "
-                                       f"(reçu {_shown(value)}).")
+                                       f"(reçu {fr_shown(value)}).")
             else:
                 read[item.name] = x
     rules = bounds if bounds is not None else schema_rules()
@@ -129,23 +123,13 @@ def to_features(values: tuple[Any, ...] | list[Any], bounds: Rules | None = None
     for v in broken:
         item = _item_of(v.feature.split(",")[0])
         if item.name not in problems:
-            problems[item.name] = _fr_violation(item, v, read.get(v.feature))
+            kind = "radio" if isinstance(item, ExclusiveGroup) else item.widget
+            problems[item.name] = fr_violation(item.label, kind, v, read.get(v.feature))
     if problems:
         order = [item.name for item in items]
         bad = sorted(problems, key=order.index)
         raise FormRefusal(" ".join(problems[name] for name in bad), bad)
     return features
-
-
-def _fr_violation(item: FormInput, v: Violation, value: Any) -> str:
-    """A rule broken, in the form's French."""
-    if isinstance(item, ExclusiveGroup):
-        return f"{item.label} : une seule option possible."
-    if item.widget == "checkbox":
-        return f"{item.label} : cocher ou décocher la case (reçu {_shown(value)})."
-    if v.kind == NOT_GIVEN:
-        return f"{item.label} : saisir un nombre."
-    return fr_refusal(item.label, v)
 
 
 def _item_of(feature: str) -> FormInput:
@@ -367,7 +351,7 @@ def amount_overrides(values: list[Any] | tuple[Any, ...], own: list[str] | None,
             continue
         mine = _typed_number(own[i])
         if x is NOT_A_NUMBER:
-            problems.append(f"{label} : saisir un montant, par exemple 250 000 (reçu {_shown(value)}).")
+            problems.append(f"{label} : saisir un montant, par exemple 250 000 (reçu {fr_shown(value)}).")
         elif x == mine or (x is not None and mine is not None and abs(x - mine) < 0.005):
             continue
         elif x is None:
