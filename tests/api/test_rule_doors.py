@@ -265,3 +265,24 @@ def test_a_features_file_is_checked_by_the_same_rules(seeded: ScoringService, tm
         assert errors_path_for(out).exists()
 
     check()
+
+
+def test_over_http_the_api_names_the_same_fields(service: ScoringService, client) -> None:
+    """`POST /api/predict` through the app's middleware and route: 200 when the rules accept, else a 422
+    whose errors name exactly the offending features."""
+    rules = service.validator.rules
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(_changes(rules))
+    def check(change: dict[str, Any]) -> None:
+        row = VALID | change
+        expected = expected_refused(rules, row)
+        resp = client.post("/api/predict", content=json.dumps(row).encode(),
+                           headers={"content-type": "application/json"})
+        if not expected:
+            assert resp.status_code == 200, (change, resp.text)
+            return
+        assert resp.status_code == 422, (change, resp.text)
+        assert set().union(*(named(e["field"]) for e in resp.json()["errors"])) == expected, (change, resp.text)
+
+    check()
