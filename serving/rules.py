@@ -21,7 +21,7 @@ French on the form, line numbers in the batch).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,21 +177,13 @@ class Rules(Mapping[str, Bound]):
         """({feature: float} of the accepted values, the rules broken) for a mapping of values as sent.
 
         Booleans of flags become 1.0/0.0 and None of a feature that may be unknown `UNKNOWN` (NaN).
-        `partial`: no required feature (a what-if's overrides, one value)."""
-        out, broken = self.check_pairs(data.items())
-        if not partial and not self.required <= out.keys():
-            broken.extend(Violation(n, MISSING) for n in sorted(self.required - data.keys()))
-        return out, broken
-
-    def check_pairs(self, pairs: Iterable[tuple[str, Any]]) -> tuple[dict[str, float], list[Violation]]:
-        """`check` of (feature, value) pairs, none required. The loop is plain Python on a table of
-        floats: a valid applicant of 11 features takes a few µs (the API's and `predict_credit_score`'s
-        hot path)."""
+        `partial`: no required feature (a what-if's overrides, one value). The loop is plain Python on
+        a table of floats: a valid applicant of 11 features takes a few µs (the API's hot path)."""
         get = self._table.get
         out: dict[str, float] = {}
         broken: list[Violation] = []
-        ones: list[int] = []  # the group of each option set to 1
-        for name, value in pairs:
+        seen = twice = 0  # bit i: an option of exclusive group i is 1 (twice: more than one)
+        for name, value in data.items():
             spec = get(name)
             if spec is None:
                 broken.append(Violation(name, NOT_A_FEATURE, value))
@@ -215,20 +207,23 @@ class Rules(Mapping[str, Bound]):
             if (x == 0.0 or x == 1.0) if binary else low <= x <= high:  # NaN and ±inf fail too
                 out[name] = x
                 if group >= 0 and x == 1.0:
-                    ones.append(group)
+                    twice |= seen & (1 << group)
+                    seen |= 1 << group
             else:
                 broken.append(self.refusal(name, x))
-        if len(ones) > 1 and len(set(ones)) < len(ones):
-            broken.extend(self._group_violation(i, out) for i in sorted(set(ones)) if ones.count(i) > 1)
+        if twice:
+            broken.extend(self._group_violation(i, out) for i in range(len(self.groups)) if twice >> i & 1)
+        if not partial and not self.required <= out.keys():
+            broken.extend(Violation(n, MISSING) for n in sorted(self.required - data.keys()))
         return out, broken
 
     def positional(self, features: Sequence[str]) -> Callable[[Sequence[Any]], list[Violation]]:
         """A check of values given in the order of `features`, compiled for a fixed signature
         (`predict_credit_score`, about 2 µs for 11): the same table read without building a mapping;
         any value that is not a plain number, a flag's boolean or an allowed None, and any refusal,
-        gets `check_pairs`'s answer (the rules broken; [] when none)."""
+        gets `check`'s answer (the rules broken; [] when none)."""
         specs = [self._table[n] for n in features]
-        check_pairs = self.check_pairs
+        full = self.check
 
         def check(values: Sequence[Any]) -> list[Violation]:
             seen = 0  # bit i: an option of group i is 1
@@ -248,7 +243,7 @@ class Rules(Mapping[str, Bound]):
                     seen |= 1 << group
             else:
                 return []
-            return check_pairs(zip(features, values, strict=True))[1]
+            return full(dict(zip(features, values, strict=True)), partial=True)[1]
 
         return check
 
