@@ -38,7 +38,7 @@ from serving.batch import errors_path_for, score_file
 from serving.rules import Rules
 from serving.validation import InputError
 from serving.whatif import WhatIfRules
-from tests.api.conftest import VALID
+from tests.helpers import VALID
 
 IN_GROUPS = {f for g in EXCLUSIVE_GROUPS for f in g.options.values() if f}
 ARGS = list(inspect.signature(api.seed.predict_credit_score).parameters)
