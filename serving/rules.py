@@ -217,33 +217,36 @@ class Rules(Mapping[str, Bound]):
             broken.extend(Violation(n, MISSING) for n in sorted(self.required - data.keys()))
         return out, broken
 
-    def positional(self, features: Sequence[str]) -> Callable[[Sequence[Any]], list[Violation]]:
+    def positional(self, features: Sequence[str],
+                   refuse: Callable[[list[Violation]], Any]) -> Callable[[Sequence[Any]], None]:
         """A check of values given in the order of `features`, compiled for a fixed signature
-        (`predict_credit_score`, about 2 µs for 11): the same table read without building a mapping;
-        any value that is not a plain number, a flag's boolean or an allowed None, and any refusal,
-        gets `check`'s answer (the rules broken; [] when none)."""
-        specs = [self._table[n] for n in features]
+        (`predict_credit_score`, about 1 µs for 11): the same table read without building a mapping,
+        the exclusive groups as pairs of positions. Any value that is not a plain number, a flag's
+        boolean or an allowed None, and any refusal, goes through `check`, whose violations are
+        handed to `refuse` (which raises, in the door's words)."""
+        specs = [self._table[n][:4] for n in features]
+        position = {n: i for i, n in enumerate(features)}
+        pairs = [(position[a], position[b]) for _, members in self.groups for k, a in enumerate(members)
+                 for b in members[k + 1:] if a in position and b in position]
         full = self.check
 
-        def check(values: Sequence[Any]) -> list[Violation]:
-            seen = 0  # bit i: an option of group i is 1
-            for (low, high, binary, may_lack, group), x in zip(specs, values, strict=True):
+        def check(values: Sequence[Any]) -> None:
+            for (low, high, binary, may_lack), x in zip(specs, values, strict=True):
                 kind = type(x)
                 if kind is float or kind is int:
-                    ok = (x == 0.0 or x == 1.0) if binary else low <= x <= high
-                elif kind is bool:
-                    ok = binary
-                else:
-                    ok = x is None and may_lack
-                if not ok:
-                    break
-                if group >= 0 and x == 1:
-                    if seen >> group & 1:
+                    if not ((x == 0.0 or x == 1.0) if binary else low <= x <= high):
                         break
-                    seen |= 1 << group
+                elif not (binary if kind is bool else x is None and may_lack):
+                    break
             else:
-                return []
-            return full(dict(zip(features, values, strict=True)), partial=True)[1]
+                for i, j in pairs:
+                    if values[i] == 1 and values[j] == 1:
+                        break
+                else:
+                    return
+            broken = full(dict(zip(features, values, strict=True)), partial=True)[1]
+            if broken:  # else only an unusual type that `check` accepts (a numpy number)
+                refuse(broken)
 
         return check
 
@@ -310,7 +313,8 @@ class Rules(Mapping[str, Bound]):
                 broken[i].append(self.refusal(name, float(values[i])))
             for i in np.flatnonzero(np.isnan(values) & column.notna().to_numpy()):  # text where a number is expected
                 broken[i].append(Violation(name, WRONG_TYPE, column.iat[i], b))
-        ones = {m: (pd.to_numeric(frame[m], errors="coerce") == 1).to_numpy() for m in frame.columns if m in self}
+        options = {m for _, members in self.groups for m in members}
+        ones = {m: (pd.to_numeric(frame[m], errors="coerce") == 1).to_numpy() for m in frame.columns if m in options}
         for group, rows in self.group_rows(ones):
             for i in rows:
                 chosen = [m for m, one in ones.items() if m in group[1] and one[i]]

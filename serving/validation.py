@@ -173,16 +173,13 @@ class Validator:
         """A check of positional arguments [(argument name, feature)], raising ValueError naming the
         argument (`Rules.positional`, a few µs for 11): `predict_credit_score`'s wording."""
         arg_of = {feature: arg for arg, feature in names}
-        check = self.rules.positional([feature for _, feature in names])
 
-        def run(values: Sequence[Any]) -> None:
-            broken = check(values)
-            if broken:
-                v = broken[0]
-                raise ValueError(f"{', '.join(arg_of.get(f, f) for f in v.feature.split(','))}: {v.message()} "
-                                 f"({v.feature})")
+        def refuse(broken: list[Violation]) -> None:
+            v = broken[0]
+            raise ValueError(f"{', '.join(arg_of.get(f, f) for f in v.feature.split(','))}: {v.message()} "
+                             f"({v.feature})")
 
-        return run
+        return self.rules.positional([feature for _, feature in names], refuse)
 
     # --- documentation ------------------------------------------------------------------------
 
