@@ -33,7 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--applicants", type=int, default=50_000)
     parser.add_argument("--shapes", default="thr1x2,proc2x1,thr1x1")
+    parser.add_argument("--quick", action="store_true", help="5,000 applicants (benchmarks/run.py --quick)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.applicants = min(args.applicants, 5_000)
     import dask
     import pyarrow.dataset as ds
     import pyarrow.parquet as pq

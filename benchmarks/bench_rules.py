@@ -71,8 +71,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--against", type=Path, help="an older checkout to measure in turns with this one")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each tree (default 3)")
+    parser.add_argument("--quick", action="store_true", help="one round (benchmarks/run.py --quick)")
     parser.add_argument("--model-dir", type=Path, default=ROOT / "models", help="model artifacts (default models/)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds = 1
     model_dir = args.model_dir.resolve()
     trees = [ROOT] if args.against is None else [args.against.resolve(), ROOT]
     best: list[dict[str, float]] = [{} for _ in trees]
