@@ -85,8 +85,12 @@ def window_stability(reference: dict[str, Any], columns: dict[str, np.ndarray], 
 
 def stability(times: pd.Series, reference: dict[str, Any], columns: dict[str, np.ndarray],
               scale: dict[str, Any] | None, config: BacktestConfig = BacktestConfig()) -> dict[str, Any]:
-    """The whole log's stability and the same per window (`config.window`), oldest first."""
-    overall = window_stability(reference, columns, scale, config)
+    """The whole log's stability and the same per window (`config.window`), oldest first. Like a window, the
+    whole log's indices are computed only from `config.min_window` calls on (`judged` says which)."""
+    judged = len(times) >= config.min_window
+    overall = window_stability(reference, columns if judged else {k: v[:0] for k, v in columns.items()},
+                               scale if judged else None, config)
+    overall |= {"n": int(len(times)), "judged": judged, "min_window": config.min_window}
     windows = []
     buckets = pd.Series(np.arange(len(times)), index=pd.DatetimeIndex(times)).groupby(
         pd.Grouper(freq=config.window))

@@ -6,6 +6,7 @@ import html
 from typing import Any
 
 from monitoring.backtest import BANDS_FR
+from scoring.explain_format import fr_number
 
 
 def _n(value: Any, digits: int = 3) -> str:
@@ -37,6 +38,8 @@ def _band(value: str | None) -> str:
 def movers_sentence(doc: dict[str, Any]) -> str:
     """"Plus forts mouvements : Score externe 2 (0,412, instable), …"."""
     movers = doc.get("top_movers") or []
+    if doc.get("judged") is False:
+        return f"Non calculé : {fr_number(doc['n'], 0)} appels, il en faut au moins {fr_number(doc['min_window'], 0)}."
     if not movers:
         return "Aucune caractéristique mesurée."
     return "Plus forts mouvements : " + ", ".join(f"{m['label']} ({_n(m['csi'])}, {_band(m['band'])})"

@@ -222,6 +222,9 @@ def stability_lines(report: dict[str, Any]) -> list[str]:
     movers = ", ".join(f"{m['label']} {fmt(m['csi'])}" for m in overall["top_movers"]) or "—"
     out = ["", f"Stability (windows of {stable['window']}): score PSI {fmt(overall['score_psi'])}; top movers (CSI): "
                f"{movers}"]
+    if overall.get("judged") is False:
+        out[-1] = (f"Stability (windows of {stable['window']}): not computed, {overall['n']} calls "
+                   f"(at least {overall['min_window']} needed)")
     if tested:
         failed = [g["grade"] for g in tested["grades"] if g["failed"]]
         out.append(f"Back-test per grade (Jeffreys, {tested['alpha']:g} over the scale): "

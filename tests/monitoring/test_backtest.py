@@ -132,3 +132,24 @@ def test_simulator_and_analyser_end_to_end(tmp_path, model_dir, scale):
     assert [g["grade"] for g in doc["backtest"]["grades"] if g["failed"]] == [grade]
     assert doc["stability"]["overall"]["top_movers"][0]["label"] == "Score externe 2"
     assert ("drift", EXT_SOURCE_2) in {(a["kind"], a.get("feature")) for a in doc["alerts"]}
+
+
+def test_the_whole_log_is_not_judged_on_a_handful_of_calls(reference, scale):
+    """Two calls give no PSI for the whole log (a PSI of 6.8 on two calls was printed as a figure), and every
+    view says why; from `min_window` calls on it is computed."""
+    from monitoring.backtest_view import movers_sentence
+    from monitoring.report import stability_lines
+
+    traffic = _traffic(reference, 300, seed=7, days=1)
+    frame = pd.DataFrame([r.input for r in traffic.records if r.prediction])
+    times = pd.Series(pd.to_datetime([r.timestamp for r in traffic.records if r.prediction]))
+    columns = {c: frame[c].to_numpy(dtype=float) for c in frame.columns}
+    columns["score"] = np.array([r.prediction["score"] for r in traffic.records if r.prediction])
+    few = stability(times[:2], reference, {k: v[:2] for k, v in columns.items()}, scale, BacktestConfig(min_window=50))
+    assert few["overall"]["judged"] is False and few["overall"]["score_psi"] is None
+    assert few["overall"]["top_movers"] == [] and "grade_psi" not in few["overall"]
+    assert movers_sentence(few["overall"]) == "Non calculé : 2 appels, il en faut au moins 50."
+    assert "not computed, 2 calls" in "\n".join(stability_lines({"stability": few}))
+    many = stability(times, reference, columns, scale, BacktestConfig(min_window=50))
+    assert many["overall"]["judged"] is True and many["overall"]["score_psi"] is not None
+    assert many["overall"]["top_movers"]
