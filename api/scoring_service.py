@@ -208,7 +208,7 @@ class ScoringService:
         model_dir = Path(model_dir or config.model_dir())
         predictor, why = load_predictor(model_dir)
         service = cls(predictor, PredictionLogger(log_path or config.log_path()), load_error=why)
-        service.shadow = Shadow(service.logger)
+        service.shadow = Shadow(service.logger, share=config.shadow_share())
         service.swapper = ModelSwapper(service, model_dir, config.challenger_dir(model_dir))
         service.swapper.check()  # the challenger, when its folder holds one
         if predictor is None:
@@ -438,11 +438,14 @@ class ScoringService:
             reason = (f"the model folder now holds model {changed}, not the loaded {self.model_version}: "
                       "restart the service (or promote the new model) to serve it")
         queue = self.queue_health() if self.queue_health is not None else None
-        degraded = self.logger.failing or changed is not None or (queue is not None and queue["status"] != "ok")
+        shadow = self.shadow.stats() if self.shadow is not None else None
+        degraded = (self.logger.failing or changed is not None or (queue is not None and queue["status"] != "ok")
+                    or (shadow is not None and shadow["status"] == "degraded"))
         return {
             # degraded: predictions are served but the log is failing now (see logger.last_error), the model
             # folder was overwritten since loading (the service still serves the model it loaded), or the
-            # form's queue is stopped (it is restarted within a second: api.form_queue)
+            # form's queue is stopped (it is restarted within a second: api.form_queue), or the challenger's
+            # process is down (the champion answers; calls are logged `challenger_skipped: worker_down`)
             "status": "unavailable" if not self.predictor else "degraded" if degraded else "ok",
             "model_loaded": self.predictor is not None,
             "model_version": self.model_version,
@@ -451,7 +454,7 @@ class ScoringService:
             "logger": {k: shown_path(v) if k in ("path", "last_error") else v for k, v in self.logger.stats().items()},
             "feature_store": self.store_health(),
             "swap": self.swapper.health() if self.swapper is not None else None,
-            "shadow": self.shadow.stats() if self.shadow is not None else None,
+            "shadow": shadow,
             **({"queue": queue} if queue is not None else {}),
         }
 

@@ -180,7 +180,10 @@ CHALLENGER_SCORE_KEY = "challenger_score"
 CHALLENGER_DECISION_KEY = "challenger_decision"
 CHALLENGER_DURATION_KEY = "challenger_duration"
 CHALLENGER_ERROR_KEY = "challenger_error"  # the challenger failed on this call (the champion answered)
-CHALLENGER_SKIPPED_KEY = "challenger_skipped"  # true: the worker was too far behind, the call was not shadowed
+CHALLENGER_SKIPPED_KEY = "challenger_skipped"  # why the challenger did not score this call (one of below)
+SKIPPED_QUEUE_FULL = "queue_full"  # its worker was too far behind: dropped rather than queued
+SKIPPED_SAMPLED_OUT = "sampled_out"  # outside the shadowed share of calls (SHADOW_SHARE)
+SKIPPED_WORKER_DOWN = "worker_down"  # its process was down or did not answer
 
 
 @dataclass(frozen=True)
