@@ -46,9 +46,19 @@ def applicants(n: int, seed: int = 0) -> list[dict]:
     return out
 
 
-def serve(predictor: Predictor, log: Path, challenger: Predictor | None) -> tuple[list[bytes], ScoringService]:
+def shadowed(predictor: Predictor, log: Path, challenger: Predictor | None) -> ScoringService:
     service = ScoringService(predictor, PredictionLogger(log))
     service.shadow = Shadow(service.logger, challenger)
+    return service
+
+
+def post_all(client: TestClient, bodies: list[dict]) -> None:
+    for body in bodies:
+        assert client.post("/api/predict", json=body).status_code == 200
+
+
+def serve(predictor: Predictor, log: Path, challenger: Predictor | None) -> tuple[list[bytes], ScoringService]:
+    service = shadowed(predictor, log, challenger)
     bodies = []
     with TestClient(gated(create_api(service))) as client:
         for body in applicants(300):
@@ -145,18 +155,14 @@ def test_each_line_says_why_a_call_was_not_shadowed_sampled_out_or_queue_full(pr
 
 def test_a_challenger_swapped_while_the_shadow_runs_names_the_model_that_scored_each_line(predictor, challenger,
                                                                                            tmp_path):
-    service = ScoringService(predictor, PredictionLogger(tmp_path / "p.log"))
-    service.shadow = Shadow(service.logger, challenger)
+    service = shadowed(predictor, tmp_path / "p.log", challenger)
     bodies = applicants(60, seed=3)
     with TestClient(gated(create_api(service))) as client:
-        for body in bodies[:30]:
-            assert client.post("/api/predict", json=body).status_code == 200
+        post_all(client, bodies[:30])
         service.shadow.challenger = predictor  # a new challenger (here: the champion's model itself)
-        for body in bodies[30:50]:
-            assert client.post("/api/predict", json=body).status_code == 200
+        post_all(client, bodies[30:50])
         service.install(challenger)  # and a promotion of the old challenger, the shadow still on
-        for body in bodies[50:]:
-            assert client.post("/api/predict", json=body).status_code == 200
+        post_all(client, bodies[50:])
         assert client.get("/health").json()["shadow"]["status"] == "ok"
     service.close()
     lines = lines_of(tmp_path / "p.log")
@@ -172,12 +178,10 @@ def test_the_challengers_process_dies_the_champion_answers_and_health_says_degra
     import api.shadow as shadow_module
 
     monkeypatch.setattr(shadow_module, "RESTART_SECONDS", 0.5)
-    service = ScoringService(predictor, PredictionLogger(tmp_path / "p.log"))
-    service.shadow = Shadow(service.logger, challenger)
+    service = shadowed(predictor, tmp_path / "p.log", challenger)
     bodies = applicants(40, seed=5)
     with TestClient(gated(create_api(service))) as client:
-        for body in bodies[:10]:
-            assert client.post("/api/predict", json=body).status_code == 200
+        post_all(client, bodies[:10])
         assert service.shadow.drain(60)
         pid = client.get("/health").json()["shadow"]["worker_pid"]
         os.kill(pid, signal.SIGKILL)
@@ -185,12 +189,10 @@ def test_the_challengers_process_dies_the_champion_answers_and_health_says_degra
         health = client.get("/health").json()
         assert health["status"] == "degraded" and health["shadow"]["status"] == "degraded"
         assert str(pid) in health["shadow"]["reason"]
-        for body in bodies[10:20]:  # the champion answers as ever
-            assert client.post("/api/predict", json=body).status_code == 200
+        post_all(client, bodies[10:20])  # the champion answers as ever
         assert service.shadow.drain(60)
         time.sleep(0.6)  # past RESTART_SECONDS: the next calls start a new process
-        for body in bodies[20:]:
-            assert client.post("/api/predict", json=body).status_code == 200
+        post_all(client, bodies[20:])
         assert service.shadow.drain(120)
         health = client.get("/health").json()
         assert health["shadow"]["status"] == "ok" and health["shadow"]["worker_restarts"] == 1
