@@ -18,6 +18,7 @@ from api.logger import PredictionLogger
 from api.rest import create_api
 from api.scoring_service import ScoringService
 from api.shadow import Shadow
+from monitoring.challenger import challenger_lines
 from monitoring.context import load_context
 from monitoring.reader import read_log
 from monitoring.report import build_report
@@ -147,6 +148,10 @@ def test_each_line_says_why_a_call_was_not_shadowed_sampled_out_or_queue_full(pr
     for r in lines.values():  # every line names the challenger; a score only on the lines it scored
         assert r["challenger_version"] == challenger.model_version
         assert ("challenger_score" in r) == ("challenger_skipped" not in r)
+    report = build_report(read_log(tmp_path / "p.log"), load_context(predictor.artifacts.directory))["challenger"]
+    assert report["calls"] == 10 and report["skipped"] == {"sampled_out": 30, "queue_full": 1}  # agreement: on 10
+    assert "non notés par le challenger : 31 (hors échantillon 30, file pleine 1)" in "\n".join(
+        challenger_lines(report))
     stats = shadow.stats()
     assert stats["scored"] == 10 and stats["skipped"] == {"queue_full": 1, "sampled_out": 30, "worker_down": 0}
     with pytest.raises(ValueError):
