@@ -214,6 +214,7 @@ class LogRecord:
     challenger_score: float | None = None
     challenger_decision: int | None = None  # 1 = high risk
     challenger_duration: float | None = None  # seconds, on the shadow worker
+    challenger_skipped: str | None = None  # why the challenger did not score this call (SKIPPED_* above)
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys kept when reading
 
     def to_json(self) -> str:
@@ -238,7 +239,8 @@ class LogRecord:
 
 # The keys of a log line, as LogRecord writes them (unknown keys read back go into `extra`).
 LOG_RECORD_KEYS: tuple[str, ...] = tuple(f.name for f in fields(LogRecord) if f.name != "extra")
-CHALLENGER_FIELDS = (CHALLENGER_VERSION_KEY, CHALLENGER_SCORE_KEY, CHALLENGER_DECISION_KEY, CHALLENGER_DURATION_KEY)
+CHALLENGER_FIELDS = (CHALLENGER_VERSION_KEY, CHALLENGER_SCORE_KEY, CHALLENGER_DECISION_KEY, CHALLENGER_DURATION_KEY,
+                     CHALLENGER_SKIPPED_KEY)
 _OPTIONAL_FIELDS = ("error", "client", "replica", "source", "applicant_id", *CHALLENGER_FIELDS)  # left out when None
 _DEFAULTS = {f.name: f.default for f in fields(LogRecord) if f.name != "extra"}
 _REQUIRED = frozenset(name for name, default in _DEFAULTS.items() if default is MISSING)  # `LogRecord.line` needs them
