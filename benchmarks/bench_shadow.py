@@ -16,6 +16,7 @@ import json
 import shutil
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,7 @@ def shadow_figures(model_dir: Path, duration: int, connections: int, work: Path)
             launched(["app_gradio.py"], f"{apps['on'][0]}/health", env=apps["on"][1]) as on_app:
         procs = {"off": psutil.Process(off_app.pid), "on": psutil.Process(on_app.pid)}
         run_wrk(wrk, script, f"{apps['on'][0]}/api/predict", connections, 1)  # starts the challenger's process
-        time.sleep(1.0)
+        _wait_shadow_ready(f"{apps['on'][0]}/health")
         start = {name: _cpu(p) for name, p in procs.items()}
         for round_ in range(ROUNDS):
             for name in ("off", "on") if round_ % 2 == 0 else ("on", "off"):  # neither always goes first
@@ -81,6 +82,18 @@ def shadow_figures(model_dir: Path, duration: int, connections: int, work: Path)
     out.append(f"CPU per request: shadow off, app {cpu['off app'] * per['off']:.0f} µs; shadow on, app "
                f"{cpu['on app'] * per['on']:.0f} µs + challenger's process {cpu['on worker'] * per['on']:.0f} µs.")
     return out
+
+
+def _wait_shadow_ready(health: str, timeout: float = 180.0) -> None:
+    """Until the challenger's process has answered and caught up (its start-up is not what is measured)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(health, timeout=10) as resp:
+            shadow = json.loads(resp.read())["shadow"]
+        if shadow["scored"] > 0 and shadow["pending"] == 0:
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"the challenger's process did not answer within {timeout:.0f} s")
 
 
 def _cpu(process: psutil.Process) -> tuple[float, float]:
