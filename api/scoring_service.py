@@ -22,15 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from api.adviser import AdviserDecision, Evaluation, RecentEvaluations, decide
-from api.letters import letter_html
+from api.adviser import RecentEvaluations
+from api.decisions import AdviserDecisions
+from api.decisions import UnknownRequest as UnknownRequest  # where the routes and the form catch it
 from api.logger import PredictionLogger, log_prediction, new_request_id
 from api.model_swap import ModelSwapper
 from api.shadow import Shadow
 from scoring import config
 from scoring.artifacts import ArtifactError
 from scoring.schema import (
-    ADVISER_DECISION_KEY,
     ID_COLUMN,
     MANIFEST_FILE,
     REPORT_FILE,
@@ -47,8 +47,6 @@ from serving.validation import Validator
 from serving.whatif import WhatIfRules, check_derived
 
 log = logging.getLogger(__name__)
-# One line per read of applicant data that the prediction log does not hold (letters), with the identity.
-audit_log = logging.getLogger("api.audit")
 
 
 class ModelUnavailable(RuntimeError):
@@ -65,14 +63,6 @@ class UnknownApplicant(LookupError):
     def __init__(self, applicant_id: int):
         self.applicant_id = applicant_id
         super().__init__(f"no applicant {applicant_id} in the feature store")
-
-
-class UnknownRequest(LookupError):
-    """No recent evaluation has this request id (404)."""
-
-    def __init__(self, request_id: str):
-        self.request_id = request_id
-        super().__init__(f"no recent evaluation {request_id[:64]!r} (this process keeps the last ones only)")
 
 
 @dataclass(frozen=True)
@@ -149,7 +139,7 @@ class RefusalLog:
 
 
 @dataclass
-class ScoringService:
+class ScoringService(AdviserDecisions):
     predictor: Predictor | None
     logger: PredictionLogger
     load_error: str | None = None
@@ -208,7 +198,7 @@ class ScoringService:
         model_dir = Path(model_dir or config.model_dir())
         predictor, why = load_predictor(model_dir)
         service = cls(predictor, PredictionLogger(log_path or config.log_path()), load_error=why)
-        service.shadow = Shadow(service.logger)
+        service.shadow = Shadow(service.logger, share=config.shadow_share())
         service.swapper = ModelSwapper(service, model_dir, config.challenger_dir(model_dir))
         service.swapper.check()  # the challenger, when its folder holds one
         if predictor is None:
@@ -323,58 +313,6 @@ class ScoringService:
         predictor, validator = self.require_model()
         check_derived(validator, predictor.features, stored, changed, overrides)
 
-    def record_decision(self, of_request: str, decision: Any, reason: Any, *, source: str,
-                        client: str | None = None, replace: bool = False) -> AdviserDecision:
-        """The adviser's final decision on a recent evaluation, logged as a line of its own
-        (`ADVISER_DECISION_KEY`, `prediction` null); raises UnknownRequest or `api.adviser.DecisionError`.
-
-        Only the identity that made the evaluation may decide on it (another's is unknown to them: 404), and
-        once: a second decision raises `DecisionError` (409) unless `replace`, then its line names the
-        decision it replaces (`replaces`). Each refusal is one audit line."""
-        started = time.perf_counter()
-        sent = {"request_id": str(of_request)[:64], "decision": str(decision)[:40]}
-        with self.refusals(request_id=new_request_id(), started=started, input=lambda: sent, client=client,
-                           source=source):
-            evaluation = self.own_evaluation(of_request, client)
-            made = self.recent.record(decide(evaluation, decision, reason), replace=replace)
-        log_prediction(request_id=new_request_id(), input={"request_id": of_request, "decision": decision,
-                                                           "reason": made.reason}
-                       | ({"replace": True} if made.replaces is not None else {}),
-                       prediction=None, duration=time.perf_counter() - started,
-                       model_version=evaluation.prediction.model_version, client=client, source=source,
-                       applicant_id=evaluation.applicant_id, extra={ADVISER_DECISION_KEY: made.as_dict()},
-                       logger=self.logger)
-        return made
-
-    def own_evaluation(self, request_id: Any, client: str | None) -> Evaluation:
-        """The recent evaluation `request_id` made by `client`; another identity's is unknown (UnknownRequest)."""
-        evaluation = self.recent.get(request_id) if isinstance(request_id, str) else None
-        if evaluation is None or self.recent.owner(request_id) != client:
-            raise UnknownRequest(str(request_id)[:64])
-        return evaluation
-
-    def letter_for_request(self, request_id: str, *, client: str | None = None, source: str | None = None) -> str:
-        """The applicant's letter for a recent evaluation of `client` (with the adviser's decision when
-        recorded); a refusal is one audit line."""
-        with self.refusals(request_id=new_request_id(), started=time.perf_counter(),
-                           input=lambda: {"letter_of": str(request_id)[:64]}, client=client, source=source):
-            evaluation = self.own_evaluation(request_id, client)
-        audit_log.info("letter read: request %s, applicant %s, client %s, via %s", request_id,
-                       evaluation.applicant_id, client, source)
-        return letter_html(evaluation, self.recent.decision(request_id))
-
-    def letter_for_applicant(self, applicant_id: int, *, client: str | None = None) -> str:
-        """The letter of the applicant's latest decided evaluation, else of their stored row scored now."""
-        self.dossier(applicant_id)  # 503 without a store, 404 for an unknown number
-        decided = self.recent.latest_decided(applicant_id)
-        if decided is not None and self.recent.owner(decided[0].request_id) == client:
-            audit_log.info("letter read: request %s, applicant %s, client %s, via %s", decided[0].request_id,
-                           applicant_id, client, SOURCE_API)
-            return letter_html(*decided)
-        request_id = new_request_id()
-        self.score_dossier(applicant_id, request_id=request_id, started=time.perf_counter(), client=client)
-        return self.letter_for_request(request_id, client=client)
-
     def score_rows(self, rows: list[dict[str, float]], *, request_id: str, started: float,
                    client: str | None = None, source: str | None = None) -> list[Prediction]:
         """Score valid applicants in one call; one log record per row (`<request_id>-<i>`)."""
@@ -438,11 +376,14 @@ class ScoringService:
             reason = (f"the model folder now holds model {changed}, not the loaded {self.model_version}: "
                       "restart the service (or promote the new model) to serve it")
         queue = self.queue_health() if self.queue_health is not None else None
-        degraded = self.logger.failing or changed is not None or (queue is not None and queue["status"] != "ok")
+        shadow = self.shadow.stats() if self.shadow is not None else None
+        degraded = (self.logger.failing or changed is not None or (queue is not None and queue["status"] != "ok")
+                    or (shadow is not None and shadow["status"] == "degraded"))
         return {
             # degraded: predictions are served but the log is failing now (see logger.last_error), the model
             # folder was overwritten since loading (the service still serves the model it loaded), or the
-            # form's queue is stopped (it is restarted within a second: api.form_queue)
+            # form's queue is stopped (it is restarted within a second: api.form_queue), or the challenger's
+            # process is down (the champion answers; calls are logged `challenger_skipped: worker_down`)
             "status": "unavailable" if not self.predictor else "degraded" if degraded else "ok",
             "model_loaded": self.predictor is not None,
             "model_version": self.model_version,
@@ -451,7 +392,7 @@ class ScoringService:
             "logger": {k: shown_path(v) if k in ("path", "last_error") else v for k, v in self.logger.stats().items()},
             "feature_store": self.store_health(),
             "swap": self.swapper.health() if self.swapper is not None else None,
-            "shadow": self.shadow.stats() if self.shadow is not None else None,
+            "shadow": shadow,
             **({"queue": queue} if queue is not None else {}),
         }
 

@@ -1,24 +1,40 @@
-"""Shadow scoring: every call the champion answered is scored again by the challenger, on a worker thread.
+"""Shadow scoring: the calls the champion answered are scored again by the challenger, in a process of its own.
 
 The champion's answer is sent first and never waits for the challenger: the call's log line is handed to
-this worker instead of the logger (a deque append); the worker, every POLL_SECONDS, scores the calls
-waiting with the challenger, in batches, and hands each line, with the challenger's fields
-(`scoring.schema.CHALLENGER_FIELDS`), to the logger. A call is logged
-exactly once either way. When the worker falls behind by `max_pending` calls, a call is logged at once
-with `challenger_skipped: true` rather than queued (the champion is never slowed by a backlog).
-The challenger sees the features it knows (a model without the gender columns ignores them).
+this shadow instead of the logger (a deque append on the request's thread). A sender thread, every
+POLL_SECONDS, sends the calls waiting to the challenger's process (`api.shadow_worker`) as one batch, waits
+for its answer (the interpreter lock is free meanwhile), and hands each line, with the challenger's fields
+(`scoring.schema.CHALLENGER_FIELDS`), to the logger. Why a process: a worker thread scoring in the service
+held the interpreter lock against the champion's requests and raised its p99 by 11-78 % under load; the
+process does the challenger's work (rows, scores) on another core, and in the service there remains one
+pickle and one logger hand-over per call (docs/decisions.md). The process runs at a lower priority (nice
+`WORKER_NICE`): on a saturated machine the champion gets the CPU first, and the shadow drops calls instead.
+
+A call is logged exactly once either way. Every line of a shadowed service names the challenger's version;
+a call it did not score says why under `challenger_skipped`:
+- `sampled_out`: outside the shadowed share (`SHADOW_SHARE`, e.g. 0.25: one call in four is shadowed);
+- `queue_full`: `max_pending` calls were already waiting (dropped at once, counted: `dropped`);
+- `worker_down`: its process died or stopped answering (restarted after RESTART_SECONDS; `/health` says
+  `degraded` meanwhile, the champion answers as ever).
+A challenger that fails on a call says so under `challenger_error`. The challenger sees the features it knows
+(a model without the gender columns ignores them).
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from api.logger import PredictionLogger, log_prediction
 from scoring.schema import (
@@ -28,34 +44,105 @@ from scoring.schema import (
     CHALLENGER_SCORE_KEY,
     CHALLENGER_SKIPPED_KEY,
     CHALLENGER_VERSION_KEY,
+    SKIPPED_QUEUE_FULL,
+    SKIPPED_SAMPLED_OUT,
+    SKIPPED_WORKER_DOWN,
 )
 from serving.predictor import Predictor
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_PENDING = 10_000  # calls waiting for the challenger; beyond, logged without it
-# The worker looks for calls this often and scores what it finds in batches of at most BATCH (one matrix):
-# no wake-up per call on the champion's path, and few hand-overs of the interpreter between the threads.
-POLL_SECONDS = 0.02
-BATCH = 32
+DEFAULT_MAX_PENDING = 10_000  # calls waiting for the challenger; beyond, logged at once without it
+POLL_SECONDS = 0.02  # the sender looks this often: no wake-up per call on the champion's path
+MAX_BATCH = 2_000  # calls in one message to the worker
+START_TIMEOUT = 120.0  # seconds for a new worker's first answer (imports, loading the model)
+REPLY_TIMEOUT = 30.0  # seconds for a later answer; past it the worker is taken as down
+RESTART_SECONDS = 5.0  # a dead worker is started again this long after (calls meanwhile: worker_down)
+WORKER_NICE = 10  # the worker's lower priority: the champion's process and the load it serves come first
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class WorkerDown(RuntimeError):
+    """The challenger's process is not there to answer (the message says why)."""
+
+
+def _identity(challenger: Predictor) -> tuple[str, str, dict[str, str]]:
+    """What the worker must load and check: the folder, the version and the checksums verified here."""
+    artifacts = challenger.artifacts
+    return str(Path(artifacts.directory).resolve()), challenger.model_version, dict(artifacts.manifest.get("files", {}))
+
+
+class Worker:
+    """One `python -m api.shadow_worker` process and its end of the socket pair."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair()
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, (str(PROJECT_ROOT),
+                                                                        os.environ.get("PYTHONPATH")))),
+                   OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1", SHADOW_WORKER_NICE=str(WORKER_NICE))
+        try:
+            self.process = subprocess.Popen([sys.executable, "-m", "api.shadow_worker", str(theirs.fileno())],
+                                            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env)
+        finally:
+            theirs.close()
+        self.conn = Connection(ours.detach())
+        self.answered = False
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def ask(self, message: tuple) -> tuple:
+        """Send one batch and wait for its answer; raises WorkerDown (the worker is then stopped)."""
+        try:
+            self.conn.send(message)
+            if not self.conn.poll(REPLY_TIMEOUT if self.answered else START_TIMEOUT):
+                raise TimeoutError("no answer in time")
+            answer = self.conn.recv()
+        except (OSError, EOFError, TimeoutError) as exc:
+            code = self.process.poll()
+            self.stop()
+            why = f"exited with code {code}" if code is not None else f"{type(exc).__name__}: {exc}"
+            raise WorkerDown(f"the challenger's process {self.process.pid} {why}") from exc
+        self.answered = True
+        return answer
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.conn.send(None)
+        with contextlib.suppress(OSError):
+            self.conn.close()
+        try:
+            self.process.wait(2.0)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(2.0)
 
 
 class Shadow:
-    """The challenger of a service and its worker (started on the first call)."""
+    """The challenger of a service, its process and the sender thread (both started on the first call)."""
 
     def __init__(self, logger: PredictionLogger, challenger: Predictor | None = None, *,
-                 max_pending: int = DEFAULT_MAX_PENDING):
+                 max_pending: int = DEFAULT_MAX_PENDING, share: float = 1.0):
+        if not 0 < share <= 1:
+            raise ValueError(f"the shadowed share must be in (0, 1], got {share}")
         self.logger = logger
         self.challenger = challenger
         self.max_pending = max_pending
-        self.scored = self.skipped = self.failed = 0
+        self.share = share
+        self.scored = self.failed = self.dropped = self.sampled_out = self.unscored = 0
+        self.restarts = 0
+        self.worker: Worker | None = None
+        self.worker_reason: str | None = None  # why the worker is down, while it is
+        self._retry_at = 0.0
+        self._credit = 0.0  # the share's running sum: a call is shadowed each time it passes a whole unit
         self._pending: collections.deque = collections.deque()
         self._wake = threading.Event()
         self._lock = threading.Lock()
-        self._submitted = self._done = 0  # calls queued / handed to the logger by the worker
+        self._submitted = self._done = 0  # calls queued / handed to the logger by the sender
         self._stop = False
         self._thread: threading.Thread | None = None
-        self._columns: dict[tuple[Any, tuple[str, ...]], tuple[tuple[str, ...], np.ndarray]] = {}
+        self._names: dict[tuple[str, ...], tuple[str, ...]] = {}  # one object per name tuple: pickled once a batch
+        self._identities: dict[int, tuple[Predictor, tuple]] = {}
 
     def submit(self, record: dict[str, Any], names: tuple[str, ...], values: Sequence[Any]) -> bool:
         """Log `record` (log_prediction's arguments) once the challenger has scored `values`; False when no
@@ -63,20 +150,35 @@ class Shadow:
         challenger = self.challenger
         if challenger is None or self._stop:
             return False
-        if len(self._pending) >= self.max_pending:
-            self.skipped += 1
-            log_prediction(**record, extra=(record.pop("extra", None) or {}) | {CHALLENGER_SKIPPED_KEY: True},
-                           logger=self.logger)
-            return True
+        skipped = None
         with self._lock:  # the form's calls come from a thread pool
-            self._submitted += 1
-            self._pending.append((challenger, record, names, values))
-        if self._thread is None:
+            if self.share < 1:
+                self._credit += self.share
+                if self._credit < 1:
+                    skipped, self.sampled_out = SKIPPED_SAMPLED_OUT, self.sampled_out + 1
+                else:
+                    self._credit -= 1
+            if skipped is None and self.worker_reason is not None and time.monotonic() < self._retry_at:
+                skipped, self.unscored = SKIPPED_WORKER_DOWN, self.unscored + 1
+            elif skipped is None and len(self._pending) >= self.max_pending:
+                skipped, self.dropped = SKIPPED_QUEUE_FULL, self.dropped + 1
+            elif skipped is None:
+                self._submitted += 1
+                self._pending.append((challenger, record, names, values))
+        if skipped is not None:
+            self._log(record, {CHALLENGER_VERSION_KEY: challenger.model_version, CHALLENGER_SKIPPED_KEY: skipped})
+        elif self._thread is None:
             self._start()
-        return True  # no wake-up per call: the worker looks every POLL_SECONDS and takes what is there
+        return True
+
+    def _log(self, record: dict[str, Any], fields: dict[str, Any]) -> None:
+        log_prediction(**record, extra=(record.pop("extra", None) or {}) | fields, logger=self.logger)
 
     def _start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="shadow-challenger", daemon=True)
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._run, name="shadow-sender", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
@@ -84,18 +186,25 @@ class Shadow:
             self._wake.wait(POLL_SECONDS)
             self._wake.clear()
             while self._pending:
-                batch = [self._pending.popleft() for _ in range(min(BATCH, len(self._pending)))]
-                self._log_batch(batch)
+                batch = []
+                with contextlib.suppress(IndexError):
+                    while len(batch) < MAX_BATCH:
+                        batch.append(self._pending.popleft())
+                try:
+                    self._log_batch(batch)
+                except Exception as exc:  # noqa: BLE001 - never lose the champion's lines
+                    log.error("shadow: %s; the batch is logged without the challenger", exc)
+                    for challenger, record, _, _ in batch:
+                        self._log(record, {CHALLENGER_VERSION_KEY: challenger.model_version,
+                                           CHALLENGER_ERROR_KEY: f"{type(exc).__name__}: {exc}"[:300]})
                 self._done += len(batch)
-                # Hand the interpreter back after each batch: a champion's call waiting for it would
-                # otherwise wait up to the switch interval (5 ms) while the worker goes through a backlog.
-                time.sleep(0)
             if self._stop and not self._pending:
+                if self.worker is not None:
+                    self.worker.stop()
                 return
 
     def _log_batch(self, batch: list[tuple]) -> None:
-        """Score a batch's calls in one matrix per challenger (the row backend: the same bits as one by one),
-        then log them; any failure: one by one, each failure on its own line."""
+        """Score a batch's calls in the worker, one message per challenger, then log them."""
         start = 0
         while start < len(batch):
             challenger = batch[start][0]
@@ -103,54 +212,63 @@ class Shadow:
             while end < len(batch) and batch[end][0] is challenger:
                 end += 1
             group = batch[start:end]
-            started = time.perf_counter()
-            try:
-                rows = []
-                for _, _, names, values in group:
-                    known, keep = self._known(challenger, names)
-                    rows.append(challenger.row_of(known, [values[i] for i in keep] if len(keep) != len(names)
-                                                  else values))
-                scores = challenger.score_matrix(np.concatenate(rows)).tolist()
-            except Exception:  # noqa: BLE001 - one by one: each failure on its own call's line
-                for _, record, names, values in group:
-                    self._log_one(challenger, record, names, values)
-            else:
-                each = round((time.perf_counter() - started) / len(group), 6)
-                for (_, record, _, _), score in zip(group, scores, strict=True):
-                    extra = (record.pop("extra", None) or {}) | {
-                        CHALLENGER_VERSION_KEY: challenger.model_version, CHALLENGER_SCORE_KEY: score,
-                        CHALLENGER_DECISION_KEY: int(score >= challenger.threshold), CHALLENGER_DURATION_KEY: each}
-                    log_prediction(**record, extra=extra, logger=self.logger)
-                self.scored += len(group)
             start = end
+            try:
+                version, threshold, results, each = self._ask(challenger, group)
+            except WorkerDown as exc:
+                self._down(str(exc))
+                self.unscored += len(group)
+                for _, record, _, _ in group:
+                    self._log(record, {CHALLENGER_VERSION_KEY: challenger.model_version,
+                                       CHALLENGER_SKIPPED_KEY: SKIPPED_WORKER_DOWN})
+                continue
+            for (_, record, _, _), result in zip(group, results, strict=True):
+                if isinstance(result, str):
+                    self.failed += 1
+                    self._log(record, {CHALLENGER_VERSION_KEY: version, CHALLENGER_ERROR_KEY: result})
+                else:
+                    self.scored += 1
+                    self._log(record, {CHALLENGER_VERSION_KEY: version, CHALLENGER_SCORE_KEY: result,
+                                       CHALLENGER_DECISION_KEY: int(result >= threshold),
+                                       CHALLENGER_DURATION_KEY: round(each, 6)})
 
-    def _known(self, challenger: Predictor, names: tuple[str, ...]) -> tuple[tuple[str, ...], np.ndarray]:
-        key = (challenger.model_version, names)
-        found = self._columns.get(key)
-        if found is None:
-            keep = np.array([i for i, n in enumerate(names) if n in challenger.index], dtype=np.intp)
-            if len(self._columns) > 1024:
-                self._columns.clear()
-            found = self._columns[key] = (tuple(names[i] for i in keep), keep)
-        return found
-
-    def _log_one(self, challenger: Predictor, record: dict[str, Any], names: tuple[str, ...],
-                 values: Sequence[Any]) -> None:
-        extra = record.pop("extra", None) or {}
-        started = time.perf_counter()
+    def _ask(self, challenger: Predictor, group: list[tuple]) -> tuple:
+        worker = self.worker
+        if worker is None or not worker.alive():
+            if worker is not None:
+                code = worker.process.poll()
+                worker.stop()
+                self.worker = None
+                self._down(f"the challenger's process {worker.process.pid} exited with code {code}")
+            if self.worker_reason is not None and time.monotonic() < self._retry_at:
+                raise WorkerDown(self.worker_reason)
+            try:
+                worker = self.worker = Worker()
+            except OSError as exc:
+                raise WorkerDown(f"the challenger's process could not start: {exc}") from exc
+            if self.worker_reason is not None:
+                self.restarts += 1
+                log.warning("shadow: challenger's process started again (pid %d)", worker.process.pid)
+            self.worker_reason = None
+        cached = self._identities.get(id(challenger))
+        if cached is None or cached[0] is not challenger:
+            self._identities = {id(challenger): (challenger, _identity(challenger))}
+            cached = self._identities[id(challenger)]
+        names = self._names
+        if len(names) > 1024:
+            names.clear()
+        entries = [(names.setdefault(n, n), values) for _, _, n, values in group]
         try:
-            known, keep = self._known(challenger, names)
-            picked = [values[i] for i in keep] if len(keep) != len(names) else values
-            score = challenger.score_values(known, picked)
-            extra = extra | {CHALLENGER_VERSION_KEY: challenger.model_version, CHALLENGER_SCORE_KEY: score,
-                             CHALLENGER_DECISION_KEY: int(score >= challenger.threshold),
-                             CHALLENGER_DURATION_KEY: round(time.perf_counter() - started, 6)}
-            self.scored += 1
-        except Exception as exc:  # noqa: BLE001 - the challenger must never lose the champion's line
-            self.failed += 1
-            extra = extra | {CHALLENGER_VERSION_KEY: challenger.model_version,
-                             CHALLENGER_ERROR_KEY: f"{type(exc).__name__}: {exc}"[:300]}
-        log_prediction(**record, extra=extra, logger=self.logger)
+            return worker.ask((*cached[1], entries))
+        except WorkerDown:
+            self.worker = None
+            raise
+
+    def _down(self, reason: str) -> None:
+        if self.worker_reason is None:
+            log.error("shadow: %s; calls are logged as not shadowed (%s) until it runs again",
+                      reason, SKIPPED_WORKER_DOWN)
+        self.worker_reason, self._retry_at = reason, time.monotonic() + RESTART_SECONDS
 
     def drain(self, timeout: float = 10.0) -> bool:
         """Wait until every call submitted so far has been handed to the logger."""
@@ -163,14 +281,35 @@ class Shadow:
         return True
 
     def close(self, timeout: float = 10.0) -> None:
-        """Log what is queued, then stop the worker (new calls are then logged without the challenger)."""
+        """Log what is queued, then stop the sender and the worker (new calls are then logged without it)."""
         self.drain(timeout)
         self._stop = True
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        elif self.worker is not None:
+            self.worker.stop()
+
+    def status(self) -> tuple[str, str | None]:
+        """("off" | "ok" | "degraded", why degraded)."""
+        if self.challenger is None:
+            return "off", None
+        worker = self.worker
+        if worker is not None and not worker.alive():
+            return "degraded", f"the challenger's process {worker.process.pid} exited with code {worker.process.poll()}"
+        if self.worker_reason is not None:
+            return "degraded", self.worker_reason
+        return "ok", None
 
     def stats(self) -> dict[str, Any]:
         challenger = self.challenger
-        return {"on": challenger is not None, "challenger_version": challenger.model_version if challenger else None,
-                "scored": self.scored, "pending": len(self._pending), "skipped": self.skipped, "failed": self.failed}
+        status, reason = self.status()
+        worker = self.worker
+        return {"on": challenger is not None, "status": status, "reason": reason,
+                "challenger_version": challenger.model_version if challenger else None, "share": self.share,
+                "scored": self.scored, "pending": len(self._pending), "failed": self.failed,
+                "skipped": {SKIPPED_QUEUE_FULL: self.dropped, SKIPPED_SAMPLED_OUT: self.sampled_out,
+                            SKIPPED_WORKER_DOWN: self.unscored},
+                "worker_pid": worker.process.pid if worker is not None and worker.alive() else None,
+                "worker_restarts": self.restarts}
+

@@ -4,9 +4,10 @@ usage: python benchmarks/bench_shadow.py [--quick] [--model-dir DIR] [--duration
 
 Two `python app_gradio.py` processes on 127.0.0.1 with the same champion (MODEL_DIR / models/) and logging
 on: one without a challenger, one with a challenger folder holding a copy of the champion (a challenger of
-the same size: the same work per call as a real retrained one). `wrk` posts distinct applicants to
-POST /api/predict on each in turn (ROUNDS rounds; medians; each ratio compares two runs made side by
-side). Then the log of the shadowed app is checked: every line carries the challenger's fields.
+the same size: the same work per call as a real retrained one), scored in its own process
+(api/shadow_worker.py). `wrk` posts distinct applicants to POST /api/predict on each in turn (ROUNDS
+rounds; medians; each ratio compares two runs made side by side). Then the log of the shadowed app is
+checked (every line carries the challenger's fields) and the CPU each process used per request is shown.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import json
 import shutil
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -46,12 +49,20 @@ def shadow_figures(model_dir: Path, duration: int, connections: int, work: Path)
             "PORT": str(port), "HF_HUB_OFFLINE": "1", "CHALLENGER_DIR": str(shadow_dir), "FEATURE_STORE":
             str(work / "none.sqlite")})
     runs: dict[str, list[dict[str, float]]] = {"off": [], "on": []}  # the challenger folder stays for in process
-    with launched(["app_gradio.py"], f"{apps['off'][0]}/health", env=apps["off"][1]), \
-            launched(["app_gradio.py"], f"{apps['on'][0]}/health", env=apps["on"][1]):
+    cpu: dict[str, float] = {}
+    with launched(["app_gradio.py"], f"{apps['off'][0]}/health", env=apps["off"][1]) as off_app, \
+            launched(["app_gradio.py"], f"{apps['on'][0]}/health", env=apps["on"][1]) as on_app:
+        procs = {"off": psutil.Process(off_app.pid), "on": psutil.Process(on_app.pid)}
+        run_wrk(wrk, script, f"{apps['on'][0]}/api/predict", connections, 1)  # starts the challenger's process
+        _wait_shadow_ready(f"{apps['on'][0]}/health")
+        start = {name: _cpu(p) for name, p in procs.items()}
         for round_ in range(ROUNDS):
             for name in ("off", "on") if round_ % 2 == 0 else ("on", "off"):  # neither always goes first
                 runs[name].append(run_wrk(wrk, script, f"{apps[name][0]}/api/predict", connections, duration))
         time.sleep(1.0)  # the shadow worker and the log writer catch up
+        for name, p in procs.items():
+            (app, workers), (app0, workers0) = _cpu(p), start[name]
+            cpu[f"{name} app"], cpu[f"{name} worker"] = app - app0, workers - workers0
     lines = (work / "on.log").read_text().splitlines()
     shadowed = sum(CHALLENGER_VERSION_KEY in json.loads(line) for line in lines)
     out = ["| champion, POST /api/predict | connections | requests | errors | req/s | p50 ms | p99 ms |",
@@ -67,7 +78,33 @@ def shadow_figures(model_dir: Path, duration: int, connections: int, work: Path)
                 f"{', '.join(f'{r:.3f}' for r in ratios)}; target ≤ {TARGET:.2f}: "
                 f"{'met' if ratio <= TARGET else 'NOT met'}).",
             f"Shadowed app's log: {shadowed:,} of {len(lines):,} lines carry the challenger's answer."]
+    per = {name: 1e6 / max(sum(r["requests"] for r in runs[name]), 1) for name in runs}
+    out.append(f"CPU per request: shadow off, app {cpu['off app'] * per['off']:.0f} µs; shadow on, app "
+               f"{cpu['on app'] * per['on']:.0f} µs + challenger's process {cpu['on worker'] * per['on']:.0f} µs.")
     return out
+
+
+def _wait_shadow_ready(health: str, timeout: float = 180.0) -> None:
+    """Until the challenger's process has answered and caught up (its start-up is not what is measured)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(health, timeout=10) as resp:
+            shadow = json.loads(resp.read())["shadow"]
+        if shadow["scored"] > 0 and shadow["pending"] == 0:
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"the challenger's process did not answer within {timeout:.0f} s")
+
+
+def _cpu(process: psutil.Process) -> tuple[float, float]:
+    """CPU seconds (user + system) of a process and of its children (the challenger's process)."""
+    def used(p: psutil.Process) -> float:
+        try:
+            t = p.cpu_times()
+        except psutil.NoSuchProcess:
+            return 0.0
+        return t.user + t.system
+    return used(process), sum(used(c) for c in process.children(recursive=True))
 
 
 def in_process_figures(model_dir: Path, calls: int, work: Path) -> list[str]:

@@ -78,6 +78,19 @@ def swap_in(staging: Path, serving: Path, archive: Path) -> Path | None:
     return archive
 
 
+def portable(source: str | Path) -> str:
+    """How a decision names a model folder or version: a registry version as it is, a folder relative to the
+    working folder when it is inside it, else by its name (a decision ships with the model: no /tmp path)."""
+    text = str(source)
+    if text.isdigit():
+        return text
+    path = Path(text).resolve()
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
 def append_history(lifecycle_dir: Path, entry: dict[str, Any]) -> dict[str, Any]:
     lifecycle_dir.mkdir(parents=True, exist_ok=True)
     entry = {"at": datetime.now(UTC).isoformat(timespec="seconds"), **entry}

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lifecycle.folders import portable
 from scoring import data, features, synthetic
 from scoring.datadir import load_features_table
 from scoring.fairness import GENDER_F, GENDER_M, age_groups, gender_groups
@@ -47,10 +48,10 @@ def load_holdout(features_file: Path | None = None, data_dir: Path | None = None
                  applicants: int = HOLDOUT_APPLICANTS, seed: int = HOLDOUT_SEED) -> Holdout:
     if features_file is not None:
         frame, target, source = load_features_table(Path(features_file))
-        return Holdout(frame, target, source)
+        return Holdout(frame, target, source | {"file": portable(features_file)})
     if data_dir is not None:
         tables = data.load_tables(Path(data_dir), progress=False)
-        source = {"kind": "kaggle", "data_dir": str(data_dir)}
+        source = {"kind": "kaggle", "data_dir": portable(data_dir)}
     else:
         log.info("holdout: a fresh synthetic twin of %d applicants (seed %d)", applicants, seed)
         tables = synthetic.generate(applicants, seed, progress=False).tables

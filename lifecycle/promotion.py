@@ -80,20 +80,32 @@ def _load(folder: Path) -> Predictor:
     return predictor
 
 
-def _describe(predictor: Predictor | None, registry_version: str | None, source: str) -> dict[str, Any]:
+def _describe(predictor: Predictor | None, registry_version: str | None, source: str | Path) -> dict[str, Any]:
+    """A model as a decision records it; `files`: the sha256 of every file of its folder (the model the service
+    loads, its features, threshold, reference...), which the deploy's check binds to the decision."""
     if predictor is None:
-        return {"model_version": None, "source": source}
-    return {"model_version": predictor.model_version, "model_sha256": predictor.artifacts.manifest["files"][MODEL_FILE],
-            "registry_version": registry_version, "source": source}
+        return {"model_version": None, "source": folders.portable(source)}
+    files = predictor.artifacts.manifest["files"]
+    return {"model_version": predictor.model_version, "model_sha256": files[MODEL_FILE],
+            "files": {name: sha for name, sha in files.items() if name != PROMOTION_FILE},
+            "registry_version": registry_version, "source": folders.portable(source)}
 
 
 def _write_decision(places: Places, decision: dict[str, Any]) -> Path:
+    """Write the decision's folder; the decision names it relative to the lifecycle folder (`decision`), and
+    keeps its full path only in memory (`decision_dir`: what the command prints)."""
     version = decision["candidate"].get("model_version") or "unreadable"
     folder = places.lifecycle_dir / "decisions" / f"{folders.now_stamp()}-{version}"
     folder.mkdir(parents=True)
-    (folder / "metrics.json").write_text(json.dumps(decision, indent=2, ensure_ascii=False, default=str) + "\n",
-                                         encoding="utf-8")
+    decision["decision"] = folder.relative_to(places.lifecycle_dir).as_posix()
+    (folder / "metrics.json").write_text(_decision_json(decision), encoding="utf-8")
+    decision["decision_dir"] = str(folder)
     return folder
+
+
+def _decision_json(decision: dict[str, Any]) -> str:
+    kept = {k: v for k, v in decision.items() if k not in ("decision_dir", "installed")}
+    return json.dumps(kept, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
 def promote(spec: str, *, places: Places, holdout: Any, rule: GateRule | None = None, force: bool = False,
@@ -121,9 +133,10 @@ def promote(spec: str, *, places: Places, holdout: Any, rule: GateRule | None = 
         try:
             candidate = _load(folder)
         except (ArtifactError, ModelRefused) as exc:  # tampered, half-copied, parity: never compared
-            decision |= {"candidate": {"model_version": None, "source": spec, "registry_version": version},
+            decision |= {"candidate": {"model_version": None, "source": folders.portable(spec),
+                                       "registry_version": version},
                          "outcome": REFUSED, "failed": [f"verification: {exc}"], "checks": [], "figures": {}}
-            decision["decision_dir"] = str(_write_decision(places, decision))
+            _write_decision(places, decision)
             return decision
         if version is None and places.registry_ready():
             version = registry.find_version(candidate.model_version, uri=places.registry_uri)
@@ -131,7 +144,7 @@ def promote(spec: str, *, places: Places, holdout: Any, rule: GateRule | None = 
         if champion is not None and champion.model_version == candidate.model_version and not force:
             decision |= {"outcome": REFUSED, "checks": [], "figures": {},
                          "failed": [f"the candidate is the serving champion already ({candidate.model_version})"]}
-            decision["decision_dir"] = str(_write_decision(places, decision))
+            _write_decision(places, decision)
             return decision
         data = holdout() if callable(holdout) else holdout
         if not isinstance(data, Holdout):
@@ -141,7 +154,6 @@ def promote(spec: str, *, places: Places, holdout: Any, rule: GateRule | None = 
         outcome = PROMOTED if not failed else FORCED if force else REFUSED
         decision |= {"outcome": outcome, "failed": failed, "checks": checks, "figures": figures}
         decision_dir = _write_decision(places, decision)
-        decision["decision_dir"] = str(decision_dir)
         if outcome != REFUSED and not dry_run:
             decision["installed"] = _install(folder, candidate, champion, decision, places)
         if places.registry_ready() and version is not None and not dry_run:
@@ -157,10 +169,11 @@ def _install(folder: Path, candidate: Predictor, champion: Predictor | None, dec
     """Swap the candidate in as the serving folder (with its decision), move the alias, record it."""
     staging = folders.staging_copy(folder, places.serving_dir)
     try:
-        (staging / PROMOTION_FILE).write_text(json.dumps(decision, indent=2, ensure_ascii=False, default=str) + "\n",
-                                              encoding="utf-8")
+        (staging / PROMOTION_FILE).write_text(_decision_json(decision), encoding="utf-8")
         add_to_manifest(staging, PROMOTION_FILE)
-        verify_manifest(staging)
+        copied = {k: v for k, v in verify_manifest(staging)["files"].items() if k != PROMOTION_FILE}
+        if copied != decision["candidate"]["files"]:  # the candidate folder changed since it was compared
+            raise LifecycleError(f"{folder} changed while it was being promoted: run the promotion again")
         replaced = champion.model_version if champion else "none"
         archive = places.lifecycle_dir / "archive" / f"{folders.now_stamp()}-{replaced}"
         archived = folders.swap_in(staging, places.serving_dir, archive)
@@ -175,7 +188,7 @@ def _install(folder: Path, candidate: Predictor, champion: Predictor | None, dec
         "model_version": candidate.model_version, "registry_version": decision["candidate"].get("registry_version"),
         "previous": {"model_version": champion.model_version if champion else None,
                      "registry_version": previous_version, "archive": str(archived) if archived else None},
-        "decision": decision["decision_dir"]})
+        "decision": decision["decision_dir"]})  # the local history keeps the full path
     log.info("model %s now serves from %s (previous kept in %s)", candidate.model_version, places.serving_dir,
              archived)
     return entry

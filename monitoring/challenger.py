@@ -20,6 +20,7 @@ from monitoring.records import (
     CHALLENGER_DECISION,
     CHALLENGER_DURATION,
     CHALLENGER_SCORE,
+    CHALLENGER_SKIPPED,
     CHALLENGER_VERSION,
     DURATION,
     ERROR,
@@ -28,6 +29,7 @@ from monitoring.records import (
     VERSION,
 )
 from monitoring.style import fr
+from scoring.schema import SKIPPED_QUEUE_FULL, SKIPPED_SAMPLED_OUT, SKIPPED_WORKER_DOWN
 
 CHALLENGER = "challenger"  # the alert's kind and the report's key
 
@@ -72,6 +74,8 @@ def challenger_stats(data: LogData) -> dict[str, Any] | None:
     return {
         "calls": n,
         "calls_without_challenger": int(np.sum(calls & ~shadowed)),
+        # why the challenger did not score a call (api/shadow.py): sampled_out, queue_full, worker_down
+        "skipped": {str(k): int(v) for k, v in frame[CHALLENGER_SKIPPED].value_counts().items() if v},
         "challenger_versions": {str(k): int(v) for k, v in frame[CHALLENGER_VERSION].iloc[rows].value_counts().items()
                                 if v},
         "champion_versions": {str(k): int(v) for k, v in frame[VERSION].iloc[rows].value_counts().items() if v},
@@ -104,6 +108,17 @@ def challenger_alerts(data: LogData, stats: dict[str, Any] | None, config: Alert
                   f"accordés → refusés, {flips['refused_to_accepted']} refusés → accordés")]
 
 
+SKIPPED_WORDS = {SKIPPED_SAMPLED_OUT: "hors échantillon", SKIPPED_QUEUE_FULL: "file pleine",
+                 SKIPPED_WORKER_DOWN: "processus arrêté"}
+
+
+def _skipped(stats: dict[str, Any]) -> str:
+    """« 12 (hors échantillon 10, file pleine 2) »: the calls the challenger did not score, and why."""
+    skipped = stats["skipped"]
+    parts = ", ".join(f"{SKIPPED_WORDS.get(k, k)} {v}" for k, v in skipped.items())
+    return f"{sum(skipped.values())} ({parts})"
+
+
 def challenger_lines(stats: dict[str, Any] | None) -> list[str]:
     """The console report's French section."""
     if not stats:
@@ -117,6 +132,7 @@ def challenger_lines(stats: dict[str, Any] | None) -> list[str]:
         f"(challenger {', '.join(stats['challenger_versions'])} ; champion {', '.join(stats['champion_versions'])})",
         f"  accord : {stats['agreement_rate']:.1%}  décisions qui changeraient : {flips['accepted_to_refused']} "
         f"accordé → refusé, {flips['refused_to_accepted']} refusé → accordé",
+        *([f"  appels non notés par le challenger : {_skipped(stats)}"] if stats.get("skipped") else []),
         f"  écart moyen de score (challenger − champion) : {stats['mean_score_shift']:+.4f} "
         f"(écart absolu moyen {stats['mean_abs_score_shift']:.4f})",
         f"  coût en latence : challenger {_ms(stats['challenger_duration_s']['mean'])} par appel (hors réponse) ; "
@@ -137,6 +153,7 @@ def challenger_rows(stats: dict[str, Any] | None) -> list[tuple[str, str]]:
         ("Appels notés par les deux modèles", f"{stats['calls']:,}".replace(",", " ")),
         ("Challenger", ", ".join(stats["challenger_versions"])),
         ("Taux d'accord", f"{stats['agreement_rate']:.1%}"),
+        ("Appels non notés par le challenger", _skipped(stats) if stats.get("skipped") else "0"),
         ("Accordé → refusé (décisions qui changeraient)", str(flips["accepted_to_refused"])),
         ("Refusé → accordé (décisions qui changeraient)", str(flips["refused_to_accepted"])),
         ("Écart moyen de score (challenger − champion)", f"{stats['mean_score_shift']:+.4f}"),

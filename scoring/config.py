@@ -72,6 +72,9 @@ class Settings(BaseSettings):
                                                                    "replaced champions and their history")
     challenger_dir: Path | None = Field(None, description="CHALLENGER_DIR: the challenger scored in the shadow "
                                                           "(default: <MODEL_DIR>-challenger)")
+    # The share of calls the challenger also scores (1: all); the others' lines say `sampled_out`.
+    shadow_share: float = Field(1.0, gt=0, le=1, allow_inf_nan=False,
+                                description="SHADOW_SHARE: the share of calls scored in the shadow (0 < x <= 1)")
     model_watch_seconds: float = Field(DEFAULT_MODEL_WATCH_SECONDS, ge=0, allow_inf_nan=False,
                                        description="MODEL_WATCH_SECONDS: how often the service looks for a "
                                                    "promoted model (0: never)")
@@ -170,6 +173,11 @@ def challenger_dir(model_directory: str | Path | None = None) -> Path:
         return given
     serving = Path(model_directory if model_directory is not None else model_dir())
     return serving.parent / f"{serving.name}-challenger"
+
+
+def shadow_share() -> float:
+    """`SHADOW_SHARE` (default 1: every call is scored in the shadow)."""
+    return settings().shadow_share
 
 
 def model_watch_seconds() -> float:

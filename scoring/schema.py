@@ -180,7 +180,10 @@ CHALLENGER_SCORE_KEY = "challenger_score"
 CHALLENGER_DECISION_KEY = "challenger_decision"
 CHALLENGER_DURATION_KEY = "challenger_duration"
 CHALLENGER_ERROR_KEY = "challenger_error"  # the challenger failed on this call (the champion answered)
-CHALLENGER_SKIPPED_KEY = "challenger_skipped"  # true: the worker was too far behind, the call was not shadowed
+CHALLENGER_SKIPPED_KEY = "challenger_skipped"  # why the challenger did not score this call (one of below)
+SKIPPED_QUEUE_FULL = "queue_full"  # its worker was too far behind: dropped rather than queued
+SKIPPED_SAMPLED_OUT = "sampled_out"  # outside the shadowed share of calls (SHADOW_SHARE)
+SKIPPED_WORKER_DOWN = "worker_down"  # its process was down or did not answer
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,7 @@ class LogRecord:
     challenger_score: float | None = None
     challenger_decision: int | None = None  # 1 = high risk
     challenger_duration: float | None = None  # seconds, on the shadow worker
+    challenger_skipped: str | None = None  # why the challenger did not score this call (SKIPPED_* above)
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys kept when reading
 
     def to_json(self) -> str:
@@ -235,7 +239,8 @@ class LogRecord:
 
 # The keys of a log line, as LogRecord writes them (unknown keys read back go into `extra`).
 LOG_RECORD_KEYS: tuple[str, ...] = tuple(f.name for f in fields(LogRecord) if f.name != "extra")
-CHALLENGER_FIELDS = (CHALLENGER_VERSION_KEY, CHALLENGER_SCORE_KEY, CHALLENGER_DECISION_KEY, CHALLENGER_DURATION_KEY)
+CHALLENGER_FIELDS = (CHALLENGER_VERSION_KEY, CHALLENGER_SCORE_KEY, CHALLENGER_DECISION_KEY, CHALLENGER_DURATION_KEY,
+                     CHALLENGER_SKIPPED_KEY)
 _OPTIONAL_FIELDS = ("error", "client", "replica", "source", "applicant_id", *CHALLENGER_FIELDS)  # left out when None
 _DEFAULTS = {f.name: f.default for f in fields(LogRecord) if f.name != "extra"}
 _REQUIRED = frozenset(name for name, default in _DEFAULTS.items() if default is MISSING)  # `LogRecord.line` needs them

@@ -4,6 +4,9 @@ the same bytes with the shadow off and on; the report's challenger figures equal
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +18,7 @@ from api.logger import PredictionLogger
 from api.rest import create_api
 from api.scoring_service import ScoringService
 from api.shadow import Shadow
+from monitoring.challenger import challenger_lines
 from monitoring.context import load_context
 from monitoring.reader import read_log
 from monitoring.report import build_report
@@ -43,9 +47,19 @@ def applicants(n: int, seed: int = 0) -> list[dict]:
     return out
 
 
-def serve(predictor: Predictor, log: Path, challenger: Predictor | None) -> tuple[list[bytes], ScoringService]:
+def shadowed(predictor: Predictor, log: Path, challenger: Predictor | None) -> ScoringService:
     service = ScoringService(predictor, PredictionLogger(log))
     service.shadow = Shadow(service.logger, challenger)
+    return service
+
+
+def post_all(client: TestClient, bodies: list[dict]) -> None:
+    for body in bodies:
+        assert client.post("/api/predict", json=body).status_code == 200
+
+
+def serve(predictor: Predictor, log: Path, challenger: Predictor | None) -> tuple[list[bytes], ScoringService]:
+    service = shadowed(predictor, log, challenger)
     bodies = []
     with TestClient(gated(create_api(service))) as client:
         for body in applicants(300):
@@ -107,29 +121,113 @@ def test_a_disagreeing_challenger_raises_the_alert_and_the_cli_shows_the_french_
     assert code == (1 if report["alerts"] else 0)
 
 
-def test_the_shadow_never_loses_a_line_when_the_challenger_fails_or_falls_behind(predictor, tmp_path):
-    class Broken:
-        model_version = "broken"
-        index: dict = {}
-        threshold = 0.5
+def lines_of(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines()]
 
-        def score_values(self, names, values):
-            raise RuntimeError("boom")
 
+RECORD = {"input": {}, "prediction": {"score": 0.1, "label": "x", "decision": 0}, "duration": 0.001,
+          "model_version": "v"}
+
+
+def test_each_line_says_why_a_call_was_not_shadowed_sampled_out_or_queue_full(predictor, challenger, tmp_path):
     logger = PredictionLogger(tmp_path / "p.log")
-    shadow = Shadow(logger, Broken(), max_pending=0)  # type: ignore[arg-type]
-    record = {"request_id": "r1", "input": {}, "prediction": {"score": 0.1, "label": "x", "decision": 0},
-              "duration": 0.001, "model_version": "v"}
-    assert shadow.submit(dict(record), (), ())  # too far behind: logged at once, marked skipped
-    shadow.max_pending = 10
-    assert shadow.submit(dict(record, request_id="r2"), (), ())
+    names = tuple(predictor.features[:3])
+    shadow = Shadow(logger, challenger, share=0.25)  # one call in four, exactly
+    for i in range(40):
+        assert shadow.submit(dict(RECORD, request_id=f"s{i}"), names, (0.5, 0.5, 0.5))
+    assert shadow.drain(60)
+    shadow.share, shadow.max_pending = 1.0, 0  # too far behind: logged at once, dropped and counted
+    assert shadow.submit(dict(RECORD, request_id="full"), names, (0.5, 0.5, 0.5))
     shadow.close()
     logger.close()
-    lines = [json.loads(x) for x in (tmp_path / "p.log").read_text().splitlines()]
-    assert [r["request_id"] for r in lines] == ["r1", "r2"]
-    assert lines[0]["challenger_skipped"] is True
-    assert lines[1]["challenger_error"].startswith("RuntimeError") and "challenger_score" not in lines[1]
-    assert shadow.stats() | {} == {"on": True, "challenger_version": "broken", "scored": 0, "pending": 0,
-                                   "skipped": 1, "failed": 1}
+    lines = {r["request_id"]: r for r in lines_of(tmp_path / "p.log")}
+    assert len(lines) == 41
+    skipped = [r for r in lines.values() if "challenger_skipped" in r]
+    assert sum(r["challenger_skipped"] == "sampled_out" for r in skipped) == 30
+    assert lines["full"]["challenger_skipped"] == "queue_full"
+    for r in lines.values():  # every line names the challenger; a score only on the lines it scored
+        assert r["challenger_version"] == challenger.model_version
+        assert ("challenger_score" in r) == ("challenger_skipped" not in r)
+    report = build_report(read_log(tmp_path / "p.log"), load_context(predictor.artifacts.directory))["challenger"]
+    assert report["calls"] == 10 and report["skipped"] == {"sampled_out": 30, "queue_full": 1}  # agreement: on 10
+    assert "non notés par le challenger : 31 (hors échantillon 30, file pleine 1)" in "\n".join(
+        challenger_lines(report))
+    stats = shadow.stats()
+    assert stats["scored"] == 10 and stats["skipped"] == {"queue_full": 1, "sampled_out": 30, "worker_down": 0}
+    with pytest.raises(ValueError):
+        Shadow(logger, challenger, share=0)
+
+
+def test_a_challenger_swapped_while_the_shadow_runs_names_the_model_that_scored_each_line(predictor, challenger,
+                                                                                           tmp_path):
+    service = shadowed(predictor, tmp_path / "p.log", challenger)
+    bodies = applicants(60, seed=3)
+    with TestClient(gated(create_api(service))) as client:
+        post_all(client, bodies[:30])
+        service.shadow.challenger = predictor  # a new challenger (here: the champion's model itself)
+        post_all(client, bodies[30:50])
+        service.install(challenger)  # and a promotion of the old challenger, the shadow still on
+        post_all(client, bodies[50:])
+        assert client.get("/health").json()["shadow"]["status"] == "ok"
+    service.close()
+    lines = lines_of(tmp_path / "p.log")
+    assert len(lines) == 60
+    assert [r["challenger_version"] for r in lines] == [challenger.model_version] * 30 + [predictor.model_version] * 30
+    assert [r["model_version"] for r in lines] == [predictor.model_version] * 50 + [challenger.model_version] * 10
+    for r in lines[30:50]:  # the champion scored by itself in the shadow: the same score
+        assert r["challenger_score"] == pytest.approx(r["prediction"]["score"], abs=1e-6)
+
+
+def test_the_challengers_process_dies_the_champion_answers_and_health_says_degraded(predictor, challenger,
+                                                                                      tmp_path, monkeypatch):
+    import api.shadow as shadow_module
+
+    monkeypatch.setattr(shadow_module, "RESTART_SECONDS", 0.5)
+    service = shadowed(predictor, tmp_path / "p.log", challenger)
+    bodies = applicants(40, seed=5)
+    with TestClient(gated(create_api(service))) as client:
+        post_all(client, bodies[:10])
+        assert service.shadow.drain(60)
+        pid = client.get("/health").json()["shadow"]["worker_pid"]
+        os.kill(pid, signal.SIGKILL)
+        service.shadow.worker.process.wait(10)
+        health = client.get("/health").json()
+        assert health["status"] == "degraded" and health["shadow"]["status"] == "degraded"
+        assert str(pid) in health["shadow"]["reason"]
+        post_all(client, bodies[10:20])  # the champion answers as ever
+        assert service.shadow.drain(60)
+        time.sleep(0.6)  # past RESTART_SECONDS: the next calls start a new process
+        post_all(client, bodies[20:])
+        assert service.shadow.drain(120)
+        health = client.get("/health").json()
+        assert health["shadow"]["status"] == "ok" and health["shadow"]["worker_restarts"] == 1
+        assert health["shadow"]["worker_pid"] not in (None, pid)
+    service.close()
+    lines = lines_of(tmp_path / "p.log")
+    assert len(lines) == 40 and len({r["request_id"] for r in lines}) == 40
+    assert all("challenger_score" in r for r in lines[:10])
+    assert all(r["challenger_skipped"] == "worker_down" for r in lines[10:20])
+    assert all("challenger_score" in r for r in lines[-10:])
+    assert all(r["challenger_version"] == challenger.model_version for r in lines)
+
+
+def test_a_challenger_folder_changed_after_its_check_is_never_scored(predictor, tmp_path):
+    folder = build_model_dir(tmp_path / "challenger", seed=8, n_estimators=10)
+    checked = Predictor.from_dir(folder)
+    data = bytearray((folder / schema.SERVED_MODEL_FILE).read_bytes())
+    data[len(data) // 2] ^= 0x01  # the served model file tampered after the service verified the folder
+    (folder / schema.SERVED_MODEL_FILE).write_bytes(bytes(data))
+    logger = PredictionLogger(tmp_path / "p.log")
+    shadow = Shadow(logger, checked)
+    names = tuple(predictor.features[:3])
+    for i in range(3):
+        assert shadow.submit(dict(RECORD, request_id=f"r{i}"), names, (0.5, 0.5, 0.5))
+    shadow.close(60)
+    logger.close()
+    lines = lines_of(tmp_path / "p.log")
+    assert [r["request_id"] for r in lines] == ["r0", "r1", "r2"]  # one line per call, none lost
+    for r in lines:
+        assert "challenger_score" not in r and "checksum" in r["challenger_error"]
+    assert shadow.stats()["failed"] == 3 and shadow.stats()["scored"] == 0
     shadow.challenger = None
-    assert not shadow.submit(dict(record), (), ())  # no challenger: the caller logs
+    assert not shadow.submit(dict(RECORD, request_id="x"), (), ())  # no challenger: the caller logs

@@ -3,6 +3,7 @@ promotes one, refuses a worse one (trained on shuffled targets) and a tampered o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 import promote
 from lifecycle.decision_check import NotPromoted, check_promoted
 from scoring import registry
-from scoring.schema import MODEL_FILE, PROMOTION_FILE
+from scoring.schema import MODEL_FILE, PROMOTION_FILE, SERVED_MODEL_FILE, THRESHOLD_FILE
 from serving.predictor import Predictor
 from tests.helpers import PROJECT_ROOT
 
@@ -70,7 +71,8 @@ def test_register_promote_refuse_tampered_and_roll_back(tmp_path, store, tables,
     assert registry.alias_version(registry.CHAMPION, uri=store) == str(good["registered_version"])
     decision = check_promoted(serving)  # the deploy's check passes on the promoted folder
     assert decision["candidate"]["model_version"] == good_version and decision["champion"]["model_version"] == first
-    recorded = json.loads((Path(decision["decision_dir"]) / "metrics.json").read_text())
+    recorded = json.loads((lifecycle / decision["decision"] / "metrics.json").read_text())
+    assert str(tmp_path) not in (serving / PROMOTION_FILE).read_text()  # no machine-local path ships
     assert recorded["rule"]["max_cost_increase"] == 0.5  # the configurable rule is written into the decision
     paired = recorded["figures"]["paired"]
     assert paired["auc"]["difference"]["low"] <= paired["auc"]["difference"]["value"] <= \
@@ -137,6 +139,13 @@ def test_forced_promotion_records_its_reason_and_a_retrained_folder_fails_the_ch
     assert "already" in capsys.readouterr().out
 
 
+def rewrite_checksum(folder: Path, name: str) -> None:
+    """What a careless (or hostile) hand does after swapping a file: make the manifest agree with it."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"][name] = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
 def test_a_tampered_decision_file_fails_the_deploy_check(tmp_path, tables, fixture_champion):
     serving = tmp_path / "models"
     shutil.copytree(fixture_champion, serving)
@@ -147,6 +156,26 @@ def test_a_tampered_decision_file_fails_the_deploy_check(tmp_path, tables, fixtu
                   "--holdout", str(tables["holdout"]), "--no-registry", "--bootstrap", "100", "--force",
                   "--reason", "test"])
     check_promoted(serving)
+    assert json.loads((serving / PROMOTION_FILE).read_text())["candidate"]["source"] == "cand"  # not /tmp/...
+    # a served model file (UBJSON) or threshold swapped after the promotion, its checksum rewritten: refused
+    other = build_model_dir(tmp_path / "other", seed=4, n_estimators=30)
+    for name in (SERVED_MODEL_FILE, THRESHOLD_FILE):
+        swapped = tmp_path / f"swapped-{name}"
+        shutil.copytree(serving, swapped)
+        shutil.copy(other / name, swapped / name)
+        if name == THRESHOLD_FILE:  # a threshold moved by hand
+            doc = json.loads((swapped / name).read_text())
+            (swapped / name).write_text(json.dumps(doc | {"threshold": doc["threshold"] * 0.9}))
+        rewrite_checksum(swapped, name)
+        with pytest.raises(NotPromoted, match=f"{name} is not the file the gate's decision promoted"):
+            check_promoted(swapped)
+        assert promote.main(["--check", str(swapped)]) == 1
+    added = tmp_path / "added"  # a file slipped in after the decision, listed in the manifest
+    shutil.copytree(serving, added)
+    (added / "extra.json").write_text("{}")
+    rewrite_checksum(added, "extra.json")
+    with pytest.raises(NotPromoted, match="extra.json was added after"):
+        check_promoted(added)
     doc = json.loads((serving / PROMOTION_FILE).read_text())
     doc["outcome"] = "promoted"
     (serving / PROMOTION_FILE).write_text(json.dumps(doc))
