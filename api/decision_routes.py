@@ -42,6 +42,7 @@ class DecisionRequestDoc(BaseModel):
 
 
 class DecisionDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # an undocumented key fails Schemathesis
     request_id: str
     decision: Literal[ADVISER_DECISIONS]  # type: ignore[valid-type]
     final: Literal["accept", "refuse"]

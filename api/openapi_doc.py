@@ -64,7 +64,7 @@ class ReasonsDoc(BaseModel):
 
 
 class PredictionDoc(BaseModel):
-    model_config = ConfigDict(title="Prediction")
+    model_config = ConfigDict(title="Prediction", extra="forbid")
     score: float = Field(ge=0, le=1, description="probability of default")
     label: Literal[LABEL_LOW_RISK, LABEL_HIGH_RISK]  # type: ignore[valid-type]
     prediction: Literal[0, 1] = Field(description="1 = high risk")
@@ -86,6 +86,7 @@ class PredictionDoc(BaseModel):
 
 
 class BatchRowDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # an undocumented key fails Schemathesis
     score: float = Field(ge=0, le=1)
     label: Literal[LABEL_LOW_RISK, LABEL_HIGH_RISK]  # type: ignore[valid-type]
     prediction: Literal[0, 1]
@@ -97,12 +98,14 @@ class BatchRowDoc(BaseModel):
 
 
 class BatchDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # an undocumented key fails Schemathesis
     predictions: list[BatchRowDoc]
     count: int
     request_id: str
 
 
 class HealthDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # an undocumented key fails Schemathesis
     status: Literal["ok", "degraded", "unavailable"]
     model_loaded: bool
     model_version: str | None
