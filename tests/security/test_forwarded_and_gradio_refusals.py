@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,23 +14,10 @@ from fastapi.testclient import TestClient
 
 from api.app import build_app
 from api.scoring_service import ScoringService
-from tests.helpers import free_port, launched
 
 EVIL = "evil.example"
 SPOOF = {"X-Forwarded-Host": EVIL, "X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9",
          "Forwarded": f"for=203.0.113.9;host={EVIL};proto=https", "X-Gradio-Server": f"http://{EVIL}"}
-
-
-@pytest.fixture(scope="module")
-def served(model_dir: Path, fixture_store: Path,
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    logs = tmp_path_factory.mktemp("edges")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {"MODEL_DIR": str(model_dir), "LOG_PATH": str(logs / "predictions.log"), "HOST": "127.0.0.1",
-           "PORT": str(port), "HF_HUB_OFFLINE": "1", "FEATURE_STORE": str(fixture_store)}
-    with launched(["app_gradio.py"], f"{url}/health", env=env, log_file=logs / "server.out"):
-        yield url, logs / "predictions.log"
 
 
 def _lines(log: Path) -> list[dict]:
@@ -39,8 +25,8 @@ def _lines(log: Path) -> list[dict]:
 
 
 @pytest.mark.slow
-def test_a_spoofed_forwarded_host_is_nowhere_in_pages_config_or_redirects(served) -> None:
-    url, _ = served
+def test_a_spoofed_forwarded_host_is_nowhere_in_pages_config_or_redirects(app_url) -> None:
+    url, _ = app_url
     with httpx.Client(base_url=url, headers=SPOOF, follow_redirects=False) as http:
         answers = [http.get(path) for path in ("/config", "/", "/gradio_api/info", "/docs", "/openapi.json",
                                                "/gradio_api/startup-events")]
@@ -53,8 +39,8 @@ def test_a_spoofed_forwarded_host_is_nowhere_in_pages_config_or_redirects(served
 
 
 @pytest.mark.slow
-def test_each_gradio_refusal_of_a_malformed_payload_is_one_audit_line(served) -> None:
-    url, log = served
+def test_each_gradio_refusal_of_a_malformed_payload_is_one_audit_line(app_url) -> None:
+    url, log = app_url
     bad = [("/gradio_api/call/predict", b"not json"), ("/gradio_api/call/predict", b'{"data": "x"}'),
            ("/gradio_api/call/predict", b"{}"), ("/gradio_api/call/predict", b"[1, 2]"),
            ("/gradio_api/queue/join", b'{"data": [], "fn_index": 999, "session_hash": "abc"}'),
