@@ -1,13 +1,11 @@
-"""The JSON API of dossiers: known applicants scored on their stored row, what-if, the adviser's
-decision and the applicant's letter. Added to the app by `api.rest.create_api`.
+"""The dossier routes: a known applicant scored on their stored row, what-if overrides (answered for
+`POST /api/predict` by `predict_dossier`) and the applicant's letter. The adviser's decision and the
+letter of a request are `api.decision_routes`.
 
 - `GET /api/applicants/{SK_ID_CURR}`: raw facts, score, label, grey-zone flag, reasons.
-- `POST /api/predict` with `SK_ID_CURR` (and optional overrides) is answered by `predict_dossier`.
-- `POST /api/decisions` `{request_id, decision, reason, replace}`: the adviser's final decision, one log
-  line; one per evaluation (a second one: 409, unless `replace: true`, logged as replacing the first).
-- `GET /api/applicants/{SK_ID_CURR}/letter`, `GET /api/letters/{request_id}`: the printable letter.
+- `GET /api/applicants/{SK_ID_CURR}/letter`: the printable letter.
 
-Unknown applicant or request → 404 naming it; malformed → 422; no feature store → 503 with why.
+Unknown applicant → 404 naming it; malformed → 422; no feature store → 503 with why.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from api.dossier_routes import DossierDoc
 from api.openapi_doc import BatchDoc, HealthDoc, ModelInfoDoc, PredictionDoc
 from api.rest import create_api
 from api.scoring_service import ScoringService
-from tests.api.conftest import VALID
+from tests.helpers import VALID
 
 
 @pytest.fixture()

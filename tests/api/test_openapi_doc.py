@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from scoring import schema
 from serving.validation import InputError
-from tests.api.conftest import VALID
+from tests.helpers import VALID
 
 
 def _validator_for(doc: dict[str, Any], name: str) -> jsonschema.protocols.Validator:
