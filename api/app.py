@@ -16,7 +16,9 @@ from fastapi import FastAPI
 
 from api.auth import Access
 from api.form_queue import QueueGuard
+from api.gradio_audit import GradioRefusalAudit
 from api.middleware import Gate
+from api.proxy import ForwardedFromTrustedOnly
 from api.rate_limit import ClientRate
 from api.rest import api_methods, create_api
 from api.scoring_service import ScoringService
@@ -28,25 +30,20 @@ log = logging.getLogger(__name__)
 
 LOGIN_RATE, LOGIN_BURST = 0.2, 5  # form logins per second and at once, per address: guessing passwords is slow
 
+# The service `serve` runs, for the seed's `predict_credit_score` (api.seed), which has no request to
+# read `app.state.service` from; the routes and the form use the one on `app.state`.
 _service: ScoringService | None = None
 
 
 def loaded_service() -> ScoringService | None:
-    """The process's service if one is loaded (the server runs, or `get_service` was called), else None."""
+    """The service of the server running in this process, else None."""
     return _service
 
 
-def get_service() -> ScoringService:
-    """The process's service (model from `MODEL_DIR`, log at `LOG_PATH`), loaded on first use."""
-    global _service
-    if _service is None:
-        _service = ScoringService.load()
-    return _service
-
-
-def build_app(service: ScoringService) -> Gate:
+def build_app(service: ScoringService) -> ForwardedFromTrustedOnly:
     """The JSON API with the form mounted at "/", behind the ASGI gate (body limits, 405, no upload,
-    optional tokens: `api.middleware`); the log is flushed when the server stops."""
+    optional tokens: `api.middleware`) and the proxy-header filter (`api.proxy`); the log is flushed when
+    the server stops."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr  # imported late: the JSON API alone does not need it
 
@@ -76,16 +73,21 @@ def build_app(service: ScoringService) -> Gate:
     # an unexpected exception's text stays in the server log (our gr.Error messages still show).
     methods = api_methods(app)  # the API's own routes, before Gradio's are added
     users = access.form_users
-    gr.mount_gradio_app(app, demo, path="/", ssr_mode=False, css=CSS, footer_links=["api"],
-                        run_history=False, show_error=False, max_file_size=0, auth=users or None, i18n=I18N,
+    # root_path: PUBLIC_URL (or the Space's URL) makes Gradio's links independent of any request header.
+    gr.mount_gradio_app(app, demo, path="/", root_path=config.public_url(), ssr_mode=False, css=CSS,
+                        footer_links=["api"], run_history=False, show_error=False, max_file_size=0,
+                        auth=users or None, i18n=I18N,
                         auth_message="Connexion requise pour le formulaire." if users else None)
     events = frozenset(fn.api_name for fn in demo.fns.values() if isinstance(fn.api_name, str))
-    return gated(app, methods, service=service, access=access, event_rate=ClientRate(),
+    fns = frozenset(i for i in demo.fns if isinstance(i, int))
+    audited = GradioRefusalAudit(app, service.audit_refusal, fns)  # Gradio's own refusals: audit lines too
+    gate = gated(audited, methods, service=service, access=access, event_rate=ClientRate(),
                  login_rate=ClientRate(LOGIN_RATE, LOGIN_BURST), gradio_events=events)
+    return ForwardedFromTrustedOnly(gate, config.settings().trusted_proxies)
 
 
-def gated(app: FastAPI, methods: dict[str, set[str]] | None = None, *, service: ScoringService | None = None,
-          access: Access | None = None, event_rate: ClientRate | None = None,
+def gated(app: FastAPI | GradioRefusalAudit, methods: dict[str, set[str]] | None = None, *,
+          service: ScoringService | None = None, access: Access | None = None, event_rate: ClientRate | None = None,
           login_rate: ClientRate | None = None, gradio_events: frozenset[str] | None = None) -> Gate:
     """`app` behind the gate: body limits, 405, no upload, the access policy of `API_TOKENS` / `FORM_USERS`;
     with `service`, each refusal of the gate is an audit line of its log."""
@@ -144,6 +146,7 @@ def serve(host: str | None = None, port: int | None = None, model_dir: Path | No
     app = build_app(_service)
     freeze_startup_objects()
     log.info("serving on http://%s:%s (form at /, API at /api/predict, docs at /docs); Ctrl+C stops", host, port)
-    # The HTTP protocol closes connections whose request does not arrive whole in REQUEST_READ_TIMEOUT.
-    uvicorn.run(app, host=host, port=port, access_log=False,
+    # The HTTP protocol closes connections whose request does not arrive whole in REQUEST_READ_TIMEOUT;
+    # forwarded headers are handled by `api.proxy` (TRUSTED_PROXIES), not by uvicorn's default trust of localhost.
+    uvicorn.run(app, host=host, port=port, access_log=False, proxy_headers=False,
                 log_level="warning", loop="auto", http=protocol_class(), timeout_graceful_shutdown=5)

@@ -1,5 +1,6 @@
 """The JSON answers every route shares: orjson bytes with their headers, the 422 refusal, the
-documented error shapes, and the caller's identity as the middleware recorded it."""
+documented error shapes, the caller's identity as the middleware recorded it, and the service on
+`app.state`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from api.scoring_service import ScoringService
 from serving.validation import InputError
 
 
@@ -61,6 +63,11 @@ def refusal(exc: InputError, request_id: str) -> Response:
     more = f" (and {len(exc.errors) - 3} more)" if len(exc.errors) > 3 else ""
     return json_response({"detail": f"invalid input: {shown}{more}", "errors": [e.as_dict() for e in exc.errors],
                   "request_id": request_id}, 422, request_id)
+
+
+def service_of(request: Request) -> ScoringService:
+    """The service the app serves (`app.state.service`, set by `api.rest.create_api`)."""
+    return request.app.state.service
 
 
 def client_of(request: Request) -> str | None:

@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from monitoring.reader import LogData
 
 ERROR_MARK = f'"status":"{STATUS_ERROR}"'.encode()  # as LogRecord.to_json writes it (no spaces)
-_PLACEHOLDER = b'{"timestamp":"-"}\n'  # stands in for a rejected call's line while pyarrow reads the block
+# stands in for a rejected call's line while pyarrow reads the block (a record of the right shape: it is dropped after)
+_PLACEHOLDER = b'{"timestamp":"-","request_id":"-","input":{},"prediction":null,"status":"error"}\n'
 MIN_SPLIT_BYTES = 256 << 10  # a block pyarrow refuses is halved down to this size, then read line by line
 
 
@@ -156,10 +157,12 @@ def parse_block(block: bytes, n_lines: int, first_line: int, file_index: int, da
     if columns is None:
         columns = _columns_around(block, n_lines, failed, first_line, file_index, data, max_examples)
     lines = columns.pop("_line_offset")
+    shape = columns.pop("_shape")
     frame = pd.DataFrame(columns)
     frame[TIME] = pd.to_datetime(frame[TIME], utc=True, format="ISO8601", errors="coerce")
     frame[APPLICANT] = frame[APPLICANT].astype("Int64")
     reasons = implausible(frame)
+    reasons = np.where(reasons == "", shape, reasons)
     bad = reasons != ""
     if bad.any():
         for offset in np.flatnonzero(bad)[: max(0, max_examples - len(data.corrupt_examples))]:
@@ -219,4 +222,5 @@ def columns_from_lines(block: bytes, first_line: int, file_index: int, data: Log
     columns[HIGH_RISK] = np.array([r[HIGH_RISK] for r in rows], dtype=np.float64)
     columns[ERROR] = np.array([r[ERROR] for r in rows], dtype=bool)
     columns["_line_offset"] = np.array(offsets, dtype=np.int64)
+    columns["_shape"] = np.full(len(rows), "", dtype=object)  # a line of the wrong shape is already set apart
     return columns

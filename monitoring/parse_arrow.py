@@ -26,9 +26,10 @@ from monitoring.records import (
     IDENTIFIER,
     INPUT,
     MEASURE,
+    STATUSES,
     TEXT,
 )
-from scoring.schema import LABEL_HIGH_RISK, LABEL_LOW_RISK, STATUS_ERROR
+from scoring.schema import ADVISER_DECISION_KEY, LABEL_HIGH_RISK, LABEL_LOW_RISK, STATUS_ERROR
 
 BLOCK_BYTES = 16 << 20  # parse 16 MB of lines at a time: bounded memory, few pyarrow calls
 USE_PYARROW = True  # False: always the line-by-line parser (benchmarks compare the two)
@@ -39,7 +40,8 @@ _TYPES = {TEXT: pa.string(), MEASURE: pa.float64(), INPUT: pa.float64(), IDENTIF
 
 def _schema() -> pa.Schema:
     """Nested structs for the paths of FIELDS, plus `status` and the prediction's label and decision."""
-    tree: dict[str, Any] = {"status": pa.string(), "prediction": {"label": pa.string(), DECISION_KEY: pa.int64()}}
+    tree: dict[str, Any] = {"status": pa.string(), "request_id": pa.string(), ADVISER_DECISION_KEY: {},
+                            "prediction": {"label": pa.string(), DECISION_KEY: pa.int64()}}
     for path, kind in FIELDS.values():
         node = tree
         for key in path[:-1]:
@@ -106,4 +108,36 @@ def columns_from_arrow(table: pa.Table) -> dict[str, Any]:
     columns[HIGH_RISK] = _numbers(_decision(table))
     columns[ERROR] = pc.fill_null(pc.equal(table.column("status"), STATUS_ERROR), False).to_numpy(zero_copy_only=False)
     columns["_line_offset"] = np.arange(table.num_rows, dtype=np.int64)
+    columns["_shape"] = shape_problems(table)
     return columns
+
+
+def shape_problems(table: pa.Table) -> np.ndarray:
+    """Per row, why the record is not a call ("" when it is): `records.shape_problem`'s rules that a typed
+    parse leaves to check (a wrong type already made pyarrow refuse the row, which the line parser reads)."""
+    status = table.column("status")
+    current = pc.is_valid(status).to_numpy(zero_copy_only=False)
+    error = pc.fill_null(pc.equal(status, STATUS_ERROR), False).to_numpy(zero_copy_only=False)
+    bad_status = (current & ~pc.fill_null(pc.is_in(status, pa.array(STATUSES)), False)
+                  .to_numpy(zero_copy_only=False))
+    no_id = current & pc.is_null(table.column("request_id")).to_numpy(zero_copy_only=False)
+    no_input = pc.is_null(table.column("input")).to_numpy(zero_copy_only=False)
+    prediction = table.column("prediction")
+    adviser = pc.is_valid(table.column(ADVISER_DECISION_KEY)).to_numpy(zero_copy_only=False)
+    no_prediction = pc.is_null(prediction).to_numpy(zero_copy_only=False) & ~error & ~adviser
+    unanswered = (pc.is_valid(prediction).to_numpy(zero_copy_only=False) & ~error
+                  & (pc.is_null(_field(table, ("prediction", "score"))).to_numpy(zero_copy_only=False)
+                     | pc.is_null(_field(table, ("prediction", "label"))).to_numpy(zero_copy_only=False)))
+    nan = np.zeros(table.num_rows, dtype=bool)  # NaN / Infinity literals: not JSON (the line parser refuses them)
+    for path, kind in FIELDS.values():
+        if kind in (MEASURE, INPUT):
+            values = pc.cast(_field(table, path), pa.float64())
+            nan |= pc.fill_null(pc.invert(pc.is_finite(values)), False).to_numpy(zero_copy_only=False)
+    reasons = np.full(table.num_rows, "", dtype=object)
+    for wrong, why in ((nan, "not valid JSON (NaN or Infinity)"),
+                       (unanswered, "prediction: an answered call without a score or a label"),
+                       (no_prediction, "prediction: missing on an answered call"),
+                       (no_input, "input: missing or not an object"), (no_id, "request_id: missing or not text"),
+                       (bad_status, "status: expected ok or error")):
+        reasons[wrong] = why  # the last rule that holds wins, as the first one checked in records.shape_problem
+    return reasons

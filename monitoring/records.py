@@ -29,6 +29,7 @@ from scoring.schema import (
     LABEL_HIGH_RISK,
     LABEL_LOW_RISK,
     STATUS_ERROR,
+    STATUS_OK,
     UI_FEATURE_NAMES,
 )
 
@@ -240,19 +241,65 @@ def is_float(text: str) -> bool:
     return True
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def parse_line(raw: bytes) -> dict[str, Any] | str:
     """The frame's values of one line (see `row_values`), or why the line is corrupt."""
     if raw + b"\n" == OVERSIZED or len(raw) > MAX_LINE_BYTES:
         return f"line longer than {MAX_LINE_BYTES} bytes"
     try:
-        record = json.loads(raw)
+        record = json.loads(raw, parse_constant=_no_constant)  # NaN / Infinity: not JSON, never a number
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         return f"not valid JSON ({exc.msg if isinstance(exc, json.JSONDecodeError) else 'bad UTF-8'})"
+    except ValueError as exc:
+        return f"not valid JSON ({exc})"
     if not isinstance(record, dict):
         return "not a JSON object"
     if not isinstance(record.get("timestamp"), str):
         return "missing or invalid timestamp"
-    return row_values(record)
+    return shape_problem(record) or row_values(record)
+
+
+STATUSES = (STATUS_OK, STATUS_ERROR)
+
+
+def shape_problem(record: dict[str, Any]) -> str:
+    """Why a record is not a call the log could hold ("" when it is): `status` other than ok / error, a
+    current record (with `status`) without a text `request_id`, `model_version` not text, `input` not an
+    object (an answered call's form inputs numbers), `prediction` neither an object with a score and a
+    label, nor the seed's string, nor null on a refused call or an adviser's decision. The seed's older
+    records (no status, no request_id) stay valid. The same rules as `parse_arrow.shape_problems`."""
+    status = record.get("status", STATUS_OK)
+    if status not in STATUSES:
+        return "status: expected ok or error"
+    if "status" in record and not isinstance(record.get("request_id"), str):
+        return "request_id: missing or not text"
+    if not isinstance(record.get("model_version", ""), str | None):
+        return "model_version: expected text"
+    inputs = record.get("input")
+    if not isinstance(inputs, dict):
+        return "input: missing or not an object"
+    prediction = record.get("prediction")
+    if prediction is None:
+        answered = status != STATUS_ERROR and ADVISER_DECISION_KEY not in record
+        return "prediction: missing on an answered call" if answered else ""
+    if isinstance(prediction, str):
+        return "" if _OLD_SCORE.search(prediction) else "prediction: text without a score"
+    if not isinstance(prediction, dict):
+        return "prediction: expected an object"
+    score, label, decision = prediction.get("score"), prediction.get("label"), prediction.get(DECISION_KEY, 0)
+    if isinstance(score, bool) or not isinstance(score, int | float | None) or not isinstance(label, str | None):
+        return "prediction: score or label of the wrong type"
+    if status == STATUS_OK and (score is None or label is None):
+        return "prediction: an answered call without a score or a label"
+    if isinstance(decision, bool) or not isinstance(decision, int | float | None):
+        return "prediction decision: expected a number"  # a number other than 0/1: the label decides
+    if status == STATUS_OK and any(not (v is None or isinstance(v, int | float)) for name, v in inputs.items()
+                                   if name in UI_FEATURE_NAMES):
+        return "input: a form value of an answered call is not a number"
+    return ""
 
 
 def text(value: Any) -> str | None:

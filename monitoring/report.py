@@ -168,7 +168,8 @@ def render_text(report: dict[str, Any], max_alerts: int = 20) -> str:
         f"  window: {stats['first'] or '—'} → {stats['last'] or '—'}",
         "",
         f"Calls: {stats['count']}  errors: {stats['errors']} ({fmt(stats['error_rate'], '.1%')})  "
-        f"corrupt lines skipped: {report['corrupt_lines']}",
+        f"rejected lines (lignes rejetées, in no statistic): {report['corrupt_lines']}"
+        + "".join(f"\n  line {e['line']}: {e['reason']}" for e in report["corrupt_examples"]),
         f"Latency (ms): mean {_ms(lat['mean'])}  p50 {_ms(lat['p50'])}  p95 {_ms(lat['p95'])}  "
         f"p99 {_ms(lat['p99'])}  max {_ms(lat['max'])}",  # milliseconds: a 0.4 ms call is not "0.000 s"
         f"CPU (%): mean {fmt(stats['cpu_percent']['mean'], '.1f')}  max {fmt(stats['cpu_percent']['max'], '.1f')}"

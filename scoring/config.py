@@ -90,6 +90,15 @@ class Settings(BaseSettings):
     # The key of a signed manifest.json (scoring.artifact_checks): a file outside the model folder, or the value.
     manifest_key_file: Path | None = Field(None, description="MANIFEST_KEY_FILE: the manifest's HMAC key, a file")
     manifest_key: SecretStr | None = Field(None, description="MANIFEST_KEY: the manifest's HMAC key")
+    # Proxies (docs/security.md): forwarded headers (X-Forwarded-Host/-Proto/-For, Forwarded) are dropped
+    # unless the peer is one of these; Gradio builds its links from them.
+    trusted_proxies: str = Field("", description="TRUSTED_PROXIES: comma-separated addresses or networks of the "
+                                                 "reverse proxies whose forwarded headers count (\"*\": any)")
+    public_url: str | None = Field(None, pattern=r"^https?://[^\s/]+(/\S*)?$",
+                                   description="PUBLIC_URL: the URL clients reach the app at (the form's links); "
+                                               "default on a Hugging Face Space: https://$SPACE_HOST")
+    space_host: str | None = Field(None, pattern=r"^[A-Za-z0-9.-]+$",
+                                   description="SPACE_HOST: set by Hugging Face on a Space (its public host name)")
     # a remote scheduler on a busy network can take a while to answer
     cluster_timeout: float = Field(DEFAULT_CLUSTER_TIMEOUT, gt=0, description="CLUSTER_TIMEOUT: seconds to wait for "
                                    "a remote Dask scheduler and its first worker")
@@ -178,6 +187,14 @@ def challenger_dir(model_directory: str | Path | None = None) -> Path:
 def shadow_share() -> float:
     """`SHADOW_SHARE` (default 1: every call is scored in the shadow)."""
     return settings().shadow_share
+
+
+def public_url() -> str | None:
+    """`PUBLIC_URL`, or on a Hugging Face Space `https://$SPACE_HOST`; None: links follow the request."""
+    current = settings()
+    if current.public_url:
+        return current.public_url.rstrip("/")
+    return f"https://{current.space_host}" if current.space_host else None
 
 
 def model_watch_seconds() -> float:

@@ -217,7 +217,7 @@ def test_the_openapi_schema_states_both_shapes_of_a_predict_body(api: TestClient
     body = doc["paths"]["/api/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"oneOf": [{"$ref": "#/components/schemas/PredictRequest"},
                               {"$ref": "#/components/schemas/DossierRequest"}]}
-    dossier = doc["components"]["schemas"]["DossierRequest"]
+    dossier = doc["components"]["schemas"]["DossierRequestFields"]  # DossierRequest adds the exclusive groups
     assert dossier["required"] == [schema.ID_COLUMN] and dossier["additionalProperties"] is False
     assert set(dossier["properties"]) == {schema.ID_COLUMN, *schema.UI_FEATURE_NAMES, "AMT_CREDIT", "AMT_ANNUITY",
                                           "AMT_GOODS_PRICE"}

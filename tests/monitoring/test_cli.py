@@ -53,7 +53,7 @@ def test_alerts_exit_1_with_json_and_html(logs, model_dir, tmp_path):
     slow = [a for a in report["alerts"] if a["kind"] == "latency"]
     assert len(slow) == 3 and report["corrupt_lines"] == 1
     assert all(a["where"]["file"] == str(log) and a["where"]["line"] >= 1 and a["value"] > 0.5 for a in slow)
-    assert "slow.log:" in result.stdout and "corrupt lines skipped: 1" in result.stdout
+    assert "slow.log:" in result.stdout and "rejected lines (lignes rejetées, in no statistic): 1" in result.stdout
     html = page.read_text()
     assert html.startswith("<!doctype html>") and html.count('src="data:image/png;base64,') == 2
     assert "<script" not in html and "http" not in html.replace(str(log), "")  # self-contained

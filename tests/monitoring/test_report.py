@@ -71,7 +71,7 @@ def test_stats_of_a_simulated_log(tmp_path, reference):
 def test_text_report(incident_report):
     report, data, _ = incident_report
     text = render_text(report, max_alerts=2)
-    assert "Calls: 1200" in text and "corrupt lines skipped: 0" in text
+    assert "Calls: 1200" in text and "rejected lines (lignes rejetées, in no statistic): 0" in text
     assert "EXT_SOURCE_1" in text and "verdict:" in text
     total = sum(report["alert_counts"].values())
     assert total >= 4 and f"... and {total - 2} more" in text

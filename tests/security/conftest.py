@@ -30,6 +30,7 @@ def rehash(folder: Path, *names: str) -> None:
 # Shared fixtures: the committed model and the fixture model come from tests/conftest.py; their stores and
 # the dossier service from the api tests' conftest.
 from tests.api.conftest import (  # noqa: E402,F401
+    app_url,
     committed_store,
     dossier_service,
     fixture_store,

@@ -117,7 +117,10 @@ def test_a_stopped_queue_makes_health_degraded_then_is_revived(dossier_service, 
     with TestClient(build_app(dossier_service)) as client:
         posted = client.post("/gradio_api/call/predict", json={"data": FORM})  # the queue knows its server
         assert posted.status_code == 200
-        queue = client.app.app.routes[-1].app.get_blocks()._queue
+        inner = client.app  # the FastAPI app, under the ASGI layers (proxy headers, gate, Gradio's audit)
+        while not hasattr(inner, "routes"):
+            inner = inner.app
+        queue = inner.routes[-1].app.get_blocks()._queue
         queue.stopped = True  # what the KeyError did
         health = client.get("/health").json()
         assert health["status"] == "degraded" and health["queue"]["status"] == "degraded"
