@@ -16,10 +16,10 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.adviser import ADVISER_DECISIONS, DecisionError
+from api.decisions import UnknownRequest
 from api.dossier_routes import letter_page
 from api.logger import new_request_id
 from api.responses import client_of, error_docs, json_error_docs, json_response, refusal, service_of
-from api.scoring_service import UnknownRequest
 from scoring.schema import SOURCE_API
 from serving.validation import FieldError, InputError, refuse_duplicate_keys
 

@@ -22,14 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.dossier_cache import CachedDossier, DossierCache
 from api.logger import new_request_id
+from api.refusals import ModelUnavailable, StoreUnavailable, UnknownApplicant
 from api.responses import JSONBytes, client_of, error_docs, json_error_docs, json_response, refusal, service_of
-from api.scoring_service import (
-    DossierResult,
-    ModelUnavailable,
-    ScoringService,
-    StoreUnavailable,
-    UnknownApplicant,
-)
+from api.scoring_service import DossierResult, ScoringService
 from scoring.schema import ID_COLUMN, LABEL_REVIEW, SOURCE_API, SOURCE_DOSSIER
 from serving.validation import InputError
 from serving.whatif import MAX_APPLICANT_ID

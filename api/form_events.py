@@ -17,6 +17,7 @@ import gradio as gr
 
 from api.adviser import ACCEPT, DECISION_LABELS_FR, DecisionError
 from api.auth import Access
+from api.decisions import UnknownRequest
 from api.form_parts import (
     AMOUNT_FIELDS,
     AMOUNT_LABELS,
@@ -37,14 +38,8 @@ from api.form_parts import (
     what_if_changes,
 )
 from api.logger import new_request_id
-from api.scoring_service import (
-    DossierResult,
-    ModelUnavailable,
-    ScoringService,
-    StoreUnavailable,
-    UnknownApplicant,
-    UnknownRequest,
-)
+from api.refusals import ModelUnavailable, StoreUnavailable, UnknownApplicant
+from api.scoring_service import DossierResult, ScoringService
 from scoring.schema import LABEL_REVIEW, SOURCE_DOSSIER, SOURCE_FORM
 from serving.predictor import Prediction
 from serving.validation import Bound, InputError

@@ -22,8 +22,8 @@ from fastapi.responses import Response
 from api.dossier_routes import predict_dossier
 from api.logger import new_request_id, safe_input
 from api.openapi_doc import EXAMPLE, REQUEST_REF, BatchDoc, PredictionDoc, body_doc
+from api.refusals import ModelUnavailable
 from api.responses import client_of, error_docs, json_response, refusal, service_of
-from api.scoring_service import ModelUnavailable
 from scoring.schema import ID_COLUMN, LABEL_REVIEW, SOURCE_API, SOURCE_BATCH
 from serving.validation import MAX_BATCH_ROWS, FieldError, InputError, refuse_duplicate_keys
 from serving.whatif import WhatIfRules

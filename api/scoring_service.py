@@ -11,22 +11,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import numpy as np
 
 from api.adviser import RecentEvaluations
 from api.decisions import AdviserDecisions
-from api.decisions import UnknownRequest as UnknownRequest  # where the routes and the form catch it
 from api.logger import PredictionLogger, log_prediction, new_request_id
 from api.model_swap import ModelSwapper
+from api.refusals import ModelUnavailable, RefusalLog, StoreUnavailable, UnknownApplicant, shown_path
 from api.shadow import Shadow
 from scoring import config
 from scoring.artifacts import ArtifactError
@@ -49,22 +47,6 @@ from serving.whatif import WhatIfRules, check_derived
 log = logging.getLogger(__name__)
 
 
-class ModelUnavailable(RuntimeError):
-    """No model is loaded; the message says why and what to do."""
-
-
-class StoreUnavailable(RuntimeError):
-    """No feature store is open (dossiers answer 503); the message says why."""
-
-
-class UnknownApplicant(LookupError):
-    """No stored applicant has this number (404)."""
-
-    def __init__(self, applicant_id: int):
-        self.applicant_id = applicant_id
-        super().__init__(f"no applicant {applicant_id} in the feature store")
-
-
 @dataclass(frozen=True)
 class DossierResult:
     """A stored applicant scored: their dossier, the decision on the row scored, and for a what-if
@@ -74,21 +56,6 @@ class DossierResult:
     result: Prediction
     base: Prediction | None
     source: str
-
-
-_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s'\"/:,;()]+/)*([^\s'\"/:,;()]+)")
-
-
-def shown_path(text: str | None) -> str | None:
-    """A message fit for a response: every absolute path cut to its last two parts ("…/logs/x.log")."""
-    if text is None:
-        return None
-
-    def cut(m: re.Match[str]) -> str:
-        parts = m.group(0).rstrip("/").split("/")
-        return "…/" + "/".join(parts[-2:]) if len(parts) > 2 else m.group(0)
-
-    return _ABSOLUTE_PATH.sub(cut, text)
 
 
 def load_predictor(model_dir: str | Path | None = None) -> tuple[Predictor | None, str | None]:
@@ -106,36 +73,6 @@ def validator_for(predictor: Predictor) -> Validator:
     """The input rules of a predictor's model (its training ranges): one for the service, one for
     `predict_credit_score` when it runs without a service."""
     return Validator(predictor.features, predictor.artifacts.reference.get("ranges", {}))
-
-
-def refusal_message(exc: BaseException) -> str:
-    """What the log says of a call that raised: the refusal's own words (bad input, no model), or the
-    type and text of an unexpected error."""
-    if isinstance(exc, ValueError | ModelUnavailable | LookupError | StoreUnavailable):
-        return str(exc)
-    return f"internal error: {type(exc).__name__}: {exc}"
-
-
-class RefusalLog:
-    """`with service.refusals(...)`: when the block raises, the call is logged once as refused (input as
-    sent, `status="error"`), then the exception goes on to the caller, which answers it (422, 503, a
-    French message in the form). The one place where the API and the form log refusals."""
-
-    __slots__ = ("service", "request_id", "started", "input", "client", "source")
-
-    def __init__(self, service: ScoringService, request_id: str, started: float, input: Callable[[], dict[str, Any]],
-                 client: str | None, source: str | None):
-        self.service, self.request_id, self.started = service, request_id, started
-        self.input, self.client, self.source = input, client, source
-
-    def __enter__(self) -> RefusalLog:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> bool:
-        if isinstance(exc, Exception):
-            self.service.log_refusal(request_id=self.request_id, input=self.input(), started=self.started,
-                                     error=refusal_message(exc), client=self.client, source=self.source)
-        return False
 
 
 @dataclass

@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from api.app import loaded_service
-from api.scoring_service import ModelUnavailable, load_predictor, shown_path, validator_for
+from api.refusals import ModelUnavailable, shown_path
+from api.scoring_service import load_predictor, validator_for
 from scoring.schema import UI_FEATURE_NAMES, label_for
 from serving.predictor import Predictor
 

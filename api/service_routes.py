@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.openapi_doc import HealthDoc, ModelInfoDoc, ReloadDoc
+from api.refusals import ModelUnavailable
 from api.responses import client_of, error_docs, json_error_docs, json_response, service_of
-from api.scoring_service import ModelUnavailable
 from scoring.schema import UI_FEATURE_NAMES
 
 log = logging.getLogger(__name__)

@@ -31,8 +31,9 @@ from api.form_parts import (
     form_inputs,
     plain,
 )
+from api.refusals import shown_path
 from api.rest import REPORT_ROUTE
-from api.scoring_service import ScoringService, shown_path
+from api.scoring_service import ScoringService
 from scoring.feature_registry import domain_rule
 from scoring.schema import LABEL_HIGH_RISK, LABEL_REVIEW, ExclusiveGroup
 from serving.validation import Bound
