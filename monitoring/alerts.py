@@ -253,7 +253,7 @@ def corrupt_lines(data: LogData, config: AlertConfig = AlertConfig()) -> list[Al
                   times.min().isoformat() if data.n else None, times.max().isoformat() if data.n else None,
                   round(share, 6), config.corrupt_share_max, {"file": first["file"], "line": first["line"]}, None, 0,
                   {"message_fr": f"{data.corrupt_lines} lignes illisibles sur {total} ({fr(share, '.1%')})"
-                   + ("; aucun enregistrement valide" if not data.n else "")
+                   + (" ; aucun enregistrement valide" if not data.n else "")
                    + f" : première cause, {corrupt_reason_fr(first.get('reason', ''))}"})]
 
 
