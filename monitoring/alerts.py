@@ -123,7 +123,7 @@ def sustained_over(data: LogData, column: str, limit: float, kind: str, unit: st
         alerts.append(alert(kind, data, first, last, peak, limit,
                              f"{column} over {limit:g}{unit} for {last - first + 1} calls in a row "
                              f"(peak {peak:.1f}{unit})", CRITICAL if peak > 1.5 * limit else WARNING,
-                             message_fr=f"{NAMES_FR.get(kind, column)} au-dessus de {fr(limit, 'g')}{unit_fr} pendant "
+                             message_fr=f"{NAMES_FR.get(kind, column)} au-dessus de {fr(limit, ',g')}{unit_fr} pendant "
                              f"{last - first + 1} appels de suite (pic {fr(peak, '.1f')}{unit_fr})"))
     return alerts
 

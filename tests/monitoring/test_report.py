@@ -82,7 +82,7 @@ def test_html_report(incident_report):
     report, data, context = incident_report
     page = render_html(report, data.frame, context.reference)
     assert page.count("data:image/png;base64,") == 2
-    assert "Mémoire au-dessus de 1024\u202fMo" in page and "predictions.log:" in page
+    assert "Mémoire au-dessus de 1\u202f024\u202fMo" in page and "predictions.log:" in page
     assert page.count("background:#d4edda") >= 10  # stable features coloured green
 
 
