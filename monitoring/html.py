@@ -53,11 +53,11 @@ from scoring.schema import SCORE_KEY  # noqa: E402
 FRENCH_TICKS = FuncFormatter(lambda value, _: fr_number(value))  # "0,5", "1 024": the axes read as the tables
 
 
-def _png(fig: plt.Figure) -> str:
+def _png(fig: plt.Figure, alt: str) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
-    return f'<img alt="graphique" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
 
 
 def _series_plots(frame: pd.DataFrame, report: dict[str, Any], window: str) -> str:
@@ -80,7 +80,7 @@ def _series_plots(frame: pd.DataFrame, report: dict[str, Any], window: str) -> s
     axes[-1].xaxis.set_major_formatter(DateFormatter("%d/%m %H:%M"))
     axes[-1].set_xlabel("heure (UTC)")
     fig.autofmt_xdate()
-    return _png(fig)
+    return _png(fig, f"Latence, CPU et mémoire par {window_fr(window)} : moyenne, maximum et seuils")
 
 
 def _score_plot(frame: pd.DataFrame, reference: dict[str, Any], threshold: float | None) -> str:
@@ -100,7 +100,7 @@ def _score_plot(frame: pd.DataFrame, reference: dict[str, Any], threshold: float
     ax.xaxis.set_major_formatter(FRENCH_TICKS)
     ax.yaxis.set_major_formatter(FRENCH_TICKS)
     ax.legend(fontsize=8)
-    return _png(fig)
+    return _png(fig, "Distribution des scores en production et de la référence, avec le seuil")
 
 
 def _table(rows: list[list[str]], header: list[str], colours: list[str | None] | None = None) -> str:
