@@ -38,7 +38,7 @@ from monitoring.dashboard_data import (
     worst_status,
 )
 from monitoring.drift import DRIFT, INSUFFICIENT, STABLE, WATCH
-from monitoring.labels_fr import KIND_FR, age_fr, psi_bands_fr, verdict_fr
+from monitoring.labels_fr import KIND_FR, age_fr, psi_bands_fr, verdict_fr, window_fr
 from monitoring.outcomes import OutcomeError, read_outcomes
 from monitoring.reader import LogData, read_log, refresh
 from monitoring.records import CPU, DURATION, MEMORY, TIME
@@ -54,7 +54,7 @@ FR_LOCALE = {"number": {"decimal": ",", "thousands": "\u202f", "grouping": [3], 
                         "percent": "\u202f%"}}
 
 BUCKETS_FR = {"1min": "1 minute", "5min": "5 minutes", "15min": "15 minutes", "1h": "1 heure"}
-STABILITY_FR = {"1D": "1 jour", "7D": "7 jours", "1h": "1 heure"}
+STABILITY_WINDOWS = ("1D", "7D", "1h")
 READ_ERRORS_FR = {LogReadError: "Journal des prédictions illisible ou introuvable.",
                   ContextError: "Dossier du modèle illisible : reference.json ou threshold.json manquant ou invalide.",
                   OutcomeError: "Fichier des issues constatées illisible ou introuvable."}
@@ -282,8 +282,8 @@ def main() -> None:
         slow = st.number_input("Appel lent (ms)", 10, 60_000, round(defaults.slow_call_s * 1000), 50) / 1000
         cpu_max = float(st.number_input("Seuil CPU (%)", 1, 100, round(defaults.cpu_max), 5))
         memory_max = float(st.number_input("Seuil mémoire (Mo)", 50, 64_000, round(defaults.memory_max_mb), 64))
-        stability_window = st.selectbox("Fenêtre de stabilité", list(STABILITY_FR), index=0,
-                                        format_func=STABILITY_FR.get,
+        stability_window = st.selectbox("Fenêtre de stabilité", list(STABILITY_WINDOWS), index=0,
+                                        format_func=window_fr,
                                         help="fenêtre du PSI du score, du CSI des caractéristiques et des parts par "
                                              "classe de risque")
         refresh = st.selectbox("Actualisation automatique", list(REFRESH), index=2)

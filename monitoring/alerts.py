@@ -123,7 +123,7 @@ def sustained_over(data: LogData, column: str, limit: float, kind: str, unit: st
         alerts.append(alert(kind, data, first, last, peak, limit,
                              f"{column} over {limit:g}{unit} for {last - first + 1} calls in a row "
                              f"(peak {peak:.1f}{unit})", CRITICAL if peak > 1.5 * limit else WARNING,
-                             message_fr=f"{NAMES_FR.get(kind, column)} au-dessus de {fr(limit, 'g')}{unit_fr} pendant "
+                             message_fr=f"{NAMES_FR.get(kind, column)} au-dessus de {fr(limit, ',g')}{unit_fr} pendant "
                              f"{last - first + 1} appels de suite (pic {fr(peak, '.1f')}{unit_fr})"))
     return alerts
 
@@ -253,7 +253,7 @@ def corrupt_lines(data: LogData, config: AlertConfig = AlertConfig()) -> list[Al
                   times.min().isoformat() if data.n else None, times.max().isoformat() if data.n else None,
                   round(share, 6), config.corrupt_share_max, {"file": first["file"], "line": first["line"]}, None, 0,
                   {"message_fr": f"{data.corrupt_lines} lignes illisibles sur {total} ({fr(share, '.1%')})"
-                   + ("; aucun enregistrement valide" if not data.n else "")
+                   + (" ; aucun enregistrement valide" if not data.n else "")
                    + f" : première cause, {corrupt_reason_fr(first.get('reason', ''))}"})]
 
 

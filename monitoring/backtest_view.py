@@ -6,24 +6,26 @@ import html
 from typing import Any
 
 from monitoring.backtest import BANDS_FR
+from monitoring.labels_fr import moment_fr, window_fr
+from monitoring.style import fr
 from scoring.explain_format import fr_number
 
 
 def _n(value: Any, digits: int = 3) -> str:
-    return "—" if value is None else f"{value:.{digits}f}".replace(".", ",")
+    return fr(value, f".{digits}f")
 
 
 def _pct(value: Any) -> str:
-    return "—" if value is None else f"{100 * value:.1f} %".replace(".", ",")
+    return fr(value, ".1%")
 
 
 def _start(iso: str) -> str:
     """A window's start, day first: "26/11/2026 00:00"."""
-    return f"{iso[8:10]}/{iso[5:7]}/{iso[:4]} {iso[11:16]}".rstrip()
+    return moment_fr(iso)[:16]
 
 
 def _count(n: int) -> str:
-    return f"{n:,}".replace(",", "\u202f")
+    return fr(n, ",")
 
 
 def cell(value: Any) -> str:
@@ -76,7 +78,8 @@ def grade_rows(stability: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         return [], []
     header = ["Fenêtre", *ref]
     rows = [["développement", *[_pct(v) for v in ref.values()]]]
-    rows += [[w["start"][:10], *[_pct(w["grades"][g]) for g in ref]] for w in stability["windows"] if "grades" in w]
+    rows += [[moment_fr(w["start"])[:10], *[_pct(w["grades"][g]) for g in ref]]
+             for w in stability["windows"] if "grades" in w]
     return header, rows
 
 
@@ -90,8 +93,8 @@ def backtest_rows(tested: dict[str, Any]) -> list[list[str]]:
         verdict = ("non jugée (trop peu d'issues)" if not g["judged"] else
                    "PD sous-estimée" if g["failed"] else "conforme")
         rows.append([g["grade"], str(g["n"]), str(g["defaults"]), _pct(g["default_rate"]), _pct(g["pd"]),
-                     "—" if g["jeffreys_p"] is None else f"{g['jeffreys_p']:.2g}",
-                     "—" if g["binomial_p"] is None else f"{g['binomial_p']:.2g}", verdict])
+                     fr(g["jeffreys_p"], ".2g"),
+                     fr(g["binomial_p"], ".2g"), verdict])
     return rows
 
 
@@ -102,7 +105,7 @@ def auc_sentence(tested: dict[str, Any]) -> str:
     verdict = "baisse significative" if change["fell"] else "pas de baisse significative"
     return (f"AUC sur les issues : {_n(change['auc_now'])} contre {_n(change['auc_development'])} au développement "
             f"(écart {_n(change['difference'])}, z = {_n(change['z'], 2)}, p unilatéral = "
-            f"{change['p_value_fell']:.2g}, test de Hanley–McNeil) : {verdict}.")
+            f"{fr(change['p_value_fell'], '.2g')}, test de Hanley–McNeil) : {verdict}.")
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -119,22 +122,22 @@ def backtest_html(report: dict[str, Any]) -> str:
     overall = stable["overall"]
     bands = stable["bands"]
     parts = [
-        f'<h2 lang="fr">Stabilité du score et des caractéristiques</h2><p lang="fr">Contre l\'échantillon de '
+        f'<h2>Stabilité du score et des caractéristiques</h2><p>Contre l\'échantillon de '
         f"développement ; bandes usuelles : stable sous {_n(bands['watch'], 2)}, à surveiller jusqu'à "
         f"{_n(bands['unstable'], 2)}, instable au-delà. Sur tout le journal : PSI du score "
         f"{_n(overall['score_psi'])} ({_band(overall['score_band'])}). {html.escape(movers_sentence(overall))}</p>",
         _table(CSI_HEADER, csi_rows(overall)),
-        f'<h3 lang="fr">Par fenêtre de {html.escape(stable["window"])}</h3>',
+        f'<h3>Par fenêtre de {html.escape(window_fr(stable["window"]))}</h3>',
         _table(WINDOW_HEADER, window_rows(stable)),
     ]
     header, rows = grade_rows(stable)
     if rows:
-        parts += ['<h3 lang="fr">Répartition des classes de risque par fenêtre</h3>', _table(header, rows)]
+        parts += ['<h3>Répartition des classes de risque par fenêtre</h3>', _table(header, rows)]
     if tested:
-        parts += ['<h2 lang="fr">Back-testing par classe</h2>',
-                  f'<p lang="fr">Taux de défaut observé contre la PD de la classe : test de Jeffreys unilatéral '
-                  f"(alerte sous p = {tested['alpha_per_grade']:.2g}, soit {tested['alpha']:g} pour l'ensemble des "
-                  "classes, correction de Bonferroni) et test binomial exact.</p>",
+        parts += ['<h2>Back-testing par classe</h2>',
+                  f'<p>Taux de défaut observé contre la PD de la classe : test de Jeffreys unilatéral '
+                  f"(alerte sous p = {fr(tested['alpha_per_grade'], '.2g')}, soit {fr(tested['alpha'], 'g')} pour "
+                  "l'ensemble des classes, correction de Bonferroni) et test binomial exact.</p>",
                   _table(BACKTEST_HEADER, backtest_rows(tested)),
-                  f'<p lang="fr">{html.escape(auc_sentence(tested))}</p>']
+                  f'<p>{html.escape(auc_sentence(tested))}</p>']
     return "".join(parts)

@@ -43,7 +43,7 @@ def _quantiles(values: np.ndarray) -> dict[str, float | None]:
 
 
 def _ms(seconds: float | None) -> str:
-    return "—" if seconds is None else f"{seconds * 1000:.2f} ms"
+    return "—" if seconds is None else f"{fr(seconds * 1000, ',.2f')}\u202fms"
 
 
 def shadowed_rows(data: LogData) -> np.ndarray:
@@ -115,8 +115,8 @@ SKIPPED_WORDS = {SKIPPED_SAMPLED_OUT: "hors échantillon", SKIPPED_QUEUE_FULL: "
 def _skipped(stats: dict[str, Any]) -> str:
     """« 12 (hors échantillon 10, file pleine 2) »: the calls the challenger did not score, and why."""
     skipped = stats["skipped"]
-    parts = ", ".join(f"{SKIPPED_WORDS.get(k, k)} {v}" for k, v in skipped.items())
-    return f"{sum(skipped.values())} ({parts})"
+    parts = ", ".join(f"{SKIPPED_WORDS.get(k, k)} {fr(v, ',')}" for k, v in skipped.items())
+    return f"{fr(sum(skipped.values()), ',')} ({parts})"
 
 
 def challenger_lines(stats: dict[str, Any] | None) -> list[str]:
@@ -128,13 +128,13 @@ def challenger_lines(stats: dict[str, Any] | None) -> list[str]:
     lat = stats["champion_latency_s"]
     return [
         "",
-        f"Challenger (évaluation dans l'ombre) : {stats['calls']} appels notés par les deux modèles "
+        f"Challenger (évaluation dans l'ombre) : {fr(stats['calls'], ',')} appels notés par les deux modèles "
         f"(challenger {', '.join(stats['challenger_versions'])} ; champion {', '.join(stats['champion_versions'])})",
-        f"  accord : {stats['agreement_rate']:.1%}  décisions qui changeraient : {flips['accepted_to_refused']} "
+        f"  accord : {fr(stats['agreement_rate'], '.1%')}  décisions qui changeraient : {flips['accepted_to_refused']} "
         f"accordé → refusé, {flips['refused_to_accepted']} refusé → accordé",
         *([f"  appels non notés par le challenger : {_skipped(stats)}"] if stats.get("skipped") else []),
-        f"  écart moyen de score (challenger − champion) : {stats['mean_score_shift']:+.4f} "
-        f"(écart absolu moyen {stats['mean_abs_score_shift']:.4f})",
+        f"  écart moyen de score (challenger − champion) : {fr(stats['mean_score_shift'], '+.4f')} "
+        f"(écart absolu moyen {fr(stats['mean_abs_score_shift'], '.4f')})",
         f"  coût en latence : challenger {_ms(stats['challenger_duration_s']['mean'])} par appel (hors réponse) ; "
         f"p99 du champion {_ms(lat['shadowed']['p99'])} avec l'ombre, {_ms(lat['not_shadowed']['p99'])} sans",
     ]
@@ -150,13 +150,13 @@ def challenger_rows(stats: dict[str, Any] | None) -> list[tuple[str, str]]:
 
     flips, lat = stats["flips"], stats["champion_latency_s"]
     return [
-        ("Appels notés par les deux modèles", f"{stats['calls']:,}".replace(",", " ")),
+        ("Appels notés par les deux modèles", fr(stats["calls"], ",")),
         ("Challenger", ", ".join(stats["challenger_versions"])),
-        ("Taux d'accord", f"{stats['agreement_rate']:.1%}"),
+        ("Taux d'accord", fr(stats["agreement_rate"], ".1%")),
         ("Appels non notés par le challenger", _skipped(stats) if stats.get("skipped") else "0"),
         ("Accordé → refusé (décisions qui changeraient)", str(flips["accepted_to_refused"])),
         ("Refusé → accordé (décisions qui changeraient)", str(flips["refused_to_accepted"])),
-        ("Écart moyen de score (challenger − champion)", f"{stats['mean_score_shift']:+.4f}"),
+        ("Écart moyen de score (challenger − champion)", fr(stats["mean_score_shift"], "+.4f")),
         ("Temps du challenger par appel (hors réponse)", _ms(stats["challenger_duration_s"]["mean"])),
         ("p99 du champion avec l'ombre / sans", f"{_ms(lat['shadowed']['p99'])} / {_ms(lat['not_shadowed']['p99'])}"),
     ]

@@ -18,18 +18,18 @@ from monitoring.labels_fr import (
     ADVISER_HEADER_FR,
     FIGURES_FR,
     KIND_FR,
-    MODEL_DECISION_FR,
     PERFORMANCE_HEADER_FR,
     SEVERITY_FR,
     SOURCE_FR,
     STATUS_FR,
+    moment_fr,
     number_fr,
     reason_fr,
 )
 from monitoring.outcomes import Outcomes
 from monitoring.reader import LogData, split_calls, window
 from monitoring.records import CPU, DURATION, MEMORY, SCORE, TIME
-from monitoring.report import adviser_rows, build_report, performance_rows
+from monitoring.report import adviser_rows_fr, build_report, performance_rows
 from monitoring.stats import UNKNOWN_REPLICA
 from monitoring.style import MISSING, fr, label_fr
 from scoring.schema import SCORE_KEY
@@ -167,31 +167,19 @@ def worst_status(row: pd.Series | dict[str, Any], report: dict[str, Any]) -> str
     return worse_status(result["status"], (result.get("since_onset") or {}).get("status"))
 
 
-DAY_FIRST = "%d/%m/%Y %H:%M:%S"
-
-
-def _short_time(iso: str | None, form: str = "%Y-%m-%d %H:%M:%S") -> str:
-    return "—" if iso is None else pd.Timestamp(iso).strftime(form)
-
-
 ALERT_COLUMNS = ["Gravité", "Type", "Début (UTC)", "Fin (UTC)", "Où (fichier:ligne)", "Message"]
-ALERT_COLUMNS_EN = ["severity", "kind", "start (UTC)", "end (UTC)", "where", "message"]
 
 
-def alerts_table(report: dict[str, Any], french: bool = True) -> pd.DataFrame:
+def alerts_table(report: dict[str, Any]) -> pd.DataFrame:
     """One row per alert, latest first: severity, kind, start and end (UTC), file:line of its first call, and
-    the message last (the longest text); in French (the alert's `message_fr`, dates day first) for the
-    dashboard, in English for the HTML report."""
+    the message last (the longest text), in French (the alert's `message_fr`, dates day first)."""
     def row(a: dict[str, Any]) -> list[str]:
         where = f"{Path(a['where']['file']).name}:{a['where']['line'] or '—'}"
-        if not french:
-            return [a["severity"], a["kind"], _short_time(a["start"]), _short_time(a["end"]), where, a["message"]]
         return [SEVERITY_FR.get(a["severity"], a["severity"]), KIND_FR.get(a["kind"], a["kind"]),
-                _short_time(a["start"], DAY_FIRST), _short_time(a["end"], DAY_FIRST), where,
-                a.get("message_fr") or a["message"]]
+                moment_fr(a["start"]), moment_fr(a["end"]), where, a.get("message_fr") or a["message"]]
 
     latest_first = sorted(report["alerts"], key=lambda a: a["start"] or "", reverse=True)  # ISO times sort
-    return pd.DataFrame([row(a) for a in latest_first], columns=ALERT_COLUMNS if french else ALERT_COLUMNS_EN)
+    return pd.DataFrame([row(a) for a in latest_first], columns=ALERT_COLUMNS)
 
 
 REPLICA_COLUMNS = ["Instance", "Appels", "Erreurs", "Taux d'erreur", "Latence p50 (ms)", "Latence p95 (ms)"]
@@ -225,10 +213,7 @@ def performance_table(report: dict[str, Any]) -> pd.DataFrame:
 
 def adviser_table(report: dict[str, Any]) -> pd.DataFrame:
     """The advisers' final decisions by the model's decision, then all (no row when there is none)."""
-    adviser = report["stats"]["adviser"]
-    rows = [[MODEL_DECISION_FR.get(name, name), *(number_fr(c) for c in cells)]
-            for name, *cells in (adviser_rows(adviser) if adviser["decisions"] else [])]
-    return pd.DataFrame(rows, columns=ADVISER_HEADER_FR)
+    return pd.DataFrame(adviser_rows_fr(report["stats"]["adviser"]), columns=ADVISER_HEADER_FR)
 
 
 def _ms(seconds: float | None) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from monitoring.drift import DRIFT, INSUFFICIENT, STABLE, WATCH
 from monitoring.stats import UNKNOWN_SOURCE
-from monitoring.style import fr, label_fr
+from monitoring.style import MISSING, fr, label_fr
 from scoring.schema import (
     ADVISER_ACCEPT,
     ADVISER_REFUSE,
@@ -118,3 +118,34 @@ def corrupt_reason_fr(reason: str) -> str:
     if "missing or outside" in reason:
         return f"{field} : absent ou hors des bornes plausibles"
     return "format inattendu"
+
+
+def moment_fr(iso: str | None) -> str:
+    """An ISO 8601 time day first, as the analyst reads it: "26/11/2026 10:00:00" ("—" when there is none)."""
+    if not iso:
+        return MISSING
+    return f"{iso[8:10]}/{iso[5:7]}/{iso[:4]} {iso[11:19]}".rstrip()
+
+
+def waiting_fr(report: dict[str, Any]) -> str:
+    """Why the realised performance is not reported yet, in French (the report's `waiting_for` is English)."""
+    found, need = report["performance"].get("outcomes"), report["settings"]["outcomes"]
+    if not found:
+        return "pas de fichier d'issues (--outcomes)"
+    return (f"{found['joined']} issues rapprochées ({found['defaults']} défauts) : il en faut au moins "
+            f"{need['min_outcomes']}, dont {need['min_each']} défauts et {need['min_each']} remboursements")
+
+
+_UNITS_FR = {"D": ("jour", "jours"), "W": ("semaine", "semaines"), "h": ("heure", "heures"),
+             "min": ("minute", "minutes"), "s": ("seconde", "secondes")}
+
+
+def window_fr(offset: str) -> str:
+    """A pandas offset as the analyst reads it: "1D" -> "1 jour", "7D" -> "7 jours", "15min" -> "15 minutes"
+    (an offset it does not know is returned as is)."""
+    found = re.fullmatch(r"(\d*)\s*(D|W|h|H|min|T|s|S)", offset.strip())
+    if not found:
+        return offset
+    n = int(found.group(1) or 1)
+    unit = {"H": "h", "T": "min", "S": "s"}.get(found.group(2), found.group(2))
+    return f"{n} {_UNITS_FR[unit][n > 1]}"

@@ -27,11 +27,27 @@ from monitoring.drift import (
     drift_report,
     feature_drift,
 )
+from monitoring.labels_fr import (
+    ADVISER_HEADER_FR,
+    FIGURES_FR,
+    KIND_FR,
+    MODEL_DECISION_FR,
+    PERFORMANCE_HEADER_FR,
+    SEVERITY_FR,
+    SOURCE_FR,
+    STATUS_FR,
+    corrupt_reason_fr,
+    moment_fr,
+    number_fr,
+    psi_bands_fr,
+    waiting_fr,
+    window_fr,
+)
 from monitoring.outcomes import OutcomeConfig, Outcomes, outcome_alerts, performance, read_outcomes
 from monitoring.reader import LogData, read_log, split_calls
 from monitoring.records import ERROR, TIME
 from monitoring.stats import MODEL_DECISIONS, UNKNOWN_SOURCE, adviser_stats, compute_stats
-from monitoring.style import fmt, psi_bands
+from monitoring.style import fmt, fr, label_fr
 from scoring.schema import SCORE_KEY, UI_FEATURE_NAMES
 
 
@@ -155,62 +171,69 @@ def to_json(report: dict[str, Any]) -> str:
 
 
 def _ms(seconds: float | None) -> str:
-    return fmt(None if seconds is None else 1000 * seconds, ".2f")
+    return fr(None if seconds is None else 1000 * seconds, ",.2f")
 
 
 def render_text(report: dict[str, Any], max_alerts: int = 20) -> str:
-    """The console report."""
+    """The console report, in French (the risk analyst reads it; `--json` keeps the English keys)."""
     stats = report["stats"]
     lat = stats["latency_s"]
+    verdict = report["drift_verdict"]["status"]
     out = [
-        "Prediction log report",
-        f"  log: {', '.join(report['log']['files'])}",
-        f"  window: {stats['first'] or '—'} → {stats['last'] or '—'}",
+        "Rapport du journal des prédictions",
+        f"  journal : {', '.join(report['log']['files'])}",
+        f"  période (UTC) : du {moment_fr(stats['first'])} au {moment_fr(stats['last'])}" if stats["first"]
+        else "  période : aucun appel",
         "",
-        f"Calls: {stats['count']}  errors: {stats['errors']} ({fmt(stats['error_rate'], '.1%')})  "
-        f"rejected lines (lignes rejetées, in no statistic): {report['corrupt_lines']}"
-        + "".join(f"\n  line {e['line']}: {e['reason']}" for e in report["corrupt_examples"]),
-        f"Latency (ms): mean {_ms(lat['mean'])}  p50 {_ms(lat['p50'])}  p95 {_ms(lat['p95'])}  "
-        f"p99 {_ms(lat['p99'])}  max {_ms(lat['max'])}",  # milliseconds: a 0.4 ms call is not "0.000 s"
-        f"CPU (%): mean {fmt(stats['cpu_percent']['mean'], '.1f')}  max {fmt(stats['cpu_percent']['max'], '.1f')}"
-        f"   Memory (MB): mean {fmt(stats['memory_MB']['mean'], '.0f')}  max {fmt(stats['memory_MB']['max'], '.0f')}",
-        f"Score: mean {fmt(stats['score']['mean'])}  p50 {fmt(stats['score']['p50'])}   high-risk share "
-        f"{fmt(stats['high_risk_share'], '.1%')} (reference {fmt(report['reference_high_risk_share'], '.1%')})",
+        f"Appels : {fr(stats['count'], ',')}  erreurs : {fr(stats['errors'], ',')} ({fr(stats['error_rate'], '.1%')})"
+        f"  lignes rejetées (hors de toute statistique) : {fr(report['corrupt_lines'], ',')}"
+        + "".join(f"\n  ligne {e['line']} : {corrupt_reason_fr(e['reason'])}" for e in report["corrupt_examples"]),
+        f"Latence (ms) : moyenne {_ms(lat['mean'])}  p50 {_ms(lat['p50'])}  p95 {_ms(lat['p95'])}  "
+        f"p99 {_ms(lat['p99'])}  max {_ms(lat['max'])}",  # milliseconds: a 0.4 ms call is not "0,000 s"
+        f"CPU (%) : moyenne {fr(stats['cpu_percent']['mean'], '.1f')}  max {fr(stats['cpu_percent']['max'], '.1f')}"
+        f"   Mémoire (Mo) : moyenne {fr(stats['memory_MB']['mean'], ',.0f')}  "
+        f"max {fr(stats['memory_MB']['max'], ',.0f')}",
+        f"Score : moyenne {fr(stats['score']['mean'])}  médiane {fr(stats['score']['p50'])}   part de risque élevé "
+        f"{fr(stats['high_risk_share'], '.1%')} (référence {fr(report['reference_high_risk_share'], '.1%')})",
         "",
-        f"Drift against the reference (PSI bands {psi_bands(report)}) — verdict: "
-        f"{report['drift_verdict']['status'].upper()}",
-        f"  {'feature':<52} {'n':>7} {'PSI':>7} {'test':>5} {'p-value':>9}  status",
+        f"Dérive des données par rapport à la référence (bandes de PSI : {psi_bands_fr(report)}) — verdict : "
+        f"{STATUS_FR[verdict].upper()}",
+        f"  {'caractéristique':<52} {'valeurs':>7} {'PSI':>7} {'test':>5} {'p-valeur':>9}  statut",
     ]
     for name, result in report["drift"].items():
         p = result.get("p_value")
-        out.append(f"  {name:<52} {result.get('n', 0):>7} {fmt(result.get('psi')):>7} "
-                   f"{result.get('test') or '—':>5} {'—' if p is None else format(p, '.1e'):>9}  {result['status']}")
+        out.append(f"  {label_fr(name)[:52]:<52} {fr(result.get('n', 0), ','):>7} {fr(result.get('psi')):>7} "
+                   f"{result.get('test') or '—':>5} {fr(p, '.1e'):>9}  {STATUS_FR[result['status']]}")
     sources = stats.get("sources") or {}
     if set(sources) - {UNKNOWN_SOURCE}:
-        out += ["", "Calls per source: " + ", ".join(f"{name} {s['count']} ({fmt(s['share'], '.1%')})"
-                                                   for name, s in sources.items())]
+        out += ["", "Appels par origine : " + ", ".join(f"{SOURCE_FR.get(name, name)} {fr(s['count'], ',')} "
+                                                       f"({fr(s['share'], '.1%')})" for name, s in sources.items())]
     replicas = stats.get("replicas") or {}
     if len(replicas) > 1:
-        head = f"  {'replica':<24} {'calls':>8} {'errors':>7} {'rate':>6} {'p50 (s)':>8} {'p95 (s)':>8} {'max (s)':>8}"
-        out += ["", f"Replicas: {len(replicas)}", head]
+        head = (f"  {'instance':<24} {'appels':>8} {'erreurs':>7} {'taux':>7} {'p50 (ms)':>9} {'p95 (ms)':>9} "
+                f"{'max (ms)':>9}")
+        out += ["", f"Instances : {len(replicas)}", head]
         for name, r in replicas.items():
             lat = r["latency_s"]
-            out.append(f"  {name[:24]:<24} {r['count']:>8} {r['errors']:>7} {fmt(r['error_rate'], '.1%'):>6} "
-                       f"{fmt(lat['p50']):>8} {fmt(lat['p95']):>8} {fmt(lat['max']):>8}")
-    out += performance_lines(report["performance"])
+            out.append(f"  {name[:24]:<24} {fr(r['count'], ','):>8} {fr(r['errors'], ','):>7} "
+                       f"{fr(r['error_rate'], '.1%'):>7} {_ms(lat['p50']):>9} {_ms(lat['p95']):>9} "
+                       f"{_ms(lat['max']):>9}")
+    out += performance_lines(report)
     out += stability_lines(report)
     out += adviser_lines(stats["adviser"])
     out += challenger_lines(report.get("challenger"))
     alerts = report["alerts"]
     total = sum(report["alert_counts"].values())
-    out += ["", f"Alerts: {total}" + (f" ({', '.join(f'{k}: {v}' for k, v in report['alert_counts'].items())})"
-                                      if total else " — none")]
+    counts = ", ".join(f"{KIND_FR.get(k, k)} : {v}" for k, v in report["alert_counts"].items())
+    out += ["", f"Alertes : {total}" + (f" ({counts})" if total else " — aucune")]
     for alert in alerts[:max_alerts]:
         where = alert["where"]
-        out.append(f"  [{alert['severity']}] {alert['kind']:<15} {alert['start'] or '—'}  {alert['message']}  "
+        severity = f"[{SEVERITY_FR.get(alert['severity'], alert['severity'])}]"
+        out.append(f"  {severity:<15} {KIND_FR.get(alert['kind'], alert['kind']):<21} {moment_fr(alert['start'])}  "
+                   f"{alert.get('message_fr') or alert['message']}  "
                    f"({Path(where['file']).name}:{where['line'] or '—'})")
     if total > min(len(alerts), max_alerts):
-        out.append(f"  ... and {total - min(len(alerts), max_alerts)} more (see --json / --html)")
+        out.append(f"  ... et {total - min(len(alerts), max_alerts)} autres (voir --json / --html)")
     return "\n".join(out) + "\n"
 
 
@@ -220,20 +243,21 @@ def stability_lines(report: dict[str, Any]) -> list[str]:
     if not stable:
         return []
     overall = stable["overall"]
-    movers = ", ".join(f"{m['label']} {fmt(m['csi'])}" for m in overall["top_movers"]) or "—"
-    out = ["", f"Stability (windows of {stable['window']}): score PSI {fmt(overall['score_psi'])}; top movers (CSI): "
-               f"{movers}"]
+    movers = ", ".join(f"{m['label']} {fr(m['csi'])}" for m in overall["top_movers"]) or "—"
+    title = f"Stabilité (fenêtres de {window_fr(stable['window'])})"
+    out = ["", f"{title} : PSI du score {fr(overall['score_psi'])} ; plus forts mouvements (CSI) : {movers}"]
     if overall.get("judged") is False:
-        out[-1] = (f"Stability (windows of {stable['window']}): not computed, {overall['n']} calls "
-                   f"(at least {overall['min_window']} needed)")
+        out[-1] = (f"{title} : non calculée, {fr(overall['n'], ',')} appels "
+                   f"(il en faut au moins {fr(overall['min_window'], ',')})")
     if tested:
         failed = [g["grade"] for g in tested["grades"] if g["failed"]]
-        out.append(f"Back-test per grade (Jeffreys, {tested['alpha']:g} over the scale): "
-                   + (f"FAILED {', '.join(failed)}" if failed else "every judged grade passes"))
+        out.append(f"Back-test par classe (Jeffreys, {fr(tested['alpha'], 'g')} sur l'ensemble de l'échelle) : "
+                   + (f"PD SOUS-ESTIMÉE pour {', '.join(failed)}" if failed else "toutes les classes jugées sont "
+                                                                                 "conformes"))
         change = tested.get("auc_change")
         if change:
-            out.append(f"AUC on outcomes {fmt(change['auc_now'])} vs {fmt(change['auc_development'])} at development "
-                       f"(one-sided p = {change['p_value_fell']:.2g})")
+            out.append(f"AUC sur les issues {fr(change['auc_now'])} contre {fr(change['auc_development'])} au "
+                       f"développement (p unilatéral = {fr(change['p_value_fell'], '.2g')})")
     return out
 
 
@@ -256,21 +280,19 @@ def performance_rows(perf: dict[str, Any]) -> list[list[str]]:
     return [[name, fmt(a, spec), fmt(b, spec), fmt(c, spec)] for name, a, b, c, spec in rows]
 
 
-PERFORMANCE_HEADER = ["figure", "expected from the scores", "realised on outcomes", "training"]
-
-
-def performance_lines(perf: dict[str, Any]) -> list[str]:
-    """The console's performance section."""
+def performance_lines(report: dict[str, Any]) -> list[str]:
+    """The console's performance section, in French."""
+    perf = report["performance"]
     real = perf["realised"]
     n_est = (perf["estimated"] or {}).get("n", 0)
-    title = (f"Performance: expected from {n_est} scores (if calibrated); realised "
-             + (f"on {real['n']} outcomes ({real['defaults']} defaults)" if real else f"— {perf['waiting_for']}"))
-    out = ["", title, f"  {PERFORMANCE_HEADER[0]:<40} {'expected':>9} {'realised':>9} {'training':>9}"]
-    out += [f"  {name:<40} {a:>9} {b:>9} {c:>9}" for name, a, b, c in performance_rows(perf)]
+    title = (f"Performances : attendues d'après {fr(n_est, ',')} scores (s'ils sont calibrés) ; observées "
+             + (f"sur {fr(real['n'], ',')} issues ({fr(real['defaults'], ',')} défauts)" if real
+                else f"— {waiting_fr(report)}"))
+    head = PERFORMANCE_HEADER_FR
+    out = ["", title, f"  {head[0]:<42} {'attendu':>9} {'observé':>9} {'entraînement':>13}"]
+    out += [f"  {FIGURES_FR.get(name, name):<42} {number_fr(a):>9} {number_fr(b):>9} {number_fr(c):>13}"
+            for name, a, b, c in performance_rows(perf)]
     return out
-
-
-ADVISER_HEADER = ["model decision", "decisions", "accepted", "refused", "overrides", "override rate"]
 
 
 def adviser_rows(adviser: dict[str, Any]) -> list[list[str]]:
@@ -280,14 +302,22 @@ def adviser_rows(adviser: dict[str, Any]) -> list[list[str]]:
              fmt(p["override_rate"], ".1%")] for name, p in parts]
 
 
+def adviser_rows_fr(adviser: dict[str, Any]) -> list[list[str]]:
+    """The same rows as the analyst reads them (French decisions and numbers); none when there is no decision."""
+    rows = adviser_rows(adviser) if adviser["decisions"] else []
+    return [[MODEL_DECISION_FR.get(name, name), *(number_fr(c) for c in cells)] for name, *cells in rows]
+
+
 def adviser_lines(adviser: dict[str, Any]) -> list[str]:
     """The console's section on the advisers' final decisions (nothing when there is none)."""
     if not adviser["decisions"]:
         return []
-    out = ["", f"Adviser decisions: {adviser['decisions']}  overrides: {adviser['overrides']} "
-               f"({fmt(adviser['override_rate'], '.1%')})",
-           "  " + "".join(f"{h:>15}" for h in ADVISER_HEADER)]
-    return out + ["  " + "".join(f"{cell:>15}" for cell in row) for row in adviser_rows(adviser)]
+    widths = [max(12, len(h) + 2) for h in ADVISER_HEADER_FR]
+    out = ["", f"Décisions des conseillers : {fr(adviser['decisions'], ',')}  contraires au modèle : "
+               f"{fr(adviser['overrides'], ',')} ({fr(adviser['override_rate'], '.1%')})",
+           "  " + "".join(f"{h:>{w}}" for h, w in zip(ADVISER_HEADER_FR, widths, strict=True))]
+    return out + ["  " + "".join(f"{c:>{w}}" for c, w in zip(row, widths, strict=True))
+                  for row in adviser_rows_fr(adviser)]
 
 
 def analyse(log: Path | str, model_dir: Path | str, since: datetime | None = None, until: datetime | None = None,

@@ -1,5 +1,5 @@
 """How the report is written, shared by the console report, the HTML page and the dashboard: the one number
-format, the colour of each drift status, and the PSI bands as text (from the report's own settings)."""
+format, the colour of each drift status, a feature's French label."""
 
 from __future__ import annotations
 
@@ -15,12 +15,6 @@ STATUS_COLOURS = {STABLE: "#d4edda", WATCH: "#fff3cd", DRIFT: "#f8d7da", INSUFFI
 def fmt(value: Any, spec: str = ".3f") -> str:
     """`value` formatted with `spec`, or a dash when there is none."""
     return MISSING if value is None else format(value, spec)
-
-
-def psi_bands(report: dict[str, Any]) -> str:
-    """The PSI bands the report was made with, e.g. "0.1 watch, 0.25 drift"."""
-    drift = report["settings"]["drift"]
-    return f"{drift['psi_watch']:g} watch, {drift['psi_drift']:g} drift"
 
 
 def fr(value: Any, spec: str = ".3f") -> str:

@@ -133,9 +133,9 @@ def test_override_rate_alert_and_its_settings(logs, model_dir, tmp_path, capsys)
     report = json.loads(out.read_text())
     assert report["alert_counts"].get(OVERRIDE_RATE) == 1 and report["settings"]["alerts"]["min_decisions"] == 40
     text = capsys.readouterr().out
-    assert "Adviser decisions: 40  overrides: 12 (30.0%)" in text
-    assert "<h2>Adviser decisions</h2>" in (tmp_path / "r.html").read_text()
-    assert "Adviser decisions" not in render_text(analyse(logs[0], model_dir)[0])
+    assert "Décisions des conseillers : 40  contraires au modèle : 12 (30,0\u202f%)" in text
+    assert "<h2>Décisions des conseillers</h2>" in (tmp_path / "r.html").read_text()
+    assert "Décisions des conseillers" not in render_text(analyse(logs[0], model_dir)[0])
 
 
 def test_dashboard_view_shows_calls_and_the_adviser_table(logs, model_dir):

@@ -149,7 +149,7 @@ def test_the_whole_log_is_not_judged_on_a_handful_of_calls(reference, scale):
     assert few["overall"]["judged"] is False and few["overall"]["score_psi"] is None
     assert few["overall"]["top_movers"] == [] and "grade_psi" not in few["overall"]
     assert movers_sentence(few["overall"]) == "Non calculé : 2 appels, il en faut au moins 50."
-    assert "not computed, 2 calls" in "\n".join(stability_lines({"stability": few}))
+    assert "non calculée, 2 appels" in "\n".join(stability_lines({"stability": few}))
     many = stability(times, reference, columns, scale, BacktestConfig(min_window=50))
     assert many["overall"]["judged"] is True and many["overall"]["score_psi"] is not None
     assert many["overall"]["top_movers"]

@@ -30,9 +30,9 @@ def test_no_alert_exits_0(logs, model_dir, tmp_path):
     result = run("analyse_logs.py", "--log", str(logs / "stable.log"), "--model-dir", str(model_dir),
                  "--json", str(out))
     assert result.returncode == 0, result.stderr
-    assert "Calls: 1000" in result.stdout and "Alerts: 0 — none" in result.stdout
-    latency = next(line for line in result.stdout.splitlines() if line.startswith("Latency"))
-    assert latency.startswith("Latency (ms): mean ") and " p50 0.00 " not in latency  # fast calls, in ms
+    assert "Appels : 1\u202f000" in result.stdout and "Alertes : 0 — aucune" in result.stdout
+    latency = next(line for line in result.stdout.splitlines() if line.startswith("Latence"))
+    assert latency.startswith("Latence (ms) : moyenne ") and " p50 0,00 " not in latency  # fast calls, in ms
     report = json.loads(out.read_text())
     assert {"stats", "drift", "alerts", "corrupt_lines"} <= set(report)
     assert report["stats"]["count"] == 1000 and report["alerts"] == [] and report["corrupt_lines"] == 0
@@ -53,7 +53,7 @@ def test_alerts_exit_1_with_json_and_html(logs, model_dir, tmp_path):
     slow = [a for a in report["alerts"] if a["kind"] == "latency"]
     assert len(slow) == 3 and report["corrupt_lines"] == 1
     assert all(a["where"]["file"] == str(log) and a["where"]["line"] >= 1 and a["value"] > 0.5 for a in slow)
-    assert "slow.log:" in result.stdout and "rejected lines (lignes rejetées, in no statistic): 1" in result.stdout
+    assert "slow.log:" in result.stdout and "lignes rejetées (hors de toute statistique) : 1" in result.stdout
     html = page.read_text()
     assert html.startswith("<!doctype html>") and html.count('src="data:image/png;base64,') == 2
     assert "<script" not in html and "http" not in html.replace(str(log), "")  # self-contained
@@ -96,7 +96,7 @@ def test_bad_reference_exits_2(logs, tmp_path):
 def test_env_defaults_and_help(logs, model_dir):
     env = {"PATH": "/usr/bin:/bin", "LOG_PATH": str(logs / "stable.log"), "MODEL_DIR": str(model_dir)}
     result = run("analyse_logs.py", env=env)
-    assert result.returncode == 0 and "Calls: 1000" in result.stdout
+    assert result.returncode == 0 and "Appels : 1\u202f000" in result.stdout
     help_text = run("analyse_logs.py", "--help").stdout
     assert "--since" in help_text and "Exit code" in help_text
 

@@ -148,7 +148,7 @@ def test_logs_of_several_replicas_are_merged_in_time_order_with_figures_per_repl
     assert replicas["a"]["count"] == 300 and replicas["a"]["errors"] == 0
     assert replicas["b"]["count"] == 300 and replicas["b"]["errors"] == 150 and replicas["b"]["error_rate"] == 0.5
     assert replicas["a"]["latency_s"]["p50"] == pytest.approx(0.01) and replicas["b"]["latency_s"]["p50"] == 0.03
-    assert "Replicas: 3" in result.stdout
+    assert "Instances : 3" in result.stdout
     data = read_log([folder / "a.log", str(folder / "b.log")])
     assert data.frame[TIME].is_monotonic_increasing and data.n == 600
     assert list(data.frame["replica"].iloc[:4]) == ["a", "b", "a", "b"]

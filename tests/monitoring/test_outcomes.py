@@ -124,8 +124,8 @@ def test_realised_figures_agree_with_the_expected_ones_on_calibrated_scores(tmp_
     assert real["calibration"]["ece"] < 0.03 and real["calibration"]["brier"] == pytest.approx(expected["brier"],
                                                                                                 abs=0.01)
     assert not {OUTCOME_AUC, CALIBRATION} & set(report["alert_counts"])
-    assert "realised on 6000 outcomes" in render_text(report)
-    assert "<h2>Performance</h2>" in render_html(report, data.frame, context.reference)
+    assert "observées sur 6\u202f000 issues" in render_text(report)
+    assert "<h2>Performances</h2>" in render_html(report, data.frame, context.reference)
     assert json.loads(json.dumps(report))["performance"]["realised"]["calibration"]["bins"]
 
 

@@ -71,10 +71,10 @@ def test_stats_of_a_simulated_log(tmp_path, reference):
 def test_text_report(incident_report):
     report, data, _ = incident_report
     text = render_text(report, max_alerts=2)
-    assert "Calls: 1200" in text and "rejected lines (lignes rejetées, in no statistic): 0" in text
-    assert "EXT_SOURCE_1" in text and "verdict:" in text
+    assert "Appels : 1\u202f200" in text and "lignes rejetées (hors de toute statistique) : 0" in text
+    assert "Score externe 1" in text and "verdict :" in text
     total = sum(report["alert_counts"].values())
-    assert total >= 4 and f"... and {total - 2} more" in text
+    assert total >= 4 and f"... et {total - 2} autres" in text
     assert json.loads(to_json(report))["stats"]["count"] == 1200
 
 
@@ -82,7 +82,7 @@ def test_html_report(incident_report):
     report, data, context = incident_report
     page = render_html(report, data.frame, context.reference)
     assert page.count("data:image/png;base64,") == 2
-    assert "memory_usage_MB over 1024" in page and "predictions.log:" in page
+    assert "Mémoire au-dessus de 1\u202f024\u202fMo" in page and "predictions.log:" in page
     assert page.count("background:#d4edda") >= 10  # stable features coloured green
 
 
@@ -92,8 +92,9 @@ def test_empty_window_renders(tmp_path, reference, model_dir):
     report, data, context = analyse(log, model_dir, since=datetime(2030, 1, 1, tzinfo=UTC))
     assert report["stats"]["count"] == 0 and report["alerts"] == []
     assert report["drift_verdict"]["status"] == "insufficient"
-    assert "Calls: 0" in render_text(report)
-    assert "<h2>Latency" not in render_html(report, data.frame, context.reference)
+    assert "Appels : 0" in render_text(report) and "période : aucun appel" in render_text(report)
+    page = render_html(report, data.frame, context.reference)
+    assert "<h2>Latence" not in page and "Aucun appel dans la période" in page and "<h2>Alertes : aucune</h2>" in page
     assert isinstance(data.frame, pd.DataFrame)
 
 
@@ -133,4 +134,4 @@ def test_calls_per_source(tmp_path, reference, model_dir):
     report, _, _ = analyse(log, model_dir)
     assert report["stats"]["sources"] == {"api": {"count": 20, "share": 0.5}, "dossier": {"count": 10, "share": 0.25},
                                           "form": {"count": 6, "share": 0.15}, "unknown": {"count": 4, "share": 0.1}}
-    assert "Calls per source: api 20 (50.0%), dossier 10 (25.0%)" in render_text(report)
+    assert "Appels par origine : API JSON 20 (50,0\u202f%), dossier 10 (25,0\u202f%)" in render_text(report)
