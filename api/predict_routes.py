@@ -79,15 +79,24 @@ def _loads_or_none(body: bytes) -> Any:
         return None
 
 
+def _call(request: Request) -> tuple[float, str, str | None, Any]:
+    """What every scoring route starts with: the start time, a new request id, the caller and the service."""
+    return time.perf_counter(), new_request_id(), client_of(request), service_of(request)
+
+
+def _refused(exc: InputError | ModelUnavailable, request_id: str) -> Response:
+    """A refused call's answer: 422 naming the fields, or 503 when no model is loaded."""
+    if isinstance(exc, InputError):
+        return refusal(exc, request_id)
+    return json_response({"detail": str(exc), "request_id": request_id}, 503, request_id)
+
+
 @router.post("/api/predict", summary="Score one applicant (features, or a known applicant)",
              openapi_extra=body_doc(REQUEST_REF, EXAMPLE) | REASONS_DOC,
              responses={200: {"model": PredictionDoc}, **error_docs(401, 404, 413, 415, 422, 503)})
 async def predict(request: Request) -> Response:
-    started = time.perf_counter()
-    request_id = new_request_id()
+    started, request_id, client, service = _call(request)
     body = await request.body()
-    client = client_of(request)
-    service = service_of(request)
     try:
         with service.refusals(request_id=request_id, started=started, input=lambda: _caller_input(body),
                               client=client, source=SOURCE_API):  # a refused call is the API's too
@@ -103,30 +112,23 @@ async def predict(request: Request) -> Response:
             result = service.score(features, request_id=request_id, started=started, explain=explain,
                                    client=client, model=(predictor, validator))
         return json_response(_prediction_body(result, request_id), request_id=request_id)
-    except InputError as exc:
-        return refusal(exc, request_id)
-    except ModelUnavailable as exc:
-        return json_response({"detail": str(exc), "request_id": request_id}, 503, request_id)
+    except (InputError, ModelUnavailable) as exc:
+        return _refused(exc, request_id)
 
 
 @router.post("/api/predict/batch", summary=f"Score up to {MAX_BATCH_ROWS} applicants",
              openapi_extra=body_doc(BATCH_SCHEMA, {"rows": [EXAMPLE]}),
              responses={200: {"model": BatchDoc}, **error_docs(401, 413, 415, 422, 503)})
 async def predict_batch(request: Request) -> Response:
-    started = time.perf_counter()
-    request_id = new_request_id()
+    started, request_id, client, service = _call(request)
     body = await request.body()
-    client = client_of(request)
-    service = service_of(request)
     try:  # a refused batch is logged without its rows
         with service.refusals(request_id=request_id, started=started, input=dict, client=client,
                               source=SOURCE_BATCH):
             rows = service.require_model()[1].parse_batch(body)
             results = service.score_rows(rows, request_id=request_id, started=started, client=client)
-    except InputError as exc:
-        return refusal(exc, request_id)
-    except ModelUnavailable as exc:
-        return json_response({"detail": str(exc), "request_id": request_id}, 503, request_id)
+    except (InputError, ModelUnavailable) as exc:
+        return _refused(exc, request_id)
     predictions = [r.as_dict() | {"review_label": LABEL_REVIEW if r.review else None} for r in results]
     for p in predictions:
         del p["reasons"]  # batch answers carry no reasons (TreeSHAP per row would dominate the cost)
