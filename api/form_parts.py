@@ -14,16 +14,16 @@ from typing import Any
 
 from api.form_numbers import SHOWN_DECIMALS, NotANumber, fr_input, fr_shown, fr_violation, parse_fr_number
 from api.logger import safe_input
-from scoring.explain_format import format_value, fr_percent, fr_points
+from scoring.explain_format import format_value, fr_number, fr_percent, fr_points
 from scoring.feature_registry import domain_rule
+from scoring.labels import category
 from scoring.schema import EXCLUSIVE_GROUPS, UI_FEATURES, ExclusiveGroup, UIFeature
 from scoring.store import FACT_LABELS
 from scoring.store import NEGOTIABLE_FIELDS as AMOUNT_FIELDS
 from serving.predictor import Prediction, Reason
 from serving.rules import Bound, Rules
 
-AMOUNT_LABELS = {"AMT_CREDIT": "Montant du crédit (€)", "AMT_ANNUITY": "Annuité (€)",
-                 "AMT_GOODS_PRICE": "Prix du bien (€)"}
+AMOUNT_LABELS = {name: FACT_LABELS[name] for name in AMOUNT_FIELDS}  # the dossier's own French labels
 
 # One input of the form: a feature widget, or the radio of an exclusive group.
 FormInput = UIFeature | ExclusiveGroup
@@ -235,26 +235,20 @@ def reasons_markdown(result: Prediction, binary: set[str] | frozenset[str] = fro
 
 NO_DOSSIER = ("Aucun dossier chargé : les informations autres que ces 11 champs sont celles du client "
               "médian (valeurs médianes des clients connus).")
-_FAMILY_FR = {"Married": "marié(e)", "Single / not married": "célibataire", "Civil marriage": "union civile",
-              "Separated": "séparé(e)", "Widow": "veuf / veuve", "Unknown": "inconnue"}
 # The key facts shown on loading a dossier (keys of `scoring.store.FACT_LABELS`), in this order.
 KEY_FACTS = ("AGE_YEARS", "AMT_INCOME_TOTAL", "AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE", "YEARS_EMPLOYED",
              "NAME_FAMILY_STATUS")
-
-
-def _money(x: float) -> str:
-    return f"{x:,.0f}".replace(",", "\u202f")  # 1 691 (thin no-break space between thousands)
 
 
 def _fact(key: str, value: Any) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "non renseigné"
     if key == "NAME_FAMILY_STATUS":
-        return _FAMILY_FR.get(str(value), str(value))
+        return category(str(value))[0]  # the category vocabulary of the feature registry's labels
     if key.startswith("AMT_"):
-        return _money(float(value))
+        return fr_number(float(value), 0)  # 1 691 (narrow no-break space between thousands)
     if isinstance(value, int | float):
-        return f"{float(value):.1f}".replace(".", ",")
+        return fr_number(float(value), 1, keep_zeros=True)
     return str(value)
 
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import Access
 from api.decision_routes import DecisionRequestDoc
 from scoring.schema import ID_COLUMN, LABEL_HIGH_RISK, LABEL_LOW_RISK, LABEL_REVIEW, UI_FEATURE_NAMES
-from serving.validation import MAX_BATCH_ROWS, MAX_BODY_BYTES
+from serving.validation import EXCLUSIVE_GROUPS_KEY, MAX_BATCH_ROWS, MAX_BODY_BYTES
 from serving.whatif import WHAT_IF_AMOUNTS
 
 API_DESCRIPTION = f"""Credit risk score of one applicant (probability of default) and the decision against the
@@ -165,12 +165,12 @@ def with_exclusive_groups(schemas: dict[str, Any], name: str) -> None:
     `allOf: [$ref <name>Fields, oneOf per group]`. (The pointer keeps generators from unrolling
     388 properties into every branch: inline, Schemathesis gives up on the schema.)"""
     fields = schemas[name]
-    groups = [[m for m in group if m in fields["properties"]] for group in fields.get("x-exclusive-groups", ())]
+    groups = [[m for m in group if m in fields["properties"]] for group in fields.get(EXCLUSIVE_GROUPS_KEY, ())]
     groups = [g for g in groups if len(g) > 1]
     if not groups:
         return
     schemas[f"{name}Fields"] = {k: v for k, v in fields.items() if k != "title"} | {"title": f"{name}Fields"}
-    schemas[name] = {"title": name, "description": fields.get("description", ""), "x-exclusive-groups": groups,
+    schemas[name] = {"title": name, "description": fields.get("description", ""), EXCLUSIVE_GROUPS_KEY: groups,
                      "allOf": [{"$ref": f"#/components/schemas/{name}Fields"}, *map(exclusive_one_of, groups)]}
 
 

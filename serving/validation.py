@@ -30,6 +30,7 @@ except ImportError:  # pragma: no cover - the stdlib parser; NaN is then refused
 
 MAX_BATCH_ROWS = 1000  # rows per POST /api/predict/batch
 MAX_BODY_BYTES = 4 * 1024 * 1024  # the batch route's body limit (api.middleware enforces every route's)
+EXCLUSIVE_GROUPS_KEY = "x-exclusive-groups"  # the request schema's extension naming the one-hot groups
 
 StrictNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 FlagValue = StrictBool | StrictNumber
@@ -200,11 +201,11 @@ class Validator:
                 if math.isfinite(b.high):
                     prop["maximum"] = b.high
             prop["title"] = name
-        # "At most one 1 per group" is stated as an extension and in words: JSON Schema can say it
-        # (pairwise `not`), but generators such as Schemathesis's give up on it at this size.
+        # "At most one 1 per group" is stated as an extension and in words here; the published OpenAPI
+        # document turns the extension into one `oneOf` per group (api.openapi_doc).
         groups = [members for _, members in self.groups]
         if groups:
-            schema["x-exclusive-groups"] = groups
+            schema[EXCLUSIVE_GROUPS_KEY] = groups
             schema["description"] = ("At most one feature of each exclusive group (x-exclusive-groups) may be 1: "
                                      + "; ".join(", ".join(m) for m in groups) + ".")
         return schema

@@ -20,7 +20,7 @@ from scoring.schema import ID_COLUMN, UI_FEATURE_NAMES
 from scoring.store import NEGOTIABLE_FIELDS as WHAT_IF_AMOUNTS
 from scoring.store import WHAT_IF_FIELDS
 from serving.rules import LOST, MISSING, WRONG_TYPE, Bound, Rules, Violation
-from serving.validation import FieldError, InputError, Validator
+from serving.validation import EXCLUSIVE_GROUPS_KEY, FieldError, InputError, Validator
 
 MAX_AMOUNT = 1e9  # an amount the model has no training range for is still bounded (euros)
 MIN_AMOUNT = 1.0  # euros: below, ratios such as the payment rate overflow (1e-300 gave infinite features)
@@ -103,8 +103,8 @@ class WhatIfRules:
             "description": "A known applicant (SK_ID_CURR) scored on their own stored row; the other fields are "
                            "optional overrides (what-if) of the 11 form features and of the negotiated amounts.",
         }
-        if "x-exclusive-groups" in applicant_schema:
-            schema["x-exclusive-groups"] = applicant_schema["x-exclusive-groups"]
+        if EXCLUSIVE_GROUPS_KEY in applicant_schema:
+            schema[EXCLUSIVE_GROUPS_KEY] = applicant_schema[EXCLUSIVE_GROUPS_KEY]
         return schema
 
 
