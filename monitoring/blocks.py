@@ -140,6 +140,14 @@ def parse_block(block: bytes, n_lines: int, first_line: int, file_index: int, da
                 max_examples: int) -> pd.DataFrame:
     """The frame rows of a block of `n_lines` lines starting at line `first_line` of file `file_index`;
     corrupt lines are counted in `data` (with the first `max_examples` examples) and left out."""
+    known = len(data.corrupt_examples)  # the block's examples are found in several passes: listed by line
+    frame = _parse_block(block, n_lines, first_line, file_index, data, max_examples)
+    data.corrupt_examples[known:] = sorted(data.corrupt_examples[known:], key=lambda e: e["line"])
+    return frame
+
+
+def _parse_block(block: bytes, n_lines: int, first_line: int, file_index: int, data: LogData,
+                 max_examples: int) -> pd.DataFrame:
     failed = np.array([], dtype=np.int64)
     if ERROR_MARK in block or _may_hold_a_long_line(block):  # needs line offsets: set cut lines apart too
         starts = _line_starts(block)

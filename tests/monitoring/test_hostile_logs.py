@@ -157,3 +157,18 @@ def test_logs_of_several_replicas_are_merged_in_time_order_with_figures_per_repl
 def test_a_glob_that_matches_nothing_is_a_usage_error(tmp_path, model_dir):
     result = run("--log", str(tmp_path / "*.log"), "--model-dir", str(model_dir))
     assert result.returncode == 2 and "no log matches" in result.stderr
+
+
+def test_rejected_lines_are_listed_in_line_order(tmp_path, reference):
+    """Garbage, a cut line and wrong-typed records are found by different passes of the block reader; the
+    report lists the examples by line all the same (they came out 18, 1, 2, ...)."""
+    simulated_log(tmp_path / "good.log", reference, 5)
+    good = (tmp_path / "good.log").read_text().splitlines(keepends=True)
+    lines = ["garbage\n", good[0], '{"timestamp": "x", "status": "ok", "input": [1]}\n', "\x00\xff\n", good[1],
+             '{"timestamp": "2026-11-26T10:00:00", "dur\n', "[1, 2]\n"]
+    log = tmp_path / "p.log"
+    log.write_text("".join(lines), encoding="utf-8", errors="surrogateescape")
+    data = read_log(log)
+    numbers = [e["line"] for e in data.corrupt_examples]
+    assert data.corrupt_lines == 5 and len(data.frame) == 2
+    assert numbers == sorted(numbers) == [1, 3, 4, 6, 7]
