@@ -244,12 +244,12 @@ def _fact(key: str, value: Any) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "non renseigné"
     if key == "NAME_FAMILY_STATUS":
-        return category(str(value))[0]  # the category vocabulary of the feature registry's labels
+        return plain(category(str(value))[0])  # the registry's vocabulary; an unknown value shown as text
     if key.startswith("AMT_"):
         return fr_number(float(value), 0)  # 1 691 (narrow no-break space between thousands)
     if isinstance(value, int | float):
         return fr_number(float(value), 1, keep_zeros=True)
-    return str(value)
+    return plain(value)  # a stored text is data, never Markdown
 
 
 def facts_markdown(applicant_id: int, facts: dict[str, Any], amounts: dict[str, float] | None = None) -> str:

@@ -206,3 +206,14 @@ def test_the_form_events_have_named_parameters(service: ScoringService) -> None:
                    (p["parameter_name"] for p in e["parameters"]))
     returned = [r["label"] for r in endpoints["/predict"]["returns"]]
     assert not any(label.startswith("value_") for label in returned), returned
+
+
+def test_the_dossiers_facts_are_shown_as_text_in_the_registrys_french() -> None:
+    """A stored text is data: an odd value in the store never becomes Markdown or HTML; a known category
+    reads as the feature registry's vocabulary says (« union libre », not a second table's wording)."""
+    from api.form_parts import facts_markdown
+
+    odd = facts_markdown(1, {"NAME_FAMILY_STATUS": "**gras** <img src=x onerror=alert(1)>", "AMT_CREDIT": 406597.5})
+    assert "<img" not in odd and "**gras**" not in odd and "&lt;img" in odd
+    assert f"Montant du crédit (€) : 406{chr(0x202f)}598" in odd
+    assert "Situation familiale : union libre" in facts_markdown(1, {"NAME_FAMILY_STATUS": "Civil marriage"})
