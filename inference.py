@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=None,
                         help="where the scores go (default: <input name>_scores.csv in the current folder)")
     parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE,
-                        help="rows read and scored at a time; bounds memory (default: %(default)s)")
+                        help="rows read and scored at a time; bounds memory (default: %(default)s; application rows: "
+                             "fewer when their child rows would pass a budget of memory)")
     parser.add_argument("--cluster", default=None, metavar="SPEC",
                         help="score on Dask ('local', 'local:2x3GB' or tcp://HOST:8786): --input is then a folder "
                              "or glob of files, --output a folder of parts, --data-dir a partitioned dataset")

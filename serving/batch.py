@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from scoring import data, features, tables
-from scoring.child_spill import ChildSpill
+from scoring.child_spill import PIECE_SIZE, ChildSpill
 from scoring.master_scale import LETTERS, grade_index
 from scoring.schema import APPLICATION_TEST, CHILD_TABLES, ID_COLUMN, LABEL_HIGH_RISK, LABEL_LOW_RISK, TARGET_COLUMN
 from scoring.schema import UI_FEATURE_NAMES as FORM_FEATURES
@@ -155,12 +155,12 @@ def _input_ids(path: Path, names: list[str], chunk_size: int) -> np.ndarray:
 
 
 def load_children(data_dir: Path | None, input_path: Path, names: list[str], chunk_size: int) -> ChildSpill | None:
-    """The child tables of `data_dir` for the applicants of the input, split by chunk (`ChildSpill`), or
+    """The child tables of `data_dir` for the applicants of the input, split on disk (`ChildSpill`), or
     None without a data folder (then every child feature is missing, with a warning)."""
     if data_dir is None:
         warnings.warn("no --data-dir: the child-table features of every applicant are missing (NaN)", stacklevel=2)
         return None
-    return ChildSpill(data_dir, _input_ids(input_path, names, chunk_size), chunk_size)
+    return ChildSpill(data_dir, _input_ids(input_path, names, chunk_size), min(PIECE_SIZE, chunk_size))
 
 
 def _layout(plan: _Plan, predictor) -> Layout:
@@ -174,10 +174,16 @@ def _layout(plan: _Plan, predictor) -> Layout:
 
 
 class _Scorer:
-    """Turns checked rows into (ids, scores)."""
+    """Turns checked rows into (ids, scores).
+
+    Application rows with spilled child tables: the rows of the last piece of a chunk wait for the next
+    chunk (input chunks are cut by bytes, the spill's pieces by applicants), so each piece's child rows
+    are read once and hold only applicants being scored; `finish` scores what still waits.
+    """
 
     def __init__(self, plan: _Plan, predictor, children: ChildSpill | None, source: Path):
         self.plan, self.predictor, self.children, self.source = plan, predictor, children, source
+        self.waiting: pd.DataFrame | None = None
 
     def __call__(self, chunk: Chunk, checked: Checked) -> tuple[np.ndarray, np.ndarray]:
         if self.plan.kind == "features":
@@ -187,7 +193,22 @@ class _Scorer:
         numbers = pd.DataFrame(checked.matrix, columns=self.plan.numeric, index=frame.index)
         frame = pd.concat([pd.DataFrame({ID_COLUMN: checked.ids}, index=frame.index), numbers, frame], axis=1)
         app = data.coerce_table(frame.drop(columns=[TARGET_COLUMN], errors="ignore"), self.source, APPLICATION_TEST)
-        tables = data.Tables(application=app) if self.children is None else self.children.restrict(app)
+        if self.children is None:
+            return self._score(data.Tables(application=app))
+        if self.waiting is not None:
+            app = pd.concat([self.waiting, app], ignore_index=True)
+        app, self.waiting = self.children.split_last_piece(app)
+        return self._score(self.children.restrict(app))
+
+    def finish(self) -> tuple[np.ndarray, np.ndarray]:
+        waiting, self.waiting = self.waiting, None
+        if waiting is None or self.children is None:
+            return np.empty(0, np.int64), np.empty(0)
+        return self._score(self.children.restrict(waiting))
+
+    def _score(self, tables: data.Tables) -> tuple[np.ndarray, np.ndarray]:
+        if not len(tables.application):
+            return np.empty(0, np.int64), np.empty(0)
         aligned = features.align_features(features.build_features(tables, progress=False), self.predictor.features)
         return aligned.index.to_numpy(dtype=np.int64), self.predictor.predict_many(aligned)
 
@@ -250,6 +271,8 @@ def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | No
         children = load_children(data_dir, input_path, names, chunk_size) if plan.kind == "application" else None
     except InputFileError as exc:
         raise BatchInputError(str(exc)) from exc
+    if children is not None:  # application rows: as many as their child rows' byte budget allows
+        chunk_size = min(chunk_size, children.chunk_size())
     scorer = _Scorer(plan, predictor, children, input_path)
     layout = _layout(plan, predictor)
     chunks = read_chunks(input_path, names, plan.read, plan.types, chunk_size,
@@ -266,19 +289,23 @@ def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | No
             # UTF-8 with a byte-order mark: Excel then reads the labels' accents and symbols as UTF-8 (without
             # it, a French Excel shows "âœ… Faible risque"); pandas and csv readers with utf-8-sig skip it.
             sink.write(UTF8_BOM + (",".join(schema.names) + "\n").encode())
-            for chunk, numbers in chunks:
-                checked = check_chunk(chunk, plan.id_column, layout, numbers, seen)
-                report.errors.extend(sorted(malformed_errors(chunk) + checked.errors, key=lambda e: e.line))
-                if len(checked.ids):
-                    ids, scores = scorer(chunk, checked)
+            def write(ids: np.ndarray, scores: np.ndarray) -> None:
+                if len(ids):
                     table, high, review = _output_table(id_name, ids, scores, predictor)
                     writer.write_table(table)
                     report.scored += len(ids)
                     report.high_risk += high
                     report.review += review
+
+            for chunk, numbers in chunks:
+                checked = check_chunk(chunk, plan.id_column, layout, numbers, seen)
+                report.errors.extend(sorted(malformed_errors(chunk) + checked.errors, key=lambda e: e.line))
+                if len(checked.ids):
+                    write(*scorer(chunk, checked))
                 n = chunk.table.num_rows + len(chunk.malformed)
                 report.rows += n
                 bar.update(n)
+            write(*scorer.finish())
     except InputFileError as exc:
         partial_path.unlink(missing_ok=True)
         raise BatchInputError(str(exc)) from exc
