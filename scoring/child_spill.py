@@ -36,7 +36,7 @@ BLOCK_BYTES = 8 << 20
 PIECE_SIZE = 1_000  # applicants a file: the grain of the chunks (`chunk_size` takes whole pieces)
 # Child rows of an input chunk held at once: the chunk's features and the copies pandas makes while
 # aggregating take about twice as much again (measured: docs/performance.md).
-CHILD_BYTES_BUDGET = 48 << 20
+CHILD_BYTES_BUDGET = 40 << 20
 _CELL_BYTES = {"int": 8, "float": 8, "str": 40}  # a text cell: an Arrow string of a Home Credit category
 
 
