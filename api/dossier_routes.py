@@ -23,7 +23,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.dossier_cache import CachedDossier, DossierCache
 from api.logger import new_request_id
 from api.refusals import ModelUnavailable, StoreUnavailable, UnknownApplicant
-from api.responses import JSONBytes, client_of, error_docs, json_error_docs, json_response, refusal, service_of
+from api.responses import (
+    OUT_OF_RANGE_DOC,
+    JSONBytes,
+    client_of,
+    error_docs,
+    json_error_docs,
+    json_response,
+    refusal,
+    service_of,
+)
 from api.scoring_service import DossierResult, ScoringService
 from scoring.schema import ID_COLUMN, LABEL_REVIEW, SOURCE_API, SOURCE_DOSSIER
 from serving.validation import InputError
@@ -47,6 +56,7 @@ class DossierDoc(BaseModel):
     grade: str | None = Field(description="risk grade on the master scale (A = lowest risk)")
     reasons: dict[str, Any]
     model_version: str
+    out_of_range: list[str] = Field(description=OUT_OF_RANGE_DOC)
     source: Literal["dossier"]
     request_id: str
 

@@ -1,6 +1,7 @@
 """Numbers on the form, the French way: read what an adviser types (`0,45`, `1 200`, `1 200,50`),
-show values and bounds in French with sensible rounding, and say why a number is refused (impossible,
-or only outside what the model has seen). No Gradio; `api.form_parts` and `api.ui` use it.
+show values and bounds in French with sensible rounding, say why a number is refused (impossible, or
+too large for the model) and flag values accepted past what the model has seen. No Gradio; `api.form_parts`
+and `api.ui` use it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import re
 from typing import Any
 
 from scoring.explain_format import NNBSP, fr_number
-from serving.rules import MISSING, NOT_FINITE, OUT_OF_DOMAIN, RANGE_MARGIN, Bound, Violation
+from serving.rules import FLOAT32_MAX, MISSING, NOT_FINITE, RANGE_MARGIN, Bound, Violation
 
 # Digits with optional thousands separators (spaces of any kind) and one decimal mark (comma or point).
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2007']+")
@@ -67,10 +68,37 @@ def fr_bounds(b: Bound) -> tuple[str, str]:
     return fr_number(low), fr_number(high)
 
 
-def range_hint(b: Bound) -> str:
-    """The hint under a number box."""
+def fr_seen(b: Bound) -> tuple[str, str]:
+    """The range seen in training (widened by `RANGE_MARGIN`) as shown to advisers."""
+    return fr_number(_inward(b.seen_low, up=True)), fr_number(_inward(b.seen_high, up=False))
+
+
+def _unbounded(x: float) -> bool:
+    return abs(x) >= FLOAT32_MAX
+
+
+def fr_accepted(b: Bound) -> str:
+    """What a box accepts, in words: "de 0 à 1", "0 ou plus" (no ceiling but float32's)."""
     low, high = fr_bounds(b)
-    return f"de {low} à {high} — laisser vide si inconnu"
+    if _unbounded(b.high):
+        return f"{low} ou plus" if not _unbounded(b.low) else "tout nombre"
+    return f"de {low} à {high}" if not _unbounded(b.low) else f"{high} au plus"
+
+
+def range_hint(b: Bound) -> str:
+    """The hint under a number box: what it accepts and, when narrower, what the model has seen."""
+    seen = ""
+    if math.isfinite(b.seen_low) and (b.seen_low > b.low or b.seen_high < b.high):
+        seen = " (le modèle a vu de {} à {} : au-delà, évalué et signalé)".format(*fr_seen(b))
+    return f"{fr_accepted(b)}{seen} — laisser vide si inconnu"
+
+
+def fr_out_of_range(labels: list[str]) -> str:
+    """The flag of a score whose row holds values past what the model has seen (accepted, not refused), in
+    the form's French: the fields named, what it means, what to do."""
+    margin = f"{round(100 * RANGE_MARGIN)}{NNBSP}%"
+    return (f"⚠️ **Hors de ce que le modèle a vu** (au-delà des valeurs d'entraînement, marge de {margin} comprise) : "
+            f"{' ; '.join(labels)}. Le score est calculé, mais le modèle extrapole : vérifier ces valeurs.")
 
 
 def fr_shown(value: Any) -> str:
@@ -93,21 +121,17 @@ def fr_violation(label: str, widget: str, v: Violation, value: Any) -> str:
 
 def fr_refusal(label: str, v: Violation) -> str:
     """Why a number is refused for the field `label`, in French (`v`: the rule of `serving.rules` it
-    breaks): not a finite number, impossible (outside the feature's domain: what the value can mean),
-    or only outside what the model has seen."""
+    breaks): not a finite number, impossible (outside the feature's domain: what the value can mean), or
+    too large for the model (float32)."""
     x, b = float(v.value), v.bound
     shown = fr_number(x) if math.isfinite(x) else str(x)
     if v.kind == NOT_FINITE or b is None:
         return f"{label} : saisir un nombre fini (reçu {shown})."
     rule = b.rule
-    if v.kind == OUT_OF_DOMAIN:
-        if rule.low == 0 and not math.isfinite(rule.high):
-            what = "la valeur ne peut pas être négative"
-        else:
-            what = f"la valeur est toujours comprise entre {fr_number(rule.low)} et {fr_number(rule.high)}"
-        return f"{label} : {shown} est impossible ({what})."
-    low, high = fr_bounds(b)
-    margin = f"{round(100 * RANGE_MARGIN)}{NNBSP}%"
-    return (f"{label} : {shown} est en dehors de ce que le modèle a vu (de {low} à {high}, marge de {margin} "
-            "comprise) : il ne peut pas l'évaluer de façon fiable. Vérifier la saisie, ou laisser vide si la valeur "
-            "est inconnue.")
+    if rule.low <= x <= rule.high:  # inside its domain: beyond what float32 holds
+        return f"{label} : {shown} est trop grand pour le modèle (au plus {fr_accepted(b)})."
+    if rule.low == 0 and not math.isfinite(rule.high):
+        what = "la valeur ne peut pas être négative"
+    else:
+        what = f"la valeur est toujours comprise entre {fr_number(rule.low)} et {fr_number(rule.high)}"
+    return f"{label} : {shown} est impossible ({what})."

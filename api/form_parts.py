@@ -12,16 +12,24 @@ import math
 import re
 from typing import Any
 
-from api.form_numbers import SHOWN_DECIMALS, NotANumber, fr_input, fr_shown, fr_violation, parse_fr_number
+from api.form_numbers import (
+    SHOWN_DECIMALS,
+    NotANumber,
+    fr_input,
+    fr_out_of_range,
+    fr_shown,
+    fr_violation,
+    parse_fr_number,
+)
 from api.logger import safe_input
 from scoring.explain_format import format_value, fr_number, fr_percent, fr_points
-from scoring.feature_registry import domain_rule
+from scoring.feature_registry import domain_rule, feature_label
 from scoring.labels import category
 from scoring.schema import EXCLUSIVE_GROUPS, UI_FEATURES, ExclusiveGroup, UIFeature
 from scoring.store import FACT_LABELS
 from scoring.store import NEGOTIABLE_FIELDS as AMOUNT_FIELDS
 from serving.predictor import Prediction, Reason
-from serving.rules import Bound, Rules
+from serving.rules import FLOAT32_MAX, Bound, Rules
 
 AMOUNT_LABELS = {name: FACT_LABELS[name] for name in AMOUNT_FIELDS}  # the dossier's own French labels
 
@@ -141,9 +149,10 @@ def _item_of(feature: str) -> FormInput:
 
 @functools.cache
 def schema_rules() -> Rules:
-    """The form's rules without a model: each number box's range in the schema, flags 0 or 1."""
-    return Rules({f.name: Bound(0.0, 1.0, True, rule) if (rule := domain_rule(f.name)).binary
-                  else Bound(f.minimum, f.maximum, False, rule) for f in UI_FEATURES})
+    """The form's rules without a model: each number box's domain, the schema's range as what was seen, flags 0/1."""
+    return Rules({f.name: Bound(0.0, 1.0, True, rule, 0.0, 1.0) if (rule := domain_rule(f.name)).binary
+                  else Bound(max(rule.low, -FLOAT32_MAX), min(rule.high, FLOAT32_MAX), False, rule, f.minimum,
+                             f.maximum) for f in UI_FEATURES})
 
 
 NOT_A_NUMBER = object()
@@ -224,6 +233,9 @@ def reasons_markdown(result: Prediction, binary: set[str] | frozenset[str] = fro
               if a is reasons.rest or fr_points(a.points) != fr_points(0.0)]  # a zero "unlisted" line says nothing
     if others:
         text += "\n\n" + "<br>".join(others)
+    if result.out_of_range:
+        labels = [html.escape(feature_label(name), quote=False) for name in result.out_of_range]
+        text = f"{fr_out_of_range(labels)}\n\n{text}"
     if reasons.base_score is not None:
         text += (f"\n\n<small>Entre parenthèses : effet sur la probabilité de défaut, en points (SHAP exact, "
                  f"XGBoost). Client moyen : {fr_percent(reasons.base_score)} ; avec ces effets : "

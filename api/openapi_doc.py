@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Access
 from api.decision_routes import DecisionRequestDoc
+from api.responses import OUT_OF_RANGE_DOC
 from scoring.schema import ID_COLUMN, LABEL_HIGH_RISK, LABEL_LOW_RISK, LABEL_REVIEW, UI_FEATURE_NAMES
 from serving.validation import EXCLUSIVE_GROUPS_KEY, MAX_BATCH_ROWS, MAX_BODY_BYTES
 from serving.whatif import WHAT_IF_AMOUNTS
@@ -74,6 +75,7 @@ class PredictionDoc(BaseModel):
                                           "model without one")
     reasons: ReasonsDoc
     model_version: str
+    out_of_range: list[str] = Field(description=OUT_OF_RANGE_DOC)
     review_label: Literal[LABEL_REVIEW] | None  # type: ignore[valid-type]
     source: Literal["api", "dossier", "what-if"] = Field(description="api: the features sent; dossier: the "
                                                          "applicant's stored row; what-if: it with the overrides")
@@ -94,6 +96,7 @@ class BatchRowDoc(BaseModel):
     review: bool
     grade: str | None
     model_version: str
+    out_of_range: list[str] = Field(description=OUT_OF_RANGE_DOC)
     review_label: Literal[LABEL_REVIEW] | None  # type: ignore[valid-type]
 
 

@@ -14,6 +14,10 @@ from pydantic import BaseModel, Field
 from api.scoring_service import ScoringService
 from serving.validation import InputError
 
+OUT_OF_RANGE_DOC = ("the features of the row scored whose value lies outside the range seen in training widened by "
+                    "10 %: accepted and scored (the model extrapolates), flagged for a person to check; empty when "
+                    "none. Only impossible values are refused (422): see docs/rules.md")
+
 
 class FieldErrorDoc(BaseModel):
     field: str = Field(examples=["EXT_SOURCE_1"])

@@ -8,6 +8,7 @@ own (`record_decision`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -31,6 +32,7 @@ from scoring.artifacts import ArtifactError
 from scoring.schema import (
     ID_COLUMN,
     MANIFEST_FILE,
+    OUT_OF_RANGE_KEY,
     REPORT_FILE,
     SOURCE_API,
     SOURCE_BATCH,
@@ -73,6 +75,18 @@ def validator_for(predictor: Predictor) -> Validator:
     """The input rules of a predictor's model (its training ranges): one for the service, one for
     `predict_credit_score` when it runs without a service."""
     return Validator(predictor.features, predictor.artifacts.reference.get("ranges", {}))
+
+
+def flagged(result: Prediction, validator: Validator, names: Any, values: Any) -> Prediction:
+    """`result` with the features of the row scored (`names`, `values`) that lie past the widened training
+    range (`serving.rules.Rules.out_of_range`): accepted, and said so at every door."""
+    out = validator.rules.out_of_range(names, tuple(values))
+    return dataclasses.replace(result, out_of_range=out) if out else result
+
+
+def out_of_range_field(result: Prediction) -> dict[str, Any] | None:
+    """The log record's `OUT_OF_RANGE_KEY` for a flagged call (None: nothing to add)."""
+    return {OUT_OF_RANGE_KEY: list(result.out_of_range)} if result.out_of_range else None
 
 
 @dataclass
@@ -190,7 +204,7 @@ class ScoringService(AdviserDecisions):
         model reads the features without the recorded-only ones (gender)."""
         predictor, validator = model or self.require_model()
         scored = validator.scored(features)
-        result = predictor.predict(scored, explain=explain)
+        result = flagged(predictor.predict(scored, explain=explain), validator, tuple(scored), scored.values())
         self._logged(request_id, features, result, started, client, source, None,
                      (tuple(scored), tuple(scored.values())))
         return result
@@ -202,7 +216,8 @@ class ScoringService(AdviserDecisions):
                     "prediction": {"score": result.score, "label": result.label, "decision": result.prediction,
                                    "grade": result.grade},
                     "duration": time.perf_counter() - started, "model_version": result.model_version,
-                    "client": client, "source": source, "applicant_id": applicant_id}, *scored)
+                    "client": client, "source": source, "applicant_id": applicant_id,
+                    "extra": out_of_range_field(result)}, *scored)
         self.recent.add(request_id, result, source, applicant_id, owner=client)
 
     def _emit(self, record: dict[str, Any], names: tuple[str, ...], values: Any) -> None:
@@ -234,6 +249,7 @@ class ScoringService(AdviserDecisions):
         else:
             result, base, source = predictor.predict_row(stored, explain=explain), None, SOURCE_DOSSIER
             row = stored
+        result = flagged(result, validator, predictor.features, row[0].tolist())
         self._logged(request_id, {ID_COLUMN: applicant_id} | (overrides or {}), result, started, client, source,
                      applicant_id, (tuple(predictor.features), row[0]))
         return DossierResult(dossier, result, base, source)
@@ -255,14 +271,15 @@ class ScoringService(AdviserDecisions):
         """Score valid applicants in one call; one log record per row (`<request_id>-<i>`)."""
         predictor, validator = self.require_model()
         scored = [validator.scored(row) for row in rows]
-        results = predictor.predict_rows(scored)
+        results = [flagged(r, validator, tuple(kept), kept.values())
+                   for r, kept in zip(predictor.predict_rows(scored), scored, strict=True)]
         duration = (time.perf_counter() - started) / max(len(rows), 1)
         for i, (row, kept, result) in enumerate(zip(rows, scored, results, strict=True)):
             self._emit({"request_id": f"{request_id}-{i}", "input": row,
                         "prediction": {"score": result.score, "label": result.label, "decision": result.prediction,
                                    "grade": result.grade},
                         "duration": duration, "model_version": result.model_version, "client": client,
-                        "source": SOURCE_BATCH}, tuple(kept), tuple(kept.values()))
+                        "source": SOURCE_BATCH, "extra": out_of_range_field(result)}, tuple(kept), tuple(kept.values()))
         return results
 
     def refusals(self, *, request_id: str, started: float, input: Callable[[], dict[str, Any]],

@@ -57,12 +57,17 @@ class Topic(StrEnum):
     DOCUMENTS = "documents"
 
 
-# The domain rules (checked before the training range, which is only widened by a margin).
+# The domain rules: what a value can physically be. Only these refuse a value (at every door); a value inside
+# its domain but past the training range is scored and flagged (`serving.rules`, docs/rules.md).
+DAYS_PER_YEAR = 365.25
+LIFETIME_DAYS = 120 * DAYS_PER_YEAR  # no applicant is older, so no past date of theirs is further back
+ADULT_DAYS = 18 * DAYS_PER_YEAR  # a credit applicant is an adult
 ANY = DomainRule()
 BINARY = DomainRule(0.0, 1.0, True, "0 or 1")
 SHARE = DomainRule(0.0, 1.0, False, "a share or a normalised score, in [0, 1]")
 NON_NEGATIVE = DomainRule(0.0, math.inf, False, "a count, an amount or a ratio that cannot be negative")
-PAST = DomainRule(-math.inf, 0.0, False, "days before the application, at most 0")
+PAST = DomainRule(-LIFETIME_DAYS, 0.0, False, "days before the application, at most 0 and within 120 years")
+AGE = DomainRule(-LIFETIME_DAYS, -ADULT_DAYS, False, "an age of 18 to 120 years (days before the application)")
 EXTERNAL_SCORE = DomainRule(0.0, 1.0, False, "an external score, in [0, 1]")
 HOUR = DomainRule(0.0, 23.0, False, "an hour of the day, 0 to 23")
 RATING = DomainRule(1.0, 3.0, False, "a rating from 1 to 3")
@@ -298,7 +303,7 @@ APPLICATION_MEANINGS: dict[str, Meaning] = {
     **_kind(Unit.NUMBER, SHARE, Topic.PERSONAL, REGION_POPULATION_RELATIVE="Densité de la région"),
     **_kind(Unit.NUMBER, SHARE, TOTALAREA_MODE="Immeuble : surface totale",
             YEARS_BEGINEXPLUATATION_AVG="Immeuble : ancienneté d'exploitation (moyenne, normalisée)"),
-    **_kind(Unit.AGE, PAST, Topic.PERSONAL, DAYS_BIRTH="Âge"),
+    **_kind(Unit.AGE, AGE, Topic.PERSONAL, DAYS_BIRTH="Âge"),
     **_kind(Unit.DAYS, PAST, Topic.EMPLOYMENT, DAYS_EMPLOYED="Ancienneté dans l'emploi"),
     **_kind(Unit.DAYS, PAST, DAYS_REGISTRATION="Ancienneté de l'enregistrement",
             DAYS_ID_PUBLISH="Ancienneté de la pièce d'identité", DAYS_LAST_PHONE_CHANGE="Ancienneté du téléphone"),

@@ -180,6 +180,9 @@ CHALLENGER_SCORE_KEY = "challenger_score"
 CHALLENGER_DECISION_KEY = "challenger_decision"
 CHALLENGER_DURATION_KEY = "challenger_duration"
 CHALLENGER_ERROR_KEY = "challenger_error"  # the challenger failed on this call (the champion answered)
+# The features of a scored call past the range seen in training (accepted and flagged: `serving.rules`), a
+# list of names; absent when none (and in older logs).
+OUT_OF_RANGE_KEY = "out_of_range"
 CHALLENGER_SKIPPED_KEY = "challenger_skipped"  # why the challenger did not score this call (one of below)
 SKIPPED_QUEUE_FULL = "queue_full"  # its worker was too far behind: dropped rather than queued
 SKIPPED_SAMPLED_OUT = "sampled_out"  # outside the shadowed share of calls (SHADOW_SHARE)

@@ -30,13 +30,15 @@ from scoring import data, features, tables
 from scoring.child_spill import PIECE_SIZE, ChildSpill
 from scoring.master_scale import LETTERS, grade_index
 from scoring.schema import APPLICATION_TEST, CHILD_TABLES, ID_COLUMN, LABEL_HIGH_RISK, LABEL_LOW_RISK, TARGET_COLUMN
-from scoring.schema import UI_FEATURE_NAMES as FORM_FEATURES
 from serving.batch_check import Checked, Layout, RowError, SeenIds, check_chunk, malformed_errors, numbers_of
 from serving.batch_read import Chunk, InputFileError, is_parquet, read_chunks, read_header
 from serving.rules import Rules
 
 DEFAULT_CHUNK_SIZE = 20_000
 LINE_COLUMN = "line"  # the identifier column of the output when the input has no SK_ID_CURR
+# The output column naming the features of a row past their training range (scored, flagged: serving.rules),
+# joined by ";"; empty when none.
+OUT_OF_RANGE_COLUMN = "out_of_range"
 OUTPUT_COLUMNS = (ID_COLUMN, "score", "prediction", "label", "review", "grade")
 UTF8_BOM = b"\xef\xbb\xbf"
 ERRORS_SUFFIX = ".errors.csv"
@@ -165,29 +167,34 @@ def load_children(data_dir: Path | None, input_path: Path, names: list[str], chu
 
 def _layout(plan: _Plan, predictor) -> Layout:
     if plan.kind == "features":  # the matrix the predictor scores: model order, float32, absent columns NaN
-        # The model's rules: every rule for the form features (what a person types, as at every door), the
-        # domain for the other columns (computed from the tables: as a dossier's what-if, not the training range)
+        # The model's rules, as at every door: impossible values refused, values past the training range flagged
         rules = Rules.compile(predictor.features, predictor.artifacts.reference.get("ranges", {}))
         return Layout(plan.numeric, [predictor.index[c] for c in plan.numeric], len(predictor.features), np.float32,
-                      rules, frozenset(FORM_FEATURES))
+                      rules)
     return Layout(plan.numeric, list(range(len(plan.numeric))), len(plan.numeric), np.float64)
 
 
+Scored = tuple[np.ndarray, np.ndarray, np.ndarray, list[RowError]]  # ids, scores, out_of_range, rows refused
+
+
 class _Scorer:
-    """Turns checked rows into (ids, scores).
+    """Turns checked rows into (ids, scores, the features of each past its training range: "a;b", the rows
+    refused once their features were built: an impossible value computed from a raw application).
 
     Application rows with spilled child tables: the rows of the last piece of a chunk wait for the next
     chunk (input chunks are cut by bytes, the spill's pieces by applicants), so each piece's child rows
     are read once and hold only applicants being scored; `finish` scores what still waits.
     """
 
-    def __init__(self, plan: _Plan, predictor, children: ChildSpill | None, source: Path):
-        self.plan, self.predictor, self.children, self.source = plan, predictor, children, source
+    def __init__(self, plan: _Plan, predictor, children: ChildSpill | None, source: Path, rules: Rules):
+        self.plan, self.predictor, self.children, self.source, self.rules = plan, predictor, children, source, rules
         self.waiting: pd.DataFrame | None = None
+        self.line_of: dict[int, int] = {}  # the input line of each application row not scored yet
 
-    def __call__(self, chunk: Chunk, checked: Checked) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, chunk: Chunk, checked: Checked) -> Scored:
         if self.plan.kind == "features":
-            return checked.ids, self.predictor.score_matrix(checked.matrix)
+            return checked.ids, self.predictor.score_matrix(checked.matrix), checked.out_of_range, []
+        self.line_of.update(zip(checked.ids.tolist(), chunk.lines[checked.ok].tolist(), strict=True))
         others = [c for c in chunk.table.column_names if c not in set(self.plan.numeric) | {ID_COLUMN}]
         frame = chunk.table.select(others).filter(pa.array(checked.ok)).to_pandas()
         numbers = pd.DataFrame(checked.matrix, columns=self.plan.numeric, index=frame.index)
@@ -200,20 +207,37 @@ class _Scorer:
         app, self.waiting = self.children.split_last_piece(app)
         return self._score(self.children.restrict(app))
 
-    def finish(self) -> tuple[np.ndarray, np.ndarray]:
+    def finish(self) -> Scored:
         waiting, self.waiting = self.waiting, None
         if waiting is None or self.children is None:
-            return np.empty(0, np.int64), np.empty(0)
+            return np.empty(0, np.int64), np.empty(0), np.empty(0, dtype=object), []
         return self._score(self.children.restrict(waiting))
 
-    def _score(self, tables: data.Tables) -> tuple[np.ndarray, np.ndarray]:
+    def _score(self, tables: data.Tables) -> Scored:
         if not len(tables.application):
-            return np.empty(0, np.int64), np.empty(0)
+            return np.empty(0, np.int64), np.empty(0), np.empty(0, dtype=object), []
         aligned = features.align_features(features.build_features(tables, progress=False), self.predictor.features)
-        return aligned.index.to_numpy(dtype=np.int64), self.predictor.predict_many(aligned)
+        aligned, errors = self._possible(aligned)
+        flags = np.array([";".join(f) for f in self.rules.out_of_range_frame(aligned)], dtype=object)
+        scores = self.predictor.predict_many(aligned) if len(aligned) else np.empty(0)
+        return aligned.index.to_numpy(dtype=np.int64), scores, flags, errors
+
+    def _possible(self, aligned: pd.DataFrame) -> tuple[pd.DataFrame, list[RowError]]:
+        """The built rows without those holding an impossible value (the rules of every door, as a features
+        file's), and why each of those is refused, with its input line."""
+        lines = [self.line_of.pop(int(i), 0) for i in aligned.index]
+        broken = self.rules.check_frame(aligned)
+        refused = [i for i, row in enumerate(broken) if row]
+        if not refused:
+            return aligned, []
+        errors = [RowError(lines[i], str(aligned.index[i]),
+                           "; ".join(f"column {v.feature} (built from the tables): {v.message()}" for v in broken[i]))
+                  for i in refused]
+        return aligned.drop(index=aligned.index[refused]), errors
 
 
-def _output_table(id_name: str, ids: np.ndarray, scores: np.ndarray, predictor) -> tuple[pa.Table, int, int]:
+def _output_table(id_name: str, ids: np.ndarray, scores: np.ndarray, flags: np.ndarray,
+                  predictor) -> tuple[pa.Table, int, int]:
     scores64 = np.asarray(scores, dtype=np.float64)
     high = scores64 >= predictor.threshold
     low_edge, high_edge = predictor.grey_zone
@@ -225,6 +249,7 @@ def _output_table(id_name: str, ids: np.ndarray, scores: np.ndarray, predictor) 
         "label": pc.if_else(pa.array(high), LABEL_HIGH_RISK, LABEL_LOW_RISK),
         "review": pa.array(review.astype(np.int8)),
         "grade": _grades(scores64, predictor.grade_edges),
+        OUT_OF_RANGE_COLUMN: pa.array(flags, pa.string()),
     })
     return table, int(high.sum()), int(review.sum())
 
@@ -237,9 +262,18 @@ def _grades(scores: np.ndarray, edges: list[float] | None) -> pa.Array:
     return pa.array(letters[grade_index(edges, scores)], pa.string())
 
 
+def _error_ids(errors: list[RowError]) -> pa.Array:
+    """The errors file's SK_ID_CURR column: integers (empty when absent) when every id given is one, as the
+    output writes them; else the ids as written (text)."""
+    given = [e.applicant for e in errors]
+    if all(a == "" or (a.lstrip("-").isdigit() and len(a) <= 18) for a in given):
+        return pa.array([int(a) if a else None for a in given], pa.int64())
+    return pa.array(given, pa.string())
+
+
 def _write_errors(errors: list[RowError], path: Path) -> None:
     if errors:
-        table = pa.table({"line": [e.line for e in errors], ID_COLUMN: [e.applicant for e in errors],
+        table = pa.table({"line": [e.line for e in errors], ID_COLUMN: _error_ids(errors),
                           "reason": [e.reason for e in errors]})
         pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
     elif path.exists():
@@ -252,7 +286,8 @@ def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | No
 
     Output columns: SK_ID_CURR (or `line` when the input has no ids), score, prediction (1 = high
     risk), label, review (1 = in the grey zone around the threshold: to be studied by a person), grade (the
-    master-scale risk grade, A = lowest risk).
+    master-scale risk grade, A = lowest risk), out_of_range (the features past the range seen in training,
+    joined by ";": scored and flagged, see `serving.rules`).
     """
     input_path, output = Path(input_path), Path(output)
     try:
@@ -264,7 +299,8 @@ def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | No
     seen = SeenIds()
     id_name = ID_COLUMN if plan.id_column else LINE_COLUMN
     schema = pa.schema([(id_name, pa.int64()), ("score", pa.float64()), ("prediction", pa.int8()),
-                        ("label", pa.string()), ("review", pa.int8()), ("grade", pa.string())])
+                        ("label", pa.string()), ("review", pa.int8()), ("grade", pa.string()),
+                        (OUT_OF_RANGE_COLUMN, pa.string())])
     total = pq.ParquetFile(input_path).metadata.num_rows if is_parquet(input_path) else None
     output.parent.mkdir(parents=True, exist_ok=True)
     try:  # the child tables, split on disk for the applicants of the input (a first pass over their ids)
@@ -273,8 +309,9 @@ def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | No
         raise BatchInputError(str(exc)) from exc
     if children is not None:  # application rows: as many as their child rows' byte budget allows
         chunk_size = min(chunk_size, children.chunk_size())
-    scorer = _Scorer(plan, predictor, children, input_path)
     layout = _layout(plan, predictor)
+    scorer = _Scorer(plan, predictor, children, input_path,
+                     layout.rules or Rules.compile(predictor.features, predictor.artifacts.reference.get("ranges", {})))
     chunks = read_chunks(input_path, names, plan.read, plan.types, chunk_size,
                          prepare=lambda chunk: (chunk, numbers_of(chunk, layout)))
     # Written aside and renamed when complete: a failed run leaves no output that looks done (and
@@ -289,9 +326,10 @@ def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | No
             # UTF-8 with a byte-order mark: Excel then reads the labels' accents and symbols as UTF-8 (without
             # it, a French Excel shows "âœ… Faible risque"); pandas and csv readers with utf-8-sig skip it.
             sink.write(UTF8_BOM + (",".join(schema.names) + "\n").encode())
-            def write(ids: np.ndarray, scores: np.ndarray) -> None:
+            def write(ids: np.ndarray, scores: np.ndarray, flags: np.ndarray, refused: list[RowError]) -> None:
+                report.errors.extend(refused)
                 if len(ids):
-                    table, high, review = _output_table(id_name, ids, scores, predictor)
+                    table, high, review = _output_table(id_name, ids, scores, flags, predictor)
                     writer.write_table(table)
                     report.scored += len(ids)
                     report.high_risk += high
@@ -306,6 +344,7 @@ def score_file(input_path: Path, output: Path, *, predictor, data_dir: Path | No
                 report.rows += n
                 bar.update(n)
             write(*scorer.finish())
+        report.errors.sort(key=lambda e: e.line)  # rows refused once built may come from an earlier chunk
     except InputFileError as exc:
         partial_path.unlink(missing_ok=True)
         raise BatchInputError(str(exc)) from exc

@@ -1,7 +1,10 @@
 """Row-level checks of a batch chunk, vectorised: one reason per row that cannot be scored.
 
 A row is refused when its SK_ID_CURR is empty, not an integer or repeats an earlier row's, or
-when a numeric column holds text or an infinity (a missing value is fine: the model knows NaN).
+when a numeric column holds text or an infinity (a missing value is fine: the model knows NaN), or (a
+features file) a value the model's rules call impossible (`serving.rules`: outside its domain, a flag
+other than 0/1, two options of a group). A value past the training range is scored and flagged: the
+row's `out_of_range` names those features.
 The first problem found is the row's reason, in this order: the id, the columns from left to
 right, then the repetition. Columns are checked whole with numpy and pandas; only the refused rows
 are turned into messages, one by one.
@@ -41,6 +44,7 @@ class Checked:
     ids: np.ndarray  # int64 id of the rows that passed (the line number when the file has no id)
     matrix: np.ndarray  # the numeric columns of the rows that passed (see `Layout`)
     errors: list[RowError] = field(default_factory=list)
+    out_of_range: np.ndarray | None = None  # per row that passed: the features past the training range ("a;b")
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,6 @@ class Layout:
     width: int
     dtype: type
     rules: Rules | None = None  # the model's input rules (a features file); None: only text and infinities
-    strict: frozenset[str] = frozenset()  # the columns under every rule; the others: finite and in their domain
 
     @property
     def absent(self) -> np.ndarray:
@@ -72,6 +75,7 @@ class Numbers:
     first_bad: np.ndarray  # per row: index in layout.numeric of the first refused cell, or -1
     texts: dict[int, np.ndarray]  # the cells of the columns that were text, by index in layout.numeric
     groups: dict[int, str] = field(default_factory=dict)  # rows with two options of a group at 1: why
+    unseen: list[tuple[str, np.ndarray]] = field(default_factory=list)  # (feature, rows past its training range)
 
 
 class SeenIds:
@@ -110,9 +114,14 @@ def _cells(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray 
 
 
 def _shown(text: np.ndarray | None, values: np.ndarray, i: int) -> str:
+    """A cell as written; a number read as a float shows as an integer when it is one (an id 101121, not
+    101121.0: a features file written by pandas holds its ids as floats)."""
     if text is not None:
         return "" if text[i] is None else str(text[i])
-    return "" if np.isnan(values[i]) else str(values[i])
+    x = float(values[i])
+    if math.isnan(x):
+        return ""
+    return str(int(x)) if x.is_integer() else str(x)
 
 
 def numbers_of(chunk: Chunk, layout: Layout) -> Numbers:
@@ -129,6 +138,7 @@ def numbers_of(chunk: Chunk, layout: Layout) -> Numbers:
     texts: dict[int, np.ndarray] = {}
     flagged: list[tuple[int, np.ndarray]] = []  # (matrix column, cells refused): text, or a rule broken
     ones: dict[str, np.ndarray] = {}  # the options of exclusive groups: cells at 1
+    unseen: list[tuple[str, np.ndarray]] = []
     rules = layout.rules
     for j, (name, position) in enumerate(zip(layout.numeric, layout.positions, strict=True)):
         column = table[name]
@@ -141,7 +151,10 @@ def numbers_of(chunk: Chunk, layout: Layout) -> Numbers:
                 flagged.append((position, is_text))
         filled[:, position] = values
         if rules is not None and name in rules:
-            flagged.append((position, rules.refused(name, values, domain_only=name not in layout.strict)))
+            flagged.append((position, rules.refused(name, values)))
+            past = rules.out_of_range_columns(name, values)
+            if past is not None and past.any():
+                unseen.append((name, past))
             if rules[name].binary:
                 ones[name] = values == 1
     bad = np.isinf(filled)
@@ -154,7 +167,16 @@ def numbers_of(chunk: Chunk, layout: Layout) -> Numbers:
         to_numeric = np.argsort(layout.positions)  # matrix column -> index in layout.numeric
         by_position = bad[rows][:, np.sort(layout.positions)]
         first_bad[rows] = to_numeric[by_position.argmax(axis=1)]
-    return Numbers(np.ascontiguousarray(filled), first_bad, texts, groups)
+    return Numbers(np.ascontiguousarray(filled), first_bad, texts, groups, unseen)
+
+
+def unseen_names(unseen: list[tuple[str, np.ndarray]], n: int) -> np.ndarray:
+    """Per row, the features flagged past their training range joined by ";" ("" when none)."""
+    out = np.full(n, "", dtype=object)
+    for name, rows in unseen:
+        for i in np.flatnonzero(rows):
+            out[i] = f"{out[i]};{name}" if out[i] else name
+    return out
 
 
 def _group_reasons(rules: Rules, ones: dict[str, np.ndarray]) -> dict[int, str]:
@@ -205,7 +227,7 @@ def check_chunk(chunk: Chunk, id_column: str | None, layout: Layout, numbers: Nu
             reason = _cell_reason(layout, numbers, int(code[i]), i)
         errors.append(RowError(int(chunk.lines[i]), applicant, reason))
     matrix = numbers.matrix if ok.all() else numbers.matrix[ok]
-    return Checked(ok, ids[ok], matrix, errors)
+    return Checked(ok, ids[ok], matrix, errors, unseen_names(numbers.unseen, len(ok))[ok])
 
 
 def _cell_reason(layout: Layout, numbers: Numbers, j: int, i: int) -> str:

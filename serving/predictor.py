@@ -79,6 +79,9 @@ class Prediction:
     model_version: str
     grade: str | None = None  # the master-scale risk grade (A best); None for a model without one
     reasons: Reasons = NO_REASONS
+    # the features of the row scored past the range seen in training (`serving.rules`: accepted, flagged);
+    # set by the door that checked the row (the predictor itself does not judge its input)
+    out_of_range: tuple[str, ...] = ()
 
     @property
     def reasons_up(self) -> tuple[Reason, ...]:
@@ -90,14 +93,15 @@ class Prediction:
 
     def packed(self) -> tuple:
         """One flat tuple of plain values (untracked by the garbage collector), for caches."""
-        head = (self.score, self.label, self.prediction, self.threshold, self.review, self.model_version, self.grade)
+        head = (self.score, self.label, self.prediction, self.threshold, self.review, self.model_version, self.grade,
+                self.out_of_range)
         return head if self.reasons is NO_REASONS else head + self.reasons.packed()
 
     @classmethod
     def unpacked(cls, packed: tuple) -> Prediction:
         """The `Prediction` of `packed()`."""
-        reasons = NO_REASONS if len(packed) == 7 else Reasons.unpacked(packed[7:])
-        return cls(*packed[:7], reasons=reasons)
+        reasons = NO_REASONS if len(packed) == 8 else Reasons.unpacked(packed[8:])
+        return cls(*packed[:7], reasons=reasons, out_of_range=packed[7])
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -109,6 +113,7 @@ class Prediction:
             "grade": self.grade,
             "reasons": self.reasons.as_dict(),
             "model_version": self.model_version,
+            "out_of_range": list(self.out_of_range),
         }
 
 

@@ -5,11 +5,17 @@ What a feature accepts, in this order:
    feature a real applicant may lack (`scoring.schema.MAY_BE_UNKNOWN`: unknown, scored as missing);
    nothing else is coerced (no number sent as text);
 2. finite (no NaN, no infinity);
-3. inside its domain rule (`scoring.feature_registry.domain_rule`: what the value means — an external score is
-   in [0, 1], an overdue amount is never negative, a flag is exactly 0 or 1);
-4. inside the range seen in training widened by `RANGE_MARGIN` of its span on each side (not flags).
+3. inside its domain rule (`scoring.feature_registry.domain_rule`: what the value can physically be — an
+   external score is in [0, 1], an overdue amount is never negative, an age is 18 to 120 years, a flag is
+   exactly 0 or 1), clipped to float32 (the model reads float32).
 Plus: at most one option of each exclusive one-hot group (gender, education) is 1, and the required
-form features are given.
+form features are given. Only these refuse a value: they say it is impossible.
+
+A value inside its domain but outside the range seen in training widened by `RANGE_MARGIN` of its span
+on each side is plausible (real data meets aggregates past what training saw): it is scored and FLAGGED,
+never refused — `Rules.out_of_range` (a row) and `Rules.out_of_range_columns` (a batch, vectorised) name
+those features; every door says so (`out_of_range` in the answer, the log record and the batch output,
+a French line on the form).
 
 The doors — the JSON API (`serving.validation`), the form (`api.form_parts`), the dossier what-if
 (`serving.whatif`), the batch (`Validator.violations`) and `predict_credit_score` (`api.seed`) — run
@@ -42,19 +48,23 @@ MISSING = "missing"  # a required feature absent, or null where unknown is not a
 NOT_FINITE = "not_finite"  # NaN or an infinity
 NOT_A_FLAG = "flag"  # a flag other than 0 or 1
 OUT_OF_DOMAIN = "domain"  # outside what the value can mean
-OUT_OF_RANGE = "range"  # inside its domain, outside the training range widened by RANGE_MARGIN
+OUT_OF_RANGE = "range"  # inside its domain, outside the widened training range: a flag, never a refusal
 GROUP = "group"  # more than one option of an exclusive group is 1
 LOST = "lost"  # a derived feature that became unknown (a what-if)
 
 
 @dataclass(frozen=True)
 class Bound:
-    """What one feature accepts: [low, high] (domain ∩ widened training range), or 0/1 for a flag."""
+    """What one feature accepts: [low, high] (its domain, clipped to float32), or 0/1 for a flag; and
+    [seen_low, seen_high], the training range widened by `RANGE_MARGIN` (inside [low, high]; infinite
+    when training never saw the feature): a value accepted outside it is flagged, not refused."""
 
     low: float
     high: float
     binary: bool
     rule: DomainRule = field(default_factory=DomainRule)
+    seen_low: float = -math.inf
+    seen_high: float = math.inf
 
 
 @dataclass(frozen=True)
@@ -111,26 +121,33 @@ def range_message(value: float, b: Bound) -> str:
     if not b.rule.low <= value <= b.rule.high:
         return (f"{_fmt(value)} is outside its domain [{_fmt(b.rule.low)}, {_fmt(b.rule.high)}] "
                 f"({b.rule.meaning})")
-    return (f"{_fmt(value)} is outside the allowed range [{_fmt(b.low)}, {_fmt(b.high)}] "
-            f"(its domain, then the training range widened by {RANGE_MARGIN:.0%})")
+    return (f"{_fmt(value)} is too large for the model (it reads float32: "
+            f"[{_fmt(max(b.rule.low, -FLOAT32_MAX))}, {_fmt(min(b.rule.high, FLOAT32_MAX))}])")
+
+
+def unseen_message(value: float, b: Bound) -> str:
+    """Why a value accepted is flagged, in English (the API's and the batch's docs, the logs)."""
+    return (f"{_fmt(value)} is outside the range seen in training widened by {RANGE_MARGIN:.0%} "
+            f"[{_fmt(b.seen_low)}, {_fmt(b.seen_high)}]: scored, the model extrapolates")
 
 
 def accepted_bounds(features: Sequence[str], ranges: Mapping[str, Any]) -> dict[str, Bound]:
-    """Each feature's bound: its domain rule, narrowed to the widened training range (`ranges`:
-    {feature: {"min", "max"}} of `reference.json`) when training saw it."""
+    """Each feature's bound: its domain rule clipped to float32, and the widened training range (`ranges`:
+    {feature: {"min", "max"}} of `reference.json`) inside it when training saw the feature."""
     out: dict[str, Bound] = {}
     for name in features:
         rule = domain_rule(name)
         r = ranges.get(name) or {}
         if rule.binary:
-            out[name] = Bound(0.0, 1.0, True, rule)
+            out[name] = Bound(0.0, 1.0, True, rule, 0.0, 1.0)
             continue
         low, high = max(rule.low, -FLOAT32_MAX), min(rule.high, FLOAT32_MAX)
+        seen_low, seen_high = -math.inf, math.inf
         lo, hi = r.get("min"), r.get("max")
-        if lo is not None and hi is not None:  # else never seen in training (all missing): the domain only
+        if lo is not None and hi is not None:  # else never seen in training (all missing): nothing to flag
             span = (hi - lo) or abs(hi) or 1.0
-            low, high = max(low, lo - RANGE_MARGIN * span), min(high, hi + RANGE_MARGIN * span)
-        out[name] = Bound(low, high, False, rule)
+            seen_low, seen_high = max(low, lo - RANGE_MARGIN * span), min(high, hi + RANGE_MARGIN * span)
+        out[name] = Bound(low, high, False, rule, seen_low, seen_high)
     return out
 
 
@@ -148,6 +165,9 @@ class Rules(Mapping[str, Bound]):
         # (low, high, binary, may be unknown, index of its exclusive group or -1) per feature: what the loop reads
         self._table = {n: (b.low, b.high, b.binary, n in self.may_lack, group_of.get(n, -1))
                        for n, b in self._bounds.items()}
+        # (seen low, seen high) of the features whose accepted values may lie outside what training saw
+        self._seen = {n: (b.seen_low, b.seen_high) for n, b in self._bounds.items()
+                      if not b.binary and (b.seen_low > b.low or b.seen_high < b.high)}
 
     @classmethod
     def compile(cls, features: Sequence[str], ranges: Mapping[str, Any],
@@ -265,17 +285,54 @@ class Rules(Mapping[str, Bound]):
         return Violation(name, WRONG_TYPE, value, b)
 
     def refusal(self, name: str, x: float) -> Violation:
-        """The rule a number refused for `name` breaks (the first of: finite, flag, domain, range)."""
+        """The rule a number refused for `name` breaks (the first of: finite, flag, domain — float32's
+        range included)."""
         b = self._bounds[name]
         if not math.isfinite(x):
             kind = NOT_FINITE
         elif b.binary:
             kind = NOT_A_FLAG
-        elif not b.rule.low <= x <= b.rule.high:
-            kind = OUT_OF_DOMAIN
         else:
-            kind = OUT_OF_RANGE
+            kind = OUT_OF_DOMAIN
         return Violation(name, kind, x, b)
+
+    # --- flags: accepted, outside what training saw ---------------------------------------------
+
+    def out_of_range(self, names: Sequence[str], values: Sequence[float]) -> tuple[str, ...]:
+        """The features among `names` whose value (accepted, in `values`) lies outside the widened training
+        range, in the order given (missing values, NaN or None, are not flagged): what every door reports."""
+        seen = self._seen
+        if not seen:
+            return ()
+        out = []
+        for name, x in zip(names, values, strict=True):
+            s = seen.get(name)
+            if s is not None and x is not None and x == x and not s[0] <= x <= s[1]:  # missing: not flagged
+                out.append(name)
+        return tuple(out)
+
+    def out_of_range_columns(self, name: str, values: np.ndarray) -> np.ndarray | None:
+        """Vectorised `out_of_range` for one column: which of `values` are outside the widened training
+        range of `name` (None when nothing can be: a flag, or a feature training never saw)."""
+        s = self._seen.get(name)
+        if s is None:
+            return None
+        with np.errstate(invalid="ignore"):
+            return (values < s[0]) | (values > s[1])
+
+    def out_of_range_frame(self, frame: pd.DataFrame) -> list[tuple[str, ...]]:
+        """Per row of a numeric frame, the features outside the widened training range (column order)."""
+        flagged: list[list[str]] = [[] for _ in range(len(frame))]
+        for name in frame.columns:
+            if name in self._seen:
+                values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                for i in np.flatnonzero(self.out_of_range_columns(name, values)):
+                    flagged[i].append(name)
+        return [tuple(f) for f in flagged]
+
+    def unseen_message(self, name: str, x: float) -> str:
+        """`unseen_message` of a value of `name`."""
+        return unseen_message(x, self._bounds[name])
 
     def _group_violation(self, i: int, features: Mapping[str, float]) -> Violation:
         group, members = self.groups[i]
@@ -284,18 +341,11 @@ class Rules(Mapping[str, Bound]):
 
     # --- frames (the batch) -------------------------------------------------------------------
 
-    def refused(self, name: str, values: np.ndarray, *, domain_only: bool = False) -> np.ndarray:
-        """Vectorised: which of `values` (a column of `name`; NaN is missing, allowed) break a rule.
-        `domain_only`: finiteness and the domain, not the training range (a value computed from the
-        tables, not typed: see `check_derived`)."""
+    def refused(self, name: str, values: np.ndarray) -> np.ndarray:
+        """Vectorised: which of `values` (a column of `name`; NaN is missing, allowed) break a rule."""
         b = self._bounds[name]
         with np.errstate(invalid="ignore"):
-            if b.binary:
-                ok = (values == 0.0) | (values == 1.0)
-            elif domain_only:
-                ok = (values >= max(b.rule.low, -FLOAT32_MAX)) & (values <= min(b.rule.high, FLOAT32_MAX))
-            else:
-                ok = (values >= b.low) & (values <= b.high)
+            ok = (values == 0.0) | (values == 1.0) if b.binary else (values >= b.low) & (values <= b.high)
         return ~ok & ~np.isnan(values)
 
     def check_frame(self, frame: pd.DataFrame) -> list[list[Violation]]:

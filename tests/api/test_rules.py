@@ -25,7 +25,8 @@ REAL_EXTRACTS = [SHARED_SAMPLE, SHARED_SAMPLE.parent / "homecredit_5k"]
     ("EXT_SOURCE_2", 0, 1, False), ("BUREAU_AMT_CREDIT_SUM_OVERDUE_max", 0, math.inf, False),
     ("CRECARD_CNT_DRAWINGS_ATM_CURRENT_mean", 0, math.inf, False), ("FLAG_DOCUMENT_3", 0, 1, True),
     ("NAME_EDUCATION_TYPE_Higher education", 0, 1, True), ("REG_CITY_NOT_WORK_CITY", 0, 1, True),
-    ("DAYS_BIRTH", -math.inf, 0, False), ("INSTAL_DPD_max", 0, math.inf, False),
+    ("DAYS_BIRTH", -120 * 365.25, -18 * 365.25, False), ("DAYS_EMPLOYED", -120 * 365.25, 0, False),
+    ("INSTAL_DPD_max", 0, math.inf, False),
     ("PREV_NAME_CONTRACT_STATUS_Refused_mean", 0, 1, False), ("HOUR_APPR_PROCESS_START", 0, 23, False),
     # negative by definition in the Kaggle tables: no sign rule
     *[(name, -INF, INF, False) for name in ("BUREAU_AMT_CREDIT_SUM_DEBT_sum", "CRECARD_AMT_BALANCE_mean",

@@ -64,17 +64,24 @@ def test_an_empty_number_box_is_unknown_and_scored_as_missing(service: ScoringSe
     assert features[schema.GENDER_F] == features[schema.GENDER_M] == 0.0  # gender left unset: both 0
 
 
-def test_a_refusal_says_impossible_or_outside_what_the_model_has_seen(service: ScoringService) -> None:
+def test_past_what_the_model_has_seen_is_scored_and_flagged_impossible_is_refused(service: ScoringService) -> None:
     bounds = service.validator.bounds
-    high = bounds[schema.BUREAU_OVERDUE_MAX].high
-    with pytest.raises(FormRefusal) as seen:
-        to_features(FORM_VALID[:8] + (high * 1.5,), bounds)
-    assert "en dehors de ce que le modèle a vu (de 0 à" in str(seen.value) and "impossible" not in str(seen.value)
-    assert seen.value.fields == (schema.BUREAU_OVERDUE_MAX,)
+    past = bounds[schema.BUREAU_OVERDUE_MAX].seen_high * 1.5
+    features = to_features(FORM_VALID[:8] + (past,), bounds)  # accepted: plausible, only unseen
+    assert features[schema.BUREAU_OVERDUE_MAX] == past
+    result = service.score(features, request_id="r1", started=0.0, source=schema.SOURCE_FORM)
+    assert result.out_of_range == (schema.BUREAU_OVERDUE_MAX,)
+    shown = reasons_markdown(result)
+    assert shown.startswith("⚠️ **Hors de ce que le modèle a vu**")
+    assert "Impayé max. auprès d'autres organismes (€)" in shown and "vérifier ces valeurs" in shown
+    assert not service.score(to_features(FORM_VALID, bounds), request_id="r2", started=0.0).out_of_range
     with pytest.raises(FormRefusal) as impossible:
         to_features(("1,3",) + FORM_VALID[1:5] + ("oui",) + FORM_VALID[6:], bounds)
     assert "1,3 est impossible" in str(impossible.value)
     assert impossible.value.fields == (schema.EXT_SOURCE_1, schema.INCOME_WORKING)  # every bad field, marked
+    with pytest.raises(FormRefusal) as huge:
+        to_features(FORM_VALID[:8] + (1e39,), bounds)
+    assert "trop grand pour le modèle" in str(huge.value) and "impossible" not in str(huge.value)
 
 
 @pytest.mark.parametrize("index, value, words", HOSTILE)

@@ -30,6 +30,11 @@ IMPROVED = {
     "INSTAL_UNDERPAID_mean": ("Échéances : échéances sous-payées (moyenne)",
                               "Échéances : échéances sous-payées (part)"),
 }
+# Physical bounds added on purpose (docs/rules.md, "What is impossible"): an age of 18 to 120 years, the
+# application's past dates within 120 years; every other feature keeps the snapshot's domain.
+TIGHTENED = {"DAYS_BIRTH": feature_specs.AGE,
+             **dict.fromkeys(("DAYS_EMPLOYED", "DAYS_REGISTRATION", "DAYS_ID_PUBLISH", "DAYS_LAST_PHONE_CHANGE"),
+                             feature_specs.PAST)}
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +149,9 @@ def test_the_committed_model_reads_as_before() -> None:
         assert name not in IMPROVED or IMPROVED[name][0] == old["label"]
         assert info.unit.value == old["unit"], name
         rule = info.domain
+        if name in TIGHTENED:
+            assert rule == TIGHTENED[name] and float(old["low"]) < rule.low <= rule.high <= float(old["high"]), name
+            continue
         assert (rule.low, rule.high, rule.binary, rule.meaning) == (
             float(old["low"]), float(old["high"]), old["binary"], old["meaning"]), name
 
@@ -153,7 +161,8 @@ def test_the_command_prints_the_label_diff_and_refuses_an_incomplete_list(tmp_pa
     a snapshot written now compares equal; a list with a feature the code does not build exits 1."""
     assert main(["--against", str(BEFORE)]) == 0
     changed = [line for line in capsys.readouterr().out.splitlines() if line[:1] in "+-" and line[:3] not in "+++---"]
-    assert sorted(line[1:].split(":")[0] for line in changed) == sorted(2 * list(IMPROVED))
+    tightened = [n for n in TIGHTENED if n in _committed()]
+    assert sorted(line[1:].split(":")[0] for line in changed) == sorted(2 * [*IMPROVED, *tightened])
     snap = tmp_path / "snap.json"
     assert main(["--snapshot", str(snap), "-q"]) == 0
     assert main(["--against", str(snap)]) == 0

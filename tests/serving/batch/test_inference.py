@@ -32,7 +32,8 @@ def test_raw_input_scored_and_labelled(twin_dir, predictor, tmp_path):
                         progress=False)
     scores = read_scores(out)
     assert report.kind == "application" and report.scored == report.rows == 60 == len(scores)
-    assert list(pd.read_csv(out).columns) == [ID_COLUMN, "score", "prediction", "label", "review", "grade"]
+    assert list(pd.read_csv(out).columns) == [ID_COLUMN, "score", "prediction", "label", "review", "grade",
+                                              "out_of_range"]
     assert scores["score"].between(0, 1).all()
     high = scores["score"] >= predictor.threshold
     assert (scores["prediction"] == high.astype(int)).all()
