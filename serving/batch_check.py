@@ -114,14 +114,16 @@ def _cells(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray 
 
 
 def _shown(text: np.ndarray | None, values: np.ndarray, i: int) -> str:
-    """A cell as written; a number read as a float shows as an integer when it is one (an id 101121, not
-    101121.0: a features file written by pandas holds its ids as floats)."""
     if text is not None:
         return "" if text[i] is None else str(text[i])
+    return "" if np.isnan(values[i]) else str(values[i])
+
+
+def _shown_id(text: np.ndarray | None, values: np.ndarray, i: int) -> str:
+    """An id as the errors file writes it: an integer when it is one (101121, not 101121.0: a features
+    file exported by pandas holds its ids as floats when a column had a gap), else the cell as written."""
     x = float(values[i])
-    if math.isnan(x):
-        return ""
-    return str(int(x)) if x.is_integer() else str(x)
+    return str(int(x)) if math.isfinite(x) and x.is_integer() else _shown(text, values, i)
 
 
 def numbers_of(chunk: Chunk, layout: Layout) -> Numbers:
@@ -216,7 +218,7 @@ def check_chunk(chunk: Chunk, id_column: str | None, layout: Layout, numbers: Nu
         seen.add(ids[ok])
     errors = []
     for i in np.flatnonzero(~ok):
-        applicant = "" if id_column is None else _shown(id_text, id_values, i)
+        applicant = "" if id_column is None else _shown_id(id_text, id_values, i)
         reason = {
             _EMPTY_ID: f"{id_column} is empty",
             _NOT_INTEGER_ID: f"{id_column} must be an integer; got {applicant!r}",
