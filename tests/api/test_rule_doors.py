@@ -2,12 +2,14 @@
 
 Values are drawn inside, at and just outside every bound of the form features (and far outside, at
 the domain's edges, NaN, ±inf, None, booleans, lists, text), one or two features of a valid applicant
-at a time. Every door must give the same verdict and name the same offending features: the JSON API
+at a time. Every door must give the same verdict and name the same offending features — and, for a
+value accepted past the range seen in training, the same flagged features (`out_of_range`) — : the JSON API
 (`Validator.parse`), the dossier what-if (`WhatIfRules.parse`), the batch (`Validator.violations` on a
 one-row frame, and `serving.batch.score_file` on a one-row features file), `predict_credit_score`,
 and the form (`to_features`; its radios cannot express a one-hot value, so the options of an exclusive
 group are left to the other doors). The verdict expected is also computed here, from the bounds, with
-the rules of DESIGN.md written out independently of `serving.rules`.
+the rules of docs/rules.md written out independently of `serving.rules`: impossible values refused,
+values inside their domain but past the widened training range accepted and flagged.
 
 Doors read text differently, by design: the form reads French decimals, a CSV cell is read as a number,
 the API and `predict_credit_score` refuse any string. For text the property is then that each door
@@ -20,6 +22,7 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +58,12 @@ def _around(x: float) -> list[float]:
 
 def values_for(rules: Rules, name: str) -> st.SearchStrategy[Any]:
     b = rules[name]
-    edges = [*_around(b.low), *_around(b.high), *_around(b.rule.low), *_around(b.rule.high), 0.0, 1.0, -1.0, 0.5]
+    edges = [*_around(b.low), *_around(b.high), *_around(b.rule.low), *_around(b.rule.high), *_around(b.seen_low),
+             *_around(b.seen_high), 0.0, 1.0, -1.0, 0.5]
     numbers = st.one_of(
         st.sampled_from(edges),
         st.floats(b.low, b.high) if not b.binary else st.sampled_from([0, 1, 0.0, 1.0]),  # inside
+        st.floats(b.seen_high, min(b.high, 1e12)) if math.isfinite(b.seen_high) else st.nothing(),  # only unseen
         st.floats(allow_nan=False, allow_infinity=False),  # anywhere, mostly far outside
         st.sampled_from([math.nan, math.inf, -math.inf, 2, -3]),
     )
@@ -99,6 +104,15 @@ def expected_refused(rules: Rules, row: dict[str, Any]) -> set[str]:
     return bad
 
 
+def expected_flagged(rules: Rules, row: dict[str, Any]) -> set[str]:
+    """The features a door must flag (accept, score, and name in `out_of_range`): a number that is not
+    refused and lies outside the range seen in training widened by 10 % (never a flag, never missing)."""
+    refused = expected_refused(rules, row)
+    return {name for name, v in row.items()
+            if name not in refused and type(v) in (int, float) and not rules[name].binary and v == v
+            and not rules[name].seen_low <= v <= rules[name].seen_high}
+
+
 def as_file(change: dict[str, Any]) -> dict[str, Any] | None:
     """`change` as a file holds it (NaN is an empty cell: None), or None when a file cannot say it the
     same way: a boolean or a list is text there, and an empty cell is missing for every feature."""
@@ -120,6 +134,30 @@ def api_door(service: ScoringService, row: dict[str, Any]) -> set[str]:
     except InputError as exc:
         return set().union(*(named(e.field) for e in exc.errors))
     return set()
+
+
+def api_flags(service: ScoringService, row: dict[str, Any]) -> set[str]:
+    """What the API answers in `out_of_range` for an accepted body (the service's scoring, as the route)."""
+    features = service.validator.parse(json.dumps(row).encode())
+    return set(service.score(features, request_id="flags", started=0.0, explain=False).out_of_range)
+
+
+def form_flags(service: ScoringService, row: dict[str, Any]) -> set[str]:
+    features = to_features(form_values(row), service.validator.rules)
+    return set(service.score(features, request_id="flags", started=0.0, explain=False, source="form").out_of_range)
+
+
+def seed_flags(row: dict[str, Any]) -> set[str]:
+    """The features `predict_credit_score`'s `OutOfRangeWarning` names."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        api.seed.predict_credit_score(*(row[n] for n in UI_FEATURE_NAMES))
+    named_ = [str(w.message).rsplit(": ", 1)[1] for w in caught if issubclass(w.category, api.seed.OutOfRangeWarning)]
+    return set(", ".join(named_).split(", ")) - {""}
+
+
+def frame_flags(service: ScoringService, row: dict[str, Any]) -> set[str]:
+    return set(service.validator.rules.out_of_range_frame(pd.DataFrame([row]))[0])
 
 
 def what_if_door(service: ScoringService, row: dict[str, Any]) -> set[str]:
@@ -197,8 +235,18 @@ def test_every_door_accepts_and_refuses_alike(seeded: ScoringService) -> None:
         in_file = as_file(change)
         if in_file is not None:
             assert frame_door(seeded, row) == expected_refused(rules, VALID | in_file), ("batch frame", change)
-        if not IN_GROUPS & change.keys():
+        form = not IN_GROUPS & change.keys()
+        if form:
             assert form_door(seeded, row) == expected, ("form", change)
+        if expected:
+            return
+        flagged = expected_flagged(rules, row)  # accepted: every door flags the same features
+        assert api_flags(seeded, row) == flagged, ("api flags", change)
+        assert seed_flags(row) == flagged, ("predict_credit_score flags", change)
+        if in_file is not None:
+            assert frame_flags(seeded, VALID | in_file) == expected_flagged(rules, VALID | in_file), ("frame", change)
+        if form:
+            assert form_flags(seeded, row) == flagged, ("form flags", change)
 
     check()
 
@@ -257,6 +305,9 @@ def test_a_features_file_is_checked_by_the_same_rules(seeded: ScoringService, tm
         report = score_file(source, out, predictor=predictor, progress=False)
         if not expected:
             assert report.scored == 1 and not report.errors, (change, report.errors)
+            flags = pd.read_csv(out, encoding="utf-8-sig", keep_default_na=False)["out_of_range"].iloc[0]
+            full = {k: v for k, v in (template | row).items() if v is not None}
+            assert set(filter(None, flags.split(";"))) == expected_flagged(rules, full), change
             return
         assert report.scored == 0, change
         (error,) = report.errors
@@ -281,6 +332,7 @@ def test_over_http_the_api_names_the_same_fields(service: ScoringService, client
                            headers={"content-type": "application/json"})
         if not expected:
             assert resp.status_code == 200, (change, resp.text)
+            assert set(resp.json()["out_of_range"]) == expected_flagged(rules, row), (change, resp.text)
             return
         assert resp.status_code == 422, (change, resp.text)
         assert set().union(*(named(e["field"]) for e in resp.json()["errors"])) == expected, (change, resp.text)
