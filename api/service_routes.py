@@ -43,7 +43,9 @@ async def model_info(request: Request) -> Response:
         predictor, validator = service.require_model()
     except ModelUnavailable as exc:
         return json_response({"detail": str(exc)}, 503)
-    ranges = {name: {"min": _finite(b.low), "max": _finite(b.high), "binary": b.binary, "domain": b.rule.meaning}
+    # min/max: what is accepted (the domain); seen_min/seen_max: beyond, accepted and flagged (`out_of_range`)
+    ranges = {name: {"min": _finite(b.low), "max": _finite(b.high), "binary": b.binary, "domain": b.rule.meaning,
+                     "seen_min": _finite(b.seen_low), "seen_max": _finite(b.seen_high)}
               for name, b in validator.bounds.items()}
     report = {"report": REPORT_ROUTE} if service.report_html() is not None else {}
     return json_response(predictor.info() | {"ui_features": list(UI_FEATURE_NAMES), "features": predictor.features,

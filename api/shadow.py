@@ -172,7 +172,8 @@ class Shadow:
         return True
 
     def _log(self, record: dict[str, Any], fields: dict[str, Any]) -> None:
-        log_prediction(**record, extra=(record.pop("extra", None) or {}) | fields, logger=self.logger)
+        extra = (record.get("extra") or {}) | fields  # the call's own extra fields (out_of_range) kept
+        log_prediction(**(record | {"extra": extra}), logger=self.logger)
 
     def _start(self) -> None:
         with self._lock:

@@ -58,7 +58,7 @@ def test_batch_file_has_a_grade_column_equal_to_single_calls(predictor: Predicto
     frame.to_csv(source, index=False)
     report = score_file(source, tmp_path / "scores.csv", predictor=predictor, progress=False)
     out = pd.read_csv(tmp_path / "scores.csv")
-    assert report.scored == 300 and list(out.columns)[-1] == "grade"
+    assert report.scored == 300 and list(out.columns)[-2:] == ["grade", "out_of_range"]
     single = [predictor.predict(row.to_dict(), explain=False).grade
               for _, row in frame.drop(columns=[schema.ID_COLUMN]).head(20).iterrows()]
     assert out["grade"].head(20).tolist() == single

@@ -231,3 +231,17 @@ def test_a_challenger_folder_changed_after_its_check_is_never_scored(predictor, 
     assert shadow.stats()["failed"] == 3 and shadow.stats()["scored"] == 0
     shadow.challenger = None
     assert not shadow.submit(dict(RECORD, request_id="x"), (), ())  # no challenger: the caller logs
+
+
+def test_a_flagged_call_keeps_its_out_of_range_beside_the_challengers_answer(predictor, challenger, tmp_path):
+    """The call's own extra field (`out_of_range`: a value past the training range, scored) and the
+    challenger's fields on the same line."""
+    service = shadowed(predictor, tmp_path / "p.log", challenger)
+    past = service.validator.rules[schema.BUREAU_OVERDUE_MAX].seen_high * 2
+    with TestClient(gated(create_api(service))) as client:
+        resp = client.post("/api/predict", json=VALID | {schema.BUREAU_OVERDUE_MAX: past})
+        assert resp.status_code == 200 and resp.json()["out_of_range"] == [schema.BUREAU_OVERDUE_MAX]
+    service.close()
+    (line,) = [json.loads(x) for x in (tmp_path / "p.log").read_text().splitlines()]
+    assert line[schema.OUT_OF_RANGE_KEY] == [schema.BUREAU_OVERDUE_MAX]
+    assert line[schema.CHALLENGER_VERSION_KEY] == challenger.model_version and schema.CHALLENGER_SCORE_KEY in line
