@@ -97,6 +97,35 @@ def test_french_decimals_unknown_boxes_and_the_decision_colour(page, app_url) ->
     assert page.locator("#message").inner_text().strip() == ""
 
 
+def test_past_what_the_model_has_seen_is_scored_and_said_in_french(page, app_url, tmp_path: Path) -> None:
+    """A bureau overdue of 542 034 (applicant 101121's, past the fixture model's training range): scored as
+    the API scores it, the reasons open on the French flag naming the field, nothing refused or marked."""
+    url, _ = app_url
+    for name, value in ((schema.EXT_SOURCE_1, "0,45"), (schema.EXT_SOURCE_2, "0,6"), (schema.EXT_SOURCE_3, "0,55"),
+                        (schema.CARD_ATM_DRAWINGS, "2"), (schema.BUREAU_OVERDUE_MAX, "542 034")):
+        _box(page, name).fill(value)
+    page.get_by_label("Supérieur").check()
+    page.get_by_label("Homme").check()
+    for flag in (schema.INCOME_WORKING, schema.DOCUMENT_3):
+        page.get_by_label(schema.UI_FEATURES_BY_NAME[flag].label).check()
+    hint = page.locator(f"#in-{schema.BUREAU_OVERDUE_MAX}").inner_text()
+    assert "0 ou plus (le modèle a vu de 0 à" in hint and "évalué et signalé" in hint
+    page.get_by_role("button", name="Évaluer").click()
+    _wait_value(page, "decision")
+    expected = httpx.post(f"{url}/api/predict", json=VALID | {schema.BUREAU_OVERDUE_MAX: 542_034.0}).json()
+    assert expected["out_of_range"] == [schema.BUREAU_OVERDUE_MAX]
+    assert _value(page, "score") == _percent(expected["score"])
+    reasons = page.locator("#reasons")
+    reasons.get_by_text("Hors de ce que le modèle a vu").wait_for(timeout=20_000)
+    text = reasons.inner_text()
+    assert "Impayé max. auprès d'autres organismes (€)" in text.split("Ce qui augmente")[0]
+    assert page.locator("#message").inner_text().strip() == ""
+    assert not _marked(page, f"in-{schema.BUREAU_OVERDUE_MAX}")
+    page.screenshot(path=str(tmp_path / "form_out_of_range.png"), full_page=True)
+    if os.environ.get("DOCS_SCREENSHOTS"):
+        shutil.copy(tmp_path / "form_out_of_range.png", PROJECT_ROOT / "docs" / "form_out_of_range.png")
+
+
 def test_a_refusal_is_in_view_with_its_field_marked(page, tmp_path: Path) -> None:
     page.evaluate("window.scrollTo(0, 0)")
     _box(page, schema.EXT_SOURCE_1).fill("1,5")
