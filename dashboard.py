@@ -43,7 +43,7 @@ from monitoring.outcomes import OutcomeError, read_outcomes
 from monitoring.reader import LogData, read_log, refresh
 from monitoring.records import CPU, DURATION, MEMORY, TIME
 from monitoring.sources import LogReadError, file_signature
-from monitoring.style import STATUS_COLOURS, fr
+from monitoring.style import STATUS_COLOURS, count_fr, fr
 from scoring import config
 
 TITLE = "Prêt à dépenser — suivi du service de scoring"
@@ -150,8 +150,8 @@ def draw_stability(report: dict) -> None:
                  hide_index=True, width="content", column_order=[backtest_view.CSI_HEADER[i] for i in (0, 2, 3, 1)],
                  column_config={c: st.column_config.TextColumn(width=w) for c, w in
                                 zip(backtest_view.CSI_HEADER, (330, 390, 70, 90), strict=True)})
-    st.dataframe(pd.DataFrame(backtest_view.window_rows(stable), columns=backtest_view.WINDOW_HEADER),
-                 hide_index=True, width="stretch")
+    # static: the movers' cell wraps instead of being cut (one row per window, a few rows)
+    st.table(pd.DataFrame(backtest_view.window_rows(stable), columns=backtest_view.WINDOW_HEADER), hide_index=True)
     header, rows = backtest_view.grade_rows(stable)
     if rows:
         st.caption("Répartition des classes de risque par fenêtre")
@@ -224,7 +224,8 @@ def draw(view: dict, alert_config: AlertConfig) -> None:
     if not view["adviser"].empty:
         adviser = stats["adviser"]
         st.subheader("Décisions des conseillers")
-        st.caption(f"{adviser['decisions']} décisions finales, dont {adviser['overrides']} contraires au modèle "
+        st.caption(f"{count_fr(adviser['decisions'], 'décision finale', 'décisions finales')}, dont "
+                   f"{count_fr(adviser['overrides'], 'contraire', 'contraires')} au modèle "
                    f"({fr(adviser['override_rate'], '.1%')} ; alerte au-delà de "
                    f"{fr(alert_config.override_rate_max, '.0%')} à partir de {alert_config.min_decisions} décisions)")
         st.dataframe(view["adviser"], hide_index=True, width="content")
@@ -240,10 +241,9 @@ def draw(view: dict, alert_config: AlertConfig) -> None:
     if view["alerts"].empty:
         st.success("Aucune alerte dans cette fenêtre.")
     else:
-        alerts = view["alerts"]
-        st.dataframe(alerts, hide_index=True, width="stretch", height=36 * (min(len(alerts), 15) + 1) + 4,
-                     column_config={"Message": st.column_config.TextColumn(width="large"),
-                                    "Gravité": st.column_config.TextColumn(width=110)})
+        # A static table: its cells wrap, so the longest messages read whole at 1280 px (a data grid cut them
+        # to one line, readable only on hover)
+        st.table(view["alerts"], hide_index=True)
 
 
 def draw_drift(table: pd.DataFrame, report: dict) -> None:

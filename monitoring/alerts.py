@@ -18,7 +18,7 @@ from monitoring.drift import DRIFT, DriftConfig, FeatureDrift
 from monitoring.labels_fr import corrupt_reason_fr
 from monitoring.reader import LogData
 from monitoring.records import CPU, DURATION, ERROR, HIGH_RISK, MEMORY, OVERRIDE, TIME
-from monitoring.style import fr, label_fr
+from monitoring.style import count_fr, fr, label_fr, p_clause
 
 LATENCY = "latency"
 LATENCY_TREND = "latency_trend"
@@ -124,7 +124,7 @@ def sustained_over(data: LogData, column: str, limit: float, kind: str, unit: st
                              f"{column} over {limit:g}{unit} for {last - first + 1} calls in a row "
                              f"(peak {peak:.1f}{unit})", CRITICAL if peak > 1.5 * limit else WARNING,
                              message_fr=f"{NAMES_FR.get(kind, column)} au-dessus de {fr(limit, ',g')}{unit_fr} pendant "
-                             f"{last - first + 1} appels de suite (pic {fr(peak, '.1f')}{unit_fr})"))
+                             f"{count_fr(last - first + 1, 'appel')} de suite (pic {fr(peak, '.1f')}{unit_fr})"))
     return alerts
 
 
@@ -162,7 +162,7 @@ def latency_trend(data: LogData, config: AlertConfig, buckets: pd.DataFrame) -> 
                    f"median latency {part['latency_p50'].max():.3f} s, {config.latency_rise:g}x the usual "
                    f"{baseline:.3f} s, over {len(part)} window(s) of {config.window}",
                    message_fr=f"latence médiane {fr(part['latency_p50'].max())} s, {fr(config.latency_rise, 'g')} "
-                   f"fois l'habituelle ({fr(baseline)} s), sur {len(part)} fenêtre(s) de {config.window}")
+                   f"fois l'habituelle ({fr(baseline)} s), sur {count_fr(len(part), 'fenêtre')} de {config.window}")
             for first, last, part in _bucket_runs(buckets, flagged)]
 
 
@@ -178,7 +178,8 @@ def error_rate(data: LogData, config: AlertConfig, buckets: pd.DataFrame) -> lis
                              f"{int(part['errors'].sum())} failed calls out of {int(part['calls'].sum())} "
                              f"({value:.1%} > {config.error_rate_max:.0%})",
                              CRITICAL if value > 4 * config.error_rate_max else WARNING,
-                             message_fr=f"{int(part['errors'].sum())} appels en échec sur {int(part['calls'].sum())} "
+                             message_fr=f"{count_fr(int(part['errors'].sum()), 'appel')} en échec sur "
+                             f"{int(part['calls'].sum())} "
                              f"({fr(value, '.1%')}, seuil {fr(config.error_rate_max, '.0%')})"))
     return alerts
 
@@ -223,15 +224,14 @@ def drift_alerts(data: LogData, drift: dict[str, FeatureDrift],
         first = result.onset.row if result.onset else 0
         if result.status == DRIFT:
             value, message = float(result.psi), f"{name}: PSI {result.psi:.3f} ({result.test} p={result.p_value:.1e})"
-            message_fr = (f"{label_fr(name)} : PSI {fr(result.psi)} (test {result.test}, "
-                          f"p = {fr(result.p_value, '.1e')})")
+            message_fr = f"{label_fr(name)} : PSI {fr(result.psi)} (test {result.test}, {p_clause(result.p_value)})"
         else:
             recent = result.onset.since
             value = float(recent.psi)
             onset = pd.Timestamp(result.onset.time).strftime("%Y-%m-%d %H:%M UTC")
             message = (f"{name}: PSI {value:.3f} over the {recent.n} calls since {onset} "
                        f"({result.psi:.3f} over the whole window)")
-            message_fr = (f"{label_fr(name)} : PSI {fr(value)} sur les {recent.n} appels depuis le {onset} "
+            message_fr = (f"{label_fr(name)} : PSI {fr(value)} sur {count_fr(recent.n, 'appel')} depuis le {onset} "
                           f"({fr(result.psi)} sur toute la fenêtre)")
         alerts.append(alert(DRIFT_KIND, data, first, n - 1, value, psi_drift, message,
                              CRITICAL if value > 0.5 else WARNING, feature=name, message_fr=message_fr))
@@ -252,7 +252,7 @@ def corrupt_lines(data: LogData, config: AlertConfig = AlertConfig()) -> list[Al
     return [Alert(CORRUPT, CRITICAL if not data.n or share > 0.5 else WARNING, message,
                   times.min().isoformat() if data.n else None, times.max().isoformat() if data.n else None,
                   round(share, 6), config.corrupt_share_max, {"file": first["file"], "line": first["line"]}, None, 0,
-                  {"message_fr": f"{data.corrupt_lines} lignes illisibles sur {total} ({fr(share, '.1%')})"
+                  {"message_fr": f"{count_fr(data.corrupt_lines, 'ligne illisible')} sur {total} ({fr(share, '.1%')})"
                    + (" ; aucun enregistrement valide" if not data.n else "")
                    + f" : première cause, {corrupt_reason_fr(first.get('reason', ''))}"})]
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from monitoring.alerts import CRITICAL, WARNING, Alert, alert
 from monitoring.reader import LogData
-from monitoring.style import fr
+from monitoring.style import fr, p_clause
 from scoring.master_scale import LETTERS, grade_index
 
 GRADE_BACKTEST = "grade_backtest"
@@ -34,7 +34,7 @@ def backtest_alerts(data: LogData, tested: dict[str, Any] | None, joined: pd.Dat
                          CRITICAL, grade=g["grade"], jeffreys_p=g["jeffreys_p"],
                          message_fr=f"classe {g['grade']} : {g['defaults']} défauts sur {g['n']} "
                          f"({fr(g['default_rate'], '.1%')}) pour une PD de {fr(g['pd'], '.1%')} "
-                         f"(Jeffreys p = {fr(g['jeffreys_p'], '.2g')})"))
+                         f"({p_clause(g['jeffreys_p'], 'Jeffreys p')})"))
     change = tested.get("auc_change")
     if change and change["fell"]:
         ordered = np.sort(rows)
@@ -45,6 +45,6 @@ def backtest_alerts(data: LogData, tested: dict[str, Any] | None, joined: pd.Dat
                          WARNING, p_value=change["p_value_fell"],
                          message_fr=f"AUC {fr(change['auc_now'])} sur les défauts observés contre "
                          f"{fr(change['auc_development'])} au développement (z = {fr(change['z'], '.2f')}, "
-                         f"p unilatéral = {fr(change['p_value_fell'], '.2g')})"))
+                         f"{p_clause(change['p_value_fell'], 'p unilatéral')})"))
     return out
 

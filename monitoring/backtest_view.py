@@ -7,7 +7,7 @@ from typing import Any
 
 from monitoring.backtest import BANDS_FR
 from monitoring.labels_fr import moment_fr, window_fr
-from monitoring.style import fr
+from monitoring.style import count_fr, fr, p_clause, p_fr
 from scoring.explain_format import fr_number
 
 
@@ -41,7 +41,7 @@ def movers_sentence(doc: dict[str, Any]) -> str:
     """"Plus forts mouvements : Score externe 2 (0,412, instable), …"."""
     movers = doc.get("top_movers") or []
     if doc.get("judged") is False:
-        return f"Non calculé : {fr_number(doc['n'], 0)} appels, il en faut au moins {fr_number(doc['min_window'], 0)}."
+        return f"Non calculé : {count_fr(doc['n'], 'appel')}, il en faut au moins {fr_number(doc['min_window'], 0)}."
     if not movers:
         return "Aucune caractéristique mesurée."
     return "Plus forts mouvements : " + ", ".join(f"{m['label']} ({_n(m['csi'])}, {_band(m['band'])})"
@@ -93,8 +93,7 @@ def backtest_rows(tested: dict[str, Any]) -> list[list[str]]:
         verdict = ("non jugée (trop peu d'issues)" if not g["judged"] else
                    "PD sous-estimée" if g["failed"] else "conforme")
         rows.append([g["grade"], str(g["n"]), str(g["defaults"]), _pct(g["default_rate"]), _pct(g["pd"]),
-                     fr(g["jeffreys_p"], ".2g"),
-                     fr(g["binomial_p"], ".2g"), verdict])
+                     p_fr(g["jeffreys_p"]), p_fr(g["binomial_p"]), verdict])
     return rows
 
 
@@ -104,8 +103,8 @@ def auc_sentence(tested: dict[str, Any]) -> str:
         return "AUC au développement inconnue (metrics.json) : pas de test de son évolution."
     verdict = "baisse significative" if change["fell"] else "pas de baisse significative"
     return (f"AUC sur les issues : {_n(change['auc_now'])} contre {_n(change['auc_development'])} au développement "
-            f"(écart {_n(change['difference'])}, z = {_n(change['z'], 2)}, p unilatéral = "
-            f"{fr(change['p_value_fell'], '.2g')}, test de Hanley–McNeil) : {verdict}.")
+            f"(écart {_n(change['difference'])}, z = {_n(change['z'], 2)}, "
+            f"{p_clause(change['p_value_fell'], 'p unilatéral')}, test de Hanley–McNeil) : {verdict}.")
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:

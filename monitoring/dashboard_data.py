@@ -31,7 +31,7 @@ from monitoring.reader import LogData, split_calls, window
 from monitoring.records import CPU, DURATION, MEMORY, SCORE, TIME
 from monitoring.report import adviser_rows_fr, build_report, performance_rows
 from monitoring.stats import UNKNOWN_REPLICA
-from monitoring.style import MISSING, fr, label_fr
+from monitoring.style import MISSING, fr, label_fr, p_fr
 from scoring.schema import SCORE_KEY
 
 WHOLE_LOG = "Tout le journal"
@@ -57,7 +57,7 @@ FEATURE, STATUS, PSI, LIVE_MEAN, REFERENCE_MEAN, P_VALUE, N_VALUES, TEST = (
     "Caractéristique", "Statut", "PSI", "En production", "Référence", "p-valeur", "Valeurs", "Test")
 PSI_SINCE, ONSET, NOTE, MODEL_NAME = "PSI depuis le début", "Début (UTC)", "Remarque", "Nom dans le modèle"
 DRIFT_SHOWN = (FEATURE, STATUS, NOTE, PSI, LIVE_MEAN, REFERENCE_MEAN, P_VALUE, N_VALUES, TEST, PSI_SINCE, ONSET)
-DRIFT_FORMATS = {PSI: ".3f", P_VALUE: ".1e", REFERENCE_MEAN: ",.3f", LIVE_MEAN: ",.3f", PSI_SINCE: ".3f",
+DRIFT_FORMATS = {PSI: ".3f", REFERENCE_MEAN: ",.3f", LIVE_MEAN: ",.3f", PSI_SINCE: ".3f",
                  N_VALUES: ","}
 CHAR_PX = 7.2  # a bound on the mean character width in the grid's 14 px Source Sans (digits 7 px, letters ~6)
 CELL_PADDING_PX = 28  # the grid's cell padding (8 px a side) and room for the header's sort arrow
@@ -137,6 +137,8 @@ def cell_text(column: str, value: Any) -> str:
     """A drift table cell as the dashboard writes it (French numbers, "—" when there is none)."""
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return MISSING
+    if column == P_VALUE:
+        return p_fr(value)
     return fr(value, DRIFT_FORMATS[column]) if column in DRIFT_FORMATS else str(value)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from monitoring.drift import DRIFT, INSUFFICIENT, STABLE, WATCH
 from monitoring.stats import UNKNOWN_SOURCE
-from monitoring.style import MISSING, fr, label_fr
+from monitoring.style import MISSING, count_fr, fr, label_fr
 from scoring.schema import (
     ADVISER_ACCEPT,
     ADVISER_REFUSE,
@@ -62,7 +62,7 @@ def reason_fr(result: dict[str, Any], min_samples: int) -> str:
         return ""
     if "absent" in (result.get("reason") or ""):
         return "absente de la référence du modèle (reference.json)"
-    return f"{result.get('n', 0)} valeurs connues, {min_samples} nécessaires"
+    return f"{count_fr(result.get('n', 0), 'valeur connue', 'valeurs connues')}, {min_samples} nécessaires"
 
 
 def verdict_fr(verdict: dict[str, Any]) -> str:
@@ -70,7 +70,7 @@ def verdict_fr(verdict: dict[str, Any]) -> str:
     status = verdict["status"]
     if status == INSUFFICIENT:
         return ("**Dérive des données : non calculée** — pas assez d'appels dans la fenêtre pour la juger "
-                f"({verdict['measured']} caractéristique(s) mesurable(s) sur {verdict['features']}).")
+                f"({_measured(verdict, 'mesurable')} sur {verdict['features']}).")
     parts = []
     if verdict["drifted"]:
         parts.append("en dérive : " + ", ".join(label_fr(n) for n in verdict["drifted"]))
@@ -80,7 +80,11 @@ def verdict_fr(verdict: dict[str, Any]) -> str:
         parts.append(f"score : {STATUS_FR[verdict['score']]}")
     detail = " ; ".join(parts) if parts else "aucune caractéristique ne bouge"
     return (f"**Dérive des données : {STATUS_FR[status]}** — {detail} "
-            f"({verdict['measured']} caractéristique(s) mesurée(s) sur {verdict['features']}).")
+            f"({_measured(verdict, 'mesurée')} sur {verdict['features']}).")
+
+
+def _measured(verdict: dict[str, Any], adjective: str) -> str:
+    return count_fr(verdict["measured"], f"caractéristique {adjective}")
 
 
 def psi_bands_fr(report: dict[str, Any]) -> str:

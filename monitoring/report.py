@@ -47,7 +47,7 @@ from monitoring.outcomes import OutcomeConfig, Outcomes, outcome_alerts, perform
 from monitoring.reader import LogData, read_log, split_calls
 from monitoring.records import ERROR, TIME
 from monitoring.stats import MODEL_DECISIONS, UNKNOWN_SOURCE, adviser_stats, compute_stats
-from monitoring.style import fmt, fr, label_fr
+from monitoring.style import count_fr, fmt, fr, label_fr, p_clause, p_fr
 from scoring.schema import SCORE_KEY, UI_FEATURE_NAMES
 
 
@@ -203,7 +203,7 @@ def render_text(report: dict[str, Any], max_alerts: int = 20) -> str:
     for name, result in report["drift"].items():
         p = result.get("p_value")
         out.append(f"  {label_fr(name)[:52]:<52} {fr(result.get('n', 0), ','):>7} {fr(result.get('psi')):>7} "
-                   f"{result.get('test') or '—':>5} {fr(p, '.1e'):>9}  {STATUS_FR[result['status']]}")
+                   f"{result.get('test') or '—':>5} {p_fr(p):>9}  {STATUS_FR[result['status']]}")
     sources = stats.get("sources") or {}
     if set(sources) - {UNKNOWN_SOURCE}:
         out += ["", "Appels par origine : " + ", ".join(f"{SOURCE_FR.get(name, name)} {fr(s['count'], ',')} "
@@ -247,7 +247,7 @@ def stability_lines(report: dict[str, Any]) -> list[str]:
     title = f"Stabilité (fenêtres de {window_fr(stable['window'])})"
     out = ["", f"{title} : PSI du score {fr(overall['score_psi'])} ; plus forts mouvements (CSI) : {movers}"]
     if overall.get("judged") is False:
-        out[-1] = (f"{title} : non calculée, {fr(overall['n'], ',')} appels "
+        out[-1] = (f"{title} : non calculée, {count_fr(overall['n'], 'appel')} "
                    f"(il en faut au moins {fr(overall['min_window'], ',')})")
     if tested:
         failed = [g["grade"] for g in tested["grades"] if g["failed"]]
@@ -257,7 +257,7 @@ def stability_lines(report: dict[str, Any]) -> list[str]:
         change = tested.get("auc_change")
         if change:
             out.append(f"AUC sur les issues {fr(change['auc_now'])} contre {fr(change['auc_development'])} au "
-                       f"développement (p unilatéral = {fr(change['p_value_fell'], '.2g')})")
+                       f"développement ({p_clause(change['p_value_fell'], 'p unilatéral')})")
     return out
 
 

@@ -26,6 +26,29 @@ def fr(value: Any, spec: str = ".3f") -> str:
     return text[:-1] + "\u202f%" if text.endswith("%") else text
 
 
+def count_fr(n: int | float, one: str, many: str | None = None) -> str:
+    """A count and its noun the French way: 0 and 1 take the singular ("0 appel", "1 appel", "2 appels",
+    "1 234 appels"); `many` for a plural that is not `one` + "s" ("1 caractéristique mesurée")."""
+    word = one if abs(n) < 2 else (many if many is not None else " ".join(w + "s" for w in one.split(" ")))
+    return f"{fr(n, ',') if float(n).is_integer() else fr(n, ',g')} {word}"
+
+
+P_FLOOR = 0.001  # below, a p-value reads "< 0,001": its digits say nothing more to the analyst
+
+
+def p_fr(p: float | None) -> str:
+    """A p-value the French way, never in scientific notation: "< 0,001", "0,012", "1,000"; "—" when none."""
+    if p is None or p != p:
+        return MISSING
+    return f"< {fr(P_FLOOR)}" if p < P_FLOOR else fr(p, ".3f")
+
+
+def p_clause(p: float | None, name: str = "p") -> str:
+    """"p < 0,001" or "p = 0,012" (the relation follows the value)."""
+    shown = p_fr(p)
+    return f"{name} {shown}" if shown.startswith("<") else f"{name} = {shown}"
+
+
 def label_fr(name: str) -> str:
     """A feature's French label (the form's), "Score" for the score, else the model's name."""
     if name == SCORE_KEY:

@@ -49,7 +49,7 @@ def app(monkeypatch, log, model_dir) -> AppTest:
 
 
 def drift_and_alerts(at: AppTest) -> tuple[pd.DataFrame, pd.DataFrame]:
-    tables = [d.value for d in at.dataframe]
+    tables = [d.value for d in (*at.dataframe, *at.table)]  # the alerts: a static table, its messages wrap
     return (next(t for t in tables if NOTE in t.columns), next(t for t in tables if "Gravité" in t.columns))
 
 
@@ -77,7 +77,7 @@ def test_dashboard_on_a_simulated_log(monkeypatch, incident_log, model_dir):
     assert sorted(alerts["Type"].unique()) == ["CPU", "appel lent", "dérive"]
     assert not at.info and not at.warning and [e.value for e in at.error] == [
         "**Dérive des données : dérive** — en dérive : Score externe 2 ; score : à surveiller "
-        "(11 caractéristique(s) mesurée(s) sur 11)."]
+        "(11 caractéristiques mesurées sur 11)."]
 
 
 def test_dashboard_opens_on_the_figures_of_analyse_logs(monkeypatch, tmp_path, reference, model_dir):
@@ -97,7 +97,7 @@ def test_dashboard_opens_on_the_figures_of_analyse_logs(monkeypatch, tmp_path, r
     metrics = {m.label: m.value for m in at.metric}
     assert number(metrics["Appels"]) == cli["stats"]["count"], (metrics, cli["stats"]["count"])
     assert cli["alerts"], [e.value for e in at.error]
-    shown = next(d.value for d in at.dataframe if "Gravité" in d.value.columns)
+    shown = drift_and_alerts(at)[1]
     assert sorted(shown["Message"]) == sorted(a["message_fr"] for a in cli["alerts"])  # the same alerts, in French
     assert int(metrics["Alertes"]) == len(cli["alerts"])
 

@@ -10,9 +10,11 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from monitoring.dashboard_data import MODEL_NAME, NOTE, PSI, STATUS
+from monitoring.dashboard_data import MODEL_NAME, NOTE, P_VALUE, PSI, STATUS
+from monitoring.style import count_fr, p_clause, p_fr
+from tests.helpers import free_port, launched
 from tests.monitoring.conftest import simulated_log
-from tests.monitoring.test_dashboard_widths import _app
+from tests.monitoring.test_dashboard_widths import DASHBOARD, _app
 
 # English words the dashboard used to show (none of them is also a French word)
 ENGLISH = ("drift", "overrides", "requests", "calls", "alerts", "latency", "memory", "settings", "window", "share",
@@ -44,7 +46,7 @@ def visible_texts(at: AppTest) -> list[str]:
         texts += [widget.label, widget.help or ""]
     for box in at.selectbox:
         texts += [str(o) for o in box.options]  # as shown (after the box's format_func)
-    for grid in at.dataframe:
+    for grid in (*at.dataframe, *at.table):
         shown = [c for c in grid.value.columns if c != MODEL_NAME and c != "Nom dans le modèle"]
         texts += [str(c) for c in shown] + [str(v) for c in shown for v in grid.value[c]]
     for chart in at.get("vega_lite_chart"):
@@ -84,7 +86,7 @@ def test_every_text_of_a_busy_dashboard_is_french(monkeypatch, busy_log, model_d
         assert french in joined, french
     assert not re.search(r"\d\.\d", "\n".join(t for t in texts if not CODE.fullmatch(t.strip()))), \
         "a decimal point instead of a comma"
-    for grid in at.dataframe:
+    for grid in (*at.dataframe, *at.table):
         assert not grid.value.isna().any().any() and "None" not in grid.value.astype(str).to_numpy()
 
 
@@ -96,7 +98,7 @@ def test_a_drift_that_is_not_computed_says_why(monkeypatch, quiet_log, model_dir
     drift = next(d.value for d in at.dataframe if NOTE in d.value.columns)
     assert set(drift[STATUS]) == {"non calculé"} and set(drift[PSI]) == {"—"}
     assert set(drift[NOTE]) == {"60 valeurs connues, 200 nécessaires"} or all(
-        re.fullmatch(r"\d+ valeurs connues, 200 nécessaires", n) for n in drift[NOTE])
+        re.fullmatch(r"(\d+ valeurs connues|[01] valeur connue), 200 nécessaires", n) for n in drift[NOTE])
     assert english_words(visible_texts(at)) == set()
 
 
@@ -108,3 +110,73 @@ def test_an_empty_window_and_a_missing_log_speak_french(monkeypatch, tmp_path, m
     at = _app(monkeypatch, log, model_dir)
     [error] = [e.value for e in at.error]
     assert error.startswith("lignes illisibles : 20 lignes illisibles sur 20") and english_words([error]) == set()
+
+
+SCIENTIFIC = re.compile(r"\d[.,]?\d*e[-+]\d")  # "4,7e-78": no analyst reads that
+NNBSP = "\u202f"
+
+
+def test_counts_take_the_singular_at_0_and_1_and_p_values_read_as_decimals():
+    assert [count_fr(n, "appel") for n in (0, 1, 2, 1234)] == ["0 appel", "1 appel", "2 appels", f"1{NNBSP}234 appels"]
+    assert count_fr(1, "caractéristique mesurée") == "1 caractéristique mesurée"
+    assert count_fr(11, "caractéristique mesurée") == "11 caractéristiques mesurées"
+    assert count_fr(0, "valeur connue", "valeurs connues") == "0 valeur connue"
+    assert [p_fr(p) for p in (4.7e-78, 0.000999, 0.001, 0.0123, 0.39, 1.0, None, float("nan"))] == [
+        "< 0,001", "< 0,001", "0,001", "0,012", "0,390", "1,000", "—", "—"]
+    assert p_clause(1e-9, "p unilatéral") == "p unilatéral < 0,001" and p_clause(0.0123) == "p = 0,012"
+
+
+def test_a_busy_dashboard_has_no_scientific_p_value_and_no_plural_in_brackets(monkeypatch, busy_log, model_dir):
+    at = _app(monkeypatch, busy_log, model_dir)
+    texts = visible_texts(at)
+    assert not [t for t in texts if SCIENTIFIC.search(t)]
+    assert not [t for t in texts if re.search(r"\w\(s\)", t)]  # "caractéristique(s)"; "latence (s)" is a unit
+    assert not [t for t in texts if re.search(r"(?<![\d,])[01] (appels|lignes|valeurs|décisions|fenêtres)\b", t)]
+    drift = next(d.value for d in at.dataframe if NOTE in d.value.columns or P_VALUE in d.value.columns)
+    assert "< 0,001" in set(drift[P_VALUE])  # the drifted feature's test, as the analyst reads it
+    alerts = next(t.value for t in at.table if "Gravité" in t.value.columns)
+    assert any(re.search(r"p < 0,001\)$", m) for m in alerts["Message"])
+
+
+def test_one_call_is_one_call(monkeypatch, tmp_path, reference, model_dir):
+    """A log of a single call: every count of it in the singular (stability, drift notes, the verdict)."""
+    log = tmp_path / "predictions.log"
+    simulated_log(log, reference, 1, seed=2)
+    at = _app(monkeypatch, log, model_dir)
+    texts = visible_texts(at)
+    joined = "\n".join(texts)
+    assert "Non calculé : 1 appel, il en faut au moins" in joined
+    assert "1 valeur connue, 200 nécessaires" in joined
+    assert not [t for t in texts if re.search(r"(?<![\d,])[01] (appels|valeurs|caractéristiques)\b", t)]
+
+
+def test_chromium_at_1280_px_shows_the_longest_alert_and_the_movers_whole(chromium, busy_log, model_dir, tmp_path):
+    """The two cells that used to be cut (the longest alert message, the window's movers) wrap inside the page:
+    each is drawn whole, without a hover, inside a 1280 px window."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    args = ["-m", "streamlit", "run", DASHBOARD, "--server.headless", "true", "--server.port", str(port),
+            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    env = {"LOG_PATH": str(busy_log), "MODEL_DIR": str(model_dir)}
+    with launched(args, f"{url}/_stcore/health", env=env, log_file=tmp_path / "streamlit.log"):
+        page = chromium.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            page.goto(url)
+            page.locator("[data-testid=stTable] th", has_text="Message").wait_for(timeout=90_000)
+            found = {name: page.evaluate("""(name) => {
+                const table = [...document.querySelectorAll('[data-testid=stTable] table')].find(
+                    t => [...t.querySelectorAll('thead th')].some(th => th.textContent.trim() === name));
+                const col = [...table.querySelectorAll('thead th')].findIndex(th => th.textContent.trim() === name);
+                const cells = [...table.querySelectorAll('tbody tr')].map(tr => tr.children[col]);
+                const longest = cells.reduce((a, b) => (b.textContent.length > a.textContent.length ? b : a));
+                const box = longest.getBoundingClientRect();
+                const line = parseFloat(getComputedStyle(longest).lineHeight) || 20;
+                return {text: longest.textContent, right: box.right, lines: Math.round(box.height / line),
+                        cut: longest.scrollWidth > longest.clientWidth + 1};
+            }""", name) for name in ("Message", "Plus forts mouvements")}
+            page.screenshot(path=str(tmp_path / "dashboard-1280.png"), full_page=True)
+        finally:
+            page.close()
+    for name, cell in found.items():
+        assert len(cell["text"]) > 60 and not cell["cut"] and cell["right"] <= 1280, (name, cell)
+    assert found["Message"]["lines"] >= 2  # the longest message wraps rather than running off
