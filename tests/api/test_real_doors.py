@@ -187,3 +187,35 @@ def test_predict_credit_score_scores_and_warns(real_service: ScoringService, rea
     with pytest.warns(api.seed.OutOfRangeWarning, match=BUREAU_OVERDUE_MAX):
         score, label = api.seed.predict_credit_score(*args)
     assert 0 <= score <= 1 and label in (schema.LABEL_LOW_RISK, schema.LABEL_HIGH_RISK)
+
+
+def test_an_impossible_value_is_refused_by_the_raw_and_the_features_batch_alike(real_service: ScoringService,
+                                                                               real: Real, tmp_path: Path) -> None:
+    """Real rows made impossible (a negative income, an age of 300 years): refused by both batch doors, on the
+    same features, with their integer ids and lines; the real rows beside them are scored."""
+    predictor = real_service.predictor
+    base = real.application[real.application[ID_COLUMN] == FLAGGED]
+    broken = pd.concat([base.assign(**{ID_COLUMN: 900_001, "AMT_INCOME_TOTAL": -5.0}),
+                        base.assign(**{ID_COLUMN: 900_002, "DAYS_BIRTH": -300 * 365})])
+    pd.concat([real.application, broken]).to_csv(tmp_path / "application.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        raw = score_file(tmp_path / "application.csv", tmp_path / "a.csv", predictor=predictor, data_dir=REAL,
+                         progress=False)
+    assert raw.scored == len(real.ids) and [(e.line, e.applicant) for e in raw.errors] == [
+        (len(real.ids) + 2, "900001"), (len(real.ids) + 3, "900002")]
+    assert "column AMT_INCOME_TOTAL (built from the tables): -5 is outside its domain" in raw.errors[0].reason
+    assert "column DAYS_BIRTH (built from the tables)" in raw.errors[1].reason
+    assert "an age of 18 to 120 years" in raw.errors[1].reason
+    frame = real.features.copy()
+    frame.loc[900_001] = frame.loc[FLAGGED].to_numpy()
+    frame.loc[900_001, "AMT_INCOME_TOTAL"] = -5.0
+    frame.loc[900_002] = frame.loc[FLAGGED].to_numpy()
+    frame.loc[900_002, "DAYS_BIRTH"] = -300 * 365.0
+    frame.rename_axis(ID_COLUMN).reset_index().to_csv(tmp_path / "features.csv", index=False)
+    by_features = score_file(tmp_path / "features.csv", tmp_path / "f.csv", predictor=predictor, progress=False)
+    assert [e.applicant for e in by_features.errors] == ["900001", "900002"]
+    for a, b in zip(raw.errors, by_features.errors, strict=True):  # the same features named
+        named_raw = {p.split(" ")[1] for p in a.reason.split("; ")}
+        named_file = {p.split(" ")[1].rstrip(":") for p in b.reason.split("; ")}
+        assert named_raw >= named_file and named_file, (a.reason, b.reason)
