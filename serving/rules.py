@@ -125,12 +125,6 @@ def range_message(value: float, b: Bound) -> str:
             f"[{_fmt(max(b.rule.low, -FLOAT32_MAX))}, {_fmt(min(b.rule.high, FLOAT32_MAX))}])")
 
 
-def unseen_message(value: float, b: Bound) -> str:
-    """Why a value accepted is flagged, in English (the API's and the batch's docs, the logs)."""
-    return (f"{_fmt(value)} is outside the range seen in training widened by {RANGE_MARGIN:.0%} "
-            f"[{_fmt(b.seen_low)}, {_fmt(b.seen_high)}]: scored, the model extrapolates")
-
-
 def accepted_bounds(features: Sequence[str], ranges: Mapping[str, Any]) -> dict[str, Bound]:
     """Each feature's bound: its domain rule clipped to float32, and the widened training range (`ranges`:
     {feature: {"min", "max"}} of `reference.json`) inside it when training saw the feature."""
@@ -329,10 +323,6 @@ class Rules(Mapping[str, Bound]):
                 for i in np.flatnonzero(self.out_of_range_columns(name, values)):
                     flagged[i].append(name)
         return [tuple(f) for f in flagged]
-
-    def unseen_message(self, name: str, x: float) -> str:
-        """`unseen_message` of a value of `name`."""
-        return unseen_message(x, self._bounds[name])
 
     def _group_violation(self, i: int, features: Mapping[str, float]) -> Violation:
         group, members = self.groups[i]
