@@ -5,6 +5,8 @@ that leaves."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from fastapi import APIRouter, FastAPI, HTTPException, Request
@@ -38,6 +40,12 @@ def _app() -> FastAPI:
     return app
 
 
+def _run(coroutine: Any) -> Any:
+    """`asyncio.run` in a thread of its own (a test before may have left a loop running in this one)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def test_a_lean_route_answers_and_refuses_through_the_apps_handlers() -> None:
     client = TestClient(_app(), raise_server_exceptions=False)
     assert client.post("/echo?x=1", content=b"abc").content == b"cbax=1"
@@ -69,4 +77,4 @@ def test_read_body_raises_when_the_client_left() -> None:
 
     request = Request({"type": "http", "method": "POST", "path": "/", "headers": [], "query_string": b""}, receive)
     with pytest.raises(ClientDisconnect):
-        asyncio.run(read_body(request))
+        _run(read_body(request))
