@@ -119,7 +119,8 @@ def layer_figures(model_dir: Path, roots: list[Path], duration: int, connections
             ratio = float(np.median([a["rps"] / b["rps"] for a, b in zip(r, bare, strict=True)]))
             lines.append(f"| {path_name} | {name} | {np.median([x['rps'] for x in r]):,.0f} | {100 * ratio:.0f} % | "
                          f"{np.median([x['p50_ms'] for x in r]):.2f} | {np.median([x['p99_ms'] for x in r]):.2f} | "
-                         f"{sum(x['errors'] for x in r)} |")
+                         f"{sum(x['errors'] for x in r)} | {np.median([x['loop_us'] for x in r]):.0f} | "
+                         f"{np.median([x['threads_us'] for x in r]):.0f} | {np.median([x['wrk_us'] for x in r]):.0f} |")
     return lines + ["", f"Each figure: the median of {rounds} wrk runs of {duration} s, {connections} connections, "
                         "every server in turn; the ratio is the median of the rounds' ratios to the bare run. CPU per "
                         "request: the CPU seconds of the server's main thread (uvicorn's event loop: every request), "
