@@ -143,7 +143,7 @@ def _with_cpu(pid: int, run: Any) -> dict[str, float]:
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     (main1, other1), wrk1 = threads(), children.ru_utime + children.ru_stime
     per = 1e6 / max(result["requests"], 1)
-    return result | {"loop_us": (main1 - main0) * per, "threads_us": (other1 - other0) * per,
+    return result | {"loop_us": (main1 - main0) * per, "threads_us": max(other1 - other0, 0.0) * per,
                      "wrk_us": (wrk1 - wrk0) * per}
 
 
