@@ -21,7 +21,7 @@ import psutil
 
 from api import log_files
 from scoring import config
-from scoring.schema import CHALLENGER_FIELDS, STATUS_OK, LogRecord
+from scoring.schema import CHALLENGER_FIELDS, STATUS_OK, log_line
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024  # rotate past 50 MB: a day of busy traffic, still quick to read
 DEFAULT_BACKUPS = 10
@@ -227,18 +227,17 @@ class PredictionLogger:
         if now - self._cpu_at >= CPU_WINDOW:
             self._cpu, self._cpu_at = self._process.cpu_percent(None), now
         cpu = self._cpu
-        mem = self._process.memory_info().rss / (1024 * 1024)
+        mem = round(self._process.memory_info().rss / (1024 * 1024), 1)
+        replica = self.replica
         lines = []
         for ts, request_id, inp, prediction, duration, version, status, error, client, source, applicant, extra \
                 in records:
-            shadow = {k: extra.pop(k) for k in CHALLENGER_FIELDS if k in extra} if extra else {}
+            tail: tuple[Any, ...] = (error, client, replica, source, applicant)
+            if extra and not extra.keys().isdisjoint(CHALLENGER_FIELDS):  # the shadow's fields: in the record's order
+                tail += tuple(extra.pop(k, None) for k in CHALLENGER_FIELDS)
             try:
-                lines.append(LogRecord.line(
-                    timestamp=datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds"),
-                    request_id=request_id, input=inp, prediction=prediction, duration=round(duration, 6),
-                    cpu_percent=cpu, memory_usage_MB=round(mem, 1), model_version=version, status=status,
-                    error=error, client=client, replica=self.replica, source=source, applicant_id=applicant,
-                    extra=extra or {}, **shadow))
+                lines.append(log_line((utc_iso(ts), request_id, inp, prediction, round(duration, 6), cpu, mem, version,
+                                       status), tail, extra))
             except (TypeError, ValueError) as exc:
                 self._fail(f"record {request_id} cannot be written as JSON: {exc}")
         return lines
@@ -330,6 +329,28 @@ class PredictionLogger:
         self._retained_at = time.monotonic()
         with contextlib.suppress(OSError):
             log_files.retain(self.path, os.fstat(self._fd).st_size, self.max_age_s, self.max_total_bytes)
+
+
+_second: tuple[int, str] = (0, "")  # the last whole second written, as "YYYY-MM-DDTHH:MM:SS."
+
+
+def utc_iso(ts: float) -> str:
+    """`datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds")` (the log's timestamp), the same
+    string at a fifth of the cost: the date and time of a second are formatted once for all its records,
+    the microseconds rounded as `fromtimestamp` rounds them (half to even, carried into the second)."""
+    global _second
+    frac, whole = math.modf(ts)
+    micro = round(frac * 1e6)
+    if micro >= 1_000_000:
+        whole, micro = whole + 1, micro - 1_000_000
+    elif micro < 0:  # before 1970
+        whole, micro = whole - 1, micro + 1_000_000
+    second, prefix = _second
+    if second != whole or not prefix:
+        second = int(whole)
+        prefix = datetime.fromtimestamp(second, UTC).isoformat(timespec="seconds")[:-6] + "."
+        _second = (second, prefix)
+    return f"{prefix}{micro:06d}+00:00"
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,8 +1,9 @@
 """The prediction routes: `POST /api/predict` (one applicant, or a known one with what-if overrides)
 and `POST /api/predict/batch`.
 
-Speed (docs/decisions.md): the predict route takes only the `Request` (no FastAPI dependency to
-solve; `reasons` is read from the query string here), parses with orjson, and answers bytes
+Speed (docs/decisions.md): the routes take only the `Request` and are called directly
+(`api.lean_route.LeanRoute`: no dependency to solve; `reasons` is read from the query string here), the
+body is read in one step (`read_body`), parsed with orjson, and answered as bytes
 serialised by orjson; its answer model is declared through `responses=`, not `response_model`, which
 would validate and serialise every answer a second time. Bodies are read as bytes (the body limit,
 the method check and the access policy are in `api.middleware`) and validated by `serving.validation`,
@@ -20,6 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.dossier_routes import predict_dossier
+from api.lean_route import LeanRoute, read_body
 from api.logger import new_request_id, safe_input
 from api.openapi_doc import EXAMPLE, REQUEST_REF, BatchDoc, PredictionDoc, body_doc
 from api.refusals import ModelUnavailable
@@ -28,7 +30,7 @@ from scoring.schema import ID_COLUMN, LABEL_REVIEW, SOURCE_API, SOURCE_BATCH
 from serving.validation import MAX_BATCH_ROWS, FieldError, InputError, refuse_duplicate_keys
 from serving.whatif import WhatIfRules
 
-router = APIRouter(tags=["prediction"])
+router = APIRouter(tags=["prediction"], route_class=LeanRoute)  # no dependency to solve: api.lean_route
 
 _REASONS_TRUE = frozenset(("true", "1", "yes", "on"))
 _REASONS_FALSE = frozenset(("false", "0", "no", "off"))
@@ -53,10 +55,14 @@ def _caller_input(body: bytes) -> dict[str, Any]:
             return {}
 
 
+_USUAL_QUERIES = {b"": True, b"reasons=false": False, b"reasons=true": True}  # the answer of `_explain` without parsing
+
+
 def _explain(query: bytes) -> bool:
     """The `reasons` query parameter (true by default); raises InputError for another value."""
-    if not query:
-        return True
+    usual = _USUAL_QUERIES.get(query)
+    if usual is not None:
+        return usual
     explain = True
     for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
         if key == "reasons":
@@ -96,7 +102,7 @@ def _refused(exc: InputError | ModelUnavailable, request_id: str) -> Response:
              responses={200: {"model": PredictionDoc}, **error_docs(401, 404, 413, 415, 422, 503)})
 async def predict(request: Request) -> Response:
     started, request_id, client, service = _call(request)
-    body = await request.body()
+    body = await read_body(request)
     try:
         with service.refusals(request_id=request_id, started=started, input=lambda: _caller_input(body),
                               client=client, source=SOURCE_API):  # a refused call is the API's too
@@ -121,7 +127,7 @@ async def predict(request: Request) -> Response:
              responses={200: {"model": BatchDoc}, **error_docs(401, 413, 415, 422, 503)})
 async def predict_batch(request: Request) -> Response:
     started, request_id, client, service = _call(request)
-    body = await request.body()
+    body = await read_body(request)
     try:  # a refused batch is logged without its rows
         with service.refusals(request_id=request_id, started=started, input=dict, client=client,
                               source=SOURCE_BATCH):

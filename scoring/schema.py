@@ -227,17 +227,19 @@ class LogRecord:
         """The record as one UTF-8 JSON line, newline included (orjson: ~6x faster than json.dumps; a
         value orjson refuses, e.g. an int beyond 64 bits, goes through json.dumps). A non-finite float,
         which callers never put here (`api.logger.safe_input` turns them into text), is written null."""
-        return _line({name: getattr(self, name) for name in LOG_RECORD_KEYS}, self.extra)
+        return log_line(tuple(getattr(self, name) for name in _HEAD_KEYS),
+                        tuple(getattr(self, name) for name in _TAIL_KEYS), self.extra)
 
     @staticmethod
     def line(**values: Any) -> bytes:
         """`LogRecord(**values).to_line()` without building the frozen record (the log writer's path, once
         per call: building it cost as much as writing it); the same keys, defaults and checks of names."""
-        extra = values.pop("extra", None) or {}
+        extra = values.pop("extra", None)
         if not values.keys() >= _REQUIRED or not values.keys() <= _DEFAULTS.keys():
             wrong = sorted((_REQUIRED - values.keys()) | (values.keys() - _DEFAULTS.keys()))
             raise TypeError(f"LogRecord: field {wrong[0]!r} missing or unknown")
-        return _line({name: values[name] if name in values else _DEFAULTS[name] for name in LOG_RECORD_KEYS}, extra)
+        return log_line(tuple(values[name] if name in values else _DEFAULTS[name] for name in _HEAD_KEYS),
+                        tuple(values.get(name) for name in _TAIL_KEYS), extra)
 
 
 # The keys of a log line, as LogRecord writes them (unknown keys read back go into `extra`).
@@ -249,11 +251,25 @@ _DEFAULTS = {f.name: f.default for f in fields(LogRecord) if f.name != "extra"}
 _REQUIRED = frozenset(name for name, default in _DEFAULTS.items() if default is MISSING)  # `LogRecord.line` needs them
 
 
-def _line(record: dict[str, Any], extra: dict[str, Any]) -> bytes:
-    for optional in _OPTIONAL_FIELDS:
-        if record[optional] is None:
-            del record[optional]
-    record |= extra
+# A line is the nine fields always written (None as null), then the optional ones that are not None, in
+# the record's order, then `extra`: `log_line` takes them in that order, without building the record.
+_HEAD_KEYS = tuple(name for name in LOG_RECORD_KEYS if name not in _OPTIONAL_FIELDS)
+_TAIL_KEYS = tuple(name for name in LOG_RECORD_KEYS if name in _OPTIONAL_FIELDS)
+if LOG_RECORD_KEYS != _HEAD_KEYS + _TAIL_KEYS:  # a line keeps the record's order of keys
+    raise TypeError("LogRecord: the optional fields (left out when None) must follow the others")
+
+
+def log_line(head: tuple[Any, ...], tail: tuple[Any, ...] = (), extra: dict[str, Any] | None = None) -> bytes:
+    """The bytes of `LogRecord(...).to_line()` from the values themselves (the log writer's path, once per call):
+    `head` the values of `_HEAD_KEYS` (timestamp ... status, in the record's order), `tail` those of
+    `_TAIL_KEYS` (error, client, replica, source, applicant_id, the challenger's; a shorter tuple: the rest
+    None), `extra` further keys. No check of types: the writer's values are the record's."""
+    record = dict(zip(_HEAD_KEYS, head, strict=True))
+    for name, value in zip(_TAIL_KEYS, tail, strict=False):  # a shorter tail: the rest None
+        if value is not None:
+            record[name] = value
+    if extra:
+        record |= extra
     try:
         return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
     except TypeError:

@@ -29,3 +29,24 @@ def test_a_missing_or_unknown_field_is_refused_as_by_the_record() -> None:
         LogRecord.line(**{k: v for k, v in BASE.items() if k != "duration"})
     with pytest.raises(TypeError):
         LogRecord.line(**BASE, durration=1.0)
+
+
+@pytest.mark.parametrize("changes", [
+    {},
+    {"status": "error", "error": "EXT_SOURCE_1: must be in [0, 1]", "prediction": None, "model_version": None},
+    {"client": "alice", "replica": "r1", "source": "dossier", "applicant_id": 100002},
+    {"challenger_skipped": "sampled_out", "challenger_version": "v2", "source": "api"},
+    {"extra": {"adviser_decision": {"final": "accept"}, "note": "é"}, "input": {"n": 2**70}},
+])
+def test_log_line_from_values_in_order_is_the_records_line(changes: dict) -> None:
+    """The writer's positional path: the head's nine values, then the optional ones (None: left out), then extra."""
+    from scoring.schema import _HEAD_KEYS, _TAIL_KEYS, log_line
+
+    values = BASE | {"status": "ok"} | changes
+    head = tuple(values[k] for k in _HEAD_KEYS)
+    tail = tuple(values.get(k) for k in _TAIL_KEYS)
+    expected = LogRecord(**values).to_line()
+    assert log_line(head, tail, values.get("extra")) == expected
+    while tail and tail[-1] is None:  # a shorter tail: the rest None
+        tail = tail[:-1]
+        assert log_line(head, tail, values.get("extra")) == expected
