@@ -1,14 +1,17 @@
 """Shadow scoring: the calls the champion answered are scored again by the challenger, in a process of its own.
 
-The champion's answer is sent first and never waits for the challenger: the call's log line is handed to
-this shadow instead of the logger (a deque append on the request's thread). A sender thread, every
-POLL_SECONDS, sends the calls waiting to the challenger's process (`api.shadow_worker`) as one batch, waits
-for its answer (the interpreter lock is free meanwhile), and hands each line, with the challenger's fields
-(`scoring.schema.CHALLENGER_FIELDS`), to the logger. Why a process: a worker thread scoring in the service
-held the interpreter lock against the champion's requests and raised its p99 by 11-78 % under load; the
-process does the challenger's work (rows, scores) on another core, and in the service there remains one
-pickle and one logger hand-over per call (docs/decisions.md). The process runs at a lower priority (nice
-`WORKER_NICE`): on a saturated machine the champion gets the CPU first, and the shadow drops calls instead.
+The champion's answer is sent first and never waits for the challenger: the call (its log record, stamped
+with the call's time) is handed to this shadow instead of the logger (a deque append on the request's
+thread). A sender thread, every POLL_SECONDS, sends the calls waiting to the challenger's process
+(`api.shadow_worker`) in messages of at most MAX_BATCH calls with the service's own figures for its lines
+(CPU, memory, replica: `PredictionLogger.figures`), waits for the answer (the interpreter lock is free
+meanwhile), and queues the lines it gets back, already written out with the challenger's fields
+(`scoring.schema.CHALLENGER_FIELDS`), in one hand-over (`PredictionLogger.log_lines`). Why a process: a
+worker thread scoring in the service held the interpreter lock against the champion's requests and raised
+its p99 by 11-78 % under load; the process does the challenger's work (rows, scores, and the lines' JSON)
+on another core, and in the service there remains one pickle per call and one hand-over per message
+(docs/decisions.md). The process runs at a lower priority (nice `WORKER_NICE`): on a saturated machine the
+champion gets the CPU first, and the shadow drops calls instead.
 
 A call is logged exactly once either way. Every line of a shadowed service names the challenger's version;
 a call it did not score says why under `challenger_skipped`:
@@ -17,7 +20,9 @@ a call it did not score says why under `challenger_skipped`:
 - `worker_down`: its process died or stopped answering (restarted after RESTART_SECONDS; `/health` says
   `degraded` meanwhile, the champion answers as ever).
 A challenger that fails on a call says so under `challenger_error`. The challenger sees the features it knows
-(a model without the gender columns ignores them).
+(a model without the gender columns ignores them). The service writes every line itself: a worker that dies
+with a batch in flight has written nothing, and the service logs that batch (`worker_down`) once; a line the
+worker cannot write as JSON comes back as its fields, and the service's logger fails on it and counts it.
 """
 
 from __future__ import annotations
