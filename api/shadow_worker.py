@@ -46,7 +46,6 @@ from scoring.schema import (
 from serving.predictor import SMALL_BATCH_ROWS, Predictor
 
 Entry = tuple[tuple[str, ...], Sequence[Any]]
-Call = tuple[float, dict[str, Any], tuple[str, ...], Sequence[Any]]  # (timestamp, record, names, values)
 
 
 def _known(challenger: Predictor, names: tuple[str, ...], cache: dict) -> tuple[tuple[str, ...], list[int] | None]:
@@ -108,7 +107,7 @@ class Worker:
             challenger = self.challenger(folder, version, files)
         except Exception as exc:  # noqa: BLE001 - every call of the batch says why it was not scored
             results: list[float | str] = [f"{type(exc).__name__}: {exc}"[:300]] * len(calls)
-            threshold = 1.0
+            threshold = 1.0  # not read: every call failed
         else:
             results = score_entries(challenger, [(names, values) for _, _, names, values in calls], self._columns)
             threshold = challenger.threshold
