@@ -66,7 +66,9 @@ class PredictionLogger:
         self._probed_at = -math.inf
         self._process = psutil.Process()
         self._process.cpu_percent(None)  # first call primes the measurement
-        self._cpu, self._cpu_at = 0.0, time.monotonic()
+        self._cpu, self._cpu_at = 0.0, -math.inf  # the first batch reads both figures
+        self._mem = 0.0
+        self._cpu_lock = threading.Lock()
         self.failures = 0
         self.dropped = 0
         self.written = 0
@@ -129,6 +131,24 @@ class PredictionLogger:
             self._pending.append(record)
         except Exception as exc:  # noqa: BLE001 - logging must never break a prediction
             self._fail(f"cannot queue a log record: {exc}")
+
+    def log_lines(self, lines: list[bytes]) -> None:
+        """Queue lines already written out by `format_line` (the shadow's worker writes its calls' lines);
+        like `log`: with `sync`, written before returning; never raises."""
+        if not lines:
+            return
+        try:
+            if self.sync != "0":
+                self._write_counted(lines)
+                return
+            room = self.queue_size - len(self._pending)
+            if room < len(lines):
+                self.dropped += len(lines) - max(room, 0)
+                self._fail("log queue full: the writer cannot keep up (record dropped)", n=len(lines) - max(room, 0))
+                lines = lines[:max(room, 0)]
+            self._pending.extend(lines)
+        except Exception as exc:  # noqa: BLE001 - logging must never break a prediction
+            self._fail(f"cannot queue log lines: {exc}", n=len(lines))
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every record queued so far has been handled (written or counted as failed)."""
@@ -220,26 +240,30 @@ class PredictionLogger:
             problem = self.check_writable() or f"cannot write {self.path.name}: {_reason(exc)}"
             self._fail(problem, n=len(records))
 
-    def _lines(self, records: list[tuple]) -> list[bytes]:
+    def figures(self) -> tuple[float, float]:
+        """(cpu_percent, memory_usage_MB) of this process as its lines state them, read once per CPU_WINDOW
+        seconds: process CPU times tick every 10 ms (over a 50 ms batch the ratio jumps to 400 %), and a
+        reading costs 50-200 µs of the interpreter lock its requests need. The shadow's worker
+        (`api.shadow_worker`) writes its calls' lines with these figures: the service's, not its own."""
         now = time.monotonic()
-        # Process CPU times tick every 10 ms: over a 50 ms batch the ratio jumps to 400 %. One
-        # reading per CPU_WINDOW seconds (reused by the batches in between) keeps it meaningful.
         if now - self._cpu_at >= CPU_WINDOW:
-            self._cpu, self._cpu_at = self._process.cpu_percent(None), now
-        cpu = self._cpu
-        mem = round(self._process.memory_info().rss / (1024 * 1024), 1)
-        replica = self.replica
+            with self._cpu_lock:  # the writer and the shadow's sender: one reading, not two in a row
+                if now - self._cpu_at >= CPU_WINDOW:
+                    self._mem = round(self._process.memory_info().rss / (1024 * 1024), 1)
+                    self._cpu, self._cpu_at = self._process.cpu_percent(None), now
+        return self._cpu, self._mem
+
+    def _lines(self, records: list[tuple]) -> list[bytes]:
+        cpu, mem = self.figures()
         lines = []
-        for ts, request_id, inp, prediction, duration, version, status, error, client, source, applicant, extra \
-                in records:
-            tail: tuple[Any, ...] = (error, client, replica, source, applicant)
-            if extra and not extra.keys().isdisjoint(CHALLENGER_FIELDS):  # the shadow's fields: in the record's order
-                tail += tuple(extra.pop(k, None) for k in CHALLENGER_FIELDS)
+        for record in records:
+            if type(record) is bytes:  # a line already written out (`log_lines`)
+                lines.append(record)
+                continue
             try:
-                lines.append(log_line((utc_iso(ts), request_id, inp, prediction, round(duration, 6), cpu, mem, version,
-                                       status), tail, extra))
+                lines.append(format_line(record, cpu, mem, self.replica))
             except (TypeError, ValueError) as exc:
-                self._fail(f"record {request_id} cannot be written as JSON: {exc}")
+                self._fail(f"record {record[1]} cannot be written as JSON: {exc}")
         return lines
 
     def _open(self) -> None:
@@ -351,6 +375,26 @@ def utc_iso(ts: float) -> str:
         prefix = datetime.fromtimestamp(second, UTC).isoformat(timespec="seconds")[:-6] + "."
         _second = (second, prefix)
     return f"{prefix}{micro:06d}+00:00"
+
+
+def record_of(ts: float, request_id: str, input: dict[str, Any], prediction: dict[str, Any] | None,
+              duration: float, model_version: str | None, status: str = STATUS_OK, error: str | None = None,
+              client: str | None = None, source: str | None = None, applicant_id: int | None = None,
+              extra: dict[str, Any] | None = None) -> tuple:
+    """The record `PredictionLogger.log` queues (the same order), for a call stamped `ts`."""
+    return (ts, request_id, input, prediction, duration, model_version, status, error, client, source, applicant_id,
+            extra)
+
+
+def format_line(record: tuple, cpu: float, mem: float, replica: str | None) -> bytes:
+    """A queued record's JSON line with the process figures of the service that answered the call (the
+    writer's and the shadow worker's one formatter). Raises TypeError / ValueError when it is not JSON."""
+    ts, request_id, inp, prediction, duration, version, status, error, client, source, applicant, extra = record
+    tail: tuple[Any, ...] = (error, client, replica, source, applicant)
+    if extra and not extra.keys().isdisjoint(CHALLENGER_FIELDS):  # the shadow's fields: in the record's order
+        tail += tuple(extra.pop(k, None) for k in CHALLENGER_FIELDS)
+    return log_line((utc_iso(ts), request_id, inp, prediction, round(duration, 6), cpu, mem, version, status),
+                    tail, extra)
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,14 +1,17 @@
 """Shadow scoring: the calls the champion answered are scored again by the challenger, in a process of its own.
 
-The champion's answer is sent first and never waits for the challenger: the call's log line is handed to
-this shadow instead of the logger (a deque append on the request's thread). A sender thread, every
-POLL_SECONDS, sends the calls waiting to the challenger's process (`api.shadow_worker`) as one batch, waits
-for its answer (the interpreter lock is free meanwhile), and hands each line, with the challenger's fields
-(`scoring.schema.CHALLENGER_FIELDS`), to the logger. Why a process: a worker thread scoring in the service
-held the interpreter lock against the champion's requests and raised its p99 by 11-78 % under load; the
-process does the challenger's work (rows, scores) on another core, and in the service there remains one
-pickle and one logger hand-over per call (docs/decisions.md). The process runs at a lower priority (nice
-`WORKER_NICE`): on a saturated machine the champion gets the CPU first, and the shadow drops calls instead.
+The champion's answer is sent first and never waits for the challenger: the call (its log record, stamped
+with the call's time) is handed to this shadow instead of the logger (a deque append on the request's
+thread). A sender thread, every POLL_SECONDS, sends the calls waiting to the challenger's process
+(`api.shadow_worker`) in messages of at most MAX_BATCH calls with the service's own figures for its lines
+(CPU, memory, replica: `PredictionLogger.figures`), waits for the answer (the interpreter lock is free
+meanwhile), and queues the lines it gets back, already written out with the challenger's fields
+(`scoring.schema.CHALLENGER_FIELDS`), in one hand-over (`PredictionLogger.log_lines`). Why a process: a
+worker thread scoring in the service held the interpreter lock against the champion's requests and raised
+its p99 by 11-78 % under load; the process does the challenger's work (rows, scores, and the lines' JSON)
+on another core, and in the service there remains one pickle per call and one hand-over per message
+(docs/decisions.md). The process runs at a lower priority (nice `WORKER_NICE`): on a saturated machine the
+champion gets the CPU first, and the shadow drops calls instead.
 
 A call is logged exactly once either way. Every line of a shadowed service names the challenger's version;
 a call it did not score says why under `challenger_skipped`:
@@ -17,7 +20,9 @@ a call it did not score says why under `challenger_skipped`:
 - `worker_down`: its process died or stopped answering (restarted after RESTART_SECONDS; `/health` says
   `degraded` meanwhile, the champion answers as ever).
 A challenger that fails on a call says so under `challenger_error`. The challenger sees the features it knows
-(a model without the gender columns ignores them).
+(a model without the gender columns ignores them). The service writes every line itself: a worker that dies
+with a batch in flight has written nothing, and the service logs that batch (`worker_down`) once; a line the
+worker cannot write as JSON comes back as its fields, and the service's logger fails on it and counts it.
 """
 
 from __future__ import annotations
@@ -38,10 +43,7 @@ from typing import Any
 
 from api.logger import PredictionLogger, log_prediction
 from scoring.schema import (
-    CHALLENGER_DECISION_KEY,
-    CHALLENGER_DURATION_KEY,
     CHALLENGER_ERROR_KEY,
-    CHALLENGER_SCORE_KEY,
     CHALLENGER_SKIPPED_KEY,
     CHALLENGER_VERSION_KEY,
     SKIPPED_QUEUE_FULL,
@@ -53,13 +55,24 @@ from serving.predictor import Predictor
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_PENDING = 10_000  # calls waiting for the challenger; beyond, logged at once without it
-POLL_SECONDS = 0.02  # the sender looks this often: no wake-up per call on the champion's path
-MAX_BATCH = 2_000  # calls in one message to the worker
+POLL_SECONDS = 0.1  # the sender looks this often: no wake-up per call on the champion's path, and a round trip
+# to the worker costs ~300 µs of CPU whatever its size (a 2-core VM: waking a thread and the other process)
+MAX_BATCH = 256  # calls in one message: pickling a message holds the interpreter lock (~3 µs a call)
 START_TIMEOUT = 120.0  # seconds for a new worker's first answer (imports, loading the model)
 REPLY_TIMEOUT = 30.0  # seconds for a later answer; past it the worker is taken as down
 RESTART_SECONDS = 5.0  # a dead worker is started again this long after (calls meanwhile: worker_down)
 WORKER_NICE = 10  # the worker's lower priority: the champion's process and the load it serves come first
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _by_challenger(batch: list[tuple]) -> list[tuple[Predictor, list[tuple]]]:
+    """The batch's calls in runs of one challenger (a swap mid-batch makes two), in their order."""
+    runs: list[tuple[Predictor, list[tuple]]] = []
+    for challenger, call in batch:
+        if not runs or runs[-1][0] is not challenger:
+            runs.append((challenger, []))
+        runs[-1][1].append(call)
+    return runs
 
 
 class WorkerDown(RuntimeError):
@@ -164,7 +177,7 @@ class Shadow:
                 skipped, self.dropped = SKIPPED_QUEUE_FULL, self.dropped + 1
             elif skipped is None:
                 self._submitted += 1
-                self._pending.append((challenger, record, names, values))
+                self._pending.append((challenger, (time.time(), record, names, values)))
         if skipped is not None:
             self._log(record, {CHALLENGER_VERSION_KEY: challenger.model_version, CHALLENGER_SKIPPED_KEY: skipped})
         elif self._thread is None:
@@ -191,49 +204,41 @@ class Shadow:
                 with contextlib.suppress(IndexError):
                     while len(batch) < MAX_BATCH:
                         batch.append(self._pending.popleft())
-                try:
-                    self._log_batch(batch)
-                except Exception as exc:  # noqa: BLE001 - never lose the champion's lines
-                    log.error("shadow: %s; the batch is logged without the challenger", exc)
-                    for challenger, record, _, _ in batch:
-                        self._log(record, {CHALLENGER_VERSION_KEY: challenger.model_version,
-                                           CHALLENGER_ERROR_KEY: f"{type(exc).__name__}: {exc}"[:300]})
+                for challenger, calls in _by_challenger(batch):
+                    try:
+                        self._log_calls(challenger, calls)
+                    except Exception as exc:  # noqa: BLE001 - never lose the champion's lines
+                        log.error("shadow: %s; the calls are logged without the challenger", exc)
+                        for _, record, _, _ in calls:
+                            self._log(record, {CHALLENGER_VERSION_KEY: challenger.model_version,
+                                               CHALLENGER_ERROR_KEY: f"{type(exc).__name__}: {exc}"[:300]})
                 self._done += len(batch)
             if self._stop and not self._pending:
                 if self.worker is not None:
                     self.worker.stop()
                 return
 
-    def _log_batch(self, batch: list[tuple]) -> None:
-        """Score a batch's calls in the worker, one message per challenger, then log them."""
-        start = 0
-        while start < len(batch):
-            challenger = batch[start][0]
-            end = start
-            while end < len(batch) and batch[end][0] is challenger:
-                end += 1
-            group = batch[start:end]
-            start = end
-            try:
-                version, threshold, results, each = self._ask(challenger, group)
-            except WorkerDown as exc:
-                self._down(str(exc))
-                self.unscored += len(group)
-                for _, record, _, _ in group:
-                    self._log(record, {CHALLENGER_VERSION_KEY: challenger.model_version,
-                                       CHALLENGER_SKIPPED_KEY: SKIPPED_WORKER_DOWN})
-                continue
-            for (_, record, _, _), result in zip(group, results, strict=True):
-                if isinstance(result, str):
-                    self.failed += 1
-                    self._log(record, {CHALLENGER_VERSION_KEY: version, CHALLENGER_ERROR_KEY: result})
-                else:
-                    self.scored += 1
-                    self._log(record, {CHALLENGER_VERSION_KEY: version, CHALLENGER_SCORE_KEY: result,
-                                       CHALLENGER_DECISION_KEY: int(result >= threshold),
-                                       CHALLENGER_DURATION_KEY: round(each, 6)})
+    def _log_calls(self, challenger: Predictor, calls: list[tuple]) -> None:
+        """Score one challenger's calls in the worker and queue their lines. Nothing is handed to the logger
+        before the whole answer is there and checked, so a call that raises here was not logged yet."""
+        try:
+            scored, failed, lines, fallback = self._ask(challenger, calls)
+        except WorkerDown as exc:
+            self._down(str(exc))
+            self.unscored += len(calls)
+            for _, record, _, _ in calls:
+                self._log(record, {CHALLENGER_VERSION_KEY: challenger.model_version,
+                                   CHALLENGER_SKIPPED_KEY: SKIPPED_WORKER_DOWN})
+            return
+        if len(lines) + len(fallback) != len(calls) or scored + failed != len(calls):
+            raise RuntimeError(f"the challenger's process answered {len(lines) + len(fallback)} lines for "
+                               f"{len(calls)} calls")
+        self.logger.log_lines(lines)  # never raises: from here on, every call is logged once
+        for i, fields in fallback:  # a line it could not write as JSON: the logger counts the failure
+            self._log(calls[i][1], fields)
+        self.scored, self.failed = self.scored + scored, self.failed + failed
 
-    def _ask(self, challenger: Predictor, group: list[tuple]) -> tuple:
+    def _ask(self, challenger: Predictor, calls: list[tuple]) -> tuple:
         worker = self.worker
         if worker is None or not worker.alive():
             if worker is not None:
@@ -258,9 +263,10 @@ class Shadow:
         names = self._names
         if len(names) > 1024:
             names.clear()
-        entries = [(names.setdefault(n, n), values) for _, _, n, values in group]
+        calls = [(ts, record, names.setdefault(n, n), values) for ts, record, n, values in calls]
+        service = (*self.logger.figures(), self.logger.replica)
         try:
-            return worker.ask((*cached[1], entries))
+            return worker.ask((*cached[1], service, calls))
         except WorkerDown:
             self.worker = None
             raise

@@ -6,12 +6,22 @@ processes that trust each other). A separate process, not a thread, so that the 
 the service's interpreter lock (docs/lifecycle.md, docs/decisions.md): on a machine with a core to spare,
 the champion's answers do not feel it.
 
-Each message is `(folder, model_version, files, entries)`: the challenger's folder, the version and the
-manifest's checksums the service verified (`serving.model_checks`), and the calls as `(names, values)`. The
-worker loads the folder once (`Predictor.from_dir`: checksums, feature list) and scores only when it holds
-that very model: a folder changed since the service verified it is refused, call by call. The answer is
-`(model_version, threshold, results, seconds_per_call)`, one result a call: a score, or the error's text.
-Scores come from the row backend in chunks of at most `SMALL_BATCH_ROWS` rows: the same bits as one by one.
+Each message is `(folder, model_version, files, service, calls)`: the challenger's folder, the version and
+the manifest's checksums the service verified (`serving.model_checks`), the service's own figures for its
+lines (`(cpu_percent, memory_usage_MB, replica)`: a line describes the service that answered, never this
+process), and the calls as `(timestamp, record, names, values)` (`record`: `api.logger.log_prediction`'s
+arguments). The worker loads the folder once (`Predictor.from_dir`: checksums, feature list) and scores
+only when it holds that very model: a folder changed since the service verified it is refused, call by
+call. Scores come from the row backend in chunks of at most `SMALL_BATCH_ROWS` rows: the same bits as one
+by one.
+
+The worker also writes out each call's log line (`api.log_writer.format_line`, the service's own formatter)
+with the challenger's fields, so that the service's interpreter only pickles the calls and queues the
+answer's bytes: formatting a line costs ~11 µs of the service's interpreter lock, which its requests need
+(docs/decisions.md). It never writes to the log: the service appends what it gets back, so a worker that
+dies mid-batch leaves nothing behind and the service logs the batch itself (`worker_down`), exactly once.
+The answer is `(scored, failed, lines, fallback)`: the lines, and `(position, challenger fields)` of the
+calls whose line cannot be written as JSON (the service logs those itself, so its logger counts the failure).
 """
 
 from __future__ import annotations
@@ -25,6 +35,14 @@ from typing import Any
 
 import numpy as np
 
+from api.log_writer import format_line, record_of
+from scoring.schema import (
+    CHALLENGER_DECISION_KEY,
+    CHALLENGER_DURATION_KEY,
+    CHALLENGER_ERROR_KEY,
+    CHALLENGER_SCORE_KEY,
+    CHALLENGER_VERSION_KEY,
+)
 from serving.predictor import SMALL_BATCH_ROWS, Predictor
 
 Entry = tuple[tuple[str, ...], Sequence[Any]]
@@ -82,15 +100,32 @@ class Worker:
             self.loaded = (folder, predictor)
         return self.loaded[1]
 
-    def answer(self, message: tuple[str, str, dict[str, str], list[Entry]]) -> tuple:
-        folder, version, files, entries = message
+    def answer(self, message: tuple) -> tuple[int, int, list[bytes], list[tuple[int, dict[str, Any]]]]:
+        folder, version, files, (cpu, mem, replica), calls = message
         started = time.perf_counter()
         try:
             challenger = self.challenger(folder, version, files)
         except Exception as exc:  # noqa: BLE001 - every call of the batch says why it was not scored
-            return version, None, [f"{type(exc).__name__}: {exc}"[:300]] * len(entries), 0.0
-        results = score_entries(challenger, entries, self._columns)
-        return version, challenger.threshold, results, (time.perf_counter() - started) / max(len(entries), 1)
+            results: list[float | str] = [f"{type(exc).__name__}: {exc}"[:300]] * len(calls)
+            threshold = 1.0  # not read: every call failed
+        else:
+            results = score_entries(challenger, [(names, values) for _, _, names, values in calls], self._columns)
+            threshold = challenger.threshold
+        each = round((time.perf_counter() - started) / max(len(calls), 1), 6)
+        lines, fallback, failed = [], [], 0
+        for i, ((ts, record, _, _), result) in enumerate(zip(calls, results, strict=True)):
+            if isinstance(result, str):
+                failed += 1
+                fields = {CHALLENGER_VERSION_KEY: version, CHALLENGER_ERROR_KEY: result}
+            else:
+                fields = {CHALLENGER_VERSION_KEY: version, CHALLENGER_SCORE_KEY: result,
+                          CHALLENGER_DECISION_KEY: int(result >= threshold), CHALLENGER_DURATION_KEY: each}
+            try:
+                lines.append(format_line(record_of(ts, **record | {"extra": (record.get("extra") or {}) | fields}),
+                                         cpu, mem, replica))
+            except (TypeError, ValueError):
+                fallback.append((i, fields))
+        return len(calls) - failed, failed, lines, fallback
 
 
 def serve(conn: Connection) -> None:

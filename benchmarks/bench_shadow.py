@@ -61,8 +61,9 @@ def shadow_figures(model_dir: Path, duration: int, connections: int, work: Path)
                 runs[name].append(run_wrk(wrk, script, f"{apps[name][0]}/api/predict", connections, duration))
         time.sleep(1.0)  # the shadow worker and the log writer catch up
         for name, p in procs.items():
-            (app, workers), (app0, workers0) = _cpu(p), start[name]
+            (app, main, workers), (app0, main0, workers0) = _cpu(p), start[name]
             cpu[f"{name} app"], cpu[f"{name} worker"] = app - app0, workers - workers0
+            cpu[f"{name} main"] = main - main0
     lines = (work / "on.log").read_text().splitlines()
     shadowed = sum(CHALLENGER_VERSION_KEY in json.loads(line) for line in lines)
     out = ["| champion, POST /api/predict | connections | requests | errors | req/s | p50 ms | p99 ms |",
@@ -81,6 +82,9 @@ def shadow_figures(model_dir: Path, duration: int, connections: int, work: Path)
     per = {name: 1e6 / max(sum(r["requests"] for r in runs[name]), 1) for name in runs}
     out.append(f"CPU per request: shadow off, app {cpu['off app'] * per['off']:.0f} µs; shadow on, app "
                f"{cpu['on app'] * per['on']:.0f} µs + challenger's process {cpu['on worker'] * per['on']:.0f} µs.")
+    out.append(f"Of which the app's other threads (log writer, shadow sender): shadow off "
+               f"{(cpu['off app'] - cpu['off main']) * per['off']:.0f} µs, on "
+               f"{(cpu['on app'] - cpu['on main']) * per['on']:.0f} µs (the rest: the event loop's thread).")
     return out
 
 
@@ -96,15 +100,20 @@ def _wait_shadow_ready(health: str, timeout: float = 180.0) -> None:
     raise RuntimeError(f"the challenger's process did not answer within {timeout:.0f} s")
 
 
-def _cpu(process: psutil.Process) -> tuple[float, float]:
-    """CPU seconds (user + system) of a process and of its children (the challenger's process)."""
+def _cpu(process: psutil.Process) -> tuple[float, float, float]:
+    """CPU seconds (user + system) of a process, of its main thread (the event loop's), and of its children
+    (the challenger's process)."""
     def used(p: psutil.Process) -> float:
         try:
             t = p.cpu_times()
         except psutil.NoSuchProcess:
             return 0.0
         return t.user + t.system
-    return used(process), sum(used(c) for c in process.children(recursive=True))
+    try:
+        main = next((t.user_time + t.system_time for t in process.threads() if t.id == process.pid), 0.0)
+    except psutil.NoSuchProcess:
+        main = 0.0
+    return used(process), main, sum(used(c) for c in process.children(recursive=True))
 
 
 def in_process_figures(model_dir: Path, calls: int, work: Path) -> list[str]:
