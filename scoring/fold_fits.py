@@ -71,13 +71,28 @@ def native_params(params: dict[str, Any]) -> dict[str, Any]:
     return native | {"objective": "binary:logistic", "n_jobs": 1}
 
 
+class _Abort(xgb.callback.TrainingCallback):
+    """Stops the training after the round in which `stop()` became true (a candidate dropped by racing)."""
+
+    def __init__(self, stop: Callable[[], bool]) -> None:
+        super().__init__()
+        self.stop = stop
+
+    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+        return bool(self.stop())
+
+
 def fit_fold(x: pd.DataFrame, y: np.ndarray, fold: Fold, params: dict[str, Any], *, max_rounds: int,
-             patience: int) -> FoldFit:
-    """Train one candidate on one fold with early stopping on the fold's validation AUC."""
+             patience: int, stop: Callable[[], bool] | None = None) -> FoldFit:
+    """Train one candidate on one fold with early stopping on the fold's validation AUC.
+
+    `stop`, asked after every round, ends the fit early when true (its result is then incomplete:
+    the caller discards it)."""
     train, valid = fold.matrices(x, y, int(params.get("max_bin") or 256))
     result: dict[str, Any] = {}
     booster = xgb.train(native_params(params), train, max_rounds, evals=[(valid, VALIDATION)],
-                        early_stopping_rounds=patience, evals_result=result, verbose_eval=False)
+                        early_stopping_rounds=patience, evals_result=result, verbose_eval=False,
+                        callbacks=[_Abort(stop)] if stop is not None else None)
     return FoldFit(curve=np.asarray(result[VALIDATION]["auc"]), booster=booster,
                    best_round=int(booster.best_iteration) + 1)
 
