@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from scoring.racing import RacingRule, catch_up_probability, decide
+from scoring.report import _tuning
 from scoring.training import TrainConfig
 from scoring.tuning import tune
 
@@ -116,6 +117,12 @@ def test_a_bad_candidate_stops_early_and_the_choice_is_unchanged(data, workers):
     assert summary["candidates"][1]["diff_vs_reference"]["folds"] == len(bad.fold_auc)
     assert summary["racing"]["alpha"] == RULE.alpha
     assert "racing" not in full.summary() and "stopped_by_racing" not in full.summary()["candidates"][1]
+    # the report says where the stopped candidate stopped and why, in French
+    html = _tuning({"tuning": summary})
+    probability = f"{100 * bad.stopped['catch_up_probability']:.2f}".replace(".", ",")
+    assert "<th>Plis</th>" in html and f"arrêté : probabilité de finir devant {probability} %" in html
+    assert "Course : un candidat s&#x27;arrête" in html or "Course : un candidat s'arrête" in html
+    assert "arrêté" not in _tuning({"tuning": full.summary()})
 
 
 def test_racing_never_stops_the_tied_candidates_of_the_fixture(data):
