@@ -198,7 +198,10 @@ def tune(x: pd.DataFrame, y: np.ndarray, base_params: dict[str, Any], *, n_split
             bar.total -= len(folds) - len(race.fits[c])
         bar.set_postfix(auc=f"{result.curve.max():.4f}", rounds=result.best_round)
 
-    run_fits([(i, f) for f in range(len(folds)) for i in slowest_first], fit, workers=workers, done=progress)
+    # fold by fold, so that racing decides early; at the end a worker with no free fold shares one (a copy
+    # of its matrices) rather than wait for the last fold's fits to run one after the other
+    run_fits([(i, f) for f in range(len(folds)) for i in slowest_first], fit, workers=workers, done=progress,
+             share_when_idle=True)
     bar.close()
     for fold in folds:
         fold.release()
