@@ -154,6 +154,7 @@ class _Race:
         self.decided_at = m
         drop = decide({c: [self.fits[c][k].curve for k in range(m)] for c in alive}, self.n_folds, self.rule,
                       self.max_rounds)
+        drop = {c: p for c, p in drop.items() if len(self.fits[c]) < self.n_folds}  # done already: nothing to save
         for c, p in drop.items():
             self.stopped[c] = {"after_folds": m, "catch_up_probability": p}
             log.info("racing: candidate %d stopped after %d of %d folds (probability %.4f of ending above the "
