@@ -58,28 +58,22 @@ def catch_up_probability(diffs: np.ndarray | list[float], total_folds: int) -> f
     return float(stats.t.sf(q, m - 1))
 
 
-def fold_scores(curves: list[np.ndarray], max_rounds: int) -> np.ndarray:
-    """Each fold's AUC at the best round of the mean curve of these folds (a short curve keeps its last value)."""
-    padded = np.array([np.pad(np.asarray(c, dtype=float), (0, max_rounds - len(c)), mode="edge") for c in curves])
-    return padded[:, int(np.argmax(padded.mean(axis=0)))]
-
-
-def decide(curves: dict[int, list[np.ndarray]], total_folds: int, rule: RacingRule,
-           max_rounds: int) -> dict[int, float]:
+def decide(fold_auc: dict[int, np.ndarray | list[float]], total_folds: int, rule: RacingRule) -> dict[int, float]:
     """The candidates to stop, with their catch-up probability.
 
-    `curves[c]` are candidate c's validation curves on the same first folds (the same folds for every
-    running candidate). The leader is the best mean fold AUC (ties: the lower index, as the tuning's choice).
+    `fold_auc[c]` is candidate c's AUC on each of the same first folds (the same folds for every running
+    candidate; the tuning takes each fold's AUC at the best round of the mean curve of the folds seen). The
+    leader is the best mean fold AUC (ties: the lower index, as the tuning's choice).
     """
-    if len(curves) < 2:
+    if len(fold_auc) < 2:
         return {}
-    seen = {len(v) for v in curves.values()}
+    seen = {len(v) for v in fold_auc.values()}
     if len(seen) != 1:
         raise ValueError("racing compares candidates on the same folds")
     m = seen.pop()
     if m < max(rule.min_folds, 2) or m >= total_folds:
         return {}
-    scores = {c: fold_scores(v, max_rounds) for c, v in curves.items()}
+    scores = {c: np.asarray(v, dtype=float) for c, v in fold_auc.items()}
     leader = max(sorted(scores), key=lambda c: scores[c].mean())
     out = {}
     for c, s in scores.items():

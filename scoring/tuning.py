@@ -152,8 +152,12 @@ class _Race:
         if self.rule is None or m <= self.decided_at:
             return []
         self.decided_at = m
-        drop = decide({c: [self.fits[c][k].curve for k in range(m)] for c in alive}, self.n_folds, self.rule,
-                      self.max_rounds)
+        seen = {}
+        for c in alive:  # each fold's AUC at the best round of the mean curve of the folds seen
+            curves = [self.fits[c][k].curve for k in range(m)]
+            n = best_mean_round(curves, self.max_rounds)
+            seen[c] = [float(curve[min(n, curve.size) - 1]) for curve in curves]  # a short curve keeps its last
+        drop = decide(seen, self.n_folds, self.rule)
         drop = {c: p for c, p in drop.items() if len(self.fits[c]) < self.n_folds}  # done already: nothing to save
         for c, p in drop.items():
             self.stopped[c] = {"after_folds": m, "catch_up_probability": p}

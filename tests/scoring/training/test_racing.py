@@ -61,22 +61,19 @@ def test_the_would_be_winner_is_rarely_stopped(total):
     assert stopped / wins < RULE.alpha
 
 
-def curve(level: float, rounds: int = 40) -> np.ndarray:
-    return level * (1 - np.exp(-np.arange(1, rounds + 1) / 8))
-
-
 def test_decide_stops_only_the_hopeless_and_never_the_leader():
     rng = np.random.default_rng(3)
     noise = rng.normal(0, 0.002, 4)
-    curves = {0: [curve(0.80 + e) for e in noise],
-              1: [curve(0.80 + e + 0.001 + 0.001 * (-1) ** k) for k, e in enumerate(noise)],  # tied
-              2: [curve(0.70 + e + rng.normal(0, 0.002)) for e in noise]}  # far behind
-    out = decide(curves, 5, RULE, max_rounds=40)
+    scores = {0: 0.80 + noise,
+              1: 0.80 + noise + 0.001 + 0.001 * (-1) ** np.arange(4),  # tied (ahead on average: the leader)
+              2: 0.70 + noise + rng.normal(0, 0.002, 4)}  # far behind
+    out = decide(scores, 5, RULE)
     assert set(out) == {2} and out[2] < RULE.threshold(5)
-    assert decide({c: v[:2] for c, v in curves.items()}, 5, RULE, max_rounds=40) == {}  # too few folds
-    assert decide({2: curves[2]}, 5, RULE, max_rounds=40) == {}  # alone: it is the leader
+    assert decide({c: v[:2] for c, v in scores.items()}, 5, RULE) == {}  # too few folds
+    assert decide(scores, 4, RULE) == {}  # every fold seen: nothing left to save
+    assert decide({2: scores[2]}, 5, RULE) == {}  # alone: it is the leader
     with pytest.raises(ValueError, match="same folds"):
-        decide({0: curves[0], 2: curves[2][:3]}, 5, RULE, max_rounds=40)
+        decide({0: scores[0], 2: scores[2][:3]}, 5, RULE)
 
 
 GOOD = {"learning_rate": 0.1, "max_depth": 2, "min_child_weight": 5, "reg_lambda": 5.0, "colsample_bytree": 0.8}
