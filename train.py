@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="repetitions of the K-fold (default: 3 below 1,000 defaults, else 1)")
     parser.add_argument("--no-tune", action="store_true",
                         help="keep the reference hyperparameters instead of choosing among the candidates by CV")
+    parser.add_argument("--no-racing", action="store_true",
+                        help="fit every candidate on every fold (default: a candidate stops when the remaining folds "
+                             "would very probably not make it the winner; docs/decisions.md)")
     parser.add_argument("--exclude-features", action="append", default=None, metavar="PATTERN",
                         help=f"leave out the features matching this glob (repeatable; default: {GENDER_PATTERN!r}: "
                              "gender is recorded for fairness monitoring, never a model input)")
@@ -79,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     excluded = args.exclude_features if args.exclude_features is not None else \
         ([] if args.include_gender else [GENDER_PATTERN])
     cfg = TrainConfig(seed=args.seed, cost_fn=args.cost_fn, cost_fp=args.cost_fp, n_splits=args.folds,
-                      n_repeats=args.repeats, tune=not args.no_tune, exclude_features=tuple(excluded),
-                      benchmark=not args.no_benchmark)
+                      n_repeats=args.repeats, tune=not args.no_tune, racing=not args.no_racing,
+                      exclude_features=tuple(excluded), benchmark=not args.no_benchmark)
     source = args.features or args.data_dir or config.DATASETS_DIR
     try:
         if args.cluster:

@@ -20,7 +20,9 @@ fold, and what it does not (tested equal, curve and scores, in tests/scoring/tra
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,21 +49,35 @@ class FoldFit:
 
 @dataclass
 class Fold:
-    """A fold's rows and, once a fit asked for them, its matrices (built by that fit's thread)."""
+    """A fold's rows and the matrices built for them (by the thread of the fit that first asked).
+
+    A fit leases one pair of matrices for its whole training; a fit that finds every pair in use gets a
+    new one (a second copy, only when `run_fits` lets two fits share a fold)."""
 
     fit_idx: np.ndarray
     valid_idx: np.ndarray
-    _matrices: tuple[xgb.QuantileDMatrix, xgb.DMatrix] | None = field(default=None, repr=False)
+    _free: list[tuple[xgb.QuantileDMatrix, xgb.DMatrix]] = field(default_factory=list, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    copies: int = 0
 
-    def matrices(self, x: pd.DataFrame, y: np.ndarray, max_bin: int) -> tuple[xgb.QuantileDMatrix, xgb.DMatrix]:
-        if self._matrices is None:
+    @contextmanager
+    def lease(self, x: pd.DataFrame, y: np.ndarray, max_bin: int) -> Iterator[tuple[xgb.QuantileDMatrix, xgb.DMatrix]]:
+        with self._lock:
+            pair = self._free.pop() if self._free else None
+            self.copies += pair is None
+        if pair is None:
             train = xgb.QuantileDMatrix(x.iloc[self.fit_idx], y[self.fit_idx], max_bin=max_bin, nthread=1)
             valid = xgb.DMatrix(x.iloc[self.valid_idx], y[self.valid_idx], nthread=1)
-            self._matrices = (train, valid)
-        return self._matrices
+            pair = (train, valid)
+        try:
+            yield pair
+        finally:
+            with self._lock:
+                self._free.append(pair)
 
     def release(self) -> None:
-        self._matrices = None
+        with self._lock:
+            self._free.clear()
 
 
 def native_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -71,27 +87,45 @@ def native_params(params: dict[str, Any]) -> dict[str, Any]:
     return native | {"objective": "binary:logistic", "n_jobs": 1}
 
 
+class _Abort(xgb.callback.TrainingCallback):
+    """Stops the training after the round in which `stop()` became true (a candidate dropped by racing)."""
+
+    def __init__(self, stop: Callable[[], bool]) -> None:
+        super().__init__()
+        self.stop = stop
+
+    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+        return bool(self.stop())
+
+
 def fit_fold(x: pd.DataFrame, y: np.ndarray, fold: Fold, params: dict[str, Any], *, max_rounds: int,
-             patience: int) -> FoldFit:
-    """Train one candidate on one fold with early stopping on the fold's validation AUC."""
-    train, valid = fold.matrices(x, y, int(params.get("max_bin") or 256))
+             patience: int, stop: Callable[[], bool] | None = None) -> FoldFit:
+    """Train one candidate on one fold with early stopping on the fold's validation AUC.
+
+    `stop`, asked after every round, ends the fit early when true (its result is then incomplete:
+    the caller discards it)."""
     result: dict[str, Any] = {}
-    booster = xgb.train(native_params(params), train, max_rounds, evals=[(valid, VALIDATION)],
-                        early_stopping_rounds=patience, evals_result=result, verbose_eval=False)
+    with fold.lease(x, y, int(params.get("max_bin") or 256)) as (train, valid):
+        booster = xgb.train(native_params(params), train, max_rounds, evals=[(valid, VALIDATION)],
+                            early_stopping_rounds=patience, evals_result=result, verbose_eval=False,
+                            callbacks=[_Abort(stop)] if stop is not None else None)
     return FoldFit(curve=np.asarray(result[VALIDATION]["auc"]), booster=booster,
                    best_round=int(booster.best_iteration) + 1)
 
 
 def run_fits(tasks: Iterable[tuple[Any, int]], fit: Callable[[Any, int], Any], *, workers: int,
-             done: Callable[[Any, int, Any], None] | None = None) -> dict[tuple[Any, int], Any]:
+             done: Callable[[Any, int, Any], None] | None = None,
+             share_when_idle: bool = False) -> dict[tuple[Any, int], Any]:
     """`fit(key, fold)` for every task, `workers` at a time, never two at once on the same fold.
 
     Tasks start in the order given (put the longest first); a worker takes the next one whose fold is
-    free. `done(key, fold, result)` is called under a lock as each finishes (progress). The first
-    error stops the others from starting and is raised.
+    free. With `share_when_idle`, a worker that finds none takes the next task anyway rather than wait
+    (its fit then leases a copy of the fold's matrices: `Fold.lease`). `done(key, fold, result)` is
+    called under a lock as each finishes (progress). The first error stops the others from starting
+    and is raised.
     """
     pending = list(tasks)
-    busy: set[int] = set()
+    busy: Counter[int] = Counter()  # running fits per fold
     results: dict[tuple[Any, int], Any] = {}
     errors: list[BaseException] = []
     ready = threading.Condition()
@@ -102,10 +136,10 @@ def run_fits(tasks: Iterable[tuple[Any, int]], fit: Callable[[Any, int], Any], *
                 while True:
                     if errors or not pending:
                         return
-                    task = next((t for t in pending if t[1] not in busy), None)
+                    task = next((t for t in pending if not busy[t[1]]), pending[0] if share_when_idle else None)
                     if task is not None:
                         pending.remove(task)
-                        busy.add(task[1])
+                        busy[task[1]] += 1
                         break
                     ready.wait()
             try:
@@ -113,12 +147,12 @@ def run_fits(tasks: Iterable[tuple[Any, int]], fit: Callable[[Any, int], Any], *
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread below
                 with ready:
                     errors.append(exc)
-                    busy.discard(task[1])
+                    busy[task[1]] -= 1
                     ready.notify_all()
                 return
             with ready:
                 results[task] = out
-                busy.discard(task[1])
+                busy[task[1]] -= 1
                 if done is not None:
                     done(task[0], task[1], out)
                 ready.notify_all()

@@ -145,13 +145,22 @@ def _tuning(m: dict[str, Any]) -> str:
         diff = c.get("diff_vs_reference")
         params = ", ".join(f"{k}={c['params'][k]}" for k in ("learning_rate", "max_depth", "min_child_weight",
                                                               "reg_lambda", "colsample_bytree") if k in c["params"])
-        rows.append([("▶ " if i == tuning["selected"] else "") + _e(params), c["n_rounds"],
+        stopped = c.get("stopped_by_racing")
+        folds = str(c.get("folds", tuning["folds"])) + (
+            f" (arrêté : probabilité de finir devant {_f(100 * stopped['catch_up_probability'], 2)} %)"
+            if stopped else "")
+        rows.append([("▶ " if i == tuning["selected"] else "") + _e(params), c["n_rounds"], folds,
                      _f(c["mean_fold_auc"], 4) + f" ± {_f(c['sd_fold_auc'], 4)}",
                      (_f(diff["mean"], 4) + _ci(diff, 4)) if diff else "référence"])
+    racing = tuning.get("racing")
+    raced = (f" Course : un candidat s'arrête quand la probabilité que les plis restants le placent devant le meneur "
+             f"passe sous {_f(100 * racing['alpha'], 1)} % divisé par le nombre de décisions "
+             f"(au moins {racing['min_folds']} plis vus)." if racing else "")
     return ("<h3>Choix des hyperparamètres</h3>"
             f"<p>{tuning['folds']} plis ({tuning['n_splits']} plis × {_times(tuning['folds'] // tuning['n_splits'])}"
-            "), les mêmes pour chaque candidat ; différences appariées avec la référence.</p>"
-            + _table(["Candidat", "Arbres", "AUC moyenne des plis", "Écart apparié (IC)"], rows))
+            "), les mêmes pour chaque candidat ; différences appariées avec la référence sur les plis communs."
+            f"{raced}</p>"
+            + _table(["Candidat", "Arbres", "Plis", "AUC moyenne des plis", "Écart apparié (IC)"], rows))
 
 
 def _times(n: int) -> str:

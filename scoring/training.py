@@ -30,6 +30,7 @@ from scoring.evaluation import (
     variant_summary,
 )
 from scoring.fairness import GENDER_PATTERN
+from scoring.racing import RacingRule
 from scoring.reference import build_reference, served_matrix, template_of, template_row
 from scoring.schema import (
     APPLICATION_TEST,
@@ -68,6 +69,9 @@ class TrainConfig:
     max_rounds: int = 500
     early_stopping_rounds: int = 50  # at learning rate 0.1; scaled for slower rates
     tune: bool = True
+    # Racing: a candidate stops when the folds still to come would very probably not make it the winner
+    # (scoring.racing; docs/decisions.md, "Racing the candidates"). False: every candidate on every fold.
+    racing: bool = True
     fixed_params: tuple[tuple[str, Any], ...] = ()  # without tuning: these over the reference candidate
     exclude_features: tuple[str, ...] = ()  # fnmatch patterns of features left out
     # Imbalance: positives are reweighted by (neg/pos) ** balance_power. Measured on the twin,
@@ -180,7 +184,7 @@ def train_model(
     started = time.perf_counter()
     tuning = tune(x, y, base_params, n_splits=cfg.n_splits, n_repeats=n_repeats, seed=cfg.seed,
                   candidates=cfg.candidates(), max_rounds=cfg.max_rounds, patience=cfg.early_stopping_rounds,
-                  quiet=quiet)
+                  quiet=quiet, racing=RacingRule() if cfg.racing else None)
     best = tuning.best
     oof = best.oof
     cv_auc = float(np.mean([roc_auc_score(y, scores) for scores in best.oof_repeats]))

@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from scoring.evaluation import corrected_diff
 from scoring.fold_fits import Fold, FoldFit, fit_fold, run_fits
+from scoring.racing import RacingRule, decide
 from scoring.schema import EXT_SOURCE_1, EXT_SOURCE_2, EXT_SOURCE_3
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,10 @@ class CandidateResult:
     n_rounds: int  # best round of the mean validation curve
     fold_auc: list[float]  # per fold (all repeats), at n_rounds
     fold_rounds: list[int]  # each fold's own early-stopped best round (diagnostic)
-    oof: np.ndarray  # out-of-fold scores of the first repeat, at n_rounds
+    oof: np.ndarray | None  # out-of-fold scores of the first repeat, at n_rounds (None: stopped by racing)
     oof_repeats: list[np.ndarray] = field(default_factory=list)
+    folds: list[int] = field(default_factory=list)  # the folds fitted (all of them unless stopped by racing)
+    stopped: dict[str, Any] | None = None  # racing: after how many folds, with what catch-up probability
 
     @property
     def mean_auc(self) -> float:
@@ -66,6 +69,7 @@ class TuningResult:
     n_splits: int
     baseline_fold_auc: list[float] | None
     baseline_oof: np.ndarray | None  # first repeat
+    racing: RacingRule | None = None
 
     def summary(self) -> dict[str, Any]:
         share = 1 / (self.n_splits - 1)
@@ -73,12 +77,20 @@ class TuningResult:
         rows = []
         for cand in self.candidates:
             row = {"params": cand.params, "n_rounds": cand.n_rounds, "mean_fold_auc": cand.mean_auc,
-                   "sd_fold_auc": float(np.std(cand.fold_auc, ddof=1)) if len(cand.fold_auc) > 1 else 0.0}
-            if cand is not ref:
-                row["diff_vs_reference"] = corrected_diff(np.subtract(cand.fold_auc, ref.fold_auc), share)
+                   "sd_fold_auc": float(np.std(cand.fold_auc, ddof=1)) if len(cand.fold_auc) > 1 else 0.0,
+                   "folds": len(cand.fold_auc)}
+            if cand.stopped is not None:
+                row["stopped_by_racing"] = cand.stopped
+            if cand is not ref:  # paired on the folds both have (a candidate stopped by racing has fewer)
+                common = sorted(set(cand.folds) & set(ref.folds))
+                row["diff_vs_reference"] = corrected_diff(
+                    [cand.fold_auc[cand.folds.index(f)] - ref.fold_auc[ref.folds.index(f)] for f in common], share)
             rows.append(row)
-        return {"folds": len(self.folds), "n_splits": self.n_splits, "selected": self.candidates.index(self.best),
-                "candidates": rows}
+        out = {"folds": len(self.folds), "n_splits": self.n_splits, "selected": self.candidates.index(self.best),
+               "candidates": rows}
+        if self.racing is not None:
+            out["racing"] = self.racing.describe()
+        return out
 
 
 def baseline_scores(x_fit: pd.DataFrame, y_fit: np.ndarray, x_score: pd.DataFrame) -> np.ndarray | None:
@@ -98,29 +110,72 @@ def best_mean_round(curves: list[np.ndarray], max_rounds: int) -> int:
     return int(np.argmax(np.mean(padded, axis=0))) + 1
 
 
-def _summarise(params: dict[str, Any], fits: list[FoldFit], folds: list[Fold], x: pd.DataFrame, n: int,
+def _summarise(params: dict[str, Any], fits: dict[int, FoldFit], folds: list[Fold], x: pd.DataFrame, n: int,
                n_splits: int, max_rounds: int) -> CandidateResult:
-    """A candidate's result from its fits on every fold: rounds of the best mean curve, fold AUCs, OOF scores."""
-    curves = [np.pad(fit.curve, (0, max_rounds - fit.curve.size), mode="edge") for fit in fits]
+    """A candidate's result from its fits: rounds of the best mean curve, fold AUCs and (when every fold was
+    fitted) the out-of-fold scores of each repeat."""
+    order = sorted(fits)
+    curves = [np.pad(fits[f].curve, (0, max_rounds - fits[f].curve.size), mode="edge") for f in order]
     n_rounds = best_mean_round(curves, max_rounds)
-    fold_auc, repeats = [], []
-    for i, (fit, fold) in enumerate(zip(fits, folds, strict=True)):
-        if i % n_splits == 0:
-            repeats.append(np.zeros(n))
+    complete = len(order) == len(folds)
+    repeats = [np.zeros(n) for _ in range(len(folds) // n_splits)] if complete else []
+    for f in order if complete else ():
         # a fold that stopped before n_rounds (no gain for `patience` rounds) keeps its last tree
-        repeats[-1][fold.valid_idx] = fit.scores(x.iloc[fold.valid_idx], n_rounds)
-        fold_auc.append(float(curves[i][n_rounds - 1]))
-    return CandidateResult(params=params, n_rounds=n_rounds, fold_auc=fold_auc,
-                           fold_rounds=[fit.best_round for fit in fits], oof=repeats[0], oof_repeats=repeats)
+        repeats[f // n_splits][folds[f].valid_idx] = fits[f].scores(x.iloc[folds[f].valid_idx], n_rounds)
+    return CandidateResult(params=params, n_rounds=n_rounds, fold_auc=[float(c[n_rounds - 1]) for c in curves],
+                           fold_rounds=[fits[f].best_round for f in order], oof=repeats[0] if complete else None,
+                           oof_repeats=repeats, folds=order)
+
+
+class _Race:
+    """Which candidates still run: after each finished fit, the racing rule looks at the folds every running
+    candidate has finished (the same first folds for all, since the tasks go fold by fold)."""
+
+    def __init__(self, n_candidates: int, n_folds: int, rule: RacingRule | None, max_rounds: int) -> None:
+        self.rule, self.n_folds, self.max_rounds = rule, n_folds, max_rounds
+        self.fits: dict[int, dict[int, FoldFit]] = {i: {} for i in range(n_candidates)}
+        self.stopped: dict[int, dict[str, Any]] = {}
+        self.decided_at = 0
+
+    def running(self, i: int) -> bool:
+        return i not in self.stopped
+
+    def record(self, i: int, f: int, fit: FoldFit) -> list[int]:
+        """Keep a finished fit (a stopped candidate's unfinished one is dropped); the candidates stopped now."""
+        if not self.running(i):
+            return []
+        self.fits[i][f] = fit
+        alive = [c for c in self.fits if self.running(c)]
+        m = 0
+        while m < self.n_folds and all(m in self.fits[c] for c in alive):
+            m += 1
+        if self.rule is None or m <= self.decided_at:
+            return []
+        self.decided_at = m
+        seen = {}
+        for c in alive:  # each fold's AUC at the best round of the mean curve of the folds seen
+            curves = [self.fits[c][k].curve for k in range(m)]
+            n = best_mean_round(curves, self.max_rounds)
+            seen[c] = [float(curve[min(n, curve.size) - 1]) for curve in curves]  # a short curve keeps its last
+        drop = decide(seen, self.n_folds, self.rule)
+        drop = {c: p for c, p in drop.items() if len(self.fits[c]) < self.n_folds}  # done already: nothing to save
+        for c, p in drop.items():
+            self.stopped[c] = {"after_folds": m, "catch_up_probability": p}
+            log.info("racing: candidate %d stopped after %d of %d folds (probability %.4f of ending above the "
+                     "leader)", c, m, self.n_folds, p)
+        return list(drop)
 
 
 def tune(x: pd.DataFrame, y: np.ndarray, base_params: dict[str, Any], *, n_splits: int, n_repeats: int,
          seed: int, candidates: tuple[dict[str, Any], ...] = CANDIDATES, max_rounds: int = MAX_ROUNDS,
-         patience: int = 50, quiet: bool = False, workers: int | None = None) -> TuningResult:
-    """Evaluate every candidate on the same repeated stratified folds; the best mean fold AUC wins.
+         patience: int = 50, quiet: bool = False, workers: int | None = None,
+         racing: RacingRule | None = None) -> TuningResult:
+    """Evaluate the candidates on the same repeated stratified folds; the best mean fold AUC wins.
 
     `workers` fits run at once on one thread each (default: the `n_jobs` of `base_params`), on each
-    fold's matrices built once (`scoring.fold_fits`).
+    fold's matrices built once (`scoring.fold_fits`). The fits go fold by fold (the slowest candidate
+    first in each); with `racing`, a candidate the remaining folds would very probably not make the
+    winner stops (`scoring.racing`), its running fit included, and is reported with the folds it had.
     """
     split = list(RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed).split(x, y))
     folds = [Fold(fit_idx, valid_idx) for fit_idx, valid_idx in split]
@@ -129,24 +184,40 @@ def tune(x: pd.DataFrame, y: np.ndarray, base_params: dict[str, Any], *, n_split
     waits = [min(2 * patience, int(round(patience * 0.1 / p["learning_rate"]))) for p in params]
     workers = workers or int(base_params.get("n_jobs") or 1)
     slowest_first = sorted(range(len(params)), key=lambda i: params[i]["learning_rate"])
+    race = _Race(len(params), len(folds), racing, max_rounds)
     bar = tqdm(total=len(candidates) * len(folds), desc="cross-validation", unit="fold", disable=quiet,
                file=sys.stderr)
 
-    def progress(_: int, __: int, fit: FoldFit) -> None:
-        bar.update(1)
-        bar.set_postfix(auc=f"{fit.curve.max():.4f}", rounds=fit.best_round)
+    def fit(i: int, f: int) -> FoldFit | None:
+        if not race.running(i):
+            return None
+        return fit_fold(x, y, folds[f], params[i], max_rounds=max_rounds, patience=waits[i],
+                        stop=(lambda: not race.running(i)) if racing is not None else None)
 
-    fits = run_fits([(i, f) for i in slowest_first for f in range(len(folds))],
-                    lambda i, f: fit_fold(x, y, folds[f], params[i], max_rounds=max_rounds, patience=waits[i]),
-                    workers=workers, done=progress)
+    def progress(i: int, f: int, result: FoldFit | None) -> None:
+        if result is None or not race.running(i):  # skipped, or cut short by racing
+            return
+        stopped = race.record(i, f, result)
+        bar.update(1)
+        for c in stopped:
+            bar.total -= len(folds) - len(race.fits[c])
+        bar.set_postfix(auc=f"{result.curve.max():.4f}", rounds=result.best_round)
+
+    # fold by fold, so that racing decides early; at the end a worker with no free fold shares one (a copy
+    # of its matrices) rather than wait for the last fold's fits to run one after the other
+    run_fits([(i, f) for f in range(len(folds)) for i in slowest_first], fit, workers=workers, done=progress,
+             share_when_idle=True)
     bar.close()
     for fold in folds:
         fold.release()
-    results = [_summarise(params[i], [fits[(i, f)] for f in range(len(folds))], folds, x, len(y), n_splits,
-                          max_rounds) for i in range(len(params))]
+    results = [_summarise(params[i], race.fits[i], folds, x, len(y), n_splits, max_rounds)
+               for i in range(len(params))]
+    for i, stopped in race.stopped.items():
+        results[i].stopped = stopped
     for cand, result in zip(candidates, results, strict=True):
         log.debug("candidate %s: mean fold AUC %.4f at %d rounds", cand, result.mean_auc, result.n_rounds)
-    best = max(results, key=lambda r: r.mean_auc)  # ties: the earlier (reference first)
+    # ties: the earlier (reference first)
+    best = max((r for r in results if r.stopped is None), key=lambda r: r.mean_auc)
     base_auc, base_oof = None, None
     if any(c in x.columns for c in BASELINE_FEATURES):
         base_auc, base_oof = [], np.zeros(len(y))
@@ -156,4 +227,4 @@ def tune(x: pd.DataFrame, y: np.ndarray, base_params: dict[str, Any], *, n_split
             if i < n_splits:
                 base_oof[valid_idx] = scores
     return TuningResult(best=best, candidates=results, folds=split, n_splits=n_splits,
-                        baseline_fold_auc=base_auc, baseline_oof=base_oof)
+                        baseline_fold_auc=base_auc, baseline_oof=base_oof, racing=racing)

@@ -118,3 +118,37 @@ def test_run_fits_raises_the_first_error_and_starts_nothing_after_it():
     with pytest.raises(RuntimeError, match="fold fit failed"):
         run_fits([(i, i) for i in range(6)], fit, workers=1)
     assert started == [0, 1]
+
+
+def test_run_fits_shares_a_fold_only_when_a_worker_would_wait():
+    running: dict[int, int] = {}
+    overlaps, lock = [], threading.Lock()
+
+    def fit(key, fold):
+        with lock:
+            running[fold] = running.get(fold, 0) + 1
+            overlaps.append((key, running[fold]))
+        time.sleep(0.02)
+        with lock:
+            running[fold] -= 1
+        return key
+
+    # two folds: while a free fold has work, no sharing; the last fold's tasks then run two at a time
+    tasks = [("a", 0), ("b", 1), ("c", 0), ("d", 1), ("e", 1), ("f", 1)]
+    out = run_fits(tasks, fit, workers=2, share_when_idle=True)
+    assert set(out) == set(tasks)
+    shared = [key for key, n in overlaps if n > 1]
+    assert shared and set(shared) <= {"d", "e", "f"}
+    assert max(n for key, n in overlaps if key in "abc") == 1
+
+
+def test_a_fold_leases_a_copy_of_its_matrices_only_to_a_second_fit_at_once(data):
+    x, y, _ = data
+    fit_idx, valid_idx = next(iter(RepeatedStratifiedKFold(n_splits=4, n_repeats=1, random_state=0).split(x, y)))
+    fold = Fold(fit_idx, valid_idx)
+    with fold.lease(x, y, 64) as first, fold.lease(x, y, 64) as second:
+        assert second[0] is not first[0] and fold.copies == 2
+    with fold.lease(x, y, 64) as again:
+        assert again[0] in (first[0], second[0]) and fold.copies == 2  # reused, not rebuilt
+    assert first[0].num_row() == second[0].num_row() == len(fit_idx)
+    fold.release()

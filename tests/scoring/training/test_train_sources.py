@@ -44,6 +44,13 @@ def test_a_features_table_in_the_data_dir_is_trained_on(tmp_path, features_table
     assert metrics["data_source"]["kind"] == "features"
     assert metrics["data_source"]["file"].endswith("train_final.csv")
     assert metrics["rows"]["train"] + metrics["rows"]["holdout"] == len(features_table)
+    # tuned with racing by default: the rule is recorded, the chosen candidate ran every fold
+    tuning = metrics["tuning"]
+    assert tuning["racing"]["alpha"] == 0.02 and len(tuning["candidates"]) == 4
+    chosen = tuning["candidates"][tuning["selected"]]
+    assert chosen["folds"] == tuning["folds"] and "stopped_by_racing" not in chosen
+    for row in tuning["candidates"]:
+        assert ("stopped_by_racing" in row) == (row["folds"] < tuning["folds"])
     predictor = Predictor.from_dir(out)
     used = {n for n in UI_FEATURE_NAMES if not n.startswith("CODE_GENDER_")}  # gender: recorded, not scored
     assert used <= set(predictor.features) and TARGET_COLUMN not in predictor.features
