@@ -118,8 +118,8 @@ class PredictionLogger:
 
         `source` / `applicant_id`: where the row came from and the dossier's SK_ID_CURR (LogRecord);
         `extra`: further top-level keys of the line (an adviser's decision: `decision`)."""
-        record = (time.time(), request_id, input, prediction, duration, model_version, status, error, client,
-                  source, applicant_id, extra)
+        record = record_of(time.time(), request_id, input, prediction, duration, model_version, status, error,
+                           client, source, applicant_id, extra)
         try:
             if self.sync != "0":
                 self._write_counted([record])

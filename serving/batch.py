@@ -29,7 +29,15 @@ from tqdm.auto import tqdm
 from scoring import data, features, tables
 from scoring.child_spill import PIECE_SIZE, ChildSpill
 from scoring.master_scale import LETTERS, grade_index
-from scoring.schema import APPLICATION_TEST, CHILD_TABLES, ID_COLUMN, LABEL_HIGH_RISK, LABEL_LOW_RISK, TARGET_COLUMN
+from scoring.schema import (
+    APPLICATION_TEST,
+    CHILD_TABLES,
+    ID_COLUMN,
+    LABEL_HIGH_RISK,
+    LABEL_LOW_RISK,
+    OUT_OF_RANGE_KEY,
+    TARGET_COLUMN,
+)
 from serving.batch_check import Checked, Layout, RowError, SeenIds, check_chunk, malformed_errors, numbers_of
 from serving.batch_read import Chunk, InputFileError, is_parquet, read_chunks, read_header
 from serving.rules import Rules
@@ -37,8 +45,8 @@ from serving.rules import Rules
 DEFAULT_CHUNK_SIZE = 20_000
 LINE_COLUMN = "line"  # the identifier column of the output when the input has no SK_ID_CURR
 # The output column naming the features of a row past their training range (scored, flagged: serving.rules),
-# joined by ";"; empty when none.
-OUT_OF_RANGE_COLUMN = "out_of_range"
+# joined by ";"; empty when none. The same word as the answers' and the log's key.
+OUT_OF_RANGE_COLUMN = OUT_OF_RANGE_KEY
 OUTPUT_COLUMNS = (ID_COLUMN, "score", "prediction", "label", "review", "grade")
 UTF8_BOM = b"\xef\xbb\xbf"
 ERRORS_SUFFIX = ".errors.csv"

@@ -31,7 +31,7 @@ from scoring.artifacts import Artifacts, load_artifacts
 from scoring.feature_registry import feature_label
 from scoring.master_scale import grade_of
 from scoring.reference import served_matrix
-from scoring.schema import EXCLUSIVE_GROUPS, ONNX_FILE, label_for, prediction_for
+from scoring.schema import EXCLUSIVE_GROUPS, ONNX_FILE, OUT_OF_RANGE_KEY, label_for, prediction_for
 from scoring.trees import Trees, UnsupportedModel, read_trees, used_booster
 from serving.backends import (
     BATCH_BACKEND,
@@ -113,7 +113,7 @@ class Prediction:
             "grade": self.grade,
             "reasons": self.reasons.as_dict(),
             "model_version": self.model_version,
-            "out_of_range": list(self.out_of_range),
+            OUT_OF_RANGE_KEY: list(self.out_of_range),
         }
 
 
