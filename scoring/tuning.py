@@ -129,7 +129,12 @@ def _summarise(params: dict[str, Any], fits: dict[int, FoldFit], folds: list[Fol
 
 class _Race:
     """Which candidates still run: after each finished fit, the racing rule looks at the folds every running
-    candidate has finished (the same first folds for all, since the tasks go fold by fold)."""
+    candidate has finished (the same first folds for all, since the tasks go fold by fold).
+
+    The decisions do not depend on the order in which parallel fits happen to finish: the rule is asked at
+    every count of folds in turn (3, 4, ...), on those first folds only, and a candidate stopped after `k`
+    folds keeps exactly its first `k` fits (one that ran ahead of the others drops the later ones).
+    """
 
     def __init__(self, n_candidates: int, n_folds: int, rule: RacingRule | None, max_rounds: int) -> None:
         self.rule, self.n_folds, self.max_rounds = rule, n_folds, max_rounds
@@ -140,27 +145,38 @@ class _Race:
     def running(self, i: int) -> bool:
         return i not in self.stopped
 
+    def _complete(self) -> int:
+        """The number of first folds every running candidate has finished."""
+        alive = [c for c in self.fits if self.running(c)]
+        m = 0
+        while m < self.n_folds and all(m in self.fits[c] for c in alive):
+            m += 1
+        return m
+
     def record(self, i: int, f: int, fit: FoldFit) -> list[int]:
         """Keep a finished fit (a stopped candidate's unfinished one is dropped); the candidates stopped now."""
         if not self.running(i):
             return []
         self.fits[i][f] = fit
-        alive = [c for c in self.fits if self.running(c)]
-        m = 0
-        while m < self.n_folds and all(m in self.fits[c] for c in alive):
-            m += 1
-        if self.rule is None or m <= self.decided_at:
+        if self.rule is None:
             return []
-        self.decided_at = m
+        dropped: list[int] = []
+        while self.decided_at < self._complete():
+            self.decided_at += 1
+            dropped += self._decide(self.decided_at)
+        return dropped
+
+    def _decide(self, m: int) -> list[int]:
+        """The rule on the first `m` folds of the running candidates."""
         seen = {}
-        for c in alive:  # each fold's AUC at the best round of the mean curve of the folds seen
+        for c in (c for c in self.fits if self.running(c)):  # each fold's AUC at the best round of the mean curve
             curves = [self.fits[c][k].curve for k in range(m)]
             n = best_mean_round(curves, self.max_rounds)
             seen[c] = [float(curve[min(n, curve.size) - 1]) for curve in curves]  # a short curve keeps its last
         drop = decide(seen, self.n_folds, self.rule)
-        drop = {c: p for c, p in drop.items() if len(self.fits[c]) < self.n_folds}  # done already: nothing to save
         for c, p in drop.items():
             self.stopped[c] = {"after_folds": m, "catch_up_probability": p}
+            self.fits[c] = {k: self.fits[c][k] for k in range(m)}
             log.info("racing: candidate %d stopped after %d of %d folds (probability %.4f of ending above the "
                      "leader)", c, m, self.n_folds, p)
         return list(drop)
@@ -197,10 +213,11 @@ def tune(x: pd.DataFrame, y: np.ndarray, base_params: dict[str, Any], *, n_split
     def progress(i: int, f: int, result: FoldFit | None) -> None:
         if result is None or not race.running(i):  # skipped, or cut short by racing
             return
+        counted = {c: len(race.fits[c]) + (c == i) for c in race.fits}  # fits the bar has counted
         stopped = race.record(i, f, result)
         bar.update(1)
         for c in stopped:
-            bar.total -= len(folds) - len(race.fits[c])
+            bar.total -= len(folds) - counted[c]
         bar.set_postfix(auc=f"{result.curve.max():.4f}", rounds=result.best_round)
 
     # fold by fold, so that racing decides early; at the end a worker with no free fold shares one (a copy

@@ -9,7 +9,8 @@ import pytest
 from scoring.racing import RacingRule, catch_up_probability, decide
 from scoring.report import _tuning
 from scoring.training import TrainConfig
-from scoring.tuning import tune
+from scoring.fold_fits import FoldFit
+from scoring.tuning import _Race, tune
 
 from .conftest import make_frame
 
@@ -74,6 +75,38 @@ def test_decide_stops_only_the_hopeless_and_never_the_leader():
     assert decide({2: scores[2]}, 5, RULE) == {}  # alone: it is the leader
     with pytest.raises(ValueError, match="same folds"):
         decide({0: scores[0], 2: scores[2][:3]}, 5, RULE)
+
+
+def test_the_race_decides_the_same_whatever_order_the_parallel_fits_finish_in():
+    """Two workers finish fits out of step: a fast bad candidate may be folds ahead of the others when the
+    third fold is complete for all. The stops, their fold counts and the fits kept are the same as in
+    the one-worker order, for every finishing order of the fits (each candidate in fold order)."""
+    rng = np.random.default_rng(5)
+    n_folds, level = 5, {0: 0.80, 1: 0.70, 2: 0.799}
+    curves = {(c, f): np.linspace(0.5, level[c] + rng.normal(0, 0.002), 20) for c in level for f in range(n_folds)}
+
+    def run(order):
+        race = _Race(len(level), n_folds, RULE, max_rounds=20)
+        for c, f in order:
+            if race.running(c):
+                race.record(c, f, FoldFit(curves[c, f], booster=None, best_round=20))
+        return race.stopped, {c: sorted(fits) for c, fits in race.fits.items()}
+
+    reference = run([(c, f) for f in range(n_folds) for c in level])  # one worker: fold by fold
+    assert reference[0] == {1: {"after_folds": RULE.min_folds, "catch_up_probability": reference[0][1][
+        "catch_up_probability"]}}
+    assert reference[1] == {0: list(range(n_folds)), 1: list(range(RULE.min_folds)), 2: list(range(n_folds))}
+    for seed in range(30):
+        order_rng = np.random.default_rng(seed)
+        queues = {c: [(c, f) for f in range(n_folds)] for c in level}
+        order = []
+        while any(queues.values()):
+            c = order_rng.choice([c for c in queues if queues[c]])
+            order.append(queues[c].pop(0))
+        assert run(order) == reference
+    # the bad candidate all done before the others reach their third fold: still stopped after three
+    ahead = [(1, f) for f in range(n_folds)] + [(c, f) for f in range(n_folds) for c in (0, 2)]
+    assert run(ahead) == reference
 
 
 GOOD = {"learning_rate": 0.1, "max_depth": 2, "min_child_weight": 5, "reg_lambda": 5.0, "colsample_bytree": 0.8}
