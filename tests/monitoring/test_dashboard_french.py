@@ -162,7 +162,8 @@ def test_chromium_at_1280_px_shows_the_longest_alert_and_the_movers_whole(chromi
         page = chromium.new_page(viewport={"width": 1280, "height": 900})
         try:
             page.goto(url)
-            page.locator("[data-testid=stTable] th", has_text="Message").wait_for(timeout=90_000)
+            for name in ("Message", "Plus forts mouvements"):  # the page draws its tables one after another
+                page.locator("[data-testid=stTable] th", has_text=name).first.wait_for(timeout=90_000)
             found = {name: page.evaluate("""(name) => {
                 const table = [...document.querySelectorAll('[data-testid=stTable] table')].find(
                     t => [...t.querySelectorAll('thead th')].some(th => th.textContent.trim() === name));
