@@ -69,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
                         f"{a.challenger_disagreement_max:g}) ...")
     t.add_argument("--min-shadowed", type=int, default=a.min_shadowed,
                    help=f"... judged over at least this many calls (default {a.min_shadowed})")
+    t.add_argument("--out-of-range-max", type=float, default=a.out_of_range_share_max,
+                   help=f"share of scored calls with a value past the training range (default "
+                        f"{a.out_of_range_share_max:g}) ...")
+    t.add_argument("--min-scored", type=int, default=a.min_scored,
+                   help=f"... judged over at least this many scored calls (default {a.min_scored})")
     t.add_argument("--psi-watch", type=float, default=d.psi_watch, help=f"default {d.psi_watch:g}")
     t.add_argument("--psi-drift", type=float, default=d.psi_drift, help=f"default {d.psi_drift:g}")
     t.add_argument("--min-samples", type=int, default=d.min_samples,
@@ -103,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("expected 0 <= --override-rate-max < 1 and --min-decisions >= 1")
     if not 0 <= args.challenger_disagreement_max < 1 or args.min_shadowed < 1:
         parser.error("expected 0 <= --challenger-disagreement-max < 1 and --min-shadowed >= 1")
+    if not 0 <= args.out_of_range_max < 1 or args.min_scored < 1:
+        parser.error("expected 0 <= --out-of-range-max < 1 and --min-scored >= 1")
     if args.min_samples < 1 or args.slow_call <= 0 or args.min_outcomes < 1:
         parser.error("--min-samples, --min-outcomes and --slow-call must be positive")
     alert_config = AlertConfig(slow_call_s=args.slow_call, window=args.window, latency_rise=args.latency_rise,
@@ -110,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
                                error_rate_max=args.error_rate_max, high_risk_shift=args.high_risk_shift,
                                override_rate_max=args.override_rate_max, min_decisions=args.min_decisions,
                                challenger_disagreement_max=args.challenger_disagreement_max,
-                               min_shadowed=args.min_shadowed)
+                               min_shadowed=args.min_shadowed, out_of_range_share_max=args.out_of_range_max,
+                               min_scored=args.min_scored)
     drift_config = DriftConfig(psi_watch=args.psi_watch, psi_drift=args.psi_drift, min_samples=args.min_samples)
     outcome_config = OutcomeConfig(min_outcomes=args.min_outcomes, auc_drop=args.auc_drop)
     try:

@@ -42,6 +42,7 @@ from monitoring.labels_fr import KIND_FR, age_fr, psi_bands_fr, verdict_fr, wind
 from monitoring.outcomes import OutcomeError, read_outcomes
 from monitoring.reader import LogData, read_log, refresh
 from monitoring.records import CPU, DURATION, MEMORY, TIME
+from monitoring.report import out_of_range_summary_fr
 from monitoring.sources import LogReadError, file_signature
 from monitoring.style import STATUS_COLOURS, count_fr, fr
 from scoring import config
@@ -210,6 +211,13 @@ def draw(view: dict, alert_config: AlertConfig) -> None:
     right.dataframe(view["sources"], hide_index=True, width="stretch")
     st.subheader(f"Dérive des données (bandes du PSI : {psi_bands_fr(report)})")
     draw_drift(view["drift"], report)
+
+    if not view["out_of_range"].empty:
+        st.subheader("Valeurs hors du domaine d'entraînement")
+        st.caption(out_of_range_summary_fr(stats["out_of_range"]) + " ; alerte au-delà de "
+                   f"{fr(alert_config.out_of_range_share_max, '.0%')} des appels notés (sur au moins "
+                   f"{alert_config.min_scored}).")
+        st.dataframe(view["out_of_range"], hide_index=True, width="content")
 
     draw_stability(report)
 

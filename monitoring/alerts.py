@@ -17,7 +17,8 @@ import pandas as pd
 from monitoring.drift import DRIFT, DriftConfig, FeatureDrift
 from monitoring.labels_fr import corrupt_reason_fr
 from monitoring.reader import LogData
-from monitoring.records import CPU, DURATION, ERROR, HIGH_RISK, MEMORY, OVERRIDE, TIME
+from monitoring.records import CPU, DURATION, ERROR, HIGH_RISK, MEMORY, OUT_OF_RANGE, OVERRIDE, TIME
+from monitoring.stats import out_of_range_stats
 from monitoring.style import count_fr, fr, label_fr, p_clause
 
 LATENCY = "latency"
@@ -29,6 +30,7 @@ HIGH_RISK_SHARE = "high_risk_share"
 DRIFT_KIND = "drift"
 CORRUPT = "corrupt_lines"
 OVERRIDE_RATE = "override_rate"
+OUT_OF_RANGE_KIND = "out_of_range"
 NAMES_FR = {CPU_KIND: "CPU", MEMORY_KIND: "Mémoire"}  # what `sustained_over` watches, in the French messages
 WARNING = "warning"
 CRITICAL = "critical"
@@ -54,6 +56,8 @@ class AlertConfig:
     min_decisions: int = 30  # ... judged over at least this many decisions
     challenger_disagreement_max: float = 0.10  # the challenger decides otherwise on more than this share ...
     min_shadowed: int = 100  # ... of at least this many calls it scored in the shadow
+    out_of_range_share_max: float = 0.05  # scored calls with a value past the training range (+10 %) ...
+    min_scored: int = 100  # ... judged over at least this many scored calls
 
 
 @dataclass(frozen=True)
@@ -238,6 +242,27 @@ def drift_alerts(data: LogData, drift: dict[str, FeatureDrift],
     return alerts
 
 
+def out_of_range_share(data: LogData, config: AlertConfig = AlertConfig()) -> list[Alert]:
+    """One alert when more than `out_of_range_share_max` of the scored calls (at least `min_scored`) had a
+    value past the training range: the model then extrapolates for a share of the applicants it was never
+    shown (scored, flagged at every door; serving.rules). Names the features flagged most."""
+    found = out_of_range_stats(data.frame)
+    if found["scored"] < config.min_scored or found["share"] <= config.out_of_range_share_max:
+        return []
+    flagged = np.flatnonzero(data.frame[OUT_OF_RANGE].notna().to_numpy())
+    top = list(found["features"].items())[:3]
+    return [alert(OUT_OF_RANGE_KIND, data, int(flagged[0]), int(flagged[-1]), found["share"],
+                  config.out_of_range_share_max,
+                  f"{found['calls']} of {found['scored']} scored calls had a value past the training range "
+                  f"({found['share']:.1%} > {config.out_of_range_share_max:.0%}); most: "
+                  + ", ".join(f"{name} ({n})" for name, n in top),
+                  CRITICAL if found["share"] > 4 * config.out_of_range_share_max else WARNING,
+                  message_fr=f"{count_fr(found['calls'], 'appel noté')} sur {fr(found['scored'], ',')} avec une "
+                  f"valeur hors du domaine d'entraînement ({fr(found['share'], '.1%')}, seuil "
+                  f"{fr(config.out_of_range_share_max, '.0%')}) ; surtout : "
+                  + ", ".join(f"{label_fr(name)} ({n})" for name, n in top))]
+
+
 def corrupt_lines(data: LogData, config: AlertConfig = AlertConfig()) -> list[Alert]:
     """One alert when more than `corrupt_share_max` of the lines are corrupt, or when none is a valid record:
     a log that cannot be read is not a quiet service."""
@@ -273,6 +298,7 @@ def all_alerts(data: LogData, drift: dict[str, FeatureDrift], config: AlertConfi
         (ERROR_RATE, lambda: error_rate(data, config, buckets)),
         (HIGH_RISK_SHARE, lambda: high_risk_shift(data, config, buckets, reference_high_risk_share)),
         (DRIFT_KIND, lambda: drift_alerts(data, drift, psi_drift)),
+        (OUT_OF_RANGE_KIND, lambda: out_of_range_share(data, config)),
         (CORRUPT, lambda: unreadable),
     ]
     alerts: list[Alert] = []

@@ -22,6 +22,7 @@ from monitoring.records import (
     HIGH_RISK,
     LINE,
     MAX_LINE_BYTES,
+    NAMES,
     OVERSIZED,
     TEXT,
     TIME,
@@ -226,7 +227,7 @@ def columns_from_lines(block: bytes, first_line: int, file_index: int, data: Log
         offsets.append(offset)
     columns: dict[str, Any] = {}
     for column, (_, kind) in FIELDS.items():
-        columns[column] = np.array([r[column] for r in rows], dtype=object if kind == TEXT else np.float64)
+        columns[column] = np.array([r[column] for r in rows], dtype=object if kind in (TEXT, NAMES) else np.float64)
     columns[HIGH_RISK] = np.array([r[HIGH_RISK] for r in rows], dtype=np.float64)
     columns[ERROR] = np.array([r[ERROR] for r in rows], dtype=bool)
     columns["_line_offset"] = np.array(offsets, dtype=np.int64)

@@ -196,6 +196,18 @@ def replica_table(report: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=REPLICA_COLUMNS)
 
 
+OUT_OF_RANGE_COLUMNS = ["Caractéristique", "Appels signalés", "Part des appels notés"]
+
+
+def out_of_range_table(report: dict[str, Any]) -> pd.DataFrame:
+    """Per feature, the scored calls on which its value lay past the training range (most first)."""
+    found = report["stats"].get("out_of_range") or {}
+    scored = found.get("scored") or 0
+    rows = [[label_fr(name), fr(n, ","), fr(n / scored, ".1%") if scored else MISSING]
+            for name, n in (found.get("features") or {}).items()]
+    return pd.DataFrame(rows, columns=OUT_OF_RANGE_COLUMNS)
+
+
 SOURCE_COLUMNS = ["Origine", "Appels", "Part"]
 
 
@@ -239,6 +251,7 @@ def dashboard_view(data: LogData, context: ModelContext, choice: str, bucket: st
         "alerts": alerts_table(report),
         "replicas": replica_table(report),
         "sources": source_table(report),
+        "out_of_range": out_of_range_table(report),
         "performance": performance_table(report),
         "adviser": adviser_table(report),
         "challenger": pd.DataFrame(challenger_rows(report.get("challenger")), columns=CHALLENGER_HEADER),

@@ -30,6 +30,7 @@ from monitoring.dashboard_data import (  # noqa: E402
     drift_cells,
     drift_columns,
     drift_table,
+    out_of_range_table,
     performance_table,
     replica_table,
     series,
@@ -46,6 +47,7 @@ from monitoring.labels_fr import (  # noqa: E402
     window_fr,
 )  # noqa: E402
 from monitoring.records import CPU, DURATION, MEMORY, TIME  # noqa: E402
+from monitoring.report import out_of_range_summary_fr  # noqa: E402
 from monitoring.style import STATUS_COLOURS, fr  # noqa: E402
 from scoring.explain_format import fr_number  # noqa: E402
 from scoring.schema import SCORE_KEY  # noqa: E402
@@ -145,6 +147,15 @@ def _origins(report: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def _out_of_range(report: dict[str, Any]) -> str:
+    """The calls scored with a value past the training range, per feature (nothing when there is none)."""
+    sentence = out_of_range_summary_fr(report["stats"].get("out_of_range"))
+    if sentence is None:
+        return ""
+    return (f"<h2>Valeurs hors du domaine d'entraînement</h2><p>{html.escape(sentence)}.</p>"
+            f"{_frame_table(out_of_range_table(report))}")
+
+
 def _challenger(report: dict[str, Any]) -> str:
     rows = challenger_rows(report.get("challenger"))
     if not rows:
@@ -206,6 +217,7 @@ td{{white-space:nowrap;font-variant-numeric:tabular-nums}}td:last-child{{white-s
 par un test de Kolmogorov-Smirnov ou du khi-deux ; chaque ligne est colorée selon le pire du statut sur la
 période et du statut depuis le début du changement.</p>
 {drift}
+{_out_of_range(report)}
 {backtest_html(report)}
 <h2>Performances</h2>
 <p>Attendues d'après les scores journalisés (estimation par la confiance : juste si les scores sont calibrés),

@@ -29,7 +29,7 @@ KIND_FR = {
     "error_rate": "taux d'erreur", "high_risk_share": "part de risque élevé", "drift": "dérive",
     "corrupt_lines": "lignes illisibles", "override_rate": "décisions contraires", "outcome_auc": "AUC observée",
     "outcome_recall": "rappel observé", "calibration": "calibration", "grade_backtest": "back-test par classe",
-    "auc_fall": "baisse de l'AUC", "challenger": "challenger",
+    "auc_fall": "baisse de l'AUC", "challenger": "challenger", "out_of_range": "hors domaine",
 }
 SOURCE_FR = {SOURCE_FORM: "formulaire", SOURCE_API: "API JSON", SOURCE_BATCH: "lot (batch)",
              SOURCE_DOSSIER: "dossier", SOURCE_WHAT_IF: "simulation (what-if)",

@@ -26,6 +26,8 @@ from monitoring.records import (
     IDENTIFIER,
     INPUT,
     MEASURE,
+    NAMES,
+    OUT_OF_RANGE_SEP,
     STATUSES,
     TEXT,
 )
@@ -35,7 +37,7 @@ BLOCK_BYTES = 16 << 20  # parse 16 MB of lines at a time: bounded memory, few py
 USE_PYARROW = True  # False: always the line-by-line parser (benchmarks compare the two)
 _ARROW_ROW = re.compile(r"in row (\d+)")
 _TYPES = {TEXT: pa.string(), MEASURE: pa.float64(), INPUT: pa.float64(), IDENTIFIER: pa.int64(),
-          FLAG: pa.bool_()}
+          FLAG: pa.bool_(), NAMES: pa.list_(pa.string())}
 
 
 def _schema() -> pa.Schema:
@@ -104,7 +106,11 @@ def columns_from_arrow(table: pa.Table) -> dict[str, Any]:
         array = _field(table, path)
         if kind == FLAG:
             array = pc.cast(array, pa.float64())
-        columns[column] = array.to_numpy(zero_copy_only=False) if kind == TEXT else _numbers(array)
+        if kind == NAMES:  # as records.names: a list with a null item or no item is None
+            joined = pc.binary_join(array, OUT_OF_RANGE_SEP)
+            array = pc.if_else(pc.fill_null(pc.greater(pc.list_value_length(array), 0), False), joined,
+                               pa.scalar(None, pa.string()))
+        columns[column] = array.to_numpy(zero_copy_only=False) if kind in (TEXT, NAMES) else _numbers(array)
     columns[HIGH_RISK] = _numbers(_decision(table))
     columns[ERROR] = pc.fill_null(pc.equal(table.column("status"), STATUS_ERROR), False).to_numpy(zero_copy_only=False)
     columns["_line_offset"] = np.arange(table.num_rows, dtype=np.int64)

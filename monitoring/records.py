@@ -28,6 +28,7 @@ from scoring.schema import (
     CHALLENGER_VERSION_KEY,
     LABEL_HIGH_RISK,
     LABEL_LOW_RISK,
+    OUT_OF_RANGE_KEY,
     STATUS_ERROR,
     STATUS_OK,
     UI_FEATURE_NAMES,
@@ -62,13 +63,18 @@ CHALLENGER_SCORE = CHALLENGER_SCORE_KEY
 CHALLENGER_DECISION = CHALLENGER_DECISION_KEY
 CHALLENGER_DURATION = CHALLENGER_DURATION_KEY
 CHALLENGER_SKIPPED = CHALLENGER_SKIPPED_KEY  # why the challenger did not score the call (sampled_out...)
+# The features of a scored call whose value lay past the training range (serving.rules), joined by ";";
+# None on calls without any (and in logs older than the flag).
+OUT_OF_RANGE = OUT_OF_RANGE_KEY
+OUT_OF_RANGE_SEP = ";"
 NUMERIC_COLUMNS = (DURATION, CPU, MEMORY, SCORE, HIGH_RISK, OVERRIDE, CHALLENGER_SCORE, CHALLENGER_DECISION,
                    CHALLENGER_DURATION)
 FRAME_COLUMNS = (TIME, FILE, LINE, DURATION, CPU, MEMORY, SCORE, HIGH_RISK, ERROR, VERSION, REPLICA, SOURCE,
                  APPLICANT, ADVISER, ADVISER_FINAL, ADVISER_MODEL, OVERRIDE, ADVISER_OF, CHALLENGER_VERSION,
-                 CHALLENGER_SCORE, CHALLENGER_DECISION, CHALLENGER_DURATION, CHALLENGER_SKIPPED, *UI_FEATURE_NAMES)
+                 CHALLENGER_SCORE, CHALLENGER_DECISION, CHALLENGER_DURATION, CHALLENGER_SKIPPED, OUT_OF_RANGE,
+                 *UI_FEATURE_NAMES)
 CATEGORY_COLUMNS = (VERSION, REPLICA, SOURCE, ADVISER, ADVISER_FINAL, ADVISER_MODEL, ADVISER_OF, CHALLENGER_VERSION,
-                    CHALLENGER_SKIPPED)
+                    CHALLENGER_SKIPPED, OUT_OF_RANGE)
 
 # Kinds of value a field holds, each read the same way by the Arrow and the line-by-line parser.
 TEXT = "text"  # a string, else None
@@ -76,6 +82,7 @@ MEASURE = "measure"  # a number or null (NaN); anything else makes the line corr
 INPUT = "input"  # a form input: a number (true/false as 1/0), else NaN
 IDENTIFIER = "identifier"  # an integer (not a bool), else <NA>
 FLAG = "flag"  # JSON true / false as 1.0 / 0.0, else NaN
+NAMES = "names"  # a non-empty list of strings, joined by OUT_OF_RANGE_SEP; else None
 DECISION_KEY = "decision"  # 0/1 in prediction; older records: derived from the label
 
 # The one mapping from a log record to the frame: column -> (path of keys in the record, kind). HIGH_RISK
@@ -100,6 +107,7 @@ FIELDS: dict[str, tuple[tuple[str, ...], str]] = {
     CHALLENGER_DECISION: ((CHALLENGER_DECISION_KEY,), MEASURE),
     CHALLENGER_DURATION: ((CHALLENGER_DURATION_KEY,), MEASURE),
     CHALLENGER_SKIPPED: ((CHALLENGER_SKIPPED_KEY,), TEXT),
+    OUT_OF_RANGE: ((OUT_OF_RANGE_KEY,), NAMES),
     **{name: (("input", name), INPUT) for name in UI_FEATURE_NAMES},
 }
 
@@ -184,7 +192,14 @@ def flag(value: Any) -> float:
     return float(value) if isinstance(value, bool) else math.nan
 
 
-_READ = {TEXT: lambda v: text(v), MEASURE: measure, INPUT: number, IDENTIFIER: identifier, FLAG: flag}
+def names(value: Any) -> str | None:
+    """A non-empty list of strings joined by OUT_OF_RANGE_SEP; anything else (an empty list, a number in the
+    list, a string) None, as the Arrow parser reads it."""
+    ok = isinstance(value, list) and value and all(isinstance(v, str) for v in value)
+    return OUT_OF_RANGE_SEP.join(value) if ok else None
+
+
+_READ = {TEXT: lambda v: text(v), MEASURE: measure, INPUT: number, IDENTIFIER: identifier, FLAG: flag, NAMES: names}
 
 
 def row_values(record: dict[str, Any]) -> dict[str, Any] | str:

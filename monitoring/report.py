@@ -218,6 +218,7 @@ def render_text(report: dict[str, Any], max_alerts: int = 20) -> str:
             out.append(f"  {name[:24]:<24} {fr(r['count'], ','):>8} {fr(r['errors'], ','):>7} "
                        f"{fr(r['error_rate'], '.1%'):>7} {_ms(lat['p50']):>9} {_ms(lat['p95']):>9} "
                        f"{_ms(lat['max']):>9}")
+    out += out_of_range_lines(stats.get("out_of_range"))
     out += performance_lines(report)
     out += stability_lines(report)
     out += adviser_lines(stats["adviser"])
@@ -235,6 +236,24 @@ def render_text(report: dict[str, Any], max_alerts: int = 20) -> str:
     if total > min(len(alerts), max_alerts):
         out.append(f"  ... et {total - min(len(alerts), max_alerts)} autres (voir --json / --html)")
     return "\n".join(out) + "\n"
+
+
+def out_of_range_summary_fr(found: dict[str, Any] | None) -> str | None:
+    """The sentence on the scored calls with a value past the training range (None when there is none)."""
+    if not found or not found["calls"]:
+        return None
+    return (f"{count_fr(found['calls'], 'appel noté')} sur {fr(found['scored'], ',')} "
+            f"({fr(found['share'], '.1%')}) avec au moins une valeur hors du domaine d'entraînement (élargi de 10 %) : "
+            "notés et signalés, le modèle y extrapole")
+
+
+def out_of_range_lines(found: dict[str, Any] | None) -> list[str]:
+    """The console report's lines on the calls flagged out of the training range, per feature."""
+    sentence = out_of_range_summary_fr(found)
+    if sentence is None:
+        return []
+    return ["", sentence] + [
+        f"  {label_fr(name)[:52]:<52} {count_fr(n, 'appel')}" for name, n in found["features"].items()]
 
 
 def stability_lines(report: dict[str, Any]) -> list[str]:

@@ -16,6 +16,8 @@ from monitoring.records import (
     ERROR,
     HIGH_RISK,
     MEMORY,
+    OUT_OF_RANGE,
+    OUT_OF_RANGE_SEP,
     OVERRIDE,
     REPLICA,
     SCORE,
@@ -74,7 +76,21 @@ def compute_stats(frame: pd.DataFrame) -> dict[str, Any]:
         "model_versions": {str(k): int(v) for k, v in frame[VERSION].value_counts().items()} if n else {},
         "replicas": replica_stats(frame),
         "sources": source_stats(frame),
+        "out_of_range": out_of_range_stats(frame),
     }
+
+
+def out_of_range_stats(frame: pd.DataFrame) -> dict[str, Any]:
+    """Scored calls with a value past the training range (serving.rules: scored and flagged): how many,
+    their share of the scored calls, and per feature how many calls it was flagged on (most first)."""
+    scored = np.isfinite(frame[SCORE].to_numpy(dtype=np.float64))
+    flagged = frame[OUT_OF_RANGE].astype(object).to_numpy()[scored]
+    flagged = flagged[pd.notna(flagged)]
+    per_feature = pd.Series([name for names in flagged for name in str(names).split(OUT_OF_RANGE_SEP)],
+                            dtype=object).value_counts()
+    n_scored = int(scored.sum())
+    return {"scored": n_scored, "calls": int(flagged.size), "share": flagged.size / n_scored if n_scored else None,
+            "features": {str(name): int(count) for name, count in per_feature.items()}}
 
 
 UNKNOWN_REPLICA = "unknown"  # records written before the replica was logged

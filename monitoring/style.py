@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from monitoring.drift import DRIFT, INSUFFICIENT, STABLE, WATCH
-from scoring.schema import SCORE_KEY, UI_FEATURES_BY_NAME
+from scoring.feature_registry import feature_label
+from scoring.schema import SCORE_KEY
 
 MISSING = "—"
 STATUS_COLOURS = {STABLE: "#d4edda", WATCH: "#fff3cd", DRIFT: "#f8d7da", INSUFFICIENT: "#e2e3e5"}
@@ -50,7 +51,8 @@ def p_clause(p: float | None, name: str = "p") -> str:
 
 
 def label_fr(name: str) -> str:
-    """A feature's French label (the form's), "Score" for the score, else the model's name."""
+    """A feature's French label (the form's for its features, else the feature registry's: every feature the
+    model may be given), "Score" for the score, else the model's name."""
     if name == SCORE_KEY:
         return "Score"
-    return UI_FEATURES_BY_NAME[name].label if name in UI_FEATURES_BY_NAME else name
+    return feature_label(name)

@@ -208,11 +208,12 @@ def test_refresh_after_rotation_or_rewrite_reads_everything(tmp_path, monkeypatc
 
 
 def test_reader_reads_the_keys_the_logger_writes():
-    """The columnar reader names log keys itself: they must be LogRecord's (or the adviser decision's, an
-    extra key of its own lines), and its error mark too."""
-    from scoring.schema import ADVISER_DECISION_KEY, LOG_RECORD_KEYS, STATUS_ERROR, LogRecord
+    """The columnar reader names log keys itself: they must be LogRecord's (or an extra key the service
+    writes: the adviser decision's on its own lines, the out-of-range flag on a scored call's), and its
+    error mark too."""
+    from scoring.schema import ADVISER_DECISION_KEY, LOG_RECORD_KEYS, OUT_OF_RANGE_KEY, STATUS_ERROR, LogRecord
 
-    assert {f.name for f in parse_arrow.SCHEMA} <= set(LOG_RECORD_KEYS) | {ADVISER_DECISION_KEY}
+    assert {f.name for f in parse_arrow.SCHEMA} <= set(LOG_RECORD_KEYS) | {ADVISER_DECISION_KEY, OUT_OF_RANGE_KEY}
     line = LogRecord("2026-01-01T00:00:00+00:00", "r", {}, None, 0.1, 1.0, 2.0, "v", status=STATUS_ERROR).to_json()
     assert blocks.ERROR_MARK.decode() in line
 

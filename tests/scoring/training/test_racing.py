@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from scoring.fold_fits import FoldFit
 from scoring.racing import RacingRule, catch_up_probability, decide
 from scoring.report import _tuning
 from scoring.training import TrainConfig
-from scoring.fold_fits import FoldFit
 from scoring.tuning import _Race, tune
 
 from .conftest import make_frame
