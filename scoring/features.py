@@ -31,6 +31,7 @@ from scoring.feature_specs import (
     YES_NO_COLUMNS,
     AggregateSpec,
 )
+from scoring.group_agg import Groups
 from scoring.schema import (
     APPLICATION_TRAIN,
     BUREAU,
@@ -145,23 +146,26 @@ def application_row(raw: Mapping[str, Any]) -> np.ndarray:
 _RATIO_INPUTS = tuple(dict.fromkeys(c for _, num, den, _ in APPLICATION_RATIOS for c in (num, den)))
 
 
-def _aggregate(frame: pd.DataFrame, spec: AggregateSpec) -> pd.DataFrame:
-    """The aggregates of `spec` over `frame` per SK_ID_CURR, named ``<prefix>_<column>_<agg>`` (and ``_COUNT``)."""
-    data: dict[str, np.ndarray | pd.Series] = {ID_COLUMN: frame[ID_COLUMN]}
-    for name in spec.aggs:
-        data[name] = frame[name].astype("float64")
-    aggs = {name: list(how) for name, how in spec.aggs.items()}
+def _aggregate(frame: pd.DataFrame, spec: AggregateSpec, rows: np.ndarray | None = None) -> pd.DataFrame:
+    """The aggregates of `spec` over `frame` (its `rows` only: a boolean mask) per SK_ID_CURR, named
+    ``<prefix>_<column>_<agg>`` (and ``_COUNT``), one row per applicant in order of first appearance."""
+
+    def column(name: str) -> pd.Series:
+        return frame[name] if rows is None else frame[name][rows]
+
+    groups = Groups(column(ID_COLUMN).to_numpy(dtype=np.int64))
+    columns = {name: column(name).to_numpy(dtype="float64", na_value=np.nan) for name in spec.aggs}
+    functions = {name: tuple(how) for name, how in spec.aggs.items()}
     for name, categories in spec.categories().items():
-        for dummy, values in _one_hot(frame[name], name, categories).items():
-            data[dummy] = values
-            aggs[dummy] = ["mean"]
-    work = pd.DataFrame(data)
-    grouped = work.groupby(ID_COLUMN, sort=False)
-    result = grouped.agg(aggs)
-    result.columns = [f"{spec.prefix}_{name}_{agg}" for name, agg in result.columns]
+        for dummy, values in _one_hot(column(name), name, categories).items():
+            columns[dummy] = values
+            functions[dummy] = ("mean",)
+    names, values = groups.aggregate(columns, functions)
+    names = [f"{spec.prefix}_{name}" for name in names]
     if spec.count:
-        result[f"{spec.prefix}_COUNT"] = grouped.size().astype("float64")
-    return result
+        names.append(f"{spec.prefix}_COUNT")
+        values = np.column_stack([values, groups.sizes.astype("float64")])
+    return pd.DataFrame(values, index=pd.Index(groups.keys, name=ID_COLUMN), columns=names)
 
 
 def _bureau_features(bureau: pd.DataFrame, balance: pd.DataFrame) -> pd.DataFrame:
