@@ -10,6 +10,7 @@ NaN when the table is absent). An absent table gives the same columns, all NaN.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -56,9 +57,16 @@ def _ratio(num: pd.Series | np.ndarray, den: pd.Series | np.ndarray) -> np.ndarr
     return out
 
 
+@functools.cache
+def _category_index(categories: tuple[str, ...]) -> pd.Index:
+    """The categories as an index, built once (its hash table with it)."""
+    return pd.Index(list(categories))
+
+
 def _one_hot(values: pd.Series, column: str, categories: list[str] | tuple[str, ...]) -> dict[str, np.ndarray]:
-    """``<column>_<category>`` 0/1 columns; a missing or unknown value is 0 everywhere."""
-    codes = pd.Categorical(values, categories=list(categories)).codes
+    """``<column>_<category>`` 0/1 columns; a missing or unknown value is 0 everywhere (the codes of
+    ``pd.Categorical(values, categories)``, which looks the values up in the same way)."""
+    codes = _category_index(tuple(categories)).get_indexer(values)
     return {f"{column}_{cat}": (codes == i).astype("float64") for i, cat in enumerate(categories)}
 
 
@@ -99,16 +107,34 @@ def application_features(app: pd.DataFrame) -> pd.DataFrame:
     def col(name: str) -> pd.Series:
         return app[name] if name in app else pd.Series(np.nan, index=app.index)
 
+    numbers = _plain_numbers(app)
     for name, how, categories in APPLICATION_PLAN:
         if how == _YES_NO:
             values = col(name)
             out[name] = np.where(values == "Y", 1.0, np.where(values == "N", 0.0, np.nan))
         elif how == _ONE_HOT:
             out.update(_one_hot(col(name), name, categories))
+        elif name in numbers:
+            out[name] = numbers[name]
         else:
             out[name] = pd.to_numeric(col(name), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     _add_ratios(out)
-    return pd.DataFrame(out, index=pd.Index(app[ID_COLUMN].to_numpy(), name=ID_COLUMN))
+    matrix = np.column_stack(list(out.values())) if out else np.empty((len(app), 0))
+    return pd.DataFrame(matrix, index=pd.Index(app[ID_COLUMN].to_numpy(), name=ID_COLUMN), columns=pd.Index(list(out)))
+
+
+_NUMBER_COLUMNS = tuple(name for name, how, _ in APPLICATION_PLAN if how == _NUMBER)
+
+
+def _plain_numbers(app: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The number columns of `app` held as numpy integers or floats, as float64 in one conversion (the
+    values `pd.to_numeric` would give); text or nullable columns are left to `pd.to_numeric`."""
+    names = [name for name in _NUMBER_COLUMNS if name in app.columns
+             and isinstance(app.dtypes[name], np.dtype) and app.dtypes[name].kind in "iuf"]
+    if not names:
+        return {}
+    block = app[names].to_numpy(dtype="float64")
+    return {name: block[:, j] for j, name in enumerate(names)}
 
 
 def _number(value: Any) -> float:
@@ -146,15 +172,19 @@ def application_row(raw: Mapping[str, Any]) -> np.ndarray:
 _RATIO_INPUTS = tuple(dict.fromkeys(c for _, num, den, _ in APPLICATION_RATIOS for c in (num, den)))
 
 
-def _aggregate(frame: pd.DataFrame, spec: AggregateSpec, rows: np.ndarray | None = None) -> pd.DataFrame:
-    """The aggregates of `spec` over `frame` (its `rows` only: a boolean mask) per SK_ID_CURR, named
-    ``<prefix>_<column>_<agg>`` (and ``_COUNT``), one row per applicant in order of first appearance."""
+def _aggregate(frame: pd.DataFrame, spec: AggregateSpec, rows: np.ndarray | None = None,
+               derived: Mapping[str, np.ndarray] | None = None) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """The aggregates of `spec` over `frame` (its `rows` only: a boolean mask; `derived` columns computed
+    from it, full length) per SK_ID_CURR: (applicants in order of first appearance, names
+    ``<prefix>_<column>_<agg>`` and ``_COUNT``, applicants x names)."""
+    derived = derived or {}
 
-    def column(name: str) -> pd.Series:
-        return frame[name] if rows is None else frame[name][rows]
+    def column(name: str) -> np.ndarray | pd.Series:
+        values = derived[name] if name in derived else frame[name]
+        return values if rows is None else values[rows]
 
-    groups = Groups(column(ID_COLUMN).to_numpy(dtype=np.int64))
-    columns = {name: column(name).to_numpy(dtype="float64", na_value=np.nan) for name in spec.aggs}
+    groups = Groups(np.asarray(column(ID_COLUMN)))
+    columns = {name: _floats(column(name)) for name in spec.aggs}
     functions = {name: tuple(how) for name, how in spec.aggs.items()}
     for name, categories in spec.categories().items():
         for dummy, values in _one_hot(column(name), name, categories).items():
@@ -165,58 +195,71 @@ def _aggregate(frame: pd.DataFrame, spec: AggregateSpec, rows: np.ndarray | None
     if spec.count:
         names.append(f"{spec.prefix}_COUNT")
         values = np.column_stack([values, groups.sizes.astype("float64")])
-    return pd.DataFrame(values, index=pd.Index(groups.keys, name=ID_COLUMN), columns=names)
+    return groups.keys, names, values
 
 
-def _bureau_features(bureau: pd.DataFrame, balance: pd.DataFrame) -> pd.DataFrame:
+def _floats(values: np.ndarray | pd.Series) -> np.ndarray:
+    """A numeric column as float64, missing values NaN (as ``astype("float64")``)."""
+    if isinstance(values, np.ndarray):
+        return values.astype("float64", copy=False)
+    return values.to_numpy(dtype="float64", na_value=np.nan)
+
+
+# A child table's features: (applicants, names, applicants x names) per aggregate, joined on the applicant.
+Parts = list[tuple[np.ndarray, list[str], np.ndarray]]
+
+
+def _bureau_features(bureau: pd.DataFrame, balance: pd.DataFrame) -> Parts:
     status = balance["STATUS"]
-    late = status.isin(["1", "2", "3", "4", "5"]).astype("float64").where(status.notna())
-    per_bureau = pd.DataFrame({BUREAU_ID: balance[BUREAU_ID].to_numpy(), "late": late.to_numpy()}).groupby(
-        BUREAU_ID, sort=False
-    )["late"].agg(["size", "mean"])
-    per_bureau = per_bureau.reindex(bureau[BUREAU_ID].to_numpy())
-    bureau = bureau.assign(
-        BB_MONTHS_COUNT=per_bureau["size"].to_numpy(dtype="float64"),
-        BB_LATE_SHARE=per_bureau["mean"].to_numpy(dtype="float64"),
-    )
-    main = _aggregate(bureau, BUREAU_SPEC)
-    active = _aggregate(bureau.loc[bureau["CREDIT_ACTIVE"] == "Active"], BUREAU_ACTIVE_SPEC)
-    return main.join(active, how="left")
+    late = status.isin(["1", "2", "3", "4", "5"]).astype("float64").where(status.notna()).to_numpy()
+    per_bureau = Groups(balance[BUREAU_ID].to_numpy())
+    share = per_bureau.reduce("mean", [late])[0]
+    at = pd.Index(per_bureau.keys).get_indexer(bureau[BUREAU_ID].to_numpy())
+    derived = {"BB_MONTHS_COUNT": _take(per_bureau.sizes.astype("float64"), at),
+               "BB_LATE_SHARE": _take(share, at)}
+    active = (bureau["CREDIT_ACTIVE"] == "Active").to_numpy(dtype=bool, na_value=False)
+    return [_aggregate(bureau, BUREAU_SPEC, derived=derived),
+            _aggregate(bureau, BUREAU_ACTIVE_SPEC, rows=active, derived=derived)]
 
 
-def _previous_features(prev: pd.DataFrame) -> pd.DataFrame:
+def _take(values: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """values[at], NaN where `at` is -1 (not found)."""
+    out = values[np.maximum(at, 0)] if len(values) else np.full(len(at), np.nan)
+    out[at < 0] = np.nan
+    return out
+
+
+def _previous_features(prev: pd.DataFrame) -> Parts:
     days = [c for c, k in COLUMNS[PREVIOUS_APPLICATION].items() if c.startswith("DAYS_") and k != "str"]
-    prev = prev.assign(
-        **{c: prev[c].astype("float64").mask(prev[c] == DAYS_SENTINEL) for c in days},
-        APP_CREDIT_PERC=_ratio(prev["AMT_APPLICATION"], prev["AMT_CREDIT"]),
-    )
-    main = _aggregate(prev, PREV_SPEC)
-    by_status = [_aggregate(prev.loc[prev["NAME_CONTRACT_STATUS"] == status], spec)
-                 for status, spec in PREV_STATUS_SPECS.items()]
-    return main.join(by_status, how="left")
+    derived = {c: np.where(values == DAYS_SENTINEL, np.nan, values) for c in days for values in [_floats(prev[c])]}
+    derived["APP_CREDIT_PERC"] = _ratio(prev["AMT_APPLICATION"], prev["AMT_CREDIT"])
+    status = prev["NAME_CONTRACT_STATUS"]
+    return [_aggregate(prev, PREV_SPEC, derived=derived),
+            *(_aggregate(prev, spec, rows=(status == value).to_numpy(dtype=bool, na_value=False), derived=derived)
+              for value, spec in PREV_STATUS_SPECS.items())]
 
 
-def _pos_features(pos: pd.DataFrame) -> pd.DataFrame:
-    return _aggregate(pos, POS_SPEC)
+def _pos_features(pos: pd.DataFrame) -> Parts:
+    return [_aggregate(pos, POS_SPEC)]
 
 
-def _instalment_features(inst: pd.DataFrame) -> pd.DataFrame:
+def _instalment_features(inst: pd.DataFrame) -> Parts:
     delay = inst["DAYS_ENTRY_PAYMENT"].to_numpy(dtype="float64") - inst["DAYS_INSTALMENT"].to_numpy(dtype="float64")
     diff = inst["AMT_INSTALMENT"].to_numpy(dtype="float64") - inst["AMT_PAYMENT"].to_numpy(dtype="float64")
-    inst = inst.assign(
-        DPD=np.clip(delay, 0, None),
-        DBD=np.clip(-delay, 0, None),
-        LATE=np.where(np.isnan(delay), np.nan, (delay > 0).astype("float64")),
-        PAYMENT_PERC=_ratio(inst["AMT_PAYMENT"], inst["AMT_INSTALMENT"]),
-        PAYMENT_DIFF=diff,
-        UNDERPAID=np.where(np.isnan(diff), np.nan, (diff > 0.01).astype("float64")),
-    )
-    return _aggregate(inst, INSTAL_SPEC)
+    derived = {
+        "DPD": np.clip(delay, 0, None),
+        "DBD": np.clip(-delay, 0, None),
+        "LATE": np.where(np.isnan(delay), np.nan, (delay > 0).astype("float64")),
+        "PAYMENT_PERC": _ratio(inst["AMT_PAYMENT"], inst["AMT_INSTALMENT"]),
+        "PAYMENT_DIFF": diff,
+        "UNDERPAID": np.where(np.isnan(diff), np.nan, (diff > 0.01).astype("float64")),
+    }
+    return [_aggregate(inst, INSTAL_SPEC, derived=derived)]
 
 
-def _credit_card_features(card: pd.DataFrame) -> pd.DataFrame:
-    card = card.assign(BALANCE_LIMIT_RATIO=_ratio(card["AMT_BALANCE"], card["AMT_CREDIT_LIMIT_ACTUAL"]))
-    return _aggregate(card, CRECARD_SPEC)
+def _credit_card_features(card: pd.DataFrame) -> Parts:
+    derived = {"BALANCE_LIMIT_RATIO": _ratio(card["AMT_BALANCE"], card["AMT_CREDIT_LIMIT_ACTUAL"])}
+    return [_aggregate(card, CRECARD_SPEC, derived=derived)]
 
 
 def _child(frame: pd.DataFrame | None, name: str) -> tuple[pd.DataFrame, bool]:
@@ -224,14 +267,14 @@ def _child(frame: pd.DataFrame | None, name: str) -> tuple[pd.DataFrame, bool]:
     return (empty_table(name), False) if frame is None else (frame, True)
 
 
-def _bureau_part(tables: Tables) -> tuple[pd.DataFrame, bool]:
+def _bureau_part(tables: Tables) -> tuple[Parts, bool]:
     bureau, present = _child(tables.bureau, BUREAU)
     balance, _ = _child(tables.bureau_balance, BUREAU_BALANCE)
     return _bureau_features(bureau, balance), present
 
 
 def _one_table(field: str, name: str, builder):
-    def part(tables: Tables) -> tuple[pd.DataFrame, bool]:
+    def part(tables: Tables) -> tuple[Parts, bool]:
         frame, present = _child(getattr(tables, field), name)
         return builder(frame), present
 
@@ -257,23 +300,30 @@ def build_features(tables: Tables, *, progress: bool = True) -> pd.DataFrame:
     base = application_features(tables.application)
     bar.set_postfix_str("application")
     bar.update()
-    frames = []
+    ids = base.index.to_numpy()
+    names, blocks = [list(base.columns)], [base.to_numpy(dtype="float64")]
     for label, part, count_column in CHILD_PARTS:
-        frame, present = part(tables)
-        frames.append((frame, present, count_column))
+        parts, present = part(tables)
+        for keys, part_names, values in parts:
+            aligned = _take_rows(values, pd.Index(keys).get_indexer(ids))
+            if present and count_column in part_names:  # an applicant without rows: 0 rows
+                counts = aligned[:, part_names.index(count_column)]
+                counts[np.isnan(counts)] = 0.0
+            names.append(part_names)
+            blocks.append(aligned)
         bar.set_postfix_str(label)
         bar.update()
     bar.close()
+    columns = [name for part_names in names for name in part_names]
+    return pd.DataFrame(np.hstack(blocks) if blocks else np.empty((len(ids), 0)),
+                        index=pd.Index(ids, name=ID_COLUMN), columns=pd.Index(columns))
 
-    parts = [base]
-    for frame, present, count_column in frames:
-        aligned = frame.reindex(base.index)
-        if present:
-            aligned[count_column] = aligned[count_column].fillna(0.0)
-        parts.append(aligned)
-    features = pd.concat(parts, axis=1).astype("float64")
-    features.index.name = ID_COLUMN
-    return features
+
+def _take_rows(values: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """values[at] (rows), NaN rows where `at` is -1 (an applicant without rows in the table)."""
+    out = values[np.maximum(at, 0)] if len(values) else np.full((len(at), values.shape[1]), np.nan)
+    out[at < 0] = np.nan
+    return out
 
 
 def align_features(frame: pd.DataFrame, feature_names: list[str]) -> pd.DataFrame:

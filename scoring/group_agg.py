@@ -30,6 +30,8 @@ class Groups:
 
     def __init__(self, keys: np.ndarray) -> None:
         codes, uniques = pd.factorize(np.asarray(keys), sort=False)
+        if len(codes) and codes.min() < 0:
+            raise ValueError("a group key is missing (NaN): the tables' keys are integers (scoring.data)")
         self.codes = codes.astype(np.intp, copy=False)
         self.keys = np.asarray(uniques)
         self.sizes = np.bincount(self.codes, minlength=len(self.keys)).astype(np.int64)
