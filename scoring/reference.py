@@ -70,6 +70,10 @@ def served_matrix(template: np.ndarray, positions: Mapping[str, int], given: pd.
     training for the scores drift monitoring compares with). Non-numeric values raise.
     """
     matrix = np.repeat(np.asarray(template, dtype=np.float32)[None, :], len(given), axis=0)
+    if len(given.columns) and all(isinstance(d, np.dtype) and d.kind == "f" for d in given.dtypes):
+        # numbers already (a batch's built features): one conversion of the block, the same float32 values
+        matrix[:, [positions[name] for name in given.columns]] = given.to_numpy(dtype=np.float32)
+        return matrix
     for name in given.columns:
         matrix[:, positions[name]] = pd.to_numeric(given[name], errors="raise").to_numpy(dtype=np.float32,
                                                                                       na_value=np.nan)

@@ -317,11 +317,9 @@ class Rules(Mapping[str, Bound]):
     def out_of_range_frame(self, frame: pd.DataFrame) -> list[tuple[str, ...]]:
         """Per row of a numeric frame, the features outside the widened training range (column order)."""
         flagged: list[list[str]] = [[] for _ in range(len(frame))]
-        for name in frame.columns:
-            if name in self._seen:
-                values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-                for i in np.flatnonzero(self.out_of_range_columns(name, values)):
-                    flagged[i].append(name)
+        for name, values in _numeric_columns(frame, self._seen):
+            for i in np.flatnonzero(self.out_of_range_columns(name, values)):
+                flagged[i].append(name)
         return [tuple(f) for f in flagged]
 
     def _group_violation(self, i: int, features: Mapping[str, float]) -> Violation:
@@ -343,18 +341,18 @@ class Rules(Mapping[str, Bound]):
         None, empty) is missing for every feature, as in a file; text where a number is expected is
         refused; unknown columns are not checked."""
         broken: list[list[Violation]] = [[] for _ in range(len(frame))]
-        for name in frame.columns:
-            b = self._bounds.get(name)
-            if b is None:
-                continue
-            column = frame[name]
-            values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        floats = _all_floats(frame)
+        for name, values in _numeric_columns(frame, self._bounds):
+            b = self._bounds[name]
             for i in np.flatnonzero(self.refused(name, values)):  # given but refused (±inf included)
                 broken[i].append(self.refusal(name, float(values[i])))
+            if floats:  # a float column holds no text
+                continue
+            column = frame[name]
             for i in np.flatnonzero(np.isnan(values) & column.notna().to_numpy()):  # text where a number is expected
                 broken[i].append(Violation(name, WRONG_TYPE, column.iat[i], b))
         options = {m for _, members in self.groups for m in members}
-        ones = {m: (pd.to_numeric(frame[m], errors="coerce") == 1).to_numpy() for m in frame.columns if m in options}
+        ones = {m: values == 1 for m, values in _numeric_columns(frame, options)}
         for group, rows in self.group_rows(ones):
             for i in rows:
                 chosen = [m for m, one in ones.items() if m in group[1] and one[i]]
@@ -394,3 +392,19 @@ class Rules(Mapping[str, Bound]):
             elif not (math.isfinite(x) and max(b.rule.low, -FLOAT32_MAX) <= x <= min(b.rule.high, FLOAT32_MAX)):
                 out.append(Violation(name, OUT_OF_DOMAIN if math.isfinite(x) else NOT_FINITE, x, b))
         return out
+
+
+def _all_floats(frame: pd.DataFrame) -> bool:
+    return all(isinstance(d, np.dtype) and d.kind == "f" for d in frame.dtypes)
+
+
+def _numeric_columns(frame: pd.DataFrame, wanted: Mapping | set) -> Iterator[tuple[str, np.ndarray]]:
+    """(name, float64 values: text and missing NaN) of the columns of `frame` in `wanted`, in frame order. A
+    frame of floats (the batch's built features) is converted once as a block, not column by column."""
+    names = [name for name in frame.columns if name in wanted]
+    if _all_floats(frame):
+        block = frame[names].to_numpy(dtype=float)
+        yield from ((name, block[:, j]) for j, name in enumerate(names))
+        return
+    for name in names:
+        yield name, pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)

@@ -97,6 +97,35 @@ def test_a_chunk_holding_part_of_a_piece_keeps_only_its_applicants(twin_dir):
         assert later[ID_COLUMN].tolist() == part[ID_COLUMN].iloc[3:].tolist()
 
 
+def test_a_complete_last_piece_is_not_held_back(twin_dir):
+    """Only a last piece that a later chunk may complete waits: when all its applicants are in the chunk
+    (the whole input, or an input cut on a piece's edge), the chunk is scored at once."""
+    app = _whole(twin_dir)[0].application
+    with ChildSpill(twin_dir, app[ID_COLUMN].to_numpy(), 10) as spill:
+        now, later = spill.split_last_piece(app)
+        assert len(now) == len(app) and later.empty
+        now, later = spill.split_last_piece(app.iloc[:20])  # pieces 0 and 1, both whole
+        assert len(now) == 20 and later.empty
+        now, later = spill.split_last_piece(app.iloc[:25])  # half of piece 2: it waits
+        assert now[ID_COLUMN].tolist() == app[ID_COLUMN].iloc[:20].tolist()
+        assert later[ID_COLUMN].tolist() == app[ID_COLUMN].iloc[20:25].tolist()
+        now, later = spill.split_last_piece(pd.concat([later, app.iloc[25:30]], ignore_index=True))
+        assert now[ID_COLUMN].tolist() == app[ID_COLUMN].iloc[20:30].tolist() and later.empty
+
+
+def test_a_file_within_one_chunk_is_featurised_once(twin_dir, predictor, tmp_path, monkeypatch):
+    """Every chunk pays the features' fixed cost: a file that fits in one chunk makes one call, whatever the
+    number of pieces it spans."""
+    calls = []
+    build = features.build_features
+    monkeypatch.setattr(features, "build_features", lambda tables, **kw: calls.append(len(tables.application))
+                        or build(tables, **kw))
+    monkeypatch.setattr("serving.batch.PIECE_SIZE", 7)  # 60 applicants: 9 pieces, the last one of 4
+    report = score_file(twin_dir / "application_test.csv", tmp_path / "out.csv", predictor=predictor,
+                        data_dir=twin_dir, progress=False)
+    assert report.scored == 60 and calls == [60]
+
+
 def test_absent_child_table_is_missing_not_zero(twin_dir, tmp_path):
     for name in CHILD_TABLES:
         if name != "bureau":
