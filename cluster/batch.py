@@ -15,11 +15,13 @@ name order) keeps it, later ones list it among the errors, as a file repeating a
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import glob
 import logging
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,10 +69,24 @@ def input_files(spec: str | Path) -> list[Path]:
     return files
 
 
-@functools.lru_cache(maxsize=2)
-def _predictor(model_dir: str, version: str):
-    """The model, loaded once per worker process (`version` keys the cache to the artifacts)."""
+_LOADING = threading.Lock()
 
+
+def _predictor(model_dir: str, version: str):
+    """The model, loaded once per worker process (`version` keys the cache to the artifacts): the worker
+    threads that ask for it at the same time wait for one load."""
+    with _LOADING:
+        return _load_predictor(model_dir, version)
+
+
+def _warm(model_dir: str, version: str) -> None:
+    """Load the model ahead of the tasks; a failure is theirs to report (the first task raises it again)."""
+    with contextlib.suppress(Exception):
+        _predictor(model_dir, version)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_predictor(model_dir: str, version: str):
     return Predictor.from_dir(model_dir, row_backend=BATCH_RUN_ROW_BACKEND)
 
 
@@ -168,7 +184,6 @@ def score_on_cluster(inputs: str | Path, output_dir: str | Path, *, cluster: str
                      data_dir: str | Path | None = None, chunk_size: int = 5_000,
                      progress: bool = True) -> ClusterBatchReport:
     """Score every file of `inputs` on the cluster into `output_dir` (parts + errors.csv)."""
-    from distributed import as_completed
     from tqdm.auto import tqdm
 
     parse_spec(cluster)  # a typo fails before any work
@@ -182,6 +197,10 @@ def score_on_cluster(inputs: str | Path, output_dir: str | Path, *, cluster: str
     output_dir = Path(output_dir)
     report = ClusterBatchReport(output_dir=output_dir, files=len(files))
     results: list[dict[str, Any]] = [{}] * len(files)
+    if parse_spec(cluster).get("local"):  # the worker runs in this process: its model loads while the cluster starts
+        threading.Thread(target=_warm, args=(str(model_dir), version), name="load-model", daemon=True).start()
+    from distributed import as_completed
+
     with connect(cluster, in_process=True) as client:
         # only once the cluster answers: an unreachable scheduler leaves no folder and an earlier run's parts
         output_dir.mkdir(parents=True, exist_ok=True)

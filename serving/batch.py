@@ -212,7 +212,8 @@ class _Scorer:
             return self._score(data.Tables(application=app))
         if self.waiting is not None:
             app = pd.concat([self.waiting, app], ignore_index=True)
-        app, self.waiting = self.children.split_last_piece(app)
+        app, waiting = self.children.split_last_piece(app)
+        self.waiting = waiting if len(waiting) else None
         return self._score(self.children.restrict(app))
 
     def finish(self) -> Scored:
