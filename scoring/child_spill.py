@@ -35,10 +35,11 @@ from scoring.tables import BUREAU_ID, COLUMNS, empty_table
 BLOCK_BYTES = 8 << 20
 PIECE_SIZE = 1_000  # applicants a file: the grain of the chunks (`chunk_size` takes whole pieces)
 # Child rows of an input chunk held at once: the chunk's features and the copies pandas makes while
-# aggregating take about twice as much again (measured: docs/performance.md). 160 MB, not 40: every
-# chunk pays ~0.13 s of fixed aggregation cost, and at 40 MB `--cluster local` fell below 0.8 of the
-# single process (docs/decisions.md, "The byte budget raised to 160 MB").
-CHILD_BYTES_BUDGET = 160 << 20
+# aggregating take about twice as much again (measured: docs/performance.md). 40 MB: 160 MB kept the
+# per-chunk fixed cost of the features (then ~0.13 s) off `--cluster local`, but let 8,000 applicants fit
+# in one chunk (peak memory x1.6 for 4x the applicants); that cost is now ~0.02 s (scoring.group_agg) and
+# 40 MB holds both goals (docs/decisions.md, "The per-chunk cost of the features").
+CHILD_BYTES_BUDGET = 40 << 20
 _CELL_BYTES = {"int": 8, "float": 8, "str": 40}  # a text cell: an Arrow string of a Home Credit category
 
 
