@@ -4,24 +4,19 @@
 [functions]})``, pandas runs one Cython kernel call per column and function and builds a Series and an
 index for each: ~100 ms of fixed cost per `build_features` call whatever the number of rows, which made
 small input chunks expensive (docs/decisions.md, "The per-chunk cost of the features"). `Groups` factorises
-the keys once and calls the same kernels (`pandas._libs.groupby.group_sum`, ``group_mean``, ``group_min``,
-``group_max``) once per function on a 2-D block of every column needing it, with the arguments pandas'
-``groupby(sort=False).<function>()`` passes (``min_count`` 0 for sums, -1 otherwise, NaN skipped). The
-kernels work row by row within each group and column by column (the sums' rounding compensation
-included), so the values are the same to the bit as pandas' (tested against ``groupby.agg`` and frozen
-values: tests/scoring/data). The kernels are pandas' internals: the pin of pandas in requirements keeps
-their signature; a change of it fails those tests.
+the keys once and runs each function once on a 2-D block of every column needing it, through pandas' public
+``DataFrame.groupby(codes, sort=False).<function>()`` (its Cython kernels, NaN skipped; measured as fast as
+calling the kernels themselves), and for the columns pandas would sum with numpy's ``reduceat`` (groups
+sorted, no NaN) the same ``reduceat``. The values are the same to the bit as the per-column
+``groupby.agg`` (tested against it and against frozen values: tests/scoring/data).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from pandas._libs import groupby as _kernels
 
-# pandas' defaults for DataFrameGroupBy.sum / mean / min / max (pandas/core/groupby/groupby.py)
-_MIN_COUNT = {"sum": 0, "mean": -1, "min": -1, "max": -1}
-FUNCTIONS = tuple(_MIN_COUNT)
+FUNCTIONS = ("sum", "mean", "min", "max")
 _REDUCEAT = {"sum": np.add, "mean": np.add, "min": np.minimum, "max": np.maximum}
 
 
@@ -68,14 +63,10 @@ class Groups:
         return seg / self.sizes.astype(np.float64) if how == "mean" else seg
 
     def _kernel(self, how: str, values: np.ndarray) -> np.ndarray:
-        """pandas' Cython kernel on a rows x columns block (`WrappedCythonOp._call_cython_op`): columns apart."""
-        out = np.full((len(self.keys), values.shape[1]), np.nan)
-        counts = np.zeros(len(self.keys), dtype=np.int64)
-        extra = {"initial": 0} if how == "sum" else {}
-        getattr(_kernels, f"group_{how}")(out=out, counts=counts, values=values, labels=self.codes,
-                                          min_count=_MIN_COUNT[how], mask=None, result_mask=None,
-                                          is_datetimelike=False, skipna=True, **extra)
-        return out
+        """pandas' Cython kernel on a rows x columns block, through its public groupby on the block (one call
+        for every column; the same values as per column: columns apart, tested)."""
+        grouped = pd.DataFrame(values, copy=False).groupby(self.codes, sort=False)
+        return getattr(grouped, how)().to_numpy(dtype=np.float64)
 
     def aggregate(self, columns: dict[str, np.ndarray],
                   functions: dict[str, tuple[str, ...]]) -> tuple[list[str], np.ndarray]:
