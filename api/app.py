@@ -15,6 +15,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from api.auth import Access
+from api.direct_route import direct_route
 from api.form_queue import QueueGuard
 from api.gradio_audit import GradioRefusalAudit
 from api.middleware import Gate
@@ -28,6 +29,7 @@ from serving.validation import MAX_BODY_BYTES
 
 log = logging.getLogger(__name__)
 
+DIRECT_ROUTES = (("POST", "/api/predict"),)  # served past the gate's checks without the app's stack
 LOGIN_RATE, LOGIN_BURST = 0.2, 5  # form logins per second and at once, per address: guessing passwords is slow
 
 # The service `serve` runs, for the seed's `predict_credit_score` (api.seed), which has no request to
@@ -82,19 +84,22 @@ def build_app(service: ScoringService) -> ForwardedFromTrustedOnly:
     fns = frozenset(i for i in demo.fns if isinstance(i, int))
     audited = GradioRefusalAudit(app, service.audit_refusal, fns)  # Gradio's own refusals: audit lines too
     gate = gated(audited, methods, service=service, access=access, event_rate=ClientRate(),
-                 login_rate=ClientRate(LOGIN_RATE, LOGIN_BURST), gradio_events=events)
+                 login_rate=ClientRate(LOGIN_RATE, LOGIN_BURST), gradio_events=events, api=app)
     return ForwardedFromTrustedOnly(gate, config.settings().trusted_proxies)
 
 
 def gated(app: FastAPI | GradioRefusalAudit, methods: dict[str, set[str]] | None = None, *,
           service: ScoringService | None = None, access: Access | None = None, event_rate: ClientRate | None = None,
-          login_rate: ClientRate | None = None, gradio_events: frozenset[str] | None = None) -> Gate:
+          login_rate: ClientRate | None = None, gradio_events: frozenset[str] | None = None,
+          api: FastAPI | None = None) -> Gate:
     """`app` behind the gate: body limits, 405, no upload, the access policy of `API_TOKENS` / `FORM_USERS`;
-    with `service`, each refusal of the gate is an audit line of its log."""
+    with `service`, each refusal of the gate is an audit line of its log. `POST /api/predict` of the JSON
+    API (`api`, default `app` itself) is called by the gate directly (`api.direct_route`)."""
+    direct = {(m, p): r for m, p in DIRECT_ROUTES if (r := direct_route(app if api is None else api, m, p)) is not None}
     return Gate(app, methods=methods or api_methods(app), body_limits={"/api/predict/batch": MAX_BODY_BYTES},
                 access=access if access is not None else Access.from_env(),
                 audit=service.audit_refusal if service is not None else None, event_rate=event_rate,
-                login_rate=login_rate, gradio_events=gradio_events)
+                login_rate=login_rate, gradio_events=gradio_events, direct=direct)
 
 
 def freeze_startup_objects() -> None:

@@ -13,6 +13,8 @@ throughput): in front of every route, the JSON API's and Gradio's alike.
   never reads past a declared length), and for a chunked body (no length) as soon as it grows past
   the limit. Every body is read here (at most the limit) and handed to the app as one message; a
   client that leaves mid-body is dropped without reaching a route.
+- Past every check, a request of a route in `direct` (`POST /api/predict`) goes to that route's own ASGI
+  app (`api.direct_route.DirectRoute`) instead of through the app's stack and router.
 """
 
 from __future__ import annotations
@@ -52,8 +54,10 @@ class Gate:
     def __init__(self, app: ASGIApp, *, methods: dict[str, set[str]], body_limits: dict[str, int] | None = None,
                  default_limit: int = DEFAULT_BODY_LIMIT, access: Access | None = None,
                  audit: AuditHook | None = None, event_rate: ClientRate | None = None,
-                 login_rate: ClientRate | None = None, gradio_events: frozenset[str] | None = None):
+                 login_rate: ClientRate | None = None, gradio_events: frozenset[str] | None = None,
+                 direct: dict[tuple[str, str], ASGIApp] | None = None):
         self.app = app
+        self.direct = direct or {}  # (method, path) -> the route's own ASGI app (`api.direct_route`), past the checks
         self.methods = {path: frozenset(m) | ({"HEAD"} if "GET" in m else set()) for path, m in methods.items()}
         self.body_limits = body_limits or {}
         self.default_limit = default_limit
@@ -120,8 +124,9 @@ class Gate:
             await self._answer(send, status, b'{"detail":"%s"}' % why.encode(),
                                [(b"retry-after", b"2")] if status == 429 else [])
             return
+        app = self.direct.get((scope["method"], path), self.app) if self.direct else self.app
         if length is None and not chunked:  # no body
-            await self.app(scope, receive, send)
+            await app(scope, receive, send)
             return
         limit = self.body_limits.get(path, self.default_limit)
         if length is not None and not chunked and (not length.isdigit() or int(length) > limit):
@@ -154,7 +159,7 @@ class Gate:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, send)
+        await app(scope, replay, send)
 
     def _not_json(self, scope: Scope, path: str, content_type: bytes | None) -> tuple[int, str] | None:
         """415 for a body sent to the API's POST routes with a type a browser may send cross-site without
