@@ -137,7 +137,7 @@ def reasons_of(contribs: np.ndarray, values: np.ndarray, features: list[str], la
     """
     phi = contribs[:-1]
     base_margin = float(contribs[-1])
-    total = float(phi.sum())
+    total = float(np.add.reduce(phi))  # `phi.sum()`, the same sum, without its Python wrapper (one call in 20 µs)
     scale = points_scale(base_margin, base_margin + total)
     n = len(phi)
     if given is None or len(given) == n:
@@ -146,7 +146,7 @@ def reasons_of(contribs: np.ndarray, values: np.ndarray, features: list[str], la
     else:
         index = np.asarray(given, dtype=np.intp)
         columns, pool = index.tolist(), phi[index]
-        n_given, given_total = len(columns), float(pool.sum())
+        n_given, given_total = len(columns), float(np.add.reduce(pool))
         rest_total = total - given_total
         rest = Aggregate(REST_LABEL, n - n_given, rest_total, rest_total * scale)
     if per_side is None:
@@ -156,8 +156,7 @@ def reasons_of(contribs: np.ndarray, values: np.ndarray, features: list[str], la
     strength = [strength_of[j] for j in chosen]
     if columns is not None:
         chosen = [columns[j] for j in chosen]  # model columns
-    # float32 values → their shortest decimal (Python floats: numpy scalars cost more per use)
-    shown = [None if v != v else float(f"{v:.7g}") for v in map(values.item, chosen)]
+    shown = [shown_value(v) for v in map(values.item, chosen)]
     reasons = [Reason(features[i], labels[i], v, c, c * scale) for i, v, c in zip(chosen, shown, strength, strict=True)]
     up, down = tuple(reasons[:len(up_pos)]), tuple(reasons[len(up_pos):])
     unlisted = None
@@ -166,6 +165,15 @@ def reasons_of(contribs: np.ndarray, values: np.ndarray, features: list[str], la
         unlisted = Aggregate(UNLISTED_LABEL if rest is None else UNLISTED_GIVEN_LABEL, n_given - len(chosen), left,
                              left * scale)
     return Reasons(up, down, rest, unlisted, base_score=sigmoid(base_margin), score=sigmoid(base_margin + total))
+
+
+def shown_value(v: float) -> float | None:
+    """A float32 value as a reason shows it: its 7 significant digits (None: missing). A whole number under
+    10^7 (flags, one-hot columns, counts, zero amounts: most of a form's values) is its own 7 digits: kept as is,
+    without the formatting (~1 µs a value)."""
+    if v.is_integer() and -1e7 < v < 1e7:
+        return v
+    return None if v != v else float(f"{v:.7g}")
 
 
 def _strongest(pool: np.ndarray, k: int) -> tuple[list[int], list[int], dict[int, float] | list[float]]:
