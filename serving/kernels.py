@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -33,27 +34,31 @@ _jitted = False
 _jit_lock = threading.Lock()
 
 
-def _walk(x, roots, first, feature, threshold, default_right, value, base):  # pragma: no cover - compiled
+def _walk(x, roots, first, feature, threshold, default_right, value, depth, base):  # pragma: no cover - compiled
     """float32 margin of row `x`: every tree walked from its root to a leaf, without branches (the
-    right child follows the left one: the next node is first + 1 when the row goes right)."""
+    right child follows the left one: the next node is first + 1 when the row goes right). Every tree takes
+    `depth` steps (the deepest leaf's): a leaf leads to itself (`_flat_siblings`), so the steps' count does
+    not depend on the row and the trees' walks overlap in the processor (4.5 against 6 µs a row for the
+    committed model, whose 328 trees are of depth 2)."""
     s = base
     for r in roots:
         n = r
-        while first[n] >= 0:
+        for _ in range(depth):
             v = x[feature[n]]
             n = first[n] + ((v >= threshold[n]) | ((v != v) & default_right[n]))  # NaN: the default way
         s += value[n]
     return s
 
 
-def _probability(x, roots, first, feature, threshold, default_right, value, base):  # pragma: no cover
-    m = _walk(x, roots, first, feature, threshold, default_right, value, base)
+def _probability(x, roots, first, feature, threshold, default_right, value, depth, base):  # pragma: no cover
+    m = _walk(x, roots, first, feature, threshold, default_right, value, depth, base)
     return np.float32(1.0) / (np.float32(1.0) + np.exp(-m))
 
 
-def _probabilities(matrix, roots, first, feature, threshold, default_right, value, base, out):  # pragma: no cover
+def _probabilities(matrix, roots, first, feature, threshold, default_right, value, depth, base,
+                   out):  # pragma: no cover
     for i in range(matrix.shape[0]):
-        out[i] = _probability(matrix[i], roots, first, feature, threshold, default_right, value, base)
+        out[i] = _probability(matrix[i], roots, first, feature, threshold, default_right, value, depth, base)
 
 
 def _shap(x, edge_feature, edge_threshold, edge_left, nan_follows, n_edges, table, table_base, out):  # pragma: no cover
@@ -109,7 +114,8 @@ class CompiledTrees:
     def __init__(self, trees: Trees):
         if not ready():
             raise RuntimeError("numba is not available")
-        self._args = (*_flat_siblings(trees), np.float32(trees.base_margin))
+        *arrays, depth = _flat_siblings(trees)
+        self._args = (*arrays, np.int64(depth), np.float32(trees.base_margin))
         self.n_features = trees.n_features
         probe = np.zeros((1, trees.n_features), dtype=np.float32)
         self(probe)  # compile now (about a second), not on the first request
@@ -127,29 +133,33 @@ class CompiledTrees:
         return out
 
 
-def _flat_siblings(trees: Trees) -> tuple[np.ndarray, ...]:
+def _flat_siblings(trees: Trees) -> tuple[Any, ...]:
     """Every tree's nodes renumbered breadth first into flat arrays, the two children of a node side
-    by side: roots, first child (-1 at leaves), split feature, float32 threshold, NaN goes right,
-    leaf value."""
+    by side: roots, first child, split feature, float32 threshold, NaN goes right, leaf value; and the
+    depth of the deepest leaf. A leaf's next node is itself (first child = itself, threshold NaN, which
+    no value reaches, NaN not going right): a walk may take more steps than its leaf's depth."""
     roots, first, feature, threshold, default_right, value = [], [], [], [], [], []
+    deepest = 0
     for tree in trees.trees:
         roots.append(len(first))
-        order, at = [0], {0: len(first)}
+        order, at, depth = [0], {0: len(first)}, {0: 0}
         for node in order:  # grows while read: breadth first
             if tree.left[node] >= 0:
                 for child in (int(tree.left[node]), int(tree.right[node])):
                     at[child] = len(first) + len(order)
+                    depth[child] = depth[node] + 1
                     order.append(child)
+        deepest = max(deepest, max(depth.values()))
         for node in order:
             inner = tree.left[node] >= 0
-            first.append(at[int(tree.left[node])] if inner else -1)
-            feature.append(int(tree.feature[node]))
-            threshold.append(tree.threshold[node])
-            default_right.append(not tree.default_left[node])
+            first.append(at[int(tree.left[node])] if inner else at[node])
+            feature.append(int(tree.feature[node]) if inner else 0)
+            threshold.append(tree.threshold[node] if inner else np.nan)
+            default_right.append(bool(inner and not tree.default_left[node]))
             value.append(tree.value[node])
     return (np.array(roots, dtype=np.int32), np.array(first, dtype=np.int32), np.array(feature, dtype=np.int32),
             np.array(threshold, dtype=np.float32), np.array(default_right, dtype=np.bool_),
-            np.array(value, dtype=np.float32))
+            np.array(value, dtype=np.float32), deepest)
 
 
 def shap_into(x: np.ndarray, edge_feature: np.ndarray, edge_threshold: np.ndarray, edge_left: np.ndarray,
