@@ -74,7 +74,9 @@ def test_form_login_when_form_users_is_set(service: ScoringService, monkeypatch)
         assert client.post("/login", data={"username": "conseiller", "password": "faux"}).status_code == 400
         assert client.post("/login", data={"username": "conseiller", "password": "motdepasse"}).status_code == 200
         assert client.get("/gradio_api/info").status_code == 200
-        # one policy for every door: the JSON API needs an identity too (the form user's, as HTTP Basic)
+        # one policy for every door: the JSON API needs an identity too (the form user's, as HTTP Basic),
+        # on `POST /api/predict` served by the gate directly (api.direct_route) as on the others
+        assert ("POST", "/api/predict") in client.app.app.direct
         assert client.post("/api/predict", json=VALID).status_code == 401
         assert client.post("/api/predict", json=VALID, auth=("conseiller", "motdepasse")).status_code == 200
 
