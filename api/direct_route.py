@@ -45,8 +45,14 @@ class DirectRoute:
         self.method = method
         self.path = route.path
         self.endpoint: Callable[[Request], Awaitable[Response]] = route.endpoint
-        handlers = dict(app.exception_handlers)
-        self.error_handler: Handler | None = handlers.pop(500, None) or handlers.pop(Exception, None)
+        # split as `Starlette.build_middleware_stack` splits them: 500 / Exception to the server-error layer
+        self.error_handler: Handler | None = None
+        handlers: dict[Any, Handler] = {}
+        for key, handler in app.exception_handlers.items():
+            if key in (500, Exception):
+                self.error_handler = handler
+            else:
+                handlers[key] = handler
         self.status_handlers = {k: v for k, v in handlers.items() if isinstance(k, int)}
         self.class_handlers = {k: v for k, v in handlers.items() if not isinstance(k, int)}
 
