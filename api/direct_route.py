@@ -45,16 +45,6 @@ class DirectRoute:
         self.method = method
         self.path = route.path
         self.endpoint: Callable[[Request], Awaitable[Response]] = route.endpoint
-        # split as `Starlette.build_middleware_stack` splits them: 500 / Exception to the server-error layer
-        self.error_handler: Handler | None = None
-        handlers: dict[Any, Handler] = {}
-        for key, handler in app.exception_handlers.items():
-            if key in (500, Exception):
-                self.error_handler = handler
-            else:
-                handlers[key] = handler
-        self.status_handlers = {k: v for k, v in handlers.items() if isinstance(k, int)}
-        self.class_handlers = {k: v for k, v in handlers.items() if not isinstance(k, int)}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self.app
@@ -67,15 +57,24 @@ class DirectRoute:
         await response(scope, receive, send)
 
     async def _failed(self, request: Request, exc: Exception, scope: Scope, receive: Receive, send: Send) -> None:
-        handler = self.status_handlers.get(exc.status_code) if isinstance(exc, HTTPException) else None
+        # the app's handlers as they are now, split as `Starlette.build_middleware_stack` splits them: 500 and
+        # Exception to the server-error answer, the others to `ExceptionMiddleware` (status codes, classes)
+        error_handler: Handler | None = None
+        handlers: dict[Any, Handler] = {}
+        for key, value in self.app.exception_handlers.items():
+            if key in (500, Exception):
+                error_handler = value
+            else:
+                handlers[key] = value
+        handler = handlers.get(exc.status_code) if isinstance(exc, HTTPException) else None
         if handler is None:
-            handler = next((self.class_handlers[c] for c in type(exc).__mro__ if c in self.class_handlers), None)
+            handler = next((handlers[c] for c in type(exc).__mro__ if c in handlers), None)
         if handler is not None:
             await (await _called(handler, request, exc))(scope, receive, send)
             exc.__traceback__ = None
             return
-        if self.error_handler is not None:
-            await (await _called(self.error_handler, request, exc))(scope, receive, send)
+        if error_handler is not None:
+            await (await _called(error_handler, request, exc))(scope, receive, send)
         raise exc  # the server logs it, as after `ServerErrorMiddleware`
 
 
