@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
-import pytest
+# Before anything loads XGBoost's OpenMP (the imports below do): idle threads sleep instead of spinning, as
+# train.py sets for itself. The two xdist workers share two cores; a spinning 2-thread fit in one worker
+# while the other works ran 4-5x slower than a 1-thread fit (docs/decisions.md, "The test suite's time").
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from scoring import config
-from scoring.schema import MANIFEST_FILE
-from serving.predictor import Predictor
-from tests.fixture_model import build_model_dir
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS, SHARED_SAMPLE
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from scoring import config  # noqa: E402
+from scoring.schema import MANIFEST_FILE  # noqa: E402
+from serving.predictor import Predictor  # noqa: E402
+from tests.fixture_model import TWIN_TRAIN_ARGS, build_model_dir  # noqa: E402
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, PROJECT_ROOT, SHARED_SAMPLE  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
 # Folders whose test files share expensive session fixtures: one xdist group for the whole folder.
@@ -68,3 +80,28 @@ def committed() -> Predictor:
     if not (config.MODELS_DIR / MANIFEST_FILE).is_file():
         pytest.skip(f"no committed model in {config.MODELS_DIR}")
     return Predictor.from_dir(config.MODELS_DIR)
+
+
+@dataclass(frozen=True)
+class TrainedTwin:
+    model_dir: Path  # read-only for the tests: copy it to change anything
+    summary: dict  # the JSON summary train.py printed
+    stderr: str
+    mlflow_uri: str | None  # the SQLite MLflow store the run was recorded in (None: MLflow not installed)
+
+
+@pytest.fixture(scope="session")
+def trained_twin(tmp_path_factory: pytest.TempPathFactory) -> TrainedTwin:
+    """One real `python train.py` process (`TWIN_TRAIN_ARGS`, no data file: the twin), recorded in its own MLflow
+    store when MLflow is installed; its folder holds the artifacts and the feature store next to them."""
+    root = tmp_path_factory.mktemp("trained-twin")
+    (root / "no-kaggle").mkdir()
+    (root / "mlruns").mkdir()
+    uri = f"sqlite:///{root / 'mlruns' / 'mlflow.db'}" if importlib.util.find_spec("mlflow") else None
+    env = os.environ | ({"MLFLOW_TRACKING_URI": uri} if uri else {})
+    result = subprocess.run([sys.executable, str(PROJECT_ROOT / "train.py"), "--data-dir", str(root / "no-kaggle"),
+                             "--model-dir", str(root / "model"), *TWIN_TRAIN_ARGS, *(() if uri else ("--no-mlflow",))],
+                            cwd=root, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout[: result.stdout.rindex("}") + 1])
+    return TrainedTwin(root / "model", summary, result.stderr, uri)

@@ -19,6 +19,10 @@ from scoring.publish import write_model
 from scoring.reference import build_reference
 from scoring.store_build import build_store, model_identity
 
+# `python train.py` on a small synthetic twin, the quick path: the run the training, MLflow and store tests share
+# (`trained_twin`, tests/conftest.py); the determinism test runs it a second time.
+TWIN_TRAIN_ARGS = ("--applicants", "1500", "--folds", "2", "--seed", "3", "--no-tune", "--repeats", "1",
+                   "--no-variant", "--no-benchmark", "--exclude-features", "CODE_GENDER_*", "--quiet")
 EXTRA_FEATURES = ("DAYS_BIRTH", "AMT_CREDIT", "AMT_INCOME_TOTAL", "NAME_EDUCATION_TYPE_Academic degree",
                   "CODE_GENDER_XNA", "ALL_MISSING")
 

@@ -1,10 +1,18 @@
-"""Small helpers shared by test modules (servers on loopback: `benchmarks/_launch.py`, free ports)."""
+"""Small helpers shared by test modules (servers on loopback: `benchmarks/_launch.py`, free ports; an entry
+point's `main(argv)` run in the test's process)."""
 
 from __future__ import annotations
 
+import io
+import logging
+import warnings
+from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks._launch import PROJECT_ROOT, free_port, launched, wait_http  # noqa: F401 - shared with the tests
+from scoring.cli import PACKAGES
 from scoring.schema import UI_FEATURE_NAMES
 
 SHARED_SAMPLE = PROJECT_ROOT.parent / "shared" / "data" / "homecredit_sample"
@@ -19,3 +27,37 @@ CHROMIUM_ARGS = [
 
 # A valid applicant of the 11 form features: higher education, man, working, document 3 given.
 VALID = dict(zip(UI_FEATURE_NAMES, (0.45, 0.6, 0.55, 1, 0, 2.0, 1, 0, 1, 1, 0.0), strict=True))
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a command did: its exit code and what it printed (the fields of `subprocess.CompletedProcess`)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_main(main: Callable[[list[str]], int | None], *argv: str) -> Ran:
+    """`main(argv)` of an entry point, in this process: what `python script.py *argv` does without the
+    interpreter's start-up and imports (seconds each time). Its exit code (argparse's `SystemExit` included) and
+    what it printed are returned; the logging set-up and warning display it changed are put back."""
+    loggers = [logging.getLogger(name) for name in PACKAGES]
+    saved = [(lg, lg.level, list(lg.handlers)) for lg in loggers]
+    showwarning = warnings.showwarning
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                code = main(list(argv))
+            except SystemExit as exc:
+                code = exc.code
+                if code is not None and not isinstance(code, int):  # sys.exit("message"): printed, exit 1
+                    print(code, file=err)
+                    code = 1
+    finally:
+        warnings.showwarning = showwarning
+        for lg, level, handlers in saved:
+            lg.setLevel(level)
+            lg.handlers[:] = handlers
+    return Ran(code or 0, out.getvalue(), err.getvalue())

@@ -12,13 +12,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import build_store
 from scoring import config, synthetic
 from scoring.features import align_features, build_features
 from scoring.schema import APPLICATION_TEST, FEATURES_FILE, ID_COLUMN, METRICS_FILE
 from scoring.store import FeatureStore
 from scoring.store_build import model_identity, open_default_store
 from serving.predictor import Predictor
-from tests.helpers import PROJECT_ROOT
+from tests.fixture_model import TWIN_TRAIN_ARGS
+from tests.helpers import PROJECT_ROOT, run_main
 
 MODEL_FILES = ("manifest.json", "features.txt", "threshold.json", "metrics.json")
 
@@ -112,32 +114,28 @@ def test_build_store_cli_on_tables_and_its_errors(twin_model_dir, tmp_path):
         assert store.lookup(int(twin.test_application[ID_COLUMN].iloc[0])) is not None
     # Only the application_test file (new applicants) is enough.
     (data / "application_train.csv").unlink()
-    result = _run("build_store.py", "--data-dir", str(data), "--model-dir", str(twin_model_dir), "--out", str(out),
-                  "--quiet", cwd=tmp_path)
+    result = run_main(build_store.main, "--data-dir", str(data), "--model-dir", str(twin_model_dir), "--out",
+                      str(out), "--quiet")
     assert result.returncode == 0, result.stderr
     with FeatureStore.open(out) as store:
         assert len(store) == 30
     (data / f"{APPLICATION_TEST}.csv").unlink()
-    result = _run("build_store.py", "--data-dir", str(data), "--model-dir", str(twin_model_dir), "--out", str(out),
-                  cwd=tmp_path)
+    result = run_main(build_store.main, "--data-dir", str(data), "--model-dir", str(twin_model_dir), "--out",
+                      str(out))
     assert result.returncode == 2 and "nothing to build a feature store from" in result.stderr
     for bad in (["--data-dir", str(tmp_path / "absent")], ["--data-dir", str(data), "--applicants", "10"],
                 ["--applicants", "0"], ["--out", str(tmp_path)]):
-        result = _run("build_store.py", *bad, cwd=tmp_path)
+        result = run_main(build_store.main, *bad)
         assert result.returncode == 2 and "error" in result.stderr, bad
-    result = _run("build_store.py", "--model-dir", str(tmp_path / "no-model"), "--out", str(out), cwd=tmp_path)
+    result = run_main(build_store.main, "--model-dir", str(tmp_path / "no-model"), "--out", str(out))
     assert result.returncode == 2 and "identity" in result.stderr
 
 
 @pytest.mark.slow
-def test_train_writes_the_store_next_to_the_artifacts(tmp_path, monkeypatch):
-    empty = tmp_path / "no-kaggle"
-    empty.mkdir()
-    out = tmp_path / "model"
-    result = _run("train.py", "--data-dir", str(empty), "--model-dir", str(out), "--applicants", "1500", "--folds",
-                  "2", "--seed", "3", "--quiet", "--no-tune", "--repeats", "1", "--no-variant", "--no-mlflow",
-                  cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+def test_train_writes_the_store_next_to_the_artifacts(trained_twin, monkeypatch):
+    """The session's `python train.py` run on a 1,500-applicant twin (seed 3): its store, next to the artifacts."""
+    out = trained_twin.model_dir
+    assert "--no-store" not in TWIN_TRAIN_ARGS
     monkeypatch.delenv("FEATURE_STORE", raising=False)
     store, reason = open_default_store(out, build=False)
     assert reason == "" and len(store) == 1500 + synthetic.DEFAULT_TEST_APPLICANTS

@@ -1,4 +1,9 @@
-"""train.py end to end: the synthetic twin by default, the real extract when given."""
+"""train.py end to end: the synthetic twin by default, the real extract when given.
+
+One test runs `python train.py` as a process (every artifact); the others call `train.main(argv)` in the test's
+process (the same code without the interpreter's start-up) or read the session's shared quick-path run
+(`trained_twin`, tests/conftest.py: a real `python train.py` process recorded in its own MLflow store).
+"""
 
 from __future__ import annotations
 
@@ -9,19 +14,25 @@ import sys
 
 import pytest
 
+import train
 from scoring.artifacts import load_artifacts, sha256_of
 from scoring.schema import ARTIFACT_FILES, MANIFEST_FILE, REPORT_FILE, UI_FEATURE_NAMES
 from serving.predictor import Predictor
-from tests.helpers import PROJECT_ROOT
+from tests.fixture_model import TWIN_TRAIN_ARGS
+from tests.helpers import PROJECT_ROOT, run_main
 
 pytestmark = pytest.mark.slow
 
 
 def run_train(*args, cwd):
-    """train.py without MLflow unless asked (the default store is the project's mlruns/)."""
-    args = tuple(a for a in args if a != "--mlflow") if "--mlflow" in args else (*args, "--no-mlflow")
-    return subprocess.run([sys.executable, str(PROJECT_ROOT / "train.py"), *args], cwd=cwd,
+    """`python train.py` without MLflow (the default store is the project's mlruns/)."""
+    return subprocess.run([sys.executable, str(PROJECT_ROOT / "train.py"), *args, "--no-mlflow"], cwd=cwd,
                           capture_output=True, text=True, timeout=900)
+
+
+def train_here(*args):
+    """`train.main(argv)` in this process, without MLflow."""
+    return run_main(train.main, *args, "--no-mlflow")
 
 
 def test_train_on_synthetic_twin_writes_every_artifact(tmp_path):
@@ -66,15 +77,14 @@ def test_train_on_synthetic_twin_writes_every_artifact(tmp_path):
         assert text in report, text
 
 
-def test_train_is_deterministic_for_a_seed(tmp_path):
-    outs = []
-    for name in ("a", "b"):
-        out = tmp_path / name
-        result = run_train("--data-dir", str(tmp_path), "--model-dir", str(out), "--applicants", "1500",
-                           "--folds", "2", "--seed", "3", "--quiet", "--no-tune", "--repeats", "1", "--no-variant",
-                           cwd=tmp_path)
-        assert result.returncode == 0, result.stderr
-        outs.append(json.loads((out / "metrics.json").read_text()))
+def test_train_is_deterministic_for_a_seed(trained_twin, tmp_path):
+    """Two real runs with the same seed, in two processes (the session's `python train.py` and this one), give
+    the same model figures. (The shared run is recorded in MLflow, which records and does not train.)"""
+    empty = tmp_path / "no-kaggle"
+    empty.mkdir()
+    result = train_here("--data-dir", str(empty), "--model-dir", str(tmp_path / "b"), *TWIN_TRAIN_ARGS)
+    assert result.returncode == 0, result.stderr
+    outs = [json.loads((folder / "metrics.json").read_text()) for folder in (trained_twin.model_dir, tmp_path / "b")]
     assert outs[0]["auc"] == outs[1]["auc"] and outs[0]["threshold"] == outs[1]["threshold"]
 
 
@@ -82,8 +92,7 @@ def test_train_on_real_extract(homecredit_sample, tmp_path):
     data = tmp_path / "real"
     shutil.copytree(homecredit_sample, data)
     out = tmp_path / "model"
-    result = run_train("--data-dir", str(data), "--model-dir", str(out), "--quiet", "--no-tune", "--no-variant",
-                       cwd=tmp_path)
+    result = train_here("--data-dir", str(data), "--model-dir", str(out), "--quiet", "--no-tune", "--no-variant")
     assert result.returncode == 0, result.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     # 70 defaults: the audit says the figures cannot be trusted, on stderr and in metrics.json
@@ -98,48 +107,40 @@ def test_train_on_real_extract(homecredit_sample, tmp_path):
 
 
 def test_train_rejects_bad_options_and_data(tmp_path):
-    bad = run_train("--folds", "1", cwd=tmp_path)
+    bad = train_here("--folds", "1")
     assert bad.returncode == 2 and "--folds" in bad.stderr
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "application_train.csv").write_text("SK_ID_CURR,AMT_CREDIT\n1,2\n")
-    result = run_train("--data-dir", str(broken), "--model-dir", str(tmp_path / "m"), "--quiet", cwd=tmp_path)
+    result = train_here("--data-dir", str(broken), "--model-dir", str(tmp_path / "m"), "--quiet")
     assert result.returncode == 2
     assert "TARGET" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_exclude_features_trains_without_them(tmp_path):
+def test_exclude_features_trains_without_them(trained_twin, tmp_path):
     seed_model = tmp_path / "with-gender"
-    kept = run_train("--data-dir", str(tmp_path), "--model-dir", str(seed_model), "--applicants", "1500", "--folds",
-                     "2", "--quiet", "--no-tune", "--repeats", "1", "--include-gender", cwd=tmp_path)
+    kept = train_here("--data-dir", str(tmp_path), "--model-dir", str(seed_model), "--applicants", "1500", "--folds",
+                      "2", "--quiet", "--no-tune", "--repeats", "1", "--no-benchmark", "--include-gender")
     assert kept.returncode == 0, kept.stderr
     assert {"CODE_GENDER_F", "CODE_GENDER_M"} <= set(load_artifacts(seed_model).features)  # the seed's model
     assert "Sans CODE_GENDER_*" in (seed_model / REPORT_FILE).read_text()  # compared with the variant without
-    out = tmp_path / "model"
-    result = run_train("--data-dir", str(tmp_path), "--model-dir", str(out), "--applicants", "1500", "--folds", "2",
-                       "--quiet", "--no-tune", "--repeats", "1", "--exclude-features", "CODE_GENDER_*", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    artifacts = load_artifacts(out)
+    assert TWIN_TRAIN_ARGS[-3:-1] == ("--exclude-features", "CODE_GENDER_*")  # how the shared run was trained
+    artifacts = load_artifacts(trained_twin.model_dir)
     assert not [f for f in artifacts.features if f.startswith("CODE_GENDER_")]
     assert artifacts.metrics["excluded_features"] == ["CODE_GENDER_*"]
     assert "gender" in artifacts.metrics["fairness"]  # still judged by gender
     assert artifacts.metrics["fairness"]["gender_switch"] is None
-    bad = run_train("--data-dir", str(tmp_path), "--model-dir", str(tmp_path / "m2"), "--applicants", "300",
-                    "--quiet", "--exclude-features", "NO_SUCH_*", cwd=tmp_path)
+    bad = train_here("--data-dir", str(tmp_path), "--model-dir", str(tmp_path / "m2"), "--applicants", "300",
+                     "--quiet", "--exclude-features", "NO_SUCH_*")
     assert bad.returncode == 2 and "NO_SUCH_*" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_mlflow_run_holds_metrics_artifacts_and_model(tmp_path, monkeypatch):
+def test_mlflow_run_holds_metrics_artifacts_and_model(trained_twin, monkeypatch):
     pytest.importorskip("mlflow")
-    store = tmp_path / "mlruns"
-    store.mkdir()
-    uri = f"sqlite:///{store / 'mlflow.db'}"
+    uri = trained_twin.mlflow_uri  # the shared run's own SQLite store
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    out = tmp_path / "model"
-    result = run_train("--data-dir", str(tmp_path), "--model-dir", str(out), "--applicants", "1500", "--folds", "2",
-                       "--quiet", "--no-tune", "--repeats", "1", "--no-variant", "--mlflow", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout[: result.stdout.rindex("}") + 1])
+    out = trained_twin.model_dir
+    summary = trained_twin.summary
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)

@@ -11,10 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import train
 from scoring import features, synthetic
 from scoring.schema import ID_COLUMN, TARGET_COLUMN, UI_FEATURE_NAMES
 from serving.predictor import Predictor
-from tests.helpers import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT, run_main
 
 
 def run_train(*args, cwd: Path) -> subprocess.CompletedProcess:
@@ -70,7 +71,8 @@ def test_features_option_takes_a_parquet_table(tmp_path, features_table):
 
 
 def _refused(tmp_path: Path, *args: str) -> str:
-    result = run_train(*args, "--model-dir", str(tmp_path / "model"), cwd=tmp_path)
+    """train.main(argv) in this process (the refusals happen before any training): exit 2, a message, no model."""
+    result = run_main(train.main, *args, "--model-dir", str(tmp_path / "model"), "--folds", "2", "--quiet")
     assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
     assert "Traceback" not in result.stderr and not (tmp_path / "model").exists()
     return result.stderr
