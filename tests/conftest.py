@@ -13,6 +13,7 @@ import importlib.util  # noqa: E402
 import json  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+from collections import Counter  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -27,19 +28,59 @@ from tests.helpers import CHROMIUM, CHROMIUM_ARGS, PROJECT_ROOT, SHARED_SAMPLE  
 TESTS = Path(__file__).resolve().parent
 # Folders whose test files share expensive session fixtures: one xdist group for the whole folder.
 SHARED_FOLDERS = ("cluster",)  # a 6,000-applicant twin, its partitioned layout and a LocalCluster
+# Files that join another file's group: they read the same session fixture, made once on one worker.
+JOINS = {"scoring/store/test_store_commands.py": "scoring/training/test_train_cli.py"}  # trained_twin
+# The longest groups, longest first (seconds on two workers, `--durations=0`, docs/decisions.md "The test
+# suite's time"): xdist hands the groups out in collection order (`--no-loadscope-reorder`, pyproject), so
+# they start first and the short groups fill in at the end, instead of a long group started last running
+# alone while the other worker waits. The other groups follow, most tests first (xdist's own order).
+LONGEST_FIRST = (
+    "cluster",
+    "serving/batch/test_child_spill.py",
+    "scoring/training/test_train_cli.py",
+    "container/test_container.py",
+    "monitoring/test_cli.py",
+    "serving/batch/test_inference.py",
+    "scoring/data/test_synthetic.py",
+    "api/test_logger_faults.py",
+    "api/test_dossiers.py",
+    "api/test_launched.py",
+    "security/test_small_items.py",
+    "scoring/training/test_train_sources.py",
+    "lifecycle/test_promote.py",
+    "monitoring/test_outcomes.py",
+    "api/test_form_dossier.py",
+    "security/test_batch_input.py",
+    "scoring/training/test_audit.py",
+    "api/test_shadow.py",
+    "monitoring/test_dashboard.py",
+)
+
+
+def xdist_group_of(path: Path) -> str | None:
+    try:
+        parts = Path(str(path)).resolve().relative_to(TESTS).parts
+    except ValueError:
+        return None
+    group = parts[0] if parts[0] in SHARED_FOLDERS else "/".join(parts)
+    return JOINS.get(group, group)
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (--dist loadgroup, pyproject addopts)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """One xdist group per test file (its module fixtures, e.g. a launched app, are made once), one for
-    each folder of `SHARED_FOLDERS`; the groups are shared between the two workers."""
+    each folder of `SHARED_FOLDERS`; the groups are shared between the two workers, `LONGEST_FIRST` first."""
+    groups = {}
     for item in items:
-        try:
-            parts = Path(str(item.path)).resolve().relative_to(TESTS).parts
-        except ValueError:
-            continue
-        group = parts[0] if parts[0] in SHARED_FOLDERS else "/".join(parts)
-        item.add_marker(pytest.mark.xdist_group(group))
+        group = xdist_group_of(item.path)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+            groups[item.nodeid] = group
+    sizes = Counter(groups.values())
+    rank = {group: i for i, group in enumerate(LONGEST_FIRST)}
+    # a stable sort on the group alone: each group's tests keep their order (a module's tests stay together)
+    items.sort(key=lambda item: (rank.get(groups.get(item.nodeid, ""), len(rank)), -sizes[groups.get(item.nodeid, "")],
+                                 groups.get(item.nodeid, "")))
 
 
 @pytest.fixture(scope="session")

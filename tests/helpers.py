@@ -42,8 +42,7 @@ def run_main(main: Callable[[list[str]], int | None], *argv: str) -> Ran:
     """`main(argv)` of an entry point, in this process: what `python script.py *argv` does without the
     interpreter's start-up and imports (seconds each time). Its exit code (argparse's `SystemExit` included) and
     what it printed are returned; the logging set-up and warning display it changed are put back."""
-    loggers = [logging.getLogger(name) for name in PACKAGES]
-    saved = [(lg, lg.level, list(lg.handlers)) for lg in loggers]
+    saved = _logging_state()
     showwarning = warnings.showwarning
     out, err = io.StringIO(), io.StringIO()
     try:
@@ -57,7 +56,20 @@ def run_main(main: Callable[[list[str]], int | None], *argv: str) -> Ran:
                     code = 1
     finally:
         warnings.showwarning = showwarning
-        for lg, level, handlers in saved:
-            lg.setLevel(level)
-            lg.handlers[:] = handlers
+        _restore_logging(saved)
     return Ran(code or 0, out.getvalue(), err.getvalue())
+
+
+def _logging_state() -> dict[str, tuple[int, list[logging.Handler]]]:
+    loggers = [logging.getLogger(name) for name in PACKAGES]
+    loggers += [lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
+    return {lg.name: (lg.level, list(lg.handlers)) for lg in loggers}
+
+
+def _restore_logging(saved: dict[str, tuple[int, list[logging.Handler]]]) -> None:
+    for name, lg in list(logging.Logger.manager.loggerDict.items()):
+        if not isinstance(lg, logging.Logger):
+            continue
+        level, handlers = saved.get(name, (logging.NOTSET, []))
+        lg.setLevel(level)
+        lg.handlers[:] = handlers

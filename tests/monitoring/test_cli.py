@@ -1,4 +1,6 @@
-"""analyse_logs.py and `python -m monitoring.simulate` run as real processes: exit codes and outputs."""
+"""analyse_logs.py and `python -m monitoring.simulate`: exit codes and outputs. Reports, environment defaults and
+the simulator run as real processes; the option and input errors call `analyse_logs.main(argv)` in the test's
+process (the same parser and checks, without a process start-up each)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,8 @@ import sys
 
 import pytest
 
-from tests.helpers import PROJECT_ROOT
+import analyse_logs
+from tests.helpers import PROJECT_ROOT, run_main
 from tests.monitoring.conftest import simulated_log
 
 
@@ -61,9 +64,9 @@ def test_alerts_exit_1_with_json_and_html(logs, model_dir, tmp_path):
 
 def test_time_window_and_thresholds(logs, model_dir, tmp_path):
     out = tmp_path / "r.json"
-    result = run("analyse_logs.py", "--log", str(logs / "stable.log"), "--model-dir", str(model_dir),
-                 "--since", "2026-11-26T08:30:00", "--until", "2026-11-26T09:00:00Z", "--slow-call", "0.05",
-                 "--json", str(out), "--quiet")
+    result = run_main(analyse_logs.main, "--log", str(logs / "stable.log"), "--model-dir", str(model_dir),
+                      "--since", "2026-11-26T08:30:00", "--until", "2026-11-26T09:00:00Z", "--slow-call", "0.05",
+                      "--json", str(out), "--quiet")
     assert result.returncode == 1 and result.stdout == ""
     report = json.loads(out.read_text())
     assert 0 < report["stats"]["count"] < 400
@@ -82,14 +85,14 @@ def test_time_window_and_thresholds(logs, model_dir, tmp_path):
 ])
 def test_usage_and_io_errors_exit_2(logs, model_dir, tmp_path, args, message):
     base = ["--log", str(logs / "stable.log"), "--model-dir", str(model_dir)]
-    result = run("analyse_logs.py", *base, *[a.format(tmp=tmp_path) for a in args])
+    result = run_main(analyse_logs.main, *base, *[a.format(tmp=tmp_path) for a in args])
     assert result.returncode == 2
     assert message in result.stderr
 
 
 def test_bad_reference_exits_2(logs, tmp_path):
     (tmp_path / "reference.json").write_text("{not json")
-    result = run("analyse_logs.py", "--log", str(logs / "stable.log"), "--model-dir", str(tmp_path))
+    result = run_main(analyse_logs.main, "--log", str(logs / "stable.log"), "--model-dir", str(tmp_path))
     assert result.returncode == 2 and "reference.json cannot be read as JSON" in result.stderr
 
 

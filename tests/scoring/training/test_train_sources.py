@@ -19,7 +19,9 @@ from tests.helpers import PROJECT_ROOT, run_main
 
 
 def run_train(*args, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(PROJECT_ROOT / "train.py"), *args, "--folds", "2", "--quiet"],
+    """`python train.py` without MLflow (its default store is the project's mlruns/, outside tmp_path)."""
+    return subprocess.run([sys.executable, str(PROJECT_ROOT / "train.py"), *args, "--folds", "2", "--quiet",
+                           "--no-mlflow"],
                           cwd=cwd, capture_output=True, text=True, timeout=900)
 
 
