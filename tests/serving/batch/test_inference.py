@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import inference
 from scoring import data, features
 from scoring.schema import ID_COLUMN, LABEL_HIGH_RISK, LABEL_LOW_RISK
 from serving.batch import BatchInputError, detect_kind, score_file
-from tests.helpers import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT, run_main
 
 
 def read_scores(path):
@@ -125,26 +126,33 @@ def run_cli(*args, cwd):
                           capture_output=True, text=True, timeout=300)
 
 
-def test_cli_exit_codes_and_messages(twin_dir, tmp_path):
+def run_here(*args):
+    """inference.main(argv) in this process: the same command without a process start-up (paths are absolute)."""
+    return run_main(inference.main, *args)
+
+
+def test_cli_exit_codes_and_messages(twin_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the default output is <input name>_scores.csv in the working folder
     ok = run_cli("--input", str(twin_dir / "application_test.csv"), "--data-dir", str(twin_dir),
                  "--output", str(tmp_path / "s.csv"), "--quiet", cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
     assert "60 of 60 applicants scored" in ok.stdout
     bad = tmp_path / "bad.csv"
     bad.write_text(f"{ID_COLUMN},AMT_CREDIT\n1,abc\n2,1000\n")
-    partial = run_cli("--input", str(bad), "--quiet", cwd=tmp_path)
+    partial = run_here("--input", str(bad), "--quiet")
     assert partial.returncode == 1
     assert "line 2" in partial.stderr and "AMT_CREDIT" in partial.stderr
     assert (tmp_path / "bad_scores.csv").is_file() and (tmp_path / "bad_scores.errors.csv").is_file()
-    missing = run_cli("--input", str(tmp_path / "nope.csv"), cwd=tmp_path)
+    missing = run_here("--input", str(tmp_path / "nope.csv"))
     assert missing.returncode == 2 and "not found" in missing.stderr and "Traceback" not in missing.stderr
-    broken_model = run_cli("--input", str(bad), "--model-dir", str(tmp_path / "no-model"), cwd=tmp_path)
+    broken_model = run_here("--input", str(bad), "--model-dir", str(tmp_path / "no-model"))
     assert broken_model.returncode == 2 and "train.py" in broken_model.stderr
     helped = run_cli("--help", cwd=tmp_path)
     assert helped.returncode == 0 and "--data-dir" in helped.stdout
 
 
-def test_data_dir_alone_scores_its_application_test_into_an_excel_readable_file(twin_dir, tmp_path):
+def test_data_dir_alone_scores_its_application_test_into_an_excel_readable_file(twin_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     done = run_cli("--data-dir", str(twin_dir), "--output", str(tmp_path / "s.csv"), "--quiet", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "60 of 60 applicants scored" in done.stdout  # D/application_test.csv, not datasets/
@@ -155,7 +163,7 @@ def test_data_dir_alone_scores_its_application_test_into_an_excel_readable_file(
     assert list(pd.read_csv(tmp_path / "s.csv").columns)[0] == ID_COLUMN  # pandas skips the BOM
     empty = tmp_path / "empty"
     empty.mkdir()
-    missing = run_cli("--data-dir", str(empty), cwd=tmp_path)
+    missing = run_here("--data-dir", str(empty))
     assert missing.returncode == 2 and str(empty / "application_test.csv") in missing.stderr
 
 
