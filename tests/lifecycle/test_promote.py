@@ -6,27 +6,30 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import promote
-import train as train_py
 from lifecycle.decision_check import NotPromoted, check_promoted
 from scoring import registry
 from scoring.schema import MODEL_FILE, PROMOTION_FILE, SERVED_MODEL_FILE, THRESHOLD_FILE
 from serving.predictor import Predictor
-from tests.helpers import run_main
+from tests.helpers import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("mlflow")
 
 
-def train(features: Path, out: Path) -> dict:
-    """train.py's `main` on a features table, recorded in the MLflow store of MLFLOW_TRACKING_URI (in this process:
-    a real `python train.py` process registering its run is tests/scoring/training's shared run)."""
-    result = run_main(train_py.main, "--features", str(features), "--model-dir", str(out), "--no-tune", "--folds", "2",
-                      "--repeats", "1", "--no-variant", "--no-store", "--no-benchmark", "--quiet")
+def train(features: Path, out: Path, cwd: Path) -> dict:
+    """`python train.py` on a features table, recorded in the MLflow store of MLFLOW_TRACKING_URI (no scorecard
+    benchmark: the gate compares the XGBoost models)."""
+    result = subprocess.run([sys.executable, str(PROJECT_ROOT / "train.py"), "--features", str(features),
+                             "--model-dir", str(out), "--no-tune", "--folds", "2", "--repeats", "1", "--no-variant",
+                             "--no-store", "--no-benchmark", "--quiet"], cwd=cwd, capture_output=True, text=True,
+                            timeout=900)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout[: result.stdout.rindex("}") + 1])["mlflow"]
 
@@ -42,7 +45,6 @@ def store(tmp_path, monkeypatch) -> str:
     (tmp_path / "mlruns").mkdir()
     uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    monkeypatch.chdir(tmp_path)  # MLflow puts a SQLite store's run artifacts in ./mlruns of the working folder
     return uri
 
 
@@ -56,8 +58,8 @@ def test_register_promote_refuse_tampered_and_roll_back(tmp_path, store, tables,
     common = ["--model-dir", str(serving), "--lifecycle-dir", str(lifecycle), "--holdout", str(tables["holdout"]),
               "--rule", str(rule), "--bootstrap", "300"]
 
-    good = train(tables["train"], tmp_path / "good")
-    bad = train(tables["shuffled"], tmp_path / "bad")
+    good = train(tables["train"], tmp_path / "good", tmp_path)
+    bad = train(tables["shuffled"], tmp_path / "bad", tmp_path)
     assert good["registered_version"] != bad["registered_version"]
     for info in (good, bad):  # both registered as candidates, with what identifies their folder
         assert registry.version_tags(info["registered_version"], uri=store)[registry.STATUS_TAG] == "candidate"

@@ -1,8 +1,9 @@
 """train.py end to end: the synthetic twin by default, the real extract when given.
 
-One test runs `python train.py` as a process (every artifact); the others call `train.main(argv)` in the test's
-process (the same code without the interpreter's start-up) or read the session's shared quick-path run
-(`trained_twin`, tests/conftest.py: a real `python train.py` process recorded in its own MLflow store).
+Trainings run as real `python train.py` processes (not traced by coverage, which doubles the time of pure-Python
+work such as the scorecard benchmark); the quick-path run is shared (`trained_twin`, tests/conftest.py: recorded in
+its own MLflow store, with the feature store next to its artifacts); the refusals, which stop before any training,
+call `train.main(argv)` in the test's process (no interpreter start-up).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def run_train(*args, cwd):
 
 
 def train_here(*args):
-    """`train.main(argv)` in this process, without MLflow."""
+    """`train.main(argv)` in this process, without MLflow (for the refusals: no training, no start-up)."""
     return run_main(train.main, *args, "--no-mlflow")
 
 
@@ -78,11 +79,11 @@ def test_train_on_synthetic_twin_writes_every_artifact(tmp_path):
 
 
 def test_train_is_deterministic_for_a_seed(trained_twin, tmp_path):
-    """Two real runs with the same seed, in two processes (the session's `python train.py` and this one), give
-    the same model figures. (The shared run is recorded in MLflow, which records and does not train.)"""
+    """Two real runs with the same seed, in two processes (the session's shared run and this one), give the same
+    model figures. (The shared run is recorded in MLflow, which records and does not train.)"""
     empty = tmp_path / "no-kaggle"
     empty.mkdir()
-    result = train_here("--data-dir", str(empty), "--model-dir", str(tmp_path / "b"), *TWIN_TRAIN_ARGS)
+    result = run_train("--data-dir", str(empty), "--model-dir", str(tmp_path / "b"), *TWIN_TRAIN_ARGS, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     outs = [json.loads((folder / "metrics.json").read_text()) for folder in (trained_twin.model_dir, tmp_path / "b")]
     assert outs[0]["auc"] == outs[1]["auc"] and outs[0]["threshold"] == outs[1]["threshold"]
@@ -92,7 +93,8 @@ def test_train_on_real_extract(homecredit_sample, tmp_path):
     data = tmp_path / "real"
     shutil.copytree(homecredit_sample, data)
     out = tmp_path / "model"
-    result = train_here("--data-dir", str(data), "--model-dir", str(out), "--quiet", "--no-tune", "--no-variant")
+    result = run_train("--data-dir", str(data), "--model-dir", str(out), "--quiet", "--no-tune", "--no-variant",
+                       cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     # 70 defaults: the audit says the figures cannot be trusted, on stderr and in metrics.json
@@ -119,8 +121,8 @@ def test_train_rejects_bad_options_and_data(tmp_path):
 
 def test_exclude_features_trains_without_them(trained_twin, tmp_path):
     seed_model = tmp_path / "with-gender"
-    kept = train_here("--data-dir", str(tmp_path), "--model-dir", str(seed_model), "--applicants", "1500", "--folds",
-                      "2", "--quiet", "--no-tune", "--repeats", "1", "--no-benchmark", "--include-gender")
+    kept = run_train("--data-dir", str(tmp_path), "--model-dir", str(seed_model), "--applicants", "1500", "--folds",
+                     "2", "--quiet", "--no-tune", "--repeats", "1", "--no-benchmark", "--include-gender", cwd=tmp_path)
     assert kept.returncode == 0, kept.stderr
     assert {"CODE_GENDER_F", "CODE_GENDER_M"} <= set(load_artifacts(seed_model).features)  # the seed's model
     assert "Sans CODE_GENDER_*" in (seed_model / REPORT_FILE).read_text()  # compared with the variant without
