@@ -9,11 +9,12 @@ import sys
 
 import pytest
 
+import inference
 from scoring import config
 from scoring.partition import write_twin
 from serving.predictor import Predictor
 from tests.cluster.conftest import read_parts
-from tests.helpers import PROJECT_ROOT, free_port
+from tests.helpers import PROJECT_ROOT, free_port, run_main
 
 pytestmark = pytest.mark.slow
 
@@ -71,18 +72,17 @@ def test_train_and_score_on_dask_commands(dask_commands, tmp_path):
     assert len(read_parts(out)) == 100
 
 
-def test_a_bad_cluster_address_is_exit_2_and_touches_no_output(tmp_path):
+def test_a_bad_cluster_address_is_exit_2_and_touches_no_output(tmp_path, monkeypatch):
+    """inference.main(argv) in this process (the command's own start-up is the test above)."""
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.csv").write_text("SK_ID_CURR\n100002\n")
     earlier = tmp_path / "scores"
     earlier.mkdir()
     (earlier / "part-00000.csv").write_text("SK_ID_CURR,score\n1,0.5\n")  # an earlier run's results
-    env = os.environ | {"CLUSTER_TIMEOUT": "2"}  # nobody listens: no need to wait the default 30 s
+    monkeypatch.setenv("CLUSTER_TIMEOUT", "2")  # nobody listens: no need to wait the default 30 s
     for output in (earlier, tmp_path / "new_scores"):
-        run = subprocess.run([sys.executable, "inference.py", "--cluster", f"tcp://127.0.0.1:{free_port()}",
-                              "--input", str(tmp_path / "in"), "--model-dir", str(config.MODELS_DIR),
-                              "--output", str(output)],
-                             cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, env=env)
+        run = run_main(inference.main, "--cluster", f"tcp://127.0.0.1:{free_port()}", "--input", str(tmp_path / "in"),
+                       "--model-dir", str(config.MODELS_DIR), "--output", str(output))
         assert run.returncode == 2
         assert "cannot reach the Dask scheduler" in run.stderr
         assert "after 2 s" in run.stderr  # CLUSTER_TIMEOUT was read
