@@ -30,30 +30,37 @@ TESTS = Path(__file__).resolve().parent
 SHARED_FOLDERS = ("cluster",)  # a 6,000-applicant twin, its partitioned layout and a LocalCluster
 # Files that join another file's group: they read the same session fixture, made once on one worker.
 JOINS = {"scoring/store/test_store_commands.py": "scoring/training/test_train_cli.py"}  # trained_twin
-# The longest groups, longest first (seconds on two workers, `--durations=0`, docs/decisions.md "The test
-# suite's time"): xdist hands the groups out in collection order (`--no-loadscope-reorder`, pyproject), so
-# they start first and the short groups fill in at the end, instead of a long group started last running
-# alone while the other worker waits. The other groups follow, most tests first (xdist's own order).
+# The groups of 20 s and more, longest first (each group's seconds in a full run, 7 Dec 2026: docs/decisions.md,
+# "The test suite's time (issue 21)"). xdist hands the groups out in collection order (`--no-loadscope-reorder`,
+# pyproject), so these start first and the short groups fill in at the end, instead of a long group started last
+# running alone while the other worker waits. The other groups follow, most tests first (xdist's own order).
 LONGEST_FIRST = (
     "cluster",
-    "serving/batch/test_child_spill.py",
     "scoring/training/test_train_cli.py",
     "container/test_container.py",
-    "monitoring/test_cli.py",
-    "serving/batch/test_inference.py",
-    "scoring/data/test_synthetic.py",
-    "api/test_logger_faults.py",
-    "api/test_dossiers.py",
-    "api/test_launched.py",
-    "security/test_small_items.py",
-    "scoring/training/test_train_sources.py",
+    "serving/batch/test_child_spill.py",
     "lifecycle/test_promote.py",
-    "monitoring/test_outcomes.py",
-    "api/test_form_dossier.py",
-    "security/test_batch_input.py",
-    "scoring/training/test_audit.py",
+    "monitoring/test_dashboard_widths.py",
+    "security/test_flood.py",
+    "api/test_adviser_browser.py",
     "api/test_shadow.py",
+    "api/test_default_dossier.py",
+    "api/test_logger.py",
+    "api/test_launched.py",
+    "api/test_shadow_worker.py",
+    "api/test_form_status_browser.py",
+    "serving/batch/test_inference.py",
+    "security/test_schemathesis_access.py",
+    "container/test_ship.py",
+    "api/test_swap.py",
+    "security/test_batch_input.py",
+    "scoring/data/test_synthetic.py",
+    "monitoring/test_dashboard_french.py",
+    "scoring/training/test_train_sources.py",
+    "monitoring/test_end_to_end.py",
     "monitoring/test_dashboard.py",
+    "api/test_surfaces.py",
+    "security/test_forwarded_and_gradio_refusals.py",
 )
 
 

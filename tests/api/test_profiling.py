@@ -12,6 +12,7 @@ import pytest
 import api.app
 import profiling
 from scoring import config
+from tests.helpers import run_main
 
 
 @pytest.fixture()
@@ -62,10 +63,10 @@ def test_usage_errors(tmp_path: Path) -> None:
     run = [sys.executable, str(config.PROJECT_ROOT / "profiling.py")]
     helped = subprocess.run([*run, "--help"], capture_output=True, text=True)
     assert helped.returncode == 0 and "snakeviz" in helped.stdout and "--out-dir" in helped.stdout
-    bad = subprocess.run([*run, "--n", "0"], capture_output=True, text=True)
+    bad = run_main(profiling.main, "--n", "0")  # in process: the same checks, no start-up each
     assert bad.returncode == 2 and "--n" in bad.stderr
-    wrong = subprocess.run([*run, "--only", "everything"], capture_output=True, text=True)
+    wrong = run_main(profiling.main, "--only", "everything")
     assert wrong.returncode == 2
-    missing = subprocess.run([*run, "--model-dir", str(tmp_path / "none"), "--only", "batch",
-                              "--out-dir", str(tmp_path)], capture_output=True, text=True)
+    missing = run_main(profiling.main, "--model-dir", str(tmp_path / "none"), "--only", "batch",
+                       "--out-dir", str(tmp_path))
     assert missing.returncode == 2 and "does not exist" in missing.stderr
