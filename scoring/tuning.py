@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
 from scoring.evaluation import corrected_diff
-from scoring.fold_fits import Fold, FoldFit, fit_fold, run_fits
+from scoring.fold_fits import Fold, FoldFit, feature_info, fit_fold, run_fits
 from scoring.racing import RacingRule, decide
 from scoring.schema import EXT_SOURCE_1, EXT_SOURCE_2, EXT_SOURCE_3
 
@@ -110,10 +111,26 @@ def best_mean_round(curves: list[np.ndarray], max_rounds: int) -> int:
     return int(np.argmax(np.mean(padded, axis=0))) + 1
 
 
-def _summarise(params: dict[str, Any], fits: dict[int, FoldFit], folds: list[Fold], x: pd.DataFrame, n: int,
+def _baseline_folds(x: pd.DataFrame, y: np.ndarray, split: list[tuple[np.ndarray, np.ndarray]],
+                    n_splits: int) -> tuple[list[float] | None, np.ndarray | None]:
+    """The EXT_SOURCE logistic baseline's AUC on each fold and its out-of-fold scores (first repeat)."""
+    cols = [c for c in BASELINE_FEATURES if c in x.columns]
+    if not cols:
+        return None, None
+    x = x[cols]  # the baseline reads these only: the folds' rows are taken from 3 columns, not all of them
+    base_auc, base_oof = [], np.zeros(len(y))
+    for i, (fit_idx, valid_idx) in enumerate(split):
+        scores = baseline_scores(x.iloc[fit_idx], y[fit_idx], x.iloc[valid_idx])
+        base_auc.append(float(roc_auc_score(y[valid_idx], scores)))
+        if i < n_splits:
+            base_oof[valid_idx] = scores
+    return base_auc, base_oof
+
+
+def _summarise(params: dict[str, Any], fits: dict[int, FoldFit], folds: list[Fold], values: np.ndarray, n: int,
                n_splits: int, max_rounds: int) -> CandidateResult:
     """A candidate's result from its fits: rounds of the best mean curve, fold AUCs and (when every fold was
-    fitted) the out-of-fold scores of each repeat."""
+    fitted) the out-of-fold scores of each repeat (`values`: the rows' features, without their names)."""
     order = sorted(fits)
     curves = [np.pad(fits[f].curve, (0, max_rounds - fits[f].curve.size), mode="edge") for f in order]
     n_rounds = best_mean_round(curves, max_rounds)
@@ -121,7 +138,7 @@ def _summarise(params: dict[str, Any], fits: dict[int, FoldFit], folds: list[Fol
     repeats = [np.zeros(n) for _ in range(len(folds) // n_splits)] if complete else []
     for f in order if complete else ():
         # a fold that stopped before n_rounds (no gain for `patience` rounds) keeps its last tree
-        repeats[f // n_splits][folds[f].valid_idx] = fits[f].scores(x.iloc[folds[f].valid_idx], n_rounds)
+        repeats[f // n_splits][folds[f].valid_idx] = fits[f].scores(values[folds[f].valid_idx], n_rounds)
     return CandidateResult(params=params, n_rounds=n_rounds, fold_auc=[float(c[n_rounds - 1]) for c in curves],
                            fold_rounds=[fits[f].best_round for f in order], oof=repeats[0] if complete else None,
                            oof_repeats=repeats, folds=order)
@@ -201,6 +218,7 @@ def tune(x: pd.DataFrame, y: np.ndarray, base_params: dict[str, Any], *, n_split
     workers = workers or int(base_params.get("n_jobs") or 1)
     slowest_first = sorted(range(len(params)), key=lambda i: params[i]["learning_rate"])
     race = _Race(len(params), len(folds), racing, max_rounds)
+    info = feature_info(x)
     bar = tqdm(total=len(candidates) * len(folds), desc="cross-validation", unit="fold", disable=quiet,
                file=sys.stderr)
 
@@ -208,7 +226,7 @@ def tune(x: pd.DataFrame, y: np.ndarray, base_params: dict[str, Any], *, n_split
         if not race.running(i):
             return None
         return fit_fold(x, y, folds[f], params[i], max_rounds=max_rounds, patience=waits[i],
-                        stop=(lambda: not race.running(i)) if racing is not None else None)
+                        stop=(lambda: not race.running(i)) if racing is not None else None, info=info)
 
     def progress(i: int, f: int, result: FoldFit | None) -> None:
         if result is None or not race.running(i):  # skipped, or cut short by racing
@@ -221,13 +239,18 @@ def tune(x: pd.DataFrame, y: np.ndarray, base_params: dict[str, Any], *, n_split
         bar.set_postfix(auc=f"{result.curve.max():.4f}", rounds=result.best_round)
 
     # fold by fold, so that racing decides early; at the end a worker with no free fold shares one (a copy
-    # of its matrices) rather than wait for the last fold's fits to run one after the other
-    run_fits([(i, f) for f in range(len(folds)) for i in slowest_first], fit, workers=workers, done=progress,
-             share_when_idle=True)
+    # of its matrices) rather than wait for the last fold's fits to run one after the other. The baseline's
+    # logistic fits run beside them (a thread of their own: they fill the gaps, mostly the last fits' tail).
+    with ThreadPoolExecutor(1, thread_name_prefix="baseline") as pool:
+        baseline = pool.submit(_baseline_folds, x, y, split, n_splits)
+        run_fits([(i, f) for f in range(len(folds)) for i in slowest_first], fit, workers=workers, done=progress,
+                 share_when_idle=True)
+        base_auc, base_oof = baseline.result()
     bar.close()
     for fold in folds:
         fold.release()
-    results = [_summarise(params[i], race.fits[i], folds, x, len(y), n_splits, max_rounds)
+    values = x.to_numpy()
+    results = [_summarise(params[i], race.fits[i], folds, values, len(y), n_splits, max_rounds)
                for i in range(len(params))]
     for i, stopped in race.stopped.items():
         results[i].stopped = stopped
@@ -235,13 +258,5 @@ def tune(x: pd.DataFrame, y: np.ndarray, base_params: dict[str, Any], *, n_split
         log.debug("candidate %s: mean fold AUC %.4f at %d rounds", cand, result.mean_auc, result.n_rounds)
     # ties: the earlier (reference first)
     best = max((r for r in results if r.stopped is None), key=lambda r: r.mean_auc)
-    base_auc, base_oof = None, None
-    if any(c in x.columns for c in BASELINE_FEATURES):
-        base_auc, base_oof = [], np.zeros(len(y))
-        for i, (fit_idx, valid_idx) in enumerate(split):
-            scores = baseline_scores(x.iloc[fit_idx], y[fit_idx], x.iloc[valid_idx])
-            base_auc.append(float(roc_auc_score(y[valid_idx], scores)))
-            if i < n_splits:
-                base_oof[valid_idx] = scores
     return TuningResult(best=best, candidates=results, folds=split, n_splits=n_splits,
                         baseline_fold_auc=base_auc, baseline_oof=base_oof, racing=racing)

@@ -9,11 +9,12 @@ import time
 import numpy as np
 import pytest
 import xgboost as xgb
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import RepeatedStratifiedKFold
 
-from scoring.fold_fits import Fold, fit_fold, run_fits
+from scoring.fold_fits import Fold, fit_fold, native_params, run_fits
 from scoring.training import TrainConfig
-from scoring.tuning import best_mean_round, tune
+from scoring.tuning import baseline_scores, best_mean_round, tune
 
 from .conftest import make_frame
 
@@ -51,14 +52,20 @@ def tuning_before(x, y, base, candidates, *, n_splits, n_repeats, seed, max_roun
             oof[i // n_splits, valid_idx] = model.predict_proba(x.iloc[valid_idx], iteration_range=(0, kept))[:, 1]
         out.append({"n_rounds": n_rounds, "fold_auc": [float(c[n_rounds - 1]) for c in curves], "oof": oof,
                     "fold_rounds": [int(m.best_iteration) + 1 for m in models]})
-    return out
+    base_auc, base_oof = [], np.zeros(len(y))  # the EXT_SOURCE baseline, fold by fold after the fits
+    for i, (fit_idx, valid_idx) in enumerate(folds):
+        scores = baseline_scores(x.iloc[fit_idx], y[fit_idx], x.iloc[valid_idx])
+        base_auc.append(float(roc_auc_score(y[valid_idx], scores)))
+        if i < n_splits:
+            base_oof[valid_idx] = scores
+    return out, base_auc, base_oof
 
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_tuning_equals_one_classifier_fit_per_fold(data, workers):
     x, y, base = data
     kwargs = {"n_splits": 3, "n_repeats": 2, "seed": 5, "max_rounds": 80, "patience": 10}
-    before = tuning_before(x, y, base, (STUMP, SLOW), **kwargs)
+    before, base_auc, base_oof = tuning_before(x, y, base, (STUMP, SLOW), **kwargs)
     now = tune(x, y, base, candidates=(STUMP, SLOW), quiet=True, workers=workers, **kwargs)
     for was, cand in zip(before, now.candidates, strict=True):
         assert cand.n_rounds == was["n_rounds"]
@@ -66,6 +73,8 @@ def test_tuning_equals_one_classifier_fit_per_fold(data, workers):
         assert cand.fold_rounds == was["fold_rounds"]
         assert np.array_equal(np.vstack(cand.oof_repeats), was["oof"])
     assert now.best is max(now.candidates, key=lambda c: c.mean_auc)
+    # the baseline, fitted beside the fits on its three columns, is the one fitted after them on the frame
+    assert now.baseline_fold_auc == base_auc and np.array_equal(now.baseline_oof, base_oof)
 
 
 def test_a_fold_fit_is_the_classifier_fit_whatever_the_threads(data):
@@ -82,6 +91,32 @@ def test_a_fold_fit_is_the_classifier_fit_whatever_the_threads(data):
     assert np.array_equal(first.scores(x.iloc[valid_idx], 25),
                           model.predict_proba(x.iloc[valid_idx], iteration_range=(0, 25))[:, 1])
     assert not np.array_equal(again.curve, first.curve)  # the shared matrices serve another candidate
+
+
+def test_unnamed_fold_matrices_give_the_named_fit_with_constraints_by_position(data):
+    """The fold's matrices carry no feature names (XGBoost would fetch and compare them twice a round); the
+    monotone constraints, given by name, are set by position in the frame's column order, and the booster
+    gets the names back: byte for byte the classifier's, with a constraint that binds (EXT_SOURCE_2 forced
+    increasing against the data) on columns in another order than the frame's."""
+    x, y, base = data
+    x = x[list(reversed(x.columns))]
+    fit_idx, valid_idx = next(iter(RepeatedStratifiedKFold(n_splits=4, n_repeats=1, random_state=1).split(x, y)))
+    params = {**base, **SLOW, "monotone_constraints": {"EXT_SOURCE_2": 1, "AMT_CREDIT": -1}}
+    model = xgb.XGBClassifier(n_estimators=40, early_stopping_rounds=100, **params)
+    model.fit(x.iloc[fit_idx], y[fit_idx], eval_set=[(x.iloc[valid_idx], y[valid_idx])], verbose=False)
+    fold = Fold(fit_idx, valid_idx)
+    fitted = fit_fold(x, y, fold, params, max_rounds=40, patience=100)
+    assert bytes(fitted.booster.save_raw("ubj")) == bytes(model.get_booster().save_raw("ubj"))
+    assert fitted.booster.feature_names == list(x.columns)
+    free = xgb.XGBClassifier(n_estimators=40, **{**params, "monotone_constraints": None})
+    free.fit(x.iloc[fit_idx], y[fit_idx], verbose=False)
+    assert bytes(free.get_booster().save_raw("ubj")) != bytes(model.get_booster().save_raw("ubj"))  # it binds
+    with fold.lease(x, y, 64) as (train, valid):
+        assert train.feature_names is None and valid.feature_names is None
+    constraints = native_params(params, list(x.columns))["monotone_constraints"]
+    assert constraints[list(x.columns).index("EXT_SOURCE_2")] == 1 and sum(map(abs, constraints)) == 2
+    with pytest.raises(ValueError, match="not a subset"):
+        native_params({**params, "monotone_constraints": {"NOT_A_FEATURE": 1}}, list(x.columns))
 
 
 def test_run_fits_never_shares_a_fold_between_two_running_fits():
