@@ -74,8 +74,10 @@ class Fold:
             pair = self._free.pop() if self._free else None
             self.copies += pair is None
         if pair is None:
-            train = xgb.QuantileDMatrix(x.iloc[self.fit_idx].to_numpy(), y[self.fit_idx], max_bin=max_bin, nthread=1)
-            valid = xgb.DMatrix(x.iloc[self.valid_idx].to_numpy(), y[self.valid_idx], nthread=1)
+            # float32: what XGBoost reads of any numeric column (a bool or int column included)
+            rows = x.iloc[self.fit_idx].to_numpy(np.float32)
+            train = xgb.QuantileDMatrix(rows, y[self.fit_idx], max_bin=max_bin, nthread=1)
+            valid = xgb.DMatrix(x.iloc[self.valid_idx].to_numpy(np.float32), y[self.valid_idx], nthread=1)
             pair = (train, valid)
         try:
             yield pair

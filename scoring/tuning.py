@@ -249,7 +249,7 @@ def tune(x: pd.DataFrame, y: np.ndarray, base_params: dict[str, Any], *, n_split
     bar.close()
     for fold in folds:
         fold.release()
-    values = x.to_numpy()
+    values = x.to_numpy(np.float32)  # what XGBoost reads of any numeric column
     results = [_summarise(params[i], race.fits[i], folds, values, len(y), n_splits, max_rounds)
                for i in range(len(params))]
     for i, stopped in race.stopped.items():

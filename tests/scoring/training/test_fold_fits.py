@@ -119,6 +119,21 @@ def test_unnamed_fold_matrices_give_the_named_fit_with_constraints_by_position(d
         native_params({**params, "monotone_constraints": {"NOT_A_FEATURE": 1}}, list(x.columns))
 
 
+def test_a_fold_fit_on_mixed_column_types_is_the_classifier_fit(data):
+    """float64, int and bool columns (a frame `scoring.feature_trials` may hand over): the unnamed float32
+    matrices give the classifier's booster, feature types included, and its scores."""
+    x, y, base = data
+    x = x.astype({"AMT_CREDIT": "float64", "FLAG_DOCUMENT_3": "int64", "CODE_GENDER_M": "bool"})
+    fit_idx, valid_idx = next(iter(RepeatedStratifiedKFold(n_splits=4, n_repeats=1, random_state=2).split(x, y)))
+    model = xgb.XGBClassifier(n_estimators=30, early_stopping_rounds=100, **base)
+    model.fit(x.iloc[fit_idx], y[fit_idx], eval_set=[(x.iloc[valid_idx], y[valid_idx])], verbose=False)
+    fitted = fit_fold(x, y, Fold(fit_idx, valid_idx), base, max_rounds=30, patience=100)
+    assert bytes(fitted.booster.save_raw("ubj")) == bytes(model.get_booster().save_raw("ubj"))
+    assert {"int", "i"} <= set(fitted.booster.feature_types)
+    expected = model.predict_proba(x.iloc[valid_idx], iteration_range=(0, 20))[:, 1]
+    assert np.array_equal(fitted.scores(x.iloc[valid_idx].to_numpy(np.float32), 20), expected)
+
+
 def test_run_fits_never_shares_a_fold_between_two_running_fits():
     running: dict[int, int] = {}
     overlaps, lock = [], threading.Lock()
