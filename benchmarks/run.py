@@ -12,7 +12,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 # Profiling tools named like benchmarks that print no same-run table: run them by hand (their usage line).
-NOT_A_TABLE = ("bench_train_stages.py",)  # wraps `python train.py` with stage timers (bench_goals times train.py)
+NOT_A_TABLE = ("bench_train_stages.py",  # wraps `python train.py` with stage timers (bench_goals times train.py)
+               "bench_features.py")  # compares with another checkout (`--against DIR`): run it by hand
 
 
 def main(argv: list[str] | None = None) -> int:
