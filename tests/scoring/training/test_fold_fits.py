@@ -137,12 +137,17 @@ def test_a_fold_fit_on_mixed_column_types_is_the_classifier_fit(data):
 def test_run_fits_never_shares_a_fold_between_two_running_fits():
     running: dict[int, int] = {}
     overlaps, lock = [], threading.Lock()
+    other_started = threading.Event()
 
     def fit(key, fold):
         with lock:
             running[fold] = running.get(fold, 0) + 1
             overlaps.append(running[fold])
             both = sum(running.values())
+        if (key, fold) == ("a", 0):  # the first fit holds on until another one runs (none does if run_fits
+            other_started.wait(10)  # runs one at a time): two at once does not hang on the machine's load
+        else:
+            other_started.set()
         time.sleep(0.01)
         with lock:
             running[fold] -= 1
