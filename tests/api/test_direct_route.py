@@ -7,16 +7,17 @@ import re
 from typing import Any
 
 import pytest
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.testclient import TestClient
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from api.app import gated
 from api.direct_route import DirectRoute, direct_route
-from api.lean_route import LeanRoute, read_body
+from api.lean_route import LeanRoute
 from api.rest import create_api
 from api.scoring_service import ScoringService
+from tests.api.test_lean_route import echo_router
 
 ID = re.compile(rb'"?[0-9a-f]{32}"?')
 
@@ -30,19 +31,7 @@ def _app(*, early: bool = False) -> FastAPI:
         async def first(request: Request) -> dict:
             return {"first": True}
 
-    router = APIRouter(route_class=LeanRoute)
-
-    @router.post("/echo")
-    async def echo(request: Request) -> Response:
-        body = await read_body(request)
-        if body == b"boom":
-            raise RuntimeError("boom")
-        if body == b"teapot":
-            raise HTTPException(418, "teapot")
-        if body == b"lookup":
-            raise KeyError("x")
-        return Response(body[::-1] + request.url.query.encode(), media_type="text/plain")
-
+    router = echo_router()
     app.router.routes.extend(router.routes)  # after FastAPI's own routes, and after `first`
 
     @app.exception_handler(KeyError)

@@ -18,7 +18,9 @@ from api import predict_routes
 from api.lean_route import LeanRoute, read_body
 
 
-def _app() -> FastAPI:
+def echo_router() -> APIRouter:
+    """A lean `POST /echo` (the body reversed, then the query) that fails on `boom`, raises an HTTPException
+    on `teapot` and a KeyError on `lookup` (also used by test_direct_route)."""
     router = APIRouter(route_class=LeanRoute)
 
     @router.post("/echo", summary="echo", responses={418: {"description": "teapot"}})
@@ -28,8 +30,15 @@ def _app() -> FastAPI:
             raise RuntimeError("boom")
         if body == b"teapot":
             raise HTTPException(418, "teapot")
+        if body == b"lookup":
+            raise KeyError("x")
         return Response(body[::-1] + request.url.query.encode(), media_type="text/plain")
 
+    return router
+
+
+def _app() -> FastAPI:
+    router = echo_router()
     app = FastAPI()
     app.include_router(router)
 
