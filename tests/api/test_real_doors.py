@@ -162,6 +162,14 @@ def test_the_json_api_the_dossier_and_the_what_if_flag_alike(real_service: Scori
     flagged = [r for r in records if r.get("applicant_id") == FLAGGED or r["input"].get(BUREAU_OVERDUE_MAX) == 542_034]
     assert flagged and all(r["status"] == "ok" for r in records)
     assert [BUREAU_OVERDUE_MAX in r.get(OUT_OF_RANGE_KEY, []) for r in flagged] == [True] * (len(flagged) - 1) + [False]
+    # what monitoring reads of that log: every flagged real call counted, by feature
+    from monitoring.reader import read_log
+    from monitoring.stats import out_of_range_stats
+
+    found = out_of_range_stats(read_log(real_service.logger.path).frame)
+    assert found["calls"] == sum(bool(r.get(OUT_OF_RANGE_KEY)) for r in records) > 0
+    assert found["features"][BUREAU_OVERDUE_MAX] == sum(BUREAU_OVERDUE_MAX in r.get(OUT_OF_RANGE_KEY, [])
+                                                        for r in records)
 
 
 def test_the_form_loads_evaluates_and_says_it_in_french(real_service: ScoringService) -> None:
